@@ -1,0 +1,87 @@
+# tickscope: `make` builds the kernel, `make iso` the GRUB ISO, `make run`
+# boots the default report, `make test` runs host unit tests and the boot
+# matrix, `make bench` the benchmarks, `make deps` installs build tools.
+
+BUILD    := build
+KERNEL   := $(BUILD)/tickscope.elf
+ISO      := $(BUILD)/tickscope.iso
+CC       := gcc
+PYTHON   := python3
+
+KCFLAGS  := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mno-red-zone \
+	    -mgeneral-regs-only -mcmodel=small -fno-stack-protector \
+	    -fno-asynchronous-unwind-tables -fno-omit-frame-pointer \
+	    -Wall -Wextra -Werror -Wa,--noexecstack -I.
+KLDFLAGS := -nostdlib -static -no-pie -Wl,-T,boot/linker.ld \
+	    -Wl,-z,max-page-size=0x1000 -Wl,--no-warn-rwx-segments -Wl,--build-id=none
+
+KSRC := $(sort $(wildcard boot/*.c arch-x86/*.c drivers/*.c tick/*.c lib/*.c tests/*.c))
+KASM := $(wildcard boot/*.S arch-x86/*.S)
+KOBJ := $(patsubst %.c,$(BUILD)/%.o,$(KSRC)) $(patsubst %.S,$(BUILD)/%.o,$(KASM))
+
+# Pure logic compiled for the host and unit-tested under ASan and UBSan.
+HOST_LIB   := lib/phys.c lib/printf.c lib/str.c lib/stats.c boot/multiboot.c boot/cmdline.c \
+	      arch-x86/acpi.c
+HOST_TESTS := $(wildcard tests/host/test_*.c)
+HCFLAGS    := -std=gnu11 -O1 -g -DHOST_TEST -I. -Wall -Wextra -Werror \
+	      -fsanitize=address,undefined -fno-sanitize-recover=all
+
+# Build tools a fresh machine needs (Debian package names).
+DEPS_PKGS := build-essential qemu-system-x86 grub-pc-bin grub-efi-amd64-bin \
+	     grub-common xorriso mtools ovmf python3
+
+.PHONY: all iso run test unit bench clean deps check-deps
+
+all: $(KERNEL)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
+
+$(KERNEL): $(KOBJ) boot/linker.ld
+	$(CC) $(KCFLAGS) $(KLDFLAGS) $(KOBJ) -o $@
+
+iso: $(ISO)
+
+$(ISO): $(KERNEL) iso/grub.cfg
+	@rm -rf $(BUILD)/isodir
+	@mkdir -p $(BUILD)/isodir/boot/grub
+	cp $(KERNEL) $(BUILD)/isodir/boot/tickscope.elf
+	cp iso/grub.cfg $(BUILD)/isodir/boot/grub/grub.cfg
+	grub-mkrescue -o $@ $(BUILD)/isodir 2>$(BUILD)/grub-mkrescue.log || \
+		{ cat $(BUILD)/grub-mkrescue.log; exit 1; }
+
+# Installs missing packages when root; otherwise says what to install.
+deps:
+	@$(PYTHON) tools/deps.py --install $(DEPS_PKGS)
+
+check-deps:
+	@command -v $(PYTHON) >/dev/null || { echo "python3 is missing: apt-get install python3"; exit 1; }
+	@$(PYTHON) tools/deps.py --install $(DEPS_PKGS)
+
+run: check-deps $(KERNEL)
+	$(PYTHON) tools/tickscope run --kernel $(KERNEL) $(RUNARGS)
+
+$(BUILD)/host/%: tests/host/%.c $(HOST_LIB) $(wildcard lib/*.h boot/*.h arch-x86/*.h tests/host/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(HCFLAGS) $< $(HOST_LIB) -o $@
+
+HOST_BINS := $(patsubst tests/host/%.c,$(BUILD)/host/%,$(HOST_TESTS))
+
+unit: $(HOST_BINS)
+	$(PYTHON) tools/testsuite.py --unit-only $(HOST_BINS)
+
+test: check-deps $(KERNEL) $(ISO) $(HOST_BINS)
+	$(PYTHON) tools/testsuite.py --kernel $(KERNEL) --iso $(ISO) $(HOST_BINS)
+
+bench: check-deps $(KERNEL)
+	$(PYTHON) tools/bench.py --kernel $(KERNEL)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,46 @@
+/* GDT with a TSS (its IST stack catches double faults), the IDT, exception
+ * reports, and a small vector-based interrupt registration API. */
+#ifndef ARCH_IDT_H
+#define ARCH_IDT_H
+
+#include "lib/types.h"
+
+#define VEC_PIC_BASE	0x20	/* 8259s remapped here, all masked */
+#define VEC_DYN_FIRST	0x30	/* irq_alloc_vector hands these out */
+#define VEC_DYN_LAST	0xEF
+#define VEC_SPURIOUS	0xFF	/* LAPIC spurious vector */
+
+/* What the entry stub saved, lowest address first. */
+struct int_frame {
+	u64 r15, r14, r13, r12, r11, r10, r9, r8;
+	u64 rdi, rsi, rbp, rbx, rdx, rcx, rax;
+	u64 vector, error;
+	u64 rip, cs, rflags, rsp, ss;	/* pushed by the CPU */
+};
+
+typedef void (*irq_fn)(struct int_frame *f, void *ctx);
+
+/* Saved context for abandoning a computation (see isr.S). */
+struct jmp_ctx { u64 rbx, rbp, r12, r13, r14, r15, rsp, rip; };
+int ctx_save(struct jmp_ctx *c) __attribute__((returns_twice));
+void ctx_restore(struct jmp_ctx *c, int v) __attribute__((noreturn));
+
+/* Loads the GDT, TSS and IDT. Interrupts stay disabled. */
+void idt_init(void);
+/* Installs fn for vector; returns -EINVAL when vector is an exception or
+ * already taken. The dispatcher sends the LAPIC EOI after fn returns for
+ * every vector from VEC_DYN_FIRST up (not for VEC_SPURIOUS). */
+int irq_set_handler(u8 vector, irq_fn fn, void *ctx);
+void irq_clear_handler(u8 vector);
+/* A free vector in VEC_DYN_FIRST..VEC_DYN_LAST (not yet taken), or -1. */
+int irq_alloc_vector(void);
+/* Interrupts delivered so far on vector (counted before the handler). */
+u64 irq_count(u8 vector);
+/*
+ * Called after an exception has been printed, with the frame. When it
+ * returns (or none is set) the run ends with ERROR. The test runner uses
+ * it to abandon the faulting test and go on.
+ */
+void exception_set_hook(void (*hook)(struct int_frame *f));
+
+#endif

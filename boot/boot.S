@@ -1,0 +1,185 @@
+/*
+ * 32-bit entry for both boot protocols, and the switch to long mode.
+ *
+ * Multiboot1 (QEMU -kernel with SeaBIOS or qboot) cannot load an ELF64
+ * image, so its header sets the "address fields valid" flag (bit 16) and
+ * names the load range itself. Multiboot2 (GRUB, BIOS and UEFI) loads the
+ * ELF64 directly. Both enter here in 32-bit protected mode, paging off,
+ * with the magic in EAX and the boot information pointer in EBX.
+ */
+#define MB1_MAGIC	0x1BADB002
+#define MB1_FLAGS	((1 << 1) | (1 << 16))	/* memory info; address fields */
+#define MB2_MAGIC	0xE85250D6
+#define CR0_PG		(1 << 31)
+#define CR4_PAE		(1 << 5)
+#define EFER_MSR	0xC0000080
+#define EFER_LME	(1 << 8)
+#define PTE_P_RW_PS	0x83
+#define PTE_PWT_PCD	0x18
+#define BOOT_STACK_SIZE	16384
+
+	.section .multiboot, "a"
+	.align 4
+mb1_header:
+	.long MB1_MAGIC
+	.long MB1_FLAGS
+	.long -(MB1_MAGIC + MB1_FLAGS)
+	.long mb1_header	/* header_addr */
+	.long __load_start	/* load_addr */
+	.long __load_end	/* load_end_addr */
+	.long __bss_end		/* bss_end_addr */
+	.long _start32		/* entry_addr */
+
+	.align 8
+mb2_header:
+	.long MB2_MAGIC
+	.long 0			/* architecture: i386 protected mode */
+	.long mb2_end - mb2_header
+	.long -(MB2_MAGIC + (mb2_end - mb2_header))
+	/* Tag: console flags (type 4): we drive the EGA text console if any. */
+	.align 8
+	.short 4, 0
+	.long 12
+	.long 2			/* EGA text supported */
+	/* End tag. */
+	.align 8
+	.short 0, 0
+	.long 8
+mb2_end:
+
+	.section .text
+	.code32
+	.global _start32
+_start32:
+	cli
+	cld
+	mov %eax, %edi			/* keep magic and info across setup */
+	mov %ebx, %esi
+	mov $boot_stack_top, %esp
+
+	/* Zero .bss (which holds the stack): not every loader does it for an
+	 * address-field image. */
+	mov %edi, %ebp
+	mov $__bss_start, %edi
+	mov $__bss_end, %ecx
+	sub %edi, %ecx
+	xor %eax, %eax
+	rep stosb
+	mov %ebp, %edi
+
+	/* Long mode present? CPUID 0x80000001 EDX bit 29. */
+	mov $0x80000000, %eax
+	cpuid
+	cmp $0x80000001, %eax
+	jb no_long_mode
+	mov $0x80000001, %eax
+	cpuid
+	bt $29, %edx
+	jnc no_long_mode
+
+	/*
+	 * Identity-map the low 4 GiB with 2 MiB pages. The fourth GiB holds
+	 * the PCI hole and the LAPIC, IOAPIC and HPET registers, so it is
+	 * mapped uncached (PCD|PWT).
+	 */
+	mov $boot_pd, %ebx
+	xor %ecx, %ecx
+1:	mov %ecx, %eax
+	shl $21, %eax
+	or $PTE_P_RW_PS, %eax
+	cmp $1536, %ecx
+	jb 2f
+	or $PTE_PWT_PCD, %eax
+2:	mov %eax, (%ebx, %ecx, 8)
+	movl $0, 4(%ebx, %ecx, 8)
+	inc %ecx
+	cmp $2048, %ecx
+	jb 1b
+
+	mov $boot_pdpt, %ebx
+	xor %ecx, %ecx
+3:	mov %ecx, %eax
+	shl $12, %eax
+	add $boot_pd, %eax
+	or $3, %eax
+	mov %eax, (%ebx, %ecx, 8)
+	movl $0, 4(%ebx, %ecx, 8)
+	inc %ecx
+	cmp $4, %ecx
+	jb 3b
+
+	mov $boot_pdpt, %eax
+	or $3, %eax
+	mov %eax, boot_pml4
+	movl $0, boot_pml4 + 4
+
+	mov %cr4, %eax
+	or $CR4_PAE, %eax
+	mov %eax, %cr4
+	mov $boot_pml4, %eax
+	mov %eax, %cr3
+	mov $EFER_MSR, %ecx
+	rdmsr
+	or $EFER_LME, %eax
+	wrmsr
+	mov %cr0, %eax
+	or $CR0_PG, %eax
+	mov %eax, %cr0
+
+	lgdt boot_gdt_ptr
+	ljmp $0x08, $start64
+
+no_long_mode:
+	/* Say why on COM1 (best effort, no probe possible yet) and stop. */
+	mov $no_lm_msg, %esi
+4:	lodsb
+	test %al, %al
+	jz 5f
+	mov $0x3f8, %dx
+	out %al, %dx
+	jmp 4b
+5:	hlt
+	jmp 5b
+
+	.code64
+start64:
+	mov $0x10, %ax
+	mov %ax, %ds
+	mov %ax, %es
+	mov %ax, %ss
+	xor %ax, %ax
+	mov %ax, %fs
+	mov %ax, %gs
+	mov $boot_stack_top, %rsp
+	xor %rbp, %rbp
+	/* kmain(magic, info): EDI and ESI already hold them, zero-extended. */
+	mov %edi, %edi
+	mov %esi, %esi
+	call kmain
+6:	cli
+	hlt
+	jmp 6b
+
+	.section .rodata
+no_lm_msg:
+	.asciz "tickscope: this CPU has no long mode (x86_64 required)\r\n"
+
+	.align 8
+boot_gdt:
+	.quad 0
+	.quad 0x00AF9A000000FFFF	/* 0x08: 64-bit code */
+	.quad 0x00CF92000000FFFF	/* 0x10: data */
+boot_gdt_end:
+boot_gdt_ptr:
+	.short boot_gdt_end - boot_gdt - 1
+	.long boot_gdt
+
+	.section .bss
+	.align 4096
+boot_pml4:	.skip 4096
+boot_pdpt:	.skip 4096
+boot_pd:	.skip 4 * 4096
+	.align 16
+	.global boot_stack_top
+boot_stack:	.skip BOOT_STACK_SIZE
+boot_stack_top:

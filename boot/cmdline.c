@@ -1,0 +1,161 @@
+#include "cmdline.h"
+#include "lib/printf.h"
+#include "lib/str.h"
+
+struct option {
+	const char *key;
+	bool value;	/* takes =value */
+	const char *help;
+};
+
+static const struct option options[] = {
+	{ "test", true, "comma-separated globs over suite.test names to run (default: all)" },
+	{ "verbose", false, "print extra diagnostics (each test's start, boot details)" },
+	{ "reboot", false, "reboot instead of halting at the end (physical machines)" },
+	{ "exit", true, "how the run ends: qemu (isa-debug-exit), halt, reboot (default: qemu under a hypervisor, else halt)" },
+	{ "watchdog", true, "seconds a single test may run before it is stopped as ERROR (1-600, default 20)" },
+	{ "apic", true, "local APIC mode: auto, xapic or x2apic (default auto: x2APIC when the CPU has it)" },
+	{ "help", false, "list the command-line options in the report" },
+};
+
+void cmdline_warn(struct cmdline *cl, const char *msg)
+{
+	if (cl->nwarnings < CMDLINE_MAX_WARNINGS)
+		str_copy(cl->warnings[cl->nwarnings++], msg, sizeof(cl->warnings[0]));
+}
+
+static const struct option *find_option(const char *key)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++)
+		if (!strcmp(options[i].key, key))
+			return &options[i];
+	return NULL;
+}
+
+static struct cmdline_word *find_word(const struct cmdline *cl, const char *key)
+{
+	/* The last occurrence wins. */
+	for (int i = cl->nwords - 1; i >= 0; i--)
+		if (!strcmp(cl->words[i].key, key))
+			return (struct cmdline_word *)&cl->words[i];
+	return NULL;
+}
+
+static void add_word(struct cmdline *cl, const char *w, size_t n)
+{
+	const char *eq = NULL;
+	size_t klen;
+	char key[24], msg[112];
+	const struct option *opt;
+	struct cmdline_word *cw;
+
+	for (size_t i = 0; i < n; i++)
+		if (w[i] == '=') {
+			eq = w + i;
+			break;
+		}
+	klen = eq ? (size_t)(eq - w) : n;
+	if (klen == 0 || klen >= sizeof(key)) {
+		snprintf_(msg, sizeof(msg), "malformed option '%.*s' ignored", (int)MIN(n, 60u), w);
+		cmdline_warn(cl, msg);
+		return;
+	}
+	memcpy(key, w, klen);
+	key[klen] = 0;
+	opt = find_option(key);
+	if (!opt) {
+		snprintf_(msg, sizeof(msg), "unknown option '%s' ignored", key);
+		cmdline_warn(cl, msg);
+		return;
+	}
+	if (opt->value != (eq != NULL)) {
+		snprintf_(msg, sizeof(msg), opt->value ? "option '%s' needs a value (%s=...), ignored"
+						       : "option '%s' takes no value, ignored", key, key);
+		cmdline_warn(cl, msg);
+		return;
+	}
+	if (eq && (size_t)(w + n - eq - 1) >= sizeof(cw->value)) {
+		snprintf_(msg, sizeof(msg), "value of '%s' is too long, ignored", key);
+		cmdline_warn(cl, msg);
+		return;
+	}
+	if (find_word(cl, key)) {
+		snprintf_(msg, sizeof(msg), "option '%s' given twice; the last one is used", key);
+		cmdline_warn(cl, msg);
+	}
+	if (cl->nwords == CMDLINE_MAX_WORDS) {
+		cmdline_warn(cl, "more than 32 options; the rest are ignored");
+		return;
+	}
+	cw = &cl->words[cl->nwords++];
+	memcpy(cw->key, key, klen + 1);
+	cw->has_value = eq != NULL;
+	if (eq) {
+		size_t vlen = (size_t)(w + n - eq - 1);
+
+		memcpy(cw->value, eq + 1, vlen);
+		cw->value[vlen] = 0;
+	}
+}
+
+void cmdline_parse(const char *s, bool skip_first, struct cmdline *cl)
+{
+	memset(cl, 0, sizeof(*cl));
+	while (*s) {
+		const char *w;
+		size_t n = 0;
+
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s)
+			break;
+		w = s;
+		while (s[n] && s[n] != ' ' && s[n] != '\t')
+			n++;
+		s += n;
+		if (skip_first) {
+			skip_first = false;
+			continue;
+		}
+		add_word(cl, w, n);
+	}
+}
+
+const char *cmdline_get(const struct cmdline *cl, const char *key)
+{
+	struct cmdline_word *w = find_word(cl, key);
+
+	return w && w->has_value ? w->value : NULL;
+}
+
+bool cmdline_has(const struct cmdline *cl, const char *key)
+{
+	return find_word(cl, key) != NULL;
+}
+
+u64 cmdline_u64(struct cmdline *cl, const char *key, u64 min, u64 max, u64 def)
+{
+	const char *v = cmdline_get(cl, key);
+	char msg[112];
+	u64 n;
+
+	if (!v)
+		return def;
+	if (!parse_u64(v, strlen(v), &n)) {
+		snprintf_(msg, sizeof(msg), "%s=%.40s is not a number; using %lu", key, v, def);
+		cmdline_warn(cl, msg);
+		return def;
+	}
+	if (n < min || n > max) {
+		snprintf_(msg, sizeof(msg), "%s=%lu is outside %lu..%lu; using %lu", key, n, min, max, def);
+		cmdline_warn(cl, msg);
+		return def;
+	}
+	return n;
+}
+
+void cmdline_describe(void (*line)(const char *key, const char *help))
+{
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++)
+		line(options[i].key, options[i].help);
+}

@@ -1,0 +1,47 @@
+/*
+ * The kernel command line: space-separated `flag` and `key=value` words.
+ * Every option is declared in cmdline.c with its kind and meaning; an
+ * unknown, malformed or repeated word becomes a warning for the report,
+ * never silence.
+ */
+#ifndef BOOT_CMDLINE_H
+#define BOOT_CMDLINE_H
+
+#include "lib/types.h"
+
+#define CMDLINE_MAX_WORDS	32
+#define CMDLINE_MAX_WARNINGS	8
+
+struct cmdline_word {
+	char key[24];
+	char value[160];
+	bool has_value;
+};
+
+struct cmdline {
+	struct cmdline_word words[CMDLINE_MAX_WORDS];
+	int nwords;
+	char warnings[CMDLINE_MAX_WARNINGS][112];
+	int nwarnings;
+};
+
+/* Splits and checks s. skip_first drops the first word: multiboot1
+ * loaders (QEMU, GRUB's `multiboot`) put the kernel's path there. Always
+ * succeeds; problems are in cl->warnings. */
+void cmdline_parse(const char *s, bool skip_first, struct cmdline *cl);
+/* The value of key=value, or NULL when absent. */
+const char *cmdline_get(const struct cmdline *cl, const char *key);
+/* True when the flag (or key) was given. */
+bool cmdline_has(const struct cmdline *cl, const char *key);
+/*
+ * The number given as key=N when it lies in [min, max]; otherwise def,
+ * adding a warning when the value was given but malformed or out of
+ * range.
+ */
+u64 cmdline_u64(struct cmdline *cl, const char *key, u64 min, u64 max, u64 def);
+/* Adds a warning (cut to fit); used for semantic problems found later. */
+void cmdline_warn(struct cmdline *cl, const char *msg);
+/* One line per known option, for the README and `help` on the command line. */
+void cmdline_describe(void (*line)(const char *key, const char *help));
+
+#endif

@@ -1,0 +1,109 @@
+/* kmain: bring the machine up, say what it is, run the tests, exit. */
+#include "boot/cmdline.h"
+#include "boot/multiboot.h"
+#include "arch-x86/acpi.h"
+#include "arch-x86/cpu.h"
+#include "arch-x86/cpuinfo.h"
+#include "arch-x86/idt.h"
+#include "arch-x86/ioapic.h"
+#include "arch-x86/lapic.h"
+#include "arch-x86/pic.h"
+#include "arch-x86/platform.h"
+#include "drivers/console.h"
+#include "drivers/tsc.h"
+#include "lib/str.h"
+#include "tests/test.h"
+
+#define TICKSCOPE_VERSION "0.1"
+
+void kmain(u32 magic, u32 info);
+
+static struct boot_info boot;
+static struct cmdline cmd;
+static struct acpi_info acpi;
+static struct cpu_info cpu;
+
+static enum exit_mode choose_exit(void)
+{
+	const char *e = cmdline_get(&cmd, "exit");
+
+	if (cmdline_has(&cmd, "reboot"))
+		return EXIT_REBOOT;
+	if (e && !strcmp(e, "qemu"))
+		return EXIT_QEMU;
+	if (e && !strcmp(e, "halt"))
+		return EXIT_HALT;
+	if (e && !strcmp(e, "reboot"))
+		return EXIT_REBOOT;
+	if (e)
+		cmdline_warn(&cmd, "exit= takes qemu, halt or reboot; using the default");
+	/* isa-debug-exit only exists under QEMU; on hardware, halt. */
+	return cpu.hypervisor ? EXIT_QEMU : EXIT_HALT;
+}
+
+static bool want_x2apic(void)
+{
+	const char *a = cmdline_get(&cmd, "apic");
+
+	if (a && strcmp(a, "auto") && strcmp(a, "xapic") && strcmp(a, "x2apic"))
+		cmdline_warn(&cmd, "apic= takes auto, xapic or x2apic; using auto");
+	return !a || strcmp(a, "xapic");
+}
+
+static void print_help_line(const char *key, const char *help)
+{
+	kprintf("# option %-10s %s\n", key, help);
+}
+
+static void report_platform(struct test_env *env)
+{
+	static const char *const lapic_modes[] = { "none", "xapic", "x2apic" };
+
+	kprintf("# tickscope %s: boot=multiboot%d loader=\"%s\" firmware=%s console=%s\n",
+		TICKSCOPE_VERSION, boot.protocol, boot.loader[0] ? boot.loader : "?",
+		boot.efi ? "uefi" : "bios", console_outputs());
+	kprintf("# cmdline: \"%s\"\n", boot.cmdline);
+	kprintf("# platform: hypervisor=%s cpu=\"%s\" vendor=%s family=0x%x model=0x%x "
+		"stepping=%u lapic=%s\n",
+		cpu.hv_sig[0] ? cpu.hv_sig : (cpu.hypervisor ? "unknown" : "none"),
+		cpu.brand[0] ? cpu.brand : "?", cpu.vendor, cpu.family, cpu.model, cpu.stepping,
+		lapic_modes[lapic_mode()]);
+	kprintf("# memory: %lu MiB usable in %d map entries\n", boot.mem_kib / 1024, boot.mmap_count);
+	kprintf("# tsc ruler: %lu Hz from %s (early estimate)\n", tsc_hz(), tsc_hz_source());
+	kprintf("# measure: platform.cpus = %d\n", acpi_enabled_cpus(&acpi));
+	kprintf("# measure: platform.acpi = %d\n", env->acpi_ok ? 1 : 0);
+	for (int i = 0; i < boot.nwarnings; i++)
+		kprintf("# warning: boot info: %s\n", boot.warnings[i]);
+	for (int i = 0; i < acpi.nproblems; i++)
+		kprintf("# warning: acpi: %s\n", acpi.problems[i]);
+	for (int i = 0; i < cmd.nwarnings; i++)
+		kprintf("# warning: cmdline: %s\n", cmd.warnings[i]);
+	if (cmdline_has(&cmd, "help"))
+		cmdline_describe(print_help_line);
+}
+
+void kmain(u32 magic, u32 info)
+{
+	struct test_env env = { &boot, &acpi, &cpu, &cmd, false, 0 };
+	int ioapics;
+
+	multiboot_parse(magic, info, &boot);
+	cmdline_parse(boot.cmdline, boot.protocol == 1, &cmd);
+	console_init(boot.vga_text);
+	cpuinfo_read(&cpu);
+	idt_init();
+	pic_disable();
+
+	env.acpi_ok = acpi_init(boot.rsdp, boot.rsdp_len, &acpi) == 0;
+	if (lapic_init(want_x2apic()) != 0)
+		cmdline_warn(&cmd, "this CPU has no local APIC: interrupt tests will fail");
+	ioapics = env.acpi_ok ? ioapic_init(&acpi) : -ENODEV;
+	env.nioapics = ioapics > 0 ? ioapics : 0;
+	platform_set_exit(choose_exit(), &acpi);
+	if (tsc_early_calibrate(&cpu) != 0)
+		cmdline_warn(&cmd, "no PIT or CPUID TSC rate: timeouts assume a 1 GHz TSC");
+
+	runner_begin(&env);
+	report_platform(&env);
+	platform_exit(runner_run(&env));
+}

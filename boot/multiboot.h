@@ -1,0 +1,64 @@
+/* Boot information from multiboot1 or multiboot2, parsed as untrusted
+ * input into one loader-independent structure. */
+#ifndef BOOT_MULTIBOOT_H
+#define BOOT_MULTIBOOT_H
+
+#include "lib/types.h"
+
+#define MB1_BOOT_MAGIC	0x2BADB002
+#define MB2_BOOT_MAGIC	0x36D76289
+
+/* Multiboot1 info flags. */
+#define MB1_INFO_MEM	(1u << 0)
+#define MB1_INFO_CMDLINE (1u << 2)
+#define MB1_INFO_MMAP	(1u << 6)
+#define MB1_INFO_LOADER	(1u << 9)
+#define MB1_INFO_FB	(1u << 12)
+
+/* Multiboot2 tag types. */
+#define MB2_TAG_END	0
+#define MB2_TAG_CMDLINE	1
+#define MB2_TAG_LOADER	2
+#define MB2_TAG_MEMINFO	4
+#define MB2_TAG_MMAP	6
+#define MB2_TAG_FB	8
+#define MB2_TAG_EFI32	11
+#define MB2_TAG_EFI64	12
+#define MB2_TAG_ACPI_OLD 14
+#define MB2_TAG_ACPI_NEW 15
+
+#define MB_FB_TYPE_EGA_TEXT 2
+#define BOOT_MMAP_MAX	64
+#define BOOT_INFO_MAX	(1u << 20)	/* larger boot info is refused */
+
+struct boot_mmap_entry {
+	u64 base;
+	u64 len;
+	u32 type;	/* 1 = usable RAM, 3 = ACPI reclaimable, ... */
+};
+
+struct boot_info {
+	int protocol;		/* 1 or 2; 0 when the magic was unknown */
+	char cmdline[512];
+	char loader[64];
+	u64 mem_kib;		/* usable RAM in the memory map, KiB */
+	struct boot_mmap_entry mmap[BOOT_MMAP_MAX];
+	int mmap_count;
+	bool efi;		/* booted by UEFI firmware (EFI system table tag) */
+	bool vga_text;		/* an EGA text console is there */
+	u8 rsdp[36];		/* copy of the RSDP a multiboot2 loader gave */
+	u32 rsdp_len;		/* 0 when none was given */
+	char warnings[4][96];	/* what was malformed and ignored */
+	int nwarnings;
+};
+
+/*
+ * Parses the boot information at physical address info for the given
+ * magic. Never trusts a length: every field is checked against the
+ * structure's own size and BOOT_INFO_MAX. Returns 0, or -EINVAL when the
+ * magic is unknown or the structure is unusable (bi->warnings says why);
+ * bi is always filled with whatever could be read.
+ */
+int multiboot_parse(u32 magic, u64 info, struct boot_info *bi);
+
+#endif

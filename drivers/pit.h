@@ -1,0 +1,37 @@
+/* 8254 programmable interval timer: 1,193,182 Hz. */
+#ifndef DRIVERS_PIT_H
+#define DRIVERS_PIT_H
+
+#include "lib/types.h"
+
+#define PIT_HZ		1193182u
+#define PIT_CH0		0x40
+#define PIT_CH2		0x42
+#define PIT_CMD		0x43
+#define   PIT_SEL_CH0	(0u << 6)
+#define   PIT_SEL_CH2	(2u << 6)
+#define   PIT_LATCH	(0u << 4)	/* counter latch command */
+#define   PIT_LOHI	(3u << 4)	/* access low then high byte */
+#define   PIT_MODE0	(0u << 1)	/* interrupt on terminal count */
+#define   PIT_MODE2	(2u << 1)	/* rate generator */
+#define   PIT_MODE4	(4u << 1)	/* software-triggered strobe */
+#define PORT_61		0x61		/* NMI status and control */
+#define   P61_GATE2	0x01		/* channel 2 gate */
+#define   P61_SPEAKER	0x02		/* speaker data enable */
+#define   P61_OUT2	0x20		/* channel 2 output (read) */
+
+/* Starts channel 2 in mode 0 with count (gate on, speaker off): OUT2
+ * goes high when count ticks have elapsed. */
+void pit_ch2_start(u16 count);
+/* True once channel 2's OUT has gone high. */
+bool pit_ch2_done(void);
+/* Programs channel 0 as a rate generator (mode 2) with the given divisor:
+ * IRQ0 every divisor / PIT_HZ seconds. */
+void pit_ch0_periodic(u16 divisor);
+/* Stops channel 0 from raising IRQ0 (mode 0 with a count of 1, never
+ * reloaded: OUT stays high, no further edges). */
+void pit_ch0_stop(void);
+/* Latched read of channel 0's current count. */
+u16 pit_ch0_read(void);
+
+#endif

@@ -1,0 +1,66 @@
+#include "tsc.h"
+#include "pit.h"
+#include "arch-x86/cpu.h"
+#include "arch-x86/cpuinfo.h"
+#include "lib/math.h"
+
+#define EARLY_PIT_COUNT	11932		/* 10 ms at PIT_HZ */
+#define EARLY_SPINS	10000000	/* ≫ 10 ms of port reads anywhere */
+
+static u64 hz = 1000000000;
+static const char *source = "assumed";
+
+u64 tsc_hz(void) { return hz; }
+const char *tsc_hz_source(void) { return source; }
+
+void tsc_set_hz(u64 h, const char *src)
+{
+	hz = h;
+	source = src;
+}
+
+u64 tsc_to_ns(u64 cycles) { return mul_div_u64(cycles, 1000000000, hz); }
+u64 ns_to_tsc(u64 ns) { return mul_div_u64(ns, hz, 1000000000); }
+
+void tsc_delay_us(u64 us)
+{
+	u64 end = rdtsc_ordered() + ns_to_tsc(us * 1000);
+
+	while (rdtsc_ordered() < end)
+		cpu_relax();
+}
+
+static u64 pit_estimate(void)
+{
+	u64 t0, t1;
+	u32 i;
+
+	pit_ch2_start(EARLY_PIT_COUNT);
+	t0 = rdtsc_ordered();
+	for (i = 0; i < EARLY_SPINS && !pit_ch2_done(); i++)
+		;
+	t1 = rdtsc_ordered();
+	/* No PIT: port 0x61 floats (OUT2 reads high at once) or never moves. */
+	if (i == 0 || i == EARLY_SPINS)
+		return 0;
+	return mul_div_u64(t1 - t0, PIT_HZ, EARLY_PIT_COUNT);
+}
+
+int tsc_early_calibrate(const struct cpu_info *ci)
+{
+	u64 est = pit_estimate();
+
+	/* Anything below 100 MHz or above 20 GHz is not a TSC rate. */
+	if (est >= 100000000ull && est <= 20000000000ull) {
+		tsc_set_hz(est, "pit");
+	} else if (ci->l15_den && ci->l15_num && ci->l15_crystal_hz) {
+		tsc_set_hz(mul_div_u64(ci->l15_crystal_hz, ci->l15_num, ci->l15_den), "cpuid15");
+	} else if (ci->hv_tsc_khz) {
+		tsc_set_hz((u64)ci->hv_tsc_khz * 1000, "hv");
+	} else if (ci->l16_base_mhz) {
+		tsc_set_hz((u64)ci->l16_base_mhz * 1000000, "cpuid16");
+	} else {
+		return -ENODEV;
+	}
+	return 0;
+}

@@ -1,0 +1,43 @@
+#include "phys.h"
+
+#ifndef HOST_TEST
+#define IDENTITY_LIMIT 0x100000000ull
+
+const void *phys_map(u64 addr, u64 len)
+{
+	if (addr == 0 || len > IDENTITY_LIMIT || addr > IDENTITY_LIMIT - len)
+		return NULL;
+	return (const void *)(uintptr_t)addr;
+}
+#else
+struct region {
+	u64 addr;
+	const void *buf;
+	u64 len;
+};
+
+static struct region regions[8];
+static int nregions;
+
+void phys_test_reset(void)
+{
+	nregions = 0;
+}
+
+void phys_test_region(u64 addr, const void *buf, u64 len)
+{
+	if (nregions < 8)
+		regions[nregions++] = (struct region){ addr, buf, len };
+}
+
+const void *phys_map(u64 addr, u64 len)
+{
+	for (int i = 0; i < nregions; i++) {
+		struct region *r = &regions[i];
+
+		if (addr >= r->addr && len <= r->len && addr - r->addr <= r->len - len)
+			return (const u8 *)r->buf + (addr - r->addr);
+	}
+	return NULL;
+}
+#endif

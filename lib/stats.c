@@ -1,0 +1,50 @@
+#include "stats.h"
+
+static void sift_down(u64 *v, size_t start, size_t end)
+{
+	size_t root = start;
+
+	while (2 * root + 1 < end) {
+		size_t child = 2 * root + 1;
+		u64 t;
+
+		if (child + 1 < end && v[child] < v[child + 1])
+			child++;
+		if (v[root] >= v[child])
+			return;
+		t = v[root];
+		v[root] = v[child];
+		v[child] = t;
+		root = child;
+	}
+}
+
+void sort_u64(u64 *v, size_t n)
+{
+	if (n < 2)
+		return;
+	for (size_t i = n / 2; i-- > 0;)
+		sift_down(v, i, n);
+	for (size_t end = n - 1; end > 0; end--) {
+		u64 t = v[0];
+
+		v[0] = v[end];
+		v[end] = t;
+		sift_down(v, 0, end);
+	}
+}
+
+void summarize(u64 *v, size_t n, struct summary *s)
+{
+	s->n = n;
+	if (n == 0) {
+		s->min = s->p50 = s->p90 = s->p99 = s->max = 0;
+		return;
+	}
+	sort_u64(v, n);
+	s->min = v[0];
+	s->p50 = v[50 * (n - 1) / 100];
+	s->p90 = v[90 * (n - 1) / 100];
+	s->p99 = v[99 * (n - 1) / 100];
+	s->max = v[n - 1];
+}

@@ -1,0 +1,19 @@
+/* Order statistics over samples: min, percentiles, max. */
+#ifndef LIB_STATS_H
+#define LIB_STATS_H
+
+#include "types.h"
+
+struct summary {
+	u64 min, p50, p90, p99, max;
+	size_t n;
+};
+
+/* Sorts v[0..n) in place (heapsort: O(n log n), no recursion). */
+void sort_u64(u64 *v, size_t n);
+/* Sorts v and fills s; percentile p is the element at index
+ * floor(p * (n - 1) / 100) (nearest rank, no interpolation). n may be 0
+ * (everything 0). */
+void summarize(u64 *v, size_t n, struct summary *s);
+
+#endif

@@ -1,0 +1,30 @@
+/* Fixed-width types and small helpers shared by the kernel and host tests. */
+#ifndef LIB_TYPES_H
+#define LIB_TYPES_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdarg.h>
+
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+typedef int8_t s8;
+typedef int16_t s16;
+typedef int32_t s32;
+typedef int64_t s64;
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Error codes returned by probes (negative), as Linux does. */
+#define ENODEV 19
+#define EINVAL 22
+#define ETIMEDOUT 110
+#define ERANGE 34
+#define EIO 5
+
+#endif
