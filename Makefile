@@ -36,23 +36,27 @@ all: $(KERNEL)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/%.o: %.S
 	@mkdir -p $(dir $@)
-	$(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
+	@echo "  AS      $<"
+	@$(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
 
 $(KERNEL): $(KOBJ) boot/linker.ld
-	$(CC) $(KCFLAGS) $(KLDFLAGS) $(KOBJ) -o $@
+	@echo "  LD      $@"
+	@$(CC) $(KCFLAGS) $(KLDFLAGS) $(KOBJ) -o $@
 
 iso: $(ISO)
 
 $(ISO): $(KERNEL) iso/grub.cfg
 	@rm -rf $(BUILD)/isodir
 	@mkdir -p $(BUILD)/isodir/boot/grub
-	cp $(KERNEL) $(BUILD)/isodir/boot/tickscope.elf
-	cp iso/grub.cfg $(BUILD)/isodir/boot/grub/grub.cfg
-	grub-mkrescue -o $@ $(BUILD)/isodir 2>$(BUILD)/grub-mkrescue.log || \
+	@cp $(KERNEL) $(BUILD)/isodir/boot/tickscope.elf
+	@cp iso/grub.cfg $(BUILD)/isodir/boot/grub/grub.cfg
+	@echo "  ISO     $@"
+	@grub-mkrescue -o $@ $(BUILD)/isodir 2>$(BUILD)/grub-mkrescue.log || \
 		{ cat $(BUILD)/grub-mkrescue.log; exit 1; }
 
 # Installs missing packages when root; otherwise says what to install.
@@ -68,7 +72,8 @@ run: check-deps $(KERNEL)
 
 $(BUILD)/host/%: tests/host/%.c $(HOST_LIB) $(wildcard lib/*.h boot/*.h arch-x86/*.h tests/host/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(HCFLAGS) $< $(HOST_LIB) -o $@
+	@echo "  HOSTCC  $@"
+	@$(CC) $(HCFLAGS) $< $(HOST_LIB) -o $@
 
 HOST_BINS := $(patsubst tests/host/%.c,$(BUILD)/host/%,$(HOST_TESTS))
 

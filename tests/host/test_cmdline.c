@@ -1,0 +1,162 @@
+/* Command-line and multiboot parsing on the host, over good and
+ * malformed input. */
+#include "tests/host/check.h"
+#include "boot/cmdline.h"
+#include "boot/multiboot.h"
+#include "lib/phys.h"
+
+static bool has_warning(const struct cmdline *cl, const char *needle)
+{
+	for (int i = 0; i < cl->nwarnings; i++)
+		if (strstr(cl->warnings[i], needle))
+			return true;
+	return false;
+}
+
+static void test_cmdline(void)
+{
+	static struct cmdline cl;
+	char longval[400];
+
+	cmdline_parse("/boot/k.elf verbose test=irq.*,tsc.freq watchdog=5", true, &cl);
+	CHECK(cl.nwarnings == 0);
+	CHECK(cmdline_has(&cl, "verbose"));
+	CHECK_STR(cmdline_get(&cl, "test"), "irq.*,tsc.freq");
+	CHECK(cmdline_u64(&cl, "watchdog", 1, 600, 20) == 5);
+	CHECK(cmdline_get(&cl, "verbose") == NULL);	/* a flag has no value */
+
+	cmdline_parse("bogus verbose=1 test watchdog=0x10 watchdog=9999 =x", false, &cl);
+	CHECK(has_warning(&cl, "unknown option 'bogus'"));
+	CHECK(has_warning(&cl, "'verbose' takes no value"));
+	CHECK(has_warning(&cl, "'test' needs a value"));
+	CHECK(has_warning(&cl, "'watchdog' given twice"));
+	CHECK(has_warning(&cl, "malformed option '=x'"));
+	CHECK(cmdline_u64(&cl, "watchdog", 1, 600, 20) == 20);	/* 9999 out of range */
+	CHECK(has_warning(&cl, "watchdog=9999 is outside 1..600"));
+
+	cmdline_parse("watchdog=abc", false, &cl);
+	CHECK(cmdline_u64(&cl, "watchdog", 1, 600, 20) == 20);
+	CHECK(has_warning(&cl, "watchdog=abc is not a number"));
+
+	memset(longval, 'a', sizeof(longval));
+	memcpy(longval, "test=", 5);
+	longval[sizeof(longval) - 1] = 0;
+	cmdline_parse(longval, false, &cl);
+	CHECK(has_warning(&cl, "too long"));
+	CHECK(cmdline_get(&cl, "test") == NULL);
+
+	cmdline_parse("   \t  ", false, &cl);
+	CHECK(cl.nwords == 0 && cl.nwarnings == 0);
+	cmdline_parse("averyveryveryverylongoptionname=1", false, &cl);
+	CHECK(has_warning(&cl, "malformed"));
+	/* More words than fit: a warning, no overflow. */
+	cmdline_parse("verbose verbose verbose verbose verbose verbose verbose verbose "
+		      "verbose verbose verbose verbose verbose verbose verbose verbose "
+		      "verbose verbose verbose verbose verbose verbose verbose verbose "
+		      "verbose verbose verbose verbose verbose verbose verbose verbose "
+		      "verbose verbose", false, &cl);
+	CHECK(cl.nwords == CMDLINE_MAX_WORDS);
+	CHECK(cl.nwarnings == CMDLINE_MAX_WARNINGS);
+}
+
+static void put32(u8 *p, u32 v) { memcpy(p, &v, 4); }
+static void put64(u8 *p, u64 v) { memcpy(p, &v, 8); }
+
+static void test_mb1(void)
+{
+	static u8 info[128], mmap[48], cmd[32];
+	static struct boot_info bi;
+
+	phys_test_reset();
+	phys_test_region(0x9000, info, sizeof(info));
+	phys_test_region(0xA000, mmap, sizeof(mmap));
+	phys_test_region(0xB000, cmd, sizeof(cmd));
+	memset(info, 0, sizeof(info));
+	put32(info, MB1_INFO_CMDLINE | MB1_INFO_MMAP);
+	put32(info + 16, 0xB000);
+	strcpy((char *)cmd, "k.elf verbose");
+	put32(info + 44, 48);
+	put32(info + 48, 0xA000);
+	put32(mmap, 20);
+	put64(mmap + 4, 0);
+	put64(mmap + 12, 0x9FC00);
+	put32(mmap + 20, 1);
+	put32(mmap + 24, 20);
+	put64(mmap + 28, 0x100000);
+	put64(mmap + 36, 0x7F00000);
+	put32(mmap + 44, 1);
+	CHECK(multiboot_parse(MB1_BOOT_MAGIC, 0x9000, &bi) == 0);
+	CHECK(bi.protocol == 1 && bi.vga_text);
+	CHECK_STR(bi.cmdline, "k.elf verbose");
+	CHECK(bi.mmap_count == 2 && bi.mmap[0].len == 0x9FC00 && bi.mmap[1].base == 0x100000);
+	CHECK(bi.mem_kib == (0x9FC00 + 0x7F00000) / 1024);
+	CHECK(bi.nwarnings == 0);
+
+	/* A memory map entry with an absurd size stops the walk with a warning. */
+	put32(mmap + 24, 0xFFFFFFF0);
+	CHECK(multiboot_parse(MB1_BOOT_MAGIC, 0x9000, &bi) == 0);
+	CHECK(bi.mmap_count == 1 && bi.nwarnings == 1);
+	/* An unterminated command line at the end of memory is cut, warned. */
+	memset(cmd, 'x', sizeof(cmd));
+	CHECK(multiboot_parse(MB1_BOOT_MAGIC, 0x9000, &bi) == 0);
+	CHECK(strlen(bi.cmdline) == sizeof(cmd));
+	CHECK(bi.nwarnings >= 1);
+	/* Info pointer nowhere, unknown magic. */
+	CHECK(multiboot_parse(MB1_BOOT_MAGIC, 0x123456, &bi) == -EINVAL);
+	CHECK(multiboot_parse(0x12345678, 0x9000, &bi) == -EINVAL && bi.nwarnings == 1);
+}
+
+static void test_mb2(void)
+{
+	static u8 info[256] __attribute__((aligned(8)));
+	static struct boot_info bi;
+	u32 off = 8;
+
+	phys_test_reset();
+	phys_test_region(0x10000, info, sizeof(info));
+	memset(info, 0, sizeof(info));
+	/* cmdline tag */
+	put32(info + off, MB2_TAG_CMDLINE);
+	put32(info + off + 4, 8 + 8);
+	memcpy(info + off + 8, "verbose", 8);
+	off += 16;
+	/* EFI64 tag */
+	put32(info + off, MB2_TAG_EFI64);
+	put32(info + off + 4, 16);
+	off += 16;
+	/* ACPI new tag with a 36-byte RSDP copy */
+	put32(info + off, MB2_TAG_ACPI_NEW);
+	put32(info + off + 4, 8 + 36);
+	memcpy(info + off + 8, "RSD PTR ", 8);
+	off += 48;
+	/* end tag */
+	put32(info + off, MB2_TAG_END);
+	put32(info + off + 4, 8);
+	off += 8;
+	put32(info, off);
+	CHECK(multiboot_parse(MB2_BOOT_MAGIC, 0x10000, &bi) == 0);
+	CHECK_STR(bi.cmdline, "verbose");
+	CHECK(bi.efi && !bi.vga_text);
+	CHECK(bi.rsdp_len == 36 && !memcmp(bi.rsdp, "RSD PTR ", 8));
+	CHECK(bi.nwarnings == 0);
+
+	/* A tag whose size runs past the total. */
+	put32(info + 8 + 4, 4000);
+	CHECK(multiboot_parse(MB2_BOOT_MAGIC, 0x10000, &bi) == 0);
+	CHECK(bi.nwarnings >= 1 && strstr(bi.warnings[0], "overruns"));
+	put32(info + 8 + 4, 16);
+	/* A total size beyond what exists, and a misaligned pointer. */
+	put32(info, 100000);
+	CHECK(multiboot_parse(MB2_BOOT_MAGIC, 0x10000, &bi) == -EINVAL);
+	CHECK(multiboot_parse(MB2_BOOT_MAGIC, 0x10004, &bi) == -EINVAL);
+	put32(info, 7);
+	CHECK(multiboot_parse(MB2_BOOT_MAGIC, 0x10000, &bi) == -EINVAL);
+}
+
+int main(void)
+{
+	test_cmdline();
+	test_mb1();
+	test_mb2();
+	return check_report("test_cmdline");
+}

@@ -1,0 +1,51 @@
+"""Checks that the Debian packages tickscope builds and boots with are
+installed; installs the missing ones when run as root (make deps)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+
+def missing(pkgs: list[str]) -> list[str]:
+    if not shutil.which("dpkg-query"):
+        return []
+    out = []
+    for p in pkgs:
+        r = subprocess.run(["dpkg-query", "-W", "-f=${Status}", p],
+                           capture_output=True, text=True)
+        if "install ok installed" not in r.stdout:
+            out.append(p)
+    return out
+
+
+def main() -> int:
+    args = sys.argv[1:]
+    install = "--install" in args
+    pkgs = [a for a in args if not a.startswith("--")]
+    if not shutil.which("dpkg-query"):
+        tools = ["gcc", "make", "qemu-system-x86_64", "grub-mkrescue", "xorriso", "mformat"]
+        gone = [t for t in tools if not shutil.which(t)]
+        if gone:
+            print(f"tickscope: not a Debian system; install these tools: {' '.join(gone)}")
+            return 1
+        return 0
+    need = missing(pkgs)
+    if not need:
+        return 0
+    if install and os.geteuid() == 0:
+        print(f"tickscope: installing {' '.join(need)}", flush=True)
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *need]):
+            if subprocess.run(cmd, env=env).returncode != 0:
+                print(f"tickscope: `{' '.join(cmd)}` failed")
+                return 1
+        return 0
+    print("tickscope: missing packages: " + " ".join(need))
+    print("  install them with: sudo apt-get install -y " + " ".join(need))
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,215 @@
+"""KTAP v1 parser for tickscope's serial stream (standard library only).
+
+Turns the lines the kernel printed into a tree of results with their
+diagnostics and `# measure:` values. Lines before the first `KTAP version`
+header (firmware noise) are ignored; escape sequences are stripped.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+RESULTS = ("PASS", "SKIP", "FAIL", "ERROR")
+_ESC = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][0-9A-Za-z]|\x1b[=>]|\r")
+_HEADER = re.compile(r"(K?TAP) version (\d+)\s*$")
+_PLAN = re.compile(r"1\.\.(\d+)\s*$")
+_RESULT = re.compile(r"(ok|not ok) (\d+)(?: ([^#]*?))?\s*(?:#\s*(.*))?$")
+_MEASURE = re.compile(
+    r"measure: ([A-Za-z0-9_.\-]+) = (-?\d+(?:\.\d+)?)(?: ([^(]*?))?\s*(?:\((.*)\))?\s*$")
+_KV = re.compile(r'([A-Za-z0-9_.]+)=("[^"]*"|\S*)')
+
+
+@dataclass
+class Measurement:
+    name: str
+    value: float
+    unit: str
+    extra: str
+    test: str  # path of the test that printed it ("" at top level)
+
+
+@dataclass
+class Node:
+    name: str = ""
+    number: int = 0
+    result: Optional[str] = None  # one of RESULTS once its result line came
+    reason: str = ""
+    plan: Optional[int] = None
+    diagnostics: list[str] = field(default_factory=list)
+    children: list["Node"] = field(default_factory=list)
+    path: str = ""
+
+
+@dataclass
+class Report:
+    root: Optional[Node] = None
+    measurements: list[Measurement] = field(default_factory=list)
+    platform: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    bail_out: Optional[str] = None
+    exception: list[str] = field(default_factory=list)
+    summary: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # malformed stream
+
+    def leaves(self) -> list[Node]:
+        """Every test without subtests, depth first."""
+        out: list[Node] = []
+
+        def walk(n: Node) -> None:
+            for c in n.children:
+                if c.children:
+                    walk(c)
+                else:
+                    out.append(c)
+        if self.root:
+            walk(self.root)
+        return out
+
+    def complete(self) -> bool:
+        """True when every plan was met and every suite has its result."""
+        if not self.root or self.root.plan is None:
+            return False
+        ok = True
+
+        def walk(n: Node, top: bool) -> None:
+            nonlocal ok
+            if n.plan is not None and len(n.children) != n.plan:
+                ok = False
+            if not top and n.result is None:
+                ok = False
+            for c in n.children:
+                walk(c, False)
+        walk(self.root, True)
+        return ok
+
+    def verdict(self) -> str:
+        """ERROR > FAIL > PASS > SKIP over all leaves; ERROR if incomplete."""
+        if self.bail_out is not None or not self.complete():
+            return "ERROR"
+        results = {n.result for n in self.leaves()}
+        for r in ("ERROR", "FAIL", "PASS"):
+            if r in results:
+                return r
+        return "SKIP" if results else "ERROR"
+
+    def measure(self, name: str) -> Optional[Measurement]:
+        for m in self.measurements:
+            if m.name == name:
+                return m
+        return None
+
+
+def clean(line: str) -> str:
+    """Strips terminal escapes and carriage returns."""
+    return _ESC.sub("", line).rstrip("\n")
+
+
+def parse_result(status: str, directive: str) -> tuple[str, str]:
+    """Maps `ok`/`not ok` and the directive to a verdict and its reason."""
+    d = directive.strip()
+    word, _, rest = d.partition(" ")
+    if status == "ok":
+        if word.upper() == "SKIP":
+            return "SKIP", rest.strip()
+        return "PASS", ""
+    if word.upper() == "ERROR":
+        return "ERROR", rest.strip()
+    return "FAIL", d
+
+
+def parse_platform(text: str) -> dict[str, str]:
+    return {k: v.strip('"') for k, v in _KV.findall(text)}
+
+
+def parse(lines: list[str]) -> Report:
+    rep = Report()
+    stack: list[Node] = []          # open (sub)tests, by depth
+    pending: dict[int, list[str]] = {}
+    in_summary = False
+
+    for raw in lines:
+        line = clean(raw)
+        if not stack:
+            m = _HEADER.search(line)
+            if m:
+                rep.root = Node(name="", path="")
+                stack = [rep.root]
+            continue
+        stripped = line.lstrip(" ")
+        depth = (len(line) - len(stripped)) // 4
+        body = stripped.rstrip()
+        if not body:
+            continue
+        if body.startswith("Bail out!"):
+            rep.bail_out = body[len("Bail out!"):].strip()
+            continue
+        if _HEADER.match(body):
+            if depth == len(stack):
+                node = Node()
+                stack.append(node)
+            else:
+                rep.problems.append(f"unexpected header at depth {depth}: {body}")
+            continue
+        if depth >= len(stack):
+            depth = len(stack) - 1  # deeper than anything open: attach to innermost
+        if _PLAN.match(body):
+            stack[depth].plan = int(_PLAN.match(body).group(1))
+            continue
+        if body.startswith("#"):
+            text = body[1:].strip()
+            parent = stack[depth]
+            mm = _MEASURE.match(text)
+            if text.startswith("Subtest:") and depth > 0:
+                node = stack[depth]
+                node.name = text[len("Subtest:"):].strip()
+                up = stack[depth - 1].path
+                node.path = f"{up}.{node.name}" if up else node.name
+                continue
+            if mm:
+                # The test it belongs to is only named by the result line
+                # that follows; record the parent path now, fix up later.
+                rep.measurements.append(Measurement(
+                    mm.group(1), float(mm.group(2)), (mm.group(3) or "").strip(),
+                    (mm.group(4) or "").strip(),
+                    f"\0{id(parent)}:{depth}" if depth else ""))
+            elif text.startswith("platform:"):
+                rep.platform.update(parse_platform(text[len("platform:"):]))
+            elif text.startswith("warning:"):
+                rep.warnings.append(text[len("warning:"):].strip())
+            elif text.startswith("EXCEPTION") or re.match(r"(rip|rax|rsi|r9|r13) ", text):
+                rep.exception.append(text)
+            elif text.startswith("---- tickscope summary"):
+                in_summary = True
+            if in_summary and depth == 0:
+                rep.summary.append(text)
+            if depth:
+                pending.setdefault(depth, []).append(text)
+            continue
+        mr = _RESULT.match(body)
+        if mr:
+            status, num, name, directive = mr.groups()
+            result, reason = parse_result(status, directive or "")
+            name = (name or "").strip()
+            if len(stack) > depth + 1:
+                node = stack.pop()      # closes a subtest
+                while len(stack) > depth + 1:
+                    stack.pop()
+                    rep.problems.append("subtest closed without its result")
+            else:
+                node = Node()
+            node.name, node.number = name, int(num)
+            node.result, node.reason = result, reason
+            parent = stack[depth]
+            node.path = f"{parent.path}.{name}" if parent.path else name
+            node.diagnostics = pending.pop(depth, []) + node.diagnostics
+            for m in rep.measurements:
+                if m.test == f"\0{id(parent)}:{depth}":
+                    m.test = node.path
+            parent.children.append(node)
+            continue
+        rep.problems.append(f"unparsed line: {body[:120]}")
+    for m in rep.measurements:
+        if m.test.startswith("\0"):
+            m.test = ""
+    return rep

@@ -1,0 +1,107 @@
+"""The configuration matrix (matrix.cfg) and the checks each entry carries.
+
+Each section of the file is one configuration:
+
+    [name]
+    accel    = auto | kvm | tcg          (kvm entries are skipped without KVM)
+    firmware = auto | qboot | seabios | ovmf
+    machine  = pc | q35
+    boot     = kernel | iso
+    cmdline  = kernel command line (kernel boots only)
+    cpu, smp, memory, timeout
+    qemu     = extra QEMU arguments
+    verdict  = the run's expected verdict (default PASS)
+    expect   = path-glob=RESULT, ...     e.g. irq.pit_ioapic=SKIP
+    measure  = name OP value, ...        OP: == != < <= > >= ; |x| with abs
+    output   = regex ; regex             must each match some serial line
+"""
+from __future__ import annotations
+
+import configparser
+import fnmatch
+import operator
+import os
+import re
+import shlex
+from dataclasses import dataclass, field
+from typing import Callable
+
+import qemu
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_FILE = os.path.join(HERE, "matrix.cfg")
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    "==": operator.eq, "!=": operator.ne, "<=": operator.le, ">=": operator.ge,
+    "<": operator.lt, ">": operator.gt}
+_MEASURE_CHECK = re.compile(r"(abs\s+)?([A-Za-z0-9_.\-]+)\s*(==|!=|<=|>=|<|>)\s*(-?[\d.]+)$")
+
+
+@dataclass
+class Entry:
+    config: qemu.Config
+    verdict: str = "PASS"
+    expect: list[tuple[str, str]] = field(default_factory=list)
+    measure: list[str] = field(default_factory=list)
+    output: list[str] = field(default_factory=list)
+
+
+def _split(text: str, sep: str = ",") -> list[str]:
+    return [p.strip() for p in text.split(sep) if p.strip()]
+
+
+def load(path: str, kernel: str, iso: str) -> list[Entry]:
+    cp = configparser.ConfigParser(interpolation=None)
+    if not cp.read(path):
+        raise FileNotFoundError(path)
+    entries = []
+    for name in cp.sections():
+        s = cp[name]
+        cfg = qemu.Config(
+            name=name, accel=s.get("accel", "auto"), firmware=s.get("firmware", "auto"),
+            machine=s.get("machine", "pc"), kernel=kernel,
+            iso=iso if s.get("boot", "kernel") == "iso" else None,
+            cmdline=s.get("cmdline", ""), cpu=s.get("cpu", ""), smp=s.getint("smp", 1),
+            memory=s.get("memory", "128M"), timeout=s.getfloat("timeout", 120.0),
+            extra=shlex.split(s.get("qemu", "")))
+        expect = []
+        for item in _split(s.get("expect", "")):
+            glob, _, result = item.partition("=")
+            expect.append((glob.strip(), result.strip().upper()))
+        entries.append(Entry(cfg, s.get("verdict", "PASS").upper(), expect,
+                             _split(s.get("measure", "")), _split(s.get("output", ""), ";")))
+    return entries
+
+
+def check(entry: Entry, r: qemu.RunResult) -> list[str]:
+    """Problems with a run against its entry's expectations ([] = good)."""
+    problems = []
+    if r.verdict != entry.verdict:
+        problems.append(f"verdict {r.verdict} (expected {entry.verdict})"
+                        + (f": {r.reason}" if r.reason else ""))
+    leaves = r.report.leaves()
+    for glob, want in entry.expect:
+        hits = [n for n in leaves if fnmatch.fnmatchcase(n.path, glob)]
+        if not hits:
+            problems.append(f"no test matches {glob}")
+        for n in hits:
+            if n.result != want:
+                problems.append(f"{n.path} is {n.result} (expected {want})"
+                                + (f": {n.reason}" if n.reason else ""))
+    for spec in entry.measure:
+        m = _MEASURE_CHECK.match(spec)
+        if not m:
+            problems.append(f"bad measure check {spec!r}")
+            continue
+        use_abs, name, op, value = m.groups()
+        got = r.report.measure(name)
+        if got is None:
+            problems.append(f"measurement {name} missing")
+            continue
+        v = abs(got.value) if use_abs else got.value
+        if not _OPS[op](v, float(value)):
+            problems.append(f"{name} = {got.value:g} fails {spec}")
+    text = [l.rstrip("\n") for l in r.lines]
+    for rx in entry.output:
+        if not any(re.search(rx, l) for l in text):
+            problems.append(f"no output line matches /{rx}/")
+    return problems

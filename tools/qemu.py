@@ -1,0 +1,218 @@
+"""Booting tickscope under QEMU: one configuration, one run, one result."""
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Optional
+
+import ktap
+
+QBOOT = "/usr/share/qemu/qboot.rom"
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
+KVM_GET_API_VERSION = 0xAE00
+# isa-debug-exit: the guest writes c, QEMU exits with (c << 1) | 1.
+GUEST_EXIT = {1: "PASS", 3: "FAIL", 5: "ERROR"}
+
+
+def kvm_usable() -> tuple[bool, str]:
+    """True when /dev/kvm opens read-write and answers the API version.
+    TICKSCOPE_NO_KVM=1 pretends it is absent (to test a TCG-only host)."""
+    if os.environ.get("TICKSCOPE_NO_KVM") == "1":
+        return False, "TICKSCOPE_NO_KVM=1"
+    try:
+        fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
+    except OSError as e:
+        return False, f"/dev/kvm: {e.strerror}"
+    try:
+        ver = fcntl.ioctl(fd, KVM_GET_API_VERSION)
+        return (ver == 12, f"KVM API version {ver}")
+    except OSError as e:
+        return False, f"/dev/kvm ioctl: {e.strerror}"
+    finally:
+        os.close(fd)
+
+
+@dataclass
+class Config:
+    name: str = "default"
+    accel: str = "auto"           # auto | kvm | tcg
+    firmware: str = "auto"        # auto | qboot | seabios | ovmf
+    machine: str = "pc"           # pc | q35
+    iso: Optional[str] = None     # boot this ISO instead of -kernel
+    kernel: str = "build/tickscope.elf"
+    cmdline: str = ""
+    cpu: str = ""                 # QEMU -cpu; "" picks per accelerator
+    smp: int = 1
+    memory: str = "128M"
+    timeout: float = 120.0
+    extra: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    config: dict
+    accel: str
+    command: list[str]
+    verdict: str                  # PASS | FAIL | ERROR (SKIP when nothing ran)
+    reason: str
+    qemu_status: Optional[int]
+    duration_s: float
+    lines: list[str]
+    stderr: str
+    report: ktap.Report
+
+
+def resolve(cfg: Config) -> tuple[Config, str]:
+    """Fills in auto choices; returns the config and an error ('' if fine)."""
+    c = Config(**asdict(cfg))
+    if c.accel == "auto":
+        c.accel = "kvm" if kvm_usable()[0] else "tcg"
+    if c.accel not in ("kvm", "tcg"):
+        return c, f"unknown accelerator {c.accel!r} (auto, kvm or tcg)"
+    if c.accel == "kvm":
+        ok, why = kvm_usable()
+        if not ok:
+            return c, f"KVM requested but not usable: {why}"
+    if c.firmware == "auto":
+        # qboot cannot boot a CD; under KVM it is the only fast firmware.
+        c.firmware = "seabios" if c.iso else ("qboot" if c.accel == "kvm" else "seabios")
+    if c.firmware not in ("qboot", "seabios", "ovmf"):
+        return c, f"unknown firmware {c.firmware!r} (qboot, seabios or ovmf)"
+    if c.firmware == "qboot" and c.iso:
+        return c, "qboot cannot boot an ISO; use --firmware seabios or ovmf"
+    if c.firmware == "ovmf" and not c.iso:
+        return c, "OVMF cannot load a multiboot kernel; boot the ISO (--iso)"
+    if c.iso and c.cmdline:
+        return c, "the ISO's command line is fixed in iso/grub.cfg; --cmdline needs -kernel"
+    if c.machine not in ("pc", "q35"):
+        return c, f"unknown machine {c.machine!r} (pc or q35)"
+    if not c.cpu:
+        c.cpu = "host,arch-capabilities=off" if c.accel == "kvm" else "max"
+    image = c.iso or c.kernel
+    if not os.path.exists(image):
+        return c, f"{image} does not exist (run make first)"
+    fw = {"qboot": QBOOT, "ovmf": OVMF_CODE}.get(c.firmware)
+    if fw and not os.path.exists(fw):
+        return c, f"{fw} is missing (apt-get install qemu-system-x86 ovmf)"
+    if not shutil.which("qemu-system-x86_64"):
+        return c, "qemu-system-x86_64 is missing (apt-get install qemu-system-x86)"
+    return c, ""
+
+
+def command(c: Config, vars_file: Optional[str]) -> list[str]:
+    cmd = ["qemu-system-x86_64", "-machine", f"{c.machine},accel={c.accel}",
+           "-cpu", c.cpu, "-smp", str(c.smp), "-m", c.memory,
+           "-display", "none", "-serial", "stdio", "-monitor", "none",
+           "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+    if c.firmware == "qboot":
+        cmd += ["-bios", QBOOT]
+    elif c.firmware == "ovmf":
+        cmd += ["-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}",
+                "-drive", f"if=pflash,format=raw,file={vars_file}"]
+    if c.iso:
+        cmd += ["-cdrom", c.iso, "-boot", "d"]
+    else:
+        cmd += ["-kernel", c.kernel]
+        if c.cmdline:
+            cmd += ["-append", c.cmdline]
+    return cmd + list(c.extra)
+
+
+def _qemu_error(stderr: str) -> str:
+    for line in stderr.splitlines():
+        if "internal error" in line or "emulation failure" in line:
+            return line.strip()
+    lines = [l.strip() for l in stderr.splitlines() if l.strip()
+             and "warning:" not in l]
+    return lines[-1] if lines else ""
+
+
+def run(cfg: Config, live: bool = True) -> RunResult:
+    """Boots one configuration, streaming the serial output when live."""
+    c, err = resolve(cfg)
+    start = time.monotonic()
+    if err:
+        return RunResult(asdict(c), c.accel, [], "ERROR", err, None, 0.0, [], "",
+                         ktap.Report())
+    tmp = tempfile.mkdtemp(prefix="tickscope-")
+    vars_file = None
+    if c.firmware == "ovmf":
+        vars_file = os.path.join(tmp, "OVMF_VARS.fd")
+        shutil.copyfile(OVMF_VARS, vars_file)
+    cmd = command(c, vars_file)
+    lines: list[str] = []
+    try:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        return RunResult(asdict(c), c.accel, cmd, "ERROR", f"cannot start QEMU: {e}",
+                         None, 0.0, [], "", ktap.Report())
+    errbuf: list[bytes] = []
+
+    def pump_out() -> None:
+        assert proc.stdout
+        for raw in proc.stdout:
+            text = raw.decode("utf-8", "replace")
+            lines.append(text)
+            if live:
+                sys.stdout.write(ktap.clean(text) + "\n")
+                sys.stdout.flush()
+
+    def pump_err() -> None:
+        assert proc.stderr
+        errbuf.append(proc.stderr.read())
+
+    threads = [threading.Thread(target=pump_out, daemon=True),
+               threading.Thread(target=pump_err, daemon=True)]
+    for t in threads:
+        t.start()
+    timed_out = False
+    try:
+        status: Optional[int] = proc.wait(timeout=c.timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        proc.kill()
+        status = proc.wait()
+    for t in threads:
+        t.join(timeout=5)
+    shutil.rmtree(tmp, ignore_errors=True)
+    duration = time.monotonic() - start
+    stderr = b"".join(errbuf).decode("utf-8", "replace")
+    rep = ktap.parse(lines)
+    verdict, reason = judge(rep, status, timed_out, c.timeout, stderr)
+    return RunResult(asdict(c), c.accel, cmd, verdict, reason, status, duration, lines,
+                     stderr, rep)
+
+
+def judge(rep: ktap.Report, status: Optional[int], timed_out: bool, timeout: float,
+          stderr: str) -> tuple[str, str]:
+    """The run's verdict from the parsed report and how QEMU ended."""
+    if timed_out:
+        return "ERROR", f"timed out after {timeout:g} s" + (
+            "" if rep.root else " before the KTAP header")
+    if rep.root is None:
+        why = _qemu_error(stderr)
+        return "ERROR", f"no KTAP report (QEMU status {status}{': ' + why if why else ''})"
+    if rep.bail_out is not None:
+        return "ERROR", f"kernel bailed out: {rep.bail_out}"
+    if not rep.complete():
+        why = _qemu_error(stderr)
+        return "ERROR", f"report incomplete (QEMU status {status}{': ' + why if why else ''})"
+    guest = GUEST_EXIT.get(status if status is not None else -1)
+    verdict = rep.verdict()
+    if guest is None:
+        return "ERROR", f"QEMU exited with {status}, not through isa-debug-exit"
+    want = "PASS" if verdict == "SKIP" else verdict
+    if guest != want:
+        return "ERROR", f"exit code says {guest} but the report says {verdict}"
+    return verdict, ""

@@ -1,0 +1,75 @@
+"""Writing a run's result as JSON and JUnit XML."""
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from dataclasses import asdict
+from typing import Any
+
+from qemu import RunResult
+
+
+def to_dict(r: RunResult) -> dict[str, Any]:
+    rep = r.report
+    return {
+        "tool": "tickscope",
+        "config": r.config,
+        "accel": r.accel,
+        "command": r.command,
+        "verdict": r.verdict,
+        "reason": r.reason,
+        "qemu_status": r.qemu_status,
+        "duration_s": round(r.duration_s, 3),
+        "platform": rep.platform,
+        "warnings": rep.warnings,
+        "bail_out": rep.bail_out,
+        "exception": rep.exception,
+        "tests": [{"path": n.path, "result": n.result, "reason": n.reason,
+                   "diagnostics": n.diagnostics} for n in rep.leaves()],
+        "measurements": [asdict(m) for m in rep.measurements],
+        "summary": rep.summary,
+    }
+
+
+def write_json(results: list[RunResult], path: str) -> None:
+    data: Any = to_dict(results[0]) if len(results) == 1 else {
+        "tool": "tickscope", "runs": [to_dict(r) for r in results]}
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2)
+        f.write("\n")
+
+
+def write_junit(results: list[RunResult], path: str) -> None:
+    suites = ET.Element("testsuites", name="tickscope")
+    for r in results:
+        cfg = r.config.get("name", "run")
+        groups: dict[str, list] = {}
+        for n in r.report.leaves():
+            groups.setdefault(n.path.rsplit(".", 1)[0] if "." in n.path else "", []).append(n)
+        if r.verdict == "ERROR" and r.reason:
+            groups.setdefault("harness", [])
+        for suite, nodes in groups.items():
+            counts = {k: sum(1 for n in nodes if n.result == k) for k in ("FAIL", "ERROR", "SKIP")}
+            ts = ET.SubElement(suites, "testsuite", name=f"{cfg}.{suite}",
+                               tests=str(len(nodes) + (suite == "harness")),
+                               failures=str(counts["FAIL"]),
+                               errors=str(counts["ERROR"] + (suite == "harness")),
+                               skipped=str(counts["SKIP"]))
+            ET.SubElement(ts, "properties")
+            for n in nodes:
+                tc = ET.SubElement(ts, "testcase", classname=f"tickscope.{cfg}.{suite}",
+                                   name=n.path.rsplit(".", 1)[-1])
+                text = "\n".join(n.diagnostics)
+                if n.result == "FAIL":
+                    fails = [d for d in n.diagnostics if d.startswith("FAIL:")]
+                    ET.SubElement(tc, "failure", message=fails[0] if fails else "failed").text = text
+                elif n.result == "ERROR":
+                    ET.SubElement(tc, "error", message=n.reason).text = text
+                elif n.result == "SKIP":
+                    ET.SubElement(tc, "skipped", message=n.reason)
+                if text and n.result in ("PASS",):
+                    ET.SubElement(tc, "system-out").text = text
+            if suite == "harness":
+                tc = ET.SubElement(ts, "testcase", classname=f"tickscope.{cfg}", name="boot")
+                ET.SubElement(tc, "error", message=r.reason).text = r.stderr[-4000:]
+    ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)

@@ -1,0 +1,107 @@
+"""Unit tests of the KTAP parser and the run judge (python3 -m unittest)."""
+from __future__ import annotations
+
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import ktap  # noqa: E402
+import matrix  # noqa: E402
+import qemu  # noqa: E402
+
+GOOD = """\x1b[2J\x1b[01;01HGRUB noise
+KTAP version 1
+1..2
+# platform: hypervisor=KVMKVMKVM cpu="Intel(R) Xeon(R)" lapic=x2apic
+# measure: platform.cpus = 2
+# warning: cmdline: unknown option 'x' ignored
+    KTAP version 1
+    # Subtest: tsc
+    1..3
+    # measure: tsc.freq_khz.hpet = 2596131.7 kHz (expected 2596134, err -0.9 ppm, tol 50 ppm)
+    ok 1 freq
+    ok 2 wrap # SKIP no HPET
+    # FAIL: went backwards
+    not ok 3 mono
+not ok 1 tsc
+    KTAP version 1
+    # Subtest: irq
+    1..1
+    not ok 1 hang # ERROR watchdog: still running after 1 s
+not ok 2 irq
+# ---- tickscope summary ----
+# totals: 1 passed
+""".splitlines()
+
+
+class ParserTest(unittest.TestCase):
+    def test_tree_and_measures(self) -> None:
+        r = ktap.parse(GOOD)
+        self.assertTrue(r.complete())
+        self.assertEqual([(n.path, n.result) for n in r.leaves()],
+                         [("tsc.freq", "PASS"), ("tsc.wrap", "SKIP"), ("tsc.mono", "FAIL"),
+                          ("irq.hang", "ERROR")])
+        self.assertEqual(r.leaves()[1].reason, "no HPET")
+        self.assertEqual(r.leaves()[3].reason, "watchdog: still running after 1 s")
+        self.assertIn("FAIL: went backwards", r.leaves()[2].diagnostics)
+        m = r.measure("tsc.freq_khz.hpet")
+        assert m is not None
+        self.assertEqual((m.value, m.unit, m.test), (2596131.7, "kHz", "tsc.freq"))
+        self.assertIn("tol 50 ppm", m.extra)
+        self.assertEqual(r.measure("platform.cpus").test, "")  # type: ignore[union-attr]
+        self.assertEqual(r.platform["cpu"], "Intel(R) Xeon(R)")
+        self.assertEqual(r.platform["hypervisor"], "KVMKVMKVM")
+        self.assertEqual(r.warnings, ["cmdline: unknown option 'x' ignored"])
+        self.assertEqual(r.verdict(), "ERROR")
+        self.assertEqual(r.summary[0], "---- tickscope summary ----")
+
+    def test_incomplete_and_bail(self) -> None:
+        r = ktap.parse(GOOD[:12])
+        self.assertFalse(r.complete())
+        self.assertEqual(r.verdict(), "ERROR")
+        r = ktap.parse(["KTAP version 1", "1..1", "Bail out! boom"])
+        self.assertEqual((r.bail_out, r.verdict()), ("boom", "ERROR"))
+        self.assertIsNone(ktap.parse(["no header here", "ok 1 x"]).root)
+
+    def test_verdict_order(self) -> None:
+        lines = ["KTAP version 1", "1..2", "ok 1 a # SKIP absent", "ok 2 b"]
+        self.assertEqual(ktap.parse(lines).verdict(), "PASS")
+        self.assertEqual(ktap.parse(lines[:3] + ["1..1"][:0]).verdict(), "ERROR")
+        only_skip = ["KTAP version 1", "1..1", "ok 1 a # SKIP absent"]
+        self.assertEqual(ktap.parse(only_skip).verdict(), "SKIP")
+
+
+class JudgeTest(unittest.TestCase):
+    def test_exit_codes(self) -> None:
+        ok = ktap.parse(["KTAP version 1", "1..1", "ok 1 a"])
+        self.assertEqual(qemu.judge(ok, 1, False, 10, ""), ("PASS", ""))
+        self.assertEqual(qemu.judge(ok, 3, False, 10, "")[0], "ERROR")  # disagreement
+        self.assertIn("not through isa-debug-exit", qemu.judge(ok, 0, False, 10, "")[1])
+        self.assertIn("timed out", qemu.judge(ok, None, True, 10, "")[1])
+        err = "KVM internal error. Suberror: 1\nemulation failure\n"
+        self.assertIn("internal error", qemu.judge(ktap.parse([]), 1, False, 10, err)[1])
+
+
+class MatrixTest(unittest.TestCase):
+    def test_matrix_file_loads_and_checks(self) -> None:
+        entries = matrix.load(matrix.DEFAULT_FILE, "k.elf", "k.iso")
+        names = [e.config.name for e in entries]
+        for want in ("tcg-pc", "tcg-q35", "kvm-qboot", "iso-bios", "iso-uefi", "no-acpi",
+                     "hpet-off"):
+            self.assertIn(want, names)
+        e = matrix.Entry(qemu.Config(), "PASS", [("tsc.*", "PASS")],
+                         ["abs tsc.freq_khz.hpet < 1", "platform.cpus == 2"], ["KVMKVMKVM"])
+        rep = ktap.parse(GOOD)
+        r = qemu.RunResult({}, "kvm", [], "ERROR", "x", 5, 1.0, GOOD, "", rep)
+        problems = matrix.check(e, r)
+        self.assertTrue(any("verdict ERROR" in p for p in problems))
+        self.assertTrue(any("tsc.mono is FAIL" in p for p in problems))
+        self.assertTrue(any("fails abs tsc.freq_khz.hpet < 1" in p for p in problems))
+        self.assertFalse(any("platform.cpus" in p for p in problems))
+        self.assertFalse(any("KVMKVMKVM" in p for p in problems))
+
+
+if __name__ == "__main__":
+    unittest.main()

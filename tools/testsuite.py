@@ -1,0 +1,88 @@
+"""`make test`: host unit tests, the host tool's own tests, then the boot
+matrix with each configuration's checks. Ends with `N passed, N failed`."""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import matrix  # noqa: E402
+import qemu  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.passed = self.failed = self.skipped = 0
+
+    def add(self, name: str, problems: list[str], skipped: str = "") -> None:
+        if skipped:
+            self.skipped += 1
+            print(f"SKIP  {name}: {skipped}", flush=True)
+        elif problems:
+            self.failed += 1
+            print(f"FAIL  {name}", flush=True)
+            for p in problems:
+                print(f"      - {p}", flush=True)
+        else:
+            self.passed += 1
+            print(f"PASS  {name}", flush=True)
+
+
+def unit(bins: list[str], t: Tally) -> None:
+    for b in bins:
+        r = subprocess.run([b], capture_output=True, text=True)
+        last = r.stdout.strip().splitlines()[-1:] or ["(no output)"]
+        problems = [] if r.returncode == 0 else [last[0]] + r.stderr.strip().splitlines()[-20:]
+        t.add(f"unit {os.path.basename(b)} ({last[0]})", problems)
+    suite = unittest.defaultTestLoader.discover(HERE, pattern="test_*.py")
+    res = unittest.TextTestRunner(stream=open(os.devnull, "w"), verbosity=0).run(suite)
+    problems = [f"{c}: {e.strip().splitlines()[-1]}" for c, e in res.failures + res.errors]
+    t.add(f"unit tools ({res.testsRun} python tests)", problems)
+
+
+def boots(kernel: str, iso: str, only: str, t: Tally) -> None:
+    kvm_ok, kvm_why = qemu.kvm_usable()
+    print(f"# KVM: {'usable' if kvm_ok else 'not usable'} ({kvm_why})", flush=True)
+    for e in matrix.load(matrix.DEFAULT_FILE, kernel, iso):
+        name = f"boot {e.config.name}"
+        if only and only not in e.config.name:
+            continue
+        if e.config.accel == "kvm" and not kvm_ok:
+            t.add(name, [], skipped=f"KVM not usable: {kvm_why}")
+            continue
+        r = qemu.run(e.config, live=False)
+        problems = matrix.check(e, r)
+        t.add(f"{name} [accel={r.accel} firmware={r.config['firmware']} "
+              f"{r.duration_s:.1f} s]", problems)
+        if problems:
+            tail = [ln.rstrip() for ln in r.lines[-25:]]
+            print("      serial tail:\n" + "\n".join("        " + ln for ln in tail), flush=True)
+            if r.stderr.strip():
+                print("      qemu stderr: " + r.stderr.strip()[-500:], flush=True)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("bins", nargs="*")
+    p.add_argument("--kernel")
+    p.add_argument("--iso")
+    p.add_argument("--unit-only", action="store_true")
+    p.add_argument("--only", default=os.environ.get("TICKSCOPE_ONLY", ""),
+                   help="run only matrix entries whose name contains this")
+    a = p.parse_args()
+    t = Tally()
+    unit(a.bins, t)
+    if not a.unit_only:
+        boots(a.kernel, a.iso, a.only, t)
+    print(f"{t.passed} passed, {t.failed} failed, {t.skipped} skipped")
+    return 1 if t.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
