@@ -16,6 +16,10 @@ static const struct option options[] = {
 	{ "watchdog", true, "seconds a single test may run before it is stopped as ERROR (1-600, default 20)" },
 	{ "apic", true, "local APIC mode: auto, xapic or x2apic (default auto: x2APIC when the CPU has it)" },
 	{ "help", false, "list the command-line options in the report" },
+	{ "thorough", false, "longer measurements: 1 s calibration window, wrap and RTC-second tests" },
+	{ "cal_ms", true, "TSC calibration window in ms (10-10000; default 100, 1000 with thorough)" },
+	{ "tsc_hz", true, "the known TSC rate in Hz (the host tool passes the host's rate), for tsc.err_ppm.*" },
+	{ "pmtimer", true, "PM timer reads: plain or verified (three ordered reads, for buggy chipsets)" },
 };
 
 void cmdline_warn(struct cmdline *cl, const char *msg)

@@ -1,6 +1,7 @@
 /* kmain: bring the machine up, say what it is, run the tests, exit. */
 #include "boot/cmdline.h"
 #include "boot/multiboot.h"
+#include "boot/sources.h"
 #include "arch-x86/acpi.h"
 #include "arch-x86/cpu.h"
 #include "arch-x86/cpuinfo.h"
@@ -69,7 +70,7 @@ static void report_platform(struct test_env *env)
 		cpu.brand[0] ? cpu.brand : "?", cpu.vendor, cpu.family, cpu.model, cpu.stepping,
 		lapic_modes[lapic_mode()]);
 	kprintf("# memory: %lu MiB usable in %d map entries\n", boot.mem_kib / 1024, boot.mmap_count);
-	kprintf("# tsc ruler: %lu Hz from %s (early estimate)\n", tsc_hz(), tsc_hz_source());
+	kprintf("# tsc ruler: %lu Hz from %s\n", tsc_hz(), tsc_hz_source());
 	kprintf("# measure: platform.cpus = %d\n", acpi_enabled_cpus(&acpi));
 	kprintf("# measure: platform.acpi = %d\n", env->acpi_ok ? 1 : 0);
 	for (int i = 0; i < boot.nwarnings; i++)
@@ -87,11 +88,13 @@ void kmain(u32 magic, u32 info)
 	struct test_env env = { &boot, &acpi, &cpu, &cmd, false, 0 };
 	int ioapics;
 
+	/* The IDT first, so that even an early fault is reported (or at
+	 * least halts) instead of triple-faulting. */
+	idt_init();
 	multiboot_parse(magic, info, &boot);
 	cmdline_parse(boot.cmdline, boot.protocol == 1, &cmd);
 	console_init(boot.vga_text);
 	cpuinfo_read(&cpu);
-	idt_init();
 	pic_disable();
 
 	env.acpi_ok = acpi_init(boot.rsdp, boot.rsdp_len, &acpi) == 0;
@@ -102,6 +105,7 @@ void kmain(u32 magic, u32 info)
 	platform_set_exit(choose_exit(), &acpi);
 	if (tsc_early_calibrate(&cpu) != 0)
 		cmdline_warn(&cmd, "no PIT or CPUID TSC rate: timeouts assume a 1 GHz TSC");
+	sources_init(&cpu, &acpi, &cmd);
 
 	runner_begin(&env);
 	report_platform(&env);

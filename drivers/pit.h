@@ -10,6 +10,7 @@
 #define PIT_CMD		0x43
 #define   PIT_SEL_CH0	(0u << 6)
 #define   PIT_SEL_CH2	(2u << 6)
+#define   PIT_SEL_READBACK (3u << 6)
 #define   PIT_LATCH	(0u << 4)	/* counter latch command */
 #define   PIT_LOHI	(3u << 4)	/* access low then high byte */
 #define   PIT_MODE0	(0u << 1)	/* interrupt on terminal count */
@@ -33,5 +34,14 @@ void pit_ch0_periodic(u16 divisor);
 void pit_ch0_stop(void);
 /* Latched read of channel 0's current count. */
 u16 pit_ch0_read(void);
+
+/*
+ * Registers the "pit" clocksource: channel 2 as a free-running 16-bit
+ * down-counter (mode 2, reload 65536, gate on, speaker off) read through
+ * the latch command. It wraps every 54.9 ms, so readers must look at it
+ * more often than every 27 ms. Returns 0, or -ENODEV when channel 2 does
+ * not count (no PIT; *why says what was seen).
+ */
+int pit_clocksource_init(const char **why);
 
 #endif

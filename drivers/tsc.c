@@ -1,14 +1,30 @@
 #include "tsc.h"
+#include "kvmclock.h"
 #include "pit.h"
 #include "arch-x86/cpu.h"
 #include "arch-x86/cpuinfo.h"
 #include "lib/math.h"
+#include "tick/clocksource.h"
 
 #define EARLY_PIT_COUNT	11932		/* 10 ms at PIT_HZ */
 #define EARLY_SPINS	10000000	/* ≫ 10 ms of port reads anywhere */
 
 static u64 hz = 1000000000;
 static const char *source = "assumed";
+
+static u64 read_tsc(struct clocksource *cs)
+{
+	(void)cs;
+	return rdtsc_ordered();
+}
+
+static struct clocksource tsc_cs = {
+	.name = "tsc",
+	.rating = 300,
+	.read = read_tsc,
+	.mask = ~0ull,
+	.read_method = "lfence;rdtsc",
+};
 
 u64 tsc_hz(void) { return hz; }
 const char *tsc_hz_source(void) { return source; }
@@ -17,6 +33,7 @@ void tsc_set_hz(u64 h, const char *src)
 {
 	hz = h;
 	source = src;
+	tsc_cs.freq_hz = h;
 }
 
 u64 tsc_to_ns(u64 cycles) { return mul_div_u64(cycles, 1000000000, hz); }
@@ -49,18 +66,52 @@ static u64 pit_estimate(void)
 int tsc_early_calibrate(const struct cpu_info *ci)
 {
 	u64 est = pit_estimate();
+	struct tsc_claims c;
+	const char *which;
 
 	/* Anything below 100 MHz or above 20 GHz is not a TSC rate. */
 	if (est >= 100000000ull && est <= 20000000000ull) {
 		tsc_set_hz(est, "pit");
-	} else if (ci->l15_den && ci->l15_num && ci->l15_crystal_hz) {
-		tsc_set_hz(mul_div_u64(ci->l15_crystal_hz, ci->l15_num, ci->l15_den), "cpuid15");
-	} else if (ci->hv_tsc_khz) {
-		tsc_set_hz((u64)ci->hv_tsc_khz * 1000, "hv");
-	} else if (ci->l16_base_mhz) {
-		tsc_set_hz((u64)ci->l16_base_mhz * 1000000, "cpuid16");
-	} else {
-		return -ENODEV;
+		return 0;
 	}
+	tsc_read_claims(ci, &c);
+	est = tsc_cpuid_claim(&c, &which);
+	if (!est)
+		return -ENODEV;
+	tsc_set_hz(est, which);
 	return 0;
+}
+
+int tsc_clocksource_init(const struct cpu_info *ci)
+{
+	if (!ci->tsc)
+		return -ENODEV;
+	tsc_cs.freq_hz = hz;
+	return clocksource_register(&tsc_cs);
+}
+
+void tsc_read_claims(const struct cpu_info *ci, struct tsc_claims *c)
+{
+	struct pvclock_time p;
+
+	c->cpuid15_hz = ci->l15_den && ci->l15_num && ci->l15_crystal_hz ?
+			mul_div_u64(ci->l15_crystal_hz, ci->l15_num, ci->l15_den) : 0;
+	c->cpuid16_hz = (u64)ci->l16_base_mhz * 1000000;
+	c->hv_hz = (u64)ci->hv_tsc_khz * 1000;
+	c->kvmclock_hz = clocksource_find("kvmclock") && kvmclock_snapshot(&p) ?
+			 kvmclock_tsc_hz(&p) : 0;
+}
+
+u64 tsc_cpuid_claim(const struct tsc_claims *c, const char **which)
+{
+	if (c->cpuid15_hz) {
+		*which = "cpuid 0x15";
+		return c->cpuid15_hz;
+	}
+	if (c->hv_hz) {
+		*which = "cpuid 0x40000010";
+		return c->hv_hz;
+	}
+	*which = c->cpuid16_hz ? "cpuid 0x16" : "none";
+	return c->cpuid16_hz;
 }

@@ -14,8 +14,8 @@ struct cpu_info;
  * report says so).
  */
 int tsc_early_calibrate(const struct cpu_info *ci);
-/* The current ruler rate in Hz and where it came from ("pit", "cpuid15",
- * "cpuid16", "hv", "assumed"). */
+/* The current ruler rate in Hz and where it came from ("pit", a CPUID
+ * leaf, a calibration reference, or "assumed"). */
 u64 tsc_hz(void);
 const char *tsc_hz_source(void);
 /* Replaces the ruler rate (after a better calibration). */
@@ -25,5 +25,21 @@ u64 tsc_to_ns(u64 cycles);
 u64 ns_to_tsc(u64 ns);
 /* Busy-waits us microseconds by the TSC. */
 void tsc_delay_us(u64 us);
+
+/* Registers the "tsc" clocksource (LFENCE;RDTSC, ordered after earlier
+ * instructions; RDTSCP is reported but not needed). Its freq_hz follows
+ * tsc_set_hz. Returns 0, or -ENODEV without a TSC. */
+int tsc_clocksource_init(const struct cpu_info *ci);
+
+/* What the CPU and hypervisor claim the TSC rate is. */
+struct tsc_claims {
+	u64 cpuid15_hz;		/* crystal × ratio (0 = not given) */
+	u64 cpuid16_hz;		/* base frequency (0 = not given) */
+	u64 hv_hz;		/* leaf 0x40000010 (0 = not given) */
+	u64 kvmclock_hz;	/* from the pvclock scale (0 = no kvm-clock) */
+};
+void tsc_read_claims(const struct cpu_info *ci, struct tsc_claims *c);
+/* The best CPU claim: leaf 0x15, else the hypervisor leaf, else 0x16. */
+u64 tsc_cpuid_claim(const struct tsc_claims *c, const char **which);
 
 #endif

@@ -29,4 +29,19 @@ static inline s64 mul_div_s64(s64 a, u64 b, u64 c)
 	return a < 0 ? -(s64)q : (s64)q;
 }
 
+/* floor(sqrt(v)), by Newton's method on integers. */
+static inline u64 isqrt_u64(u64 v)
+{
+	u64 x = v, y;
+
+	if (v < 2)
+		return v;
+	y = (x + 1) / 2;
+	while (y < x) {
+		x = y;
+		y = (x + v / x) / 2;
+	}
+	return x;
+}
+
 #endif

@@ -25,7 +25,7 @@ struct suite {
 	int rank;
 	int selected;
 	int counts[4];		/* by verdict */
-	char note[80];
+	char note[120];
 };
 
 static struct suite suites[MAX_SUITES];
@@ -157,8 +157,14 @@ void summary_note(const char *fmt, ...)
 
 	if (!current)
 		return;
+	size_t len = strlen(current->note);
+
+	if (len && len + 2 < sizeof(current->note)) {
+		memcpy(current->note + len, "; ", 3);
+		len += 2;
+	}
 	va_start(ap, fmt);
-	vsnprintf_(current->note, sizeof(current->note), fmt, ap);
+	vsnprintf_(current->note + len, sizeof(current->note) - len, fmt, ap);
 	va_end(ap);
 }
 
@@ -350,15 +356,21 @@ static enum verdict run_one(const struct test *t, struct test_env *env)
 	return v;
 }
 
-/* The selected test of suite with the smallest line above `after`: the
- * compiler may emit a file's descriptors in any order. */
-static const struct test *next_test(const char *suite, int after)
+/* Declaration order within a file (__COUNTER__), then address. */
+static bool before(const struct test *a, const struct test *b)
+{
+	return a->order < b->order || (a->order == b->order && a < b);
+}
+
+/* The selected test of suite that comes next after `after` (NULL: the
+ * first): the compiler may emit a file's descriptors in any order. */
+static const struct test *next_test(const char *suite, const struct test *after)
 {
 	const struct test *best = NULL;
 
 	for (const struct test *t = __tests_start; t < __tests_end; t++)
-		if (!strcmp(t->suite, suite) && selected(t) && t->line > after &&
-		    (!best || t->line < best->line))
+		if (!strcmp(t->suite, suite) && selected(t) && (!after || before(after, t)) &&
+		    (!best || before(t, best)))
 			best = t;
 	return best;
 }
@@ -404,7 +416,7 @@ int runner_run(struct test_env *env)
 		current = s;
 		indent = "    ";
 		kprintf("    KTAP version 1\n    # Subtest: %s\n    1..%d\n", s->name, s->selected);
-		for (const struct test *t = next_test(s->name, 0); t; t = next_test(s->name, t->line)) {
+		for (const struct test *t = next_test(s->name, NULL); t; t = next_test(s->name, t)) {
 			enum verdict v;
 
 			if (verbose)

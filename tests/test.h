@@ -34,14 +34,14 @@ struct test {
 	const char *name;
 	enum verdict (*fn)(struct test_env *env);
 	bool explicit_only;	/* runs only when test= names it */
-	int line;		/* tests of a suite run in source order */
+	int order;		/* tests of a suite run in declaration order */
 };
 
 #define TEST_DECLARE(suite_, name_, explicit_)					\
 	static enum verdict test_##suite_##_##name_(struct test_env *env);	\
 	static const struct test desc_##suite_##_##name_			\
 	__attribute__((used, section(".tests"), aligned(8))) = {		\
-		#suite_, #name_, test_##suite_##_##name_, explicit_, __LINE__ };		\
+		#suite_, #name_, test_##suite_##_##name_, explicit_, __COUNTER__ };		\
 	static enum verdict test_##suite_##_##name_(struct test_env *env __attribute__((unused)))
 
 /* A test run by default. */
@@ -72,7 +72,8 @@ enum verdict fail(const char *fmt, ...) PRINTF_FMT(1, 2);
 enum verdict error(const char *fmt, ...) PRINTF_FMT(1, 2);
 /* The combination of two verdicts: ERROR > FAIL > PASS > SKIP. */
 enum verdict verdict_merge(enum verdict a, enum verdict b);
-/* A short note for this suite's row in the summary table (last wins). */
+/* A short note for this suite's row in the summary table; notes of
+ * several tests are joined with "; ". */
 void summary_note(const char *fmt, ...) PRINTF_FMT(1, 2);
 
 /* Run control: a test that uses the LAPIC timer itself stops the watchdog

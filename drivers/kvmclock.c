@@ -1,0 +1,148 @@
+#include "kvmclock.h"
+#include "arch-x86/cpu.h"
+#include "arch-x86/cpuinfo.h"
+#include "lib/math.h"
+#include "lib/printf.h"
+#include "lib/str.h"
+#include "tick/clocksource.h"
+
+static struct pvclock_time pvti;
+static struct pvclock_wall wall;
+static struct kvmclock_info info;
+static char reason[96];
+
+static u64 scale(u64 delta, u32 mul, s8 shift)
+{
+	if (shift < 0)
+		delta >>= -shift;
+	else
+		delta <<= shift;
+	return mul_div_u64(delta, mul, 1ull << 32);
+}
+
+bool kvmclock_snapshot(struct pvclock_time *out)
+{
+	volatile struct pvclock_time *p = &pvti;
+
+	for (int i = 0; i < PVCLOCK_MAX_RETRIES; i++) {
+		u32 v = p->version;
+
+		__asm__ volatile("" ::: "memory");
+		if (!(v & 1)) {
+			out->tsc_timestamp = p->tsc_timestamp;
+			out->system_time = p->system_time;
+			out->tsc_to_system_mul = p->tsc_to_system_mul;
+			out->tsc_shift = p->tsc_shift;
+			out->flags = p->flags;
+			__asm__ volatile("" ::: "memory");
+			if (p->version == v) {
+				out->version = v;
+				return true;
+			}
+		}
+		info.retries++;
+		cpu_relax();
+	}
+	info.failures++;
+	return false;
+}
+
+static u64 read_ns(struct clocksource *cs)
+{
+	volatile struct pvclock_time *p = &pvti;
+
+	(void)cs;
+	for (int i = 0; i < PVCLOCK_MAX_RETRIES; i++) {
+		u32 v = p->version;
+		u64 ns;
+
+		__asm__ volatile("" ::: "memory");
+		if (!(v & 1)) {
+			u64 tsc = rdtsc_ordered();
+
+			ns = p->system_time + scale(tsc - p->tsc_timestamp, p->tsc_to_system_mul,
+						    p->tsc_shift);
+			__asm__ volatile("" ::: "memory");
+			if (p->version == v)
+				return ns;
+		}
+		info.retries++;
+	}
+	info.failures++;
+	return p->system_time;
+}
+
+static struct clocksource kvm_cs = {
+	.name = "kvmclock",
+	.rating = 400,
+	.read = read_ns,
+	.mask = ~0ull,
+	.freq_hz = 1000000000,
+	.flags = CS_TSC_BASED,
+	.read_method = "pvclock record + lfence;rdtsc",
+};
+
+int kvmclock_init(const struct cpu_info *ci, const char **why)
+{
+	u32 sys_msr, wall_msr;
+	struct pvclock_time snap;
+
+	*why = reason;
+	if (memcmp(ci->hv_sig, "KVMKVMKVM", 9)) {
+		snprintf_(reason, sizeof(reason), "not running under KVM (hypervisor \"%s\")",
+			  ci->hv_sig[0] ? ci->hv_sig : "none");
+		return -ENODEV;
+	}
+	if (ci->kvm_features & KVM_FEATURE_CLOCKSOURCE2) {
+		info.new_msrs = true;
+		sys_msr = MSR_KVM_SYSTEM_TIME_NEW;
+		wall_msr = MSR_KVM_WALL_CLOCK_NEW;
+	} else if (ci->kvm_features & KVM_FEATURE_CLOCKSOURCE) {
+		sys_msr = MSR_KVM_SYSTEM_TIME;
+		wall_msr = MSR_KVM_WALL_CLOCK;
+	} else {
+		snprintf_(reason, sizeof(reason), "KVM offers no clocksource (features 0x%x)",
+			  ci->kvm_features);
+		return -ENODEV;
+	}
+	info.stable_feature = ci->kvm_features & KVM_FEATURE_STABLE_BIT;
+	wrmsr(wall_msr, (u64)(uintptr_t)&wall);
+	wrmsr(sys_msr, (u64)(uintptr_t)&pvti | 1);	/* bit 0: enable */
+	if (!kvmclock_snapshot(&snap) || snap.tsc_to_system_mul == 0) {
+		snprintf_(reason, sizeof(reason), "pvclock record never settled (version %u, mul %u)",
+			  pvti.version, pvti.tsc_to_system_mul);
+		wrmsr(sys_msr, 0);
+		return -EIO;
+	}
+	return clocksource_register(&kvm_cs);
+}
+
+const struct kvmclock_info *kvmclock_info(void)
+{
+	return &info;
+}
+
+u64 kvmclock_tsc_hz(const struct pvclock_time *p)
+{
+	/* ns = (delta << shift) * mul / 2^32, so Hz = 1e9 * 2^32 / (mul << shift). */
+	u64 hz = mul_div_u64(1000000000ull, 1ull << 32, p->tsc_to_system_mul);
+
+	return p->tsc_shift >= 0 ? hz >> p->tsc_shift : hz << -p->tsc_shift;
+}
+
+u64 kvmclock_wall_ns(void)
+{
+	volatile struct pvclock_wall *w = &wall;
+
+	for (int i = 0; i < PVCLOCK_MAX_RETRIES; i++) {
+		u32 v = w->version;
+		u64 base;
+
+		__asm__ volatile("" ::: "memory");
+		base = (u64)w->sec * 1000000000ull + w->nsec;
+		__asm__ volatile("" ::: "memory");
+		if (!(v & 1) && w->version == v)
+			return v ? base + read_ns(NULL) : 0;
+	}
+	return 0;
+}

@@ -1,0 +1,62 @@
+/* kvm-clock: the pvclock record the hypervisor keeps per CPU, read as a
+ * nanosecond clocksource, and its wall-clock record. */
+#ifndef DRIVERS_KVMCLOCK_H
+#define DRIVERS_KVMCLOCK_H
+
+#include "lib/types.h"
+
+#define MSR_KVM_WALL_CLOCK	0x11
+#define MSR_KVM_SYSTEM_TIME	0x12
+#define MSR_KVM_WALL_CLOCK_NEW	0x4b564d00
+#define MSR_KVM_SYSTEM_TIME_NEW	0x4b564d01
+#define KVM_FEATURE_CLOCKSOURCE	(1u << 0)
+#define KVM_FEATURE_CLOCKSOURCE2 (1u << 3)
+#define KVM_FEATURE_STABLE_BIT	(1u << 24)
+#define PVCLOCK_TSC_STABLE	(1u << 0)
+#define PVCLOCK_GUEST_STOPPED	(1u << 1)
+#define PVCLOCK_MAX_RETRIES	1000
+
+/* The 32-byte record (one per CPU). */
+struct pvclock_time {
+	u32 version;		/* odd while the hypervisor updates it */
+	u32 pad0;
+	u64 tsc_timestamp;
+	u64 system_time;	/* ns at tsc_timestamp */
+	u32 tsc_to_system_mul;
+	s8 tsc_shift;
+	u8 flags;
+	u8 pad[2];
+} __attribute__((packed, aligned(32)));
+
+struct pvclock_wall {
+	u32 version;
+	u32 sec;
+	u32 nsec;
+} __attribute__((packed, aligned(4)));
+
+struct cpu_info;
+
+struct kvmclock_info {
+	bool new_msrs;		/* 0x4b564d0x rather than 0x11/0x12 */
+	bool stable_feature;	/* KVM_FEATURE_CLOCKSOURCE_STABLE_BIT */
+	u64 retries;		/* reads that saw an odd or changed version */
+	u64 failures;		/* reads that never got a stable snapshot */
+};
+
+/*
+ * Enables kvm-clock for this CPU and registers the "kvmclock" clocksource
+ * (nanoseconds). Returns 0, or -ENODEV when the hypervisor does not offer
+ * it (*why says why), or -EIO when the record never becomes readable.
+ */
+int kvmclock_init(const struct cpu_info *ci, const char **why);
+const struct kvmclock_info *kvmclock_info(void);
+/* A consistent copy of this CPU's record; false when the version never
+ * settled within PVCLOCK_MAX_RETRIES. */
+bool kvmclock_snapshot(struct pvclock_time *out);
+/* The TSC rate the record's scale implies, in Hz. */
+u64 kvmclock_tsc_hz(const struct pvclock_time *p);
+/* Wall-clock time now, in Unix ns (boot wall clock + system time);
+ * 0 when the wall-clock record is not readable. */
+u64 kvmclock_wall_ns(void);
+
+#endif

@@ -1,0 +1,157 @@
+#include "rtc.h"
+#include "tsc.h"
+#include "arch-x86/acpi.h"
+#include "arch-x86/cpu.h"
+#include "lib/printf.h"
+#include "tick/clocksource.h"
+
+static char reason[96];
+
+u8 cmos_read(u8 reg)
+{
+	outb(CMOS_INDEX, reg);
+	return inb(CMOS_DATA);
+}
+
+void cmos_write(u8 reg, u8 v)
+{
+	outb(CMOS_INDEX, reg);
+	outb(CMOS_DATA, v);
+}
+
+static int bcd(int v) { return (v & 0xF) + (v >> 4) * 10; }
+
+static bool wait_no_uip(void)
+{
+	u64 end = rdtsc_ordered() + ns_to_tsc(RTC_UIP_WAIT_US * 1000ull);
+
+	while (cmos_read(RTC_REG_A) & REG_A_UIP)
+		if (rdtsc_ordered() > end)
+			return false;
+	return true;
+}
+
+static void read_raw(u8 r[7], u8 century_reg)
+{
+	r[0] = cmos_read(RTC_SECONDS);
+	r[1] = cmos_read(RTC_MINUTES);
+	r[2] = cmos_read(RTC_HOURS);
+	r[3] = cmos_read(RTC_DAY);
+	r[4] = cmos_read(RTC_MONTH);
+	r[5] = cmos_read(RTC_YEAR);
+	r[6] = century_reg ? cmos_read(century_reg) : 0;
+}
+
+int rtc_read(const struct acpi_info *ai, struct rtc_time *t, const char **why)
+{
+	u8 a[7], b[7], regb;
+	u8 century_reg = ai && ai->fadt && ai->century_reg >= 0x0E && ai->century_reg < 0x80 ?
+			 ai->century_reg : 0;
+	int tries, hour;
+	bool pm;
+
+	*why = reason;
+	regb = cmos_read(RTC_REG_B);
+	if (regb == 0xFF && cmos_read(RTC_REG_A) == 0xFF) {
+		snprintf_(reason, sizeof(reason), "no CMOS RTC answers (registers read 0xFF)");
+		return -ENODEV;
+	}
+	/* Two identical passes, each started with no update in progress. */
+	for (tries = 0; tries < 5; tries++) {
+		if (!wait_no_uip())
+			break;
+		read_raw(a, century_reg);
+		if (!wait_no_uip())
+			break;
+		read_raw(b, century_reg);
+		if (!__builtin_memcmp(a, b, sizeof(a)))
+			break;
+	}
+	if (tries == 5 || __builtin_memcmp(a, b, sizeof(a))) {
+		snprintf_(reason, sizeof(reason), "update-in-progress never cleared within %u ms",
+			  RTC_UIP_WAIT_US / 1000);
+		return -ETIMEDOUT;
+	}
+	pm = a[2] & HOURS_PM;
+	a[2] &= (u8)~HOURS_PM;
+	if (!(regb & REG_B_BINARY)) {
+		for (int i = 0; i < 7; i++)
+			a[i] = (u8)bcd(a[i]);
+	}
+	hour = a[2];
+	if (!(regb & REG_B_24H)) {
+		/* 12-hour: 12 AM is 0, 12 PM is 12. */
+		hour %= 12;
+		if (pm)
+			hour += 12;
+	}
+	t->second = a[0];
+	t->minute = a[1];
+	t->hour = hour;
+	t->day = a[3];
+	t->month = a[4];
+	t->year = (century_reg ? a[6] : 20) * 100 + a[5];
+	if (t->second > 59 || t->minute > 59 || t->hour > 23 || t->day < 1 || t->day > 31 ||
+	    t->month < 1 || t->month > 12 || t->year < 1970) {
+		snprintf_(reason, sizeof(reason),
+			  "impossible date %04d-%02d-%02d %02d:%02d:%02d (reg B 0x%x)", t->year,
+			  t->month, t->day, t->hour, t->minute, t->second, regb);
+		return -EIO;
+	}
+	return 0;
+}
+
+u64 rtc_to_unix(const struct rtc_time *t)
+{
+	/* Howard Hinnant's days_from_civil, for years >= 1970. */
+	s64 y = t->year - (t->month <= 2);
+	s64 era = y / 400;
+	s64 yoe = y - era * 400;
+	s64 mp = (t->month + 9) % 12;
+	s64 doy = (153 * mp + 2) / 5 + t->day - 1;
+	s64 doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	s64 days = era * 146097 + doe - 719468;
+
+	return (u64)(days * 86400 + t->hour * 3600 + t->minute * 60 + t->second);
+}
+
+/* The event "counter": flags seen so far. Each read polls register C. */
+static u64 flags_seen;
+
+static u64 read_flags(struct clocksource *cs)
+{
+	(void)cs;
+	if (cmos_read(RTC_REG_C) & REG_C_PF)
+		flags_seen++;
+	return flags_seen;
+}
+
+static struct clocksource rtc_cs = {
+	.name = "rtc",
+	.rating = 50,
+	.read = read_flags,
+	.mask = ~0ull,
+	.flags = CS_EXITS | CS_EVENTS,
+	.read_method = "poll register C periodic flag",
+};
+
+int rtc_clocksource_init(int rate, const char **why)
+{
+	u8 a;
+
+	*why = reason;
+	a = cmos_read(RTC_REG_A);
+	if (a == 0xFF) {
+		snprintf_(reason, sizeof(reason), "no CMOS RTC answers (register A reads 0xFF)");
+		return -ENODEV;
+	}
+	/* Keep the divider bits (time base), set the rate, and enable the
+	 * periodic interrupt: real chips set PF either way, but QEMU's RTC
+	 * only runs its periodic timer while PIE is set. IRQ8 stays masked
+	 * at the PIC and IOAPIC, so only the flag is seen. */
+	cmos_write(RTC_REG_A, (u8)((a & ~REG_A_RATE_MASK) | rate));
+	cmos_write(RTC_REG_B, cmos_read(RTC_REG_B) | REG_B_PIE);
+	(void)cmos_read(RTC_REG_C);
+	rtc_cs.freq_hz = RTC_RATE_HZ(rate);
+	return clocksource_register(&rtc_cs);
+}

@@ -1,0 +1,63 @@
+/* MC146818 CMOS real-time clock: wall time at boot, and its periodic
+ * flag as a slow time reference. */
+#ifndef DRIVERS_RTC_H
+#define DRIVERS_RTC_H
+
+#include "lib/types.h"
+
+#define CMOS_INDEX	0x70	/* bit 7 of the index disables NMI */
+#define CMOS_DATA	0x71
+#define RTC_SECONDS	0x00
+#define RTC_MINUTES	0x02
+#define RTC_HOURS	0x04
+#define   HOURS_PM	0x80	/* in 12-hour mode */
+#define RTC_DAY		0x07
+#define RTC_MONTH	0x08
+#define RTC_YEAR	0x09
+#define RTC_REG_A	0x0A
+#define   REG_A_UIP	0x80	/* update in progress */
+#define   REG_A_RATE_MASK 0x0F
+#define RTC_REG_B	0x0B
+#define   REG_B_PIE	0x40	/* periodic interrupt enable */
+#define   REG_B_AIE	0x20
+#define   REG_B_UIE	0x10
+#define   REG_B_BINARY	0x04	/* else BCD */
+#define   REG_B_24H	0x02	/* else 12-hour */
+#define RTC_REG_C	0x0C	/* reading acknowledges (IRQ8) */
+#define   REG_C_PF	0x40	/* periodic flag */
+#define   REG_C_UF	0x10	/* update-ended flag */
+#define RTC_REG_D	0x0D
+#define   REG_D_VRT	0x80	/* battery/RAM valid */
+
+#define RTC_BASE_HZ	32768u
+/* Periodic rate for rate select r (3..15): 32768 >> (r - 1). */
+#define RTC_RATE_HZ(r)	(RTC_BASE_HZ >> ((r) - 1))
+#define RTC_UIP_WAIT_US	10000	/* UIP lasts ≤ 2 ms (244 µs + 1984 µs) */
+
+struct rtc_time {
+	int year, month, day, hour, minute, second;
+};
+
+struct acpi_info;
+
+/* Reads the date and time: waits (bounded) for no update in progress and
+ * reads until two passes agree; decodes BCD/binary and 12/24-hour; the
+ * century comes from the FADT's CMOS register when there is one.
+ * Returns 0, -ETIMEDOUT when UIP never cleared, -EIO for an impossible
+ * date (why says which field), -ENODEV when no RTC answers. */
+int rtc_read(const struct acpi_info *ai, struct rtc_time *t, const char **why);
+/* Days-from-civil: Unix seconds of t (UTC), for years 1970..9999. */
+u64 rtc_to_unix(const struct rtc_time *t);
+/* Reads a CMOS register (NMI stays enabled). */
+u8 cmos_read(u8 reg);
+void cmos_write(u8 reg, u8 v);
+/*
+ * Registers the "rtc" event source: the periodic flag at rate select
+ * `rate` (e.g. 8 -> 256 Hz), polled through register C. Its count is the
+ * number of flags seen, so it must be polled more often than the period.
+ * Sets PIE (QEMU needs it for the flag to run) with IRQ8 left masked.
+ * Returns 0 or -ENODEV.
+ */
+int rtc_clocksource_init(int rate, const char **why);
+
+#endif

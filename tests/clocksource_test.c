@@ -1,0 +1,214 @@
+/*
+ * Tests every clocksource through the clocksource interface: presence,
+ * read cost, monotonicity and resolution, and its rate against the TSC
+ * and an independent truth. CS_SUITE(x) declares them for source x.
+ */
+#include "sources.h"
+#include "arch-x86/cpu.h"
+#include "drivers/tsc.h"
+#include "lib/stats.h"
+
+#define COST_READS		1000
+#define MONO_READS		100000
+/* Reads can cost 20-50 µs each where the hypervisor traps them (even
+ * RDTSC under some KVMs), so the monotonicity loop also stops after
+ * 50 ms: ≥ 1000 reads anywhere we have seen. */
+#define MONO_WINDOW_NS		50000000ull
+/* Linux 6.x's clocksource watchdog distrusts a read pair slower than
+ * 125 µs (CONFIG_CLOCKSOURCE_WATCHDOG_MAX_SKEW_US): a source slower than
+ * that at the median cannot be checked, let alone used. */
+#define READ_COST_LIMIT_NS	125000
+
+enum verdict source_or_verdict(const char *name, struct clocksource **out)
+{
+	int rc = 0;
+	const char *why;
+
+	*out = clocksource_find(name);
+	if (*out)
+		return PASS;
+	why = clocksource_why(name, &rc);
+	if (rc == -EIO)
+		return fail("%s is present but broken: %s", name, why);
+	return skip("%s", why ? why : "not registered");
+}
+
+static enum verdict cs_present(const char *name)
+{
+	struct clocksource *cs;
+	enum verdict v = source_or_verdict(name, &cs);
+	char m[48];
+
+	if (v != PASS)
+		return v;
+	snprintf_(m, sizeof(m), "%s.freq_hz.nominal", name);
+	measure(m, (s64)cs->freq_hz, 0, "Hz");
+	diag("rating %d, mask 0x%lx, read: %s%s", cs->rating, cs->mask, cs->read_method,
+	     cs->flags & CS_EXITS ? " (exits to the hypervisor when virtualised)" : "");
+	return PASS;
+}
+
+/* Cost of one empty bracket (two ordered TSC reads), subtracted below. */
+static u64 bracket_overhead(void)
+{
+	u64 best = UINT64_MAX;
+
+	for (int i = 0; i < 1000; i++) {
+		u64 a = rdtsc_ordered(), b = rdtsc_ordered();
+
+		best = MIN(best, b - a);
+	}
+	return best;
+}
+
+static enum verdict cs_read_cost(const char *name)
+{
+	static u64 cyc[COST_READS];
+	struct clocksource *cs;
+	enum verdict v = source_or_verdict(name, &cs);
+	struct summary s;
+	u64 over, ns50;
+	char m[48];
+
+	if (v != PASS)
+		return v;
+	over = bracket_overhead();
+	for (int i = 0; i < COST_READS; i++) {
+		u64 a = rdtsc_ordered();
+
+		(void)cs->read(cs);
+		u64 b = rdtsc_ordered();
+		cyc[i] = b - a > over ? b - a - over : 0;
+	}
+	summarize(cyc, COST_READS, &s);
+	diag("%d reads, bracket overhead %lu cycles subtracted", COST_READS, over);
+	snprintf_(m, sizeof(m), "%s.read_cycles.min", name);
+	measure(m, (s64)s.min, 0, "cycles");
+	snprintf_(m, sizeof(m), "%s.read_cycles.p50", name);
+	measure(m, (s64)s.p50, 0, "cycles");
+	snprintf_(m, sizeof(m), "%s.read_cycles.p99", name);
+	measure(m, (s64)s.p99, 0, "cycles");
+	snprintf_(m, sizeof(m), "%s.read_cycles.max", name);
+	measure(m, (s64)s.max, 0, "cycles");
+	ns50 = tsc_to_ns(s.p50);
+	snprintf_(m, sizeof(m), "%s.read_ns.p50", name);
+	measure_x(m, (s64)ns50, 0, "ns", "limit %u ns", READ_COST_LIMIT_NS);
+	summary_note("%lu Hz, read p50 %lu ns", cs->freq_hz, ns50);
+	if (ns50 > READ_COST_LIMIT_NS)
+		return fail("a %s read takes %lu ns at the median, over the %u ns a clocksource "
+			    "watchdog accepts", name, ns50, READ_COST_LIMIT_NS);
+	return PASS;
+}
+
+static enum verdict cs_monotonic(const char *name)
+{
+	struct clocksource *cs;
+	enum verdict v = source_or_verdict(name, &cs);
+	struct cs_extender e;
+	u64 n, minstep = UINT64_MAX, ext_prev = 0, t0, t1, end, res_ns;
+	char m[48];
+
+	if (v != PASS)
+		return v;
+	cs_extend_start(&e, cs->read(cs));
+	t0 = rdtsc_ordered();
+	end = t0 + ns_to_tsc(MONO_WINDOW_NS);
+	for (n = 0, t1 = t0; n < MONO_READS && t1 < end; n++) {
+		u64 total = cs_extend(&e, cs, cs->read(cs));
+
+		if (total > ext_prev)
+			minstep = MIN(minstep, total - ext_prev);
+		ext_prev = total;
+		if ((n & 15) == 0)
+			t1 = rdtsc_ordered();
+	}
+	t1 = rdtsc_ordered();
+	snprintf_(m, sizeof(m), "%s.backwards", name);
+	measure_x(m, (s64)e.backwards, 0, NULL, "in %lu reads over %lu us, expected 0", n,
+		  tsc_to_ns(t1 - t0) / 1000);
+	if (minstep != UINT64_MAX) {
+		/* The smallest step seen: the tick, or the read cost when a
+		 * read takes longer than a tick. */
+		res_ns = mul_div_u64(minstep, 1000000000ull * 1000, cs->freq_hz);
+		snprintf_(m, sizeof(m), "%s.resolution_ns", name);
+		measure_x(m, (s64)res_ns, 3, "ns", "smallest step seen: %lu ticks", minstep);
+	}
+	if (e.backwards)
+		return fail("%s went backwards %lu times in %lu reads", name, e.backwards, n);
+	if (minstep == UINT64_MAX && !(cs->flags & CS_EVENTS))
+		return fail("%s never advanced in %lu reads", name, n);
+	return PASS;
+}
+
+/*
+ * The source's real rate: its nominal rate scaled by (true TSC rate / TSC
+ * rate measured against it). The truth is the known answer when given,
+ * else the best other reference of the same calibration window.
+ */
+static enum verdict cs_rate(const char *name, struct test_env *env)
+{
+	struct clocksource *cs;
+	enum verdict v = source_or_verdict(name, &cs);
+	const struct cal_result *r = cal_for(name);
+	const struct cal_run *run = calibrate_last();
+	u64 truth = known_tsc_hz(env), truth_unc = 0, meas_milli, tol_ppb;
+	const char *truth_src = "tsc_hz= (known answer)";
+	s64 err_ppb;
+	char m[48];
+
+	if (v != PASS)
+		return v;
+	if (!r)
+		return skip("%s was not part of the calibration", name);
+	if (r->status)
+		return fail("only %lu of %lu samples of %s were usable", r->kept, r->samples, name);
+	if (!truth) {
+		const struct cal_result *best = NULL;
+
+		for (int i = 0; i < run->n; i++) {
+			const struct cal_result *o = &run->r[i];
+
+			if (o == r || o->status || (o->cs->flags & CS_TSC_BASED))
+				continue;
+			if (!best || o->unc_ppb < best->unc_ppb)
+				best = o;
+		}
+		if (!best)
+			return skip("no known TSC rate (tsc_hz=) and no other independent reference");
+		truth = best->tsc_hz;
+		truth_unc = best->unc_ppb;
+		truth_src = best->cs->name;
+	}
+	meas_milli = mul_div_u64(cs->freq_hz * 1000, truth, r->tsc_hz);
+	err_ppb = ppb_diff(meas_milli, cs->freq_hz * 1000);
+	/* Three combined standard deviations, plus 1 ppm for what a stated
+	 * uncertainty leaves out (the host's own reference, rounding). */
+	tol_ppb = 3 * hypot_u64(r->unc_ppb, truth_unc) + 1000;
+	snprintf_(m, sizeof(m), "%s.freq_hz.measured", name);
+	{
+		char e[24], t[24];
+
+		measure_x(m, (s64)meas_milli, 3, "Hz", "expected %lu, err %s ppm, tol %s ppm, truth %s",
+			  cs->freq_hz, fx(e, sizeof(e), err_ppb, 3), fx(t, sizeof(t), (s64)tol_ppb, 3),
+			  truth_src);
+	}
+	if (err_ppb > (s64)tol_ppb || err_ppb < -(s64)tol_ppb)
+		return fail("%s runs %ld ppb from its nominal %lu Hz (tolerance %lu ppb)", name,
+			    err_ppb, cs->freq_hz, tol_ppb);
+	return PASS;
+}
+
+#define CS_SUITE(src)								\
+	TEST(src, present) { return cs_present(#src); }				\
+	TEST(src, read_cost) { return cs_read_cost(#src); }			\
+	TEST(src, monotonic) { return cs_monotonic(#src); }			\
+	TEST(src, rate) { return cs_rate(#src, env); }
+
+CS_SUITE(hpet)
+CS_SUITE(pm)
+CS_SUITE(pit)
+CS_SUITE(rtc)
+CS_SUITE(kvmclock)
+
+TEST(tsc, read_cost) { return cs_read_cost("tsc"); }
+TEST(tsc, monotonic) { return cs_monotonic("tsc"); }

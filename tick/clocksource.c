@@ -1,0 +1,89 @@
+#include "clocksource.h"
+#include "lib/str.h"
+
+struct absent {
+	const char *name;
+	int rc;
+	char why[96];
+};
+
+static struct clocksource *sources[CS_MAX];
+static int count;
+static struct absent absents[CS_MAX];
+static int nabsent;
+
+int clocksource_register(struct clocksource *cs)
+{
+	if (count == CS_MAX || !cs->read || !cs->mask || !cs->freq_hz || !cs->name)
+		return -EINVAL;
+	sources[count++] = cs;
+	return 0;
+}
+
+struct clocksource *clocksource_find(const char *name)
+{
+	for (int i = 0; i < count; i++)
+		if (!strcmp(sources[i]->name, name))
+			return sources[i];
+	return NULL;
+}
+
+int clocksource_count(void)
+{
+	return count;
+}
+
+struct clocksource *clocksource_get(int i)
+{
+	return i >= 0 && i < count ? sources[i] : NULL;
+}
+
+struct clocksource *clocksource_best(void)
+{
+	struct clocksource *best = NULL;
+
+	for (int i = 0; i < count; i++)
+		if (!best || sources[i]->rating > best->rating)
+			best = sources[i];
+	return best;
+}
+
+void cs_extend_start(struct cs_extender *e, u64 raw)
+{
+	*e = (struct cs_extender){ .last = raw };
+}
+
+u64 cs_extend(struct cs_extender *e, const struct clocksource *cs, u64 raw)
+{
+	u64 step = (raw - e->last) & cs->mask;
+
+	if (step > cs->mask / 2) {
+		e->backwards++;		/* went back: do not count it forward */
+	} else {
+		if (raw < e->last)
+			e->wraps++;
+		e->total += step;
+	}
+	e->last = raw;
+	return e->total;
+}
+
+void clocksource_absent(const char *name, int rc, const char *why)
+{
+	if (nabsent == CS_MAX)
+		return;
+	absents[nabsent].name = name;
+	absents[nabsent].rc = rc;
+	str_copy(absents[nabsent].why, why, sizeof(absents[0].why));
+	nabsent++;
+}
+
+const char *clocksource_why(const char *name, int *rc)
+{
+	for (int i = 0; i < nabsent; i++)
+		if (!strcmp(absents[i].name, name)) {
+			*rc = absents[i].rc;
+			return absents[i].why;
+		}
+	return NULL;
+}

@@ -1,0 +1,64 @@
+/*
+ * Clocksources: free-running counters, shaped as Linux's struct
+ * clocksource. Drivers fill one in and register it; tests and the tick
+ * layer find them here.
+ */
+#ifndef TICK_CLOCKSOURCE_H
+#define TICK_CLOCKSOURCE_H
+
+#include "lib/types.h"
+
+#define CS_MAX		8
+
+/* Flags. */
+#define CS_EXITS	(1u << 0)	/* a read traps to the hypervisor (port/MMIO) */
+#define CS_TSC_BASED	(1u << 1)	/* derived from the TSC: no independent reference */
+#define CS_EVENTS	(1u << 2)	/* counts events (RTC flags), polled, not read */
+
+struct clocksource {
+	const char *name;	/* short, lowercase: tsc, hpet, pm, pit, kvmclock */
+	int rating;		/* Linux's scale: 1-99 unfit ... 400 ideal */
+	u64 (*read)(struct clocksource *cs);
+	u64 mask;		/* counter width: values wrap at mask + 1 */
+	u64 freq_hz;		/* nominal rate, from hardware or the spec */
+	u32 flags;
+	const char *read_method; /* how a read is done, for the report */
+	void *priv;
+};
+
+/* Adds cs; returns -EINVAL when the table is full or cs is malformed
+ * (no read, mask or frequency). */
+int clocksource_register(struct clocksource *cs);
+/* The registered source named name, or NULL. */
+struct clocksource *clocksource_find(const char *name);
+/* Number registered, and the i-th in registration order. */
+int clocksource_count(void);
+struct clocksource *clocksource_get(int i);
+/* The highest-rated source, or NULL when there is none. */
+struct clocksource *clocksource_best(void);
+
+/* Records why a source is not registered (absent or broken), for the
+ * tests to SKIP or FAIL with; broken (rc == -EIO) means it was there but
+ * misbehaved. */
+void clocksource_absent(const char *name, int rc, const char *why);
+/* The reason recorded for name and its code, or NULL when none was. */
+const char *clocksource_why(const char *name, int *rc);
+
+/*
+ * A wrap-extended reader: feeds successive raw reads and accumulates the
+ * elapsed count in 64 bits. Correct as long as reads are less than half a
+ * wrap apart; a step of more than half the mask is taken as going
+ * backwards (and counted), since a real counter cannot get that far.
+ */
+struct cs_extender {
+	u64 last;
+	u64 total;
+	u64 backwards;
+	u64 wraps;
+};
+
+void cs_extend_start(struct cs_extender *e, u64 raw);
+/* Adds the step from the previous raw value; returns the total. */
+u64 cs_extend(struct cs_extender *e, const struct clocksource *cs, u64 raw);
+
+#endif
