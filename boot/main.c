@@ -23,6 +23,7 @@ static struct boot_info boot;
 static struct cmdline cmd;
 static struct acpi_info acpi;
 static struct cpu_info cpu;
+static u64 boot_sources_ms;	/* probing the clocksources and calibrating */
 
 static enum exit_mode choose_exit(void)
 {
@@ -71,6 +72,7 @@ static void report_platform(struct test_env *env)
 		lapic_modes[lapic_mode()]);
 	kprintf("# memory: %lu MiB usable in %d map entries\n", boot.mem_kib / 1024, boot.mmap_count);
 	kprintf("# tsc ruler: %lu Hz from %s\n", tsc_hz(), tsc_hz_source());
+	kprintf("# measure: run.sources_init_ms = %lu ms\n", boot_sources_ms);
 	kprintf("# measure: platform.cpus = %d\n", acpi_enabled_cpus(&acpi));
 	kprintf("# measure: platform.acpi = %d\n", env->acpi_ok ? 1 : 0);
 	for (int i = 0; i < boot.nwarnings; i++)
@@ -105,7 +107,9 @@ void kmain(u32 magic, u32 info)
 	platform_set_exit(choose_exit(), &acpi);
 	if (tsc_early_calibrate(&cpu) != 0)
 		cmdline_warn(&cmd, "no PIT or CPUID TSC rate: timeouts assume a 1 GHz TSC");
+	boot_sources_ms = rdtsc_ordered();
 	sources_init(&cpu, &acpi, &cmd);
+	boot_sources_ms = tsc_to_ns(rdtsc_ordered() - boot_sources_ms) / 1000000;
 
 	runner_begin(&env);
 	report_platform(&env);

@@ -6,31 +6,19 @@
 #include "drivers/pit.h"
 #include "drivers/rtc.h"
 #include "drivers/tsc.h"
-#include "arch-x86/cpu.h"
 #include "lib/str.h"
 #include "tick/calibrate.h"
 #include "tick/clocksource.h"
 
 /*
- * The RTC's periodic flag is polled once per calibration round (one read
- * of every source). An event seen late by most of a round cannot be told
- * from one period more or less, so the period must be many rounds long:
- * 1024 Hz where reads are cheap, 256 Hz where every read traps to the
- * hypervisor (a round of six sources then takes 0.3-0.8 ms).
+ * The RTC's periodic flag is polled once per calibration round. A flag is
+ * not a counter: periods that pass unseen are counted by the ruler, which
+ * goes wrong when an event is seen (or, under TCG, raised by QEMU) late
+ * by half a period. 256 Hz leaves 1.9 ms of slack, more than a polling
+ * round takes even where every read traps (0.3-0.8 ms) and more than the
+ * main-loop delays seen under TCG; 1024 Hz was seen to miscount there.
  */
-static int rtc_rate(void)
-{
-	u64 best = UINT64_MAX;
-
-	for (int i = 0; i < 8; i++) {
-		u64 a = rdtsc_ordered();
-
-		(void)cmos_read(RTC_REG_A);
-		best = MIN(best, rdtsc_ordered() - a);
-	}
-	/* 6 sources x (read + bracket) x 8 rounds per 976 µs period. */
-	return tsc_to_ns(best) * 6 * 8 < 976000 ? 6 : 8;
-}
+#define RTC_CAL_RATE	8
 
 static void note(const char *name, int rc, const char *why)
 {
@@ -59,7 +47,7 @@ void sources_init(const struct cpu_info *ci, const struct acpi_info *ai, struct 
 	START("hpet", hpet_init(ai, &hi, &why));
 	START("pm", acpi_pm_init(ai, pm && !strcmp(pm, "verified"), &why));
 	START("pit", pit_clocksource_init(&why));
-	START("rtc", rtc_clocksource_init(rtc_rate(), &why));
+	START("rtc", rtc_clocksource_init(RTC_CAL_RATE, &why));
 	START("kvmclock", kvmclock_init(ci, &why));
 	cal_ms = cmdline_u64(cmd, "cal_ms", 10, 10000, thorough ? 1000 : 100);
 	calibrate_boot(cal_ms * 1000000);

@@ -29,6 +29,13 @@ static inline s64 mul_div_s64(s64 a, u64 b, u64 c)
 	return a < 0 ? -(s64)q : (s64)q;
 }
 
+/* (a - b) / b in parts per billion, signed, saturating. */
+static inline s64 ppb_diff(u64 a, u64 b)
+{
+	return a >= b ? mul_div_s64((s64)(a - b), 1000000000ull, b)
+		      : -mul_div_s64((s64)(b - a), 1000000000ull, b);
+}
+
 /* floor(sqrt(v)), by Newton's method on integers. */
 static inline u64 isqrt_u64(u64 v)
 {

@@ -181,9 +181,7 @@ static enum verdict cs_rate(const char *name, struct test_env *env)
 	}
 	meas_milli = mul_div_u64(cs->freq_hz * 1000, truth, r->tsc_hz);
 	err_ppb = ppb_diff(meas_milli, cs->freq_hz * 1000);
-	/* Three combined standard deviations, plus 1 ppm for what a stated
-	 * uncertainty leaves out (the host's own reference, rounding). */
-	tol_ppb = 3 * hypot_u64(r->unc_ppb, truth_unc) + 1000;
+	tol_ppb = rate_tolerance_ppb(cs, hypot_u64(r->unc_ppb, truth_unc));
 	snprintf_(m, sizeof(m), "%s.freq_hz.measured", name);
 	{
 		char e[24], t[24];

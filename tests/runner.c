@@ -25,6 +25,7 @@ struct suite {
 	int rank;
 	int selected;
 	int counts[4];		/* by verdict */
+	u64 ms;			/* time the suite took */
 	char note[120];
 };
 
@@ -381,8 +382,8 @@ static void print_summary(void)
 	int total[4] = { 0 };
 
 	kprintf("# ---- tickscope summary ----\n");
-	kprintf("# %-10s %-6s %5s %5s %5s %5s  %s\n", "source", "result", "pass", "fail", "skip",
-		"error", "notes");
+	kprintf("# %-10s %-6s %5s %5s %5s %5s %7s  %s\n", "source", "result", "pass", "fail", "skip",
+		"error", "ms", "notes");
 	for (int i = 0; i < nsuites; i++) {
 		struct suite *s = &suites[i];
 		enum verdict v = SKIP;
@@ -394,11 +395,14 @@ static void print_summary(void)
 			if (s->counts[k])
 				v = verdict_merge(v, (enum verdict)k);
 		}
-		kprintf("# %-10s %-6s %5d %5d %5d %5d  %s\n", s->name, names[v], s->counts[PASS],
-			s->counts[FAIL], s->counts[SKIP], s->counts[ERROR], s->note);
+		kprintf("# %-10s %-6s %5d %5d %5d %5d %7lu  %s\n", s->name, names[v], s->counts[PASS],
+			s->counts[FAIL], s->counts[SKIP], s->counts[ERROR], s->ms, s->note);
 	}
 	kprintf("# totals: %d passed, %d failed, %d skipped, %d errors\n", total[PASS], total[FAIL],
 		total[SKIP], total[ERROR]);
+	for (int i = 0; i < nsuites; i++)
+		if (suites[i].selected)
+			kprintf("# measure: run.suite_ms.%s = %lu ms\n", suites[i].name, suites[i].ms);
 }
 
 int runner_run(struct test_env *env)
@@ -413,6 +417,8 @@ int runner_run(struct test_env *env)
 
 		if (!s->selected)
 			continue;
+		u64 t0 = rdtsc_ordered();
+
 		current = s;
 		indent = "    ";
 		kprintf("    KTAP version 1\n    # Subtest: %s\n    1..%d\n", s->name, s->selected);
@@ -437,6 +443,7 @@ int runner_run(struct test_env *env)
 		indent = "";
 		current = NULL;
 		sn++;
+		s->ms = tsc_to_ns(rdtsc_ordered() - t0) / 1000000;
 		if (sv == SKIP)
 			kprintf("ok %d %s # SKIP all tests skipped\n", sn, s->name);
 		else

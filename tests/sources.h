@@ -25,17 +25,32 @@ static inline const struct cal_result *cal_for(const char *name)
 	return NULL;
 }
 
-/* (a - b) / b in parts per billion, signed. */
-static inline s64 ppb_diff(u64 a, u64 b)
-{
-	return a >= b ? mul_div_s64((s64)(a - b), 1000000000ull, b)
-		      : -mul_div_s64((s64)(b - a), 1000000000ull, b);
-}
-
 /* sqrt(a² + b²), for combining independent uncertainties. */
 static inline u64 hypot_u64(u64 a, u64 b)
 {
 	return isqrt_u64(a * a + b * b);
+}
+
+/*
+ * How far a rate measured against a reference may be from the truth:
+ * the targets this project holds calibration to (50 ppm from a 100 ms
+ * window, 5 ppm from 1 s; proportionally more below 100 ms) plus three
+ * of the stated standard uncertainty unc_ppb. The stated uncertainty is
+ * statistical; the target covers what it cannot see (a hypervisor's clock
+ * adjustments within the window, a constant bias in when reads land).
+ * A polled event source (the RTC flag) is timed by an emulator's timer
+ * loop when virtualised: it gets Linux's 500 ppm refined-calibration
+ * threshold on top.
+ */
+static inline u64 rate_tolerance_ppb(const struct clocksource *cs, u64 unc_ppb)
+{
+	u64 window = calibrate_last()->window_ns;
+	u64 target = window >= 1000000000ull ? 5000 :
+		     window >= 100000000ull ? 50000 : mul_div_u64(50000, 100000000ull, window);
+
+	if (cs->flags & CS_EVENTS)
+		target += 500000;
+	return target + 3 * unc_ppb;
 }
 
 /*

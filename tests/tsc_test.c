@@ -5,18 +5,6 @@
 #include "arch-x86/cpuinfo.h"
 #include "drivers/tsc.h"
 
-/*
- * Tolerance of a calibration against the known answer: three standard
- * deviations of the measurement plus 1 ppm of allowance for the known
- * answer itself (the host helper's brackets) and for the guest's devices
- * being driven by the host's CLOCK_MONOTONIC where the known answer uses
- * CLOCK_MONOTONIC_RAW (equal unless NTP is slewing the host clock).
- */
-static u64 tolerance_ppb(const struct cal_result *r)
-{
-	return 3 * r->unc_ppb + 1000;
-}
-
 static void print_khz(const char *name, u64 hz, const char *fmt_extra, u64 unc_ppb,
 		      const struct cal_result *r, const struct cal_run *run)
 {
@@ -52,7 +40,8 @@ static enum verdict against(const char *ref, struct test_env *env)
 		return PASS;
 	}
 	snprintf_(name, sizeof(name), "tsc.err_ppm.%s", ref);
-	return check_within(name, ppb_diff(r->tsc_hz, known), 0, (s64)tolerance_ppb(r), 3, "ppm");
+	return check_within(name, ppb_diff(r->tsc_hz, known), 0,
+			    (s64)rate_tolerance_ppb(r->cs, r->unc_ppb), 3, "ppm");
 }
 
 TEST(tsc, freq_hpet) { return against("hpet", env); }
@@ -114,5 +103,6 @@ TEST(tsc, freq)
 	if (!known)
 		return PASS;
 	return check_within("tsc.err_ppm", ppb_diff(hz, known), 0,
-			    (s64)tolerance_ppb(&run->r[run->chosen]), 3, "ppm");
+			    (s64)rate_tolerance_ppb(run->r[run->chosen].cs, run->r[run->chosen].unc_ppb),
+			    3, "ppm");
 }

@@ -21,6 +21,44 @@ OVMF_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
 KVM_GET_API_VERSION = 0xAE00
 # isa-debug-exit: the guest writes c, QEMU exits with (c << 1) | 1.
 GUEST_EXIT = {1: "PASS", 3: "FAIL", 5: "ERROR"}
+HERE = os.path.dirname(os.path.abspath(__file__))
+HOSTTSC_SRC = os.path.join(HERE, "hosttsc.c")
+HOSTTSC_BIN = os.path.join(os.path.dirname(HERE), "build", "hosttsc")
+_host_tsc: Optional[tuple[int, str]] = None
+
+
+def host_tsc_hz() -> tuple[int, str]:
+    """The host's TSC rate against CLOCK_MONOTONIC_RAW (0 and a reason when
+    it cannot be measured), from tools/hosttsc.c, built on first use."""
+    global _host_tsc
+    if _host_tsc is not None:
+        return _host_tsc
+    try:
+        if (not os.path.exists(HOSTTSC_BIN)
+                or os.path.getmtime(HOSTTSC_BIN) < os.path.getmtime(HOSTTSC_SRC)):
+            os.makedirs(os.path.dirname(HOSTTSC_BIN), exist_ok=True)
+            subprocess.run(["gcc", "-O2", "-Wall", "-o", HOSTTSC_BIN, HOSTTSC_SRC],
+                           check=True, capture_output=True)
+        out = subprocess.run([HOSTTSC_BIN, "300"], check=True, capture_output=True,
+                             text=True).stdout
+        fields = dict(kv.split("=") for kv in out.split())
+        _host_tsc = (int(fields["raw_hz"]), out.strip())
+    except (OSError, subprocess.CalledProcessError, KeyError, ValueError) as e:
+        _host_tsc = (0, f"host TSC helper failed: {e}")
+    return _host_tsc
+
+
+def known_tsc_hz(c: "Config") -> tuple[int, str]:
+    """The rate the guest TSC should run at, when we know it: 1 GHz under
+    TCG -icount (virtual nanoseconds), the host's rate under TCG and under
+    KVM unless the -cpu line scales the TSC (tsc-frequency=)."""
+    extra = " ".join(c.extra)
+    if "-icount" in extra:
+        return (1000000000, "TCG -icount: the TSC counts virtual ns")
+    if "tsc-frequency" in c.cpu or "tsc-frequency" in extra:
+        return (0, "TSC scaled by tsc-frequency=: no known answer")
+    hz, why = host_tsc_hz()
+    return (hz, f"host TSC ({why})")
 
 
 def kvm_usable() -> tuple[bool, str]:
@@ -148,6 +186,9 @@ def run(cfg: Config, live: bool = True) -> RunResult:
     if c.firmware == "ovmf":
         vars_file = os.path.join(tmp, "OVMF_VARS.fd")
         shutil.copyfile(OVMF_VARS, vars_file)
+    known, known_why = (0, "") if c.iso else known_tsc_hz(c)
+    if known and "tsc_hz=" not in c.cmdline:
+        c.cmdline = (c.cmdline + f" tsc_hz={known}").strip()
     cmd = command(c, vars_file)
     lines: list[str] = []
     try:

@@ -1,0 +1,211 @@
+/* What only one device has: HPET and PM timer geometry, counter wraps,
+ * the RTC's date and seconds, kvm-clock's flags and wall clock. */
+#include "sources.h"
+#include "arch-x86/acpi.h"
+#include "arch-x86/cpu.h"
+#include "drivers/acpi_pm.h"
+#include "drivers/hpet.h"
+#include "drivers/kvmclock.h"
+#include "drivers/rtc.h"
+#include "drivers/tsc.h"
+
+#define RTC_EDGE_WAIT_US	1100000	/* a second edge comes within 1 s */
+
+static bool thorough(struct test_env *env)
+{
+	return cmdline_has(env->cmd, "thorough");
+}
+
+TEST(hpet, info)
+{
+	struct clocksource *cs;
+	enum verdict v = source_or_verdict("hpet", &cs);
+	u64 cap;
+
+	if (v != PASS)
+		return v;
+	cap = mmio_read64(env->acpi->hpet_base.address + HPET_GCAP_ID);
+	diag("at 0x%lx: capabilities 0x%016lx, vendor 0x%04lx, revision %lu, legacy "
+	     "replacement %s", env->acpi->hpet_base.address, cap, cap >> 16 & 0xFFFF,
+	     cap & GCAP_REV_MASK, cap & GCAP_LEG_RT_CAP ? "capable" : "no");
+	measure("hpet.width_bits", cs->mask == ~0ull ? 64 : 32, 0, NULL);
+	measure("hpet.timers", (s64)((cap >> GCAP_NUM_TIM_SHIFT & 0x1F) + 1), 0, NULL);
+	measure_x("hpet.period_fs", (s64)(cap >> GCAP_PERIOD_SHIFT), 0, "fs",
+		  "allowed %lu..%lu", HPET_PERIOD_MIN_FS, HPET_PERIOD_MAX_FS);
+	/* The spec requires at least 3 comparators on an HPET block. */
+	if ((cap >> GCAP_NUM_TIM_SHIFT & 0x1F) + 1 < 3)
+		return fail("only %lu comparators; the HPET spec requires 3",
+			    (cap >> GCAP_NUM_TIM_SHIFT & 0x1F) + 1);
+	return PASS;
+}
+
+TEST(pm, info)
+{
+	struct clocksource *cs;
+	enum verdict v = source_or_verdict("pm", &cs);
+	const struct pm_info *pi = acpi_pm_info();
+
+	if (v != PASS)
+		return v;
+	diag("%s 0x%lx, %s reads%s", pi->mmio ? "MMIO" : "port", pi->address,
+	     pi->verified ? "verified (3-read)" : "plain",
+	     pi->verified ? "" : "; pmtimer=verified enables the torn-read check");
+	measure("pm.width_bits", pi->width, 0, NULL);
+	if (pi->verified)
+		measure("pm.verify_retries", (s64)pi->verify_retries, 0, NULL);
+	return PASS;
+}
+
+/*
+ * Watches a narrow counter wrap: reads it across `wraps` wraps, extending
+ * it, and checks the extended count against the TSC over the same time.
+ */
+static enum verdict wrap_test(const char *name, u64 wraps, bool allowed, const char *why_not)
+{
+	struct clocksource *cs;
+	enum verdict v = source_or_verdict(name, &cs);
+	struct cs_extender e;
+	u64 t0, t1, total, want_ns, period_ns, tol_ppb;
+	char m[48];
+
+	if (v != PASS)
+		return v;
+	if (cs->mask == ~0ull)
+		return skip("%s is 64 bits wide: it never wraps", name);
+	period_ns = mul_div_u64(cs->mask + 1, 1000000000ull, cs->freq_hz);
+	if (!allowed)
+		return skip("%s wraps every %lu ms; %s", name, period_ns / 1000000, why_not);
+	want_ns = period_ns * wraps + period_ns / 4;
+	cs_extend_start(&e, cs->read(cs));
+	t0 = rdtsc_ordered();
+	do {
+		total = cs_extend(&e, cs, cs->read(cs));
+		t1 = rdtsc_ordered();
+	} while (tsc_to_ns(t1 - t0) < want_ns);
+	snprintf_(m, sizeof(m), "%s.wraps", name);
+	measure_x(m, (s64)e.wraps, 0, NULL, "in %lu ms, expected >= %lu", tsc_to_ns(t1 - t0) / 1000000,
+		  wraps);
+	if (e.wraps < wraps || e.backwards)
+		return fail("%s wrapped %lu times (expected >= %lu), %lu steps back", name, e.wraps,
+			    wraps, e.backwards);
+	/* Extended count vs TSC: a lost or doubled wrap is a whole period
+	 * off; the tolerance (the read cost at each end plus 1000 ppm for the
+	 * ruler) is far below that. */
+	snprintf_(m, sizeof(m), "%s.wrap_err_ppm", name);
+	tol_ppb = 1000000 + mul_div_u64(2 * 200000, 1000000000ull, want_ns);
+	return check_within(m, ppb_diff(mul_div_u64(total, 1000000000ull, cs->freq_hz),
+					tsc_to_ns(t1 - t0)), 0, (s64)tol_ppb, 3, "ppm");
+}
+
+TEST(pit, wrap) { (void)env; return wrap_test("pit", 2, true, ""); }
+TEST(pm, wrap) { return wrap_test("pm", 1, thorough(env), "the wrap test needs `thorough`"); }
+TEST(hpet, wrap) { return wrap_test("hpet", 1, thorough(env), "the wrap test needs `thorough`"); }
+
+TEST(rtc, date)
+{
+	struct rtc_time t;
+	const char *why;
+	int rc = rtc_read(env->acpi, &t, &why);
+	u64 epoch;
+
+	if (rc == -ENODEV)
+		return skip("%s", why);
+	if (rc)
+		return fail("%s", why);
+	epoch = rtc_to_unix(&t);
+	diag("%04d-%02d-%02d %02d:%02d:%02d UTC (reg B 0x%x, century register %u)", t.year,
+	     t.month, t.day, t.hour, t.minute, t.second, cmos_read(RTC_REG_B),
+	     env->acpi->fadt ? env->acpi->century_reg : 0);
+	measure("rtc.epoch_s", (s64)epoch, 0, "s");
+	summary_note("%04d-%02d-%02d %02d:%02d:%02d", t.year, t.month, t.day, t.hour, t.minute,
+		     t.second);
+	/* Sane: after this code was written (2026) and before 2100. */
+	if (t.year < 2026 || t.year >= 2100)
+		return fail("the RTC says year %d: its battery or the host's clock is wrong", t.year);
+	if (!(cmos_read(RTC_REG_D) & REG_D_VRT))
+		return fail("register D says the RTC's RAM and time are not valid (battery)");
+	return PASS;
+}
+
+/* Waits for the seconds register to change; returns the TSC then, or 0. */
+static u64 second_edge(void)
+{
+	u64 end = rdtsc_ordered() + ns_to_tsc(RTC_EDGE_WAIT_US * 1000ull);
+	u8 s = cmos_read(RTC_SECONDS);
+
+	while (rdtsc_ordered() < end) {
+		u64 a = rdtsc_ordered();
+
+		if (cmos_read(RTC_SECONDS) != s)
+			return a;
+	}
+	return 0;
+}
+
+TEST(rtc, second)
+{
+	u64 e0, e1, e2;
+
+	if (!thorough(env))
+		return skip("waiting for second edges takes 2 s; needs `thorough`");
+	if (cmos_read(RTC_REG_A) == 0xFF)
+		return skip("no CMOS RTC answers");
+	e0 = second_edge();
+	e1 = e0 ? second_edge() : 0;
+	e2 = e1 ? second_edge() : 0;
+	if (!e2)
+		return fail("the RTC's seconds did not advance within %u ms", RTC_EDGE_WAIT_US / 1000);
+	/* Two whole seconds between the first and third edges; each edge is
+	 * seen within one poll (a few µs, 50 µs where reads trap), and QEMU's
+	 * RTC may update up to a ms late: 2 ms over 2 s is 1000 ppm. */
+	return check_within("rtc.second_err_ppm", ppb_diff(tsc_to_ns(e2 - e0), 2000000000ull), 0,
+			    1000000, 3, "ppm");
+}
+
+TEST(kvmclock, flags)
+{
+	struct clocksource *cs;
+	enum verdict v = source_or_verdict("kvmclock", &cs);
+	const struct kvmclock_info *ki = kvmclock_info();
+	struct pvclock_time p;
+
+	if (v != PASS)
+		return v;
+	if (!kvmclock_snapshot(&p))
+		return fail("the pvclock version never settled in %u tries", PVCLOCK_MAX_RETRIES);
+	diag("%s MSRs, version %u, mul %u, shift %d, flags 0x%x (stable %s, guest stopped %s)",
+	     ki->new_msrs ? "new (0x4b564d0x)" : "old (0x11/0x12)", p.version,
+	     p.tsc_to_system_mul, p.tsc_shift, p.flags, p.flags & PVCLOCK_TSC_STABLE ? "yes" : "no",
+	     p.flags & PVCLOCK_GUEST_STOPPED ? "yes" : "no");
+	measure("kvmclock.stable", p.flags & PVCLOCK_TSC_STABLE ? 1 : 0, 0, NULL);
+	measure("kvmclock.retries", (s64)ki->retries, 0, NULL);
+	if (ki->failures)
+		return fail("%lu reads never got a consistent pvclock snapshot", ki->failures);
+	/* Offering the stable-bit feature but not setting the bit is not
+	 * wrong (KVM clears it when host clocks are unstable): a finding. */
+	if (ki->stable_feature && !(p.flags & PVCLOCK_TSC_STABLE))
+		diag("the hypervisor offers the stable bit but does not set it");
+	return PASS;
+}
+
+TEST(kvmclock, wall)
+{
+	struct clocksource *cs;
+	enum verdict v = source_or_verdict("kvmclock", &cs);
+	struct rtc_time t;
+	const char *why;
+	u64 wall = 0;
+	s64 diff_ms;
+
+	if (v != PASS)
+		return v;
+	wall = kvmclock_wall_ns();
+	if (!wall)
+		return fail("the kvm-clock wall-clock record is empty or never settled");
+	if (rtc_read(env->acpi, &t, &why))
+		return skip("no RTC to compare with: %s", why);
+	diff_ms = ((s64)(wall / 1000000) - (s64)rtc_to_unix(&t) * 1000);
+	/* The RTC has whole seconds, read at some point within the second:
+	 * agreement is to 1 s, plus 1 s for the host setting either clock. */
+	return check_within("walltime.kvmclock_vs_rtc_ms", diff_ms, 500, 1500, 0, "ms");
+}

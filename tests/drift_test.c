@@ -1,0 +1,53 @@
+/*
+ * Drift between every pair of sources over the calibration window. Every
+ * source was sampled in that same window against the TSC, so the TSC
+ * rate measured against a (F_a) and against b (F_b) give b's rate
+ * relative to a: (time by a) / (time by b) - 1 = F_b / F_a - 1.
+ */
+#include "sources.h"
+
+/* Linux warns when its refined calibration disagrees by more than
+ * 500 ppm; two sources further apart than that (beyond their combined
+ * measurement uncertainty) cannot both be right. */
+#define DRIFT_LIMIT_PPB	500000
+
+TEST(drift, pairs)
+{
+	const struct cal_run *run = calibrate_last();
+	enum verdict v = SKIP;
+	int pairs = 0;
+	u64 worst = 0;
+
+	for (int i = 0; i < run->n; i++) {
+		const struct cal_result *a = &run->r[i];
+
+		if (a->status)
+			continue;
+		for (int j = i + 1; j < run->n; j++) {
+			const struct cal_result *b = &run->r[j];
+			char name[64], e[24], t[24];
+			s64 ppb;
+			u64 tol;
+
+			if (b->status)
+				continue;
+			ppb = ppb_diff(b->tsc_hz, a->tsc_hz);
+			tol = DRIFT_LIMIT_PPB + 3 * hypot_u64(a->unc_ppb, b->unc_ppb);
+			snprintf_(name, sizeof(name), "drift.%s.%s.ppm", a->cs->name, b->cs->name);
+			measure_x(name, ppb, 3, "ppm", "offset %s ns over %lu ms, tol %s ppm",
+				  fx(e, sizeof(e), mul_div_s64(ppb, run->window_ns, 1000000000ull), 0),
+				  run->window_ns / 1000000, fx(t, sizeof(t), (s64)tol, 3));
+			pairs++;
+			worst = MAX(worst, (u64)(ppb < 0 ? -ppb : ppb));
+			if (ppb > (s64)tol || ppb < -(s64)tol)
+				v = verdict_merge(v, fail("%s and %s disagree by %ld ppb (tolerance %lu)",
+							  a->cs->name, b->cs->name, ppb, tol));
+			else
+				v = verdict_merge(v, PASS);
+		}
+	}
+	if (!pairs)
+		return skip("fewer than two sources besides the TSC");
+	summary_note("%d pairs, worst %lu.%03lu ppm", pairs, worst / 1000, worst % 1000);
+	return v;
+}

@@ -1,0 +1,85 @@
+"""`make bench`: the numbers the issues set targets for, measured over
+repeated boots. Not a test: it prints medians and extremes, and never fails
+on speed.
+
+For TCG (and KVM when usable), for each calibration window: the TSC error
+against the known answer (the host's rate) per reference, the stated
+uncertainty, and the time the clocksource suites add to a run.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import qemu  # noqa: E402
+
+REFS = ("hpet", "pm", "pit", "rtc", "kvmclock")
+SOURCE_SUITES = ("tsc", "hpet", "pm", "pit", "rtc", "kvmclock", "drift")
+
+
+def fmt(values: list[float]) -> str:
+    if not values:
+        return "-"
+    return (f"median {statistics.median(values):9.3f}  min {min(values):9.3f}  "
+            f"max {max(values):9.3f}")
+
+
+def bench(kernel: str, accel: str, cal_ms: int, runs: int) -> None:
+    errs: dict[str, list[float]] = {r: [] for r in REFS + ("final",)}
+    uncs: dict[str, list[float]] = {r: [] for r in REFS}
+    suite_ms: list[float] = []
+    init_ms: list[float] = []
+    verdicts = []
+    for _ in range(runs):
+        r = qemu.run(qemu.Config(accel=accel, kernel=kernel, cmdline=f"cal_ms={cal_ms}"),
+                     live=False)
+        verdicts.append(r.verdict)
+        rep = r.report
+        for ref in REFS:
+            m = rep.measure(f"tsc.err_ppm.{ref}")
+            if m:
+                errs[ref].append(m.value)
+            f = rep.measure(f"tsc.freq_khz.{ref}")
+            if f and f.extra.startswith("unc "):
+                uncs[ref].append(float(f.extra.split()[1]))
+        m = rep.measure("tsc.err_ppm")
+        if m:
+            errs["final"].append(m.value)
+        total = sum(m.value for m in rep.measurements
+                    if m.name in {f"run.suite_ms.{s}" for s in SOURCE_SUITES})
+        m = rep.measure("run.sources_init_ms")
+        if m:
+            init_ms.append(m.value)
+            suite_ms.append(total + m.value)
+    print(f"== {accel}, cal_ms={cal_ms}, {runs} runs, verdicts {', '.join(verdicts)}")
+    for ref in REFS + ("final",):
+        if errs[ref]:
+            print(f"  tsc.err_ppm.{ref:9s} {fmt(errs[ref])}")
+    for ref in REFS:
+        if uncs[ref]:
+            print(f"  unc_ppm.{ref:14s} {fmt(uncs[ref])}")
+    print(f"  sources_init_ms        {fmt(init_ms)}")
+    print(f"  clocksource suites ms  {fmt(suite_ms)} (probe + calibration + tests)")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--kernel", default="build/tickscope.elf")
+    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--windows", default="100,1000", help="calibration windows in ms")
+    a = p.parse_args()
+    accels = ["tcg"] + (["kvm"] if qemu.kvm_usable()[0] else [])
+    hz, why = qemu.host_tsc_hz()
+    print(f"host TSC: {hz} Hz ({why})")
+    for accel in accels:
+        for w in a.windows.split(","):
+            bench(a.kernel, accel, int(w), a.runs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
