@@ -16,7 +16,7 @@
 #define EFER_LME	(1 << 8)
 #define PTE_P_RW_PS	0x83
 #define PTE_PWT_PCD	0x18
-#define BOOT_STACK_SIZE	16384
+#define BOOT_STACK_SIZE	65536
 
 	.section .multiboot, "a"
 	.align 4
@@ -174,12 +174,13 @@ boot_gdt_ptr:
 	.short boot_gdt_end - boot_gdt - 1
 	.long boot_gdt
 
+	/* The stack sits below the page tables' lower neighbours, not just
+	 * under them: an overflow must not rewrite the paging structures. */
 	.section .bss
 	.align 4096
-boot_pml4:	.skip 4096
-boot_pdpt:	.skip 4096
-boot_pd:	.skip 4 * 4096
-	.align 16
 	.global boot_stack_top
 boot_stack:	.skip BOOT_STACK_SIZE
 boot_stack_top:
+boot_pml4:	.skip 4096
+boot_pdpt:	.skip 4096
+boot_pd:	.skip 4 * 4096

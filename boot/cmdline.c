@@ -19,6 +19,10 @@ static const struct option options[] = {
 	{ "thorough", false, "longer measurements: 1 s calibration window, wrap and RTC-second tests" },
 	{ "cal_ms", true, "TSC calibration window in ms (10-10000; default 100, 1000 with thorough)" },
 	{ "tsc_hz", true, "the known TSC rate in Hz (the host tool passes the host's rate), for tsc.err_ppm.*" },
+	{ "hpet_legacy", false, "drive the HPET comparator in legacy-replacement mode (takes IRQ0/IRQ8 from PIT/RTC)" },
+	{ "hz", true, "tick rate for the tick-layer tests (100-1000, default 250)" },
+	{ "clockevent", true, "device the tick layer uses: pit, lapic, tscdeadline, hpet (default: best rated)" },
+	{ "clocksource", true, "counter timekeeping uses: tsc, kvmclock, hpet, pm, pit (default: best rated)" },
 	{ "pmtimer", true, "PM timer reads: plain or verified (three ordered reads, for buggy chipsets)" },
 };
 

@@ -108,7 +108,7 @@ void kmain(u32 magic, u32 info)
 	if (tsc_early_calibrate(&cpu) != 0)
 		cmdline_warn(&cmd, "no PIT or CPUID TSC rate: timeouts assume a 1 GHz TSC");
 	boot_sources_ms = rdtsc_ordered();
-	sources_init(&cpu, &acpi, &cmd);
+	sources_init(&cpu, &acpi, env.nioapics, &cmd);
 	boot_sources_ms = tsc_to_ns(rdtsc_ordered() - boot_sources_ms) / 1000000;
 
 	runner_begin(&env);

@@ -3,12 +3,14 @@
 #include "drivers/acpi_pm.h"
 #include "drivers/hpet.h"
 #include "drivers/kvmclock.h"
+#include "drivers/lapic_timer.h"
 #include "drivers/pit.h"
 #include "drivers/rtc.h"
 #include "drivers/tsc.h"
 #include "lib/str.h"
 #include "tick/calibrate.h"
 #include "tick/clocksource.h"
+#include "tick/clockevent.h"
 
 /*
  * The RTC's periodic flag is polled once per calibration round. A flag is
@@ -23,7 +25,7 @@
 static void note(const char *name, int rc, const char *why)
 {
 	if (rc)
-		clocksource_absent(name, rc, why);
+		tick_absent(name, rc, why);
 }
 
 /* Each driver sets why only when it fails, so call it before reading why. */
@@ -33,7 +35,8 @@ static void note(const char *name, int rc, const char *why)
 		note(name, rc_, why);		\
 	} while (0)
 
-void sources_init(const struct cpu_info *ci, const struct acpi_info *ai, struct cmdline *cmd)
+void sources_init(const struct cpu_info *ci, const struct acpi_info *ai, int nioapics,
+		  struct cmdline *cmd)
 {
 	struct hpet_info hi;
 	const char *why = "", *pm = cmdline_get(cmd, "pmtimer");
@@ -51,4 +54,18 @@ void sources_init(const struct cpu_info *ci, const struct acpi_info *ai, struct 
 	START("kvmclock", kvmclock_init(ci, &why));
 	cal_ms = cmdline_u64(cmd, "cal_ms", 10, 10000, thorough ? 1000 : 100);
 	calibrate_boot(cal_ms * 1000000);
+
+	/* Clockevents need the calibrated TSC: it times their calibration
+	 * (LAPIC) and converts their deadlines. */
+	{
+		const char *why_dl = "";
+		int rc = lapic_timer_init(ci, &why, &why_dl);
+
+		note("lapic", rc, why);
+		if (!clockevent_find("tscdeadline"))
+			tick_absent("tscdeadline", -ENODEV, why_dl);
+	}
+	START("pit", pit_clockevent_init(nioapics, &why));
+	START("hpet", hpet_clockevent_init(nioapics, cmdline_has(cmd, "hpet_legacy"), &why));
+	START("rtc", rtc_clockevent_init(nioapics, &why));
 }

@@ -8,8 +8,11 @@ struct acpi_info;
 struct cmdline;
 
 /* Probes TSC, HPET, PM timer, PIT, RTC and kvm-clock (recording why any
- * is absent), then calibrates the TSC over cal_ms (command line) and sets
- * the kernel's ruler to the result. */
-void sources_init(const struct cpu_info *ci, const struct acpi_info *ai, struct cmdline *cmd);
+ * is absent), calibrates the TSC over cal_ms (command line) and sets the
+ * kernel's ruler to the result; then starts the clockevents (LAPIC timer,
+ * TSC deadline, PIT, HPET comparator, RTC periodic interrupt), routing
+ * their interrupts through the nioapics IOAPICs. */
+void sources_init(const struct cpu_info *ci, const struct acpi_info *ai, int nioapics,
+		  struct cmdline *cmd);
 
 #endif

@@ -3,6 +3,12 @@
 #include "arch-x86/cpu.h"
 #include "lib/printf.h"
 #include "tick/clocksource.h"
+#include "tick/clockevent.h"
+#include "tsc.h"
+#include "arch-x86/idt.h"
+#include "arch-x86/ioapic.h"
+#include "arch-x86/lapic.h"
+#include "lib/math.h"
 
 static struct hpet_info info;
 static char reason[96];
@@ -87,4 +93,184 @@ int hpet_init(const struct acpi_info *ai, struct hpet_info *out, const char **wh
 	hpet_cs.read_method = info.width == 64 ? "64-bit MMIO read" : "32-bit MMIO read";
 	*out = info;
 	return clocksource_register(&hpet_cs);
+}
+
+/* ---- comparator 0 as a clockevent through the IOAPIC ---- */
+
+#define HPET_CE_TIMER	0
+
+static struct clockevent hpet_ce;
+static int ce_vector = -1;
+static u32 ce_gsi;
+static bool ce_64, ce_routed, ce_legacy;
+
+/*
+ * The interrupt is routed while the comparator is in use and masked at
+ * shutdown. Where the route capability offers no input of its own (QEMU
+ * allows only GSI 2, which the PIT drives), legacy-replacement mode is
+ * used instead: comparator 0 becomes IRQ0 and comparator 1 IRQ8, and the
+ * PIT and RTC lose their interrupts for as long as it is on.
+ */
+static int ce_route(void)
+{
+	int rc;
+
+	if (ce_routed)
+		return 0;
+	if (ce_legacy) {
+		rc = ioapic_route_isa(0, (u8)ce_vector, lapic_id());
+		hpet_write64(HPET_CONFIG, hpet_read64(HPET_CONFIG) | CONFIG_LEG_RT);
+	} else {
+		rc = ioapic_route_gsi(ce_gsi, (u8)ce_vector, lapic_id(), 0);
+	}
+	if (rc < 0)
+		return -EINVAL;
+	ce_routed = true;
+	return 0;
+}
+
+static void hpet_irq(struct int_frame *f, void *ctx)
+{
+	u64 tsc = rdtsc();
+
+	(void)f;
+	(void)ctx;
+	clockevent_irq(&hpet_ce, tsc);
+}
+
+static u64 timer_cfg(void)
+{
+	return hpet_read64(HPET_TIMER_CONFIG(HPET_CE_TIMER));
+}
+
+static void set_cfg(u64 set, u64 clear)
+{
+	u64 cfg = timer_cfg();
+
+	cfg &= ~(clear | TN_ROUTE_MASK | TN_32MODE);
+	cfg |= set | ((u64)ce_gsi << TN_ROUTE_SHIFT);
+	if (!ce_64)
+		cfg |= TN_32MODE;
+	hpet_write64(HPET_TIMER_CONFIG(HPET_CE_TIMER), cfg);
+}
+
+static void write_cmp(u64 v)
+{
+	if (ce_64)
+		hpet_write64(HPET_TIMER_CMP(HPET_CE_TIMER), v);
+	else
+		mmio_write32(info.base + HPET_TIMER_CMP(HPET_CE_TIMER), (u32)v);
+}
+
+static int hpet_periodic(struct clockevent *ce, u64 hz)
+{
+	u64 period;
+
+	if (hz == 0)
+		return -EINVAL;
+	period = (info.freq_hz + hz / 2) / hz;
+	if (period < ce->min_delta || period > ce->max_delta || ce_route())
+		return -EINVAL;
+	ce->period_mhz = mul_div_u64(info.freq_hz, 1000, period);
+	/* With VAL_SET, the first comparator write sets the first expiry
+	 * and the second the period (as Linux does it). */
+	set_cfg(TN_INT_ENB | TN_PERIODIC | TN_VAL_SET, 0);
+	write_cmp(read_counter(NULL) + period);
+	write_cmp(period);
+	return 0;
+}
+
+static int hpet_next(struct clockevent *ce, u64 delta)
+{
+	u64 a, b, now, cmp;
+
+	if (ce_route())
+		return -EINVAL;
+	set_cfg(TN_INT_ENB, TN_PERIODIC);
+	a = rdtsc_ordered();
+	now = read_counter(NULL);
+	b = rdtsc_ordered();
+	cmp = (now + delta) & hpet_cs.mask;
+	write_cmp(cmp);
+	ce->due_tsc = a + (b - a) / 2 + mul_div_u64(delta, tsc_hz(), info.freq_hz);
+	ce->due_unc = (b - a) / 2;
+	/* The comparator only fires on equality: if the counter passed it
+	 * while we were writing, the event is lost (Linux re-reads too). */
+	now = read_counter(NULL);
+	if ((s64)(((now - cmp) & hpet_cs.mask) << (64 - info.width)) >= 0)
+		return -ETIME;
+	return 0;
+}
+
+static void hpet_shutdown(struct clockevent *ce)
+{
+	(void)ce;
+	set_cfg(0, TN_INT_ENB | TN_PERIODIC);
+	if (ce_routed && ce_legacy) {
+		/* Mask first: giving IRQ0 back to the PIT makes an edge. */
+		ioapic_mask_isa(0);
+		hpet_write64(HPET_CONFIG, hpet_read64(HPET_CONFIG) & ~CONFIG_LEG_RT);
+	} else if (ce_routed) {
+		ioapic_mask_gsi(ce_gsi);
+	}
+	ce_routed = false;
+}
+
+static struct clockevent hpet_ce = {
+	.name = "hpet",
+	.rating = 90,
+	.features = CE_ONESHOT,
+	.min_delta = 192,		/* Linux's HPET minimum, in HPET cycles */
+	.max_delta = 0x7FFFFFFF,
+	.set_periodic = hpet_periodic,
+	.set_next_event = hpet_next,
+	.shutdown = hpet_shutdown,
+};
+
+int hpet_clockevent_init(int nioapics, bool legacy, const char **why)
+{
+	u64 cfg, cap;
+	int gsi = -1;
+
+	*why = reason;
+	if (!info.base || !clocksource_find("hpet")) {
+		snprintf_(reason, sizeof(reason), "no working HPET");
+		return -ENODEV;
+	}
+	if (!nioapics) {
+		snprintf_(reason, sizeof(reason), "no IOAPIC to route comparator %d through",
+			  HPET_CE_TIMER);
+		return -ENODEV;
+	}
+	cfg = timer_cfg();
+	cap = cfg >> 32;
+	/* The highest input the route capability allows: above the ISA
+	 * range (16-23) nothing else uses it. */
+	for (int i = 23; i >= 0 && gsi < 0; i--)
+		if (cap & (1u << i))
+			gsi = i;
+	if (gsi < 0 && !info.legacy_capable) {
+		snprintf_(reason, sizeof(reason), "comparator %d allows no IOAPIC input (route "
+			  "capability 0x%lx)", HPET_CE_TIMER, cap);
+		return -ENODEV;
+	}
+	ce_gsi = (u32)gsi;
+	ce_legacy = info.legacy_capable && (legacy || gsi < 16);
+	ce_64 = (cfg & TN_SIZE_CAP) && info.width == 64;
+	if (cfg & TN_PERIODIC_CAP)
+		hpet_ce.features |= CE_PERIODIC;
+	ce_vector = irq_alloc_vector();
+	if (ce_vector < 0 || irq_set_handler((u8)ce_vector, hpet_irq, NULL)) {
+		snprintf_(reason, sizeof(reason), "no free interrupt vector");
+		return -EIO;
+	}
+	hpet_shutdown(&hpet_ce);
+	hpet_ce.freq_hz = info.freq_hz;
+	if (ce_legacy)
+		snprintf_(hpet_ce.route, sizeof(hpet_ce.route), "comparator %d, legacy replacement "
+			  "(IRQ0), vector 0x%x", HPET_CE_TIMER, ce_vector);
+	else
+		snprintf_(hpet_ce.route, sizeof(hpet_ce.route), "comparator %d -> IOAPIC GSI %u, "
+			  "vector 0x%x", HPET_CE_TIMER, ce_gsi, ce_vector);
+	return clockevent_register(&hpet_ce);
 }

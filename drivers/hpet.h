@@ -17,6 +17,17 @@
 #define HPET_ISR		0x020
 #define HPET_COUNTER		0x0F0
 #define HPET_TIMER_CONFIG(n)	(0x100 + 0x20 * (n))
+#define   TN_INT_TYPE_LEVEL	(1ull << 1)
+#define   TN_INT_ENB		(1ull << 2)
+#define   TN_PERIODIC		(1ull << 3)
+#define   TN_PERIODIC_CAP	(1ull << 4)
+#define   TN_SIZE_CAP		(1ull << 5)	/* 64-bit comparator */
+#define   TN_VAL_SET		(1ull << 6)
+#define   TN_32MODE		(1ull << 8)
+#define   TN_ROUTE_SHIFT	9
+#define   TN_ROUTE_MASK		(0x1Full << 9)
+#define   TN_FSB_EN		(1ull << 14)
+				/* bits 63:32: IOAPIC inputs the timer may use */
 #define HPET_TIMER_CMP(n)	(0x108 + 0x20 * (n))
 
 /* The spec allows periods up to 100 ns (10 MHz); we also refuse anything
@@ -45,5 +56,17 @@ struct hpet_info {
  * is not a working HPET (why says what was read).
  */
 int hpet_init(const struct acpi_info *ai, struct hpet_info *out, const char **why);
+
+/*
+ * Registers the "hpet" clockevent: comparator 0, edge-triggered, through
+ * the highest IOAPIC input above 15 its route capability allows; in
+ * legacy-replacement mode (IRQ0, taken from the PIT, and IRQ8 from the
+ * RTC, while in use) when `legacy` is asked for or only ISA inputs are
+ * allowed, as on QEMU. Oneshot
+ * re-reads the counter after programming and returns -ETIME when it had
+ * already passed the comparator. Periodic when the comparator can.
+ * Needs hpet_init first. Returns 0, -ENODEV (*why says why) or -EIO.
+ */
+int hpet_clockevent_init(int nioapics, bool legacy, const char **why);
 
 #endif

@@ -2,6 +2,12 @@
 #include "arch-x86/cpu.h"
 #include "lib/printf.h"
 #include "tick/clocksource.h"
+#include "tick/clockevent.h"
+#include "tsc.h"
+#include "arch-x86/idt.h"
+#include "arch-x86/ioapic.h"
+#include "arch-x86/lapic.h"
+#include "lib/math.h"
 
 void pit_ch2_start(u16 count)
 {
@@ -89,4 +95,105 @@ int pit_clocksource_init(const char **why)
 		return -ENODEV;
 	}
 	return clocksource_register(&pit_cs);
+}
+
+/* ---- channel 0 as a clockevent on IRQ0 ---- */
+
+static struct clockevent pit_ce;
+static int ce_vector = -1;
+static bool routed;
+static char ce_reason[96];
+
+static void pit_irq(struct int_frame *f, void *ctx)
+{
+	u64 tsc = rdtsc();
+
+	(void)f;
+	(void)ctx;
+	clockevent_irq(&pit_ce, tsc);
+}
+
+/* IRQ0 is routed while the device is in use and masked at shutdown, so
+ * that other users of IRQ0 (the interrupt-routing test) can take it. */
+static int route(void)
+{
+	int gsi;
+
+	if (routed)
+		return 0;
+	gsi = ioapic_route_isa(0, (u8)ce_vector, lapic_id());
+	if (gsi < 0)
+		return gsi;
+	routed = true;
+	snprintf_(pit_ce.route, sizeof(pit_ce.route), "IOAPIC GSI %d, vector 0x%x", gsi, ce_vector);
+	return 0;
+}
+
+static int pit_periodic(struct clockevent *ce, u64 hz)
+{
+	u64 div;
+
+	if (hz == 0)
+		return -EINVAL;
+	div = (PIT_HZ + hz / 2) / hz;
+	if (div < ce->min_delta || div > 0xFFFF || route())
+		return -EINVAL;
+	ce->period_mhz = (u64)PIT_HZ * 1000 / div;
+	pit_ch0_periodic((u16)div);
+	return 0;
+}
+
+static int pit_next(struct clockevent *ce, u64 delta)
+{
+	u64 a, b;
+
+	if (route())
+		return -EINVAL;
+	/* Mode 4: counting starts on the clock after the count is written;
+	 * the interrupt comes when it reaches 0. */
+	outb(PIT_CMD, PIT_SEL_CH0 | PIT_LOHI | PIT_MODE4);
+	outb(PIT_CH0, delta & 0xFF);
+	a = rdtsc_ordered();
+	outb(PIT_CH0, (delta >> 8) & 0xFF);
+	b = rdtsc_ordered();
+	ce->due_tsc = a + (b - a) / 2 + mul_div_u64(delta + 1, tsc_hz(), PIT_HZ);
+	ce->due_unc = (b - a) / 2 + tsc_hz() / PIT_HZ;
+	return 0;
+}
+
+static void pit_shutdown(struct clockevent *ce)
+{
+	(void)ce;
+	pit_ch0_stop();
+	if (routed)
+		ioapic_mask_isa(0);
+	routed = false;
+}
+
+static struct clockevent pit_ce = {
+	.name = "pit",
+	.rating = 80,
+	.features = CE_PERIODIC | CE_ONESHOT,
+	.freq_hz = PIT_HZ,
+	.min_delta = 0xF,		/* Linux's i8253 limits */
+	.max_delta = 0x7FFF,
+	.set_periodic = pit_periodic,
+	.set_next_event = pit_next,
+	.shutdown = pit_shutdown,
+};
+
+int pit_clockevent_init(int nioapics, const char **why)
+{
+	*why = ce_reason;
+	if (!nioapics) {
+		snprintf_(ce_reason, sizeof(ce_reason), "no IOAPIC to route IRQ0 through (no ACPI MADT)");
+		return -ENODEV;
+	}
+	ce_vector = irq_alloc_vector();
+	if (ce_vector < 0 || irq_set_handler((u8)ce_vector, pit_irq, NULL)) {
+		snprintf_(ce_reason, sizeof(ce_reason), "no free interrupt vector");
+		return -EIO;
+	}
+	pit_ch0_stop();
+	return clockevent_register(&pit_ce);
 }

@@ -44,4 +44,11 @@ u16 pit_ch0_read(void);
  */
 int pit_clocksource_init(const char **why);
 
+/*
+ * Registers the "pit" clockevent: channel 0 on IRQ0 through the IOAPIC,
+ * periodic (mode 2) and oneshot (mode 4). Returns 0, or -ENODEV without
+ * an IOAPIC (*why says so).
+ */
+int pit_clockevent_init(int nioapics, const char **why);
+
 #endif

@@ -4,6 +4,10 @@
 #include "arch-x86/cpu.h"
 #include "lib/printf.h"
 #include "tick/clocksource.h"
+#include "tick/clockevent.h"
+#include "arch-x86/idt.h"
+#include "arch-x86/ioapic.h"
+#include "arch-x86/lapic.h"
 
 static char reason[96];
 
@@ -154,4 +158,87 @@ int rtc_clocksource_init(int rate, const char **why)
 	(void)cmos_read(RTC_REG_C);
 	rtc_cs.freq_hz = RTC_RATE_HZ(rate);
 	return clocksource_register(&rtc_cs);
+}
+
+/* ---- the periodic interrupt (IRQ8) as a clockevent ---- */
+
+static struct clockevent rtc_ce;
+static int ce_vector = -1;
+static u8 saved_a, saved_b;
+static bool running;
+
+static void rtc_irq(struct int_frame *f, void *ctx)
+{
+	u64 tsc = rdtsc();
+
+	(void)f;
+	(void)ctx;
+	/* Reading register C acknowledges IRQ8; only PF is ours. */
+	if (cmos_read(RTC_REG_C) & REG_C_PF)
+		clockevent_irq(&rtc_ce, tsc);
+}
+
+static int rtc_periodic(struct clockevent *ce, u64 hz)
+{
+	int rate;
+
+	/* Rates are 32768 >> (r - 1) for r = 3..15: 8192 Hz down to 2 Hz. */
+	for (rate = 3; rate <= 15; rate++)
+		if (RTC_RATE_HZ(rate) == hz)
+			break;
+	if (rate > 15)
+		return -EINVAL;
+	if (!running) {
+		saved_a = cmos_read(RTC_REG_A);
+		saved_b = cmos_read(RTC_REG_B);
+	}
+	if (ioapic_route_isa(8, (u8)ce_vector, lapic_id()) < 0)
+		return -EINVAL;
+	running = true;
+	ce->period_mhz = (u64)RTC_RATE_HZ(rate) * 1000;
+	cmos_write(RTC_REG_A, (u8)((saved_a & ~REG_A_RATE_MASK) | rate));
+	cmos_write(RTC_REG_B, saved_b | REG_B_PIE);
+	(void)cmos_read(RTC_REG_C);
+	return 0;
+}
+
+static void rtc_shutdown(struct clockevent *ce)
+{
+	(void)ce;
+	if (!running)
+		return;
+	ioapic_mask_isa(8);
+	cmos_write(RTC_REG_A, saved_a);
+	cmos_write(RTC_REG_B, saved_b);
+	(void)cmos_read(RTC_REG_C);
+	running = false;
+}
+
+static struct clockevent rtc_ce = {
+	.name = "rtc",
+	.rating = 10,
+	.features = CE_PERIODIC,
+	.freq_hz = RTC_BASE_HZ,
+	.set_periodic = rtc_periodic,
+	.shutdown = rtc_shutdown,
+};
+
+int rtc_clockevent_init(int nioapics, const char **why)
+{
+	*why = reason;
+	if (cmos_read(RTC_REG_A) == 0xFF) {
+		snprintf_(reason, sizeof(reason), "no CMOS RTC answers");
+		return -ENODEV;
+	}
+	if (!nioapics) {
+		snprintf_(reason, sizeof(reason), "no IOAPIC to route IRQ8 through (no ACPI MADT)");
+		return -ENODEV;
+	}
+	ce_vector = irq_alloc_vector();
+	if (ce_vector < 0 || irq_set_handler((u8)ce_vector, rtc_irq, NULL)) {
+		snprintf_(reason, sizeof(reason), "no free interrupt vector");
+		return -EIO;
+	}
+	snprintf_(rtc_ce.route, sizeof(rtc_ce.route), "IRQ8 via IOAPIC, vector 0x%x", ce_vector);
+	return clockevent_register(&rtc_ce);
 }

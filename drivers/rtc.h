@@ -60,4 +60,12 @@ void cmos_write(u8 reg, u8 v);
  */
 int rtc_clocksource_init(int rate, const char **why);
 
+/*
+ * Registers the "rtc" clockevent: the periodic interrupt on IRQ8 through
+ * the IOAPIC, at the power-of-two rates the chip has (2-8192 Hz; other
+ * rates are -EINVAL), acknowledged by reading register C. Register A and
+ * B are restored at shutdown. Returns 0 or -ENODEV (*why says why).
+ */
+int rtc_clockevent_init(int nioapics, const char **why);
+
 #endif

@@ -27,7 +27,7 @@ enum verdict source_or_verdict(const char *name, struct clocksource **out)
 	*out = clocksource_find(name);
 	if (*out)
 		return PASS;
-	why = clocksource_why(name, &rc);
+	why = tick_why(name, &rc);
 	if (rc == -EIO)
 		return fail("%s is present but broken: %s", name, why);
 	return skip("%s", why ? why : "not registered");

@@ -9,7 +9,7 @@ struct absent {
 
 static struct clocksource *sources[CS_MAX];
 static int count;
-static struct absent absents[CS_MAX];
+static struct absent absents[2 * CS_MAX];
 static int nabsent;
 
 int clocksource_register(struct clocksource *cs)
@@ -68,9 +68,11 @@ u64 cs_extend(struct cs_extender *e, const struct clocksource *cs, u64 raw)
 	return e->total;
 }
 
-void clocksource_absent(const char *name, int rc, const char *why)
+void tick_absent(const char *name, int rc, const char *why)
 {
-	if (nabsent == CS_MAX)
+	int ignored;
+
+	if (nabsent == (int)ARRAY_SIZE(absents) || tick_why(name, &ignored))
 		return;
 	absents[nabsent].name = name;
 	absents[nabsent].rc = rc;
@@ -78,7 +80,7 @@ void clocksource_absent(const char *name, int rc, const char *why)
 	nabsent++;
 }
 
-const char *clocksource_why(const char *name, int *rc)
+const char *tick_why(const char *name, int *rc)
 {
 	for (int i = 0; i < nabsent; i++)
 		if (!strcmp(absents[i].name, name)) {

@@ -37,12 +37,12 @@ struct clocksource *clocksource_get(int i);
 /* The highest-rated source, or NULL when there is none. */
 struct clocksource *clocksource_best(void);
 
-/* Records why a source is not registered (absent or broken), for the
- * tests to SKIP or FAIL with; broken (rc == -EIO) means it was there but
- * misbehaved. */
-void clocksource_absent(const char *name, int rc, const char *why);
+/* Records why a device (clocksource or clockevent) is not registered,
+ * for the tests to SKIP or FAIL with; broken (rc == -EIO) means it was
+ * there but misbehaved. The first reason recorded for a name is kept. */
+void tick_absent(const char *name, int rc, const char *why);
 /* The reason recorded for name and its code, or NULL when none was. */
-const char *clocksource_why(const char *name, int *rc);
+const char *tick_why(const char *name, int *rc);
 
 /*
  * A wrap-extended reader: feeds successive raw reads and accumulates the

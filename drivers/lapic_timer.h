@@ -1,0 +1,29 @@
+/* The local APIC timer as clockevents: "lapic" (periodic and oneshot,
+ * divide by 16) and "tscdeadline" (oneshot at an absolute TSC value). */
+#ifndef DRIVERS_LAPIC_TIMER_H
+#define DRIVERS_LAPIC_TIMER_H
+
+#include "lib/types.h"
+
+#define LAPIC_TIMER_DIV16	0x3	/* divide configuration value */
+#define LAPIC_CAL_US		20000	/* calibration window against the TSC */
+
+struct cpu_info;
+
+struct lapic_timer_info {
+	u64 freq_hz;		/* timer input after the divider, as used */
+	u64 measured_hz;	/* against the TSC */
+	u64 claimed_hz;		/* CPUID 0x15 crystal or hypervisor leaf / 16; 0 = none */
+	const char *claim_source;
+};
+
+/*
+ * Calibrates the timer against the TSC (and notes what CPUID or the
+ * hypervisor claims), then registers "lapic" and, when CPUID offers
+ * TSC-deadline mode, "tscdeadline". Returns 0 or -ENODEV (no LAPIC);
+ * *why_deadline explains a missing TSC-deadline mode.
+ */
+int lapic_timer_init(const struct cpu_info *ci, const char **why, const char **why_deadline);
+const struct lapic_timer_info *lapic_timer_info(void);
+
+#endif

@@ -1,0 +1,282 @@
+/*
+ * Tests every clockevent through the clockevent interface: oneshot
+ * latency at several deltas (never early, never lost) and the periodic
+ * rate, lost ticks and jitter, all timed by the calibrated TSC.
+ */
+#include "sources.h"
+#include "arch-x86/cpu.h"
+#include "drivers/tsc.h"
+#include "lib/stats.h"
+#include "tick/clockevent.h"
+#include "drivers/lapic_timer.h"
+
+#define ONESHOT_SAMPLES		16	/* per delta */
+#define ONESHOT_WAIT_NS		100000000ul	/* beyond the delta: 100 ms */
+#define DRAIN_NS		2000000ul	/* for an event reported lost */
+#define PERIODIC_HZ		250	/* the default HZ; the RTC uses 256 */
+#define PERIODIC_WINDOW_NS	200000000ul
+#define PERIODIC_MAX		2048
+#define HIST_BUCKETS		24	/* log2 buckets from 1 ns */
+
+static u64 lat_ns[4 * ONESHOT_SAMPLES];
+static u64 stamps[PERIODIC_MAX];
+static volatile u64 nstamps;
+
+enum verdict ce_or_verdict(const char *name, u32 features, struct clockevent **out);
+
+enum verdict ce_or_verdict(const char *name, u32 features, struct clockevent **out)
+{
+	int rc = 0;
+	const char *why;
+
+	*out = clockevent_find(name);
+	if (*out && ((*out)->features & features) == features)
+		return PASS;
+	if (*out)
+		return skip("%s has no %s mode", name, features & CE_ONESHOT ? "oneshot" : "periodic");
+	why = tick_why(name, &rc);
+	if (rc == -EIO)
+		return fail("%s is present but broken: %s", name, why);
+	return skip("%s", why ? why : "not registered");
+}
+
+/* Waits for the device's event count to pass `after`, until TSC `end`. */
+static bool wait_event(struct clockevent *ce, u64 after, u64 end)
+{
+	while (ce->events <= after)
+		if (rdtsc_ordered() > end)
+			return false;
+	return true;
+}
+
+static void print_histogram(const char *name, const u64 *v, int n)
+{
+	int counts[HIST_BUCKETS] = { 0 };
+	char line[200];
+	int len = 0;
+
+	for (int i = 0; i < n; i++) {
+		int b = 0;
+
+		while (b < HIST_BUCKETS - 1 && v[i] >= (2ul << b))
+			b++;
+		counts[b]++;
+	}
+	len = snprintf_(line, sizeof(line), "histogram %s (ns, log2 buckets):", name);
+	for (int b = 0; b < HIST_BUCKETS && len < (int)sizeof(line) - 24; b++)
+		if (counts[b])
+			len += snprintf_(line + len, sizeof(line) - (size_t)len, " [%lu,%lu):%d",
+					 b ? 1ul << b : 0, 2ul << b, counts[b]);
+	diag("%s", line);
+}
+
+static enum verdict ce_oneshot(const char *name)
+{
+	struct clockevent *ce;
+	enum verdict v = ce_or_verdict(name, CE_ONESHOT, &ce);
+	u64 deltas_ns[4] = { 0, 20000, 100000, 1000000 };
+	int n = 0, early = 0, missed = 0, lost = 0, fired = 0;
+	s64 worst_early = 0;
+	struct summary s;
+	char m[64];
+
+	if (v != PASS)
+		return v;
+	if (ce->features & CE_PERCPU)
+		watchdog_pause();
+	deltas_ns[0] = mul_div_u64(ce->min_delta, 1000000000ull, ce->freq_hz) + 1;
+	ce->handler = NULL;
+	for (int d = 0; d < 4; d++) {
+		u64 ticks = MAX(mul_div_u64(deltas_ns[d], ce->freq_hz, 1000000000ull), ce->min_delta);
+
+		for (int i = 0; i < ONESHOT_SAMPLES; i++) {
+			u64 before = ce->events, end;
+			s64 lat;
+
+			if (ce->set_next_event(ce, ticks) == -ETIME) {
+				/* Real HPETs then wait for the counter to wrap;
+				 * QEMU's fires at once. Either way, wait a little
+				 * so that it is not taken for the next event. */
+				missed++;
+				fired += wait_event(ce, before, rdtsc_ordered() + ns_to_tsc(DRAIN_NS));
+				continue;
+			}
+			end = ce->due_tsc + ns_to_tsc(ONESHOT_WAIT_NS);
+			if (!wait_event(ce, before, end)) {
+				lost++;
+				continue;
+			}
+			lat = (s64)(ce->irq_tsc - ce->due_tsc);
+			/* Early: before the due time by more than we know it. */
+			if (lat < -(s64)(ce->due_unc + tsc_hz() / ce->freq_hz + 1)) {
+				early++;
+				worst_early = MIN(worst_early, lat);
+			}
+			lat_ns[n++] = lat > 0 ? tsc_to_ns((u64)lat) : 0;
+		}
+	}
+	ce->shutdown(ce);
+	if (ce->features & CE_PERCPU)
+		watchdog_resume();
+	diag("%s: %s; deltas %lu (minimum) / 20000 / 100000 / 1000000 ns, %d samples each",
+	     name, ce->route, deltas_ns[0], ONESHOT_SAMPLES);
+	print_histogram("oneshot latency", lat_ns, n);
+	summarize(lat_ns, (size_t)n, &s);
+	snprintf_(m, sizeof(m), "%s.oneshot.latency_ns.p50", name);
+	measure(m, (s64)s.p50, 0, "ns");
+	snprintf_(m, sizeof(m), "%s.oneshot.latency_ns.p99", name);
+	measure(m, (s64)s.p99, 0, "ns");
+	snprintf_(m, sizeof(m), "%s.oneshot.latency_ns.max", name);
+	measure(m, (s64)s.max, 0, "ns");
+	snprintf_(m, sizeof(m), "%s.oneshot.missed", name);
+	measure_x(m, missed, 0, NULL, "programmed too close: the driver said -ETIME; %d of them "
+		  "fired anyway", fired);
+	snprintf_(m, sizeof(m), "%s.oneshot.early", name);
+	measure_x(m, early, 0, NULL, "expected 0");
+	summary_note("oneshot p50 %lu us", s.p50 / 1000);
+	if (lost)
+		return fail("%d of %d oneshot events never came (waited %lu ms past each)", lost,
+			    4 * ONESHOT_SAMPLES, ONESHOT_WAIT_NS / 1000000);
+	if (early)
+		return fail("%d events came early, the worst by %lu ns", early,
+			    tsc_to_ns((u64)-worst_early));
+	if (!n)
+		return fail("every programming attempt reported the event already passed");
+	return PASS;
+}
+
+static void stamp(struct clockevent *ce)
+{
+	if (nstamps < PERIODIC_MAX)
+		stamps[nstamps++] = ce->irq_tsc;
+}
+
+static enum verdict ce_periodic(const char *name)
+{
+	struct clockevent *ce;
+	enum verdict v = ce_or_verdict(name, CE_PERIODIC, &ce);
+	u64 hz = !__builtin_strcmp(name, "rtc") ? 256 : PERIODIC_HZ, n, span, period, end, start;
+	u64 first = 0;
+	static u64 dev[PERIODIC_MAX];
+	u64 maxdev = 0, rate_mhz, tol_ppb, t_ref, k_first = 0, k_last = 0, distinct = 0;
+	s64 lost, extra = 0;
+	struct summary s;
+	char m[64];
+
+	if (v != PASS)
+		return v;
+	if (ce->features & CE_PERCPU)
+		watchdog_pause();
+	nstamps = 0;
+	ce->handler = stamp;
+	start = rdtsc_ordered();
+	if (ce->set_periodic(ce, hz)) {
+		ce->handler = NULL;
+		if (ce->features & CE_PERCPU)
+			watchdog_resume();
+		return error("%s refused a periodic rate of %lu Hz", name, hz);
+	}
+	end = rdtsc_ordered() + ns_to_tsc(PERIODIC_WINDOW_NS);
+	while (rdtsc_ordered() < end)
+		cpu_relax();
+	ce->handler = NULL;	/* what shutting down may raise is not a tick */
+	ce->shutdown(ce);
+	if (ce->features & CE_PERCPU)
+		watchdog_resume();
+	n = nstamps;
+	period = mul_div_u64(tsc_hz(), 1000, ce->period_mhz);
+	/* An edge left pending in the IOAPIC while the input was masked is
+	 * delivered when it is unmasked: an interrupt in the first half
+	 * period cannot be one of ours. */
+	if (n && stamps[0] < start + period / 2) {
+		first = 1;
+		diag("discarded a stale interrupt %lu ns after programming",
+		     tsc_to_ns(stamps[0] - start));
+	}
+	n -= first;
+	for (u64 i = 0; i < n; i++)
+		stamps[i] = stamps[i + first];
+	diag("%s: %s; programmed %lu.%03lu Hz for %lu ms", name, ce->route, ce->period_mhz / 1000,
+	     ce->period_mhz % 1000, PERIODIC_WINDOW_NS / 1000000);
+	if (n < 3)
+		return fail("only %lu periodic interrupts in %lu ms at %lu Hz", n,
+			    PERIODIC_WINDOW_NS / 1000000, hz);
+	/*
+	 * Place each interrupt on the device's grid of period P. Interrupts
+	 * are only ever late, so the least late one (smallest t_i - i P)
+	 * fixes the grid, and tick k_i = floor((t_i - t_ref) / P) as long as
+	 * no interrupt is later than one period. Repeated k are extra ticks,
+	 * missing k lost ones; the lateness on the grid is the jitter.
+	 */
+	t_ref = stamps[0];
+	for (u64 i = 1; i < n; i++)
+		t_ref = MIN(t_ref, stamps[i] - i * period);
+	for (u64 i = 0, prev_k = 0; i < n; i++) {
+		u64 k = (stamps[i] - t_ref) / period;
+
+		if (i && k == prev_k)
+			extra++;
+		else
+			distinct++;
+		prev_k = k;
+		dev[i] = tsc_to_ns(stamps[i] - t_ref - k * period);
+		maxdev = MAX(maxdev, dev[i]);
+		k_last = k;
+		if (i == 0)
+			k_first = k;
+	}
+	span = stamps[n - 1] - stamps[0];
+	lost = (s64)(k_last - k_first + 1) - (s64)distinct;
+	rate_mhz = mul_div_u64((k_last - k_first) * 1000, tsc_hz(), span);
+	/* Each end of the span is late by up to the largest lateness, so the
+	 * rate can be off by that over the span (plus 1 ppm of ruler). */
+	tol_ppb = mul_div_u64(maxdev, 1000000000ull, tsc_to_ns(span)) + 1000;
+	summarize(dev, (size_t)n, &s);
+	snprintf_(m, sizeof(m), "%s.periodic.lost", name);
+	measure_x(m, lost, 0, NULL, "%lu interrupts over %lu us, ticks %lu..%lu of the grid", n,
+		  tsc_to_ns(span) / 1000, k_first, k_last);
+	snprintf_(m, sizeof(m), "%s.periodic.extra", name);
+	measure(m, extra, 0, NULL);
+	snprintf_(m, sizeof(m), "%s.periodic.lateness_ns.p50", name);
+	measure(m, (s64)s.p50, 0, "ns");
+	snprintf_(m, sizeof(m), "%s.periodic.lateness_ns.p99", name);
+	measure(m, (s64)s.p99, 0, "ns");
+	snprintf_(m, sizeof(m), "%s.periodic.lateness_ns.max", name);
+	measure(m, (s64)s.max, 0, "ns");
+	summary_note("periodic %lu Hz, lost %ld, extra %ld", hz, lost, extra);
+	snprintf_(m, sizeof(m), "%s.periodic.rate_hz", name);
+	v = check_within(m, (s64)rate_mhz, (s64)ce->period_mhz,
+			 (s64)mul_div_u64(ce->period_mhz, tol_ppb, 1000000000ull), 3, "Hz");
+	if (lost || extra)
+		v = verdict_merge(v, fail("%ld ticks lost and %ld extra in %lu us", lost, extra,
+					  tsc_to_ns(span) / 1000));
+	return v;
+}
+
+TEST(pit, oneshot) { return ce_oneshot("pit"); }
+TEST(pit, periodic) { return ce_periodic("pit"); }
+TEST(hpet, oneshot) { return ce_oneshot("hpet"); }
+TEST(hpet, periodic) { return ce_periodic("hpet"); }
+TEST(rtc, periodic) { return ce_periodic("rtc"); }
+TEST(lapic, oneshot) { return ce_oneshot("lapic"); }
+TEST(lapic, periodic) { return ce_periodic("lapic"); }
+TEST(tscdeadline, oneshot) { return ce_oneshot("tscdeadline"); }
+
+TEST(lapic, calibration)
+{
+	struct clockevent *ce;
+	enum verdict v = ce_or_verdict("lapic", 0, &ce);
+	const struct lapic_timer_info *li = lapic_timer_info();
+
+	if (v != PASS)
+		return v;
+	measure_x("lapic.freq_hz.measured", (s64)li->measured_hz, 0, "Hz", "divide by 16, against "
+		  "the TSC over %u ms", LAPIC_CAL_US / 1000);
+	measure("lapic.freq_hz", (s64)li->freq_hz, 0, "Hz");
+	if (!li->claimed_hz)
+		return PASS;
+	/* Linux accepts a LAPIC calibration within 1 % of its cross-check. */
+	diag("claim from %s: %lu Hz", li->claim_source, li->claimed_hz);
+	return check_within("lapic.claim_err_ppm", ppb_diff(li->measured_hz, li->claimed_hz), 0,
+			    10000000, 3, "ppm");
+}

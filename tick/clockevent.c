@@ -1,0 +1,52 @@
+#include "clockevent.h"
+#include "lib/str.h"
+
+static struct clockevent *devices[CE_MAX];
+static int count;
+
+int clockevent_register(struct clockevent *ce)
+{
+	if (count == CE_MAX || !ce->name || !ce->freq_hz || !ce->shutdown ||
+	    ((ce->features & CE_PERIODIC) && !ce->set_periodic) ||
+	    ((ce->features & CE_ONESHOT) && !ce->set_next_event))
+		return -EINVAL;
+	devices[count++] = ce;
+	return 0;
+}
+
+struct clockevent *clockevent_find(const char *name)
+{
+	for (int i = 0; i < count; i++)
+		if (!strcmp(devices[i]->name, name))
+			return devices[i];
+	return NULL;
+}
+
+int clockevent_count(void)
+{
+	return count;
+}
+
+struct clockevent *clockevent_get(int i)
+{
+	return i >= 0 && i < count ? devices[i] : NULL;
+}
+
+struct clockevent *clockevent_best(u32 features)
+{
+	struct clockevent *best = NULL;
+
+	for (int i = 0; i < count; i++)
+		if ((devices[i]->features & features) == features &&
+		    (!best || devices[i]->rating > best->rating))
+			best = devices[i];
+	return best;
+}
+
+void clockevent_irq(struct clockevent *ce, u64 tsc)
+{
+	ce->irq_tsc = tsc;
+	ce->events++;
+	if (ce->handler)
+		ce->handler(ce);
+}

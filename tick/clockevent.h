@@ -1,0 +1,62 @@
+/*
+ * Clockevents: devices that raise an interrupt at a programmed time,
+ * shaped as Linux's struct clock_event_device. Drivers fill one in and
+ * register it; the tick layer and the tests pick them by rating and
+ * features. Handlers run in interrupt context.
+ */
+#ifndef TICK_CLOCKEVENT_H
+#define TICK_CLOCKEVENT_H
+
+#include "lib/types.h"
+
+#define CE_MAX		8
+
+#define CE_PERIODIC	(1u << 0)	/* can interrupt at a fixed rate */
+#define CE_ONESHOT	(1u << 1)	/* can interrupt once after a delta */
+#define CE_DEADLINE	(1u << 2)	/* oneshot is an absolute TSC deadline */
+#define CE_PERCPU	(1u << 3)	/* one per CPU (LAPIC) */
+
+#define ETIME		62		/* programmed event already passed */
+
+struct clockevent {
+	const char *name;	/* pit, lapic, tscdeadline, hpet, rtc */
+	int rating;		/* Linux's scale */
+	u32 features;
+	u64 freq_hz;		/* ticks per second of set_next_event's delta */
+	u64 min_delta, max_delta;	/* ticks */
+	/* Interrupts at hz (rounded to what the device can do); returns 0
+	 * or -EINVAL. The exact rate is left in period_mhz. */
+	int (*set_periodic)(struct clockevent *ce, u64 hz);
+	/* One interrupt delta ticks from now; -ETIME when the device says
+	 * the time already passed (the event is lost, as for HPET). */
+	int (*set_next_event)(struct clockevent *ce, u64 delta);
+	/* No more interrupts. */
+	void (*shutdown)(struct clockevent *ce);
+
+	/* Set by the user of the device; called from the interrupt. */
+	void (*handler)(struct clockevent *ce);
+	void *ctx;
+	volatile u64 irq_tsc;	/* TSC read first thing in the interrupt */
+	volatile u64 events;	/* interrupts taken */
+	/* Where the last oneshot event was due, in TSC (0 = unknown), as
+	 * the driver computed it while programming. */
+	u64 due_tsc;
+	u64 due_unc;		/* how well due_tsc is known (± cycles) */
+	u64 period_mhz;		/* exact periodic rate programmed, mHz */
+	char route[80];		/* how the interrupt arrives, for the report */
+};
+
+/* Adds ce; -EINVAL when malformed or the table is full. */
+int clockevent_register(struct clockevent *ce);
+struct clockevent *clockevent_find(const char *name);
+int clockevent_count(void);
+struct clockevent *clockevent_get(int i);
+/* The highest-rated device with all of `features`, or NULL. */
+struct clockevent *clockevent_best(u32 features);
+/*
+ * The device's interrupt entry: drivers call it first thing in their
+ * interrupt handler (it stamps irq_tsc, counts, calls the handler).
+ */
+void clockevent_irq(struct clockevent *ce, u64 tsc);
+
+#endif

@@ -1,0 +1,223 @@
+#include "tick.h"
+#include "clocksource.h"
+#include "arch-x86/cpu.h"
+#include "lib/math.h"
+
+struct tick {
+	struct clockevent *ce;
+	struct timekeeper tk;
+	u64 period_ns;
+	volatile u64 jiffies;
+	bool oneshot, running, idle;
+	u64 last_tick_ns;		/* when the last periodic tick came */
+	struct timer_queue q;
+	struct swtimer *heap[TICK_MAX_TIMERS];
+	struct swtimer tick_timer;	/* the emulated periodic tick */
+	struct tick_stats stats;
+};
+
+static struct tick tk0;
+
+static void periodic_handler(struct clockevent *ce)
+{
+	(void)ce;
+	tk0.stats.irqs++;
+	tk0.jiffies++;
+	tk_update(&tk0.tk);
+	tk0.last_tick_ns = tk_now_ns(&tk0.tk);
+}
+
+/* The emulated tick: one jiffy per period that has passed (more when an
+ * interrupt came late: catch up, never lose a jiffy), then re-arm at the
+ * next period boundary. */
+static void tick_timer_fn(struct swtimer *t, u64 now)
+{
+	u64 periods = (now - t->expires) / tk0.period_ns + 1;
+
+	tk0.jiffies += periods;
+	tk0.stats.catchup += periods - 1;
+	tk_update(&tk0.tk);
+	t->expires += periods * tk0.period_ns;
+	if (!tk0.idle)
+		timerq_add(&tk0.q, t);
+}
+
+/* Programs the device for the first timer; interrupts must be off. */
+static void program_next(void)
+{
+	u64 entry = tk_now_ns(&tk0.tk);
+
+	for (int tries = 0; tries < TICK_RETRIES; tries++) {
+		struct swtimer *t = timerq_peek(&tk0.q);
+		u64 now = tk_now_ns(&tk0.tk), ticks;
+
+		if (!t)
+			return;
+		if (t->expires <= now) {
+			timerq_run(&tk0.q, now);
+			continue;
+		}
+		ticks = mul_div_u64(t->expires - now, tk0.ce->freq_hz, 1000000000ull);
+		ticks = MAX(ticks, tk0.ce->min_delta);
+		ticks = MIN(ticks, tk0.ce->max_delta);
+		if (tk0.ce->set_next_event(tk0.ce, ticks) == 0)
+			return;
+		tk0.stats.late++;
+	}
+	/* Still behind after the retries: back off by the time spent here
+	 * (at most 100 ms), as Linux's hrtimer_interrupt does, so that a slow
+	 * device cannot keep the CPU in this loop. */
+	tk0.stats.backoffs++;
+	{
+		u64 spent = MIN(tk_now_ns(&tk0.tk) - entry, TICK_BACKOFF_MAX_NS);
+		u64 ticks = mul_div_u64(spent, tk0.ce->freq_hz, 1000000000ull);
+
+		tk0.ce->set_next_event(tk0.ce, MIN(MAX(ticks, tk0.ce->min_delta), tk0.ce->max_delta));
+	}
+}
+
+static void oneshot_handler(struct clockevent *ce)
+{
+	(void)ce;
+	tk0.stats.irqs++;
+	timerq_run(&tk0.q, tk_now_ns(&tk0.tk));
+	program_next();
+}
+
+int tick_start(struct clockevent *ce, struct clocksource *cs, u64 hz, u64 wall_ns)
+{
+	u64 flags;
+
+	if (!(ce->features & CE_PERIODIC) || hz < HZ_MIN || hz > HZ_MAX)
+		return -EINVAL;
+	flags = irq_save();
+	tick_stop();
+	tk0 = (struct tick){ .ce = ce };
+	timerq_init(&tk0.q, tk0.heap, TICK_MAX_TIMERS);
+	swtimer_init(&tk0.tick_timer, tick_timer_fn, NULL);
+	timekeeping_init(&tk0.tk, cs, wall_ns);
+	ce->handler = periodic_handler;
+	if (ce->set_periodic(ce, hz)) {
+		ce->handler = NULL;
+		irq_restore(flags);
+		return -EINVAL;
+	}
+	tk0.period_ns = mul_div_u64(1000000000ull, 1000, ce->period_mhz);
+	tk0.last_tick_ns = tk_now_ns(&tk0.tk);
+	tk0.running = true;
+	irq_restore(flags);
+	return 0;
+}
+
+int tick_switch_oneshot(void)
+{
+	u64 flags;
+
+	if (!tk0.running || tk0.oneshot || !(tk0.ce->features & CE_ONESHOT))
+		return -EINVAL;
+	flags = irq_save();
+	tk0.ce->shutdown(tk0.ce);
+	tk0.ce->handler = oneshot_handler;
+	tk0.oneshot = true;
+	/* The next jiffy is due one period after the last periodic one. */
+	tk0.tick_timer.expires = tk0.last_tick_ns + tk0.period_ns;
+	timerq_add(&tk0.q, &tk0.tick_timer);
+	program_next();
+	irq_restore(flags);
+	return 0;
+}
+
+void tick_stop(void)
+{
+	u64 flags = irq_save();
+
+	if (tk0.running) {
+		tk0.ce->shutdown(tk0.ce);
+		tk0.ce->handler = NULL;
+		tk0.running = false;
+	}
+	irq_restore(flags);
+}
+
+u64 tick_jiffies(void) { return tk0.jiffies; }
+bool tick_oneshot(void) { return tk0.oneshot; }
+u64 tick_period_ns(void) { return tk0.period_ns; }
+const struct tick_stats *tick_stats(void) { return &tk0.stats; }
+
+u64 tick_now_ns(void)
+{
+	u64 flags = irq_save(), ns = tk_now_ns(&tk0.tk);
+
+	irq_restore(flags);
+	return ns;
+}
+
+u64 tick_wall_ns(void)
+{
+	return tk0.tk.wall_base_ns + tick_now_ns();
+}
+
+int tick_add_timer(struct swtimer *t)
+{
+	u64 flags = irq_save();
+	int rc = timerq_add(&tk0.q, t);
+
+	if (rc == 0 && tk0.oneshot && timerq_peek(&tk0.q) == t)
+		program_next();
+	irq_restore(flags);
+	return rc;
+}
+
+bool tick_del_timer(struct swtimer *t)
+{
+	u64 flags = irq_save();
+	bool was = timerq_del(&tk0.q, t);
+
+	irq_restore(flags);
+	return was;
+}
+
+static void wake_fn(struct swtimer *t, u64 now)
+{
+	(void)t;
+	(void)now;
+}
+
+void tick_idle_until(u64 until, bool halt)
+{
+	struct swtimer wake;
+	u64 flags;
+
+	swtimer_init(&wake, wake_fn, NULL);
+	flags = irq_save();
+	if (tk0.oneshot) {
+		/* No emulated tick while idle: only real timers wake us. */
+		tk0.idle = true;
+		timerq_del(&tk0.q, &tk0.tick_timer);
+		wake.expires = until;
+		timerq_add(&tk0.q, &wake);
+		program_next();
+	}
+	while (tk_now_ns(&tk0.tk) < until) {
+		if (halt) {
+			__asm__ volatile("sti; hlt; cli" ::: "memory");
+		} else {
+			irq_enable();
+			cpu_relax();
+			irq_disable();
+		}
+	}
+	if (tk0.oneshot) {
+		u64 now = tk_now_ns(&tk0.tk);
+
+		timerq_del(&tk0.q, &wake);
+		tk0.idle = false;
+		/* Catch jiffies up with the periods slept through. */
+		if (now >= tk0.tick_timer.expires)
+			tick_timer_fn(&tk0.tick_timer, now);
+		else
+			timerq_add(&tk0.q, &tk0.tick_timer);
+		program_next();
+	}
+	irq_restore(flags);
+}

@@ -1,0 +1,66 @@
+/*
+ * The tick: a periodic interrupt at HZ driving jiffies and timekeeping,
+ * and its runtime switch to oneshot (high-resolution) mode, where the
+ * device is programmed for the next software timer and the periodic tick
+ * is emulated as one of them. One tick (this CPU's) at a time.
+ */
+#ifndef TICK_TICK_H
+#define TICK_TICK_H
+
+#include "clockevent.h"
+#include "timekeeping.h"
+#include "timer.h"
+
+#define HZ_DEFAULT	250
+#define HZ_MIN		100
+#define HZ_MAX		1000
+#define TICK_MAX_TIMERS	256
+#define TICK_RETRIES	3		/* as Linux's hrtimer_interrupt */
+#define TICK_BACKOFF_MAX_NS 100000000ull
+
+struct tick_stats {
+	u64 irqs;		/* device interrupts taken */
+	u64 late;		/* programming found the event already due */
+	u64 backoffs;		/* gave up after TICK_RETRIES and backed off */
+	u64 catchup;		/* jiffies added beyond one per emulated tick */
+};
+
+/*
+ * Starts the periodic tick at hz on ce, with timekeeping on cs (wall
+ * time starting at wall_ns). jiffies start at 0. Returns 0, or -EINVAL
+ * when ce cannot tick periodically at that rate.
+ */
+int tick_start(struct clockevent *ce, struct clocksource *cs, u64 hz, u64 wall_ns);
+/*
+ * Switches a running periodic tick to oneshot mode: the next jiffy falls
+ * where the periodic tick would have put it, so jiffies stay continuous.
+ * Returns 0, or -EINVAL when the device has no oneshot mode.
+ */
+int tick_switch_oneshot(void);
+/* Stops the device and the tick. */
+void tick_stop(void);
+
+u64 tick_jiffies(void);
+bool tick_oneshot(void);
+/* The exact tick period in ns (the device's rate, not 1e9 / HZ). */
+u64 tick_period_ns(void);
+/* Monotonic and wall ns now. */
+u64 tick_now_ns(void);
+u64 tick_wall_ns(void);
+const struct tick_stats *tick_stats(void);
+
+/* Queues t for t->expires (monotonic ns); in oneshot mode the device is
+ * reprogrammed when t becomes the first. -ERANGE when the queue is full. */
+int tick_add_timer(struct swtimer *t);
+bool tick_del_timer(struct swtimer *t);
+
+/*
+ * Idles until monotonic ns `until`. In oneshot mode the emulated tick is
+ * stopped meanwhile (no interrupts but the wake-up and real timers) and
+ * jiffies are caught up after. halt says whether HLT may be used: only
+ * when some other interrupt (a watchdog) bounds the wait should the
+ * device fail; otherwise the CPU spins with PAUSE.
+ */
+void tick_idle_until(u64 until, bool halt);
+
+#endif
