@@ -21,7 +21,7 @@ KOBJ := $(patsubst %.c,$(BUILD)/%.o,$(KSRC)) $(patsubst %.S,$(BUILD)/%.o,$(KASM)
 
 # Pure logic compiled for the host and unit-tested under ASan and UBSan.
 HOST_LIB   := lib/phys.c lib/printf.c lib/str.c lib/stats.c boot/multiboot.c boot/cmdline.c \
-	      arch-x86/acpi.c
+	      arch-x86/acpi.c tick/timer.c tick/timekeeping.c
 HOST_TESTS := $(wildcard tests/host/test_*.c)
 HCFLAGS    := -std=gnu11 -O1 -g -DHOST_TEST -I. -Wall -Wextra -Werror \
 	      -fsanitize=address,undefined -fno-sanitize-recover=all
@@ -83,7 +83,14 @@ unit: $(HOST_BINS)
 test: check-deps $(KERNEL) $(ISO) $(HOST_BINS)
 	$(PYTHON) tools/testsuite.py --kernel $(KERNEL) --iso $(ISO) $(HOST_BINS)
 
-bench: check-deps $(KERNEL)
+# The timer-queue benchmark, without sanitizers.
+$(BUILD)/host/bench_tick: tests/host/test_tick.c $(HOST_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $@"
+	@$(CC) -std=gnu11 -O2 -DHOST_TEST -I. $< $(HOST_LIB) -o $@
+
+bench: check-deps $(KERNEL) $(BUILD)/host/bench_tick
+	$(BUILD)/host/bench_tick bench
 	$(PYTHON) tools/bench.py --kernel $(KERNEL)
 
 clean:

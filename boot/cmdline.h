@@ -10,7 +10,7 @@
 #include "lib/types.h"
 
 #define CMDLINE_MAX_WORDS	32
-#define CMDLINE_MAX_WARNINGS	8
+#define CMDLINE_MAX_WARNINGS	16
 
 struct cmdline_word {
 	char key[24];

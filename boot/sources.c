@@ -11,6 +11,7 @@
 #include "tick/calibrate.h"
 #include "tick/clocksource.h"
 #include "tick/clockevent.h"
+#include "tick/tick.h"
 
 /*
  * The RTC's periodic flag is polled once per calibration round. A flag is
@@ -68,4 +69,13 @@ void sources_init(const struct cpu_info *ci, const struct acpi_info *ai, int nio
 	START("pit", pit_clockevent_init(nioapics, &why));
 	START("hpet", hpet_clockevent_init(nioapics, cmdline_has(cmd, "hpet_legacy"), &why));
 	START("rtc", rtc_clockevent_init(nioapics, &why));
+	{
+		const char *ce = cmdline_get(cmd, "clockevent"), *cs = cmdline_get(cmd, "clocksource");
+
+		if (ce && !clockevent_find(ce))
+			cmdline_warn(cmd, "clockevent= names no registered device; using the best");
+		if (cs && !clocksource_find(cs))
+			cmdline_warn(cmd, "clocksource= names no registered counter; using the best");
+		(void)cmdline_u64(cmd, "hz", HZ_MIN, HZ_MAX, HZ_DEFAULT);
+	}
 }

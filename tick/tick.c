@@ -194,17 +194,26 @@ void tick_idle_until(u64 until, bool halt)
 		/* No emulated tick while idle: only real timers wake us. */
 		tk0.idle = true;
 		timerq_del(&tk0.q, &tk0.tick_timer);
+		/* Drop the tick already programmed into the device. */
+		tk0.ce->shutdown(tk0.ce);
 		wake.expires = until;
 		timerq_add(&tk0.q, &wake);
 		program_next();
 	}
-	while (tk_now_ns(&tk0.tk) < until) {
+	for (;;) {
+		irq_disable();
+		if (tk_now_ns(&tk0.tk) >= until)
+			break;
 		if (halt) {
-			__asm__ volatile("sti; hlt; cli" ::: "memory");
+			/* STI's one-instruction shadow makes STI;HLT atomic: a
+			 * wake-up cannot slip in between the check and the HLT. */
+			__asm__ volatile("sti; hlt" ::: "memory");
 		} else {
+			/* The loop's branch ends the emulator's translation
+			 * block, where pending interrupts are taken. */
 			irq_enable();
-			cpu_relax();
-			irq_disable();
+			for (int i = 0; i < 16; i++)
+				cpu_relax();
 		}
 	}
 	if (tk0.oneshot) {

@@ -19,6 +19,8 @@ import qemu  # noqa: E402
 
 REFS = ("hpet", "pm", "pit", "rtc", "kvmclock")
 SOURCE_SUITES = ("tsc", "hpet", "pm", "pit", "rtc", "kvmclock", "drift")
+EVENT_SUITES = ("lapic", "tscdeadline", "tick")
+LATENCIES = ("pit", "lapic", "tscdeadline", "hpet")
 
 
 def fmt(values: list[float]) -> str:
@@ -33,6 +35,8 @@ def bench(kernel: str, accel: str, cal_ms: int, runs: int) -> None:
     uncs: dict[str, list[float]] = {r: [] for r in REFS}
     suite_ms: list[float] = []
     init_ms: list[float] = []
+    lat: dict[str, list[float]] = {c: [] for c in LATENCIES}
+    idle: list[float] = []
     verdicts = []
     for _ in range(runs):
         r = qemu.run(qemu.Config(accel=accel, kernel=kernel, cmdline=f"cal_ms={cal_ms}"),
@@ -55,6 +59,13 @@ def bench(kernel: str, accel: str, cal_ms: int, runs: int) -> None:
         if m:
             init_ms.append(m.value)
             suite_ms.append(total + m.value)
+        for c in LATENCIES:
+            m = rep.measure(f"{c}.oneshot.latency_ns.p50")
+            if m:
+                lat[c].append(m.value)
+        p, o = rep.measure("tick.idle_irqs_per_s.periodic"), rep.measure("tick.idle_irqs_per_s.oneshot")
+        if p and o and p.value:
+            idle.append(100.0 * o.value / p.value)
     print(f"== {accel}, cal_ms={cal_ms}, {runs} runs, verdicts {', '.join(verdicts)}")
     for ref in REFS + ("final",):
         if errs[ref]:
@@ -64,6 +75,11 @@ def bench(kernel: str, accel: str, cal_ms: int, runs: int) -> None:
             print(f"  unc_ppm.{ref:14s} {fmt(uncs[ref])}")
     print(f"  sources_init_ms        {fmt(init_ms)}")
     print(f"  clocksource suites ms  {fmt(suite_ms)} (probe + calibration + tests)")
+    for c in LATENCIES:
+        if lat[c]:
+            print(f"  {c + '.oneshot p50 ns':22s} {fmt(lat[c])}")
+    if idle:
+        print(f"  oneshot idle irqs, % of periodic {fmt(idle)}")
 
 
 def main() -> int:
