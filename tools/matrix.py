@@ -61,7 +61,8 @@ def load(path: str, kernel: str, iso: str) -> list[Entry]:
             name=name, accel=s.get("accel", "auto"), firmware=s.get("firmware", "auto"),
             machine=s.get("machine", "pc"), kernel=kernel,
             iso=iso if s.get("boot", "kernel") == "iso" else None,
-            cmdline=s.get("cmdline", ""), cpu=s.get("cpu", ""), smp=s.getint("smp", 1),
+            cmdline=" ".join(s.get("cmdline", "").split()), cpu=s.get("cpu", ""),
+            smp=s.getint("smp", 1),
             memory=s.get("memory", "128M"), timeout=s.getfloat("timeout", 120.0),
             extra=shlex.split(s.get("qemu", "").replace("{root}", ROOT)))
         expect = []
