@@ -122,12 +122,8 @@ static enum verdict ce_oneshot(const char *name)
 	     name, ce->route, deltas_ns[0], ONESHOT_SAMPLES);
 	print_histogram("oneshot latency", lat_ns, n);
 	summarize(lat_ns, (size_t)n, &s);
-	snprintf_(m, sizeof(m), "%s.oneshot.latency_ns.p50", name);
-	measure(m, (s64)s.p50, 0, "ns");
-	snprintf_(m, sizeof(m), "%s.oneshot.latency_ns.p99", name);
-	measure(m, (s64)s.p99, 0, "ns");
-	snprintf_(m, sizeof(m), "%s.oneshot.latency_ns.max", name);
-	measure(m, (s64)s.max, 0, "ns");
+	snprintf_(m, sizeof(m), "%s.oneshot.latency_ns", name);
+	measure_percentiles(m, &s, "ns");
 	snprintf_(m, sizeof(m), "%s.oneshot.missed", name);
 	measure_x(m, missed, 0, NULL, "programmed too close: the driver said -ETIME; %d of them "
 		  "fired anyway", fired);
@@ -239,12 +235,8 @@ static enum verdict ce_periodic(const char *name)
 		  tsc_to_ns(span) / 1000, k_first, k_last);
 	snprintf_(m, sizeof(m), "%s.periodic.extra", name);
 	measure(m, extra, 0, NULL);
-	snprintf_(m, sizeof(m), "%s.periodic.lateness_ns.p50", name);
-	measure(m, (s64)s.p50, 0, "ns");
-	snprintf_(m, sizeof(m), "%s.periodic.lateness_ns.p99", name);
-	measure(m, (s64)s.p99, 0, "ns");
-	snprintf_(m, sizeof(m), "%s.periodic.lateness_ns.max", name);
-	measure(m, (s64)s.max, 0, "ns");
+	snprintf_(m, sizeof(m), "%s.periodic.lateness_ns", name);
+	measure_percentiles(m, &s, "ns");
 	summary_note("periodic %lu Hz, lost %ld, extra %ld", hz, lost, extra);
 	snprintf_(m, sizeof(m), "%s.periodic.rate_hz", name);
 	v = check_within(m, (s64)rate_mhz, (s64)ce->period_mhz,

@@ -84,14 +84,8 @@ static enum verdict cs_read_cost(const char *name)
 	}
 	summarize(cyc, n, &s);
 	diag("%d reads, bracket overhead %lu cycles subtracted", n, over);
-	snprintf_(m, sizeof(m), "%s.read_cycles.min", name);
-	measure(m, (s64)s.min, 0, "cycles");
-	snprintf_(m, sizeof(m), "%s.read_cycles.p50", name);
-	measure(m, (s64)s.p50, 0, "cycles");
-	snprintf_(m, sizeof(m), "%s.read_cycles.p99", name);
-	measure(m, (s64)s.p99, 0, "cycles");
-	snprintf_(m, sizeof(m), "%s.read_cycles.max", name);
-	measure(m, (s64)s.max, 0, "cycles");
+	snprintf_(m, sizeof(m), "%s.read_cycles", name);
+	measure_percentiles(m, &s, "cycles");
 	ns50 = tsc_to_ns(s.p50);
 	snprintf_(m, sizeof(m), "%s.read_ns.p50", name);
 	measure_x(m, (s64)ns50, 0, "ns", "limit %u ns", READ_COST_LIMIT_NS);

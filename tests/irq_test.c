@@ -67,10 +67,7 @@ TEST(irq, self_ipi)
 	if (v != PASS)
 		return v;
 	summarize(lat, IPI_SAMPLES, &s);
-	measure("ipi.self.latency_ns.min", (s64)s.min, 0, "ns");
-	measure("ipi.self.latency_ns.p50", (s64)s.p50, 0, "ns");
-	measure("ipi.self.latency_ns.p99", (s64)s.p99, 0, "ns");
-	measure("ipi.self.latency_ns.max", (s64)s.max, 0, "ns");
+	measure_percentiles("ipi.self.latency_ns", &s, "ns");
 	summary_note("self-IPI p50 %lu ns", s.p50);
 	return PASS;
 }

@@ -7,6 +7,7 @@
 #include "boot/cmdline.h"
 #include "drivers/console.h"
 #include "drivers/tsc.h"
+#include "lib/stats.h"
 #include "lib/str.h"
 
 #define MAX_SUITES	32
@@ -87,6 +88,18 @@ void measure_x(const char *name, s64 value, int decimals, const char *unit, cons
 	vkprintf(fmt, ap);
 	va_end(ap);
 	kprintf(")\n");
+}
+
+void measure_percentiles(const char *prefix, const struct summary *s, const char *unit)
+{
+	const char *names[] = { "min", "p50", "p99", "max" };
+	u64 values[] = { s->min, s->p50, s->p99, s->max };
+	char m[96];
+
+	for (int i = 0; i < 4; i++) {
+		snprintf_(m, sizeof(m), "%s.%s", prefix, names[i]);
+		measure(m, (s64)values[i], 0, unit);
+	}
 }
 
 enum verdict check_within(const char *name, s64 value, s64 expected, s64 tol,

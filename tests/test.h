@@ -66,6 +66,9 @@ void measure_x(const char *name, s64 value, int decimals, const char *unit,
  */
 enum verdict check_within(const char *name, s64 value, s64 expected, s64 tol,
 			  int decimals, const char *unit);
+struct summary;
+/* prefix.min, prefix.p50, prefix.p99 and prefix.max from s, in unit. */
+void measure_percentiles(const char *prefix, const struct summary *s, const char *unit);
 /* Record why, print it, return the verdict. */
 enum verdict skip(const char *fmt, ...) PRINTF_FMT(1, 2);
 enum verdict fail(const char *fmt, ...) PRINTF_FMT(1, 2);

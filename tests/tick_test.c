@@ -238,9 +238,7 @@ TEST(tick, timers)
 				out_of_order++;
 	}
 	summarize(late, (size_t)n, &s);
-	measure("tick.timer.lateness_ns.p50", (s64)s.p50, 0, "ns");
-	measure("tick.timer.lateness_ns.p99", (s64)s.p99, 0, "ns");
-	measure("tick.timer.lateness_ns.max", (s64)s.max, 0, "ns");
+	measure_percentiles("tick.timer.lateness_ns", &s, "ns");
 	diag("limit for p99: %lu ns, two tick periods: the periodic tick oneshot mode replaces "
 	     "runs a timer within a period, and is itself allowed up to a period late before a "
 	     "tick counts as lost", 2 * tick_period_ns());
