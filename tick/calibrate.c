@@ -161,12 +161,12 @@ int calibrate_tsc(struct clocksource *const *refs, int n, u64 window_ns, struct 
 	u64 count[CS_MAX], next[CS_MAX], prev_mid[CS_MAX], prev_y[CS_MAX];
 	u64 ev_mid[CS_MAX], ev_y[CS_MAX];
 	u64 start, end, pace;
-	int good = 0;
+	int good = 0, best;
 
 	if (n > CS_MAX)
 		n = CS_MAX;
 	for (int i = 0; i < n; i++) {
-		out[i] = (struct cal_result){ .cs = refs[i] };
+		out[i] = (struct cal_result){ .cs = refs[i], .status = -EIO };
 		cs_extend_start(&ext[i], refs[i]->read(refs[i]));
 		count[i] = 0;
 		prev_y[i] = 0;
@@ -217,7 +217,26 @@ int calibrate_tsc(struct clocksource *const *refs, int n, u64 window_ns, struct 
 		out[i].samples = count[i];
 		out[i].backwards = ext[i].backwards;
 		out[i].wraps = ext[i].wraps;
-		/* Event sources: the first event only starts the count. */
+		if (!(refs[i]->flags & CS_EVENTS)) {
+			estimate(&out[i], samples[i], count[i]);
+			good += out[i].status == 0;
+		}
+	}
+	/* Event sources last: counting periods between polls by the early
+	 * ruler goes wrong for good when one event is seen (or raised) late
+	 * by half a period, and every later count is then off by one. So
+	 * each event's period number is recounted from its time since the
+	 * first event, by the TSC rate the counters just gave: a late event
+	 * is then one outlier, which the robust refit drops. */
+	best = calibrate_choose(out, n);
+	for (int i = 0; i < n; i++) {
+		if (!(refs[i]->flags & CS_EVENTS))
+			continue;
+		if (best >= 0 && count[i])
+			for (u64 k = 0; k < count[i]; k++)
+				samples[i][k].y = samples[i][0].y + mul_div_u64(
+					samples[i][k].x - samples[i][0].x + out[best].tsc_hz /
+					refs[i]->freq_hz / 2, refs[i]->freq_hz, out[best].tsc_hz);
 		estimate(&out[i], samples[i], count[i]);
 		good += out[i].status == 0;
 	}
