@@ -192,13 +192,16 @@ static int rtc_periodic(struct clockevent *ce, u64 hz)
 		saved_a = cmos_read(RTC_REG_A);
 		saved_b = cmos_read(RTC_REG_B);
 	}
+	/* PIE off and register C read first: IRQ8 is then low, so the
+	 * IOAPIC holds no stale edge when the input is unmasked. */
+	cmos_write(RTC_REG_B, saved_b & (u8)~REG_B_PIE);
+	cmos_write(RTC_REG_A, (u8)((saved_a & ~REG_A_RATE_MASK) | rate));
+	(void)cmos_read(RTC_REG_C);
 	if (ioapic_route_isa(8, (u8)ce_vector, lapic_id()) < 0)
 		return -EINVAL;
 	running = true;
 	ce->period_mhz = (u64)RTC_RATE_HZ(rate) * 1000;
-	cmos_write(RTC_REG_A, (u8)((saved_a & ~REG_A_RATE_MASK) | rate));
 	cmos_write(RTC_REG_B, saved_b | REG_B_PIE);
-	(void)cmos_read(RTC_REG_C);
 	return 0;
 }
 

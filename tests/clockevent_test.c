@@ -181,13 +181,15 @@ static enum verdict ce_periodic(const char *name)
 		watchdog_resume();
 	n = nstamps;
 	period = mul_div_u64(tsc_hz(), 1000, ce->period_mhz);
-	/* An edge left pending in the IOAPIC while the input was masked is
-	 * delivered when it is unmasked: an interrupt in the first half
-	 * period cannot be one of ours. */
-	if (n && stamps[0] < start + period / 2) {
-		first = 1;
+	/* An edge left pending in an emulated IOAPIC while the input was
+	 * masked (or a tick KVM's PIT held back to reinject) is delivered when
+	 * the input is unmasked. Every device here starts counting when it is
+	 * programmed, so its first tick cannot come before a whole period:
+	 * anything before three quarters of one is not ours. */
+	while (first < n && stamps[first] < start + period * 3 / 4) {
 		diag("discarded a stale interrupt %lu ns after programming",
-		     tsc_to_ns(stamps[0] - start));
+		     tsc_to_ns(stamps[first] - start));
+		first++;
 	}
 	n -= first;
 	for (u64 i = 0; i < n; i++)
