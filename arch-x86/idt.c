@@ -2,6 +2,7 @@
 #include "cpu.h"
 #include "lapic.h"
 #include "platform.h"
+#include "smp.h"
 #include "drivers/console.h"
 #include "lib/str.h"
 
@@ -54,11 +55,35 @@ static const char *const exc_names[32] = {
 	"VMM communication", "security", "reserved",
 };
 
+static void load_tables(bool tss_too)
+{
+	struct table_ptr gp = { sizeof(gdt) - 1, (u64)(uintptr_t)gdt };
+	struct table_ptr ip = { sizeof(idt) - 1, (u64)(uintptr_t)idt };
+
+	__asm__ volatile(
+		"lgdt %0\n\t"
+		"pushq %1\n\t"
+		"leaq 1f(%%rip), %%rax\n\t"
+		"pushq %%rax\n\t"
+		"lretq\n"
+		"1: mov $0x10, %%ax\n\t"
+		"mov %%ax, %%ds\n\t"
+		"mov %%ax, %%es\n\t"
+		"mov %%ax, %%ss\n\t"
+		"lidt %2"
+		:: "m"(gp), "i"(GDT_CODE), "m"(ip) : "rax", "memory");
+	if (tss_too)
+		__asm__ volatile("ltr %w0" :: "r"((u16)GDT_TSS));
+}
+
+void idt_load_ap(void)
+{
+	load_tables(false);
+}
+
 void idt_init(void)
 {
 	u64 tss_base = (u64)(uintptr_t)&tss;
-	struct table_ptr gp = { sizeof(gdt) - 1, (u64)(uintptr_t)gdt };
-	struct table_ptr ip = { sizeof(idt) - 1, (u64)(uintptr_t)idt };
 
 	gdt[0] = 0;
 	gdt[1] = 0x00AF9A000000FFFFull;	/* 64-bit code */
@@ -82,20 +107,7 @@ void idt_init(void)
 			.off_mid = a >> 16 & 0xFFFF, .off_hi = a >> 32,
 		};
 	}
-	__asm__ volatile(
-		"lgdt %0\n\t"
-		"pushq %1\n\t"
-		"leaq 1f(%%rip), %%rax\n\t"
-		"pushq %%rax\n\t"
-		"lretq\n"
-		"1: mov $0x10, %%ax\n\t"
-		"mov %%ax, %%ds\n\t"
-		"mov %%ax, %%es\n\t"
-		"mov %%ax, %%ss\n\t"
-		"mov %2, %%ax\n\t"
-		"ltr %%ax\n\t"
-		"lidt %3"
-		:: "m"(gp), "i"(GDT_CODE), "i"(GDT_TSS), "m"(ip) : "rax", "memory");
+	load_tables(true);
 }
 
 int irq_set_handler(u8 vector, irq_fn fn, void *ctx)
@@ -152,6 +164,13 @@ void interrupt_dispatch(struct int_frame *f)
 	counts[v]++;
 	if (v < 32) {
 		report_exception(f);
+		if (this_cpu() != 0) {
+			/* The runner lives on CPU 0; an AP that faults stops. */
+			kprintf("# CPU %u stopped after the exception\n", this_cpu());
+			smp_cpu((int)this_cpu())->failed = true;
+			for (;;)
+				__asm__ volatile("cli; hlt");
+		}
 		/* A double fault leaves no state worth resuming into. */
 		if (exc_hook && v != 8)
 			exc_hook(f);

@@ -27,6 +27,9 @@ void ctx_restore(struct jmp_ctx *c, int v) __attribute__((noreturn));
 
 /* Loads the GDT, TSS and IDT. Interrupts stay disabled. */
 void idt_init(void);
+/* An application processor's share: the same GDT and IDT, no TSS (a
+ * double fault there is not caught on a separate stack). */
+void idt_load_ap(void);
 /* Installs fn for vector; returns -EINVAL when vector is an exception or
  * already taken. The dispatcher sends the LAPIC EOI after fn returns for
  * every vector from VEC_DYN_FIRST up (not for VEC_SPURIOUS). */

@@ -4,6 +4,8 @@
 
 #define ICR_SPINS 100000
 
+static int wait_icr(void);
+
 static enum lapic_mode mode;
 static u64 base;
 
@@ -80,8 +82,24 @@ int lapic_self_ipi(u8 vector)
 	}
 	lapic_write(LAPIC_ICR_HI, 0);
 	lapic_write(LAPIC_ICR_LO, ICR_SHORTHAND_SELF | vector);
+	return wait_icr();
+}
+
+static int wait_icr(void)
+{
 	for (int i = 0; i < ICR_SPINS; i++)
 		if (!(lapic_read(LAPIC_ICR_LO) & ICR_PENDING))
 			return 0;
 	return -ETIMEDOUT;
+}
+
+int lapic_send_ipi(u32 dest, u32 lo)
+{
+	if (mode == LAPIC_X2APIC) {
+		wrmsr(MSR_X2APIC_FIRST + LAPIC_ICR_LO / 16, (u64)dest << 32 | lo);
+		return 0;
+	}
+	lapic_write(LAPIC_ICR_HI, dest << 24);
+	lapic_write(LAPIC_ICR_LO, lo);
+	return wait_icr();
 }

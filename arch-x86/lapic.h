@@ -52,6 +52,10 @@ void lapic_write(u32 reg, u32 v);
 /* This CPU's APIC ID (8-bit in xAPIC, 32-bit in x2APIC mode). */
 u32 lapic_id(void);
 void lapic_eoi(void);
+/* Sends an IPI with ICR low word lo (vector, delivery mode, level) to the
+ * CPU with APIC ID dest. Returns 0, or -ETIMEDOUT when the xAPIC never
+ * reported it sent. */
+int lapic_send_ipi(u32 dest, u32 lo);
 /* Sends a fixed interrupt on vector to this CPU. Returns 0, or
  * -ETIMEDOUT when the xAPIC never reported the IPI as sent. */
 int lapic_self_ipi(u8 vector);

@@ -10,7 +10,9 @@
 #include "arch-x86/lapic.h"
 #include "arch-x86/pic.h"
 #include "arch-x86/platform.h"
+#include "arch-x86/smp.h"
 #include "drivers/console.h"
+#include "drivers/kvmclock.h"
 #include "drivers/tsc.h"
 #include "lib/str.h"
 #include "tests/test.h"
@@ -24,6 +26,12 @@ static struct cmdline cmd;
 static struct acpi_info acpi;
 static struct cpu_info cpu;
 static u64 boot_sources_ms;	/* probing the clocksources and calibrating */
+
+/* What each application processor sets up for itself. */
+static void ap_init(void)
+{
+	kvmclock_cpu_init();
+}
 
 static enum exit_mode choose_exit(void)
 {
@@ -74,6 +82,8 @@ static void report_platform(struct test_env *env)
 	kprintf("# tsc ruler: %lu Hz from %s\n", tsc_hz(), tsc_hz_source());
 	kprintf("# measure: run.sources_init_ms = %lu ms\n", boot_sources_ms);
 	kprintf("# measure: platform.cpus = %d\n", acpi_enabled_cpus(&acpi));
+	kprintf("# measure: smp.cpus = %d\n", smp_possible());
+	kprintf("# measure: smp.started = %d\n", smp_online());
 	kprintf("# measure: platform.acpi = %d\n", env->acpi_ok ? 1 : 0);
 	for (int i = 0; i < boot.nwarnings; i++)
 		kprintf("# warning: boot info: %s\n", boot.warnings[i]);
@@ -90,8 +100,9 @@ void kmain(u32 magic, u32 info)
 	struct test_env env = { &boot, &acpi, &cpu, &cmd, false, 0 };
 	int ioapics;
 
-	/* The IDT first, so that even an early fault is reported (or at
-	 * least halts) instead of triple-faulting. */
+	/* Per-CPU data (GS) and the IDT first, so that even an early fault
+	 * is reported (or at least halts) instead of triple-faulting. */
+	smp_early_init();
 	idt_init();
 	multiboot_parse(magic, info, &boot);
 	cmdline_parse(boot.cmdline, boot.protocol == 1, &cmd);
@@ -110,6 +121,8 @@ void kmain(u32 magic, u32 info)
 	boot_sources_ms = rdtsc_ordered();
 	sources_init(&cpu, &acpi, env.nioapics, &cmd);
 	boot_sources_ms = tsc_to_ns(rdtsc_ordered() - boot_sources_ms) / 1000000;
+	if (!cmdline_has(&cmd, "nosmp"))
+		smp_init(&acpi, boot.mmap, MIN(boot.mmap_count, BOOT_MMAP_MAX), ap_init);
 
 	runner_begin(&env);
 	report_platform(&env);

@@ -1,12 +1,15 @@
 #include "kvmclock.h"
 #include "arch-x86/cpu.h"
 #include "arch-x86/cpuinfo.h"
+#include "arch-x86/smp.h"
 #include "lib/math.h"
 #include "lib/printf.h"
 #include "lib/str.h"
 #include "tick/clocksource.h"
 
-static struct pvclock_time pvti;
+/* One record per CPU: each CPU's hypervisor-side clock is its own. */
+static struct pvclock_time pvti[SMP_MAX_CPUS];
+static u32 sys_msr_used;
 static struct pvclock_wall wall;
 static struct kvmclock_info info;
 static char reason[96];
@@ -22,7 +25,7 @@ static u64 scale(u64 delta, u32 mul, s8 shift)
 
 bool kvmclock_snapshot(struct pvclock_time *out)
 {
-	volatile struct pvclock_time *p = &pvti;
+	volatile struct pvclock_time *p = &pvti[this_cpu()];
 
 	for (int i = 0; i < PVCLOCK_MAX_RETRIES; i++) {
 		u32 v = p->version;
@@ -49,7 +52,7 @@ bool kvmclock_snapshot(struct pvclock_time *out)
 
 static u64 read_ns(struct clocksource *cs)
 {
-	volatile struct pvclock_time *p = &pvti;
+	volatile struct pvclock_time *p = &pvti[this_cpu()];
 
 	(void)cs;
 	for (int i = 0; i < PVCLOCK_MAX_RETRIES; i++) {
@@ -107,14 +110,21 @@ int kvmclock_init(const struct cpu_info *ci, const char **why)
 	}
 	info.stable_feature = ci->kvm_features & KVM_FEATURE_STABLE_BIT;
 	wrmsr(wall_msr, (u64)(uintptr_t)&wall);
-	wrmsr(sys_msr, (u64)(uintptr_t)&pvti | 1);	/* bit 0: enable */
+	wrmsr(sys_msr, (u64)(uintptr_t)&pvti[this_cpu()] | 1);	/* bit 0: enable */
+	sys_msr_used = sys_msr;
 	if (!kvmclock_snapshot(&snap) || snap.tsc_to_system_mul == 0) {
 		snprintf_(reason, sizeof(reason), "pvclock record never settled (version %u, mul %u)",
-			  pvti.version, pvti.tsc_to_system_mul);
+			  pvti[this_cpu()].version, pvti[this_cpu()].tsc_to_system_mul);
 		wrmsr(sys_msr, 0);
 		return -EIO;
 	}
 	return clocksource_register(&kvm_cs);
+}
+
+void kvmclock_cpu_init(void)
+{
+	if (sys_msr_used)
+		wrmsr(sys_msr_used, (u64)(uintptr_t)&pvti[this_cpu()] | 1);
 }
 
 const struct kvmclock_info *kvmclock_info(void)

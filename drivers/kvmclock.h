@@ -50,6 +50,8 @@ struct kvmclock_info {
  */
 int kvmclock_init(const struct cpu_info *ci, const char **why);
 const struct kvmclock_info *kvmclock_info(void);
+/* Enables this (application) CPU's own record, when kvm-clock is on. */
+void kvmclock_cpu_init(void);
 /* A consistent copy of this CPU's record; false when the version never
  * settled within PVCLOCK_MAX_RETRIES. */
 bool kvmclock_snapshot(struct pvclock_time *out);
