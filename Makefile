@@ -27,7 +27,7 @@ HCFLAGS    := -std=gnu11 -O1 -g -DHOST_TEST -I. -Wall -Wextra -Werror \
 	      -fsanitize=address,undefined -fno-sanitize-recover=all
 
 # Build tools a fresh machine needs (Debian package names).
-DEPS_PKGS := build-essential qemu-system-x86 grub-pc-bin grub-efi-amd64-bin \
+DEPS_PKGS := build-essential qemu-system-x86 qemu-utils grub-pc-bin grub-efi-amd64-bin \
 	     grub-common xorriso mtools ovmf python3
 
 .PHONY: all iso run test unit bench clean deps check-deps

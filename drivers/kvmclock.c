@@ -121,6 +121,13 @@ int kvmclock_init(const struct cpu_info *ci, const char **why)
 	return clocksource_register(&kvm_cs);
 }
 
+void kvmclock_clear_stopped(void)
+{
+	/* The guest acknowledges the flag by clearing it (as Linux's
+	 * kvm_check_and_clear_guest_paused does). */
+	__atomic_and_fetch(&pvti[this_cpu()].flags, (u8)~PVCLOCK_GUEST_STOPPED, __ATOMIC_SEQ_CST);
+}
+
 void kvmclock_cpu_init(void)
 {
 	if (sys_msr_used)

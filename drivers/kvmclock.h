@@ -50,6 +50,8 @@ struct kvmclock_info {
  */
 int kvmclock_init(const struct cpu_info *ci, const char **why);
 const struct kvmclock_info *kvmclock_info(void);
+/* Clears GUEST_STOPPED in this CPU's record, acknowledging it. */
+void kvmclock_clear_stopped(void);
 /* Enables this (application) CPU's own record, when kvm-clock is on. */
 void kvmclock_cpu_init(void);
 /* A consistent copy of this CPU's record; false when the version never

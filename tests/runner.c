@@ -19,7 +19,7 @@ extern const struct test __tests_start[], __tests_end[];
 /* Suites in report order; others follow in link order. */
 static const char *const suite_order[] = {
 	"platform", "irq", "tsc", "hpet", "pm", "pit", "rtc", "kvmclock", "lapic", "tscdeadline",
-	"drift", "tick", "smp",
+	"drift", "tick", "smp", "monitor",
 };
 
 struct suite {
@@ -320,6 +320,9 @@ static struct suite *suite_of(const char *name)
 void runner_begin(struct test_env *env)
 {
 	globs = cmdline_get(env->cmd, "test");
+	/* monitor=SECONDS runs monitor mode alone unless test= says more. */
+	if (!globs && cmdline_get(env->cmd, "monitor"))
+		globs = "monitor.*";
 	verbose = cmdline_has(env->cmd, "verbose");
 	for (const struct test *t = __tests_start; t < __tests_end; t++) {
 		struct suite *s = suite_of(t->suite);

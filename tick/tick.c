@@ -30,16 +30,21 @@ static void periodic_handler(struct clockevent *ce)
 /* The emulated tick: one jiffy per period that has passed (more when an
  * interrupt came late: catch up, never lose a jiffy), then re-arm at the
  * next period boundary. */
-static void tick_timer_fn(struct swtimer *t, u64 now)
+static u64 advance(struct swtimer *t, u64 now)
 {
 	u64 periods = (now - t->expires) / tk0.period_ns + 1;
 
 	tk0.jiffies += periods;
-	tk0.stats.catchup += periods - 1;
 	tk_update(&tk0.tk);
 	t->expires += periods * tk0.period_ns;
 	if (!tk0.idle)
 		timerq_add(&tk0.q, t);
+	return periods;
+}
+
+static void tick_timer_fn(struct swtimer *t, u64 now)
+{
+	tk0.stats.catchup += advance(t, now) - 1;
 }
 
 /* Programs the device for the first timer; interrupts must be off. */
@@ -221,9 +226,12 @@ void tick_idle_until(u64 until, bool halt)
 
 		timerq_del(&tk0.q, &wake);
 		tk0.idle = false;
-		/* Catch jiffies up with the periods slept through. */
+		/* Catch jiffies up with the periods slept through; only what
+		 * passed after the wake-up was due counts as late. */
+		if (now >= until + tk0.period_ns)
+			tk0.stats.catchup += (now - until) / tk0.period_ns;
 		if (now >= tk0.tick_timer.expires)
-			tick_timer_fn(&tk0.tick_timer, now);
+			advance(&tk0.tick_timer, now);
 		else
 			timerq_add(&tk0.q, &tk0.tick_timer);
 		program_next();

@@ -22,7 +22,8 @@ struct tick_stats {
 	u64 irqs;		/* device interrupts taken */
 	u64 late;		/* programming found the event already due */
 	u64 backoffs;		/* gave up after TICK_RETRIES and backed off */
-	u64 catchup;		/* jiffies added beyond one per emulated tick */
+	u64 catchup;		/* jiffies caught up because a tick (or an idle
+				 * wake-up) came more than a period late */
 };
 
 /*

@@ -50,6 +50,7 @@ class Report:
     bail_out: Optional[str] = None
     exception: list[str] = field(default_factory=list)
     summary: list[str] = field(default_factory=list)
+    events: list[dict[str, str]] = field(default_factory=list)  # monitor mode
     problems: list[str] = field(default_factory=list)  # malformed stream
 
     def leaves(self) -> list[Node]:
@@ -173,6 +174,9 @@ def parse(lines: list[str]) -> Report:
                     mm.group(1), float(mm.group(2)), (mm.group(3) or "").strip(),
                     (mm.group(4) or "").strip(),
                     f"\0{id(parent)}:{depth}" if depth else ""))
+            elif text.startswith("event:"):
+                kind, _, rest = text[len("event:"):].strip().partition(" ")
+                rep.events.append({"kind": kind, **parse_platform(rest)})
             elif text.startswith("platform:"):
                 rep.platform.update(parse_platform(text[len("platform:"):]))
             elif text.startswith("warning:"):

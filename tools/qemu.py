@@ -11,7 +11,7 @@ import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Optional
+from typing import Callable, Optional
 
 import ktap
 
@@ -174,8 +174,10 @@ def _qemu_error(stderr: str) -> str:
     return lines[-1] if lines else ""
 
 
-def run(cfg: Config, live: bool = True) -> RunResult:
-    """Boots one configuration, streaming the serial output when live."""
+def run(cfg: Config, live: bool = True,
+        on_line: Optional[Callable[[str], None]] = None) -> RunResult:
+    """Boots one configuration, streaming the serial output when live;
+    on_line, when given, sees every serial line as it arrives."""
     c, err = resolve(cfg)
     start = time.monotonic()
     if err:
@@ -205,6 +207,8 @@ def run(cfg: Config, live: bool = True) -> RunResult:
         for raw in proc.stdout:
             text = raw.decode("utf-8", "replace")
             lines.append(text)
+            if on_line:
+                on_line(ktap.clean(text))
             if live:
                 sys.stdout.write(ktap.clean(text) + "\n")
                 sys.stdout.flush()

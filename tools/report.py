@@ -28,6 +28,7 @@ def to_dict(r: RunResult) -> dict[str, Any]:
                    "diagnostics": n.diagnostics} for n in rep.leaves()],
         "measurements": [asdict(m) for m in rep.measurements],
         "summary": rep.summary,
+        "events": rep.events,
     }
 
 

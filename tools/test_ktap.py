@@ -73,6 +73,23 @@ class ParserTest(unittest.TestCase):
         self.assertEqual(ktap.parse(only_skip).verdict(), "SKIP")
 
 
+class EventTest(unittest.TestCase):
+    def test_events_and_scenario_check(self) -> None:
+        import scenario
+        r = ktap.parse(["KTAP version 1", "1..1",
+                        "    # event: jump source=tsc at_s=4.5 size_ms=3001.2 median_ms=13",
+                        "    # event: guest_stopped source=kvmclock at_s=4.5 flags=0x3",
+                        "    ok 1 run", "ok 1 monitor"])
+        self.assertEqual(r.events[0], {"kind": "jump", "source": "tsc", "at_s": "4.5",
+                                       "size_ms": "3001.2", "median_ms": "13"})
+        problems, good = scenario.check(3.0, r.events)
+        self.assertEqual((problems, [e["source"] for e in good]), ([], ["tsc"]))
+        self.assertTrue(scenario.check(5.0, r.events)[0])      # wrong size
+        spurious = r.events + [{"kind": "jump", "source": "hpet", "size_ms": "900"}]
+        self.assertTrue(any("hpet" in p for p in scenario.check(3.0, spurious)[0]))
+        self.assertTrue(scenario.check(3.0, [])[0])             # nothing reported
+
+
 class JudgeTest(unittest.TestCase):
     def test_exit_codes(self) -> None:
         ok = ktap.parse(["KTAP version 1", "1..1", "ok 1 a"])

@@ -12,6 +12,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import matrix  # noqa: E402
 import qemu  # noqa: E402
+import scenario  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -67,6 +68,23 @@ def boots(kernel: str, iso: str, only: str, t: Tally) -> None:
                 print("      qemu stderr: " + r.stderr.strip()[-500:], flush=True)
 
 
+def scenarios(kernel: str, only: str, t: Tally) -> None:
+    """Pause and snapshot the VM (2 s) under TCG, and KVM when usable."""
+    kvm_ok, kvm_why = qemu.kvm_usable()
+    for accel in ("tcg", "kvm"):
+        for name in ("pause", "snapshot"):
+            label = f"scenario {name}-{accel}"
+            if only and only not in label:
+                continue
+            if accel == "kvm" and not kvm_ok:
+                t.add(label, [], skipped=f"KVM not usable: {kvm_why}")
+                continue
+            out = scenario.run(name, qemu.Config(name=label, accel=accel, kernel=kernel), 2.0)
+            jumped = ", ".join(f"{e.get('source')} {e.get('size_ms')} ms" for e in out.jumps)
+            t.add(f"{label} [held {out.held_s:.3f} s; jumped: {jumped or 'none'}]",
+                  out.problems if out.verdict != "PASS" or out.problems else [])
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("bins", nargs="*")
@@ -80,6 +98,7 @@ def main() -> int:
     unit(a.bins, t)
     if not a.unit_only:
         boots(a.kernel, a.iso, a.only, t)
+        scenarios(a.kernel, a.only, t)
     print(f"{t.passed} passed, {t.failed} failed, {t.skipped} skipped")
     return 1 if t.failed else 0
 

@@ -1,0 +1,247 @@
+/*
+ * Monitor mode (monitor=SECONDS): the tick layer keeps running while every
+ * clocksource is cross-checked against the others at a steady cadence, and
+ * each anomaly is reported as it happens, as a line
+ *   # event: <kind> source=<name> at_s=<time> <kind-specific fields>
+ * Kinds: jump (a source advanced by size_ms more than the median of all),
+ * backwards, rate (ppm against the others changed), ticks (the emulated
+ * tick had to catch up: late_ms, jiffies), guest_stopped (kvm-clock's
+ * flag), walltime (the tick's wall time against the RTC moved by
+ * size_ms). The host tool's scenarios pause, snapshot or starve the VM
+ * and check these against what they did.
+ *
+ * Policy after a jump: jiffies catch up with the time that passed (one
+ * per period), and each late software timer runs once, then re-arms from
+ * now; nothing is replayed.
+ */
+#include "sources.h"
+#include "arch-x86/cpu.h"
+#include "drivers/kvmclock.h"
+#include "drivers/rtc.h"
+#include "drivers/tsc.h"
+#include "lib/stats.h"
+#include "tick/tick.h"
+
+#define CADENCE_NS	20000000ull	/* a cross-check every 20 ms */
+#define RATE_WINDOW	50		/* cadences: 1 s */
+#define JUMP_MIN_NS	2000000ll	/* 2 ms ... */
+#define JUMP_FRAC	20		/* ... or 5 % of the interval, whichever is more */
+#define RATE_CHANGE_PPB	500000		/* Linux's 500 ppm */
+#define MAX_SRC		CS_MAX
+
+struct mon_src {
+	struct clocksource *cs;
+	struct cs_extender ext;
+	u64 last_total;
+	u64 backwards_seen;
+	s64 win_ns;		/* this source's time over the rate window */
+	s64 prev_ppb;		/* its rate against the median, last window */
+	bool have_rate;
+};
+
+static struct mon_src src[MAX_SRC];
+static int nsrc;
+static u64 events;
+
+static void event_at(const char *kind, const char *name, u64 at_ns, const char *fmt, ...)
+	PRINTF_FMT(4, 5);
+
+static void event_at(const char *kind, const char *name, u64 at_ns, const char *fmt, ...)
+{
+	char rest[128], at[24];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf_(rest, sizeof(rest), fmt, ap);
+	va_end(ap);
+	diag("event: %s source=%s at_s=%s %s", kind, name, fx(at, sizeof(at), (s64)(at_ns / 1000000),
+	     3), rest);
+	events++;
+}
+
+static s64 median_s64(s64 *v, int n)
+{
+	/* n <= MAX_SRC: insertion sort. */
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
+			s64 t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* True when the RTC seconds register went from a to b by one second
+ * (BCD or binary, wrapping at 60). */
+static bool one_second_later(u8 a, u8 b)
+{
+	bool bcd = !(cmos_read(RTC_REG_B) & REG_B_BINARY);
+	int x = bcd ? (a & 0xF) + (a >> 4) * 10 : a, y = bcd ? (b & 0xF) + (b >> 4) * 10 : b;
+
+	return (x + 1) % 60 == y;
+}
+
+TEST_EXPLICIT(monitor, run)
+{
+	u64 seconds = cmdline_u64(env->cmd, "monitor", 1, 86400, 10);
+	struct clockevent *ce = clockevent_best(CE_PERIODIC | CE_ONESHOT);
+	struct clocksource *tsc = clocksource_find("tsc");
+	u64 start_ns, end_ns, cycles = 0, jumps = 0, last_catchup = 0;
+	s64 rtc_base = 0, rtc_last_drift = 0;
+	u8 rtc_prev = 0xFF;
+	u64 rtc_prev_poll = 0;
+	bool rtc_have = false, halt, dirty = false;
+	struct rtc_time rt;
+	const char *why;
+
+	if (!ce || !tsc)
+		return skip("monitor mode needs a clockevent with both modes and the TSC");
+	halt = !(ce->features & CE_PERCPU);
+	watchdog_pause();	/* the run is as long as asked */
+	if (tick_start(ce, tsc, HZ_DEFAULT, rtc_read(env->acpi, &rt, &why) ? 0 :
+		       rtc_to_unix(&rt) * 1000000000ull) || tick_switch_oneshot()) {
+		tick_stop();
+		watchdog_resume();
+		return error("could not start the tick on %s", ce->name);
+	}
+	nsrc = 0;
+	for (int i = 0; i < clocksource_count() && nsrc < MAX_SRC; i++) {
+		struct clocksource *cs = clocksource_get(i);
+
+		if (cs->flags & CS_EVENTS)
+			continue;
+		/* A counter that wraps within a few cadences (the PIT: 55 ms)
+		 * cannot be extended when the CPU is held up for longer. */
+		if (mul_div_u64(cs->mask / 2, 1000000000ull, cs->freq_hz) < 10 * CADENCE_NS) {
+			diag("%s left out: it wraps every %lu ms", cs->name,
+			     mul_div_u64(cs->mask, 1000, cs->freq_hz));
+			continue;
+		}
+		src[nsrc] = (struct mon_src){ .cs = cs };
+		cs_extend_start(&src[nsrc].ext, cs->read(cs));
+		nsrc++;
+	}
+	diag("monitoring %d sources for %lu s every %llu ms; tick on %s, oneshot, HZ=%d", nsrc,
+	     seconds, CADENCE_NS / 1000000, ce->name, HZ_DEFAULT);
+	events = 0;
+	start_ns = tick_now_ns();
+	end_ns = start_ns + seconds * 1000000000ull;
+	for (u64 now = start_ns; now < end_ns; cycles++) {
+		s64 el[MAX_SRC], sorted[MAX_SRC], med;
+		struct pvclock_time pv;
+		u8 rtc_s;
+
+		tick_idle_until(now + CADENCE_NS, halt);
+		now = tick_now_ns();
+		/* Every source's elapsed time since the last look. */
+		for (int i = 0; i < nsrc; i++) {
+			struct mon_src *m = &src[i];
+			u64 total = cs_extend(&m->ext, m->cs, m->cs->read(m->cs));
+
+			el[i] = (s64)mul_div_u64(total - m->last_total, 1000000000ull, m->cs->freq_hz);
+			sorted[i] = el[i];
+			m->last_total = total;
+			if (m->ext.backwards > m->backwards_seen) {
+				event_at("backwards", m->cs->name, now - start_ns, "steps=%lu",
+					 m->ext.backwards - m->backwards_seen);
+				m->backwards_seen = m->ext.backwards;
+			}
+		}
+		med = median_s64(sorted, nsrc);
+		/* The first interval only sets the baseline: the sources were
+		 * started one after the other. */
+		for (int i = 0; i < nsrc && cycles > 0; i++) {
+			s64 dev = el[i] - med, lim = MAX(JUMP_MIN_NS, med / JUMP_FRAC);
+
+			if (dev > lim || dev < -lim) {
+				char sz[24];
+
+				event_at("jump", src[i].cs->name, now - start_ns, "size_ms=%s median_ms=%ld",
+					 fx(sz, sizeof(sz), dev / 1000, 3), med / 1000000);
+				jumps++;
+				dirty = true;	/* this window says nothing about rates */
+				continue;
+			}
+			src[i].win_ns += el[i];
+		}
+		/* Rates against the median over each window. */
+		if (cycles % RATE_WINDOW == RATE_WINDOW - 1) {
+			s64 w[MAX_SRC], wm;
+
+			for (int i = 0; i < nsrc; i++)
+				w[i] = src[i].win_ns;
+			wm = median_s64(w, nsrc);
+			for (int i = 0; i < nsrc && dirty; i++) {
+				src[i].have_rate = false;
+				src[i].win_ns = 0;
+			}
+			for (int i = 0; i < nsrc && wm > 0 && !dirty; i++) {
+				s64 ppb = mul_div_s64(src[i].win_ns - wm, 1000000000ull, (u64)wm);
+
+				if (src[i].have_rate && src[i].win_ns &&
+				    (ppb - src[i].prev_ppb > RATE_CHANGE_PPB ||
+				     src[i].prev_ppb - ppb > RATE_CHANGE_PPB)) {
+					char a[24], b[24];
+
+					event_at("rate", src[i].cs->name, now - start_ns,
+						 "before_ppm=%s after_ppm=%s",
+						 fx(a, sizeof(a), src[i].prev_ppb, 3), fx(b, sizeof(b), ppb, 3));
+				}
+				src[i].prev_ppb = ppb;
+				src[i].have_rate = src[i].win_ns != 0;
+				src[i].win_ns = 0;
+			}
+			dirty = false;
+		}
+		/* The emulated tick had to catch up: the CPU did not run. */
+		if (tick_stats()->catchup > last_catchup) {
+			u64 missed = tick_stats()->catchup - last_catchup;
+
+			event_at("ticks", ce->name, now - start_ns, "late_ms=%lu jiffies=%lu",
+				 missed * tick_period_ns() / 1000000, missed);
+			last_catchup = tick_stats()->catchup;
+		}
+		if (clocksource_find("kvmclock") && kvmclock_snapshot(&pv) &&
+		    (pv.flags & PVCLOCK_GUEST_STOPPED)) {
+			event_at("guest_stopped", "kvmclock", now - start_ns, "flags=0x%x", pv.flags);
+			kvmclock_clear_stopped();
+		}
+		/* The RTC at its second edges: an edge seen by two polls one
+		 * cadence apart is known to a cadence; between two such edges
+		 * it must advance as much as the tick's time did. */
+		/* (A change by more than one second is a jump seen between
+		 * edges: wait for the next true edge to measure it.) */
+		rtc_s = cmos_read(RTC_SECONDS);
+		if (rtc_prev != 0xFF && rtc_s != rtc_prev && now - rtc_prev_poll < 2 * CADENCE_NS &&
+		    !rtc_read(env->acpi, &rt, &why) && one_second_later(rtc_prev, rtc_s)) {
+			s64 drift = (s64)rtc_to_unix(&rt) * 1000 - (s64)(now / 1000000);
+
+			if (!rtc_have) {
+				rtc_base = drift;
+				rtc_last_drift = drift;
+				rtc_have = true;
+			} else if (drift - rtc_last_drift > 500 || rtc_last_drift - drift > 500) {
+				event_at("jump", "rtc", now - start_ns, "size_ms=%ld total_ms=%ld",
+					 drift - rtc_last_drift, drift - rtc_base);
+				event_at("walltime", "rtc", now - start_ns, "size_ms=%ld",
+					 drift - rtc_last_drift);
+				jumps++;
+				rtc_last_drift = drift;
+			}
+		}
+		rtc_prev = rtc_s;
+		rtc_prev_poll = now;
+	}
+	tick_stop();
+	watchdog_resume();
+	measure("monitor.seconds", (s64)seconds, 0, "s");
+	measure("monitor.checks", (s64)cycles, 0, NULL);
+	measure("monitor.events", (s64)events, 0, NULL);
+	measure("monitor.jumps", (s64)jumps, 0, NULL);
+	measure("monitor.tick_catchup_jiffies", (s64)tick_stats()->catchup, 0, NULL);
+	summary_note("%lu events in %lu s", events, seconds);
+	/* Anomalies are findings, reported as events; the run itself passes
+	 * when it kept checking to the end. */
+	return cycles ? PASS : error("no cross-check completed");
+}
