@@ -10,7 +10,11 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import copy  # noqa: E402
+import diffrep  # noqa: E402
+import htmlreport  # noqa: E402
 import matrix  # noqa: E402
+import report  # noqa: E402
 import qemu  # noqa: E402
 import scenario  # noqa: E402
 
@@ -47,9 +51,10 @@ def unit(bins: list[str], t: Tally) -> None:
     t.add(f"unit tools ({res.testsRun} python tests)", problems)
 
 
-def boots(kernel: str, iso: str, only: str, t: Tally) -> None:
+def boots(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
     kvm_ok, kvm_why = qemu.kvm_usable()
     print(f"# KVM: {'usable' if kvm_ok else 'not usable'} ({kvm_why})", flush=True)
+    results = []
     for e in matrix.load(matrix.DEFAULT_FILE, kernel, iso):
         name = f"boot {e.config.name}"
         if only and only not in e.config.name:
@@ -58,6 +63,7 @@ def boots(kernel: str, iso: str, only: str, t: Tally) -> None:
             t.add(name, [], skipped=f"KVM not usable: {kvm_why}")
             continue
         r = qemu.run(e.config, live=False)
+        results.append(report.to_dict(r))
         problems = matrix.check(e, r)
         t.add(f"{name} [accel={r.accel} firmware={r.config['firmware']} "
               f"{r.duration_s:.1f} s]", problems)
@@ -66,11 +72,13 @@ def boots(kernel: str, iso: str, only: str, t: Tally) -> None:
             print("      serial tail:\n" + "\n".join("        " + ln for ln in tail), flush=True)
             if r.stderr.strip():
                 print("      qemu stderr: " + r.stderr.strip()[-500:], flush=True)
+    return results
 
 
-def scenarios(kernel: str, only: str, t: Tally) -> None:
+def scenarios(kernel: str, only: str, t: Tally) -> list[dict]:
     """Pause and snapshot the VM (2 s) under TCG, and KVM when usable."""
     kvm_ok, kvm_why = qemu.kvm_usable()
+    done = []
     for accel in ("tcg", "kvm"):
         for name in ("pause", "snapshot"):
             label = f"scenario {name}-{accel}"
@@ -83,6 +91,43 @@ def scenarios(kernel: str, only: str, t: Tally) -> None:
             jumped = ", ".join(f"{e.get('source')} {e.get('size_ms')} ms" for e in out.jumps)
             t.add(f"{label} [held {out.held_s:.3f} s; jumped: {jumped or 'none'}]",
                   out.problems if out.verdict != "PASS" or out.problems else [])
+            if out.run:
+                d = report.to_dict(out.run)
+                d.update(scenario=name, scenario_verdict=out.verdict, held_s=out.held_s)
+                done.append(d)
+    return done
+
+
+def reports(runs: list[dict], scen: list[dict], t: Tally) -> None:
+    """The HTML page has the table and plots; diff flags a planted regression."""
+    if not runs:
+        return
+    page = htmlreport.page(runs, scen)
+    problems = [f"no column for {r['config']['name']}" for r in runs
+                if r["config"]["name"] not in page]
+    if scen and page.count("<svg") < len(scen) + 1:
+        problems.append("the page lacks the histogram and scenario plots")
+    if "<table>" not in page:
+        problems.append("the page has no table")
+    t.add(f"report html ({len(page)} bytes, {page.count('<svg')} plots)", problems)
+    base = next((r for r in runs if any(m["name"].endswith("oneshot.latency_ns.p50")
+                                        for m in r["measurements"])), None)
+    if base is None:
+        t.add("report diff", [], skipped="no run with latencies")
+        return
+    worse = copy.deepcopy(base)
+    for m in worse["measurements"]:
+        if m["name"].endswith("oneshot.latency_ns.p50"):
+            m["value"] = m["value"] * 3 + 5000
+            break
+    passed = next(x for x in worse["tests"] if x["result"] == "PASS")
+    passed["result"] = "FAIL"
+    _, same = diffrep.diff(base, base)
+    _, regressions = diffrep.diff(base, worse)
+    problems = [] if len(regressions) == 2 and not same else \
+        [f"diff found {len(regressions)} regressions in a planted pair (want 2) and "
+         f"{len(same)} between identical runs"]
+    t.add("report diff (planted latency and test regressions)", problems)
 
 
 def main() -> int:
@@ -97,8 +142,9 @@ def main() -> int:
     t = Tally()
     unit(a.bins, t)
     if not a.unit_only:
-        boots(a.kernel, a.iso, a.only, t)
-        scenarios(a.kernel, a.only, t)
+        runs = boots(a.kernel, a.iso, a.only, t)
+        scen = scenarios(a.kernel, a.only, t)
+        reports(runs, scen, t)
     print(f"{t.passed} passed, {t.failed} failed, {t.skipped} skipped")
     return 1 if t.failed else 0
 
