@@ -173,10 +173,15 @@ static int hpet_periodic(struct clockevent *ce, u64 hz)
 		return -EINVAL;
 	ce->period_mhz = mul_div_u64(info.freq_hz, 1000, period);
 	/* With VAL_SET, the first comparator write sets the first expiry
-	 * and the second the period (as Linux does it). */
-	set_cfg(TN_INT_ENB | TN_PERIODIC | TN_VAL_SET, 0);
+	 * and the second the period (as Linux does it). The interrupt is
+	 * enabled only after both: QEMU arms the timer on every write, and
+	 * enabled with a stale comparator it fired once and then, finding no
+	 * period yet, stopped (seen as a single tick). */
+	set_cfg(0, TN_INT_ENB | TN_PERIODIC);
+	set_cfg(TN_PERIODIC | TN_VAL_SET, TN_INT_ENB);
 	write_cmp(read_counter(NULL) + period);
 	write_cmp(period);
+	set_cfg(TN_INT_ENB | TN_PERIODIC, 0);
 	return 0;
 }
 

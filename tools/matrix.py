@@ -80,6 +80,10 @@ def check(entry: Entry, r: qemu.RunResult) -> list[str]:
     if r.verdict != entry.verdict:
         problems.append(f"verdict {r.verdict} (expected {entry.verdict})"
                         + (f": {r.reason}" if r.reason else ""))
+        for n in r.report.leaves():
+            if n.result in ("FAIL", "ERROR") and n.result != entry.verdict:
+                why = [d for d in n.diagnostics if d.startswith("FAIL:")] or [n.reason]
+                problems.append(f"{n.path} {n.result}: {why[-1]}")
     leaves = r.report.leaves()
     for glob, want in entry.expect:
         hits = [n for n in leaves if fnmatch.fnmatchcase(n.path, glob)]
