@@ -125,12 +125,19 @@ void irq_clear_handler(u8 vector)
 	handlers[vector].ctx = NULL;
 }
 
-int irq_alloc_vector(void)
+static int irq_alloc_vector(void)
 {
 	for (int v = VEC_DYN_FIRST; v <= VEC_DYN_LAST; v++)
 		if (!handlers[v].fn)
 			return v;
 	return -1;
+}
+
+int irq_alloc(irq_fn fn, void *ctx)
+{
+	int v = irq_alloc_vector();
+
+	return v >= 0 && irq_set_handler((u8)v, fn, ctx) == 0 ? v : -1;
 }
 
 u64 irq_count(u8 vector)

@@ -35,8 +35,9 @@ void idt_load_ap(void);
  * every vector from VEC_DYN_FIRST up (not for VEC_SPURIOUS). */
 int irq_set_handler(u8 vector, irq_fn fn, void *ctx);
 void irq_clear_handler(u8 vector);
-/* A free vector in VEC_DYN_FIRST..VEC_DYN_LAST (not yet taken), or -1. */
-int irq_alloc_vector(void);
+/* A free vector in VEC_DYN_FIRST..VEC_DYN_LAST with fn installed on it,
+ * or -1 when none is left. */
+int irq_alloc(irq_fn fn, void *ctx);
 /* Interrupts delivered so far on vector (counted before the handler). */
 u64 irq_count(u8 vector);
 /*

@@ -125,8 +125,8 @@ int smp_init(const struct acpi_info *ai, const struct boot_mmap_entry *mmap, int
 		possible = SMP_MAX_CPUS;
 	if (!ai->madt || possible < 2 || lapic_mode() == LAPIC_OFF || !tramp_page_free(mmap, n))
 		return online;
-	call_vector = irq_alloc_vector();
-	if (call_vector < 0 || irq_set_handler((u8)call_vector, call_irq, NULL))
+	call_vector = irq_alloc(call_irq, NULL);
+	if (call_vector < 0)
 		return online;
 	ap_hook = ap_init;
 	memcpy((void *)(uintptr_t)TRAMP_BASE, trampoline_start,

@@ -264,8 +264,8 @@ int hpet_clockevent_init(int nioapics, bool legacy, const char **why)
 	ce_64 = (cfg & TN_SIZE_CAP) && info.width == 64;
 	if (cfg & TN_PERIODIC_CAP)
 		hpet_ce.features |= CE_PERIODIC;
-	ce_vector = irq_alloc_vector();
-	if (ce_vector < 0 || irq_set_handler((u8)ce_vector, hpet_irq, NULL)) {
+	ce_vector = irq_alloc(hpet_irq, NULL);
+	if (ce_vector < 0) {
 		snprintf_(reason, sizeof(reason), "no free interrupt vector");
 		return -EIO;
 	}

@@ -160,8 +160,8 @@ int lapic_timer_init(const struct cpu_info *ci, const char **why, const char **w
 		snprintf_(reason_dl, sizeof(reason_dl), "the LAPIC timer does not count down");
 		return -EIO;
 	}
-	vector = irq_alloc_vector();
-	if (vector < 0 || irq_set_handler((u8)vector, lapic_irq, NULL)) {
+	vector = irq_alloc(lapic_irq, NULL);
+	if (vector < 0) {
 		snprintf_(reason, sizeof(reason), "no free interrupt vector");
 		return -EIO;
 	}

@@ -189,8 +189,8 @@ int pit_clockevent_init(int nioapics, const char **why)
 		snprintf_(ce_reason, sizeof(ce_reason), "no IOAPIC to route IRQ0 through (no ACPI MADT)");
 		return -ENODEV;
 	}
-	ce_vector = irq_alloc_vector();
-	if (ce_vector < 0 || irq_set_handler((u8)ce_vector, pit_irq, NULL)) {
+	ce_vector = irq_alloc(pit_irq, NULL);
+	if (ce_vector < 0) {
 		snprintf_(ce_reason, sizeof(ce_reason), "no free interrupt vector");
 		return -EIO;
 	}

@@ -237,8 +237,8 @@ int rtc_clockevent_init(int nioapics, const char **why)
 		snprintf_(reason, sizeof(reason), "no IOAPIC to route IRQ8 through (no ACPI MADT)");
 		return -ENODEV;
 	}
-	ce_vector = irq_alloc_vector();
-	if (ce_vector < 0 || irq_set_handler((u8)ce_vector, rtc_irq, NULL)) {
+	ce_vector = irq_alloc(rtc_irq, NULL);
+	if (ce_vector < 0) {
 		snprintf_(reason, sizeof(reason), "no free interrupt vector");
 		return -EIO;
 	}

@@ -39,15 +39,15 @@ static bool wait_hits(u64 want, u64 us)
 TEST(irq, self_ipi)
 {
 	static u64 lat[IPI_SAMPLES];
-	int vec = irq_alloc_vector();
 	enum verdict v = PASS;
 	struct summary s;
+	int vec;
 
 	if (lapic_mode() == LAPIC_OFF)
 		return fail("no local APIC to send an IPI with");
+	vec = irq_alloc(stamp, NULL);
 	if (vec < 0)
 		return error("no free interrupt vector");
-	irq_set_handler((u8)vec, stamp, NULL);
 	irq_hits = 0;
 	for (int i = 0; i < IPI_SAMPLES; i++) {
 		u64 t0 = rdtsc_ordered();
@@ -80,11 +80,10 @@ TEST(irq, pit_ioapic)
 
 	if (!env->nioapics)
 		return skip("no IOAPIC known (no ACPI MADT)");
-	vec = irq_alloc_vector();
+	irq_hits = 0;
+	vec = irq_alloc(stamp, NULL);
 	if (vec < 0)
 		return error("no free interrupt vector");
-	irq_hits = 0;
-	irq_set_handler((u8)vec, stamp, NULL);
 	gsi = ioapic_route_isa(0, (u8)vec, dest);
 	if (gsi < 0) {
 		irq_clear_handler((u8)vec);

@@ -266,9 +266,7 @@ static void wd_setup(struct test_env *env)
 	wd_timer_hz = (u64)(0xFFFFFFFF - left) * 100;
 	if (wd_timer_hz == 0)
 		return;
-	wd_vector = irq_alloc_vector();
-	if (wd_vector >= 0)
-		irq_set_handler((u8)wd_vector, wd_irq, NULL);
+	wd_vector = irq_alloc(wd_irq, NULL);
 }
 
 /* ---- selection ---- */

@@ -300,8 +300,8 @@ static void lapic_tick_stop(void *arg)
 static bool ensure_tick_vector(void)
 {
 	if (tick_vector < 0) {
-		tick_vector = irq_alloc_vector();
-		if (tick_vector < 0 || irq_set_handler((u8)tick_vector, tick_irq, NULL))
+		tick_vector = irq_alloc(tick_irq, NULL);
+		if (tick_vector < 0)
 			return false;
 	}
 	return true;
@@ -393,8 +393,8 @@ TEST(smp, broadcast)
 	if (!ce || !(ce->features & CE_PERIODIC))
 		return skip("no global periodic device (PIT or HPET) to broadcast from");
 	if (bcast_vector < 0) {
-		bcast_vector = irq_alloc_vector();
-		if (bcast_vector < 0 || irq_set_handler((u8)bcast_vector, bcast_irq, NULL))
+		bcast_vector = irq_alloc(bcast_irq, NULL);
+		if (bcast_vector < 0)
 			return error("no free vector for the broadcast IPI");
 	}
 	for (int c = 0; c < smp_online(); c++)
@@ -446,8 +446,8 @@ TEST(smp, ipi_latency)
 	if (v != PASS)
 		return v;
 	if (ipi_vector < 0) {
-		ipi_vector = irq_alloc_vector();
-		if (ipi_vector < 0 || irq_set_handler((u8)ipi_vector, ipi_irq, NULL))
+		ipi_vector = irq_alloc(ipi_irq, NULL);
+		if (ipi_vector < 0)
 			return error("no free vector for the IPI test");
 	}
 	for (int c = 1; c < smp_online(); c++) {
@@ -493,8 +493,8 @@ TEST(smp, irq_route)
 		return v;
 	if (!env->nioapics)
 		return skip("no IOAPIC known (no ACPI MADT)");
-	vec = irq_alloc_vector();
-	if (vec < 0 || irq_set_handler((u8)vec, route_irq, NULL))
+	vec = irq_alloc(route_irq, NULL);
+	if (vec < 0)
 		return error("no free interrupt vector");
 	irq_cpu = -1;
 	irq_hits = 0;
