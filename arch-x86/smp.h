@@ -26,6 +26,7 @@ struct percpu {
 	volatile u64 ticks;		/* test counters, one writer each */
 	volatile u64 ipis;
 	volatile u64 irq_tsc;
+	volatile u64 stolen_periods;	/* periods it did not run (tests) */
 	u64 start_us;			/* how long its start-up took */
 };
 

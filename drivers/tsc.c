@@ -47,6 +47,21 @@ void tsc_delay_us(u64 us)
 		cpu_relax();
 }
 
+void tsc_wait_steal(u64 end, u64 period, struct steal *s)
+{
+	u64 prev = rdtsc_ordered(), now;
+
+	*s = (struct steal){ 0, 0, 0 };
+	while ((now = rdtsc_ordered()) < end) {
+		if (period && now - prev >= period) {
+			s->gaps++;
+			s->cycles += now - prev;
+			s->periods += (now - prev) / period;
+		}
+		prev = now;
+	}
+}
+
 static u64 pit_estimate(void)
 {
 	u64 t0, t1;

@@ -26,6 +26,22 @@ u64 ns_to_tsc(u64 ns);
 /* Busy-waits us microseconds by the TSC. */
 void tsc_delay_us(u64 us);
 
+/*
+ * Time this CPU did not run. A virtual CPU can be descheduled by the host
+ * (or stalled by its emulator); an interrupt cannot be taken meanwhile,
+ * and periodic ones coalesce. Busy-waiting and watching for gaps between
+ * consecutive TSC reads shows how long, and how many periods of a given
+ * length fell entirely inside such gaps.
+ */
+struct steal {
+	u64 gaps;		/* gaps of at least one period */
+	u64 cycles;		/* their total length */
+	u64 periods;		/* whole periods inside them */
+};
+/* Busy-waits (interrupts as they are) until TSC `end`, accounting gaps
+ * of at least `period` cycles into s. */
+void tsc_wait_steal(u64 end, u64 period, struct steal *s);
+
 /* Registers the "tsc" clocksource (LFENCE;RDTSC, ordered after earlier
  * instructions; RDTSCP is reported but not needed). Its freq_hz follows
  * tsc_set_hz. Returns 0, or -ENODEV without a TSC. */
