@@ -48,3 +48,39 @@ void summarize(u64 *v, size_t n, struct summary *s)
 	s->p99 = v[99 * (n - 1) / 100];
 	s->max = v[n - 1];
 }
+
+u64 select_u64(u64 *v, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n - 1;
+
+	while (lo < hi) {
+		/* Median of three as the pivot keeps sorted input linear. */
+		size_t mid = lo + (hi - lo) / 2, i = lo, j = hi;
+		u64 a = v[lo], b = v[mid], c = v[hi];
+		u64 pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+
+		while (i <= j) {
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i <= j) {
+				u64 t = v[i];
+
+				v[i] = v[j];
+				v[j] = t;
+				i++;
+				if (j == 0)
+					break;
+				j--;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			return v[k];
+	}
+	return v[k];
+}

@@ -151,21 +151,21 @@ static void stamp(struct clockevent *ce)
 		stamps[nstamps++] = ce->irq_tsc;
 }
 
-static enum verdict ce_periodic(const char *name)
-{
-	struct clockevent *ce;
-	enum verdict v = ce_or_verdict(name, CE_PERIODIC, &ce);
-	u64 hz = !__builtin_strcmp(name, "rtc") ? RTC_TEST_HZ : PERIODIC_HZ, n, span, period, end, start;
-	u64 first = 0;
-	static u64 dev[PERIODIC_MAX];
-	u64 maxdev = 0, rate_mhz, tol_ppb, t_ref, k_first = 0, k_last = 0, distinct = 0;
-	s64 lost, extra = 0, bunched;
+struct periodic_result {
+	bool refused;
+	u64 n, span, k_first, k_last, maxdev, rate_mhz, tol_ppb, discarded;
+	s64 lost, extra, bunched;
 	struct steal stolen;
-	struct summary s;
-	char m[64];
+	struct summary late;
+};
 
-	if (v != PASS)
-		return v;
+/* One window of periodic interrupts at hz, placed on the device's grid. */
+static void periodic_window(struct clockevent *ce, u64 hz, struct periodic_result *r)
+{
+	static u64 dev[PERIODIC_MAX];
+	u64 first = 0, period, start, t_ref, distinct = 0, n;
+
+	*r = (struct periodic_result){ 0 };
 	if (ce->features & CE_PERCPU)
 		watchdog_pause();
 	nstamps = 0;
@@ -175,34 +175,30 @@ static enum verdict ce_periodic(const char *name)
 		ce->handler = NULL;
 		if (ce->features & CE_PERCPU)
 			watchdog_resume();
-		return error("%s refused a periodic rate of %lu Hz", name, hz);
+		r->refused = true;
+		return;
 	}
-	end = rdtsc_ordered() + ns_to_tsc(PERIODIC_WINDOW_NS);
-	tsc_wait_steal(end, mul_div_u64(tsc_hz(), 1000, ce->period_mhz), &stolen);
+	period = mul_div_u64(tsc_hz(), 1000, ce->period_mhz);
+	tsc_wait_steal(rdtsc_ordered() + ns_to_tsc(PERIODIC_WINDOW_NS), period, &r->stolen);
 	ce->handler = NULL;	/* what shutting down may raise is not a tick */
 	ce->shutdown(ce);
 	if (ce->features & CE_PERCPU)
 		watchdog_resume();
 	n = nstamps;
-	period = mul_div_u64(tsc_hz(), 1000, ce->period_mhz);
 	/* An edge left pending in an emulated IOAPIC while the input was
 	 * masked (or a tick KVM's PIT held back to reinject) is delivered when
 	 * the input is unmasked. Every device here starts counting when it is
 	 * programmed, so its first tick cannot come before a whole period:
 	 * anything before three quarters of one is not ours. */
-	while (first < n && stamps[first] < start + period * 3 / 4) {
-		diag("discarded a stale interrupt %lu ns after programming",
-		     tsc_to_ns(stamps[first] - start));
+	while (first < n && stamps[first] < start + period * 3 / 4)
 		first++;
-	}
+	r->discarded = first;
 	n -= first;
 	for (u64 i = 0; i < n; i++)
 		stamps[i] = stamps[i + first];
-	diag("%s: %s; programmed %lu.%03lu Hz for %lu ms", name, ce->route, ce->period_mhz / 1000,
-	     ce->period_mhz % 1000, PERIODIC_WINDOW_NS / 1000000);
+	r->n = n;
 	if (n < 3)
-		return fail("only %lu periodic interrupts in %lu ms at %lu Hz", n,
-			    PERIODIC_WINDOW_NS / 1000000, hz);
+		return;
 	/*
 	 * Place each interrupt on the device's grid of period P. Interrupts
 	 * are only ever late, so the least late one (smallest t_i - i P)
@@ -217,52 +213,93 @@ static enum verdict ce_periodic(const char *name)
 		u64 k = (stamps[i] - t_ref) / period;
 
 		if (i && k == prev_k)
-			extra++;
+			r->extra++;
 		else
 			distinct++;
 		prev_k = k;
 		dev[i] = tsc_to_ns(stamps[i] - t_ref - k * period);
-		maxdev = MAX(maxdev, dev[i]);
-		k_last = k;
+		r->maxdev = MAX(r->maxdev, dev[i]);
+		r->k_last = k;
 		if (i == 0)
-			k_first = k;
+			r->k_first = k;
 	}
-	span = stamps[n - 1] - stamps[0];
+	r->span = stamps[n - 1] - stamps[0];
 	/* A tick more than a period late shares a cell with the next one
 	 * and leaves its own empty: that pair is bunching (delivered late),
 	 * not loss. Lost is what is missing overall. */
-	bunched = MIN((s64)(k_last - k_first + 1) - (s64)distinct, extra);
-	lost = (s64)(k_last - k_first + 1) - (s64)n;
-	rate_mhz = mul_div_u64((k_last - k_first) * 1000, tsc_hz(), span);
+	r->bunched = MIN((s64)(r->k_last - r->k_first + 1) - (s64)distinct, r->extra);
+	r->extra -= r->bunched;
+	r->lost = (s64)(r->k_last - r->k_first + 1) - (s64)n;
+	r->rate_mhz = mul_div_u64((r->k_last - r->k_first) * 1000, tsc_hz(), r->span);
 	/* Each end of the span is late by up to the largest lateness, so the
 	 * rate can be off by that over the span; plus 50 ppm, the accuracy
 	 * the TSC ruler is held to from a 100 ms calibration (a device is not
 	 * judged more finely than the ruler that times it). */
-	tol_ppb = mul_div_u64(maxdev, 1000000000ull, tsc_to_ns(span)) + 50000;
-	summarize(dev, (size_t)n, &s);
+	r->tol_ppb = mul_div_u64(r->maxdev, 1000000000ull, tsc_to_ns(r->span)) + 50000;
+	summarize(dev, (size_t)n, &r->late);
+}
+
+/* Lost (beyond the periods the CPU did not run: those coalesce, the
+ * host's doing) or extra ticks. */
+static bool bad_count(const struct periodic_result *r)
+{
+	return r->lost > (s64)r->stolen.periods || r->extra;
+}
+
+static enum verdict ce_periodic(const char *name)
+{
+	struct clockevent *ce;
+	enum verdict v = ce_or_verdict(name, CE_PERIODIC, &ce);
+	u64 hz = !__builtin_strcmp(name, "rtc") ? RTC_TEST_HZ : PERIODIC_HZ;
+	struct periodic_result r;
+	bool retried = false;
+	char m[64];
+
+	if (v != PASS)
+		return v;
+	periodic_window(ce, hz, &r);
+	/* Like Linux's clocksource watchdog, which reads again before it
+	 * blames a clock: a device that loses ticks loses them again, while
+	 * an emulator's main loop held up once does not. */
+	if (!r.refused && r.n >= 3 && bad_count(&r)) {
+		diag("first window: %ld lost, %ld extra in %lu us (%lu periods not run); measuring "
+		     "again", r.lost, r.extra, tsc_to_ns(r.span) / 1000, r.stolen.periods);
+		periodic_window(ce, hz, &r);
+		retried = true;
+	}
+	if (r.refused)
+		return error("%s refused a periodic rate of %lu Hz", name, hz);
+	if (r.discarded)
+		diag("discarded %lu stale interrupt(s) from before the first period", r.discarded);
+	diag("%s: %s; programmed %lu.%03lu Hz for %lu ms", name, ce->route, ce->period_mhz / 1000,
+	     ce->period_mhz % 1000, PERIODIC_WINDOW_NS / 1000000);
+	if (r.n < 3)
+		return fail("only %lu periodic interrupts in %lu ms at %lu Hz", r.n,
+			    PERIODIC_WINDOW_NS / 1000000, hz);
 	snprintf_(m, sizeof(m), "%s.periodic.lost", name);
-	measure_x(m, lost, 0, NULL, "%lu interrupts over %lu us, ticks %lu..%lu of the grid", n,
-		  tsc_to_ns(span) / 1000, k_first, k_last);
+	measure_x(m, r.lost, 0, NULL, "%lu interrupts over %lu us, ticks %lu..%lu of the grid%s",
+		  r.n, tsc_to_ns(r.span) / 1000, r.k_first, r.k_last,
+		  retried ? "; second window" : "");
 	snprintf_(m, sizeof(m), "%s.periodic.extra", name);
-	measure_x(m, extra - bunched, 0, NULL, "more interrupts than ticks");
+	measure_x(m, r.extra, 0, NULL, "more interrupts than ticks");
 	snprintf_(m, sizeof(m), "%s.periodic.bunched", name);
-	measure_x(m, bunched, 0, NULL, "ticks delivered more than a period late, then the next at once");
+	measure_x(m, r.bunched, 0, NULL, "ticks delivered more than a period late, then the next "
+		  "at once");
 	snprintf_(m, sizeof(m), "%s.periodic.lateness_ns", name);
-	measure_percentiles(m, &s, "ns");
-	summary_note("periodic %lu Hz, lost %ld, bunched %ld", hz, lost, bunched);
-	snprintf_(m, sizeof(m), "%s.periodic.rate_hz", name);
-	v = check_within(m, (s64)rate_mhz, (s64)ce->period_mhz,
-			 (s64)mul_div_u64(ce->period_mhz, tol_ppb, 1000000000ull), 3, "Hz");
+	measure_percentiles(m, &r.late, "ns");
 	snprintf_(m, sizeof(m), "%s.periodic.stolen_ms", name);
-	measure_x(m, (s64)(tsc_to_ns(stolen.cycles) / 1000000), 0, "ms", "%lu gaps of a period or "
-		  "more when this CPU did not run, %lu periods inside them", stolen.gaps,
-		  stolen.periods);
-	/* Ticks that fell while the CPU did not run coalesce: the host's
-	 * doing, not the device's. */
-	if (lost > (s64)stolen.periods || extra - bunched)
-		v = verdict_merge(v, fail("%ld ticks lost (%lu inside stolen time) and %ld extra in "
-					  "%lu us", lost, stolen.periods, extra - bunched,
-					  tsc_to_ns(span) / 1000));
+	measure_x(m, (s64)(tsc_to_ns(r.stolen.cycles) / 1000000), 0, "ms", "%lu gaps of a period "
+		  "or more when this CPU did not run, %lu periods inside them", r.stolen.gaps,
+		  r.stolen.periods);
+	summary_note("periodic %lu Hz, lost %ld, bunched %ld", hz, r.lost, r.bunched);
+	snprintf_(m, sizeof(m), "%s.periodic.rate_hz", name);
+	v = check_within(m, (s64)r.rate_mhz, (s64)ce->period_mhz,
+			 (s64)mul_div_u64(ce->period_mhz, r.tol_ppb, 1000000000ull), 3, "Hz");
+	if (bad_count(&r))
+		v = verdict_merge(v, fail("%ld ticks lost (%lu inside time the CPU did not run) and "
+					  "%ld extra in %lu us%s", r.lost, r.stolen.periods, r.extra,
+					  tsc_to_ns(r.span) / 1000,
+					  retried ? ", in two windows running" : ""));
 	return v;
 }
 

@@ -121,8 +121,7 @@ static void estimate(struct cal_result *r, const struct sample *s, u64 n)
 		u64 kept = 0;
 
 		memcpy(sorted, absres, m * sizeof(u64));
-		sort_u64(sorted, m);
-		mad = sorted[m / 2];
+		mad = select_u64(sorted, m, m / 2);
 		limit = MAX(mad * 74130 / 10000, 1ull);	/* 5 x 1.4826 */
 		for (u64 k2 = 0; k2 < m; k2++)
 			if (absres[k2] <= limit)

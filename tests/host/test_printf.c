@@ -93,6 +93,19 @@ static void test_stats_math(void)
 	CHECK(s.min == 0 && s.max == 100 && s.p50 == 50 && s.p99 == 99 && s.p90 == 90);
 	for (int i = 1; i < 101; i++)
 		CHECK(v[i - 1] <= v[i]);
+	for (int k = 0; k < 101; k += 7) {
+		u64 w[101];
+
+		for (int i = 0; i < 101; i++)
+			w[i] = (u64)((i * 37) % 101);
+		CHECK(select_u64(w, 101, (size_t)k) == (u64)k);
+	}
+	{
+		u64 same[5] = { 3, 3, 3, 3, 3 }, two[2] = { 9, 1 };
+
+		CHECK(select_u64(same, 5, 2) == 3);
+		CHECK(select_u64(two, 2, 0) == 1 && select_u64(two, 2, 1) == 9);
+	}
 	summarize(v, 0, &s);
 	CHECK(s.n == 0 && s.max == 0);
 	CHECK(mul_div_u64(3000000000ull, 1000000000ull, 1000000ull) == 3000000000000ull);
