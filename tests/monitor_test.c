@@ -5,7 +5,8 @@
  *   # event: <kind> source=<name> at_s=<time> <kind-specific fields>
  * Kinds: jump (a source advanced by size_ms more than the median of all),
  * backwards, rate (ppm against the others changed), ticks (the emulated
- * tick had to catch up: late_ms, jiffies), guest_stopped (kvm-clock's
+ * tick had to catch up: late_ms, jiffies; or a periodic PIT/RTC's
+ * deficit of ticks against the clock changed), guest_stopped (kvm-clock's
  * flag), walltime (the tick's wall time against the RTC moved by
  * size_ms). The host tool's scenarios pause, snapshot or starve the VM
  * and check these against what they did.
@@ -45,6 +46,89 @@ static u64 events;
 
 static void event_at(const char *kind, const char *name, u64 at_ns, const char *fmt, ...)
 	PRINTF_FMT(4, 5);
+
+/*
+ * Periodic devices counted against time, so that what a lost-tick policy
+ * does shows: the deficit (ticks due by the clock minus ticks taken)
+ * grows while the VM does not run, and stays (discard) or is paid back
+ * (delay/slew reinjection).
+ */
+#define PIT_MON_HZ	100
+#define RTC_MON_HZ	64
+
+struct mon_dev {
+	struct clockevent *ce;
+	u64 hz;
+	volatile u64 count;
+	u64 start_ns;
+	s64 deficit, deficit_max, reported;
+};
+
+static struct mon_dev devs[2];
+
+static void count_tick(struct clockevent *ce)
+{
+	for (int i = 0; i < 2; i++)
+		if (devs[i].ce == ce)
+			devs[i].count++;
+}
+
+static void devs_start(u64 now)
+{
+	const char *names[2] = { "pit", "rtc" };
+	u64 rates[2] = { PIT_MON_HZ, RTC_MON_HZ };
+
+	for (int i = 0; i < 2; i++) {
+		struct clockevent *ce = clockevent_find(names[i]);
+
+		devs[i] = (struct mon_dev){ .hz = rates[i] };
+		if (!ce || !(ce->features & CE_PERIODIC))
+			continue;
+		ce->handler = count_tick;
+		if (ce->set_periodic(ce, rates[i])) {
+			ce->handler = NULL;
+			continue;
+		}
+		devs[i].ce = ce;
+		devs[i].start_ns = now;
+	}
+}
+
+/* Reports a change of 2 ticks or more in a device's deficit. */
+static void devs_check(u64 now, u64 t)
+{
+	for (int i = 0; i < 2; i++) {
+		struct mon_dev *d = &devs[i];
+		s64 due;
+
+		if (!d->ce)
+			continue;
+		due = (s64)mul_div_u64(now - d->start_ns, d->ce->period_mhz, 1000000000000ull);
+		d->deficit = due - (s64)d->count;
+		d->deficit_max = MAX(d->deficit_max, d->deficit);
+		if (d->deficit - d->reported >= 2 || d->reported - d->deficit >= 2) {
+			event_at("ticks", d->ce->name, t, "deficit=%ld was=%ld", d->deficit, d->reported);
+			d->reported = d->deficit;
+		}
+	}
+}
+
+static void devs_stop(void)
+{
+	char m[48];
+
+	for (int i = 0; i < 2; i++) {
+		if (!devs[i].ce)
+			continue;
+		devs[i].ce->handler = NULL;
+		devs[i].ce->shutdown(devs[i].ce);
+		snprintf_(m, sizeof(m), "monitor.%s.deficit_max", devs[i].ce->name);
+		measure_x(m, devs[i].deficit_max, 0, "ticks", "at %lu Hz", devs[i].hz);
+		snprintf_(m, sizeof(m), "monitor.%s.deficit_end", devs[i].ce->name);
+		measure_x(m, devs[i].deficit, 0, "ticks", "ticks due by the clock, not taken, at the end");
+	}
+}
+
 
 static void event_at(const char *kind, const char *name, u64 at_ns, const char *fmt, ...)
 {
@@ -126,6 +210,7 @@ TEST_EXPLICIT(monitor, run)
 	     seconds, CADENCE_NS / 1000000, ce->name, HZ_DEFAULT);
 	events = 0;
 	start_ns = tick_now_ns();
+	devs_start(start_ns);
 	end_ns = start_ns + seconds * 1000000000ull;
 	for (u64 now = start_ns; now < end_ns; cycles++) {
 		s64 el[MAX_SRC], sorted[MAX_SRC], med;
@@ -232,7 +317,9 @@ TEST_EXPLICIT(monitor, run)
 		}
 		rtc_prev = rtc_s;
 		rtc_prev_poll = now;
+		devs_check(now, now - start_ns);
 	}
+	devs_stop();
 	tick_stop();
 	watchdog_resume();
 	measure("monitor.seconds", (s64)seconds, 0, "s");

@@ -175,9 +175,11 @@ def _qemu_error(stderr: str) -> str:
 
 
 def run(cfg: Config, live: bool = True,
-        on_line: Optional[Callable[[str], None]] = None) -> RunResult:
+        on_line: Optional[Callable[[str], None]] = None,
+        on_start: Optional[Callable[[subprocess.Popen], None]] = None) -> RunResult:
     """Boots one configuration, streaming the serial output when live;
-    on_line, when given, sees every serial line as it arrives."""
+    on_line, when given, sees every serial line as it arrives, and
+    on_start the QEMU process once it runs."""
     c, err = resolve(cfg)
     start = time.monotonic()
     if err:
@@ -201,6 +203,8 @@ def run(cfg: Config, live: bool = True,
         return RunResult(asdict(c), c.accel, cmd, "ERROR", f"cannot start QEMU: {e}",
                          None, 0.0, [], "", ktap.Report())
     errbuf: list[bytes] = []
+    if on_start:
+        on_start(proc)
 
     def pump_out() -> None:
         assert proc.stdout

@@ -4,6 +4,10 @@ was done (the known answer).
 
   pause     stop the VM for --hold seconds, then continue
   snapshot  stop, savevm (on a scratch qcow2), wait --hold s, loadvm, cont
+  starve    SIGSTOP the whole QEMU process in 250 ms pieces, --hold s in all:
+            the VM still "runs", so its device timers fall behind, and the
+            lost-tick policy (--policy discard|slew; the PIT's under KVM is
+            delay|discard) decides whether the ticks are dropped or paid back
 
 The known answer is the host time from `stop` returning to `cont`
 returning. Sources that kept running while the VM was stopped (the RTC
@@ -15,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -112,7 +117,45 @@ def check(held_s: float, events: list[dict[str, str]]) -> tuple[list[str], list[
     return problems, good
 
 
-def run(name: str, cfg: qemu.Config, hold: float, live: bool = False) -> Outcome:
+STARVE_PIECE_S = 0.25
+
+
+def policy_args(policy: str, accel: str) -> list[str]:
+    """QEMU options for a lost-tick policy: the RTC's (discard or slew)
+    and, under KVM, the in-kernel PIT's (discard or delay)."""
+    args = ["-global", f"mc146818rtc.lost_tick_policy={policy}"]
+    if accel == "kvm":
+        args += ["-global", "kvm-pit.lost_tick_policy="
+                 + ("discard" if policy == "discard" else "delay")]
+    return args
+
+
+def check_starve(policy: str, held_s: float, rep: Any) -> list[str]:
+    """The monitor's own tick must have seen the VM held (late wake-ups
+    adding up to most of the time stopped); then, with discard, the RTC's
+    ticks of that time stay lost, and with slew they are paid back (as
+    fast as the hypervisor likes: under KVM within one 20 ms check)."""
+    m = {x.name: x.value for x in rep.measurements}
+    if "monitor.rtc.deficit_max" not in m:
+        return ["no RTC deficit reported (no RTC, or monitor mode did not run)"]
+    late = sum(float(e["late_ms"]) for e in rep.events
+               if e.get("kind") == "ticks" and "late_ms" in e)
+    due = held_s * 64          # RTC_MON_HZ ticks while the process was stopped
+    end = m["monitor.rtc.deficit_end"]
+    problems = []
+    if late < 0.5 * held_s * 1000:
+        problems.append(f"the monitor saw only {late:.0f} ms of lateness; QEMU was stopped "
+                        f"{held_s * 1000:.0f} ms")
+    if policy == "discard" and end < 0.5 * due:
+        problems.append(f"discard: {end:g} RTC ticks missing at the end, {due:.0f} expected lost")
+    if policy == "slew" and end > max(2.0, 0.1 * due):
+        problems.append(f"slew: {end:g} RTC ticks still missing at the end; they should be "
+                        "paid back")
+    return problems
+
+
+def run(name: str, cfg: qemu.Config, hold: float, live: bool = False,
+        policy: str = "discard") -> Outcome:
     tmp = tempfile.mkdtemp(prefix="tickscope-scn-")
     sock = os.path.join(tmp, "qmp.sock")
     extra = ["-qmp", f"unix:{sock},server=on,wait=off"]
@@ -126,14 +169,41 @@ def run(name: str, cfg: qemu.Config, hold: float, live: bool = False) -> Outcome
             return Outcome(name, cfg.accel, "ERROR",
                            problems=[f"qemu-img could not make the scratch disk: {e}"])
         extra += ["-drive", f"if=none,id=scratch,format=qcow2,file={disk}"]
+    if name == "starve":
+        resolved, err = qemu.resolve(cfg)
+        if err:
+            shutil.rmtree(tmp, ignore_errors=True)
+            return Outcome(name, resolved.accel, "ERROR", problems=[err])
+        extra += policy_args(policy, resolved.accel)
     monitor_s = int(hold + SETTLE_S + 4)
     cfg.cmdline = (cfg.cmdline + f" monitor={monitor_s}").strip()
     cfg.extra = list(cfg.extra) + extra
     cfg.timeout = max(cfg.timeout, monitor_s + hold + 120)
-    state: dict[str, Any] = {"held": 0.0, "error": None}
+    state: dict[str, Any] = {"held": 0.0, "error": None, "proc": None}
     started = threading.Event()
 
+    def starve() -> None:
+        proc = state["proc"]
+        started.wait(timeout=cfg.timeout)
+        time.sleep(SETTLE_S)
+        held = 0.0
+        while held < hold - 1e-3:
+            piece = min(STARVE_PIECE_S, hold - held)
+            t0 = time.monotonic()
+            os.kill(proc.pid, signal.SIGSTOP)
+            time.sleep(piece)
+            os.kill(proc.pid, signal.SIGCONT)
+            held += time.monotonic() - t0
+            time.sleep(STARVE_PIECE_S)
+        state["held"] = held
+
     def act() -> None:
+        if name == "starve":
+            try:
+                starve()
+            except Exception as e:
+                state["error"] = f"{type(e).__name__}: {e}"
+            return
         try:
             q = QMP(sock)
             started.wait(timeout=cfg.timeout)
@@ -155,9 +225,12 @@ def run(name: str, cfg: qemu.Config, hold: float, live: bool = False) -> Outcome
         if "# monitoring" in line:
             started.set()
 
+    def on_start(proc: subprocess.Popen) -> None:
+        state["proc"] = proc
+        actor.start()
+
     actor = threading.Thread(target=act, daemon=True)
-    actor.start()
-    r = qemu.run(cfg, live=live, on_line=on_line)
+    r = qemu.run(cfg, live=live, on_line=on_line, on_start=on_start)
     actor.join(timeout=5)
     shutil.rmtree(tmp, ignore_errors=True)
     out = Outcome(name, r.accel, "PASS", held_s=state["held"], events=r.report.events, run=r)
@@ -167,7 +240,10 @@ def run(name: str, cfg: qemu.Config, hold: float, live: bool = False) -> Outcome
     if r.verdict == "ERROR":
         out.verdict, out.problems = "ERROR", [r.reason]
         return out
-    out.problems, out.jumps = check(out.held_s, r.report.events)
+    if name == "starve":
+        out.problems = check_starve(policy, out.held_s, r.report)
+    else:
+        out.problems, out.jumps = check(out.held_s, r.report.events)
     if out.problems:
         out.verdict = "FAIL"
     return out

@@ -76,20 +76,28 @@ def boots(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
 
 
 def scenarios(kernel: str, only: str, t: Tally) -> list[dict]:
-    """Pause and snapshot the VM (2 s) under TCG, and KVM when usable."""
+    """Pause and snapshot the VM (2 s), and starve it (1 s) under each
+    lost-tick policy, under TCG and KVM when usable."""
     kvm_ok, kvm_why = qemu.kvm_usable()
     done = []
+    plans = [("pause", "", 2.0), ("snapshot", "", 2.0), ("starve", "discard", 1.0),
+             ("starve", "slew", 1.0)]
     for accel in ("tcg", "kvm"):
-        for name in ("pause", "snapshot"):
-            label = f"scenario {name}-{accel}"
+        for name, policy, hold in plans:
+            label = f"scenario {name}{'-' + policy if policy else ''}-{accel}"
             if only and only not in label:
                 continue
             if accel == "kvm" and not kvm_ok:
                 t.add(label, [], skipped=f"KVM not usable: {kvm_why}")
                 continue
-            out = scenario.run(name, qemu.Config(name=label, accel=accel, kernel=kernel), 2.0)
+            out = scenario.run(name, qemu.Config(name=label, accel=accel, kernel=kernel), hold,
+                               policy=policy or "discard")
             jumped = ", ".join(f"{e.get('source')} {e.get('size_ms')} ms" for e in out.jumps)
-            t.add(f"{label} [held {out.held_s:.3f} s; jumped: {jumped or 'none'}]",
+            if name == "starve" and out.run:
+                ms = {m.name: m.value for m in out.run.report.measurements}
+                jumped = ", ".join(f"{k.split('.')[1]} lost {ms[k]:g}" for k in sorted(ms)
+                                   if k.endswith(".deficit_end"))
+            t.add(f"{label} [held {out.held_s:.3f} s; {jumped or 'no jumps'}]",
                   out.problems if out.verdict != "PASS" or out.problems else [])
             if out.run:
                 d = report.to_dict(out.run)
