@@ -8,6 +8,9 @@ was done (the known answer).
             the VM still "runs", so its device timers fall behind, and the
             lost-tick policy (--policy discard|slew; the PIT's under KVM is
             delay|discard) decides whether the ticks are dropped or paid back
+  migrate   live-migrate to a second QEMU on the loopback address; the
+            report continues on the destination. Known answer: QEMU's own
+            downtime; no source may jump by more than that (+100 ms)
 
 The known answer is the host time from `stop` returning to `cont`
 returning. Sources that kept running while the VM was stopped (the RTC
@@ -28,6 +31,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+import ktap
 import qemu
 
 TOLERANCE = 0.05            # the issue's 5 %
@@ -154,8 +158,113 @@ def check_starve(policy: str, held_s: float, rep: Any) -> list[str]:
     return problems
 
 
+MIGRATE_SLACK_MS = 100.0   # beyond QEMU's reported downtime
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def check_migrate(downtime_ms: float, events: list[dict[str, str]]) -> list[str]:
+    """No source may jump by more than the downtime QEMU reported."""
+    limit = downtime_ms + MIGRATE_SLACK_MS
+    return [f"{e.get('source')} jumped {e.get('size_ms')} ms across a migration with "
+            f"{downtime_ms:.0f} ms of downtime" for e in events
+            if e.get("kind") == "jump" and abs(float(e.get("size_ms", 0))) > limit]
+
+
+def migrate(cfg: qemu.Config, live: bool) -> Outcome:
+    """Source and destination QEMUs; the serial streams are joined."""
+    c, err = qemu.resolve(cfg)
+    if err:
+        return Outcome("migrate", c.accel, "ERROR", problems=[err])
+    tmp = tempfile.mkdtemp(prefix="tickscope-mig-")
+    sock = os.path.join(tmp, "qmp.sock")
+    port = free_port()
+    monitor_s = int(SETTLE_S + 6)
+    c.cmdline = (c.cmdline + f" monitor={monitor_s}").strip()
+    src_cmd = qemu.command(c, None) + ["-qmp", f"unix:{sock},server=on,wait=off"]
+    dst_cmd = qemu.command(c, None) + ["-incoming", f"tcp:127.0.0.1:{port}"]
+    lines: list[str] = []
+    started = threading.Event()
+    state: dict[str, Any] = {"downtime": None, "error": None}
+
+    def pump(proc: subprocess.Popen) -> None:
+        assert proc.stdout
+        for raw in proc.stdout:
+            text = raw.decode("utf-8", "replace")
+            lines.append(text)
+            if "# monitoring" in text:
+                started.set()
+            if live:
+                print(ktap.clean(text), flush=True)
+
+    dst = subprocess.Popen(dst_cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+    src = subprocess.Popen(src_cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+    pumps = [threading.Thread(target=pump, args=(p,), daemon=True) for p in (src, dst)]
+    pumps[0].start()
+    t_start = time.monotonic()
+    try:
+        q = QMP(sock)
+        if not started.wait(timeout=120):
+            raise TimeoutError("monitor mode never started")
+        time.sleep(SETTLE_S)
+        q.cmd("migrate", uri=f"tcp:127.0.0.1:{port}")
+        deadline = time.monotonic() + 120
+        while True:
+            info = q.cmd("query-migrate")
+            if info.get("status") == "completed":
+                state["downtime"] = float(info.get("downtime", 0))
+                break
+            if info.get("status") in ("failed", "cancelled") or time.monotonic() > deadline:
+                raise RuntimeError(f"migration {info.get('status')}: {info.get('error-desc', '')}")
+            time.sleep(0.05)
+        # The source's serial ends here; the destination's goes on.
+        pumps[0].join(timeout=1)
+        pumps[1].start()
+        q.cmd("quit")
+        q.close()
+    except Exception as e:
+        state["error"] = f"{type(e).__name__}: {e}"
+    try:
+        status = dst.wait(timeout=monitor_s + 120)
+    except subprocess.TimeoutExpired:
+        dst.kill()
+        status = dst.wait()
+    for p in (src,):
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    for th in pumps:
+        if th.is_alive():
+            th.join(timeout=5)
+    shutil.rmtree(tmp, ignore_errors=True)
+    stderr = (dst.stderr.read() if dst.stderr else b"").decode("utf-8", "replace")
+    rep = ktap.parse(lines)
+    verdict, reason = qemu.judge(rep, status, False, 0, stderr)
+    r = qemu.RunResult(c.__dict__.copy(), c.accel, dst_cmd, verdict, reason, status,
+                       time.monotonic() - t_start, lines, stderr, rep)
+    out = Outcome("migrate", c.accel, "PASS", held_s=(state["downtime"] or 0) / 1000,
+                  events=rep.events, run=r)
+    if state["error"]:
+        out.verdict, out.problems = "ERROR", [state["error"]]
+    elif verdict == "ERROR":
+        out.verdict, out.problems = "ERROR", [f"destination: {reason}"]
+    else:
+        out.problems = check_migrate(state["downtime"] or 0.0, rep.events)
+        out.verdict = "FAIL" if out.problems else "PASS"
+    return out
+
+
 def run(name: str, cfg: qemu.Config, hold: float, live: bool = False,
         policy: str = "discard") -> Outcome:
+    if name == "migrate":
+        return migrate(cfg, live)
     tmp = tempfile.mkdtemp(prefix="tickscope-scn-")
     sock = os.path.join(tmp, "qmp.sock")
     extra = ["-qmp", f"unix:{sock},server=on,wait=off"]

@@ -88,6 +88,8 @@ class EventTest(unittest.TestCase):
         spurious = r.events + [{"kind": "jump", "source": "hpet", "size_ms": "900"}]
         self.assertTrue(any("hpet" in p for p in scenario.check(3.0, spurious)[0]))
         self.assertTrue(scenario.check(3.0, [])[0])             # nothing reported
+        self.assertEqual(scenario.check_migrate(7.0, r.events[1:]), [])
+        self.assertTrue(scenario.check_migrate(7.0, r.events))  # 3 s jump > 107 ms
 
 
 class JudgeTest(unittest.TestCase):

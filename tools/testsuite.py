@@ -81,7 +81,7 @@ def scenarios(kernel: str, only: str, t: Tally) -> list[dict]:
     kvm_ok, kvm_why = qemu.kvm_usable()
     done = []
     plans = [("pause", "", 2.0), ("snapshot", "", 2.0), ("starve", "discard", 1.0),
-             ("starve", "slew", 1.0)]
+             ("starve", "slew", 1.0), ("migrate", "", 0.0)]
     for accel in ("tcg", "kvm"):
         for name, policy, hold in plans:
             label = f"scenario {name}{'-' + policy if policy else ''}-{accel}"
@@ -93,6 +93,10 @@ def scenarios(kernel: str, only: str, t: Tally) -> list[dict]:
             out = scenario.run(name, qemu.Config(name=label, accel=accel, kernel=kernel), hold,
                                policy=policy or "discard")
             jumped = ", ".join(f"{e.get('source')} {e.get('size_ms')} ms" for e in out.jumps)
+            if name == "migrate":
+                jumped = f"downtime {out.held_s * 1000:.0f} ms; jumps: " + (", ".join(
+                    f"{e.get('source')} {e.get('size_ms')} ms" for e in out.events
+                    if e.get("kind") == "jump") or "none")
             if name == "starve" and out.run:
                 ms = {m.name: m.value for m in out.run.report.measurements}
                 jumped = ", ".join(f"{k.split('.')[1]} lost {ms[k]:g}" for k in sorted(ms)
