@@ -36,6 +36,7 @@ struct mon_src {
 	u64 last_total;
 	u64 backwards_seen;
 	s64 win_ns;		/* this source's time over the rate window */
+	s64 offset_ns;		/* how far ahead of the median it is, in all */
 	s64 prev_ppb;		/* its rate against the median, last window */
 	bool have_rate;
 };
@@ -156,6 +157,21 @@ static s64 median_s64(s64 *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* Once a second: every source's offset from the median so far, in ms,
+ * for drift-over-time plots ("# sample: at_s=T tsc=0.012 hpet=..."). */
+static void print_sample(u64 at_ns)
+{
+	char line[160], v[24];
+	int len;
+
+	len = snprintf_(line, sizeof(line), "sample: at_s=%s", fx(v, sizeof(v),
+			(s64)(at_ns / 1000000), 3));
+	for (int i = 0; i < nsrc && len < (int)sizeof(line) - 40; i++)
+		len += snprintf_(line + len, sizeof(line) - (size_t)len, " %s=%s", src[i].cs->name,
+				 fx(v, sizeof(v), src[i].offset_ns / 1000, 3));
+	diag("%s", line);
+}
+
 /* True when the RTC seconds register went from a to b by one second
  * (BCD or binary, wrapping at 60). */
 static bool one_second_later(u8 a, u8 b)
@@ -239,6 +255,7 @@ TEST_EXPLICIT(monitor, run)
 		for (int i = 0; i < nsrc && cycles > 0; i++) {
 			s64 dev = el[i] - med, lim = MAX(JUMP_MIN_NS, med / JUMP_FRAC);
 
+			src[i].offset_ns += dev;
 			if (dev > lim || dev < -lim) {
 				char sz[24];
 
@@ -278,6 +295,7 @@ TEST_EXPLICIT(monitor, run)
 				src[i].win_ns = 0;
 			}
 			dirty = false;
+			print_sample(now - start_ns);
 		}
 		/* The emulated tick had to catch up: the CPU did not run. */
 		if (tick_stats()->catchup > last_catchup) {

@@ -113,6 +113,35 @@ def timeline_svg(title: str, events: list[dict[str, str]], length_s: float) -> s
     return "".join(parts)
 
 
+COLORS = ("#c33", "#36c", "#393", "#c90", "#939", "#099")
+
+
+def drift_svg(title: str, samples: list[dict[str, str]]) -> str:
+    """Each source's offset from the median over time (ms), one line each."""
+    if not samples:
+        return ""
+    names = [k for k in samples[0] if k != "at_s"]
+    pts = {n: [(float(s["at_s"]), float(s.get(n, 0))) for s in samples] for n in names}
+    t_max = max(float(s["at_s"]) for s in samples) or 1.0
+    vals = [v for p in pts.values() for _, v in p] + [0.0]
+    lo, hi = min(vals), max(vals)
+    span = (hi - lo) or 1.0
+    w, h = 640, 200
+    parts = [f'<svg width="{w}" height="{h}" role="img" aria-label="{html.escape(title)}">',
+             f'<line x1="40" y1="{20 + 140 * hi / span:.1f}" x2="{w - 10}" '
+             f'y2="{20 + 140 * hi / span:.1f}" stroke="#ccc"/>']
+    for i, n in enumerate(names):
+        xy = " ".join(f"{40 + (w - 60) * t / t_max:.1f},{20 + 140 * (hi - v) / span:.1f}"
+                      for t, v in pts[n])
+        parts.append(f'<polyline points="{xy}" fill="none" stroke="{COLORS[i % len(COLORS)]}" '
+                     f'stroke-width="2"><title>{html.escape(n)}</title></polyline>')
+        parts.append(f'<text x="{40 + 70 * i}" y="192" font-size="12" '
+                     f'fill="{COLORS[i % len(COLORS)]}">{html.escape(n)}</text>')
+    parts.append(f'<text x="4" y="14" font-size="12">{html.escape(title)}: offset from the '
+                 f'median, {lo:g} to {hi:g} ms over {t_max:g} s</text></svg>')
+    return "".join(parts)
+
+
 def page(runs: list[dict[str, Any]], scenarios: list[dict[str, Any]]) -> str:
     head = "".join(f"<th>{html.escape(r['config']['name'])}<br><small>{r['accel']}, "
                    f"{r['verdict']}</small></th>" for r in runs)
@@ -121,7 +150,9 @@ def page(runs: list[dict[str, Any]], scenarios: list[dict[str, Any]]) -> str:
     scen = "\n".join(timeline_svg(f"scenario {s.get('scenario')} ({s.get('accel')}, held "
                                   f"{s.get('held_s', 0):.2f} s): {s.get('scenario_verdict')}",
                                   s.get("events", []),
-                                  float(_m(s, "monitor.seconds") or 10)) for s in scenarios)
+                                  float(_m(s, "monitor.seconds") or 10))
+                     + drift_svg(f"scenario {s.get('scenario')} drift", s.get("samples", []))
+                     for s in scenarios)
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>tickscope matrix</title>
 <style>

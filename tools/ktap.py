@@ -51,6 +51,7 @@ class Report:
     exception: list[str] = field(default_factory=list)
     summary: list[str] = field(default_factory=list)
     events: list[dict[str, str]] = field(default_factory=list)  # monitor mode
+    samples: list[dict[str, str]] = field(default_factory=list)  # monitor offsets
     problems: list[str] = field(default_factory=list)  # malformed stream
 
     def leaves(self) -> list[Node]:
@@ -174,6 +175,8 @@ def parse(lines: list[str]) -> Report:
                     mm.group(1), float(mm.group(2)), (mm.group(3) or "").strip(),
                     (mm.group(4) or "").strip(),
                     f"\0{id(parent)}:{depth}" if depth else ""))
+            elif text.startswith("sample:"):
+                rep.samples.append(parse_platform(text[len("sample:"):]))
             elif text.startswith("event:"):
                 kind, _, rest = text[len("event:"):].strip().partition(" ")
                 rep.events.append({"kind": kind, **parse_platform(rest)})

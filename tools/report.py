@@ -29,6 +29,7 @@ def to_dict(r: RunResult) -> dict[str, Any]:
         "measurements": [asdict(m) for m in rep.measurements],
         "summary": rep.summary,
         "events": rep.events,
+        "samples": rep.samples,
     }
 
 
