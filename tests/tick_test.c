@@ -91,39 +91,60 @@ static void snapshot(struct clockevent *ce, u64 *j, u64 *tsc)
 	irq_restore(f);
 }
 
+/* One window of the periodic tick: jiffies and the TSC at two ticks. */
+struct jiffy_window {
+	u64 j0, t0, j1, t1;
+	s64 lost;		/* jiffies due by the TSC but not counted */
+	struct steal stolen;
+};
+
+static void jiffy_window(struct tick_setup *t, struct jiffy_window *w)
+{
+	snapshot(t->ce, &w->j0, &w->t0);
+	tsc_wait_steal(rdtsc_ordered() + ns_to_tsc(PERIODIC_NS), ns_to_tsc(tick_period_ns()),
+		       &w->stolen);
+	snapshot(t->ce, &w->j1, &w->t1);
+	w->lost = (s64)((tsc_to_ns(w->t1 - w->t0) + tick_period_ns() / 2) / tick_period_ns()) -
+		  (s64)(w->j1 - w->j0);
+}
+
+/* One jiffy of slack for the window's ends, and the periods when the CPU
+ * did not run (the periodic device's ticks coalesce then). */
+static s64 jiffy_slack(const struct jiffy_window *w)
+{
+	return 1 + (s64)w->stolen.periods;
+}
+
 TEST(tick, periodic)
 {
 	struct tick_setup t;
 	enum verdict v = setup(env, &t, false);
-	u64 j0, t0, j1, t1, want;
-	struct steal stolen;
+	struct jiffy_window w;
 	s64 err;
 
 	if (v != PASS || (v = start(env, &t)) != PASS)
 		return v == PASS ? v : (finish(&t), v);
 	run_for(tick_period_ns() * 2);
-	snapshot(t.ce, &j0, &t0);
-	tsc_wait_steal(rdtsc_ordered() + ns_to_tsc(PERIODIC_NS), ns_to_tsc(tick_period_ns()),
-		       &stolen);
-	snapshot(t.ce, &j1, &t1);
+	jiffy_window(&t, &w);
+	/* As Linux's watchdog rereads before it blames a clock: a tick that
+	 * loses jiffies loses them again; a host hiccup does not repeat. */
+	if (w.lost > jiffy_slack(&w) || w.lost < -jiffy_slack(&w)) {
+		diag("first window: %ld jiffies lost in %lu us; measuring again", w.lost,
+		     tsc_to_ns(w.t1 - w.t0) / 1000);
+		jiffy_window(&t, &w);
+	}
 	finish(&t);
-	if (j1 <= j0)
+	if (w.j1 <= w.j0)
 		return fail("jiffies did not advance in %llu ms (%lu -> %lu)", PERIODIC_NS / 1000000,
-			    j0, j1);
-	/* Jiffies against the TSC between two ticks: each end is late by a
-	 * latency, so one jiffy of slack. */
-	want = (tsc_to_ns(t1 - t0) + tick_period_ns() / 2) / tick_period_ns();
-	err = ppb_diff(mul_div_u64(j1 - j0, 1000000000ull * 1000000ull, t.hz),
-		       tsc_to_ns(t1 - t0) * 1000000ull);
+			    w.j0, w.j1);
+	err = ppb_diff(mul_div_u64(w.j1 - w.j0, 1000000000ull * 1000000ull, t.hz),
+		       tsc_to_ns(w.t1 - w.t0) * 1000000ull);
 	measure_x("tick.jiffies_err_ppm", err, 3, "ppm", "%lu jiffies over %lu us at HZ=%lu, "
-		  "against HZ itself", j1 - j0, tsc_to_ns(t1 - t0) / 1000, t.hz);
-	if (stolen.periods)
-		diag("%lu tick periods fell in %lu ms when this CPU did not run", stolen.periods,
-		     tsc_to_ns(stolen.cycles) / 1000000);
-	/* One jiffy of slack for the window's ends, and the periods when the
-	 * CPU did not run (the periodic device's ticks coalesce then). */
-	return check_within("tick.jiffies_lost", (s64)want - (s64)(j1 - j0), 0,
-			    1 + (s64)stolen.periods, 0, NULL);
+		  "against HZ itself", w.j1 - w.j0, tsc_to_ns(w.t1 - w.t0) / 1000, t.hz);
+	if (w.stolen.periods)
+		diag("%lu tick periods fell in %lu ms when this CPU did not run", w.stolen.periods,
+		     tsc_to_ns(w.stolen.cycles) / 1000000);
+	return check_within("tick.jiffies_lost", w.lost, 0, jiffy_slack(&w), 0, NULL);
 }
 
 TEST(tick, switch)
