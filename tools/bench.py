@@ -43,6 +43,10 @@ def bench(kernel: str, accel: str, cal_ms: int, runs: int) -> None:
                      live=False)
         verdicts.append(r.verdict)
         rep = r.report
+        for n in rep.leaves():
+            if n.result in ("FAIL", "ERROR"):
+                why = [d for d in n.diagnostics if d.startswith("FAIL:")] or [n.reason]
+                print(f"  ({accel}, cal_ms={cal_ms}) {n.path} {n.result}: {why[-1]}", flush=True)
         for ref in REFS:
             m = rep.measure(f"tsc.err_ppm.{ref}")
             if m:
