@@ -42,7 +42,6 @@ static struct {
 	irq_fn fn;
 	void *ctx;
 } handlers[256];
-static u64 counts[256];
 static void (*exc_hook)(struct int_frame *f);
 
 static const char *const exc_names[32] = {
@@ -140,11 +139,6 @@ int irq_alloc(irq_fn fn, void *ctx)
 	return v >= 0 && irq_set_handler((u8)v, fn, ctx) == 0 ? v : -1;
 }
 
-u64 irq_count(u8 vector)
-{
-	return counts[vector];
-}
-
 void exception_set_hook(void (*hook)(struct int_frame *f))
 {
 	exc_hook = hook;
@@ -168,7 +162,6 @@ void interrupt_dispatch(struct int_frame *f)
 {
 	u8 v = (u8)f->vector;
 
-	counts[v]++;
 	if (v < 32) {
 		report_exception(f);
 		if (this_cpu() != 0) {

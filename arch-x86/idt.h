@@ -38,8 +38,6 @@ void irq_clear_handler(u8 vector);
 /* A free vector in VEC_DYN_FIRST..VEC_DYN_LAST with fn installed on it,
  * or -1 when none is left. */
 int irq_alloc(irq_fn fn, void *ctx);
-/* Interrupts delivered so far on vector (counted before the handler). */
-u64 irq_count(u8 vector);
 /*
  * Called after an exception has been printed, with the frame. When it
  * returns (or none is set) the run ends with ERROR. The test runner uses

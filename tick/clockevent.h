@@ -49,8 +49,6 @@ struct clockevent {
 /* Adds ce; -EINVAL when malformed or the table is full. */
 int clockevent_register(struct clockevent *ce);
 struct clockevent *clockevent_find(const char *name);
-int clockevent_count(void);
-struct clockevent *clockevent_get(int i);
 /* The highest-rated device with all of `features`, or NULL. */
 struct clockevent *clockevent_best(u32 features);
 /*

@@ -145,7 +145,6 @@ void tick_stop(void)
 }
 
 u64 tick_jiffies(void) { return tk0.jiffies; }
-bool tick_oneshot(void) { return tk0.oneshot; }
 u64 tick_period_ns(void) { return tk0.period_ns; }
 const struct tick_stats *tick_stats(void) { return &tk0.stats; }
 

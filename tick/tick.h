@@ -42,7 +42,6 @@ int tick_switch_oneshot(void);
 void tick_stop(void);
 
 u64 tick_jiffies(void);
-bool tick_oneshot(void);
 /* The exact tick period in ns (the device's rate, not 1e9 / HZ). */
 u64 tick_period_ns(void);
 /* Monotonic and wall ns now. */
