@@ -26,22 +26,16 @@ static u64 lat_ns[4 * ONESHOT_SAMPLES];
 static u64 stamps[PERIODIC_MAX];
 static volatile u64 nstamps;
 
-enum verdict ce_or_verdict(const char *name, u32 features, struct clockevent **out);
-
-enum verdict ce_or_verdict(const char *name, u32 features, struct clockevent **out)
+/* The clockevent named name with all of features, or the verdict to
+ * return instead. */
+static enum verdict ce_or_verdict(const char *name, u32 features, struct clockevent **out)
 {
-	int rc = 0;
-	const char *why;
-
 	*out = clockevent_find(name);
 	if (*out && ((*out)->features & features) == features)
 		return PASS;
 	if (*out)
 		return skip("%s has no %s mode", name, features & CE_ONESHOT ? "oneshot" : "periodic");
-	why = tick_why(name, &rc);
-	if (rc == -EIO)
-		return fail("%s is present but broken: %s", name, why);
-	return skip("%s", why ? why : "not registered");
+	return absent_verdict(name);
 }
 
 /* Waits for the device's event count to pass `after`, until TSC `end`. */

@@ -19,18 +19,20 @@
  * that at the median cannot be checked, let alone used. */
 #define READ_COST_LIMIT_NS	125000
 
-enum verdict source_or_verdict(const char *name, struct clocksource **out)
+enum verdict absent_verdict(const char *name)
 {
 	int rc = 0;
-	const char *why;
+	const char *why = tick_why(name, &rc);
 
-	*out = clocksource_find(name);
-	if (*out)
-		return PASS;
-	why = tick_why(name, &rc);
 	if (rc == -EIO)
 		return fail("%s is present but broken: %s", name, why);
 	return skip("%s", why ? why : "not registered");
+}
+
+enum verdict source_or_verdict(const char *name, struct clocksource **out)
+{
+	*out = clocksource_find(name);
+	return *out ? PASS : absent_verdict(name);
 }
 
 static enum verdict cs_present(const char *name)

@@ -271,6 +271,8 @@ TEST(smp, kvmclock)
 
 /* ---- per-CPU LAPIC ticks, and broadcast ticks ---- */
 
+/* One vector counts ticks on each CPU, from its LAPIC timer or from the
+ * broadcast IPI. */
 static int tick_vector = -1;
 
 static void tick_irq(struct int_frame *f, void *ctx)
@@ -388,15 +390,6 @@ TEST(smp, percpu_ticks)
 	return v;
 }
 
-static int bcast_vector = -1;
-
-static void bcast_irq(struct int_frame *f, void *ctx)
-{
-	(void)f;
-	(void)ctx;
-	smp_cpu((int)this_cpu())->ticks++;
-}
-
 /* The global device's tick on CPU 0: count it, and pass it on to every
  * other CPU by IPI, as Linux's tick broadcast does for CPUs whose local
  * timer stops. */
@@ -405,9 +398,9 @@ static void bcast_handler(struct clockevent *ce)
 	(void)ce;
 	smp_cpu(0)->ticks++;
 	if (lapic_mode() == LAPIC_X2APIC)
-		wrmsr(MSR_X2APIC_FIRST + LAPIC_ICR_LO / 16, (3u << 18) | (u32)bcast_vector);
+		wrmsr(MSR_X2APIC_FIRST + LAPIC_ICR_LO / 16, (3u << 18) | (u32)tick_vector);
 	else
-		lapic_write(LAPIC_ICR_LO, (3u << 18) | (u32)bcast_vector);	/* all but self */
+		lapic_write(LAPIC_ICR_LO, (3u << 18) | (u32)tick_vector);	/* all but self */
 }
 
 TEST(smp, broadcast)
@@ -425,11 +418,8 @@ TEST(smp, broadcast)
 		ce = clockevent_find("hpet");
 	if (!ce || !(ce->features & CE_PERIODIC))
 		return skip("no global periodic device (PIT or HPET) to broadcast from");
-	if (bcast_vector < 0) {
-		bcast_vector = irq_alloc(bcast_irq, NULL);
-		if (bcast_vector < 0)
-			return error("no free vector for the broadcast IPI");
-	}
+	if (!ensure_tick_vector())
+		return error("no free vector for the broadcast IPI");
 	for (int c = 0; c < smp_online(); c++)
 		smp_cpu(c)->ticks = 0;
 	ce->handler = bcast_handler;

@@ -53,6 +53,10 @@ static inline u64 rate_tolerance_ppb(const struct clocksource *cs, u64 unc_ppb)
 	return target + 3 * unc_ppb;
 }
 
+/* The verdict for a device that did not register: SKIP with the driver's
+ * reason when it is absent, FAIL when the driver found it broken. */
+enum verdict absent_verdict(const char *name);
+
 /*
  * The clocksource named name, or the verdict to return: SKIP when it is
  * absent (with the driver's reason), FAIL when its driver found it broken.

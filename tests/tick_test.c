@@ -25,8 +25,17 @@ struct tick_setup {
 	bool halt;		/* HLT is bounded by the watchdog */
 };
 
-/* The device (clockevent=, else the best with periodic and oneshot
- * modes), the clocksource (clocksource=, else the best), and HZ. */
+/* Starts the periodic tick on the device (clockevent=, else the best
+ * with the modes needed) with timekeeping on the clocksource
+ * (clocksource=, else the best) at HZ. */
+static u64 rtc_wall_ns(struct test_env *env)
+{
+	struct rtc_time rt;
+	const char *why;
+
+	return rtc_read(env->acpi, &rt, &why) ? 0 : rtc_to_unix(&rt) * 1000000000ull;
+}
+
 static enum verdict setup(struct test_env *env, struct tick_setup *t, bool need_oneshot)
 {
 	const char *ce = cmdline_get(env->cmd, "clockevent");
@@ -45,25 +54,16 @@ static enum verdict setup(struct test_env *env, struct tick_setup *t, bool need_
 	t->halt = !(t->ce->features & CE_PERCPU);
 	if (!t->halt)
 		watchdog_pause();
-	return PASS;
-}
-
-static u64 rtc_wall_ns(struct test_env *env)
-{
-	struct rtc_time rt;
-	const char *why;
-
-	return rtc_read(env->acpi, &rt, &why) ? 0 : rtc_to_unix(&rt) * 1000000000ull;
-}
-
-static enum verdict start(struct test_env *env, struct tick_setup *t)
-{
-	if (tick_start(t->ce, t->cs, t->hz, rtc_wall_ns(env)))
+	if (tick_start(t->ce, t->cs, t->hz, rtc_wall_ns(env))) {
+		if (!t->halt)
+			watchdog_resume();
 		return error("%s refused a periodic tick at %lu Hz", t->ce->name, t->hz);
+	}
 	diag("tick on %s (%s) at %lu Hz (period %lu ns), timekeeping on %s", t->ce->name,
 	     t->ce->route, t->hz, tick_period_ns(), t->cs->name);
 	return PASS;
 }
+
 
 static void finish(struct tick_setup *t)
 {
@@ -122,8 +122,8 @@ TEST(tick, periodic)
 	struct jiffy_window w;
 	s64 err;
 
-	if (v != PASS || (v = start(env, &t)) != PASS)
-		return v == PASS ? v : (finish(&t), v);
+	if (v != PASS)
+		return v;
 	run_for(tick_period_ns() * 2);
 	jiffy_window(&t, &w);
 	/* As Linux's watchdog rereads before it blames a clock: a tick that
@@ -155,8 +155,8 @@ TEST(tick, switch)
 	s64 gap;
 	int rc;
 
-	if (v != PASS || (v = start(env, &t)) != PASS)
-		return v == PASS ? v : (finish(&t), v);
+	if (v != PASS)
+		return v;
 	run_for(PERIODIC_NS / 2);
 	/* The anchor is the last periodic tick before the switch, taken with
 	 * interrupts off so that no tick comes in between: what the periodic
@@ -228,8 +228,8 @@ TEST(tick, timers)
 	int out_of_order = 0, n = 0;
 	struct summary s;
 
-	if (v != PASS || (v = start(env, &t)) != PASS)
-		return v == PASS ? v : (finish(&t), v);
+	if (v != PASS)
+		return v;
 	run_for(tick_period_ns() * 2);
 	if (tick_switch_oneshot()) {
 		finish(&t);
@@ -294,8 +294,8 @@ TEST(tick, idle)
 	enum verdict v = setup(env, &t, true);
 	u64 e0, per_s_periodic, per_s_oneshot, n_oneshot, allowed;
 
-	if (v != PASS || (v = start(env, &t)) != PASS)
-		return v == PASS ? v : (finish(&t), v);
+	if (v != PASS)
+		return v;
 	e0 = t.ce->events;
 	tick_idle_until(tick_now_ns() + IDLE_PERIODIC_NS, t.halt);
 	per_s_periodic = (t.ce->events - e0) * 1000000000ull / IDLE_PERIODIC_NS;
@@ -334,8 +334,8 @@ TEST(tick, walltime)
 	u64 rtc_now;
 	s64 err_ms;
 
-	if (v != PASS || (v = start(env, &t)) != PASS)
-		return v == PASS ? v : (finish(&t), v);
+	if (v != PASS)
+		return v;
 	if (!tick_wall_ns()) {
 		finish(&t);
 		return skip("no RTC to seed wall time from");
