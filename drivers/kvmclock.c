@@ -23,7 +23,12 @@ static u64 scale(u64 delta, u32 mul, s8 shift)
 	return mul_div_u64(delta, mul, 1ull << 32);
 }
 
-bool kvmclock_snapshot(struct pvclock_time *out)
+/*
+ * A consistent copy of this CPU's record and the TSC read with it: the
+ * version must be even (no update in progress) and the same before and
+ * after, else try again, at most PVCLOCK_MAX_RETRIES times.
+ */
+static bool consistent(struct pvclock_time *out, u64 *tsc)
 {
 	volatile struct pvclock_time *p = &pvti[this_cpu()];
 
@@ -32,6 +37,7 @@ bool kvmclock_snapshot(struct pvclock_time *out)
 
 		__asm__ volatile("" ::: "memory");
 		if (!(v & 1)) {
+			*tsc = rdtsc_ordered();
 			out->tsc_timestamp = p->tsc_timestamp;
 			out->system_time = p->system_time;
 			out->tsc_to_system_mul = p->tsc_to_system_mul;
@@ -50,29 +56,22 @@ bool kvmclock_snapshot(struct pvclock_time *out)
 	return false;
 }
 
+bool kvmclock_snapshot(struct pvclock_time *out)
+{
+	u64 tsc;
+
+	return consistent(out, &tsc);
+}
+
 static u64 read_ns(struct clocksource *cs)
 {
-	volatile struct pvclock_time *p = &pvti[this_cpu()];
+	struct pvclock_time p;
+	u64 tsc;
 
 	(void)cs;
-	for (int i = 0; i < PVCLOCK_MAX_RETRIES; i++) {
-		u32 v = p->version;
-		u64 ns;
-
-		__asm__ volatile("" ::: "memory");
-		if (!(v & 1)) {
-			u64 tsc = rdtsc_ordered();
-
-			ns = p->system_time + scale(tsc - p->tsc_timestamp, p->tsc_to_system_mul,
-						    p->tsc_shift);
-			__asm__ volatile("" ::: "memory");
-			if (p->version == v)
-				return ns;
-		}
-		info.retries++;
-	}
-	info.failures++;
-	return p->system_time;
+	if (!consistent(&p, &tsc))
+		return pvti[this_cpu()].system_time;	/* counted in info.failures */
+	return p.system_time + scale(tsc - p.tsc_timestamp, p.tsc_to_system_mul, p.tsc_shift);
 }
 
 static struct clocksource kvm_cs = {
