@@ -3,7 +3,7 @@
 #include "lapic.h"
 #include "platform.h"
 #include "smp.h"
-#include "drivers/console.h"
+#include "lib/console.h"
 #include "lib/str.h"
 
 #define GDT_CODE	0x08

@@ -1,7 +1,7 @@
 #include "platform.h"
 #include "acpi.h"
 #include "cpu.h"
-#include "drivers/console.h"
+#include "lib/console.h"
 
 static enum exit_mode mode = EXIT_HALT;
 static const struct acpi_info *acpi;

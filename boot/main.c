@@ -11,9 +11,11 @@
 #include "arch-x86/pic.h"
 #include "arch-x86/platform.h"
 #include "arch-x86/smp.h"
-#include "drivers/console.h"
 #include "drivers/kvmclock.h"
+#include "drivers/serial.h"
 #include "drivers/tsc.h"
+#include "drivers/vga.h"
+#include "lib/console.h"
 #include "lib/str.h"
 #include "tests/test.h"
 
@@ -106,7 +108,9 @@ void kmain(u32 magic, u32 info)
 	idt_init();
 	multiboot_parse(magic, info, &boot);
 	cmdline_parse(boot.cmdline, boot.protocol == 1, &cmd);
-	console_init(boot.vga_text);
+	serial_init();		/* each registers itself as a console sink */
+	if (boot.vga_text)
+		vga_init();
 	cpuinfo_read(&cpu);
 	pic_disable();
 

@@ -1,5 +1,6 @@
 #include "serial.h"
 #include "arch-x86/cpu.h"
+#include "lib/console.h"
 
 /* Bounds on polling loops: each iteration is a port read (≈20 µs when it
  * exits to the hypervisor), so 100000 is seconds at worst per byte on a
@@ -13,6 +14,12 @@ static int stalls;
 
 static u8 uart_in(int reg) { return inb(COM1_PORT + reg); }
 static void uart_out(int reg, u8 v) { outb(COM1_PORT + reg, v); }
+
+static const struct console_sink sink = {
+	.name = "serial",
+	.write = serial_write,
+	.live = serial_present,
+};
 
 int serial_init(void)
 {
@@ -44,7 +51,7 @@ int serial_init(void)
 	}
 	uart_out(UART_MCR, MCR_DTR_RTS_OUT2);
 	present = true;
-	return 0;
+	return console_register(&sink);
 }
 
 bool serial_present(void)

@@ -22,8 +22,9 @@
 #define   LSR_THRE	0x20	/* transmit holding register empty */
 #define UART_SCR	7
 
-/* Probes COM1 (scratch register and a loopback byte) and programs it.
- * Returns 0, or -ENODEV when no working UART answers. */
+/* Probes COM1 (scratch register and a loopback byte), programs it and
+ * registers it as the console sink "serial". Returns 0, or -ENODEV when
+ * no working UART answers (nothing is registered then). */
 int serial_init(void);
 /* Writes n bytes, "\n" as "\r\n". Each byte waits a bounded time for
  * the transmitter; a UART that stops draining is given up on. */

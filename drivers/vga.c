@@ -1,4 +1,5 @@
 #include "vga.h"
+#include "lib/console.h"
 
 #define ATTR 0x0700	/* light grey on black */
 
@@ -11,11 +12,14 @@ static void clear_row(int r)
 		screen[r * VGA_COLS + c] = ATTR | ' ';
 }
 
+static const struct console_sink sink = { .name = "vga", .write = vga_write };
+
 void vga_init(void)
 {
 	for (int r = 0; r < VGA_ROWS; r++)
 		clear_row(r);
 	row = col = 0;
+	console_register(&sink);
 }
 
 static void newline(void)

@@ -8,7 +8,7 @@
 #define VGA_COLS	80
 #define VGA_ROWS	25
 
-/* Clears the screen and starts mirroring. */
+/* Clears the screen and registers it as the console sink "vga". */
 void vga_init(void);
 /*
  * Writes n bytes. The screen wraps to the top instead of scrolling: under a

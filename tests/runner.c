@@ -5,7 +5,7 @@
 #include "arch-x86/lapic.h"
 #include "arch-x86/platform.h"
 #include "boot/cmdline.h"
-#include "drivers/console.h"
+#include "lib/console.h"
 #include "drivers/tsc.h"
 #include "lib/stats.h"
 #include "lib/str.h"

@@ -1,0 +1,32 @@
+/*
+ * The kernel console: every line goes to each registered sink (a device
+ * driver's write function), in the order they registered. The console
+ * knows no device itself; drivers register with it, boot starts them.
+ */
+#ifndef LIB_CONSOLE_H
+#define LIB_CONSOLE_H
+
+#include "printf.h"
+
+#define CONSOLE_MAX_SINKS	4
+
+struct console_sink {
+	const char *name;	/* as console_outputs names it: "serial", "vga" */
+	void (*write)(const char *s, size_t n);
+	/* Whether the sink still works (a UART can be given up on); NULL
+	 * when it always does. */
+	bool (*live)(void);
+};
+
+/* Adds a sink (kept by pointer); returns -ERANGE when the table is full. */
+int console_register(const struct console_sink *sink);
+/* Writes n bytes to every sink. */
+void console_write(const char *s, size_t n);
+/* printf to the console; lines longer than 512 bytes are cut. */
+void kprintf(const char *fmt, ...) PRINTF_FMT(1, 2);
+void vkprintf(const char *fmt, va_list ap);
+/* The live sinks' names joined by '+', for the report ("serial+vga",
+ * "serial", ...), or "none". */
+const char *console_outputs(void);
+
+#endif
