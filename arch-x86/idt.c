@@ -2,7 +2,7 @@
 #include "cpu.h"
 #include "lapic.h"
 #include "platform.h"
-#include "smp.h"
+#include "percpu.h"
 #include "lib/console.h"
 #include "lib/str.h"
 
@@ -167,7 +167,7 @@ void interrupt_dispatch(struct int_frame *f)
 		if (this_cpu() != 0) {
 			/* The runner lives on CPU 0; an AP that faults stops. */
 			kprintf("# CPU %u stopped after the exception\n", this_cpu());
-			smp_cpu((int)this_cpu())->failed = true;
+			this_percpu()->failed = true;
 			for (;;)
 				__asm__ volatile("cli; hlt");
 		}

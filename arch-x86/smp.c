@@ -2,10 +2,9 @@
 #include "smp_layout.h"
 #include "acpi.h"
 #include "cpu.h"
+#include "delay.h"
 #include "idt.h"
 #include "lapic.h"
-#include "boot/multiboot.h"
-#include "drivers/tsc.h"
 #include "lib/str.h"
 
 #define ICR_INIT_ASSERT		0xC500	/* INIT, level, assert */
@@ -72,18 +71,6 @@ void ap_main(u32 index)
 	}
 }
 
-/* The trampoline page must be usable RAM below 1 MiB. */
-static bool tramp_page_free(const struct boot_mmap_entry *m, int n)
-{
-	if (n == 0)
-		return true;	/* no map: the conventional layout */
-	for (int i = 0; i < n; i++)
-		if (m[i].type == 1 && m[i].base <= TRAMP_BASE &&
-		    m[i].base + m[i].len >= TRAMP_BASE + 0x1000)
-			return true;
-	return false;
-}
-
 static bool start_ap(int index, u32 apic_id)
 {
 	struct tramp_params *p = (struct tramp_params *)(uintptr_t)
@@ -111,8 +98,7 @@ static bool start_ap(int index, u32 apic_id)
 	return cpus[index].online;
 }
 
-int smp_init(const struct acpi_info *ai, const struct boot_mmap_entry *mmap, int n,
-	     void (*ap_init)(void))
+int smp_init(const struct acpi_info *ai, bool tramp_free, void (*ap_init)(void))
 {
 	u32 me = lapic_id();
 	u64 t0 = rdtsc_ordered();
@@ -123,7 +109,7 @@ int smp_init(const struct acpi_info *ai, const struct boot_mmap_entry *mmap, int
 	possible = acpi_enabled_cpus(ai);
 	if (possible > SMP_MAX_CPUS)
 		possible = SMP_MAX_CPUS;
-	if (!ai->madt || possible < 2 || lapic_mode() == LAPIC_OFF || !tramp_page_free(mmap, n))
+	if (!ai->madt || possible < 2 || lapic_mode() == LAPIC_OFF || !tramp_free)
 		return online;
 	call_vector = irq_alloc(call_irq, NULL);
 	if (call_vector < 0)

@@ -5,12 +5,14 @@
 #include "arch-x86/acpi.h"
 #include "arch-x86/cpu.h"
 #include "arch-x86/cpuinfo.h"
+#include "arch-x86/delay.h"
 #include "arch-x86/idt.h"
 #include "arch-x86/ioapic.h"
 #include "arch-x86/lapic.h"
 #include "arch-x86/pic.h"
 #include "arch-x86/platform.h"
 #include "arch-x86/smp.h"
+#include "arch-x86/smp_layout.h"
 #include "drivers/kvmclock.h"
 #include "drivers/serial.h"
 #include "drivers/tsc.h"
@@ -33,6 +35,22 @@ static u64 boot_sources_ms;	/* probing the clocksources and calibrating */
 static void ap_init(void)
 {
 	kvmclock_cpu_init();
+}
+
+/* The AP trampoline page (TRAMP_BASE, below 1 MiB) must be usable RAM in
+ * the loader's memory map; without a map, the conventional layout is. */
+static bool tramp_page_free(void)
+{
+	int n = MIN(boot.mmap_count, BOOT_MMAP_MAX);
+	const struct boot_mmap_entry *m = boot.mmap;
+
+	if (n == 0)
+		return true;
+	for (int i = 0; i < n; i++)
+		if (m[i].type == 1 && m[i].base <= TRAMP_BASE &&
+		    m[i].base + m[i].len >= TRAMP_BASE + 0x1000)
+			return true;
+	return false;
 }
 
 static enum exit_mode choose_exit(void)
@@ -126,7 +144,7 @@ void kmain(u32 magic, u32 info)
 	sources_init(&cpu, &acpi, env.nioapics, &cmd);
 	boot_sources_ms = tsc_to_ns(rdtsc_ordered() - boot_sources_ms) / 1000000;
 	if (!cmdline_has(&cmd, "nosmp"))
-		smp_init(&acpi, boot.mmap, MIN(boot.mmap_count, BOOT_MMAP_MAX), ap_init);
+		smp_init(&acpi, tramp_page_free(), ap_init);
 
 	runner_begin(&env);
 	report_platform(&env);

@@ -1,7 +1,7 @@
 #include "kvmclock.h"
 #include "arch-x86/cpu.h"
 #include "arch-x86/cpuinfo.h"
-#include "arch-x86/smp.h"
+#include "arch-x86/percpu.h"
 #include "lib/math.h"
 #include "lib/printf.h"
 #include "lib/str.h"

@@ -1,7 +1,7 @@
 #include "lapic_timer.h"
-#include "tsc.h"
 #include "arch-x86/cpu.h"
 #include "arch-x86/cpuinfo.h"
+#include "arch-x86/delay.h"
 #include "arch-x86/idt.h"
 #include "arch-x86/lapic.h"
 #include "lib/math.h"

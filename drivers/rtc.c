@@ -1,7 +1,7 @@
 #include "rtc.h"
-#include "tsc.h"
 #include "arch-x86/acpi.h"
 #include "arch-x86/cpu.h"
+#include "arch-x86/delay.h"
 #include "lib/printf.h"
 #include "tick/clocksource.h"
 #include "tick/clockevent.h"

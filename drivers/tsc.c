@@ -3,14 +3,12 @@
 #include "pit.h"
 #include "arch-x86/cpu.h"
 #include "arch-x86/cpuinfo.h"
+#include "arch-x86/delay.h"
 #include "lib/math.h"
 #include "tick/clocksource.h"
 
 #define EARLY_PIT_COUNT	11932		/* 10 ms at PIT_HZ */
 #define EARLY_SPINS	10000000	/* ≫ 10 ms of port reads anywhere */
-
-static u64 hz = 1000000000;
-static const char *source = "assumed";
 
 static u64 read_tsc(struct clocksource *cs)
 {
@@ -26,40 +24,10 @@ static struct clocksource tsc_cs = {
 	.read_method = "lfence;rdtsc",
 };
 
-u64 tsc_hz(void) { return hz; }
-const char *tsc_hz_source(void) { return source; }
-
 void tsc_set_hz(u64 h, const char *src)
 {
-	hz = h;
-	source = src;
+	tsc_ruler_set(h, src);
 	tsc_cs.freq_hz = h;
-}
-
-u64 tsc_to_ns(u64 cycles) { return mul_div_u64(cycles, 1000000000, hz); }
-u64 ns_to_tsc(u64 ns) { return mul_div_u64(ns, hz, 1000000000); }
-
-void tsc_delay_us(u64 us)
-{
-	u64 end = rdtsc_ordered() + ns_to_tsc(us * 1000);
-
-	while (rdtsc_ordered() < end)
-		cpu_relax();
-}
-
-void tsc_wait_steal(u64 end, u64 period, struct steal *s)
-{
-	u64 prev = rdtsc_ordered(), now;
-
-	*s = (struct steal){ 0, 0, 0 };
-	while ((now = rdtsc_ordered()) < end) {
-		if (period && now - prev >= period) {
-			s->gaps++;
-			s->cycles += now - prev;
-			s->periods += (now - prev) / period;
-		}
-		prev = now;
-	}
 }
 
 static u64 pit_estimate(void)
@@ -101,7 +69,7 @@ int tsc_clocksource_init(const struct cpu_info *ci)
 {
 	if (!ci->tsc)
 		return -ENODEV;
-	tsc_cs.freq_hz = hz;
+	tsc_cs.freq_hz = tsc_hz();
 	return clocksource_register(&tsc_cs);
 }
 

@@ -1,4 +1,5 @@
-/* The TSC as the kernel's ruler for bounded waits and timestamps. */
+/* The TSC: its clocksource, the early estimate of its rate that sets the
+ * ruler (arch-x86/delay.h), and what CPUID claims the rate is. */
 #ifndef DRIVERS_TSC_H
 #define DRIVERS_TSC_H
 
@@ -14,33 +15,9 @@ struct cpu_info;
  * report says so).
  */
 int tsc_early_calibrate(const struct cpu_info *ci);
-/* The current ruler rate in Hz and where it came from ("pit", a CPUID
- * leaf, a calibration reference, or "assumed"). */
-u64 tsc_hz(void);
-const char *tsc_hz_source(void);
-/* Replaces the ruler rate (after a better calibration). */
+/* Sets the ruler rate (arch-x86/delay.h) and the clocksource's freq_hz,
+ * after a better calibration. */
 void tsc_set_hz(u64 hz, const char *source);
-/* Cycles to nanoseconds and back, at the ruler rate. */
-u64 tsc_to_ns(u64 cycles);
-u64 ns_to_tsc(u64 ns);
-/* Busy-waits us microseconds by the TSC. */
-void tsc_delay_us(u64 us);
-
-/*
- * Time this CPU did not run. A virtual CPU can be descheduled by the host
- * (or stalled by its emulator); an interrupt cannot be taken meanwhile,
- * and periodic ones coalesce. Busy-waiting and watching for gaps between
- * consecutive TSC reads shows how long, and how many periods of a given
- * length fell entirely inside such gaps.
- */
-struct steal {
-	u64 gaps;		/* gaps of at least one period */
-	u64 cycles;		/* their total length */
-	u64 periods;		/* whole periods inside them */
-};
-/* Busy-waits (interrupts as they are) until TSC `end`, accounting gaps
- * of at least `period` cycles into s. */
-void tsc_wait_steal(u64 end, u64 period, struct steal *s);
 
 /* Registers the "tsc" clocksource (LFENCE;RDTSC, ordered after earlier
  * instructions; RDTSCP is reported but not needed). Its freq_hz follows

@@ -5,7 +5,7 @@
  */
 #include "sources.h"
 #include "arch-x86/cpu.h"
-#include "drivers/tsc.h"
+#include "arch-x86/delay.h"
 #include "lib/stats.h"
 
 #define COST_READS		1000

@@ -3,11 +3,11 @@
 #include "sources.h"
 #include "arch-x86/acpi.h"
 #include "arch-x86/cpu.h"
+#include "arch-x86/delay.h"
 #include "drivers/acpi_pm.h"
 #include "drivers/hpet.h"
 #include "drivers/kvmclock.h"
 #include "drivers/rtc.h"
-#include "drivers/tsc.h"
 
 #define RTC_EDGE_WAIT_US	1100000	/* a second edge comes within 1 s */
 

@@ -2,11 +2,11 @@
  * IOAPIC, each with its latency or rate measured by the TSC. */
 #include "test.h"
 #include "arch-x86/cpu.h"
+#include "arch-x86/delay.h"
 #include "arch-x86/idt.h"
 #include "arch-x86/ioapic.h"
 #include "arch-x86/lapic.h"
 #include "drivers/pit.h"
-#include "drivers/tsc.h"
 #include "lib/stats.h"
 
 #define IPI_SAMPLES	64

@@ -19,7 +19,6 @@
 #include "arch-x86/cpu.h"
 #include "drivers/kvmclock.h"
 #include "drivers/rtc.h"
-#include "drivers/tsc.h"
 #include "lib/stats.h"
 #include "tick/tick.h"
 

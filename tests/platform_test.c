@@ -2,8 +2,8 @@
 #include "test.h"
 #include "arch-x86/acpi.h"
 #include "arch-x86/cpuinfo.h"
+#include "arch-x86/delay.h"
 #include "arch-x86/lapic.h"
-#include "drivers/tsc.h"
 
 TEST(platform, cpu)
 {

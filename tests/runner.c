@@ -1,12 +1,12 @@
 /* The test runner: selection, KTAP output, watchdog, summary, verdict. */
 #include "test.h"
 #include "arch-x86/cpu.h"
+#include "arch-x86/delay.h"
 #include "arch-x86/idt.h"
 #include "arch-x86/lapic.h"
 #include "arch-x86/platform.h"
 #include "boot/cmdline.h"
 #include "lib/console.h"
-#include "drivers/tsc.h"
 #include "lib/stats.h"
 #include "lib/str.h"
 

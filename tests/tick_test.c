@@ -6,8 +6,8 @@
  */
 #include "sources.h"
 #include "arch-x86/cpu.h"
+#include "arch-x86/delay.h"
 #include "drivers/rtc.h"
-#include "drivers/tsc.h"
 #include "lib/stats.h"
 #include "tick/tick.h"
 

@@ -3,6 +3,7 @@
  * known answer when the host tool passed one (tsc_hz=). */
 #include "sources.h"
 #include "arch-x86/cpuinfo.h"
+#include "arch-x86/delay.h"
 #include "drivers/tsc.h"
 
 static void print_khz(const char *name, u64 hz, const char *fmt_extra, u64 unc_ppb,

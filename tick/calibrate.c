@@ -1,5 +1,6 @@
 #include "calibrate.h"
 #include "arch-x86/cpu.h"
+#include "arch-x86/delay.h"
 #include "drivers/tsc.h"
 #include "lib/math.h"
 #include "lib/stats.h"
