@@ -1,5 +1,4 @@
 /* kmain: bring the machine up, say what it is, run the tests, exit. */
-#include "boot/cmdline.h"
 #include "boot/multiboot.h"
 #include "boot/sources.h"
 #include "arch-x86/acpi.h"
@@ -17,6 +16,7 @@
 #include "drivers/serial.h"
 #include "drivers/tsc.h"
 #include "drivers/vga.h"
+#include "lib/cmdline.h"
 #include "lib/console.h"
 #include "lib/str.h"
 #include "tests/test.h"

@@ -1,5 +1,4 @@
 #include "sources.h"
-#include "boot/cmdline.h"
 #include "drivers/acpi_pm.h"
 #include "drivers/hpet.h"
 #include "drivers/kvmclock.h"
@@ -7,6 +6,7 @@
 #include "drivers/pit.h"
 #include "drivers/rtc.h"
 #include "drivers/tsc.h"
+#include "lib/cmdline.h"
 #include "lib/str.h"
 #include "tick/calibrate.h"
 #include "tick/clocksource.h"

@@ -5,7 +5,7 @@
 #include "arch-x86/idt.h"
 #include "arch-x86/lapic.h"
 #include "arch-x86/platform.h"
-#include "boot/cmdline.h"
+#include "lib/cmdline.h"
 #include "lib/console.h"
 #include "lib/stats.h"
 #include "lib/str.h"

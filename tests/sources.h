@@ -3,7 +3,7 @@
 #define TESTS_SOURCES_H
 
 #include "test.h"
-#include "boot/cmdline.h"
+#include "lib/cmdline.h"
 #include "lib/math.h"
 #include "tick/calibrate.h"
 #include "tick/clocksource.h"

@@ -1,7 +1,7 @@
 /* Command-line and multiboot parsing on the host, over good and
  * malformed input. */
 #include "tests/host/check.h"
-#include "boot/cmdline.h"
+#include "lib/cmdline.h"
 #include "boot/multiboot.h"
 #include "lib/phys.h"
 

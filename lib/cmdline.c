@@ -1,6 +1,6 @@
 #include "cmdline.h"
-#include "lib/printf.h"
-#include "lib/str.h"
+#include "printf.h"
+#include "str.h"
 
 struct option {
 	const char *key;

@@ -4,8 +4,8 @@
  * unknown, malformed or repeated word becomes a warning for the report,
  * never silence.
  */
-#ifndef BOOT_CMDLINE_H
-#define BOOT_CMDLINE_H
+#ifndef LIB_CMDLINE_H
+#define LIB_CMDLINE_H
 
 #include "lib/types.h"
 
