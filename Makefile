@@ -15,7 +15,10 @@ KCFLAGS  := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mno-red-zone \
 KLDFLAGS := -nostdlib -static -no-pie -Wl,-T,boot/linker.ld \
 	    -Wl,-z,max-page-size=0x1000 -Wl,--no-warn-rwx-segments -Wl,--build-id=none
 
-KSRC := $(sort $(wildcard boot/*.c arch-x86/*.c drivers/*.c tick/*.c lib/*.c tests/*.c))
+# The kernel's layers, lowest first (docs/ARCHITECTURE.md): a file may
+# include headers of its own layer or of lower ones, never of higher ones.
+LAYERS := lib arch-x86 tick drivers measure report tests boot
+KSRC := $(sort $(wildcard $(addsuffix /*.c,$(LAYERS))))
 KASM := $(wildcard boot/*.S arch-x86/*.S)
 KOBJ := $(patsubst %.c,$(BUILD)/%.o,$(KSRC)) $(patsubst %.S,$(BUILD)/%.o,$(KASM))
 

@@ -8,7 +8,7 @@
 #include "drivers/tsc.h"
 #include "lib/cmdline.h"
 #include "lib/str.h"
-#include "tick/calibrate.h"
+#include "measure/calibrate.h"
 #include "tick/clocksource.h"
 #include "tick/clockevent.h"
 #include "tick/tick.h"

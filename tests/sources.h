@@ -5,7 +5,7 @@
 #include "test.h"
 #include "lib/cmdline.h"
 #include "lib/math.h"
-#include "tick/calibrate.h"
+#include "measure/calibrate.h"
 #include "tick/clocksource.h"
 
 /* The known TSC rate from the command line (tsc_hz=), or 0. */

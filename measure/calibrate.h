@@ -12,10 +12,10 @@
  * samples about the fitted line. Because every reference spans the same window,
  * the results also give the drift between every pair.
  */
-#ifndef TICK_CALIBRATE_H
-#define TICK_CALIBRATE_H
+#ifndef MEASURE_CALIBRATE_H
+#define MEASURE_CALIBRATE_H
 
-#include "clocksource.h"
+#include "tick/clocksource.h"
 
 #define CAL_MAX_SAMPLES	4096
 #define CAL_MIN_SAMPLES	8
