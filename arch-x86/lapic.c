@@ -85,6 +85,14 @@ int lapic_self_ipi(u8 vector)
 	return wait_icr();
 }
 
+void lapic_ipi_others(u8 vector)
+{
+	if (mode == LAPIC_X2APIC)
+		wrmsr(MSR_X2APIC_FIRST + LAPIC_ICR_LO / 16, ICR_SHORTHAND_OTHERS | vector);
+	else
+		lapic_write(LAPIC_ICR_LO, ICR_SHORTHAND_OTHERS | vector);
+}
+
 static int wait_icr(void)
 {
 	for (int i = 0; i < ICR_SPINS; i++)

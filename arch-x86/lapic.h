@@ -21,6 +21,7 @@
 #define LAPIC_ESR		0x280
 #define LAPIC_ICR_LO		0x300
 #define   ICR_SHORTHAND_SELF	(1u << 18)
+#define   ICR_SHORTHAND_OTHERS	(3u << 18)	/* all but self */
 #define   ICR_PENDING		(1u << 12)	/* xAPIC delivery status */
 #define LAPIC_ICR_HI		0x310
 #define LAPIC_LVT_TIMER		0x320
@@ -59,5 +60,8 @@ int lapic_send_ipi(u32 dest, u32 lo);
 /* Sends a fixed interrupt on vector to this CPU. Returns 0, or
  * -ETIMEDOUT when the xAPIC never reported the IPI as sent. */
 int lapic_self_ipi(u8 vector);
+/* Sends a fixed interrupt on vector to every CPU but this one. It does
+ * not wait for the xAPIC's delivery status: interrupt handlers send it. */
+void lapic_ipi_others(u8 vector);
 
 #endif

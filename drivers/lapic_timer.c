@@ -31,6 +31,32 @@ static void lvt(struct clockevent *ce, u32 mode)
 	lapic_write(LAPIC_LVT_TIMER, mode | (u32)vector);
 }
 
+void lapic_timer_start(u32 div, u32 mode, u8 vec, u32 count)
+{
+	lapic_write(LAPIC_TIMER_DIV, div);
+	lapic_write(LAPIC_LVT_TIMER, mode | vec);
+	lapic_write(LAPIC_TIMER_INIT, count);
+}
+
+void lapic_timer_stop(void)
+{
+	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
+	lapic_write(LAPIC_TIMER_INIT, 0);
+}
+
+u32 lapic_timer_count_for(u32 div, u64 us)
+{
+	u32 left;
+
+	lapic_write(LAPIC_TIMER_DIV, div);
+	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
+	lapic_write(LAPIC_TIMER_INIT, 0xFFFFFFFF);
+	tsc_delay_us(us);
+	left = lapic_read(LAPIC_TIMER_CUR);
+	lapic_write(LAPIC_TIMER_INIT, 0);
+	return 0xFFFFFFFF - left;
+}
+
 static int lapic_periodic(struct clockevent *ce, u64 hz)
 {
 	u64 count;
@@ -67,8 +93,7 @@ static int lapic_next(struct clockevent *ce, u64 delta)
 static void lapic_shutdown(struct clockevent *ce)
 {
 	(void)ce;
-	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
-	lapic_write(LAPIC_TIMER_INIT, 0);
+	lapic_timer_stop();
 	wrmsr(MSR_TSC_DEADLINE, 0);
 	active = NULL;
 }

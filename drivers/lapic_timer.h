@@ -5,7 +5,8 @@
 
 #include "lib/types.h"
 
-#define LAPIC_TIMER_DIV16	0x3	/* divide configuration value */
+#define LAPIC_TIMER_DIV16	0x3	/* divide configuration values */
+#define LAPIC_TIMER_DIV128	0xA
 #define LAPIC_CAL_US		20000	/* calibration window against the TSC */
 
 struct cpu_info;
@@ -25,5 +26,19 @@ struct lapic_timer_info {
  */
 int lapic_timer_init(const struct cpu_info *ci, const char **why, const char **why_deadline);
 const struct lapic_timer_info *lapic_timer_info(void);
+
+/*
+ * This CPU's LAPIC timer used directly, outside the clockevents: the test
+ * runner's watchdog and the per-CPU tick tests. The "lapic" and
+ * "tscdeadline" clockevents must be idle meanwhile (watchdog_pause).
+ */
+/* Programs divide configuration div, LVT mode (LVT_TIMER_ONESHOT or
+ * LVT_TIMER_PERIODIC) on vector, then the initial count, which starts it. */
+void lapic_timer_start(u32 div, u32 mode, u8 vector, u32 count);
+/* Masks the LVT and stops the count. */
+void lapic_timer_stop(void);
+/* Counts down from 0xFFFFFFFF, masked, at divide configuration div for
+ * us microseconds by the TSC ruler; returns how many ticks it counted. */
+u32 lapic_timer_count_for(u32 div, u64 us);
 
 #endif

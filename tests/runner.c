@@ -5,13 +5,13 @@
 #include "arch-x86/idt.h"
 #include "arch-x86/lapic.h"
 #include "arch-x86/platform.h"
+#include "drivers/lapic_timer.h"
 #include "lib/cmdline.h"
 #include "lib/console.h"
 #include "lib/stats.h"
 #include "lib/str.h"
 
 #define MAX_SUITES	32
-#define LAPIC_DIV_128	0xA		/* divide configuration value */
 #define WATCHDOG_DEFAULT_S 20
 
 extern const struct test __tests_start[], __tests_end[];
@@ -194,17 +194,14 @@ static void wd_arm(void)
 	count = wd_timer_hz * wd_seconds;
 	if (count > 0xFFFFFFFF)
 		count = 0xFFFFFFFF;	/* fires early; the handler re-arms */
-	lapic_write(LAPIC_TIMER_DIV, LAPIC_DIV_128);
-	lapic_write(LAPIC_LVT_TIMER, LVT_TIMER_ONESHOT | (u32)wd_vector);
-	lapic_write(LAPIC_TIMER_INIT, (u32)count);
+	lapic_timer_start(LAPIC_TIMER_DIV128, LVT_TIMER_ONESHOT, (u8)wd_vector, (u32)count);
 }
 
 static void wd_disarm(void)
 {
 	if (wd_vector < 0)
 		return;
-	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
-	lapic_write(LAPIC_TIMER_INIT, 0);
+	lapic_timer_stop();
 }
 
 void watchdog_pause(void)
@@ -250,20 +247,12 @@ static void exc_hook(struct int_frame *f)
 
 static void wd_setup(struct test_env *env)
 {
-	u32 left;
-
 	wd_seconds = cmdline_u64(env->cmd, "watchdog", 1, 600, WATCHDOG_DEFAULT_S);
 	exception_set_hook(exc_hook);
 	if (lapic_mode() == LAPIC_OFF)
 		return;
 	/* Rate of the LAPIC timer at divide-by-128, over 10 ms of TSC. */
-	lapic_write(LAPIC_TIMER_DIV, LAPIC_DIV_128);
-	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
-	lapic_write(LAPIC_TIMER_INIT, 0xFFFFFFFF);
-	tsc_delay_us(10000);
-	left = lapic_read(LAPIC_TIMER_CUR);
-	lapic_write(LAPIC_TIMER_INIT, 0);
-	wd_timer_hz = (u64)(0xFFFFFFFF - left) * 100;
+	wd_timer_hz = (u64)lapic_timer_count_for(LAPIC_TIMER_DIV128, 10000) * 100;
 	if (wd_timer_hz == 0)
 		return;
 	wd_vector = irq_alloc(wd_irq, NULL);

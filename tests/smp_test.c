@@ -287,16 +287,13 @@ static void lapic_tick_start(void *arg)
 	u64 count = (u64)(uintptr_t)arg;
 
 	smp_cpu((int)this_cpu())->ticks = 0;
-	lapic_write(LAPIC_TIMER_DIV, LAPIC_TIMER_DIV16);
-	lapic_write(LAPIC_LVT_TIMER, LVT_TIMER_PERIODIC | (u32)tick_vector);
-	lapic_write(LAPIC_TIMER_INIT, (u32)count);
+	lapic_timer_start(LAPIC_TIMER_DIV16, LVT_TIMER_PERIODIC, (u8)tick_vector, (u32)count);
 }
 
 static void lapic_tick_stop(void *arg)
 {
 	(void)arg;
-	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
-	lapic_write(LAPIC_TIMER_INIT, 0);
+	lapic_timer_stop();
 }
 
 static bool ensure_tick_vector(void)
@@ -397,10 +394,7 @@ static void bcast_handler(struct clockevent *ce)
 {
 	(void)ce;
 	smp_cpu(0)->ticks++;
-	if (lapic_mode() == LAPIC_X2APIC)
-		wrmsr(MSR_X2APIC_FIRST + LAPIC_ICR_LO / 16, (3u << 18) | (u32)tick_vector);
-	else
-		lapic_write(LAPIC_ICR_LO, (3u << 18) | (u32)tick_vector);	/* all but self */
+	lapic_ipi_others((u8)tick_vector);
 }
 
 TEST(smp, broadcast)
