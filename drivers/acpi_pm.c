@@ -48,8 +48,7 @@ static struct clocksource pm_cs = {
 
 int acpi_pm_init(const struct acpi_info *ai, bool verified, const char **why)
 {
-	u32 a, b = 0;
-	int i;
+	u64 first;
 
 	*why = reason;
 	if (!ai->present || !ai->fadt) {
@@ -70,12 +69,10 @@ int acpi_pm_init(const struct acpi_info *ai, bool verified, const char **why)
 	}
 	info.width = ai->pm_timer_32bit ? 32 : 24;
 	info.verified = verified;
-	a = raw_read();
-	for (i = 0; i < 100000 && (b = raw_read()) == a; i++)
-		;
-	if (b == a) {
-		snprintf_(reason, sizeof(reason), "PM timer at 0x%lx does not count (stuck at 0x%x)",
-			  info.address, a);
+	pm_cs.read = read_plain;	/* the probe reads plainly, whatever follows */
+	if (!clocksource_counts(&pm_cs, &first)) {
+		snprintf_(reason, sizeof(reason), "PM timer at 0x%lx does not count (stuck at 0x%lx)",
+			  info.address, first);
 		return -EIO;
 	}
 	pm_cs.mask = info.width == 32 ? 0xFFFFFFFFull : 0xFFFFFFull;

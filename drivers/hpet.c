@@ -33,7 +33,7 @@ static struct clocksource hpet_cs = {
 
 int hpet_init(const struct acpi_info *ai, struct hpet_info *out, const char **why)
 {
-	u64 cap;
+	u64 cap, first;
 	int i;
 
 	*why = reason;
@@ -78,15 +78,9 @@ int hpet_init(const struct acpi_info *ai, struct hpet_info *out, const char **wh
 		hpet_write64(HPET_CONFIG, hpet_read64(HPET_CONFIG) | CONFIG_ENABLE);
 	}
 	/* A counter that does not move after being enabled is broken. */
-	{
-		u64 a = read_counter(NULL), b = a;
-
-		for (i = 0; i < 100000 && b == a; i++)
-			b = read_counter(NULL);
-		if (b == a) {
-			snprintf_(reason, sizeof(reason), "main counter stuck at 0x%lx after enabling", a);
-			return -EIO;
-		}
+	if (!clocksource_counts(&hpet_cs, &first)) {
+		snprintf_(reason, sizeof(reason), "main counter stuck at 0x%lx after enabling", first);
+		return -EIO;
 	}
 	hpet_cs.mask = info.width == 64 ? ~0ull : 0xFFFFFFFFull;
 	hpet_cs.freq_hz = info.freq_hz;

@@ -23,7 +23,10 @@ void cmos_write(u8 reg, u8 v)
 	outb(CMOS_DATA, v);
 }
 
-static int bcd(int v) { return (v & 0xF) + (v >> 4) * 10; }
+int rtc_decode(u8 raw, u8 regb)
+{
+	return regb & REG_B_BINARY ? raw : (raw & 0xF) + (raw >> 4) * 10;
+}
 
 static bool wait_no_uip(void)
 {
@@ -78,10 +81,8 @@ int rtc_read(const struct acpi_info *ai, struct rtc_time *t, const char **why)
 	}
 	pm = a[2] & HOURS_PM;
 	a[2] &= (u8)~HOURS_PM;
-	if (!(regb & REG_B_BINARY)) {
-		for (int i = 0; i < 7; i++)
-			a[i] = (u8)bcd(a[i]);
-	}
+	for (int i = 0; i < 7; i++)
+		a[i] = (u8)rtc_decode(a[i], regb);
 	hour = a[2];
 	if (!(regb & REG_B_24H)) {
 		/* 12-hour: 12 AM is 0, 12 PM is 12. */

@@ -175,10 +175,9 @@ static void print_sample(u64 at_ns)
  * (BCD or binary, wrapping at 60). */
 static bool one_second_later(u8 a, u8 b)
 {
-	bool bcd = !(cmos_read(RTC_REG_B) & REG_B_BINARY);
-	int x = bcd ? (a & 0xF) + (a >> 4) * 10 : a, y = bcd ? (b & 0xF) + (b >> 4) * 10 : b;
+	u8 regb = cmos_read(RTC_REG_B);
 
-	return (x + 1) % 60 == y;
+	return (rtc_decode(a, regb) + 1) % 60 == rtc_decode(b, regb);
 }
 
 TEST_EXPLICIT(monitor, run)

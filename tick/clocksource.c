@@ -48,6 +48,16 @@ struct clocksource *clocksource_best(void)
 	return best;
 }
 
+bool clocksource_counts(struct clocksource *cs, u64 *first)
+{
+	u64 a = cs->read(cs), b = a;
+
+	for (int i = 0; i < CS_PROBE_READS && b == a; i++)
+		b = cs->read(cs);
+	*first = a;
+	return b != a;
+}
+
 void cs_extend_start(struct cs_extender *e, u64 raw)
 {
 	*e = (struct cs_extender){ .last = raw };

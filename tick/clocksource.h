@@ -36,6 +36,11 @@ int clocksource_count(void);
 struct clocksource *clocksource_get(int i);
 /* The highest-rated source, or NULL when there is none. */
 struct clocksource *clocksource_best(void);
+/* A driver's probe for a counter that does not count: reads cs until the
+ * value changes, at most CS_PROBE_READS times after the first read.
+ * Returns whether it changed; *first is the first value read. */
+#define CS_PROBE_READS	100000
+bool clocksource_counts(struct clocksource *cs, u64 *first);
 
 /* Records why a device (clocksource or clockevent) is not registered,
  * for the tests to SKIP or FAIL with; broken (rc == -EIO) means it was
