@@ -1,0 +1,80 @@
+/* Keeps one row per suite and prints the summary table at the end of a
+ * run. It must not run tests or choose verdicts: the runner counts each
+ * verdict into the open row, and tests add notes. */
+#include "summary.h"
+#include "lib/console.h"
+#include "lib/str.h"
+
+struct row {
+	const char *name;
+	int counts[4];		/* by verdict */
+	u64 ms;			/* time the suite took */
+	char note[120];
+};
+
+static struct row rows[SUMMARY_MAX_ROWS];
+static int nrows;
+static struct row *current;
+
+void summary_begin_row(const char *suite)
+{
+	current = nrows < SUMMARY_MAX_ROWS ? &rows[nrows++] : NULL;
+	if (current)
+		*current = (struct row){ .name = suite };
+}
+
+void summary_count(enum verdict v)
+{
+	if (current)
+		current->counts[v]++;
+}
+
+void summary_end_row(u64 ms)
+{
+	if (current)
+		current->ms = ms;
+	current = NULL;
+}
+
+void summary_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!current)
+		return;
+	size_t len = strlen(current->note);
+
+	if (len && len + 2 < sizeof(current->note)) {
+		memcpy(current->note + len, "; ", 3);
+		len += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf_(current->note + len, sizeof(current->note) - len, fmt, ap);
+	va_end(ap);
+}
+
+void summary_print(void)
+{
+	static const char *const names[] = { "PASS", "SKIP", "FAIL", "ERROR" };
+	int total[4] = { 0 };
+
+	kprintf("# ---- tickscope summary ----\n");
+	kprintf("# %-10s %-6s %5s %5s %5s %5s %7s  %s\n", "source", "result", "pass", "fail", "skip",
+		"error", "ms", "notes");
+	for (int i = 0; i < nrows; i++) {
+		struct row *s = &rows[i];
+		enum verdict v = SKIP;
+
+		for (int k = 0; k < 4; k++) {
+			total[k] += s->counts[k];
+			if (s->counts[k])
+				v = verdict_merge(v, (enum verdict)k);
+		}
+		kprintf("# %-10s %-6s %5d %5d %5d %5d %7lu  %s\n", s->name, names[v], s->counts[PASS],
+			s->counts[FAIL], s->counts[SKIP], s->counts[ERROR], s->ms, s->note);
+	}
+	kprintf("# totals: %d passed, %d failed, %d skipped, %d errors\n", total[PASS], total[FAIL],
+		total[SKIP], total[ERROR]);
+	for (int i = 0; i < nrows; i++)
+		kprintf("# measure: run.suite_ms.%s = %lu ms\n", rows[i].name, rows[i].ms);
+}

@@ -1,0 +1,26 @@
+/*
+ * The human summary printed before the KTAP stream ends: one row per
+ * suite (verdict, counts by verdict, milliseconds, notes), the totals,
+ * and each suite's time as a run.suite_ms.<suite> measurement.
+ */
+#ifndef REPORT_SUMMARY_H
+#define REPORT_SUMMARY_H
+
+#include "ktap.h"
+
+#define SUMMARY_MAX_ROWS	32
+
+/* Opens the row of suite (rows print in the order they are opened); until
+ * summary_end_row, notes and verdicts go to it. */
+void summary_begin_row(const char *suite);
+/* Counts one test's verdict in the open row. */
+void summary_count(enum verdict v);
+/* Closes the open row with the time its suite took. */
+void summary_end_row(u64 ms);
+/* A short note for the open row; notes of several tests are joined with
+ * "; ". Ignored when no row is open. */
+void summary_note(const char *fmt, ...) PRINTF_FMT(1, 2);
+/* Prints the table, the totals line and the run.suite_ms.* measurements. */
+void summary_print(void);
+
+#endif
