@@ -35,11 +35,20 @@ struct test {
 	int order;		/* tests of a suite run in declaration order */
 };
 
+/* Tests of a suite run in the order of their `order`: __COUNTER__, so
+ * declaration order within a file. A file that continues a suite begun in
+ * another defines TEST_ORDER_BASE, before any include, above the counts
+ * of the files it follows (see smp_tick_test.c). */
+#ifndef TEST_ORDER_BASE
+#define TEST_ORDER_BASE 0
+#endif
+
 #define TEST_DECLARE(suite_, name_, explicit_)					\
 	static enum verdict test_##suite_##_##name_(struct test_env *env);	\
 	static const struct test desc_##suite_##_##name_			\
 	__attribute__((used, section(".tests"), aligned(8))) = {		\
-		#suite_, #name_, test_##suite_##_##name_, explicit_, __COUNTER__ };		\
+		#suite_, #name_, test_##suite_##_##name_, explicit_,		\
+		TEST_ORDER_BASE + __COUNTER__ };				\
 	static enum verdict test_##suite_##_##name_(struct test_env *env __attribute__((unused)))
 
 /* A test run by default. */

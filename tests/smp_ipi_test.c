@@ -1,0 +1,108 @@
+/*
+ * Interrupts across CPUs: IPI latency to every other CPU, and an IOAPIC
+ * interrupt routed to a chosen CPU. This file continues the smp suite
+ * after smp_tick_test.c.
+ */
+#define TEST_ORDER_BASE 200	/* after smp_tick_test.c's tests */
+#include "smp_test.h"
+#include "arch-x86/cpu.h"
+#include "arch-x86/delay.h"
+#include "arch-x86/idt.h"
+#include "arch-x86/ioapic.h"
+#include "arch-x86/lapic.h"
+#include "arch-x86/smp.h"
+#include "drivers/pit.h"
+#include "lib/stats.h"
+
+#define IPI_SAMPLES		32
+
+static int ipi_vector = -1;
+
+static void ipi_irq(struct int_frame *f, void *ctx)
+{
+	struct percpu *p = smp_cpu((int)this_cpu());
+
+	(void)f;
+	(void)ctx;
+	p->irq_tsc = rdtsc();
+	p->ipis++;
+}
+
+TEST(smp, ipi_latency)
+{
+	enum verdict v = need_smp();
+	static u64 lat[IPI_SAMPLES * SMP_MAX_CPUS];
+	int n = 0;
+	struct summary s;
+
+	if (v != PASS)
+		return v;
+	if (ipi_vector < 0) {
+		ipi_vector = irq_alloc(ipi_irq, NULL);
+		if (ipi_vector < 0)
+			return error("no free vector for the IPI test");
+	}
+	for (int c = 1; c < smp_online(); c++) {
+		struct percpu *p = smp_cpu(c);
+
+		for (int i = 0; i < IPI_SAMPLES; i++) {
+			u64 before = p->ipis, t0 = rdtsc_ordered(), end;
+
+			lapic_send_ipi(p->apic_id, (u32)ipi_vector);
+			end = t0 + ns_to_tsc(100000000ull);
+			while (p->ipis == before)
+				if (rdtsc_ordered() > end)
+					return fail("IPI %d to CPU %d did not arrive in 100 ms", i, c);
+			/* Across CPUs: meaningful only with synchronised TSCs
+			 * (smp.tsc_warp says whether they are). */
+			lat[n++] = p->irq_tsc > t0 ? tsc_to_ns(p->irq_tsc - t0) : 0;
+		}
+	}
+	summarize(lat, (size_t)n, &s);
+	measure_percentiles("ipi.latency_ns", &s, "ns");
+	summary_note("IPI p50 %lu us", s.p50 / 1000);
+	return PASS;
+}
+
+static volatile int irq_cpu = -1;
+static volatile u64 irq_hits;
+
+static void route_irq(struct int_frame *f, void *ctx)
+{
+	(void)f;
+	(void)ctx;
+	irq_cpu = (int)this_cpu();
+	irq_hits++;
+}
+
+TEST(smp, irq_route)
+{
+	enum verdict v = need_smp();
+	int target = smp_online() - 1, vec, gsi;
+	u64 end;
+
+	if (v != PASS)
+		return v;
+	if (!env->nioapics)
+		return skip("no IOAPIC known (no ACPI MADT)");
+	vec = irq_alloc(route_irq, NULL);
+	if (vec < 0)
+		return error("no free interrupt vector");
+	irq_cpu = -1;
+	irq_hits = 0;
+	gsi = ioapic_route_isa(0, (u8)vec, smp_cpu(target)->apic_id);
+	pit_ch0_periodic(PIT_HZ / 1000);
+	end = rdtsc_ordered() + ns_to_tsc(100000000ull);
+	while (irq_hits < 10 && rdtsc_ordered() < end)
+		cpu_relax();
+	pit_ch0_stop();
+	ioapic_mask_gsi((u32)gsi);
+	irq_clear_handler((u8)vec);
+	diag("ISA IRQ0 -> GSI %d -> APIC %u (CPU %d): %lu interrupts, the last on CPU %d", gsi,
+	     smp_cpu(target)->apic_id, target, irq_hits, irq_cpu);
+	if (!irq_hits)
+		return fail("no IRQ0 reached CPU %d in 100 ms", target);
+	if (irq_cpu != target)
+		return fail("IRQ0 routed to CPU %d landed on CPU %d", target, irq_cpu);
+	return PASS;
+}
