@@ -51,116 +51,138 @@ static char *utoa(char *end, u64 v, unsigned base, bool upper)
 	return end;
 }
 
+/* A conversion's flags, width, precision and length modifiers. */
+struct spec {
+	bool left;
+	char pad;
+	int width, prec, lng;
+};
+
+/* Reads what follows a '%' up to the conversion character, taking '*'
+ * arguments from ap; returns where the conversion character is. */
+static const char *parse_spec(const char *fmt, va_list *ap, struct spec *sp)
+{
+	*sp = (struct spec){ .pad = ' ', .prec = -1 };
+	for (;; fmt++) {
+		if (*fmt == '-')
+			sp->left = true;
+		else if (*fmt == '0')
+			sp->pad = '0';
+		else
+			break;
+	}
+	if (*fmt == '*') {
+		sp->width = va_arg(*ap, int);
+		if (sp->width < 0) {
+			sp->left = true;
+			sp->width = sp->width < -1000 ? 1000 : -sp->width;
+		}
+		fmt++;
+	}
+	while (*fmt >= '0' && *fmt <= '9' && sp->width < 1000)
+		sp->width = sp->width * 10 + (*fmt++ - '0');
+	if (sp->width > 1000)
+		sp->width = 1000;
+	if (*fmt == '.') {
+		sp->prec = 0;
+		fmt++;
+		if (*fmt == '*') {
+			sp->prec = va_arg(*ap, int);
+			fmt++;
+		}
+		while (*fmt >= '0' && *fmt <= '9' && sp->prec < 100000)
+			sp->prec = sp->prec * 10 + (*fmt++ - '0');
+	}
+	while (*fmt == 'l' || *fmt == 'z') {
+		sp->lng++;
+		fmt++;
+	}
+	if (sp->left)
+		sp->pad = ' ';
+	return fmt;
+}
+
+/* Writes conversion c (not 0) with its spec, taking its argument from ap. */
+static void convert(struct out *o, char c, const struct spec *sp, va_list *ap)
+{
+	char tmp[24];
+
+	switch (c) {
+	case 'd':
+	case 'i': {
+		s64 v = sp->lng ? va_arg(*ap, s64) : va_arg(*ap, int);
+		/* Negate in unsigned arithmetic: INT64_MIN is safe. */
+		u64 mag = v < 0 ? 0 - (u64)v : (u64)v;
+		char *s = utoa(tmp + sizeof(tmp), mag, 10, false);
+
+		if (v < 0)
+			*--s = '-';
+		put_padded(o, s, strlen(s), sp->width, sp->left, sp->pad);
+		break;
+	}
+	case 'u':
+	case 'x':
+	case 'X': {
+		u64 v = sp->lng ? va_arg(*ap, u64) : va_arg(*ap, unsigned);
+		unsigned base = c == 'u' ? 10 : 16;
+		char *s = utoa(tmp + sizeof(tmp), v, base, c == 'X');
+
+		put_padded(o, s, strlen(s), sp->width, sp->left, sp->pad);
+		break;
+	}
+	case 'p': {
+		u64 v = (u64)(uintptr_t)va_arg(*ap, void *);
+		char *s = utoa(tmp + sizeof(tmp), v, 16, false);
+
+		put(o, '0');
+		put(o, 'x');
+		put_padded(o, s, strlen(s), sp->width, sp->left, sp->pad);
+		break;
+	}
+	case 's': {
+		const char *s = va_arg(*ap, const char *);
+		size_t n;
+
+		if (!s)
+			s = "(null)";
+		n = sp->prec >= 0 ? strnlen(s, (size_t)sp->prec) : strlen(s);
+		put_padded(o, s, n, sp->width, sp->left, ' ');
+		break;
+	}
+	case 'c':
+		tmp[0] = (char)va_arg(*ap, int);
+		put_padded(o, tmp, 1, sp->width, sp->left, ' ');
+		break;
+	case '%':
+		put(o, '%');
+		break;
+	default:
+		/* Unknown conversion: print it as written. */
+		put(o, '%');
+		put(o, c);
+		break;
+	}
+}
+
 int vsnprintf_(char *buf, size_t size, const char *fmt, va_list ap)
 {
 	struct out o = { buf, size, 0 };
-	char tmp[24];
+	struct spec sp;
+	va_list args;
 
+	/* A copy, so that the helpers can take it by pointer. */
+	va_copy(args, ap);
 	for (; *fmt; fmt++) {
-		bool left = false;
-		char pad = ' ';
-		int width = 0, prec = -1, lng = 0;
-
 		if (*fmt != '%') {
 			put(&o, *fmt);
 			continue;
 		}
-		fmt++;
-		for (;; fmt++) {
-			if (*fmt == '-')
-				left = true;
-			else if (*fmt == '0')
-				pad = '0';
-			else
-				break;
-		}
-		if (*fmt == '*') {
-			width = va_arg(ap, int);
-			if (width < 0) {
-				left = true;
-				width = width < -1000 ? 1000 : -width;
-			}
-			fmt++;
-		}
-		while (*fmt >= '0' && *fmt <= '9' && width < 1000)
-			width = width * 10 + (*fmt++ - '0');
-		if (width > 1000)
-			width = 1000;
-		if (*fmt == '.') {
-			prec = 0;
-			fmt++;
-			if (*fmt == '*') {
-				prec = va_arg(ap, int);
-				fmt++;
-			}
-			while (*fmt >= '0' && *fmt <= '9' && prec < 100000)
-				prec = prec * 10 + (*fmt++ - '0');
-		}
-		while (*fmt == 'l' || *fmt == 'z') {
-			lng++;
-			fmt++;
-		}
-		if (left)
-			pad = ' ';
-		switch (*fmt) {
-		case 'd':
-		case 'i': {
-			s64 v = lng ? va_arg(ap, s64) : va_arg(ap, int);
-			/* Negate in unsigned arithmetic: INT64_MIN is safe. */
-			u64 mag = v < 0 ? 0 - (u64)v : (u64)v;
-			char *s = utoa(tmp + sizeof(tmp), mag, 10, false);
-
-			if (v < 0)
-				*--s = '-';
-			put_padded(&o, s, strlen(s), width, left, pad);
-			break;
-		}
-		case 'u':
-		case 'x':
-		case 'X': {
-			u64 v = lng ? va_arg(ap, u64) : va_arg(ap, unsigned);
-			unsigned base = *fmt == 'u' ? 10 : 16;
-			char *s = utoa(tmp + sizeof(tmp), v, base, *fmt == 'X');
-
-			put_padded(&o, s, strlen(s), width, left, pad);
-			break;
-		}
-		case 'p': {
-			u64 v = (u64)(uintptr_t)va_arg(ap, void *);
-			char *s = utoa(tmp + sizeof(tmp), v, 16, false);
-
-			put(&o, '0');
-			put(&o, 'x');
-			put_padded(&o, s, strlen(s), width, left, pad);
-			break;
-		}
-		case 's': {
-			const char *s = va_arg(ap, const char *);
-			size_t n;
-
-			if (!s)
-				s = "(null)";
-			n = prec >= 0 ? strnlen(s, (size_t)prec) : strlen(s);
-			put_padded(&o, s, n, width, left, ' ');
-			break;
-		}
-		case 'c':
-			tmp[0] = (char)va_arg(ap, int);
-			put_padded(&o, tmp, 1, width, left, ' ');
-			break;
-		case '%':
-			put(&o, '%');
-			break;
-		case 0:
-			fmt--; /* a lone '%' at the end: stop at the terminator */
-			break;
-		default:
-			/* Unknown conversion: print it as written. */
-			put(&o, '%');
-			put(&o, *fmt);
-			break;
-		}
+		fmt = parse_spec(fmt + 1, &args, &sp);
+		if (!*fmt)
+			break;	/* a lone '%' at the end: stop at the terminator */
+		convert(&o, *fmt, &sp, &args);
 	}
+	va_end(args);
 	if (size)
 		buf[o.len < size ? o.len : size - 1] = 0;
 	return (int)o.len;
