@@ -155,11 +155,55 @@ static void estimate(struct cal_result *r, const struct sample *s, u64 n)
 	r->status = 0;
 }
 
+/* What the round-robin keeps for each reference between polls. */
+struct ref_state {
+	struct cs_extender ext;
+	u64 count;		/* samples taken */
+	u64 next;		/* counters: TSC when the next sample is due */
+	u64 prev_mid, prev_y;	/* the previous poll: its time and count */
+	u64 ev_mid, ev_y;	/* events: the last one's time and number */
+};
+
+/*
+ * One poll of cs: the read bracketed by two TSC reads, kept as a sample
+ * when one is due (counters at a steady pace, event sources when an event
+ * was seen). Returns the TSC after the read.
+ */
+static u64 poll_one(struct clocksource *cs, struct ref_state *st, struct sample *samples,
+		    u64 pace)
+{
+	u64 a = rdtsc_ordered(), raw = cs->read(cs), b = rdtsc_ordered();
+	u64 y = cs_extend(&st->ext, cs, raw), mid = a + (b - a) / 2;
+
+	if (st->count == CAL_MAX_SAMPLES)
+		return b;
+	if (cs->flags & CS_EVENTS) {
+		/* An event happened between the previous poll and this one:
+		 * its time is known only that well. A flag is not a counter,
+		 * so periods that passed unseen (a slow polling round) are
+		 * counted by the ruler: whole periods since the last event. */
+		if (y != st->prev_y) {
+			u64 t = st->prev_mid + (mid - st->prev_mid) / 2;
+			u64 period = tsc_hz() / cs->freq_hz;
+
+			st->ev_y += st->ev_mid && period ?
+				MAX((t - st->ev_mid + period / 2) / period, 1ull) : 1;
+			st->ev_mid = t;
+			samples[st->count++] = (struct sample){ t, st->ev_y,
+				(u32)MIN(mid - st->prev_mid, 0xFFFFFFFFull) };
+		}
+		st->prev_y = y;
+		st->prev_mid = mid;
+	} else if (a >= st->next) {
+		samples[st->count++] = (struct sample){ mid, y, (u32)MIN(b - a, 0xFFFFFFFFull) };
+		st->next += pace;
+	}
+	return b;
+}
+
 int calibrate_tsc(struct clocksource *const *refs, int n, u64 window_ns, struct cal_result *out)
 {
-	struct cs_extender ext[CS_MAX];
-	u64 count[CS_MAX], next[CS_MAX], prev_mid[CS_MAX], prev_y[CS_MAX];
-	u64 ev_mid[CS_MAX], ev_y[CS_MAX];
+	struct ref_state st[CS_MAX];
 	u64 start, end, pace;
 	int good = 0, best;
 
@@ -167,58 +211,27 @@ int calibrate_tsc(struct clocksource *const *refs, int n, u64 window_ns, struct 
 		n = CS_MAX;
 	for (int i = 0; i < n; i++) {
 		out[i] = (struct cal_result){ .cs = refs[i], .status = -EIO };
-		cs_extend_start(&ext[i], refs[i]->read(refs[i]));
-		count[i] = 0;
-		prev_y[i] = 0;
-		prev_mid[i] = rdtsc_ordered();
-		ev_mid[i] = 0;
-		ev_y[i] = 0;
+		cs_extend_start(&st[i].ext, refs[i]->read(refs[i]));
+		st[i].count = 0;
+		st[i].prev_y = 0;
+		st[i].prev_mid = rdtsc_ordered();
+		st[i].ev_mid = 0;
+		st[i].ev_y = 0;
 	}
 	start = rdtsc_ordered();
 	end = start + ns_to_tsc(window_ns);
 	pace = (end - start) / CAL_MAX_SAMPLES + 1;
 	for (int i = 0; i < n; i++)
-		next[i] = start;
-	for (u64 now = start; now < end;) {
-		for (int i = 0; i < n; i++) {
-			struct clocksource *cs = refs[i];
-			u64 a = rdtsc_ordered(), raw = cs->read(cs), b = rdtsc_ordered();
-			u64 y = cs_extend(&ext[i], cs, raw), mid = a + (b - a) / 2;
-
-			now = b;
-			if (count[i] == CAL_MAX_SAMPLES)
-				continue;
-			if (cs->flags & CS_EVENTS) {
-				/* An event happened between the previous poll and
-				 * this one: its time is known only that well. A
-				 * flag is not a counter, so periods that passed
-				 * unseen (a slow polling round) are counted by the
-				 * ruler: whole periods since the last event. */
-				if (y != prev_y[i]) {
-					u64 t = prev_mid[i] + (mid - prev_mid[i]) / 2;
-					u64 period = tsc_hz() / cs->freq_hz;
-
-					ev_y[i] += ev_mid[i] && period ?
-						MAX((t - ev_mid[i] + period / 2) / period, 1ull) : 1;
-					ev_mid[i] = t;
-					samples[i][count[i]++] = (struct sample){ t, ev_y[i],
-						(u32)MIN(mid - prev_mid[i], 0xFFFFFFFFull) };
-				}
-				prev_y[i] = y;
-				prev_mid[i] = mid;
-			} else if (a >= next[i]) {
-				samples[i][count[i]++] = (struct sample){ mid, y,
-					(u32)MIN(b - a, 0xFFFFFFFFull) };
-				next[i] += pace;
-			}
-		}
-	}
+		st[i].next = start;
+	for (u64 now = start; now < end;)
+		for (int i = 0; i < n; i++)
+			now = poll_one(refs[i], &st[i], samples[i], pace);
 	for (int i = 0; i < n; i++) {
-		out[i].samples = count[i];
-		out[i].backwards = ext[i].backwards;
-		out[i].wraps = ext[i].wraps;
+		out[i].samples = st[i].count;
+		out[i].backwards = st[i].ext.backwards;
+		out[i].wraps = st[i].ext.wraps;
 		if (!(refs[i]->flags & CS_EVENTS)) {
-			estimate(&out[i], samples[i], count[i]);
+			estimate(&out[i], samples[i], st[i].count);
 			good += out[i].status == 0;
 		}
 	}
@@ -230,14 +243,15 @@ int calibrate_tsc(struct clocksource *const *refs, int n, u64 window_ns, struct 
 	 * is then one outlier, which the robust refit drops. */
 	best = calibrate_choose(out, n);
 	for (int i = 0; i < n; i++) {
+		struct sample *s = samples[i];
+
 		if (!(refs[i]->flags & CS_EVENTS))
 			continue;
-		if (best >= 0 && count[i])
-			for (u64 k = 0; k < count[i]; k++)
-				samples[i][k].y = samples[i][0].y + mul_div_u64(
-					samples[i][k].x - samples[i][0].x + out[best].tsc_hz /
+		if (best >= 0 && st[i].count)
+			for (u64 k = 0; k < st[i].count; k++)
+				s[k].y = s[0].y + mul_div_u64(s[k].x - s[0].x + out[best].tsc_hz /
 					refs[i]->freq_hz / 2, refs[i]->freq_hz, out[best].tsc_hz);
-		estimate(&out[i], samples[i], count[i]);
+		estimate(&out[i], s, st[i].count);
 		good += out[i].status == 0;
 	}
 	return good;
