@@ -180,29 +180,24 @@ static bool one_second_later(u8 a, u8 b)
 	return (rtc_decode(a, regb) + 1) % 60 == rtc_decode(b, regb);
 }
 
-TEST_EXPLICIT(monitor, run)
-{
-	u64 seconds = cmdline_u64(env->cmd, "monitor", 1, 86400, 10);
-	struct clockevent *ce = clockevent_best(CE_PERIODIC | CE_ONESHOT);
-	struct clocksource *tsc = clocksource_find("tsc");
-	u64 start_ns, end_ns, cycles = 0, jumps = 0, last_catchup = 0;
-	s64 rtc_base = 0, rtc_last_drift = 0;
-	u8 rtc_prev = 0xFF;
-	u64 rtc_prev_poll = 0;
-	bool rtc_have = false, halt, dirty = false;
-	struct rtc_time rt;
-	const char *why;
+/* The run's state from one cross-check to the next. */
+struct mon_run {
+	u64 start_ns;		/* monitor time 0, on the tick's clock */
+	u64 cycles;		/* cross-checks done */
+	u64 jumps;
+	u64 last_catchup;	/* tick catch-up jiffies already reported */
+	bool dirty;		/* a jump spoiled this rate window */
+	/* The RTC's second edges, see check_rtc. */
+	s64 rtc_base, rtc_last_drift;
+	u8 rtc_prev;		/* seconds register at the last poll, 0xFF: none */
+	u64 rtc_prev_poll;
+	bool rtc_have;
+};
 
-	if (!ce || !tsc)
-		return skip("monitor mode needs a clockevent with both modes and the TSC");
-	halt = !(ce->features & CE_PERCPU);
-	watchdog_pause();	/* the run is as long as asked */
-	if (tick_start(ce, tsc, HZ_DEFAULT, rtc_read(env->acpi, &rt, &why) ? 0 :
-		       rtc_to_unix(&rt) * 1000000000ull) || tick_switch_oneshot()) {
-		tick_stop();
-		watchdog_resume();
-		return error("could not start the tick on %s", ce->name);
-	}
+/* The counters to cross-check: every clocksource but event sources and
+ * counters that wrap too fast to be extended. */
+static void pick_sources(void)
+{
 	nsrc = 0;
 	for (int i = 0; i < clocksource_count() && nsrc < MAX_SRC; i++) {
 		struct clocksource *cs = clocksource_get(i);
@@ -220,131 +215,181 @@ TEST_EXPLICIT(monitor, run)
 		cs_extend_start(&src[nsrc].ext, cs->read(cs));
 		nsrc++;
 	}
+}
+
+/* Every source's elapsed time since the last look, against the median of
+ * all: a step back or a jump is an event; the rest adds to the window
+ * that rates are taken over. */
+static void check_elapsed(struct mon_run *r, u64 now)
+{
+	s64 el[MAX_SRC], sorted[MAX_SRC], med;
+
+	for (int i = 0; i < nsrc; i++) {
+		struct mon_src *m = &src[i];
+		u64 total = cs_extend(&m->ext, m->cs, m->cs->read(m->cs));
+
+		el[i] = (s64)mul_div_u64(total - m->last_total, 1000000000ull, m->cs->freq_hz);
+		sorted[i] = el[i];
+		m->last_total = total;
+		if (m->ext.backwards > m->backwards_seen) {
+			event_at("backwards", m->cs->name, now - r->start_ns, "steps=%lu",
+				 m->ext.backwards - m->backwards_seen);
+			m->backwards_seen = m->ext.backwards;
+		}
+	}
+	med = median_s64(sorted, nsrc);
+	/* The first interval only sets the baseline: the sources were
+	 * started one after the other. */
+	for (int i = 0; i < nsrc && r->cycles > 0; i++) {
+		s64 dev = el[i] - med, lim = MAX(JUMP_MIN_NS, med / JUMP_FRAC);
+
+		src[i].offset_ns += dev;
+		if (dev > lim || dev < -lim) {
+			char sz[24];
+
+			event_at("jump", src[i].cs->name, now - r->start_ns, "size_ms=%s median_ms=%ld",
+				 fx(sz, sizeof(sz), dev / 1000, 3), med / 1000000);
+			r->jumps++;
+			r->dirty = true;	/* this window says nothing about rates */
+			continue;
+		}
+		src[i].win_ns += el[i];
+	}
+}
+
+/* At the end of a rate window: each source's rate against the median
+ * over the window (an event when it changed), and the sample line. */
+static void check_rates(struct mon_run *r, u64 now)
+{
+	s64 w[MAX_SRC], wm;
+
+	for (int i = 0; i < nsrc; i++)
+		w[i] = src[i].win_ns;
+	wm = median_s64(w, nsrc);
+	for (int i = 0; i < nsrc && r->dirty; i++) {
+		src[i].have_rate = false;
+		src[i].win_ns = 0;
+	}
+	for (int i = 0; i < nsrc && wm > 0 && !r->dirty; i++) {
+		s64 ppb = mul_div_s64(src[i].win_ns - wm, 1000000000ull, (u64)wm);
+
+		if (src[i].have_rate && src[i].win_ns &&
+		    (ppb - src[i].prev_ppb > RATE_CHANGE_PPB ||
+		     src[i].prev_ppb - ppb > RATE_CHANGE_PPB)) {
+			char a[24], b[24];
+
+			event_at("rate", src[i].cs->name, now - r->start_ns,
+				 "before_ppm=%s after_ppm=%s",
+				 fx(a, sizeof(a), src[i].prev_ppb, 3), fx(b, sizeof(b), ppb, 3));
+		}
+		src[i].prev_ppb = ppb;
+		src[i].have_rate = src[i].win_ns != 0;
+		src[i].win_ns = 0;
+	}
+	r->dirty = false;
+	print_sample(now - r->start_ns);
+}
+
+/* Signs that the CPU did not run: the emulated tick had to catch up, or
+ * kvm-clock's guest-stopped flag is set (acknowledged here). */
+static void check_stopped(struct mon_run *r, const struct clockevent *ce, u64 now)
+{
+	struct pvclock_time pv;
+
+	if (tick_stats()->catchup > r->last_catchup) {
+		u64 missed = tick_stats()->catchup - r->last_catchup;
+
+		event_at("ticks", ce->name, now - r->start_ns, "late_ms=%lu jiffies=%lu",
+			 missed * tick_period_ns() / 1000000, missed);
+		r->last_catchup = tick_stats()->catchup;
+	}
+	if (clocksource_find("kvmclock") && kvmclock_snapshot(&pv) &&
+	    (pv.flags & PVCLOCK_GUEST_STOPPED)) {
+		event_at("guest_stopped", "kvmclock", now - r->start_ns, "flags=0x%x", pv.flags);
+		kvmclock_clear_stopped();
+	}
+}
+
+/*
+ * The RTC at its second edges: an edge seen by two polls one cadence
+ * apart is known to a cadence; between two such edges it must advance as
+ * much as the tick's time did. (A change by more than one second is a
+ * jump seen between edges: wait for the next true edge to measure it.)
+ */
+static void check_rtc(struct mon_run *r, struct test_env *env, u64 now)
+{
+	u8 rtc_s = cmos_read(RTC_SECONDS);
+	struct rtc_time rt;
+	const char *why;
+
+	if (r->rtc_prev != 0xFF && rtc_s != r->rtc_prev && now - r->rtc_prev_poll < 2 * CADENCE_NS &&
+	    !rtc_read(env->acpi, &rt, &why) && one_second_later(r->rtc_prev, rtc_s)) {
+		s64 drift = (s64)rtc_to_unix(&rt) * 1000 - (s64)(now / 1000000);
+
+		if (!r->rtc_have) {
+			r->rtc_base = drift;
+			r->rtc_last_drift = drift;
+			r->rtc_have = true;
+		} else if (drift - r->rtc_last_drift > 500 || r->rtc_last_drift - drift > 500) {
+			event_at("jump", "rtc", now - r->start_ns, "size_ms=%ld total_ms=%ld",
+				 drift - r->rtc_last_drift, drift - r->rtc_base);
+			event_at("walltime", "rtc", now - r->start_ns, "size_ms=%ld",
+				 drift - r->rtc_last_drift);
+			r->jumps++;
+			r->rtc_last_drift = drift;
+		}
+	}
+	r->rtc_prev = rtc_s;
+	r->rtc_prev_poll = now;
+}
+
+TEST_EXPLICIT(monitor, run)
+{
+	u64 seconds = cmdline_u64(env->cmd, "monitor", 1, 86400, 10), end_ns;
+	struct clockevent *ce = clockevent_best(CE_PERIODIC | CE_ONESHOT);
+	struct clocksource *tsc = clocksource_find("tsc");
+	struct mon_run r = { .rtc_prev = 0xFF };
+	struct rtc_time rt;
+	const char *why;
+	bool halt;
+
+	if (!ce || !tsc)
+		return skip("monitor mode needs a clockevent with both modes and the TSC");
+	halt = !(ce->features & CE_PERCPU);
+	watchdog_pause();	/* the run is as long as asked */
+	if (tick_start(ce, tsc, HZ_DEFAULT, rtc_read(env->acpi, &rt, &why) ? 0 :
+		       rtc_to_unix(&rt) * 1000000000ull) || tick_switch_oneshot()) {
+		tick_stop();
+		watchdog_resume();
+		return error("could not start the tick on %s", ce->name);
+	}
+	pick_sources();
 	diag("monitoring %d sources for %lu s every %llu ms; tick on %s, oneshot, HZ=%d", nsrc,
 	     seconds, CADENCE_NS / 1000000, ce->name, HZ_DEFAULT);
 	events = 0;
-	start_ns = tick_now_ns();
-	devs_start(start_ns);
-	end_ns = start_ns + seconds * 1000000000ull;
-	for (u64 now = start_ns; now < end_ns; cycles++) {
-		s64 el[MAX_SRC], sorted[MAX_SRC], med;
-		struct pvclock_time pv;
-		u8 rtc_s;
-
+	r.start_ns = tick_now_ns();
+	devs_start(r.start_ns);
+	end_ns = r.start_ns + seconds * 1000000000ull;
+	for (u64 now = r.start_ns; now < end_ns; r.cycles++) {
 		tick_idle_until(now + CADENCE_NS, halt);
 		now = tick_now_ns();
-		/* Every source's elapsed time since the last look. */
-		for (int i = 0; i < nsrc; i++) {
-			struct mon_src *m = &src[i];
-			u64 total = cs_extend(&m->ext, m->cs, m->cs->read(m->cs));
-
-			el[i] = (s64)mul_div_u64(total - m->last_total, 1000000000ull, m->cs->freq_hz);
-			sorted[i] = el[i];
-			m->last_total = total;
-			if (m->ext.backwards > m->backwards_seen) {
-				event_at("backwards", m->cs->name, now - start_ns, "steps=%lu",
-					 m->ext.backwards - m->backwards_seen);
-				m->backwards_seen = m->ext.backwards;
-			}
-		}
-		med = median_s64(sorted, nsrc);
-		/* The first interval only sets the baseline: the sources were
-		 * started one after the other. */
-		for (int i = 0; i < nsrc && cycles > 0; i++) {
-			s64 dev = el[i] - med, lim = MAX(JUMP_MIN_NS, med / JUMP_FRAC);
-
-			src[i].offset_ns += dev;
-			if (dev > lim || dev < -lim) {
-				char sz[24];
-
-				event_at("jump", src[i].cs->name, now - start_ns, "size_ms=%s median_ms=%ld",
-					 fx(sz, sizeof(sz), dev / 1000, 3), med / 1000000);
-				jumps++;
-				dirty = true;	/* this window says nothing about rates */
-				continue;
-			}
-			src[i].win_ns += el[i];
-		}
-		/* Rates against the median over each window. */
-		if (cycles % RATE_WINDOW == RATE_WINDOW - 1) {
-			s64 w[MAX_SRC], wm;
-
-			for (int i = 0; i < nsrc; i++)
-				w[i] = src[i].win_ns;
-			wm = median_s64(w, nsrc);
-			for (int i = 0; i < nsrc && dirty; i++) {
-				src[i].have_rate = false;
-				src[i].win_ns = 0;
-			}
-			for (int i = 0; i < nsrc && wm > 0 && !dirty; i++) {
-				s64 ppb = mul_div_s64(src[i].win_ns - wm, 1000000000ull, (u64)wm);
-
-				if (src[i].have_rate && src[i].win_ns &&
-				    (ppb - src[i].prev_ppb > RATE_CHANGE_PPB ||
-				     src[i].prev_ppb - ppb > RATE_CHANGE_PPB)) {
-					char a[24], b[24];
-
-					event_at("rate", src[i].cs->name, now - start_ns,
-						 "before_ppm=%s after_ppm=%s",
-						 fx(a, sizeof(a), src[i].prev_ppb, 3), fx(b, sizeof(b), ppb, 3));
-				}
-				src[i].prev_ppb = ppb;
-				src[i].have_rate = src[i].win_ns != 0;
-				src[i].win_ns = 0;
-			}
-			dirty = false;
-			print_sample(now - start_ns);
-		}
-		/* The emulated tick had to catch up: the CPU did not run. */
-		if (tick_stats()->catchup > last_catchup) {
-			u64 missed = tick_stats()->catchup - last_catchup;
-
-			event_at("ticks", ce->name, now - start_ns, "late_ms=%lu jiffies=%lu",
-				 missed * tick_period_ns() / 1000000, missed);
-			last_catchup = tick_stats()->catchup;
-		}
-		if (clocksource_find("kvmclock") && kvmclock_snapshot(&pv) &&
-		    (pv.flags & PVCLOCK_GUEST_STOPPED)) {
-			event_at("guest_stopped", "kvmclock", now - start_ns, "flags=0x%x", pv.flags);
-			kvmclock_clear_stopped();
-		}
-		/* The RTC at its second edges: an edge seen by two polls one
-		 * cadence apart is known to a cadence; between two such edges
-		 * it must advance as much as the tick's time did. */
-		/* (A change by more than one second is a jump seen between
-		 * edges: wait for the next true edge to measure it.) */
-		rtc_s = cmos_read(RTC_SECONDS);
-		if (rtc_prev != 0xFF && rtc_s != rtc_prev && now - rtc_prev_poll < 2 * CADENCE_NS &&
-		    !rtc_read(env->acpi, &rt, &why) && one_second_later(rtc_prev, rtc_s)) {
-			s64 drift = (s64)rtc_to_unix(&rt) * 1000 - (s64)(now / 1000000);
-
-			if (!rtc_have) {
-				rtc_base = drift;
-				rtc_last_drift = drift;
-				rtc_have = true;
-			} else if (drift - rtc_last_drift > 500 || rtc_last_drift - drift > 500) {
-				event_at("jump", "rtc", now - start_ns, "size_ms=%ld total_ms=%ld",
-					 drift - rtc_last_drift, drift - rtc_base);
-				event_at("walltime", "rtc", now - start_ns, "size_ms=%ld",
-					 drift - rtc_last_drift);
-				jumps++;
-				rtc_last_drift = drift;
-			}
-		}
-		rtc_prev = rtc_s;
-		rtc_prev_poll = now;
-		devs_check(now, now - start_ns);
+		check_elapsed(&r, now);
+		if (r.cycles % RATE_WINDOW == RATE_WINDOW - 1)
+			check_rates(&r, now);
+		check_stopped(&r, ce, now);
+		check_rtc(&r, env, now);
+		devs_check(now, now - r.start_ns);
 	}
 	devs_stop();
 	tick_stop();
 	watchdog_resume();
 	measure("monitor.seconds", (s64)seconds, 0, "s");
-	measure("monitor.checks", (s64)cycles, 0, NULL);
+	measure("monitor.checks", (s64)r.cycles, 0, NULL);
 	measure("monitor.events", (s64)events, 0, NULL);
-	measure("monitor.jumps", (s64)jumps, 0, NULL);
+	measure("monitor.jumps", (s64)r.jumps, 0, NULL);
 	measure("monitor.tick_catchup_jiffies", (s64)tick_stats()->catchup, 0, NULL);
 	summary_note("%lu events in %lu s", events, seconds);
 	/* Anomalies are findings, reported as events; the run itself passes
 	 * when it kept checking to the end. */
-	return cycles ? PASS : error("no cross-check completed");
+	return r.cycles ? PASS : error("no cross-check completed");
 }
