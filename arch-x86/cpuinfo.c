@@ -12,12 +12,13 @@ static void regs_str(char *dst, const u32 *regs, int n)
 			dst[i] = '?';
 }
 
-void cpuinfo_read(struct cpu_info *ci)
+/* Standard leaves: vendor, family/model/stepping, feature bits, and the
+ * TSC and crystal frequencies of leaves 0x15 and 0x16. */
+static void read_standard(struct cpu_info *ci)
 {
 	struct cpuid_regs r = cpuid(0, 0);
-	u32 v[12];
+	u32 v[3];
 
-	memset(ci, 0, sizeof(*ci));
 	ci->max_leaf = r.eax;
 	v[0] = r.ebx; v[1] = r.edx; v[2] = r.ecx;
 	regs_str(ci->vendor, v, 3);
@@ -52,6 +53,13 @@ void cpuinfo_read(struct cpu_info *ci)
 		ci->l16_max_mhz = r.ebx & 0xFFFF;
 		ci->l16_bus_mhz = r.ecx & 0xFFFF;
 	}
+}
+
+/* Extended leaves: RDTSCP, the brand string, the invariant TSC. */
+static void read_extended(struct cpu_info *ci)
+{
+	struct cpuid_regs r;
+	u32 v[12];
 
 	ci->max_ext_leaf = cpuid(0x80000000, 0).eax;
 	if (ci->max_ext_leaf >= 0x80000001)
@@ -66,19 +74,31 @@ void cpuinfo_read(struct cpu_info *ci)
 	}
 	if (ci->max_ext_leaf >= 0x80000007)
 		ci->invariant_tsc = cpuid(0x80000007, 0).edx & (1u << 8);
+}
 
-	/* Hypervisor leaves are only meaningful with the hypervisor bit. */
-	if (ci->hypervisor) {
-		r = cpuid(HV_LEAF_BASE, 0);
-		ci->hv_max_leaf = r.eax;
-		v[0] = r.ebx; v[1] = r.ecx; v[2] = r.edx;
-		regs_str(ci->hv_sig, v, 3);
-		if (!memcmp(ci->hv_sig, "KVMKVMKVM", 9))
-			ci->kvm_features = cpuid(HV_LEAF_BASE + 1, 0).eax;
-		if (ci->hv_max_leaf >= HV_LEAF_TIMING && ci->hv_max_leaf < HV_LEAF_BASE + 0x100) {
-			r = cpuid(HV_LEAF_TIMING, 0);
-			ci->hv_tsc_khz = r.eax;
-			ci->hv_apic_khz = r.ebx;
-		}
+/* Hypervisor leaves, only meaningful with the hypervisor bit. */
+static void read_hypervisor(struct cpu_info *ci)
+{
+	struct cpuid_regs r = cpuid(HV_LEAF_BASE, 0);
+	u32 v[3];
+
+	ci->hv_max_leaf = r.eax;
+	v[0] = r.ebx; v[1] = r.ecx; v[2] = r.edx;
+	regs_str(ci->hv_sig, v, 3);
+	if (!memcmp(ci->hv_sig, "KVMKVMKVM", 9))
+		ci->kvm_features = cpuid(HV_LEAF_BASE + 1, 0).eax;
+	if (ci->hv_max_leaf >= HV_LEAF_TIMING && ci->hv_max_leaf < HV_LEAF_BASE + 0x100) {
+		r = cpuid(HV_LEAF_TIMING, 0);
+		ci->hv_tsc_khz = r.eax;
+		ci->hv_apic_khz = r.ebx;
 	}
+}
+
+void cpuinfo_read(struct cpu_info *ci)
+{
+	memset(ci, 0, sizeof(*ci));
+	read_standard(ci);
+	read_extended(ci);
+	if (ci->hypervisor)
+		read_hypervisor(ci);
 }

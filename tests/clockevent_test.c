@@ -68,22 +68,17 @@ static void print_histogram(const char *name, const u64 *v, int n)
 	diag("%s", line);
 }
 
-static enum verdict ce_oneshot(const char *name)
-{
-	struct clockevent *ce;
-	enum verdict v = ce_or_verdict(name, CE_ONESHOT, &ce);
-	u64 deltas_ns[4] = { 0, 20000, 100000, 1000000 };
-	int n = 0, early = 0, missed = 0, lost = 0, fired = 0;
-	s64 worst_early = 0;
-	struct summary s;
-	char m[64];
+/* What a series of oneshot events came to; latencies are in lat_ns[0..n). */
+struct oneshot_counts {
+	int n, early, missed, lost, fired;
+	s64 worst_early;	/* cycles, negative */
+};
 
-	if (v != PASS)
-		return v;
-	if (ce->features & CE_PERCPU)
-		watchdog_pause();
-	deltas_ns[0] = mul_div_u64(ce->min_delta, 1000000000ull, ce->freq_hz) + 1;
-	ce->handler = NULL;
+/* ONESHOT_SAMPLES events programmed at each of the four deltas, one after
+ * the other, each waited for (bounded) and timed against its due time. */
+static void oneshot_samples(struct clockevent *ce, const u64 *deltas_ns, struct oneshot_counts *c)
+{
+	*c = (struct oneshot_counts){ 0 };
 	for (int d = 0; d < 4; d++) {
 		u64 ticks = MAX(mul_div_u64(deltas_ns[d], ce->freq_hz, 1000000000ull), ce->min_delta);
 
@@ -95,46 +90,64 @@ static enum verdict ce_oneshot(const char *name)
 				/* Real HPETs then wait for the counter to wrap;
 				 * QEMU's fires at once. Either way, wait a little
 				 * so that it is not taken for the next event. */
-				missed++;
-				fired += wait_event(ce, before, rdtsc_ordered() + ns_to_tsc(DRAIN_NS));
+				c->missed++;
+				c->fired += wait_event(ce, before, rdtsc_ordered() + ns_to_tsc(DRAIN_NS));
 				continue;
 			}
 			end = ce->due_tsc + ns_to_tsc(ONESHOT_WAIT_NS);
 			if (!wait_event(ce, before, end)) {
-				lost++;
+				c->lost++;
 				continue;
 			}
 			lat = (s64)(ce->irq_tsc - ce->due_tsc);
 			/* Early: before the due time by more than we know it. */
 			if (lat < -(s64)(ce->due_unc + tsc_hz() / ce->freq_hz + 1)) {
-				early++;
-				worst_early = MIN(worst_early, lat);
+				c->early++;
+				c->worst_early = MIN(c->worst_early, lat);
 			}
-			lat_ns[n++] = lat > 0 ? tsc_to_ns((u64)lat) : 0;
+			lat_ns[c->n++] = lat > 0 ? tsc_to_ns((u64)lat) : 0;
 		}
 	}
+}
+
+static enum verdict ce_oneshot(const char *name)
+{
+	struct clockevent *ce;
+	enum verdict v = ce_or_verdict(name, CE_ONESHOT, &ce);
+	u64 deltas_ns[4] = { 0, 20000, 100000, 1000000 };
+	struct oneshot_counts c;
+	struct summary s;
+	char m[64];
+
+	if (v != PASS)
+		return v;
+	if (ce->features & CE_PERCPU)
+		watchdog_pause();
+	deltas_ns[0] = mul_div_u64(ce->min_delta, 1000000000ull, ce->freq_hz) + 1;
+	ce->handler = NULL;
+	oneshot_samples(ce, deltas_ns, &c);
 	ce->shutdown(ce);
 	if (ce->features & CE_PERCPU)
 		watchdog_resume();
 	diag("%s: %s; deltas %lu (minimum) / 20000 / 100000 / 1000000 ns, %d samples each",
 	     name, ce->route, deltas_ns[0], ONESHOT_SAMPLES);
-	print_histogram("oneshot latency", lat_ns, n);
-	summarize(lat_ns, (size_t)n, &s);
+	print_histogram("oneshot latency", lat_ns, c.n);
+	summarize(lat_ns, (size_t)c.n, &s);
 	snprintf_(m, sizeof(m), "%s.oneshot.latency_ns", name);
 	measure_percentiles(m, &s, "ns");
 	snprintf_(m, sizeof(m), "%s.oneshot.missed", name);
-	measure_x(m, missed, 0, NULL, "programmed too close: the driver said -ETIME; %d of them "
-		  "fired anyway", fired);
+	measure_x(m, c.missed, 0, NULL, "programmed too close: the driver said -ETIME; %d of them "
+		  "fired anyway", c.fired);
 	snprintf_(m, sizeof(m), "%s.oneshot.early", name);
-	measure_x(m, early, 0, NULL, "expected 0");
+	measure_x(m, c.early, 0, NULL, "expected 0");
 	summary_note("oneshot p50 %lu us", s.p50 / 1000);
-	if (lost)
-		return fail("%d of %d oneshot events never came (waited %lu ms past each)", lost,
+	if (c.lost)
+		return fail("%d of %d oneshot events never came (waited %lu ms past each)", c.lost,
 			    4 * ONESHOT_SAMPLES, ONESHOT_WAIT_NS / 1000000);
-	if (early)
-		return fail("%d events came early, the worst by %lu ns", early,
-			    tsc_to_ns((u64)-worst_early));
-	if (!n)
+	if (c.early)
+		return fail("%d events came early, the worst by %lu ns", c.early,
+			    tsc_to_ns((u64)-c.worst_early));
+	if (!c.n)
 		return fail("every programming attempt reported the event already passed");
 	return PASS;
 }
@@ -153,11 +166,55 @@ struct periodic_result {
 	struct summary late;
 };
 
+/*
+ * Places the r->n interrupts in stamps[] on the device's grid of period P.
+ * Interrupts are only ever late, so the least late one (smallest
+ * t_i - i P) fixes the grid, and tick k_i = floor((t_i - t_ref) / P) as
+ * long as no interrupt is later than one period. Repeated k are extra
+ * ticks, missing k lost ones; the lateness on the grid is the jitter.
+ */
+static void place_on_grid(struct periodic_result *r, u64 period)
+{
+	static u64 dev[PERIODIC_MAX];
+	u64 t_ref, distinct = 0, n = r->n;
+
+	t_ref = stamps[0];
+	for (u64 i = 1; i < n; i++)
+		t_ref = MIN(t_ref, stamps[i] - i * period);
+	for (u64 i = 0, prev_k = 0; i < n; i++) {
+		u64 k = (stamps[i] - t_ref) / period;
+
+		if (i && k == prev_k)
+			r->extra++;
+		else
+			distinct++;
+		prev_k = k;
+		dev[i] = tsc_to_ns(stamps[i] - t_ref - k * period);
+		r->maxdev = MAX(r->maxdev, dev[i]);
+		r->k_last = k;
+		if (i == 0)
+			r->k_first = k;
+	}
+	r->span = stamps[n - 1] - stamps[0];
+	/* A tick more than a period late shares a cell with the next one
+	 * and leaves its own empty: that pair is bunching (delivered late),
+	 * not loss. Lost is what is missing overall. */
+	r->bunched = MIN((s64)(r->k_last - r->k_first + 1) - (s64)distinct, r->extra);
+	r->extra -= r->bunched;
+	r->lost = (s64)(r->k_last - r->k_first + 1) - (s64)n;
+	r->rate_mhz = mul_div_u64((r->k_last - r->k_first) * 1000, tsc_hz(), r->span);
+	/* Each end of the span is late by up to the largest lateness, so the
+	 * rate can be off by that over the span; plus 50 ppm, the accuracy
+	 * the TSC ruler is held to from a 100 ms calibration (a device is not
+	 * judged more finely than the ruler that times it). */
+	r->tol_ppb = mul_div_u64(r->maxdev, 1000000000ull, tsc_to_ns(r->span)) + 50000;
+	summarize(dev, (size_t)n, &r->late);
+}
+
 /* One window of periodic interrupts at hz, placed on the device's grid. */
 static void periodic_window(struct clockevent *ce, u64 hz, struct periodic_result *r)
 {
-	static u64 dev[PERIODIC_MAX];
-	u64 first = 0, period, start, t_ref, distinct = 0, n;
+	u64 first = 0, period, start, n;
 
 	*r = (struct periodic_result){ 0 };
 	if (ce->features & CE_PERCPU)
@@ -191,46 +248,8 @@ static void periodic_window(struct clockevent *ce, u64 hz, struct periodic_resul
 	for (u64 i = 0; i < n; i++)
 		stamps[i] = stamps[i + first];
 	r->n = n;
-	if (n < 3)
-		return;
-	/*
-	 * Place each interrupt on the device's grid of period P. Interrupts
-	 * are only ever late, so the least late one (smallest t_i - i P)
-	 * fixes the grid, and tick k_i = floor((t_i - t_ref) / P) as long as
-	 * no interrupt is later than one period. Repeated k are extra ticks,
-	 * missing k lost ones; the lateness on the grid is the jitter.
-	 */
-	t_ref = stamps[0];
-	for (u64 i = 1; i < n; i++)
-		t_ref = MIN(t_ref, stamps[i] - i * period);
-	for (u64 i = 0, prev_k = 0; i < n; i++) {
-		u64 k = (stamps[i] - t_ref) / period;
-
-		if (i && k == prev_k)
-			r->extra++;
-		else
-			distinct++;
-		prev_k = k;
-		dev[i] = tsc_to_ns(stamps[i] - t_ref - k * period);
-		r->maxdev = MAX(r->maxdev, dev[i]);
-		r->k_last = k;
-		if (i == 0)
-			r->k_first = k;
-	}
-	r->span = stamps[n - 1] - stamps[0];
-	/* A tick more than a period late shares a cell with the next one
-	 * and leaves its own empty: that pair is bunching (delivered late),
-	 * not loss. Lost is what is missing overall. */
-	r->bunched = MIN((s64)(r->k_last - r->k_first + 1) - (s64)distinct, r->extra);
-	r->extra -= r->bunched;
-	r->lost = (s64)(r->k_last - r->k_first + 1) - (s64)n;
-	r->rate_mhz = mul_div_u64((r->k_last - r->k_first) * 1000, tsc_hz(), r->span);
-	/* Each end of the span is late by up to the largest lateness, so the
-	 * rate can be off by that over the span; plus 50 ppm, the accuracy
-	 * the TSC ruler is held to from a 100 ms calibration (a device is not
-	 * judged more finely than the ruler that times it). */
-	r->tol_ppb = mul_div_u64(r->maxdev, 1000000000ull, tsc_to_ns(r->span)) + 50000;
-	summarize(dev, (size_t)n, &r->late);
+	if (n >= 3)
+		place_on_grid(r, period);
 }
 
 /* Lost (beyond the periods the CPU did not run: those coalesce, the

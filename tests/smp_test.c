@@ -129,6 +129,42 @@ static void read_adjust(void *arg)
 	((u64 *)arg)[this_cpu()] = rdmsr(MSR_TSC_ADJUST);
 }
 
+/* Plants a warp of `planted` cycles on CPU 1: IA32_TSC_ADJUST where
+ * there is one, else (or when that had no effect, as under some
+ * hypervisors) a write to IA32_TSC. */
+static void plant_warp(struct test_env *env, u64 planted)
+{
+	const char *how = "IA32_TSC_ADJUST";
+	s64 off = 0;
+
+	if (env->cpu->tsc_adjust) {
+		smp_call(1, plant_adjust, (void *)(uintptr_t)planted);
+		smp_wait(1, WORK_TIMEOUT_US);
+		off = offset_cpu1();
+	}
+	if (off < (s64)planted / 2) {
+		if (env->cpu->tsc_adjust) {	/* undo the ineffective one */
+			smp_call(1, plant_adjust, (void *)(uintptr_t)(0 - planted));
+			smp_wait(1, WORK_TIMEOUT_US);
+		}
+		how = "a write to IA32_TSC";
+		smp_call(1, plant_write, (void *)(uintptr_t)planted);
+		smp_wait(1, WORK_TIMEOUT_US);
+		off = offset_cpu1();
+	}
+	diag("planted a warp of %lu cycles on CPU 1 with %s", planted, how);
+	measure_x("tsc.planted_offset_cycles", off, 0, "cycles", "CPU 1 minus CPU 0, from a "
+		  "call round trip");
+	if (off < (s64)planted / 2) {
+		/* Neither write changed the TSC (TCG, and software KVMs,
+		 * ignore them): add the offset to CPU 1's readings instead,
+		 * which still tests that the detector finds and sizes it. */
+		sim_offset = planted;
+		diag("the hypervisor ignored both writes; simulating the warp by adding %lu to "
+		     "CPU 1's readings", planted);
+	}
+}
+
 TEST(smp, tsc_warp)
 {
 	enum verdict v = need_smp();
@@ -137,39 +173,8 @@ TEST(smp, tsc_warp)
 
 	if (v != PASS)
 		return v;
-	if (planted) {
-		/* IA32_TSC_ADJUST where there is one, else (or when that had
-		 * no effect, as under some hypervisors) a write to IA32_TSC. */
-		const char *how = "IA32_TSC_ADJUST";
-		s64 off = 0;
-
-		if (env->cpu->tsc_adjust) {
-			smp_call(1, plant_adjust, (void *)(uintptr_t)planted);
-			smp_wait(1, WORK_TIMEOUT_US);
-			off = offset_cpu1();
-		}
-		if (off < (s64)planted / 2) {
-			if (env->cpu->tsc_adjust) {	/* undo the ineffective one */
-				smp_call(1, plant_adjust, (void *)(uintptr_t)(0 - planted));
-				smp_wait(1, WORK_TIMEOUT_US);
-			}
-			how = "a write to IA32_TSC";
-			smp_call(1, plant_write, (void *)(uintptr_t)planted);
-			smp_wait(1, WORK_TIMEOUT_US);
-			off = offset_cpu1();
-		}
-		diag("planted a warp of %lu cycles on CPU 1 with %s", planted, how);
-		measure_x("tsc.planted_offset_cycles", off, 0, "cycles", "CPU 1 minus CPU 0, from a "
-			  "call round trip");
-		if (off < (s64)planted / 2) {
-			/* Neither write changed the TSC (TCG, and software KVMs,
-			 * ignore them): add the offset to CPU 1's readings instead,
-			 * which still tests that the detector finds and sizes it. */
-			sim_offset = planted;
-			diag("the hypervisor ignored both writes; simulating the warp by adding %lu to "
-			     "CPU 1's readings", planted);
-		}
-	}
+	if (planted)
+		plant_warp(env, planted);
 	if (env->cpu->tsc_adjust) {
 		on_all(read_adjust, adjust, true);
 		for (int c = 0; c < smp_online(); c++)

@@ -219,13 +219,34 @@ static int queue_probes(u64 base)
 	return 0;
 }
 
+/* The lateness of every probe that fired, into late[] (returns how many),
+ * and the pairs that fired out of expiry order. */
+static int probe_lateness(u64 queued, u64 *late, int *out_of_order)
+{
+	int n = 0;
+
+	*out_of_order = 0;
+	for (int i = 0; i < NTIMERS; i++) {
+		if (!probes[i].fired_ns)
+			continue;
+		/* Late from when it was due, or from when it was queued, if
+		 * queueing them all took longer than that. */
+		late[n++] = probes[i].fired_ns - MAX(probes[i].t.expires, queued);
+		for (int j = 0; j < NTIMERS; j++)
+			if (probes[j].fired_ns && probes[j].t.expires < probes[i].t.expires &&
+			    probes[j].order > probes[i].order)
+				(*out_of_order)++;
+	}
+	return n;
+}
+
 TEST(tick, timers)
 {
 	struct tick_setup t;
 	enum verdict v = setup(env, &t, true);
 	static u64 late[NTIMERS];
 	u64 base, end, queued, queue_cost;
-	int out_of_order = 0, n = 0;
+	int out_of_order, n;
 	struct summary s;
 
 	if (v != PASS)
@@ -259,17 +280,7 @@ TEST(tick, timers)
 	for (int i = 0; i < NTIMERS; i++)
 		tick_del_timer(&probes[i].t);
 	finish(&t);
-	for (int i = 0; i < NTIMERS; i++) {
-		if (!probes[i].fired_ns)
-			continue;
-		/* Late from when it was due, or from when it was queued, if
-		 * queueing them all took longer than that. */
-		late[n++] = probes[i].fired_ns - MAX(probes[i].t.expires, queued);
-		for (int j = 0; j < NTIMERS; j++)
-			if (probes[j].fired_ns && probes[j].t.expires < probes[i].t.expires &&
-			    probes[j].order > probes[i].order)
-				out_of_order++;
-	}
+	n = probe_lateness(queued, late, &out_of_order);
 	summarize(late, (size_t)n, &s);
 	measure_percentiles("tick.timer.lateness_ns", &s, "ns");
 	diag("limit for p99: %lu ns, two tick periods: the periodic tick oneshot mode replaces "

@@ -133,6 +133,8 @@ static void test_good(void)
 	CHECK(acpi_init(bios + RSDP_AT, 36, &ai) == 0 && ai.rsdp_addr == 0 && ai.xsdt);
 }
 
+/* One case after another, each building its own broken tables and
+ * checking the parser refuses them: a list, so it stays one function. */
 static void test_malformed(void)
 {
 	static struct acpi_info ai;
