@@ -1,3 +1,6 @@
+/* Parses the ACPI tables (RSDP, RSDT/XSDT, MADT, HPET, FADT) as untrusted
+ * input into struct acpi_info. It must not use a table whose length and
+ * checksum it has not checked, nor program any device the tables name. */
 #include "acpi.h"
 #include "lib/phys.h"
 #include "lib/printf.h"

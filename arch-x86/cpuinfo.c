@@ -1,3 +1,5 @@
+/* Reads CPUID into struct cpu_info once at boot. It must not judge what
+ * the leaves claim: drivers and tests decide what a claim is worth. */
 #include "cpuinfo.h"
 #include "cpu.h"
 #include "lib/str.h"

@@ -1,3 +1,6 @@
+/* The GDT, TSS and IDT, the interrupt dispatcher and the exception report.
+ * It must not know any device: handlers are registered by vector, and it
+ * prints through lib/console. */
 #include "idt.h"
 #include "cpu.h"
 #include "lapic.h"

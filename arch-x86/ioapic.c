@@ -1,3 +1,5 @@
+/* Routes and masks GSIs on the IOAPICs the MADT lists. It must not choose
+ * routes itself: drivers and tests ask for each one. */
 #include "ioapic.h"
 #include "acpi.h"
 #include "cpu.h"

@@ -4,6 +4,8 @@
  * error code, then the vector, and joins the common path, which saves
  * every general register into a struct int_frame and calls
  * interrupt_dispatch(frame).
+ * All policy is in C (interrupt_dispatch, the runner): this file must not
+ * decide anything, only save and restore state.
  */
 	.text
 	.align 16

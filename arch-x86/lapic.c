@@ -1,3 +1,6 @@
+/* This CPU's local APIC: enabling it (xAPIC or x2APIC), EOI, IDs and IPIs.
+ * It must not program the LAPIC timer beyond masking it at enable:
+ * drivers/lapic_timer.c owns the timer. */
 #include "lapic.h"
 #include "cpu.h"
 #include "idt.h"

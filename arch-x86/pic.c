@@ -1,3 +1,5 @@
+/* Remaps and masks the legacy 8259 pair. It must not unmask a line: every
+ * interrupt goes through the (IO)APICs. */
 #include "pic.h"
 #include "cpu.h"
 #include "idt.h"

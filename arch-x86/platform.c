@@ -1,3 +1,5 @@
+/* How a run ends: QEMU's isa-debug-exit, halt, or reboot. It must not
+ * decide the verdict; it carries out the exit code it is given. */
 #include "platform.h"
 #include "acpi.h"
 #include "cpu.h"

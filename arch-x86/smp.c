@@ -1,3 +1,6 @@
+/* Starts the application processors (INIT, SIPI, SIPI) and runs work on
+ * them. It must not read boot-protocol data or call drivers: the CPU list,
+ * the trampoline check and each AP's set-up are passed in. */
 #include "smp.h"
 #include "smp_layout.h"
 #include "acpi.h"

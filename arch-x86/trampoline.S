@@ -4,6 +4,7 @@
  * with CS = TRAMP_BASE >> 4, IP = 0. It goes to protected mode, then long
  * mode on the kernel's page tables, and jumps to the C entry with the
  * stack and CPU index the BSP left in the parameter block at its end.
+ * It must not use data outside its own page before long mode is on.
  */
 #include "arch-x86/smp_layout.h"
 

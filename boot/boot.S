@@ -6,6 +6,8 @@
  * names the load range itself. Multiboot2 (GRUB, BIOS and UEFI) loads the
  * ELF64 directly. Both enter here in 32-bit protected mode, paging off,
  * with the magic in EAX and the boot information pointer in EBX.
+ * It must not call C before long mode, the page tables and the stack
+ * are set up.
  */
 #define MB1_MAGIC	0x1BADB002
 #define MB1_FLAGS	((1 << 1) | (1 << 16))	/* memory info; address fields */

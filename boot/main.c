@@ -1,4 +1,6 @@
-/* kmain: bring the machine up, say what it is, run the tests, exit. */
+/* kmain: bring the machine up, say what it is, run the tests, exit. It
+ * must not measure or judge anything itself: it calls the layers below in
+ * order and hands the run to the test runner. */
 #include "boot/multiboot.h"
 #include "boot/sources.h"
 #include "arch-x86/acpi.h"

@@ -1,3 +1,6 @@
+/* Parses multiboot1 and multiboot2 boot information into struct boot_info.
+ * It must not trust a length the loader gives, nor act on what it reads
+ * (kmain does). */
 #include "multiboot.h"
 #include "lib/phys.h"
 #include "lib/printf.h"

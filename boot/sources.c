@@ -1,3 +1,6 @@
+/* Starts every time source at boot: the clocksource drivers, the TSC
+ * calibration, then the clockevents. It must not judge a source: a failed
+ * probe is only recorded (tick_absent) for the tests to report. */
 #include "sources.h"
 #include "drivers/acpi_pm.h"
 #include "drivers/hpet.h"

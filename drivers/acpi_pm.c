@@ -1,3 +1,5 @@
+/* The ACPI PM timer as the "pm" clocksource. It must not register a timer
+ * that does not count, nor retry a read without a bound. */
 #include "acpi_pm.h"
 #include "arch-x86/acpi.h"
 #include "arch-x86/cpu.h"

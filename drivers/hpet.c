@@ -1,3 +1,6 @@
+/* The HPET main counter as the "hpet" clocksource, comparator 0 as the
+ * "hpet" clockevent. It must not reset a counter that already runs, nor
+ * leave its interrupt routed after shutdown. */
 #include "hpet.h"
 #include "arch-x86/acpi.h"
 #include "arch-x86/cpu.h"

@@ -1,3 +1,6 @@
+/* kvm-clock: the per-CPU pvclock records as the "kvmclock" clocksource,
+ * and the wall-clock record. It must not use a record whose version was
+ * odd or changed while it was read. */
 #include "kvmclock.h"
 #include "arch-x86/cpu.h"
 #include "arch-x86/cpuinfo.h"

@@ -1,3 +1,6 @@
+/* The LAPIC timer as the "lapic" and "tscdeadline" clockevents, and the
+ * direct access the watchdog and per-CPU tick tests use. Nothing else may
+ * program the timer; this file must not touch other LAPIC registers. */
 #include "lapic_timer.h"
 #include "arch-x86/cpu.h"
 #include "arch-x86/cpuinfo.h"

@@ -1,3 +1,6 @@
+/* The 8254 PIT: channel 2 as the "pit" clocksource and the early TSC
+ * estimate, channel 0 on IRQ0 as the "pit" clockevent. It must not keep
+ * IRQ0 routed while the clockevent is shut down: others take IRQ0. */
 #include "pit.h"
 #include "arch-x86/cpu.h"
 #include "arch-x86/delay.h"

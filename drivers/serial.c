@@ -1,3 +1,6 @@
+/* COM1 as a polled 16550 UART, registered as the "serial" console sink.
+ * It must not wait for the transmitter without a bound: a wedged UART is
+ * given up on. */
 #include "serial.h"
 #include "arch-x86/cpu.h"
 #include "lib/console.h"

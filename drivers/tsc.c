@@ -1,3 +1,6 @@
+/* The TSC as the "tsc" clocksource, its early rate estimate (PIT channel
+ * 2, else CPUID) and what CPUID claims. It must not calibrate against the
+ * other sources (measure/ does); it hands the rate down to the ruler. */
 #include "tsc.h"
 #include "kvmclock.h"
 #include "pit.h"

@@ -1,3 +1,5 @@
+/* VGA text mode, registered as the "vga" console sink that mirrors the
+ * serial log. It must not scroll: see vga_write in vga.h. */
 #include "vga.h"
 #include "lib/console.h"
 

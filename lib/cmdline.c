@@ -1,3 +1,6 @@
+/* Splits and checks the kernel command line against the table of every
+ * option the kernel knows. It must not act on an option: the code that
+ * owns each one reads it, and a bad word is a warning, never silence. */
 #include "cmdline.h"
 #include "printf.h"
 #include "str.h"

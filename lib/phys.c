@@ -1,3 +1,6 @@
+/* Physical-memory access for the parsers of firmware data: the identity
+ * map in the kernel, registered buffers in host tests. It must not return
+ * a range it cannot vouch for. */
 #include "phys.h"
 
 #ifndef HOST_TEST

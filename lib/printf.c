@@ -1,3 +1,5 @@
+/* Our printf (vsnprintf_, snprintf_) and fixed-point decimals (fx). It
+ * must not print anywhere: it formats into buffers, lib/console prints. */
 #include "printf.h"
 #include "str.h"
 

@@ -1,3 +1,5 @@
+/* Sorting, selection and percentiles over u64 samples. It must not
+ * allocate or recurse: samples are sorted in place. */
 #include "stats.h"
 
 static void sift_down(u64 *v, size_t start, size_t end)

@@ -1,3 +1,5 @@
+/* Freestanding string and memory functions, glob matching and number
+ * parsing. It must not depend on anything but lib/types.h. */
 #include "str.h"
 
 /* The host build (unit tests) uses libc's versions of these. */

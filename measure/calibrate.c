@@ -1,3 +1,6 @@
+/* Calibrates the TSC against every other clocksource in one window and
+ * sets the ruler to the best result. It must not judge the result (tests/
+ * do), nor register or program a device. */
 #include "calibrate.h"
 #include "arch-x86/cpu.h"
 #include "arch-x86/delay.h"

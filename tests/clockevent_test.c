@@ -2,6 +2,7 @@
  * Tests every clockevent through the clockevent interface: oneshot
  * latency at several deltas (never early, never lost) and the periodic
  * rate, lost ticks and jitter, all timed by the calibrated TSC.
+ * A test here must not program a device except through that interface.
  */
 #include "sources.h"
 #include "arch-x86/cpu.h"

@@ -2,6 +2,8 @@
  * Tests every clocksource through the clocksource interface: presence,
  * read cost, monotonicity and resolution, and its rate against the TSC
  * and an independent truth. CS_SUITE(x) declares them for source x.
+ * A test here reads a source only through cs->read: it must not know its
+ * registers.
  */
 #include "sources.h"
 #include "arch-x86/cpu.h"

@@ -1,5 +1,6 @@
 /* What only one device has: HPET and PM timer geometry, counter wraps,
- * the RTC's date and seconds, kvm-clock's flags and wall clock. */
+ * the RTC's date and seconds, kvm-clock's flags and wall clock. A test may
+ * use a driver's own API but must not change the device's state. */
 #include "sources.h"
 #include "arch-x86/acpi.h"
 #include "arch-x86/cpu.h"

@@ -3,6 +3,7 @@
  * source was sampled in that same window against the TSC, so the TSC
  * rate measured against a (F_a) and against b (F_b) give b's rate
  * relative to a: (time by a) / (time by b) - 1 = F_b / F_a - 1.
+ * It must not read any source itself: it uses the calibration's results.
  */
 #include "sources.h"
 

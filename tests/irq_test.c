@@ -1,5 +1,6 @@
 /* Interrupt delivery: a LAPIC self-IPI and a PIT interrupt through the
- * IOAPIC, each with its latency or rate measured by the TSC. */
+ * IOAPIC, each with its latency or rate measured by the TSC. Each test
+ * must not return with its vector installed or its input unmasked. */
 #include "test.h"
 #include "arch-x86/cpu.h"
 #include "arch-x86/delay.h"

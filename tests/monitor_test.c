@@ -14,6 +14,7 @@
  * Policy after a jump: jiffies catch up with the time that passed (one
  * per period), and each late software timer runs once, then re-arms from
  * now; nothing is replayed.
+ * It must not judge anomalies: they are findings, reported as events.
  */
 #include "sources.h"
 #include "arch-x86/cpu.h"

@@ -1,4 +1,5 @@
-/* What the machine is: CPU identification and the ACPI tables. */
+/* What the machine is: CPU identification and the ACPI tables. It must
+ * not change any device: it reports what boot found. */
 #include "test.h"
 #include "arch-x86/acpi.h"
 #include "arch-x86/cpuinfo.h"

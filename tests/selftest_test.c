@@ -1,6 +1,6 @@
 /* Tests of tickscope itself, run only when named (test=selftest.*): a
  * faulting test and a hanging test must each end as ERROR, with the
- * report going on to the next test. */
+ * report going on. They must never run by default (TEST_EXPLICIT). */
 #include "test.h"
 #include "arch-x86/cpu.h"
 

@@ -2,6 +2,8 @@
  * Interrupts across CPUs: IPI latency to every other CPU, and an IOAPIC
  * interrupt routed to a chosen CPU. This file continues the smp suite
  * after smp_tick_test.c.
+ * A test must not return with an IOAPIC input still routed to it or the
+ * PIT still running.
  */
 #define TEST_ORDER_BASE 200	/* after smp_tick_test.c's tests */
 #include "smp_test.h"

@@ -2,6 +2,8 @@
  * Every CPU: start-up, TSC synchronisation (and a planted warp), and
  * kvm-clock read in turn across CPUs. Ticks and interrupts across CPUs are
  * in smp_tick_test.c and smp_ipi_test.c.
+ * Work on other CPUs must not be waited for without a bound (on_all,
+ * smp_wait).
  */
 #include "sources.h"
 #include "smp_test.h"

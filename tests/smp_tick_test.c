@@ -2,6 +2,7 @@
  * Ticks on every CPU: each CPU's own LAPIC timer, and a global device's
  * tick passed on by IPI (broadcast), counted against the time each CPU
  * actually ran. This file continues the smp suite after smp_test.c.
+ * Each test must not leave a timer or the broadcast handler running.
  */
 #define TEST_ORDER_BASE 100	/* after smp_test.c's tests */
 #include "smp_test.h"

@@ -1,6 +1,6 @@
 /* The TSC's rate: measured against every reference in one window, each
  * result with its uncertainty, compared with every claim and with the
- * known answer when the host tool passed one (tsc_hz=). */
+ * known answer (tsc_hz=). It must not change the ruler, only read it. */
 #include "sources.h"
 #include "arch-x86/cpuinfo.h"
 #include "arch-x86/delay.h"

@@ -1,3 +1,5 @@
+/* The registry of clockevents and their common interrupt entry. It must
+ * not program a device: drivers do, through the callbacks they register. */
 #include "clockevent.h"
 #include "lib/str.h"
 

@@ -1,3 +1,6 @@
+/* The registry of clocksources, why a device is absent, the wrap extender
+ * and the stuck-counter probe drivers share. It must not know any
+ * particular device. */
 #include "clocksource.h"
 #include "lib/str.h"
 

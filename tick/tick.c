@@ -1,3 +1,6 @@
+/* The tick: jiffies and timekeeping on a clockevent, periodic or oneshot,
+ * with software timers and NO_HZ idle. It must not pick a device or touch
+ * hardware: it uses the clockevent and clocksource it is given. */
 #include "tick.h"
 #include "clocksource.h"
 #include "arch-x86/cpu.h"

@@ -1,3 +1,6 @@
+/* Monotonic and wall nanoseconds from a clocksource with Linux's
+ * mult/shift. Pure logic (host-tested): it must not read hardware except
+ * through cs->read. */
 #include "timekeeping.h"
 #include "clocksource.h"
 

@@ -1,3 +1,5 @@
+/* The software-timer heap. Pure logic (host-tested): it must not know
+ * about interrupts or devices; the tick drives it with its own now. */
 #include "timer.h"
 
 static bool earlier(const struct swtimer *a, const struct swtimer *b)

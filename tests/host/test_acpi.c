@@ -1,4 +1,5 @@
-/* ACPI parsing over well-formed and deliberately malformed table blobs. */
+/* ACPI parsing over well-formed and deliberately malformed table blobs.
+ * Built for the host under ASan/UBSan: it must use only HOST_LIB code. */
 #include "tests/host/check.h"
 #include "arch-x86/acpi.h"
 #include "lib/phys.h"

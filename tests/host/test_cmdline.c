@@ -1,5 +1,5 @@
 /* Command-line and multiboot parsing on the host, over good and
- * malformed input. */
+ * malformed input. It must use only HOST_LIB code (ASan/UBSan build). */
 #include "tests/host/check.h"
 #include "lib/cmdline.h"
 #include "boot/multiboot.h"

@@ -1,4 +1,5 @@
-/* printf, fixed-point, string helpers and statistics on the host. */
+/* printf, fixed-point, string helpers and statistics on the host. It must
+ * use only HOST_LIB code (ASan/UBSan build). */
 #include "tests/host/check.h"
 #include "lib/printf.h"
 #include "lib/stats.h"

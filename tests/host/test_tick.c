@@ -1,4 +1,5 @@
-/* The software-timer heap and the mult/shift conversion, on the host. */
+/* The software-timer heap and the mult/shift conversion, on the host. It
+ * must use only HOST_LIB code (ASan/UBSan build). */
 #include "tests/host/check.h"
 #include "tick/clocksource.h"
 #include "tick/timekeeping.h"
