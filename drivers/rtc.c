@@ -1,7 +1,6 @@
 /* The CMOS RTC: the date at boot, its periodic flag as the "rtc" event
- * source and IRQ8 as the "rtc" clockevent. It must not wait for an update
- * without a bound, nor keep the clockevent's settings of registers A and
- * B after its shutdown. */
+ * source, IRQ8 as the "rtc" clockevent. It must not wait for an update
+ * without a bound, nor keep the clockevent's register settings after it. */
 #include "rtc.h"
 #include "arch-x86/acpi.h"
 #include "arch-x86/cpu.h"
