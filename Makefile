@@ -33,7 +33,7 @@ HCFLAGS    := -std=gnu11 -O1 -g -DHOST_TEST -I. -Wall -Wextra -Werror \
 DEPS_PKGS := build-essential qemu-system-x86 qemu-utils grub-pc-bin grub-efi-amd64-bin \
 	     grub-common xorriso mtools ovmf python3
 
-.PHONY: all iso run test unit bench clean deps check-deps
+.PHONY: all iso run test unit bench clean deps check-deps layers
 
 all: $(KERNEL)
 
@@ -85,6 +85,14 @@ unit: $(HOST_BINS)
 
 test: check-deps $(KERNEL) $(ISO) $(HOST_BINS)
 	$(PYTHON) tools/testsuite.py --kernel $(KERNEL) --iso $(ISO) $(HOST_BINS)
+
+# The include graph against LAYERS: every include points down, no circle of
+# units. make test and make unit run it first.
+layers:
+	@$(PYTHON) tests/check_layers.py --selftest >/dev/null
+	@$(PYTHON) tests/check_layers.py $(LAYERS)
+
+test unit: layers
 
 # The timer-queue benchmark, without sanitizers.
 $(BUILD)/host/bench_tick: tests/host/test_tick.c $(HOST_LIB)

@@ -3,12 +3,8 @@
 #ifndef ARCH_IDT_H
 #define ARCH_IDT_H
 
+#include "vectors.h"
 #include "lib/types.h"
-
-#define VEC_PIC_BASE	0x20	/* 8259s remapped here, all masked */
-#define VEC_DYN_FIRST	0x30	/* irq_alloc_vector hands these out */
-#define VEC_DYN_LAST	0xEF
-#define VEC_SPURIOUS	0xFF	/* LAPIC spurious vector */
 
 /* What the entry stub saved, lowest address first. */
 struct int_frame {

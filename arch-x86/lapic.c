@@ -3,7 +3,7 @@
  * drivers/lapic_timer.c owns the timer. */
 #include "lapic.h"
 #include "cpu.h"
-#include "idt.h"
+#include "vectors.h"
 
 #define ICR_SPINS 100000
 

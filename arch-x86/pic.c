@@ -2,7 +2,7 @@
  * interrupt goes through the (IO)APICs. */
 #include "pic.h"
 #include "cpu.h"
-#include "idt.h"
+#include "vectors.h"
 
 void pic_disable(void)
 {
