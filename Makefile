@@ -1,6 +1,7 @@
 # tickscope: `make` builds the kernel, `make iso` the GRUB ISO, `make run`
 # boots the default report, `make test` runs host unit tests and the boot
-# matrix, `make bench` the benchmarks, `make deps` installs build tools.
+# matrix, `make bench` the benchmarks, `make deps` installs build tools,
+# `make layers` checks the include graph against LAYERS.
 
 BUILD    := build
 KERNEL   := $(BUILD)/tickscope.elf
