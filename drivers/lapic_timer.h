@@ -1,5 +1,6 @@
 /* The local APIC timer as clockevents: "lapic" (periodic and oneshot,
- * divide by 16) and "tscdeadline" (oneshot at an absolute TSC value). */
+ * divide by 16) and "tscdeadline" (oneshot at an absolute TSC value), and
+ * plain access to it for the watchdog and the per-CPU tick tests. */
 #ifndef DRIVERS_LAPIC_TIMER_H
 #define DRIVERS_LAPIC_TIMER_H
 
