@@ -1,4 +1,6 @@
-"""The configuration matrix (matrix.cfg) and the checks each entry carries.
+"""The configuration matrix (tools/matrix.cfg) and the checks each entry
+carries. It reads the file and judges a finished run against its entry; it
+must not start QEMU itself (callers run the entries).
 
 Each section of the file is one configuration:
 
@@ -20,17 +22,14 @@ from __future__ import annotations
 import configparser
 import fnmatch
 import operator
-import os
 import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Callable
 
-import qemu
+from . import paths, qemu
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_FILE = os.path.join(HERE, "matrix.cfg")
-ROOT = os.path.dirname(HERE)
+DEFAULT_FILE = paths.MATRIX_FILE
 _OPS: dict[str, Callable[[float, float], bool]] = {
     "==": operator.eq, "!=": operator.ne, "<=": operator.le, ">=": operator.ge,
     "<": operator.lt, ">": operator.gt}
@@ -64,7 +63,7 @@ def load(path: str, kernel: str, iso: str) -> list[Entry]:
             cmdline=" ".join(s.get("cmdline", "").split()), cpu=s.get("cpu", ""),
             smp=s.getint("smp", 1),
             memory=s.get("memory", "128M"), timeout=s.getfloat("timeout", 120.0),
-            extra=shlex.split(s.get("qemu", "").replace("{root}", ROOT)))
+            extra=shlex.split(s.get("qemu", "").replace("{root}", paths.ROOT)))
         expect = []
         for item in _split(s.get("expect", "")):
             glob, _, result = item.partition("=")
@@ -106,8 +105,8 @@ def check(entry: Entry, r: qemu.RunResult) -> list[str]:
         v = abs(got.value) if use_abs else got.value
         if not _OPS[op](v, float(value)):
             problems.append(f"{name} = {got.value:g} fails {spec}")
-    text = [l.rstrip("\n") for l in r.lines]
+    text = [ln.rstrip("\n") for ln in r.lines]
     for rx in entry.output:
-        if not any(re.search(rx, l) for l in text):
+        if not any(re.search(rx, ln) for ln in text):
             problems.append(f"no output line matches /{rx}/")
     return problems

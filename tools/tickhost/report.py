@@ -1,4 +1,5 @@
-"""Writing a run's result as JSON and JUnit XML."""
+"""Writing runs' results as JSON and JUnit XML, the formats CI reads.
+It only formats a finished run; it must not start QEMU or judge a run."""
 from __future__ import annotations
 
 import json
@@ -6,7 +7,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import asdict
 from typing import Any
 
-from qemu import RunResult
+from .qemu import RunResult
 
 
 def to_dict(r: RunResult) -> dict[str, Any]:

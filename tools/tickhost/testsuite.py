@@ -1,24 +1,21 @@
 """`make test`: host unit tests, the host tool's own tests, then the boot
-matrix with each configuration's checks. Ends with `N passed, N failed`."""
+matrix with each configuration's checks. Ends with `N passed, N failed`.
+It only sequences checks and counts them; what a check means lives in the
+modules it calls."""
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import subprocess
 import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from . import diff, htmlreport, matrix, paths, qemu, report, scenario
+from .host import kvm_usable
+from .knownanswer import Outcome
 
-import copy  # noqa: E402
-import diffrep  # noqa: E402
-import htmlreport  # noqa: E402
-import matrix  # noqa: E402
-import report  # noqa: E402
-import qemu  # noqa: E402
-import scenario  # noqa: E402
-
-HERE = os.path.dirname(os.path.abspath(__file__))
+TESTS_DIR = os.path.join(paths.PACKAGE, "tests")
 
 
 class Tally:
@@ -45,14 +42,15 @@ def unit(bins: list[str], t: Tally) -> None:
         last = r.stdout.strip().splitlines()[-1:] or ["(no output)"]
         problems = [] if r.returncode == 0 else [last[0]] + r.stderr.strip().splitlines()[-20:]
         t.add(f"unit {os.path.basename(b)} ({last[0]})", problems)
-    suite = unittest.defaultTestLoader.discover(HERE, pattern="test_*.py")
+    suite = unittest.defaultTestLoader.discover(TESTS_DIR, pattern="test_*.py",
+                                                top_level_dir=paths.TOOLS)
     res = unittest.TextTestRunner(stream=open(os.devnull, "w"), verbosity=0).run(suite)
     problems = [f"{c}: {e.strip().splitlines()[-1]}" for c, e in res.failures + res.errors]
     t.add(f"unit tools ({res.testsRun} python tests)", problems)
 
 
 def boots(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
-    kvm_ok, kvm_why = qemu.kvm_usable()
+    kvm_ok, kvm_why = kvm_usable()
     print(f"# KVM: {'usable' if kvm_ok else 'not usable'} ({kvm_why})", flush=True)
     results = []
     for e in matrix.load(matrix.DEFAULT_FILE, kernel, iso):
@@ -78,7 +76,7 @@ def boots(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
 def scenarios(kernel: str, only: str, t: Tally) -> list[dict]:
     """Pause and snapshot the VM (2 s), and starve it (1 s) under each
     lost-tick policy, under TCG and KVM when usable."""
-    kvm_ok, kvm_why = qemu.kvm_usable()
+    kvm_ok, kvm_why = kvm_usable()
     done = []
     plans = [("pause", "", 2.0), ("snapshot", "", 2.0), ("starve", "discard", 1.0),
              ("starve", "slew", 1.0), ("migrate", "", 0.0)]
@@ -92,22 +90,28 @@ def scenarios(kernel: str, only: str, t: Tally) -> list[dict]:
                 continue
             out = scenario.run(name, qemu.Config(name=label, accel=accel, kernel=kernel), hold,
                                policy=policy or "discard")
-            jumped = ", ".join(f"{e.get('source')} {e.get('size_ms')} ms" for e in out.jumps)
-            if name == "migrate":
-                jumped = f"downtime {out.held_s * 1000:.0f} ms; jumps: " + (", ".join(
-                    f"{e.get('source')} {e.get('size_ms')} ms" for e in out.events
-                    if e.get("kind") == "jump") or "none")
-            if name == "starve" and out.run:
-                ms = {m.name: m.value for m in out.run.report.measurements}
-                jumped = ", ".join(f"{k.split('.')[1]} lost {ms[k]:g}" for k in sorted(ms)
-                                   if k.endswith(".deficit_end"))
-            t.add(f"{label} [held {out.held_s:.3f} s; {jumped or 'no jumps'}]",
+            t.add(f"{label} [held {out.held_s:.3f} s; {_what_moved(name, out) or 'no jumps'}]",
                   out.problems if out.verdict != "PASS" or out.problems else [])
             if out.run:
                 d = report.to_dict(out.run)
                 d.update(scenario=name, scenario_verdict=out.verdict, held_s=out.held_s)
                 done.append(d)
     return done
+
+
+def _what_moved(name: str, out: Outcome) -> str:
+    """The scenario's result line: the jumps seen (all of them across a
+    migration), or for starve the ticks each device lost."""
+    jumped = ", ".join(f"{e.get('source')} {e.get('size_ms')} ms" for e in out.jumps)
+    if name == "migrate":
+        jumped = f"downtime {out.held_s * 1000:.0f} ms; jumps: " + (", ".join(
+            f"{e.get('source')} {e.get('size_ms')} ms" for e in out.events
+            if e.get("kind") == "jump") or "none")
+    if name == "starve" and out.run:
+        ms = {m.name: m.value for m in out.run.report.measurements}
+        jumped = ", ".join(f"{k.split('.')[1]} lost {ms[k]:g}" for k in sorted(ms)
+                           if k.endswith(".deficit_end"))
+    return jumped
 
 
 def reports(runs: list[dict], scen: list[dict], t: Tally) -> None:
@@ -134,8 +138,8 @@ def reports(runs: list[dict], scen: list[dict], t: Tally) -> None:
             break
     passed = next(x for x in worse["tests"] if x["result"] == "PASS")
     passed["result"] = "FAIL"
-    _, same = diffrep.diff(base, base)
-    _, regressions = diffrep.diff(base, worse)
+    _, same = diff.diff(base, base)
+    _, regressions = diff.diff(base, worse)
     problems = [] if len(regressions) == 2 and not same else \
         [f"diff found {len(regressions)} regressions in a planted pair (want 2) and "
          f"{len(same)} between identical runs"]
