@@ -11,7 +11,7 @@ import subprocess
 import sys
 import unittest
 
-from . import diff, htmlreport, matrix, paths, qemu, report, scenario
+from . import diff, htmlreport, layers, matrix, paths, qemu, report, scenario
 from .host import kvm_usable
 from .knownanswer import Outcome
 
@@ -47,6 +47,13 @@ def unit(bins: list[str], t: Tally) -> None:
     res = unittest.TextTestRunner(stream=open(os.devnull, "w"), verbosity=0).run(suite)
     problems = [f"{c}: {e.strip().splitlines()[-1]}" for c, e in res.failures + res.errors]
     t.add(f"unit tools ({res.testsRun} python tests)", problems)
+
+
+def layering(t: Tally) -> None:
+    """Kernel includes and the package's imports against their declared
+    orders, one line (each violation listed under a FAIL)."""
+    what, problems = layers.check_all()
+    t.add(f"layers ({what})", problems)
 
 
 def boots(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
@@ -157,6 +164,7 @@ def main() -> int:
     a = p.parse_args()
     t = Tally()
     unit(a.bins, t)
+    layering(t)
     if not a.unit_only:
         runs = boots(a.kernel, a.iso, a.only, t)
         scen = scenarios(a.kernel, a.only, t)
