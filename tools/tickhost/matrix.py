@@ -16,6 +16,8 @@ Each section of the file is one configuration:
     expect   = path-glob=RESULT[|RESULT], ...   e.g. irq.pit_ioapic=SKIP
     measure  = name OP value, ...        OP: == != < <= > >= ; |x| with abs
     output   = regex ; regex             must each match some serial line
+    golden   = NAME                      the run's test and measurement names must
+                                         be those of tests/golden/NAME.names
 """
 from __future__ import annotations
 
@@ -43,6 +45,7 @@ class Entry:
     expect: list[tuple[str, str]] = field(default_factory=list)
     measure: list[str] = field(default_factory=list)
     output: list[str] = field(default_factory=list)
+    golden: str = ""              # tests/golden/<golden>.names, "" for none
 
 
 def _split(text: str, sep: str = ",") -> list[str]:
@@ -69,7 +72,8 @@ def load(path: str, kernel: str, iso: str) -> list[Entry]:
             glob, _, result = item.partition("=")
             expect.append((glob.strip(), result.strip().upper()))
         entries.append(Entry(cfg, s.get("verdict", "PASS").upper(), expect,
-                             _split(s.get("measure", "")), _split(s.get("output", ""), ";")))
+                             _split(s.get("measure", "")), _split(s.get("output", ""), ";"),
+                             s.get("golden", "").strip()))
     return entries
 
 

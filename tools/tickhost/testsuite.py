@@ -11,7 +11,7 @@ import subprocess
 import sys
 import unittest
 
-from . import diff, htmlreport, layers, matrix, paths, qemu, report, scenario
+from . import diff, golden, htmlreport, layers, matrix, paths, qemu, report, scenario
 from .host import kvm_usable
 from .knownanswer import Outcome
 
@@ -57,6 +57,8 @@ def layering(t: Tally) -> None:
 
 
 def boots(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
+    """Every matrix entry (whose name contains only, when given) against
+    its checks, and against its golden names where it has them."""
     kvm_ok, kvm_why = kvm_usable()
     print(f"# KVM: {'usable' if kvm_ok else 'not usable'} ({kvm_why})", flush=True)
     results = []
@@ -66,6 +68,9 @@ def boots(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
             continue
         if e.config.accel == "kvm" and not kvm_ok:
             t.add(name, [], skipped=f"KVM not usable: {kvm_why}")
+            if e.golden:
+                t.add(f"names {e.config.name} = golden {e.golden}", [],
+                      skipped=f"KVM not usable: {kvm_why}")
             continue
         r = qemu.run(e.config, live=False)
         results.append(report.to_dict(r))
@@ -77,7 +82,18 @@ def boots(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
             print("      serial tail:\n" + "\n".join("        " + ln for ln in tail), flush=True)
             if r.stderr.strip():
                 print("      qemu stderr: " + r.stderr.strip()[-500:], flush=True)
+        if e.golden:
+            same_names(e, results[-1], t)
     return results
+
+
+def same_names(e: matrix.Entry, run: dict, t: Tally) -> None:
+    """The run's test and measurement names against those recorded for its
+    configuration before the layout change (tests/golden)."""
+    got = golden.names(run)
+    tests = sum(1 for n in got if n.startswith("test "))
+    t.add(f"names {e.config.name} = golden {e.golden} ({tests} tests, "
+          f"{len(got) - tests} measurement names)", golden.check(e.golden, run))
 
 
 def scenarios(kernel: str, only: str, t: Tally) -> list[dict]:
