@@ -1,7 +1,6 @@
-"""The name-identity check: the tests (in KTAP order) and the distinct
-measurement names a run produced, against a list recorded before a change
-(tests/golden/NAME.names). It compares names only; it must not judge
-values or verdicts, nor run anything.
+"""The name-identity check: a run's tests (in KTAP order) and distinct
+measurement names against tests/golden/NAME.names, recorded before a change.
+It compares names only; it must not judge values or verdicts, nor run anything.
 
     python3 -m tickhost.golden RUN.json    prints a run's names in that form
 """

@@ -1,7 +1,6 @@
-"""The one-way rule, checked: every kernel `#include "..."` against the
-declared layer order with no circle between units, and the tickhost
-package's imports against its LAYERS. It only reads files: it must not
-build, run or import the code it checks.
+"""The one-way rule, checked: kernel `#include "..."` lines against the layer
+order with no circle between units, and tickhost's imports against its LAYERS.
+It only reads files: it must not build, run or import the code it checks.
 
 Kernel: a file's layer is its top folder; a unit is foo.c + foo.h (+ foo.S)
 in one folder. An include may point to the same layer or a lower one;

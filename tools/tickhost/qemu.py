@@ -126,8 +126,8 @@ def _qemu_error(stderr: str) -> str:
     for line in stderr.splitlines():
         if "internal error" in line or "emulation failure" in line:
             return line.strip()
-    lines = [l.strip() for l in stderr.splitlines() if l.strip()
-             and "warning:" not in l]
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()
+             and "warning:" not in ln]
     return lines[-1] if lines else ""
 
 

@@ -65,7 +65,8 @@ def write_junit(results: list[RunResult], path: str) -> None:
                 text = "\n".join(n.diagnostics)
                 if n.result == "FAIL":
                     fails = [d for d in n.diagnostics if d.startswith("FAIL:")]
-                    ET.SubElement(tc, "failure", message=fails[0] if fails else "failed").text = text
+                    msg = fails[0] if fails else "failed"
+                    ET.SubElement(tc, "failure", message=msg).text = text
                 elif n.result == "ERROR":
                     ET.SubElement(tc, "error", message=n.reason).text = text
                 elif n.result == "SKIP":

@@ -1,7 +1,6 @@
-"""`make test`: host unit tests, the host tool's own tests, then the boot
-matrix with each configuration's checks. Ends with `N passed, N failed`.
-It only sequences checks and counts them; what a check means lives in the
-modules it calls."""
+"""`make test`: unit tests, layering, the boot matrix with its checks and golden
+names, the scenarios and the report checks, one line each; `N passed, N failed`.
+It only sequences and counts checks; what a check means lives where it is called."""
 from __future__ import annotations
 
 import argparse
@@ -19,6 +18,8 @@ TESTS_DIR = os.path.join(paths.PACKAGE, "tests")
 
 
 class Tally:
+    """Counts results and prints one PASS/FAIL/SKIP line each."""
+
     def __init__(self) -> None:
         self.passed = self.failed = self.skipped = 0
 
@@ -37,6 +38,7 @@ class Tally:
 
 
 def unit(bins: list[str], t: Tally) -> None:
+    """The sanitized host test programs, then the package's unittests."""
     for b in bins:
         r = subprocess.run([b], capture_output=True, text=True)
         last = r.stdout.strip().splitlines()[-1:] or ["(no output)"]
