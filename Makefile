@@ -8,6 +8,8 @@ KERNEL   := $(BUILD)/tickscope.elf
 ISO      := $(BUILD)/tickscope.iso
 CC       := gcc
 PYTHON   := python3
+# The host tool's package (tools/tickhost) run as modules: $(HOSTPY) tickhost.x
+HOSTPY   := PYTHONPATH=$(CURDIR)/tools $(PYTHON) -m
 
 KCFLAGS  := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mno-red-zone \
 	    -mgeneral-regs-only -mcmodel=small -fno-stack-protector \
@@ -65,11 +67,11 @@ $(ISO): $(KERNEL) iso/grub.cfg
 
 # Installs missing packages when root; otherwise says what to install.
 deps:
-	@$(PYTHON) tools/deps.py --install $(DEPS_PKGS)
+	@$(HOSTPY) tickhost.deps --install $(DEPS_PKGS)
 
 check-deps:
 	@command -v $(PYTHON) >/dev/null || { echo "python3 is missing: apt-get install python3"; exit 1; }
-	@$(PYTHON) tools/deps.py --install $(DEPS_PKGS)
+	@$(HOSTPY) tickhost.deps --install $(DEPS_PKGS)
 
 run: check-deps $(KERNEL)
 	$(PYTHON) tools/tickscope run --kernel $(KERNEL) $(RUNARGS)
@@ -82,10 +84,10 @@ $(BUILD)/host/%: tests/host/%.c $(HOST_LIB) $(wildcard lib/*.h boot/*.h arch-x86
 HOST_BINS := $(patsubst tests/host/%.c,$(BUILD)/host/%,$(HOST_TESTS))
 
 unit: $(HOST_BINS)
-	$(PYTHON) tools/testsuite.py --unit-only $(HOST_BINS)
+	$(HOSTPY) tickhost.testsuite --unit-only $(HOST_BINS)
 
 test: check-deps $(KERNEL) $(ISO) $(HOST_BINS)
-	$(PYTHON) tools/testsuite.py --kernel $(KERNEL) --iso $(ISO) $(HOST_BINS)
+	$(HOSTPY) tickhost.testsuite --kernel $(KERNEL) --iso $(ISO) $(HOST_BINS)
 
 # The include graph against LAYERS: every include points down, no circle of
 # units. make test and make unit run it first.
@@ -103,7 +105,7 @@ $(BUILD)/host/bench_tick: tests/host/test_tick.c $(HOST_LIB)
 
 bench: check-deps $(KERNEL) $(BUILD)/host/bench_tick
 	$(BUILD)/host/bench_tick bench
-	$(PYTHON) tools/bench.py --kernel $(KERNEL)
+	$(HOSTPY) tickhost.bench --kernel $(KERNEL)
 
 clean:
 	rm -rf $(BUILD)

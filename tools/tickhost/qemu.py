@@ -1,9 +1,9 @@
-"""Booting tickscope under QEMU: one configuration, one run, one result."""
+"""Booting tickscope under QEMU: one configuration, one run, one result.
+It owns the QEMU command line and the run's verdict; it must not know about
+the matrix, scenarios or report formats (those sit above it)."""
 from __future__ import annotations
 
-import fcntl
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -13,39 +13,14 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Optional
 
-import ktap
+from . import ktap
+from .host import host_tsc_hz, kvm_usable
 
 QBOOT = "/usr/share/qemu/qboot.rom"
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
-KVM_GET_API_VERSION = 0xAE00
 # isa-debug-exit: the guest writes c, QEMU exits with (c << 1) | 1.
 GUEST_EXIT = {1: "PASS", 3: "FAIL", 5: "ERROR"}
-HERE = os.path.dirname(os.path.abspath(__file__))
-HOSTTSC_SRC = os.path.join(HERE, "hosttsc.c")
-HOSTTSC_BIN = os.path.join(os.path.dirname(HERE), "build", "hosttsc")
-_host_tsc: Optional[tuple[int, str]] = None
-
-
-def host_tsc_hz() -> tuple[int, str]:
-    """The host's TSC rate against CLOCK_MONOTONIC_RAW (0 and a reason when
-    it cannot be measured), from tools/hosttsc.c, built on first use."""
-    global _host_tsc
-    if _host_tsc is not None:
-        return _host_tsc
-    try:
-        if (not os.path.exists(HOSTTSC_BIN)
-                or os.path.getmtime(HOSTTSC_BIN) < os.path.getmtime(HOSTTSC_SRC)):
-            os.makedirs(os.path.dirname(HOSTTSC_BIN), exist_ok=True)
-            subprocess.run(["gcc", "-O2", "-Wall", "-o", HOSTTSC_BIN, HOSTTSC_SRC],
-                           check=True, capture_output=True)
-        out = subprocess.run([HOSTTSC_BIN, "300"], check=True, capture_output=True,
-                             text=True).stdout
-        fields = dict(kv.split("=") for kv in out.split())
-        _host_tsc = (int(fields["raw_hz"]), out.strip())
-    except (OSError, subprocess.CalledProcessError, KeyError, ValueError) as e:
-        _host_tsc = (0, f"host TSC helper failed: {e}")
-    return _host_tsc
 
 
 def known_tsc_hz(c: "Config") -> tuple[int, str]:
@@ -59,24 +34,6 @@ def known_tsc_hz(c: "Config") -> tuple[int, str]:
         return (0, "TSC scaled by tsc-frequency=: no known answer")
     hz, why = host_tsc_hz()
     return (hz, f"host TSC ({why})")
-
-
-def kvm_usable() -> tuple[bool, str]:
-    """True when /dev/kvm opens read-write and answers the API version.
-    TICKSCOPE_NO_KVM=1 pretends it is absent (to test a TCG-only host)."""
-    if os.environ.get("TICKSCOPE_NO_KVM") == "1":
-        return False, "TICKSCOPE_NO_KVM=1"
-    try:
-        fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
-    except OSError as e:
-        return False, f"/dev/kvm: {e.strerror}"
-    try:
-        ver = fcntl.ioctl(fd, KVM_GET_API_VERSION)
-        return (ver == 12, f"KVM API version {ver}")
-    except OSError as e:
-        return False, f"/dev/kvm ioctl: {e.strerror}"
-    finally:
-        os.close(fd)
 
 
 @dataclass
@@ -169,8 +126,8 @@ def _qemu_error(stderr: str) -> str:
     for line in stderr.splitlines():
         if "internal error" in line or "emulation failure" in line:
             return line.strip()
-    lines = [l.strip() for l in stderr.splitlines() if l.strip()
-             and "warning:" not in l]
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()
+             and "warning:" not in ln]
     return lines[-1] if lines else ""
 
 
@@ -190,11 +147,10 @@ def run(cfg: Config, live: bool = True,
     if c.firmware == "ovmf":
         vars_file = os.path.join(tmp, "OVMF_VARS.fd")
         shutil.copyfile(OVMF_VARS, vars_file)
-    known, known_why = (0, "") if c.iso else known_tsc_hz(c)
+    known, _ = (0, "") if c.iso else known_tsc_hz(c)
     if known and "tsc_hz=" not in c.cmdline:
         c.cmdline = (c.cmdline + f" tsc_hz={known}").strip()
     cmd = command(c, vars_file)
-    lines: list[str] = []
     try:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
@@ -202,9 +158,24 @@ def run(cfg: Config, live: bool = True,
         shutil.rmtree(tmp, ignore_errors=True)
         return RunResult(asdict(c), c.accel, cmd, "ERROR", f"cannot start QEMU: {e}",
                          None, 0.0, [], "", ktap.Report())
-    errbuf: list[bytes] = []
     if on_start:
         on_start(proc)
+    status, timed_out, lines, stderr = _collect(proc, c.timeout, live, on_line)
+    shutil.rmtree(tmp, ignore_errors=True)
+    duration = time.monotonic() - start
+    rep = ktap.parse(lines)
+    verdict, reason = judge(rep, status, timed_out, c.timeout, stderr)
+    return RunResult(asdict(c), c.accel, cmd, verdict, reason, status, duration, lines,
+                     stderr, rep)
+
+
+def _collect(proc: subprocess.Popen, timeout: float, live: bool,
+             on_line: Optional[Callable[[str], None]]
+             ) -> tuple[Optional[int], bool, list[str], str]:
+    """Reads QEMU's serial output and stderr until it exits or the timeout
+    kills it: (exit status, timed out, serial lines, stderr)."""
+    lines: list[str] = []
+    errbuf: list[bytes] = []
 
     def pump_out() -> None:
         assert proc.stdout
@@ -227,20 +198,14 @@ def run(cfg: Config, live: bool = True,
         t.start()
     timed_out = False
     try:
-        status: Optional[int] = proc.wait(timeout=c.timeout)
+        status: Optional[int] = proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         timed_out = True
         proc.kill()
         status = proc.wait()
     for t in threads:
         t.join(timeout=5)
-    shutil.rmtree(tmp, ignore_errors=True)
-    duration = time.monotonic() - start
-    stderr = b"".join(errbuf).decode("utf-8", "replace")
-    rep = ktap.parse(lines)
-    verdict, reason = judge(rep, status, timed_out, c.timeout, stderr)
-    return RunResult(asdict(c), c.accel, cmd, verdict, reason, status, duration, lines,
-                     stderr, rep)
+    return status, timed_out, lines, b"".join(errbuf).decode("utf-8", "replace")
 
 
 def judge(rep: ktap.Report, status: Optional[int], timed_out: bool, timeout: float,

@@ -1,5 +1,6 @@
-"""Checks that the Debian packages tickscope builds and boots with are
-installed; installs the missing ones when run as root (make deps)."""
+"""`make deps`: checks that the Debian packages tickscope builds and boots
+with are installed, and installs the missing ones when run as root. It must
+not install anything without root, nor import the rest of the package."""
 from __future__ import annotations
 
 import os

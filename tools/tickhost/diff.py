@@ -1,5 +1,6 @@
 """`tickscope diff A.json B.json`: what changed between two runs (two hosts,
-or before and after a hypervisor upgrade), with regressions flagged.
+or before and after a hypervisor upgrade), with regressions flagged. It
+reads JSON results only and must not run QEMU or import other modules.
 
 A regression is a test that passed in A and fails or errors in B, or a
 measurement that got worse by more than 20 % and by more than its floor:

@@ -1,4 +1,5 @@
-"""Writing a run's result as JSON and JUnit XML."""
+"""Writing runs' results as JSON and JUnit XML, the formats CI reads.
+It only formats a finished run; it must not start QEMU or judge a run."""
 from __future__ import annotations
 
 import json
@@ -6,7 +7,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import asdict
 from typing import Any
 
-from qemu import RunResult
+from .qemu import RunResult
 
 
 def to_dict(r: RunResult) -> dict[str, Any]:
@@ -64,7 +65,8 @@ def write_junit(results: list[RunResult], path: str) -> None:
                 text = "\n".join(n.diagnostics)
                 if n.result == "FAIL":
                     fails = [d for d in n.diagnostics if d.startswith("FAIL:")]
-                    ET.SubElement(tc, "failure", message=fails[0] if fails else "failed").text = text
+                    msg = fails[0] if fails else "failed"
+                    ET.SubElement(tc, "failure", message=msg).text = text
                 elif n.result == "ERROR":
                     ET.SubElement(tc, "error", message=n.reason).text = text
                 elif n.result == "SKIP":

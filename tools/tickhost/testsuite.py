@@ -1,27 +1,25 @@
-"""`make test`: host unit tests, the host tool's own tests, then the boot
-matrix with each configuration's checks. Ends with `N passed, N failed`."""
+"""`make test`: unit tests, layering, the boot matrix with its checks and golden
+names, the scenarios and the report checks, one line each; `N passed, N failed`.
+It only sequences and counts checks; what a check means lives where it is called."""
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import subprocess
 import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from . import diff, golden, htmlreport, layers, matrix, paths, qemu, report, scenario
+from .host import kvm_usable
+from .knownanswer import Outcome
 
-import copy  # noqa: E402
-import diffrep  # noqa: E402
-import htmlreport  # noqa: E402
-import matrix  # noqa: E402
-import report  # noqa: E402
-import qemu  # noqa: E402
-import scenario  # noqa: E402
-
-HERE = os.path.dirname(os.path.abspath(__file__))
+TESTS_DIR = os.path.join(paths.PACKAGE, "tests")
 
 
 class Tally:
+    """Counts results and prints one PASS/FAIL/SKIP line each."""
+
     def __init__(self) -> None:
         self.passed = self.failed = self.skipped = 0
 
@@ -40,19 +38,30 @@ class Tally:
 
 
 def unit(bins: list[str], t: Tally) -> None:
+    """The sanitized host test programs, then the package's unittests."""
     for b in bins:
         r = subprocess.run([b], capture_output=True, text=True)
         last = r.stdout.strip().splitlines()[-1:] or ["(no output)"]
         problems = [] if r.returncode == 0 else [last[0]] + r.stderr.strip().splitlines()[-20:]
         t.add(f"unit {os.path.basename(b)} ({last[0]})", problems)
-    suite = unittest.defaultTestLoader.discover(HERE, pattern="test_*.py")
+    suite = unittest.defaultTestLoader.discover(TESTS_DIR, pattern="test_*.py",
+                                                top_level_dir=paths.TOOLS)
     res = unittest.TextTestRunner(stream=open(os.devnull, "w"), verbosity=0).run(suite)
     problems = [f"{c}: {e.strip().splitlines()[-1]}" for c, e in res.failures + res.errors]
     t.add(f"unit tools ({res.testsRun} python tests)", problems)
 
 
+def layering(t: Tally) -> None:
+    """Kernel includes and the package's imports against their declared
+    orders, one line (each violation listed under a FAIL)."""
+    what, problems = layers.check_all()
+    t.add(f"layers ({what})", problems)
+
+
 def boots(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
-    kvm_ok, kvm_why = qemu.kvm_usable()
+    """Every matrix entry (whose name contains only, when given) against
+    its checks, and against its golden names where it has them."""
+    kvm_ok, kvm_why = kvm_usable()
     print(f"# KVM: {'usable' if kvm_ok else 'not usable'} ({kvm_why})", flush=True)
     results = []
     for e in matrix.load(matrix.DEFAULT_FILE, kernel, iso):
@@ -61,6 +70,9 @@ def boots(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
             continue
         if e.config.accel == "kvm" and not kvm_ok:
             t.add(name, [], skipped=f"KVM not usable: {kvm_why}")
+            if e.golden:
+                t.add(f"names {e.config.name} = golden {e.golden}", [],
+                      skipped=f"KVM not usable: {kvm_why}")
             continue
         r = qemu.run(e.config, live=False)
         results.append(report.to_dict(r))
@@ -72,13 +84,31 @@ def boots(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
             print("      serial tail:\n" + "\n".join("        " + ln for ln in tail), flush=True)
             if r.stderr.strip():
                 print("      qemu stderr: " + r.stderr.strip()[-500:], flush=True)
+        if e.golden:
+            same_names(e, results[-1], t)
     return results
+
+
+def same_names(e: matrix.Entry, run: dict, t: Tally) -> None:
+    """The run's test and measurement names against those recorded for its
+    configuration before the layout change (tests/golden)."""
+    got = golden.names(run)
+    tests = sum(1 for n in got if n.startswith("test "))
+    problems = golden.check(e.golden, run)
+    failed = [x["path"] for x in run["tests"] if x["result"] in ("FAIL", "ERROR")]
+    if problems and failed:
+        # A test that fails part-way may not print all its measurements:
+        # a timing failure on a busy host, not a change of names.
+        problems.append(f"the run had failing tests ({', '.join(failed)}), which may print "
+                        f"fewer measurements: rerun TICKSCOPE_ONLY={e.config.name} make test")
+    t.add(f"names {e.config.name} = golden {e.golden} ({tests} tests, "
+          f"{len(got) - tests} measurement names)", problems)
 
 
 def scenarios(kernel: str, only: str, t: Tally) -> list[dict]:
     """Pause and snapshot the VM (2 s), and starve it (1 s) under each
     lost-tick policy, under TCG and KVM when usable."""
-    kvm_ok, kvm_why = qemu.kvm_usable()
+    kvm_ok, kvm_why = kvm_usable()
     done = []
     plans = [("pause", "", 2.0), ("snapshot", "", 2.0), ("starve", "discard", 1.0),
              ("starve", "slew", 1.0), ("migrate", "", 0.0)]
@@ -92,22 +122,28 @@ def scenarios(kernel: str, only: str, t: Tally) -> list[dict]:
                 continue
             out = scenario.run(name, qemu.Config(name=label, accel=accel, kernel=kernel), hold,
                                policy=policy or "discard")
-            jumped = ", ".join(f"{e.get('source')} {e.get('size_ms')} ms" for e in out.jumps)
-            if name == "migrate":
-                jumped = f"downtime {out.held_s * 1000:.0f} ms; jumps: " + (", ".join(
-                    f"{e.get('source')} {e.get('size_ms')} ms" for e in out.events
-                    if e.get("kind") == "jump") or "none")
-            if name == "starve" and out.run:
-                ms = {m.name: m.value for m in out.run.report.measurements}
-                jumped = ", ".join(f"{k.split('.')[1]} lost {ms[k]:g}" for k in sorted(ms)
-                                   if k.endswith(".deficit_end"))
-            t.add(f"{label} [held {out.held_s:.3f} s; {jumped or 'no jumps'}]",
+            t.add(f"{label} [held {out.held_s:.3f} s; {_what_moved(name, out) or 'no jumps'}]",
                   out.problems if out.verdict != "PASS" or out.problems else [])
             if out.run:
                 d = report.to_dict(out.run)
                 d.update(scenario=name, scenario_verdict=out.verdict, held_s=out.held_s)
                 done.append(d)
     return done
+
+
+def _what_moved(name: str, out: Outcome) -> str:
+    """The scenario's result line: the jumps seen (all of them across a
+    migration), or for starve the ticks each device lost."""
+    jumped = ", ".join(f"{e.get('source')} {e.get('size_ms')} ms" for e in out.jumps)
+    if name == "migrate":
+        jumped = f"downtime {out.held_s * 1000:.0f} ms; jumps: " + (", ".join(
+            f"{e.get('source')} {e.get('size_ms')} ms" for e in out.events
+            if e.get("kind") == "jump") or "none")
+    if name == "starve" and out.run:
+        ms = {m.name: m.value for m in out.run.report.measurements}
+        jumped = ", ".join(f"{k.split('.')[1]} lost {ms[k]:g}" for k in sorted(ms)
+                           if k.endswith(".deficit_end"))
+    return jumped
 
 
 def reports(runs: list[dict], scen: list[dict], t: Tally) -> None:
@@ -134,8 +170,8 @@ def reports(runs: list[dict], scen: list[dict], t: Tally) -> None:
             break
     passed = next(x for x in worse["tests"] if x["result"] == "PASS")
     passed["result"] = "FAIL"
-    _, same = diffrep.diff(base, base)
-    _, regressions = diffrep.diff(base, worse)
+    _, same = diff.diff(base, base)
+    _, regressions = diff.diff(base, worse)
     problems = [] if len(regressions) == 2 and not same else \
         [f"diff found {len(regressions)} regressions in a planted pair (want 2) and "
          f"{len(same)} between identical runs"]
@@ -153,6 +189,7 @@ def main() -> int:
     a = p.parse_args()
     t = Tally()
     unit(a.bins, t)
+    layering(t)
     if not a.unit_only:
         runs = boots(a.kernel, a.iso, a.only, t)
         scen = scenarios(a.kernel, a.only, t)

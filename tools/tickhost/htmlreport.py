@@ -1,7 +1,9 @@
-"""The matrix as one HTML page: a table of every source across
-configurations, a latency histogram per clockevent, and a timeline per
-scenario. Plots are inline SVG drawn here, so the page needs no plotting
-package and renders anywhere."""
+"""The matrix as one HTML page: a table of every source across configurations,
+a latency histogram per clockevent, a timeline per scenario. It works on the
+JSON dictionaries only; it must not import the rest of the package or run anything.
+
+Plots are inline SVG drawn here, so the page needs no plotting package and
+renders anywhere."""
 from __future__ import annotations
 
 import html

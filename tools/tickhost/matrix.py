@@ -1,4 +1,6 @@
-"""The configuration matrix (matrix.cfg) and the checks each entry carries.
+"""The configuration matrix (tools/matrix.cfg) and the checks each entry
+carries. It reads the file and judges a finished run against its entry; it
+must not start QEMU itself (callers run the entries).
 
 Each section of the file is one configuration:
 
@@ -14,23 +16,22 @@ Each section of the file is one configuration:
     expect   = path-glob=RESULT[|RESULT], ...   e.g. irq.pit_ioapic=SKIP
     measure  = name OP value, ...        OP: == != < <= > >= ; |x| with abs
     output   = regex ; regex             must each match some serial line
+    golden   = NAME                      the run's test and measurement names must
+                                         be those of tests/golden/NAME.names
 """
 from __future__ import annotations
 
 import configparser
 import fnmatch
 import operator
-import os
 import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Callable
 
-import qemu
+from . import paths, qemu
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_FILE = os.path.join(HERE, "matrix.cfg")
-ROOT = os.path.dirname(HERE)
+DEFAULT_FILE = paths.MATRIX_FILE
 _OPS: dict[str, Callable[[float, float], bool]] = {
     "==": operator.eq, "!=": operator.ne, "<=": operator.le, ">=": operator.ge,
     "<": operator.lt, ">": operator.gt}
@@ -44,6 +45,7 @@ class Entry:
     expect: list[tuple[str, str]] = field(default_factory=list)
     measure: list[str] = field(default_factory=list)
     output: list[str] = field(default_factory=list)
+    golden: str = ""              # tests/golden/<golden>.names, "" for none
 
 
 def _split(text: str, sep: str = ",") -> list[str]:
@@ -64,13 +66,14 @@ def load(path: str, kernel: str, iso: str) -> list[Entry]:
             cmdline=" ".join(s.get("cmdline", "").split()), cpu=s.get("cpu", ""),
             smp=s.getint("smp", 1),
             memory=s.get("memory", "128M"), timeout=s.getfloat("timeout", 120.0),
-            extra=shlex.split(s.get("qemu", "").replace("{root}", ROOT)))
+            extra=shlex.split(s.get("qemu", "").replace("{root}", paths.ROOT)))
         expect = []
         for item in _split(s.get("expect", "")):
             glob, _, result = item.partition("=")
             expect.append((glob.strip(), result.strip().upper()))
         entries.append(Entry(cfg, s.get("verdict", "PASS").upper(), expect,
-                             _split(s.get("measure", "")), _split(s.get("output", ""), ";")))
+                             _split(s.get("measure", "")), _split(s.get("output", ""), ";"),
+                             s.get("golden", "").strip()))
     return entries
 
 
@@ -106,8 +109,8 @@ def check(entry: Entry, r: qemu.RunResult) -> list[str]:
         v = abs(got.value) if use_abs else got.value
         if not _OPS[op](v, float(value)):
             problems.append(f"{name} = {got.value:g} fails {spec}")
-    text = [l.rstrip("\n") for l in r.lines]
+    text = [ln.rstrip("\n") for ln in r.lines]
     for rx in entry.output:
-        if not any(re.search(rx, l) for l in text):
+        if not any(re.search(rx, ln) for ln in text):
             problems.append(f"no output line matches /{rx}/")
     return problems

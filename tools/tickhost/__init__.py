@@ -1,0 +1,24 @@
+"""tickhost: the tickscope host tool as a package (`tools/tickscope` and
+`python3 -m tickhost` run its command line). This file only declares the
+package's layers; it must import nothing.
+
+Imports point one way, down LAYERS (bottom first): a module may import
+modules of its own layer or a lower one, never a higher one, and never in
+a circle. tickhost.layers checks this in `make test`. `__init__` sits below
+every layer and `__main__` above them; the tests/ folder is outside them.
+"""
+
+LAYERS: tuple[tuple[str, ...], ...] = (
+    # where the repository's files are
+    ("paths",),
+    # one job each on text, files and the host: none of them runs QEMU
+    ("ktap", "host", "htmlreport", "diff", "golden", "layers", "deps"),
+    # one QEMU process and its control socket
+    ("qemu", "qmp"),
+    # what a run means: formats, the matrix's checks, the scenarios' answers
+    ("report", "matrix", "knownanswer"),
+    # sequences of runs
+    ("migrate", "scenario", "bench"),
+    # commands
+    ("testsuite", "cli"),
+)

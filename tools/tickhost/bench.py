@@ -1,0 +1,116 @@
+"""`make bench`: the numbers the issues set targets for, measured over
+repeated boots. Not a test: it prints medians and extremes, and must never
+fail on speed nor judge a run beyond naming the tests that failed.
+
+For TCG (and KVM when usable), for each calibration window: the TSC error
+against the known answer (the host's rate) per reference, the stated
+uncertainty, and the time the clocksource suites add to a run.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+
+from . import ktap, qemu
+from .host import host_tsc_hz, kvm_usable
+
+REFS = ("hpet", "pm", "pit", "rtc", "kvmclock")
+SOURCE_SUITES = ("tsc", "hpet", "pm", "pit", "rtc", "kvmclock", "drift")
+EVENT_SUITES = ("lapic", "tscdeadline", "tick")
+LATENCIES = ("pit", "lapic", "tscdeadline", "hpet")
+
+
+def fmt(values: list[float]) -> str:
+    if not values:
+        return "-"
+    return (f"median {statistics.median(values):9.3f}  min {min(values):9.3f}  "
+            f"max {max(values):9.3f}")
+
+
+class Samples:
+    """What repeated boots of one configuration measured, per quantity."""
+
+    def __init__(self) -> None:
+        self.errs: dict[str, list[float]] = {r: [] for r in REFS + ("final",)}
+        self.uncs: dict[str, list[float]] = {r: [] for r in REFS}
+        self.suite_ms: list[float] = []
+        self.init_ms: list[float] = []
+        self.lat: dict[str, list[float]] = {c: [] for c in LATENCIES}
+        self.idle: list[float] = []
+
+    def add(self, rep: ktap.Report) -> None:
+        for ref in REFS:
+            m = rep.measure(f"tsc.err_ppm.{ref}")
+            if m:
+                self.errs[ref].append(m.value)
+            f = rep.measure(f"tsc.freq_khz.{ref}")
+            if f and f.extra.startswith("unc "):
+                self.uncs[ref].append(float(f.extra.split()[1]))
+        m = rep.measure("tsc.err_ppm")
+        if m:
+            self.errs["final"].append(m.value)
+        total = sum(m.value for m in rep.measurements
+                    if m.name in {f"run.suite_ms.{s}" for s in SOURCE_SUITES})
+        m = rep.measure("run.sources_init_ms")
+        if m:
+            self.init_ms.append(m.value)
+            self.suite_ms.append(total + m.value)
+        for c in LATENCIES:
+            m = rep.measure(f"{c}.oneshot.latency_ns.p50")
+            if m:
+                self.lat[c].append(m.value)
+        p = rep.measure("tick.idle_irqs_per_s.periodic")
+        o = rep.measure("tick.idle_irqs_per_s.oneshot")
+        if p and o and p.value:
+            self.idle.append(100.0 * o.value / p.value)
+
+    def show(self) -> None:
+        for ref in REFS + ("final",):
+            if self.errs[ref]:
+                print(f"  tsc.err_ppm.{ref:9s} {fmt(self.errs[ref])}")
+        for ref in REFS:
+            if self.uncs[ref]:
+                print(f"  unc_ppm.{ref:14s} {fmt(self.uncs[ref])}")
+        print(f"  sources_init_ms        {fmt(self.init_ms)}")
+        print(f"  clocksource suites ms  {fmt(self.suite_ms)} (probe + calibration + tests)")
+        for c in LATENCIES:
+            if self.lat[c]:
+                print(f"  {c + '.oneshot p50 ns':22s} {fmt(self.lat[c])}")
+        if self.idle:
+            print(f"  oneshot idle irqs, % of periodic {fmt(self.idle)}")
+
+
+def bench(kernel: str, accel: str, cal_ms: int, runs: int) -> None:
+    samples = Samples()
+    verdicts = []
+    for _ in range(runs):
+        r = qemu.run(qemu.Config(accel=accel, kernel=kernel, cmdline=f"cal_ms={cal_ms}"),
+                     live=False)
+        verdicts.append(r.verdict)
+        for n in r.report.leaves():
+            if n.result in ("FAIL", "ERROR"):
+                why = [d for d in n.diagnostics if d.startswith("FAIL:")] or [n.reason]
+                print(f"  ({accel}, cal_ms={cal_ms}) {n.path} {n.result}: {why[-1]}", flush=True)
+        samples.add(r.report)
+    print(f"== {accel}, cal_ms={cal_ms}, {runs} runs, verdicts {', '.join(verdicts)}")
+    samples.show()
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--kernel", default="build/tickscope.elf")
+    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--windows", default="100,1000", help="calibration windows in ms")
+    a = p.parse_args()
+    accels = ["tcg"] + (["kvm"] if kvm_usable()[0] else [])
+    hz, why = host_tsc_hz()
+    print(f"host TSC: {hz} Hz ({why})")
+    for accel in accels:
+        for w in a.windows.split(","):
+            bench(a.kernel, accel, int(w), a.runs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

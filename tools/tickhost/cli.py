@@ -1,0 +1,178 @@
+"""The `tickscope` command line: run, matrix, scenario and diff. It parses
+arguments and prints results; it must not judge runs itself (qemu, matrix
+and knownanswer do) and nothing in the package may import it."""
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import sys
+
+from . import diff, htmlreport, matrix, paths, qemu, report, scenario
+from .host import kvm_usable
+
+USAGE = """tickscope host tool: boot the kernel under QEMU and judge its report.
+
+  tickscope run [options] [-- extra QEMU args]   boot one configuration
+  tickscope matrix [--config FILE] [--only GLOB] run the standard matrix
+  tickscope scenario pause|snapshot [--hold S]   hold the VM, check the jump
+  tickscope diff A.json B.json                   what changed, regressions flagged
+
+Exit status: 0 every test passed or skipped, 1 a test failed, 3 an error
+(a test ERROR, a crash, a timeout, an incomplete report), 2 bad usage.
+"""
+
+EXIT = {"PASS": 0, "SKIP": 0, "FAIL": 1, "ERROR": 3}
+
+
+def add_run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--kernel", default=paths.KERNEL)
+    p.add_argument("--iso", nargs="?", const=paths.ISO,
+                   help="boot the GRUB ISO (default build/tickscope.iso) instead of -kernel")
+    p.add_argument("--accel", choices=["auto", "kvm", "tcg"], default="auto")
+    p.add_argument("--firmware", choices=["auto", "qboot", "seabios", "ovmf"], default="auto")
+    p.add_argument("--machine", choices=["pc", "q35"], default="pc")
+    p.add_argument("--cmdline", default="", help="kernel command line (-kernel boots)")
+    p.add_argument("--cpu", default="", help="QEMU -cpu model")
+    p.add_argument("--smp", type=int, default=1)
+    p.add_argument("--memory", default="128M")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds for the whole run")
+    p.add_argument("--json", help="write the result as JSON")
+    p.add_argument("--junit", help="write the result as JUnit XML")
+    p.add_argument("--quiet", action="store_true", help="do not stream the serial output")
+
+
+def line(r: qemu.RunResult) -> str:
+    """The closing line of a run: name, verdict, accelerator, firmware, time."""
+    extra = f": {r.reason}" if r.reason else ""
+    return (f"tickscope: {r.config['name']}: {r.verdict} (accel={r.accel}, "
+            f"firmware={r.config['firmware']}, {r.duration_s:.1f} s){extra}")
+
+
+def cmd_run(a: argparse.Namespace, extra: list[str]) -> int:
+    cfg = qemu.Config(accel=a.accel, firmware=a.firmware, machine=a.machine, iso=a.iso,
+                      kernel=a.kernel, cmdline=a.cmdline, cpu=a.cpu, smp=a.smp,
+                      memory=a.memory, timeout=a.timeout, extra=extra)
+    r = qemu.run(cfg, live=not a.quiet)
+    if r.stderr.strip() and r.verdict == "ERROR":
+        sys.stderr.write(r.stderr)
+    if a.json:
+        report.write_json([r], a.json)
+    if a.junit:
+        report.write_junit([r], a.junit)
+    print(line(r))
+    return EXIT[r.verdict]
+
+
+def cmd_matrix(a: argparse.Namespace) -> int:
+    entries = matrix.load(a.config, a.kernel, a.iso)
+    results, worst = [], 0
+    for e in entries:
+        if a.only and not fnmatch.fnmatchcase(e.config.name, a.only):
+            continue
+        if e.config.accel == "kvm" and not kvm_usable()[0]:
+            print(f"tickscope: {e.config.name}: SKIP (KVM not usable: {kvm_usable()[1]})")
+            continue
+        r = qemu.run(e.config, live=a.verbose)
+        results.append(r)
+        print(line(r))
+        worst = max(worst, EXIT[r.verdict])
+    scen = []
+    if a.scenarios:
+        for name in scenario.NAMES:
+            cfg = qemu.Config(name=f"scenario-{name}", accel="auto", kernel=a.kernel)
+            out = scenario.run(name, cfg, 1.0 if name == "starve" else 2.0)
+            print(f"tickscope: scenario {name}: {out.verdict} (accel={out.accel})")
+            worst = max(worst, EXIT[out.verdict])
+            if out.run:
+                d = report.to_dict(out.run)
+                d.update(scenario=name, scenario_verdict=out.verdict, held_s=out.held_s)
+                scen.append(d)
+    if a.json and results:
+        report.write_json(results, a.json)
+    if a.junit and results:
+        report.write_junit(results, a.junit)
+    if a.html:
+        with open(a.html, "w", encoding="utf-8") as f:
+            f.write(htmlreport.page([report.to_dict(r) for r in results], scen))
+        print(f"tickscope: wrote {a.html}")
+    return worst
+
+
+def cmd_scenario(a: argparse.Namespace) -> int:
+    cfg = qemu.Config(name=a.name, accel=a.accel, firmware=a.firmware, kernel=a.kernel,
+                      machine=a.machine, cmdline=a.cmdline)
+    out = scenario.run(a.name, cfg, a.hold, live=not a.quiet, policy=a.policy)
+    for e in out.events:
+        print("event: " + " ".join(f"{k}={v}" for k, v in e.items()))
+    if out.run:
+        for m in out.run.report.measurements:
+            if m.name.startswith("monitor."):
+                print(f"measure: {m.name} = {m.value:g}")
+    print(f"tickscope: scenario {a.name}: {out.verdict} (accel={out.accel}, held "
+          f"{out.held_s:.3f} s; sources that jumped by it: "
+          f"{', '.join(e.get('source', '?') for e in out.jumps) or 'none'})")
+    for p in out.problems:
+        print(f"  - {p}")
+    if a.json and out.run:
+        data = report.to_dict(out.run)
+        data.update(scenario=a.name, scenario_verdict=out.verdict, held_s=out.held_s,
+                    problems=out.problems)
+        with open(a.json, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2)
+    return EXIT[out.verdict]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tickscope", description=USAGE,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    add_run_args(sub.add_parser("run", help="boot one configuration"))
+    m = sub.add_parser("matrix", help="run the configurations file")
+    m.add_argument("--config", default=matrix.DEFAULT_FILE)
+    m.add_argument("--kernel", default=paths.KERNEL)
+    m.add_argument("--iso", default=paths.ISO)
+    m.add_argument("--only", help="glob over configuration names")
+    m.add_argument("--json")
+    m.add_argument("--junit")
+    m.add_argument("--verbose", action="store_true", help="stream every serial line")
+    m.add_argument("--html", help="write the HTML page (table, histograms, scenario plots)")
+    m.add_argument("--scenarios", action="store_true",
+                   help="also run the pause, snapshot, starve and migrate scenarios")
+    d = sub.add_parser("diff", help="compare two JSON results, flag regressions")
+    d.add_argument("a")
+    d.add_argument("b")
+    sc = sub.add_parser("scenario", help="pause or snapshot the VM in monitor mode and "
+                        "check what the kernel saw")
+    sc.add_argument("name", choices=list(scenario.NAMES))
+    sc.add_argument("--policy", choices=["discard", "slew"], default="discard",
+                    help="starve: the lost-tick policy (RTC; KVM's PIT: discard or delay)")
+    sc.add_argument("--hold", type=float, default=3.0, help="seconds the VM is held")
+    sc.add_argument("--accel", choices=["auto", "kvm", "tcg"], default="auto")
+    sc.add_argument("--firmware", choices=["auto", "qboot", "seabios"], default="auto")
+    sc.add_argument("--machine", choices=["pc", "q35"], default="pc")
+    sc.add_argument("--kernel", default=paths.KERNEL)
+    sc.add_argument("--cmdline", default="")
+    sc.add_argument("--json")
+    sc.add_argument("--quiet", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs one subcommand; returns the exit status (see USAGE)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra: list[str] = []
+    if "--" in argv:
+        i = argv.index("--")
+        argv, extra = argv[:i], argv[i + 1:]
+    p = build_parser()
+    a = p.parse_args(argv)
+    if a.cmd == "run":
+        return cmd_run(a, extra)
+    if a.cmd == "scenario":
+        return cmd_scenario(a)
+    if a.cmd == "diff":
+        return diff.main(a.a, a.b)
+    if extra:
+        p.error("extra QEMU arguments go with `run`")
+    return cmd_matrix(a)
