@@ -27,7 +27,19 @@ from typing import Optional
 
 from . import paths
 
-KERNEL_LAYERS = ("lib", "arch-x86", "tick", "drivers", "measure", "report", "tests", "boot")
+
+
+def makefile_layers(root: str = paths.ROOT) -> tuple[str, ...]:
+    """The kernel's layer order, lowest first, as the Makefile declares it
+    (`LAYERS := lib arch-x86 ...`): one declaration for the build and the check."""
+    with open(os.path.join(root, "Makefile"), encoding="utf-8") as f:
+        m = re.search(r"^LAYERS\s*:?=\s*(.+)$", f.read(), re.M)
+    if not m:
+        raise SystemExit("layers: no `LAYERS :=` line in the Makefile")
+    return tuple(m.group(1).split())
+
+
+KERNEL_LAYERS = makefile_layers()
 HOST_CODE = ("tests/host", "tests/fuzz")
 SOURCE_EXT = (".c", ".h", ".S")
 _INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"')
