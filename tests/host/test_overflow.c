@@ -1,7 +1,9 @@
 /* Overflow edges, on the host under UBSan: the 64-bit helpers of lib/math.h
- * at their limits. It must use only HOST_LIB code (ASan/UBSan build);
+ * at their limits and kvm-clock's scaling when the TSC is behind the
+ * record. It must use only HOST_LIB code (ASan/UBSan build);
  * the references here are computed in 128-bit integers or long double. */
 #include "tests/host/check.h"
+#include "drivers/kvmclock.h"
 #include "lib/math.h"
 
 static u64 rng = 0x9e3779b97f4a7c15ull;
@@ -149,11 +151,83 @@ static void test_mul_div_u128(void)
 	}
 }
 
+/* The record KVM would write for a TSC of hz: mul and shift such that
+ * ns = (delta << shift) * mul / 2^32 with mul in [2^31, 2^32). */
+static struct pvclock_time record_for(u64 hz, u64 tsc_timestamp, u64 system_time)
+{
+	struct pvclock_time p = { .tsc_timestamp = tsc_timestamp, .system_time = system_time };
+	int shift = 0;
+	u64 scaled = hz;
+
+	while (scaled > 2000000000ull) {
+		scaled >>= 1;
+		shift--;
+	}
+	while (scaled <= 1000000000ull) {
+		scaled <<= 1;
+		shift++;
+	}
+	p.tsc_shift = (s8)shift;
+	p.tsc_to_system_mul = (u32)(((u128)1000000000ull << 32) / scaled);
+	return p;
+}
+
+static void test_pvclock(void)
+{
+	struct pvclock_time p = record_for(2600000000ull, 1ull << 40, 5000000000ull);
+	u64 hz = kvmclock_tsc_hz(&p), ns;
+
+	CHECK(p.tsc_shift == -1 && p.tsc_to_system_mul >= 1u << 31);
+	CHECK(hz > 2599999990ull && hz < 2600000010ull);
+	/* One second of TSC is one second, to the record's rounding. */
+	ns = pvclock_ns_at(&p, p.tsc_timestamp + 2600000000ull);
+	CHECK(ns >= 5999999998ull && ns <= 6000000000ull);
+	CHECK(pvclock_ns_at(&p, p.tsc_timestamp) == p.system_time);
+	/* Behind tsc_timestamp: the clock holds. Taken unsigned, one cycle
+	 * behind became a delta of 2^64 - 1, shifted right and scaled to
+	 * system_time + 7e18 ns (222 years ahead). */
+	CHECK(pvclock_ns_at(&p, p.tsc_timestamp - 1) == p.system_time);
+	CHECK(pvclock_ns_at(&p, p.tsc_timestamp - (1ull << 39)) == p.system_time);
+	CHECK(pvclock_ns_at(&p, 0) == p.system_time);
+	/* The TSC wrapping past 2^64 after the record is a small delta. */
+	p = record_for(1000000000ull, UINT64_MAX - 99, 0);
+	CHECK(p.tsc_shift == 1);
+	ns = pvclock_ns_at(&p, 100);
+	CHECK(ns >= 199 && ns <= 200);
+	/* A slow TSC (shift > 0) far ahead: (delta << shift) overflowed. */
+	p = record_for(300000000ull, 0, 0);
+	CHECK(p.tsc_shift == 2);
+	CHECK(pvclock_ns_at(&p, 300000000ull) >= 999999999ull &&
+	      pvclock_ns_at(&p, 300000000ull) <= 1000000000ull);
+	CHECK(pvclock_ns_at(&p, (1ull << 62) + 1) == (u64)(((u128)UINT64_MAX * p.tsc_to_system_mul) >> 32));
+	/* system_time near the top saturates instead of wrapping to 0. */
+	p = record_for(2600000000ull, 0, UINT64_MAX - 10);
+	CHECK(pvclock_ns_at(&p, 1000) == UINT64_MAX);
+	/* Shifts a record should never hold: no shift by >= 64 bits. */
+	p = record_for(2600000000ull, 0, 0);
+	p.tsc_shift = -128;
+	CHECK(pvclock_ns_at(&p, 1ull << 62) == 0);
+	CHECK(kvmclock_tsc_hz(&p) == UINT64_MAX);
+	p.tsc_shift = 127;
+	CHECK(pvclock_ns_at(&p, 1) == (u64)(((u128)UINT64_MAX * p.tsc_to_system_mul) >> 32));
+	CHECK(pvclock_ns_at(&p, 0) == 0);
+	CHECK(kvmclock_tsc_hz(&p) == 0);
+	p.tsc_shift = -40;
+	CHECK(kvmclock_tsc_hz(&p) == UINT64_MAX);
+	p.tsc_shift = 0;
+	p.tsc_to_system_mul = 0;
+	CHECK(kvmclock_tsc_hz(&p) == 0);
+	CHECK(pvclock_ns_at(&p, 12345) == 0);
+	p.tsc_to_system_mul = 1;
+	CHECK(kvmclock_tsc_hz(&p) == 4294967296000000000ull);
+}
+
 int main(void)
 {
 	test_mul_div();
 	test_ppb();
 	test_sqrt();
 	test_mul_div_u128();
+	test_pvclock();
 	return check_report("test_overflow");
 }
