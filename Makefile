@@ -27,7 +27,7 @@ KOBJ := $(patsubst %.c,$(BUILD)/%.o,$(KSRC)) $(patsubst %.S,$(BUILD)/%.o,$(KASM)
 
 # Pure logic compiled for the host and unit-tested under ASan and UBSan.
 HOST_LIB   := lib/phys.c lib/printf.c lib/str.c lib/stats.c lib/cmdline.c boot/multiboot.c \
-	      arch-x86/acpi.c tick/timer.c tick/timekeeping.c
+	      arch-x86/acpi.c tick/timer.c tick/timekeeping.c tick/clocksource.c measure/calfit.c
 HOST_TESTS := $(wildcard tests/host/test_*.c)
 HCFLAGS    := -std=gnu11 -O1 -g -DHOST_TEST -I. -Wall -Wextra -Werror \
 	      -fsanitize=address,undefined -fno-sanitize-recover=all
@@ -76,7 +76,8 @@ check-deps:
 run: check-deps $(KERNEL)
 	$(PYTHON) tools/tickscope run --kernel $(KERNEL) $(RUNARGS)
 
-$(BUILD)/host/%: tests/host/%.c $(HOST_LIB) $(wildcard lib/*.h boot/*.h arch-x86/*.h tests/host/*.h)
+$(BUILD)/host/%: tests/host/%.c $(HOST_LIB) $(wildcard lib/*.h boot/*.h arch-x86/*.h tests/host/*.h \
+		  tick/*.h measure/*.h drivers/kvmclock.h)
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $@"
 	@$(CC) $(HCFLAGS) $< $(HOST_LIB) -o $@

@@ -1,10 +1,14 @@
 /* Overflow edges, on the host under UBSan: the 64-bit helpers of lib/math.h
- * at their limits and kvm-clock's scaling when the TSC is behind the
- * record. It must use only HOST_LIB code (ASan/UBSan build);
+ * at their limits, kvm-clock's scaling when the TSC is behind the record,
+ * and the calibration fit over long windows, fast TSCs, a 32-bit PM timer
+ * and wild samples. It must use only HOST_LIB code (ASan/UBSan build);
  * the references here are computed in 128-bit integers or long double. */
 #include "tests/host/check.h"
 #include "drivers/kvmclock.h"
 #include "lib/math.h"
+#include "measure/calfit.h"
+#include "tick/clocksource.h"
+#include <stdlib.h>
 
 static u64 rng = 0x9e3779b97f4a7c15ull;
 
@@ -18,7 +22,16 @@ static u64 next_u64(void)
 	return z ^ (z >> 31);
 }
 
-/* fabs in long double, without libm. */
+/* sqrt and fabs in long double, without libm. */
+static long double sqrt_ld(long double v)
+{
+	long double x = v > 1 ? v : 1;
+
+	for (int i = 0; i < 200; i++)
+		x = (x + v / x) / 2;
+	return x;
+}
+
 static long double abs_ld(long double v)
 {
 	return v < 0 ? -v : v;
@@ -222,6 +235,150 @@ static void test_pvclock(void)
 	CHECK(kvmclock_tsc_hz(&p) == 4294967296000000000ull);
 }
 
+static struct cal_sample samples[CAL_MAX_SAMPLES];
+
+/*
+ * n samples over span_ms of a TSC at tsc_hz against reference cs,
+ * read through the wrap extender as the calibration reads it. Each read
+ * lands uniformly inside a bracket of width w cycles around x; jitter
+ * moves x (as a read delayed inside its bracket) by up to +-jitter cycles.
+ * Returns the number of wraps the extender saw.
+ */
+static u64 make_samples(const struct clocksource *cs, u64 tsc_hz, u64 span_ms, int n, u32 w,
+			u64 jitter)
+{
+	struct cs_extender e;
+	u64 x0 = 1ull << 50, ticks = span_ms * (tsc_hz / 1000);
+
+	for (int i = 0; i < n; i++) {
+		u64 x = x0 + (u64)((u128)ticks * (u64)i / (u64)(n - 1));
+		u64 at = x - w / 2 + next_u64() % (w + 1ull);
+		u64 raw = (u64)((u128)at * cs->freq_hz / tsc_hz) & cs->mask;
+
+		if (jitter)
+			x += next_u64() % (2 * jitter + 1) - jitter;
+		if (i == 0)
+			cs_extend_start(&e, raw);
+		samples[i] = (struct cal_sample){ x, cs_extend(&e, cs, raw), w };
+	}
+	return e.wraps;
+}
+
+/*
+ * The statistical 1-sigma uncertainty of the two-group estimate over
+ * samples[0..n), in long double: the residual scatter about the line
+ * through the means, sigma sqrt(1/n0 + 1/n1) / (mean x1 - mean x0).
+ */
+static long double reference_unc_ppb(int n, long double ref_hz)
+{
+	long double mx[2] = { 0, 0 }, my[2] = { 0, 0 }, cnt[2] = { 0, 0 }, mean_x = 0, mean_y = 0;
+	long double ssq = 0, hz, dx;
+
+	for (int i = 0; i < n; i++) {
+		int g = i < n / 2 ? 0 : 1;
+
+		mx[g] += samples[i].x - samples[0].x;
+		my[g] += samples[i].y - samples[0].y;
+		cnt[g]++;
+	}
+	mean_x = (mx[0] + mx[1]) / n;
+	mean_y = (my[0] + my[1]) / n;
+	dx = mx[1] / cnt[1] - mx[0] / cnt[0];
+	hz = ref_hz * dx / (my[1] / cnt[1] - my[0] / cnt[0]);
+	for (int i = 0; i < n; i++) {
+		long double r = (samples[i].x - samples[0].x - mean_x) -
+				(samples[i].y - samples[0].y - mean_y) * hz / ref_hz;
+
+		ssq += r * r;
+	}
+	return sqrt_ld(ssq / (n - 2)) * sqrt_ld(1 / cnt[0] + 1 / cnt[1]) / dx * 1e9L;
+}
+
+static void test_calfit(void)
+{
+	struct clocksource pm32 = { .name = "pm", .mask = 0xFFFFFFFFull, .freq_hz = 3579545 };
+	struct clocksource pm24 = { .name = "pm", .mask = 0xFFFFFFull, .freq_hz = 3579545 };
+	struct clocksource hpet = { .name = "hpet", .mask = ~0ull, .freq_hz = 100000000 };
+	struct clocksource rtc = { .name = "rtc", .mask = ~0ull, .freq_hz = 2, .flags = CS_EVENTS };
+	struct cal_result r = { .cs = &pm32 };
+	long double ref;
+
+	/* 1200 s at 5 GHz against a 32-bit PM timer: it wraps once (every
+	 * 1199.86 s), and the group sums times the group sizes reach 2^64.6. */
+	CHECK(make_samples(&pm32, 5000000000ull, 1200000, CAL_MAX_SAMPLES, 3000, 0) == 1);
+	cal_estimate(&r, samples, CAL_MAX_SAMPLES);
+	CHECK(r.status == 0 && r.kept == CAL_MAX_SAMPLES);
+	CHECK(r.tsc_hz >= 4999999999ull && r.tsc_hz <= 5000000001ull);
+	CHECK(r.unc_ppb <= 1);
+	CHECK(r.span_cycles == 6000000000000ull);
+	/* The same against a 64-bit HPET, with reads delayed by up to 1 ms. */
+	r = (struct cal_result){ .cs = &hpet };
+	make_samples(&hpet, 5000000000ull, 1200000, CAL_MAX_SAMPLES, 3000, 5000000);
+	cal_estimate(&r, samples, CAL_MAX_SAMPLES);
+	ref = reference_unc_ppb(CAL_MAX_SAMPLES, 1e8L);
+	CHECK(r.status == 0);
+	CHECK(llabs(ppb_diff(r.tsc_hz, 5000000000ull)) <= (s64)(5 * ref) + 1);
+	CHECK(r.unc_ppb + 1 >= (u64)ref);
+	/* A 2 Hz event source over 1200 s at 5 GHz, each event seen up to
+	 * 0.3 s off: residuals of 1.5e9 cycles, whose squares summed over
+	 * the window reach 2^72. */
+	r = (struct cal_result){ .cs = &rtc };
+	make_samples(&rtc, 5000000000ull, 1200000, 2401, 1, 1500000000ull);
+	cal_estimate(&r, samples, 2401);
+	ref = reference_unc_ppb(2401, 2.0L);
+	CHECK(r.status == 0 && r.kept == 2401);
+	CHECK(r.unc_ppb + 1 >= (u64)ref && r.unc_ppb <= (u64)(4 * ref));
+	CHECK(llabs(ppb_diff(r.tsc_hz, 5000000000ull)) <= 5 * (s64)r.unc_ppb);
+	/* The same with every other event 0.24 s early and the rest as late:
+	 * every jackknife block sees the same line, so only the scatter
+	 * states the uncertainty (the sum of squares wrapped in 64 bits and
+	 * the stated uncertainty came out far too small). */
+	r = (struct cal_result){ .cs = &rtc };
+	make_samples(&rtc, 5000000000ull, 1200000, 2401, 1, 0);
+	for (int i = 0; i < 2401; i++)
+		samples[i].x += i % 2 ? -1200000000ll : 1200000000ll;
+	cal_estimate(&r, samples, 2401);
+	ref = reference_unc_ppb(2401, 2.0L);
+	CHECK(r.status == 0 && r.kept == 2401);
+	CHECK(r.unc_ppb + 1 >= (u64)ref && r.unc_ppb <= (u64)(1.01L * ref) + 1);
+	CHECK(llabs(ppb_diff(r.tsc_hz, 5000000000ull)) <= 5 * (s64)r.unc_ppb);
+	/* The ordinary case still comes out exact: 100 ms at 2.6 GHz against
+	 * a 24-bit PM timer, brackets of 2000 cycles. */
+	r = (struct cal_result){ .cs = &pm24 };
+	make_samples(&pm24, 2600000000ull, 100, 3000, 2000, 0);
+	cal_estimate(&r, samples, 3000);
+	CHECK(r.status == 0);
+	CHECK(llabs(ppb_diff(r.tsc_hz, 2600000000ull)) <= 3 * (s64)r.unc_ppb + 10);
+	CHECK(r.unc_ppb < 1000);
+}
+
+/* Wild input: any x and y (sorted), any widths. Nothing may overflow (UBSan
+ * aborts on signed overflow and shifts past the width), and a result
+ * marked usable must have kept enough samples. */
+static void test_calfit_wild(void)
+{
+	struct clocksource cs = { .name = "wild", .mask = ~0ull };
+
+	for (int t = 0; t < 300; t++) {
+		struct cal_result r = { .cs = &cs };
+		int n = CAL_MIN_SAMPLES + (int)(next_u64() % (CAL_MAX_SAMPLES - CAL_MIN_SAMPLES + 1));
+		u64 x = any_u64(), y = any_u64(), dxmax = any_u64() >> 12, dymax = any_u64() >> 12;
+
+		cs.freq_hz = any_u64() | 1;
+		cs.flags = next_u64() & 1 ? CS_EVENTS : 0;
+		for (int i = 0; i < n; i++) {
+			x += dxmax ? next_u64() % dxmax : 0;
+			y += dymax ? next_u64() % dymax : 0;
+			samples[i] = (struct cal_sample){ x, y, (u32)next_u64() };
+		}
+		if (t % 3 == 0)	/* a step: one block far off the line */
+			for (int i = n - n / 8; i < n; i++)
+				samples[i].y += 1ull << 60;
+		cal_estimate(&r, samples, (u64)n);
+		CHECK(r.status == 0 ? r.kept >= CAL_MIN_SAMPLES : r.status == -EIO);
+	}
+}
+
 int main(void)
 {
 	test_mul_div();
@@ -229,5 +386,7 @@ int main(void)
 	test_sqrt();
 	test_mul_div_u128();
 	test_pvclock();
+	test_calfit();
+	test_calfit_wild();
 	return check_report("test_overflow");
 }
