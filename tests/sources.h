@@ -57,4 +57,9 @@ enum verdict absent_verdict(const char *name);
  */
 enum verdict source_or_verdict(const char *name, struct clocksource **out);
 
+struct clockevent;
+/* The clockevent named name with all of features, or the verdict to return
+ * instead: SKIP (absent, or without the mode), FAIL (found broken). */
+enum verdict ce_or_verdict(const char *name, u32 features, struct clockevent **out);
+
 #endif
