@@ -25,6 +25,7 @@ static const struct option options[] = {
 	{ "monitor", true, "monitor mode for N seconds: cross-check every source, report anomalies as events" },
 	{ "nosmp", false, "do not start the other CPUs" },
 	{ "tsc_warp", true, "plant a TSC warp of N cycles on CPU 1 (a test that must then fail)" },
+	{ "oneshot_plant", true, "plant one early or one lost event per waiting mode: early or lost (*.oneshot must then fail)" },
 	{ "broadcast", false, "per-CPU ticks through a global device and IPIs, as when local timers stop" },
 	{ "hpet_legacy", false, "drive the HPET comparator in legacy-replacement mode (takes IRQ0/IRQ8 from PIT/RTC)" },
 	{ "hz", true, "tick rate for the tick-layer tests (100-1000, default 250)" },

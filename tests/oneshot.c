@@ -24,6 +24,8 @@
  * hold up for 250 ms (TCG, load 8 on 2 cores): late, and reported as
  * such, but not lost. */
 #define ONESHOT_WAIT_NS		1000000000ul	/* beyond the delta: 1 s */
+/* oneshot_plant=early makes one event per waiting mode seem this early. */
+#define ONESHOT_PLANT_NS	100000000ul
 #define DRAIN_NS		2000000ul	/* for an event reported lost */
 #define HIST_BUCKETS		24	/* log2 buckets from 1 ns */
 
@@ -54,6 +56,9 @@ static void print_histogram(const char *name, const u64 *v, int n)
 enum wait_mode { WAIT_POLL, WAIT_HALT };
 static const char *const mode_name[] = { "poll", "halt" };
 
+/* A fault planted by oneshot_plant=, once per waiting mode. */
+enum plant { PLANT_NONE, PLANT_EARLY, PLANT_LOST };
+
 /* Events programmed and not seen, which may still be on their way: a
  * missed one (-ETIME) not seen within DRAIN_NS, or one given up as lost.
  * The device is stopped then; what is already raised can still arrive,
@@ -67,6 +72,7 @@ struct outstanding {
  * in lat_ns[mode][0..n), poll steps in poll_step_ns[0..nstep) (poll). */
 struct oneshot_counts {
 	enum wait_mode mode;
+	enum plant plant;	/* oneshot_plant=: to plant in this series, once */
 	int n, nstep, tries, early, missed, lost, fired, stale;
 	struct outstanding *out;	/* shared by both modes */
 	s64 worst_early;	/* cycles, negative */
@@ -116,10 +122,10 @@ static void expect_stale(struct clockevent *ce, struct outstanding *o)
  * (the host was seen to hold a delivery for milliseconds) is taken as
  * that one, late: counted as stale, and the wait goes on for this one.
  * At most one per outstanding event, and only until it is expected no
- * more.
+ * more; never a planted one.
  */
 static bool wait_lateness(struct clockevent *ce, u64 before, struct clockevent *bs,
-			  u64 bs_before, struct oneshot_counts *c, s64 *lat)
+			  u64 bs_before, bool planted, struct oneshot_counts *c, s64 *lat)
 {
 	struct outstanding *o = c->out;
 
@@ -129,7 +135,7 @@ static bool wait_lateness(struct clockevent *ce, u64 before, struct clockevent *
 		*lat = (s64)(ce->irq_tsc - ce->due_tsc);
 		if (o->n && (s64)(ce->irq_tsc - o->until) > 0)
 			o->n = 0;
-		if (*lat >= early_limit(ce) || !o->n)
+		if (*lat >= early_limit(ce) || !o->n || planted)
 			return true;
 		o->n--;
 		c->stale++;
@@ -145,12 +151,17 @@ static void oneshot_one(struct clockevent *ce, u64 ticks, u64 delta_ns, struct c
 {
 	u64 before = ce->events, bs_before = bs ? bs->events : 0;
 	s64 lat = 0;
-	bool got;
+	bool got, planted = false;
 
 	c->tries++;
 	if (c->mode == WAIT_HALT && bs && !arm_backstop(bs, delta_ns + ONESHOT_WAIT_NS + 1000000))
 		bs = NULL;	/* the halted wait then polls */
-	if (ce->set_next_event(ce, ticks) == -ETIME) {
+	if (c->plant == PLANT_LOST) {
+		/* Planted: an event the device never raises (not programmed). */
+		c->plant = PLANT_NONE;
+		ce->due_tsc = rdtsc_ordered() + ns_to_tsc(delta_ns);
+		ce->due_unc = 0;
+	} else if (ce->set_next_event(ce, ticks) == -ETIME) {
 		/* Real HPETs then wait for the counter to wrap; QEMU's fires
 		 * at once. Either way, wait a little so that it is not taken
 		 * for the next event. */
@@ -162,8 +173,13 @@ static void oneshot_one(struct clockevent *ce, u64 ticks, u64 delta_ns, struct c
 		if (bs)
 			bs->shutdown(bs);
 		return;
+	} else if (c->plant == PLANT_EARLY) {
+		/* Planted: an event that comes ONESHOT_PLANT_NS early. */
+		c->plant = PLANT_NONE;
+		planted = true;
+		ce->due_tsc += ns_to_tsc(ONESHOT_PLANT_NS);
 	}
-	got = wait_lateness(ce, before, bs, bs_before, c, &lat);
+	got = wait_lateness(ce, before, bs, bs_before, planted, c, &lat);
 	if (bs)
 		bs->shutdown(bs);
 	if (!got) {
@@ -182,17 +198,20 @@ static void oneshot_one(struct clockevent *ce, u64 ticks, u64 delta_ns, struct c
 /* Events at each of the four deltas in turn, until `want` samples or
  * budget_ns have passed, waiting in `mode`. */
 static void oneshot_series(struct clockevent *ce, enum wait_mode mode, const u64 *deltas_ns,
-			   int want, u64 budget_ns, struct clockevent *bs, struct outstanding *out,
-			   struct oneshot_counts *c)
+			   int want, u64 budget_ns, struct clockevent *bs, enum plant plant,
+			   struct outstanding *out, struct oneshot_counts *c)
 {
 	u64 start = rdtsc_ordered(), stop = start + ns_to_tsc(budget_ns);
 
-	*c = (struct oneshot_counts){ .mode = mode, .out = out };
+	*c = (struct oneshot_counts){ .mode = mode, .plant = plant, .out = out };
 	for (int i = 0; c->n < want && rdtsc_ordered() < stop; i++) {
-		u64 d = deltas_ns[i % 4];
+		u64 d = deltas_ns[i % 4], t0 = rdtsc_ordered();
+		bool planting = c->plant != PLANT_NONE;
 
 		oneshot_one(ce, MAX(mul_div_u64(d, ce->freq_hz, 1000000000ull), ce->min_delta), d,
 			    bs, c);
+		if (planting && c->plant == PLANT_NONE)
+			stop += rdtsc_ordered() - t0;	/* a planted sample is extra */
 	}
 	c->ns = tsc_to_ns(rdtsc_ordered() - start);
 	summarize(lat_ns[mode], (size_t)c->n, &c->lat);
@@ -280,23 +299,30 @@ enum verdict ce_oneshot(const char *name, struct test_env *env)
 	bool thorough = cmdline_has(env->cmd, "thorough");
 	int want = thorough ? ONESHOT_THOROUGH : ONESHOT_DEFAULT;
 	u64 budget = thorough ? ONESHOT_THOROUGH_NS : ONESHOT_BUDGET_NS;
+	const char *p = cmdline_get(env->cmd, "oneshot_plant");
+	enum plant plant = !p ? PLANT_NONE : !__builtin_strcmp(p, "early") ? PLANT_EARLY :
+			   !__builtin_strcmp(p, "lost") ? PLANT_LOST : PLANT_NONE;
 	struct oneshot_counts c[2];
 	struct outstanding out = { 0, 0 };
 	char m[64];
 
 	if (v != PASS)
 		return v;
+	if (plant)
+		diag("planted: one %s event per waiting mode (oneshot_plant=%s)", p, p);
+	else if (p)
+		diag("warning: cmdline: oneshot_plant= takes early or lost; nothing planted");
 	bs = backstop_for(ce);
 	/* The LAPIC timer is the watchdog's: paused while either is used. */
 	if (ce->features & CE_PERCPU)
 		watchdog_pause();
 	deltas_ns[0] = mul_div_u64(ce->min_delta, 1000000000ull, ce->freq_hz) + 1;
 	ce->handler = NULL;
-	oneshot_series(ce, WAIT_POLL, deltas_ns, want, budget, NULL, &out,
+	oneshot_series(ce, WAIT_POLL, deltas_ns, want, budget, NULL, plant, &out,
 		       &c[WAIT_POLL]);
 	if (bs && (bs->features & CE_PERCPU))
 		watchdog_pause();
-	oneshot_series(ce, WAIT_HALT, deltas_ns, want, budget, bs, &out,
+	oneshot_series(ce, WAIT_HALT, deltas_ns, want, budget, bs, plant, &out,
 		       &c[WAIT_HALT]);
 	ce->shutdown(ce);
 	if ((ce->features | (bs ? bs->features : 0)) & CE_PERCPU)

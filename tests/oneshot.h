@@ -14,7 +14,7 @@
 
 /*
  * Measures the clockevent named name (env: `thorough` for 1024 samples a
- * mode). Returns PASS, SKIP when it is
+ * mode, oneshot_plant= for a planted fault). Returns PASS, SKIP when it is
  * absent or has no oneshot mode, FAIL when an event came early or never.
  */
 enum verdict ce_oneshot(const char *name, struct test_env *env);
