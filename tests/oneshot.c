@@ -26,8 +26,10 @@
 #define ONESHOT_WAIT_NS		1000000000ul	/* beyond the delta: 1 s */
 /* oneshot_plant=early makes one event per waiting mode seem this early. */
 #define ONESHOT_PLANT_NS	100000000ul
-#define DRAIN_NS		2000000ul	/* for an event reported lost */
-#define HIST_BUCKETS		24	/* log2 buckets from 1 ns */
+#define DRAIN_NS		2000000ul	/* for a missed (-ETIME) event */
+/* log2 buckets from 1 ns to 2^34 ns (17 s, past the watchdog), so that a
+ * latency up to the loss bound and beyond lands in a bucket of its own. */
+#define HIST_BUCKETS		34
 
 static u64 lat_ns[2][ONESHOT_MAX];
 static u64 poll_step_ns[ONESHOT_MAX];
@@ -35,7 +37,7 @@ static u64 poll_step_ns[ONESHOT_MAX];
 static void print_histogram(const char *name, const u64 *v, int n)
 {
 	int counts[HIST_BUCKETS] = { 0 };
-	char line[200];
+	char line[400];
 	int len = 0;
 
 	for (int i = 0; i < n; i++) {
@@ -46,7 +48,7 @@ static void print_histogram(const char *name, const u64 *v, int n)
 		counts[b]++;
 	}
 	len = snprintf_(line, sizeof(line), "histogram %s (ns, log2 buckets):", name);
-	for (int b = 0; b < HIST_BUCKETS && len < (int)sizeof(line) - 24; b++)
+	for (int b = 0; b < HIST_BUCKETS && len < (int)sizeof(line) - 30; b++)
 		if (counts[b])
 			len += snprintf_(line + len, sizeof(line) - (size_t)len, " [%lu,%lu):%d",
 					 b ? 1ul << b : 0, 2ul << b, counts[b]);
