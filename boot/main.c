@@ -17,10 +17,12 @@
 #include "drivers/kvmclock.h"
 #include "drivers/serial.h"
 #include "drivers/tsc.h"
+#include "drivers/fb.h"
 #include "drivers/vga.h"
 #include "lib/cmdline.h"
 #include "lib/console.h"
 #include "lib/str.h"
+#include "report/dashboard.h"
 #include "tests/test.h"
 
 #define TICKSCOPE_VERSION "0.1"
@@ -32,6 +34,7 @@ static struct cmdline cmd;
 static struct acpi_info acpi;
 static struct cpu_info cpu;
 static u64 boot_sources_ms;	/* probing the clocksources and calibrating */
+static struct screen screen;	/* screen.name is NULL when there is none */
 
 /* What each application processor sets up for itself. */
 static void ap_init(void)
@@ -82,6 +85,51 @@ static bool want_x2apic(void)
 	return !a || strcmp(a, "xapic");
 }
 
+/* The screen: the loader's framebuffer, else VGA text where there is
+ * one (BIOS), else none; `noscreen` leaves it to the firmware. */
+static void screen_start(void)
+{
+	const struct boot_fb *b = &boot.fb;
+	const char *why = NULL;
+
+	if (cmdline_has(&cmd, "noscreen"))
+		return;
+	if (b->addr) {
+		struct fb_info fb = { b->addr, b->pitch, b->width, b->height, b->bpp,
+				      b->red_pos, b->red_size, b->green_pos, b->green_size,
+				      b->blue_pos, b->blue_size };
+
+		if (fb_init(&fb, &screen, &why) != 0) {
+			screen.name = NULL;
+			cmdline_warn(&cmd, why);
+		}
+	}
+	if (!screen.name && boot.vga_text)
+		vga_init(&screen);
+	dashboard_init(screen.name ? &screen : NULL);
+}
+
+/* The dashboard's header: what machine this is. */
+static void screen_header(void)
+{
+	const char *hv = cpu.hv_sig[0] ? cpu.hv_sig : (cpu.hypervisor ? "unknown" : NULL);
+
+	dashboard_header(0, " tickscope %s  |  %s", TICKSCOPE_VERSION,
+			 cpu.brand[0] ? cpu.brand : cpu.vendor);
+	dashboard_header(1, "firmware %s, %s (multiboot%d)  |  %s%s  |  %d CPUs, %lu MiB",
+			 boot.efi ? "UEFI" : "BIOS", boot.loader[0] ? boot.loader : "?",
+			 boot.protocol, hv ? "hypervisor " : "bare metal", hv ? hv : "",
+			 acpi_enabled_cpus(&acpi), boot.mem_kib / 1024);
+	if (acpi.present)
+		dashboard_header(2, "ACPI %s, OEM %s:%s%s%s", acpi.revision >= 2 ? "2.0+" : "1.0",
+				 acpi.oem, acpi.madt ? " MADT" : "", acpi.fadt ? " FADT" : "",
+				 acpi.hpet ? " HPET" : "");
+	else
+		dashboard_header(2, "no ACPI tables");
+	dashboard_header(3, "screen %s  |  serial %s  |  tsc %lu kHz (%s)", screen.what,
+			 console_outputs(), tsc_hz() / 1000, tsc_hz_source());
+}
+
 static void print_help_line(const char *key, const char *help)
 {
 	kprintf("# option %-10s %s\n", key, help);
@@ -91,9 +139,14 @@ static void report_platform(struct test_env *env)
 {
 	static const char *const lapic_modes[] = { "none", "xapic", "x2apic" };
 
-	kprintf("# tickscope %s: boot=multiboot%d loader=\"%s\" firmware=%s console=%s\n",
+	const char *out = console_outputs();
+	bool none = !strcmp(out, "none");
+
+	/* console= names every output: the serial sinks and the screen. */
+	kprintf("# tickscope %s: boot=multiboot%d loader=\"%s\" firmware=%s console=%s%s%s\n",
 		TICKSCOPE_VERSION, boot.protocol, boot.loader[0] ? boot.loader : "?",
-		boot.efi ? "uefi" : "bios", console_outputs());
+		boot.efi ? "uefi" : "bios", screen.name && none ? "" : out,
+		screen.name && !none ? "+" : "", screen.name ? screen.name : "");
 	kprintf("# cmdline: \"%s\"\n", boot.cmdline);
 	kprintf("# platform: hypervisor=%s cpu=\"%s\" vendor=%s family=0x%x model=0x%x "
 		"stepping=%u lapic=%s\n",
@@ -129,8 +182,7 @@ void kmain(u32 magic, u32 info)
 	multiboot_parse(magic, info, &boot);
 	cmdline_parse(boot.cmdline, boot.protocol == 1, &cmd);
 	serial_init();		/* each registers itself as a console sink */
-	if (boot.vga_text)
-		vga_init();
+	screen_start();
 	cpuinfo_read(&cpu);
 	pic_disable();
 
@@ -148,6 +200,7 @@ void kmain(u32 magic, u32 info)
 	if (!cmdline_has(&cmd, "nosmp"))
 		smp_init(&acpi, tramp_page_free(), ap_init);
 
+	screen_header();
 	runner_begin(&env);
 	report_platform(&env);
 	platform_exit(runner_run(&env));
