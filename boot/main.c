@@ -1,6 +1,7 @@
 /* kmain: bring the machine up, say what it is, run the tests, exit. It
  * must not measure or judge anything itself: it calls the layers below in
  * order and hands the run to the test runner. */
+#include "boot/end.h"
 #include "boot/multiboot.h"
 #include "boot/sources.h"
 #include "arch-x86/acpi.h"
@@ -18,6 +19,7 @@
 #include "drivers/serial.h"
 #include "drivers/tsc.h"
 #include "drivers/fb.h"
+#include "drivers/fwcfg.h"
 #include "drivers/vga.h"
 #include "lib/cmdline.h"
 #include "lib/console.h"
@@ -85,6 +87,21 @@ static bool want_x2apic(void)
 	return !a || strcmp(a, "xapic");
 }
 
+/* Options the host tool adds through QEMU's fw_cfg (an ISO's command
+ * line is fixed in grub.cfg) go after the loader's words. */
+static void add_fwcfg_cmdline(void)
+{
+	size_t len = strlen(boot.cmdline);
+	char *dst = boot.cmdline + len;
+
+	if (len + 2 >= sizeof(boot.cmdline))
+		return;
+	if (len)
+		*dst++ = ' ';
+	if (fwcfg_cmdline(dst, sizeof(boot.cmdline) - (size_t)(dst - boot.cmdline)) <= 0)
+		boot.cmdline[len] = 0;
+}
+
 /* The screen: the loader's framebuffer, else VGA text where there is
  * one (BIOS), else none; `noscreen` leaves it to the firmware. */
 static void screen_start(void)
@@ -116,7 +133,7 @@ static void screen_header(void)
 
 	dashboard_header(0, " tickscope %s  |  %s", TICKSCOPE_VERSION,
 			 cpu.brand[0] ? cpu.brand : cpu.vendor);
-	dashboard_header(1, "firmware %s, %s (multiboot%d)  |  %s%s  |  %d CPUs, %lu MiB",
+	dashboard_header(1, "firmware %s, %s (multiboot%d)  |  %s%s  |  %d CPU(s), %lu MiB",
 			 boot.efi ? "UEFI" : "BIOS", boot.loader[0] ? boot.loader : "?",
 			 boot.protocol, hv ? "hypervisor " : "bare metal", hv ? hv : "",
 			 acpi_enabled_cpus(&acpi), boot.mem_kib / 1024);
@@ -126,7 +143,7 @@ static void screen_header(void)
 				 acpi.hpet ? " HPET" : "");
 	else
 		dashboard_header(2, "no ACPI tables");
-	dashboard_header(3, "screen %s  |  serial %s  |  tsc %lu kHz (%s)", screen.what,
+	dashboard_header(3, "screen %s  |  console %s  |  tsc %lu kHz (%s)", screen.what,
 			 console_outputs(), tsc_hz() / 1000, tsc_hz_source());
 }
 
@@ -180,10 +197,12 @@ void kmain(u32 magic, u32 info)
 	smp_early_init();
 	idt_init();
 	multiboot_parse(magic, info, &boot);
+	cpuinfo_read(&cpu);
+	if (cpu.hypervisor)
+		add_fwcfg_cmdline();
 	cmdline_parse(boot.cmdline, boot.protocol == 1, &cmd);
 	serial_init();		/* each registers itself as a console sink */
 	screen_start();
-	cpuinfo_read(&cpu);
 	pic_disable();
 
 	env.acpi_ok = acpi_init(boot.rsdp, boot.rsdp_len, &acpi) == 0;
@@ -203,5 +222,5 @@ void kmain(u32 magic, u32 info)
 	screen_header();
 	runner_begin(&env);
 	report_platform(&env);
-	platform_exit(runner_run(&env));
+	end_run((enum exit_code)runner_run(&env), &cmd, &acpi, cpu.hypervisor);
 }

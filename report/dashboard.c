@@ -138,19 +138,20 @@ void dashboard_table_heading(const char *text)
 	text_at(table_row++, 0, text, SCREEN_ATTR(COL_WHITE, COL_BLUE), true);
 }
 
-/* The verdict column (after the 10-wide source name and a space) is
- * coloured; the rest of the row is plain text. */
-#define VERDICT_COL	11
-#define VERDICT_LEN	6
-
 void dashboard_table_row(const char *text, enum verdict v)
 {
-	size_t n = strlen(text);
+	int c = 0;
 
 	if (!scr || table_row >= rows)
 		return;
 	text_at(table_row, 0, text, TEXT, true);
-	for (int c = VERDICT_COL; c < VERDICT_COL + VERDICT_LEN && (size_t)c < n && c < cols; c++)
+	/* The verdict, the second word (a long source name shifts it), is
+	 * drawn in its colour. */
+	while (text[c] && text[c] != ' ')
+		c++;
+	while (text[c] == ' ')
+		c++;
+	for (; text[c] && text[c] != ' ' && c < cols; c++)
 		cell(table_row, c, (u8)text[c], verdict_attr(v));
 	table_row++;
 }

@@ -15,10 +15,15 @@ from typing import Callable, Optional
 
 from . import ktap
 from .host import host_tsc_hz, kvm_usable
+from .qmp import QMP
 
 QBOOT = "/usr/share/qemu/qboot.rom"
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
+# A screen run: the kernel keeps its finished dashboard up this long (or
+# until a key) and says "# hold:" on serial; we take the picture then.
+SCREEN_HOLD_S = 60
+FWCFG_CMDLINE = "opt/tickscope/cmdline"
 # isa-debug-exit: the guest writes c, QEMU exits with (c << 1) | 1.
 GUEST_EXIT = {1: "PASS", 3: "FAIL", 5: "ERROR"}
 
@@ -50,6 +55,7 @@ class Config:
     memory: str = "128M"
     timeout: float = 120.0
     extra: list[str] = field(default_factory=list)
+    screen: bool = False          # take a screendump of the finished dashboard
 
 
 @dataclass
@@ -64,6 +70,8 @@ class RunResult:
     lines: list[str]
     stderr: str
     report: ktap.Report
+    screen_ppm: bytes = b""       # the screendump, when Config.screen
+    screen_error: str = ""        # why there is none
 
 
 def resolve(cfg: Config) -> tuple[Config, str]:
@@ -151,6 +159,9 @@ def run(cfg: Config, live: bool = True,
     if known and "tsc_hz=" not in c.cmdline:
         c.cmdline = (c.cmdline + f" tsc_hz={known}").strip()
     cmd = command(c, vars_file)
+    shot: dict[str, object] = {}
+    if c.screen:
+        cmd, on_line = _screen_hook(cmd, tmp, shot, on_line)
     try:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
@@ -165,8 +176,39 @@ def run(cfg: Config, live: bool = True,
     duration = time.monotonic() - start
     rep = ktap.parse(lines)
     verdict, reason = judge(rep, status, timed_out, c.timeout, stderr)
+    ppm = shot.get("ppm", b"")
     return RunResult(asdict(c), c.accel, cmd, verdict, reason, status, duration, lines,
-                     stderr, rep)
+                     stderr, rep, ppm if isinstance(ppm, bytes) else b"",
+                     str(shot.get("error", "" if ppm else "the kernel never said # hold:")))
+
+
+def _screen_hook(cmd: list[str], tmp: str, shot: dict[str, object],
+                 on_line: Optional[Callable[[str], None]]
+                 ) -> tuple[list[str], Callable[[str], None]]:
+    """QEMU options and a serial-line hook for a screendump: the kernel is
+    told (through fw_cfg, which reaches an ISO boot too) to hold its
+    finished screen; at its "# hold:" line we take the picture through
+    QMP and press a key, and the run ends as usual."""
+    sock = os.path.join(tmp, "qmp.sock")
+    ppm = os.path.join(tmp, "screen.ppm")
+    cmd = cmd + ["-qmp", f"unix:{sock},server=on,wait=off",
+                 "-fw_cfg", f"name={FWCFG_CMDLINE},string=hold={SCREEN_HOLD_S}"]
+
+    def hook(line: str) -> None:
+        if on_line:
+            on_line(line)
+        if not line.startswith("# hold:") or "ppm" in shot:
+            return
+        try:
+            q = QMP(sock)
+            q.cmd("screendump", filename=ppm)
+            with open(ppm, "rb") as f:
+                shot["ppm"] = f.read()
+            q.cmd("send-key", keys=[{"type": "qcode", "data": "spc"}])
+            q.close()
+        except (OSError, RuntimeError, ValueError) as e:
+            shot["error"] = f"screendump failed: {e}"
+    return cmd, hook
 
 
 def _collect(proc: subprocess.Popen, timeout: float, live: bool,

@@ -1,0 +1,21 @@
+/* How a run ends at the machine: the finished dashboard stays up (hold=),
+ * then isa-debug-exit under QEMU, else end=halt|reboot|poweroff. */
+#ifndef BOOT_END_H
+#define BOOT_END_H
+
+#include "arch-x86/acpi.h"
+#include "arch-x86/platform.h"
+#include "lib/cmdline.h"
+
+/*
+ * Ends the run with code. hold=N keeps the screen N seconds or until a
+ * key press (printing "# hold: ..." so a host can take its picture). Then
+ * the exit chosen by exit= (isa-debug-exit under a hypervisor); when that
+ * returns, end=: halt (default on hardware: the screen stays, a key press
+ * reboots), reboot, or poweroff (ACPI S5; default under a hypervisor,
+ * whose VM has no debug-exit device). Never returns.
+ */
+void end_run(enum exit_code code, struct cmdline *cmd, const struct acpi_info *acpi,
+	     bool hypervisor) __attribute__((noreturn));
+
+#endif
