@@ -137,12 +137,18 @@ static void screen_header(void)
 			 boot.efi ? "UEFI" : "BIOS", boot.loader[0] ? boot.loader : "?",
 			 boot.protocol, hv ? "hypervisor " : "bare metal", hv ? hv : "",
 			 acpi_enabled_cpus(&acpi), boot.mem_kib / 1024);
-	if (acpi.present)
-		dashboard_header(2, "ACPI %s, OEM %s:%s%s%s", acpi.revision >= 2 ? "2.0+" : "1.0",
-				 acpi.oem, acpi.madt ? " MADT" : "", acpi.fadt ? " FADT" : "",
-				 acpi.hpet ? " HPET" : "");
-	else
+	if (acpi.present) {
+		char tables[5 * ACPI_MAX_TABLES + 1] = "";
+
+		for (int i = 0; i < acpi.ntables; i++) {
+			str_copy(tables + 5 * i, " ", sizeof(tables) - 5 * (size_t)i);
+			str_copy(tables + 5 * i + 1, acpi.tables[i].sig, 5);
+		}
+		dashboard_header(2, "ACPI %s, OEM %s, tables:%s", acpi.revision >= 2 ? "2.0+" : "1.0",
+				 acpi.oem, tables);
+	} else {
 		dashboard_header(2, "no ACPI tables");
+	}
 	dashboard_header(3, "screen %s  |  console %s  |  tsc %lu kHz (%s)", screen.what,
 			 console_outputs(), tsc_hz() / 1000, tsc_hz_source());
 }

@@ -63,17 +63,21 @@ def read_ppm(data: bytes) -> Picture:
 
 
 def write_png(pic: Picture, path: str) -> None:
+    """Writes pic as a PNG file."""
+    with open(path, "wb") as f:
+        f.write(png(pic))
+
+
+def png(pic: Picture) -> bytes:
     """8-bit RGB PNG, filter 0 on every row, compressed with zlib."""
     def chunk(kind: bytes, body: bytes) -> bytes:
         return (struct.pack(">I", len(body)) + kind + body
                 + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
     stride = 3 * pic.width
     raw = b"".join(b"\x00" + pic.rgb[y * stride:(y + 1) * stride] for y in range(pic.height))
-    with open(path, "wb") as f:
-        f.write(b"\x89PNG\r\n\x1a\n")
-        f.write(chunk(b"IHDR", struct.pack(">IIBBBBB", pic.width, pic.height, 8, 2, 0, 0, 0)))
-        f.write(chunk(b"IDAT", zlib.compress(raw, 9)))
-        f.write(chunk(b"IEND", b""))
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", pic.width, pic.height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
 
 
 def decode(pic: Picture, font: fontmod.Font) -> list[list[Cell]]:
@@ -161,3 +165,15 @@ def check(grid: list[list[Cell]], lines: list[str]) -> list[str]:
                 problems.append(f"summary line {k}: {verdict} drawn in {ink}, "
                                 f"not {VERDICT_COLOUR[verdict]}")
     return problems
+
+
+def judge(ppm: bytes, error: str, lines: list[str]) -> tuple[list[str], list[str]]:
+    """(problems, decoded screen text) for a run's screendump."""
+    if not ppm:
+        return [f"no screendump: {error}"], []
+    try:
+        pic = read_ppm(ppm)
+    except (ValueError, IndexError) as e:
+        return [f"screendump unreadable: {e}"], []
+    grid = decode(pic, fontmod.load())
+    return check(grid, lines), text(grid)

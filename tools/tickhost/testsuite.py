@@ -4,6 +4,7 @@ It only sequences and counts checks; what a check means lives where it is called
 from __future__ import annotations
 
 import argparse
+import base64
 import copy
 import os
 import subprocess
@@ -146,6 +147,16 @@ def _what_moved(name: str, out: Outcome) -> str:
     return jumped
 
 
+def _save(page: str, shots: list[dict]) -> None:
+    """build/report.html and build/screens/NAME.png, for a person to look at."""
+    os.makedirs(os.path.join(paths.BUILD, "screens"), exist_ok=True)
+    with open(os.path.join(paths.BUILD, "report.html"), "w", encoding="utf-8") as f:
+        f.write(page)
+    for r in shots:
+        with open(os.path.join(paths.BUILD, "screens", r["config"]["name"] + ".png"), "wb") as f:
+            f.write(base64.b64decode(r["screen"]["png_base64"]))
+
+
 def reports(runs: list[dict], scen: list[dict], t: Tally) -> None:
     """The HTML page has the table and plots; diff flags a planted regression."""
     if not runs:
@@ -157,7 +168,14 @@ def reports(runs: list[dict], scen: list[dict], t: Tally) -> None:
         problems.append("the page lacks the histogram and scenario plots")
     if "<table>" not in page:
         problems.append("the page has no table")
-    t.add(f"report html ({len(page)} bytes, {page.count('<svg')} plots)", problems)
+    shots = [r for r in runs if r.get("screen", {}).get("png_base64")]
+    problems += [f"no screen picture for {r['config']['name']}" for r in runs
+                 if r.get("screen") and r not in shots]
+    if page.count("<img") != len(shots):
+        problems.append(f"{page.count('<img')} pictures on the page for {len(shots)} screens")
+    _save(page, shots)
+    t.add(f"report html ({len(page)} bytes, {page.count('<svg')} plots, "
+          f"{page.count('<img')} screens; build/report.html)", problems)
     base = next((r for r in runs if any(m["name"].endswith("oneshot.latency_ns.p50")
                                         for m in r["measurements"])), None)
     if base is None:
