@@ -1,6 +1,7 @@
 /* kmain: bring the machine up, say what it is, run the tests, exit. It
  * must not measure or judge anything itself: it calls the layers below in
  * order and hands the run to the test runner. */
+#include "boot/consoles.h"
 #include "boot/end.h"
 #include "boot/multiboot.h"
 #include "boot/sources.h"
@@ -16,7 +17,6 @@
 #include "arch-x86/smp.h"
 #include "arch-x86/smp_layout.h"
 #include "drivers/kvmclock.h"
-#include "drivers/serial.h"
 #include "drivers/tsc.h"
 #include "drivers/fb.h"
 #include "drivers/fwcfg.h"
@@ -171,6 +171,8 @@ static void report_platform(struct test_env *env)
 		boot.efi ? "uefi" : "bios", screen.name && none ? "" : out,
 		screen.name && !none ? "+" : "", screen.name ? screen.name : "");
 	kprintf("# cmdline: \"%s\"\n", boot.cmdline);
+	if (consoles_describe())
+		kprintf("# console: %s\n", consoles_describe());
 	kprintf("# platform: hypervisor=%s cpu=\"%s\" vendor=%s family=0x%x model=0x%x "
 		"stepping=%u lapic=%s\n",
 		cpu.hv_sig[0] ? cpu.hv_sig : (cpu.hypervisor ? "unknown" : "none"),
@@ -207,11 +209,12 @@ void kmain(u32 magic, u32 info)
 	if (cpu.hypervisor)
 		add_fwcfg_cmdline();
 	cmdline_parse(boot.cmdline, boot.protocol == 1, &cmd);
-	serial_init();		/* each registers itself as a console sink */
 	screen_start();
 	pic_disable();
 
 	env.acpi_ok = acpi_init(boot.rsdp, boot.rsdp_len, &acpi) == 0;
+	/* The consoles after ACPI: the SPCR may name the serial port. */
+	consoles_init(&cmd, &acpi);
 	if (lapic_init(want_x2apic()) != 0)
 		cmdline_warn(&cmd, "this CPU has no local APIC: interrupt tests will fail");
 	ioapics = env.acpi_ok ? ioapic_init(&acpi) : -ENODEV;
