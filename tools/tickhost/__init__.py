@@ -12,7 +12,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # where the repository's files are
     ("paths",),
     # one job each on text, files and the host: none of them runs QEMU
-    ("ktap", "host", "htmlreport", "diff", "golden", "layers", "deps", "font", "screenshot"),
+    ("ktap", "host", "htmlreport", "diff", "golden", "layers", "deps", "font", "screenshot",
+     "spcr"),
     # one QEMU process and its control socket
     ("qemu", "qmp"),
     # what a run means: formats, the matrix's checks, the scenarios' answers

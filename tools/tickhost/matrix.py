@@ -11,7 +11,8 @@ Each section of the file is one configuration:
     boot     = kernel | iso
     cmdline  = kernel command line (kernel boots only)
     cpu, smp, memory, timeout
-    qemu     = extra QEMU arguments ({root} is the repository's top)
+    qemu     = extra QEMU arguments ({root} is the repository's top, {spcr_com2}
+               an SPCR table naming COM2, written by tickhost.spcr)
     verdict  = the run's expected verdict, or alternatives (PASS|FAIL); default PASS
     expect   = path-glob=RESULT[|RESULT], ...   e.g. irq.pit_ioapic=SKIP
     measure  = name OP value, ...        OP: == != < <= > >= ; |x| with abs
@@ -32,7 +33,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Callable
 
-from . import paths, qemu, screenshot
+from . import paths, qemu, screenshot, spcr
 
 DEFAULT_FILE = paths.MATRIX_FILE
 _OPS: dict[str, Callable[[float, float], bool]] = {
@@ -56,6 +57,11 @@ def _split(text: str, sep: str = ",") -> list[str]:
     return [p.strip() for p in text.replace("\n", " ").split(sep) if p.strip()]
 
 
+def _expand(text: str) -> str:
+    text = text.replace("{root}", paths.ROOT)
+    return text.replace("{spcr_com2}", spcr.write()) if "{spcr_com2}" in text else text
+
+
 def load(path: str, kernel: str, iso: str) -> list[Entry]:
     cp = configparser.ConfigParser(interpolation=None)
     if not cp.read(path):
@@ -70,7 +76,7 @@ def load(path: str, kernel: str, iso: str) -> list[Entry]:
             cmdline=" ".join(s.get("cmdline", "").split()), cpu=s.get("cpu", ""),
             smp=s.getint("smp", 1),
             memory=s.get("memory", "128M"), timeout=s.getfloat("timeout", 120.0),
-            extra=shlex.split(s.get("qemu", "").replace("{root}", paths.ROOT)),
+            extra=shlex.split(_expand(s.get("qemu", ""))),
             screen=s.get("screen", "") == "check")
         expect = []
         for item in _split(s.get("expect", "")):
