@@ -17,7 +17,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # one QEMU process and its control socket
     ("qemu", "qmp"),
     # what a run means: formats, the matrix's checks, the scenarios' answers
-    ("report", "matrix", "knownanswer"),
+    ("report", "matrix", "knownanswer", "parselog"),
     # sequences of runs
     ("migrate", "scenario", "bench"),
     # commands

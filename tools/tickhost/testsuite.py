@@ -11,7 +11,7 @@ import subprocess
 import sys
 import unittest
 
-from . import diff, golden, htmlreport, layers, matrix, paths, qemu, report, scenario
+from . import diff, golden, htmlreport, layers, matrix, parselog, paths, qemu, report, scenario
 from .host import kvm_usable
 from .knownanswer import Outcome
 
@@ -65,6 +65,8 @@ def boots(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
     kvm_ok, kvm_why = kvm_usable()
     print(f"# KVM: {'usable' if kvm_ok else 'not usable'} ({kvm_why})", flush=True)
     results = []
+    parsed: list[str] = []
+    logs = 0
     for e in matrix.load(matrix.DEFAULT_FILE, kernel, iso):
         name = f"boot {e.config.name}"
         if only and only not in e.config.name:
@@ -87,7 +89,28 @@ def boots(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
                 print("      qemu stderr: " + r.stderr.strip()[-500:], flush=True)
         if e.golden:
             same_names(e, results[-1], t)
+        if not qemu.no_serial(e.config):
+            logs += 1
+            parsed += same_as_parsed(e.config.name, r, results[-1])
+    if logs:
+        t.add(f"parse: {logs} saved serial logs (build/logs/) give their runs' JSON and "
+              f"verdict (tickscope parse)", parsed)
     return results
+
+
+def same_as_parsed(name: str, r: qemu.RunResult, run: dict) -> list[str]:
+    """Saves the run's serial log and judges it as `tickscope parse` does:
+    the fields that come from the log and the verdict must be the run's
+    (the verdict only where QEMU's exit agreed with the report)."""
+    os.makedirs(os.path.join(paths.BUILD, "logs"), exist_ok=True)
+    path = os.path.join(paths.BUILD, "logs", name + ".log")
+    with open(path, "w", encoding="utf-8") as f:
+        f.writelines(r.lines)
+    got = report.to_dict(parselog.parse(parselog.read(path), name))
+    diffs = parselog.differences(run, got)
+    if r.reason:
+        diffs = [d for d in diffs if not d.startswith("verdict")]
+    return [f"{name}: {d}" for d in diffs]
 
 
 def same_names(e: matrix.Entry, run: dict, t: Tally) -> None:
