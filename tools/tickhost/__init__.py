@@ -19,7 +19,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # what a run means: formats, the matrix's checks, the scenarios' answers
     ("report", "matrix", "knownanswer", "parselog"),
     # sequences of runs
-    ("migrate", "scenario", "bench"),
+    ("migrate", "scenario", "bench", "menu"),
     # commands
     ("testsuite", "cli"),
 )

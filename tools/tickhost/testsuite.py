@@ -9,9 +9,11 @@ import copy
 import os
 import subprocess
 import sys
+import time
 import unittest
 
-from . import diff, golden, htmlreport, layers, matrix, parselog, paths, qemu, report, scenario
+from . import (diff, golden, htmlreport, layers, matrix, menu, parselog, paths, qemu, report,
+               scenario)
 from .host import kvm_usable
 from .knownanswer import Outcome
 
@@ -111,6 +113,18 @@ def same_as_parsed(name: str, r: qemu.RunResult, run: dict) -> list[str]:
     if r.reason:
         diffs = [d for d in diffs if not d.startswith("verdict")]
     return [f"{name}: {d}" for d in diffs]
+
+
+def grub_menu(iso: str, only: str, t: Tally) -> None:
+    """Each GRUB menu entry after the default (which iso-bios boots),
+    chosen with the arrow keys as a person would, does what it says."""
+    if only and "menu" not in only and "iso" not in only:
+        return
+    for e in menu.ENTRIES:
+        start = time.monotonic()
+        problems = menu.boot_entry(iso, e)
+        t.add(f"grub menu entry {e.index} ({e.title}) [{time.monotonic() - start:.1f} s]",
+              problems)
 
 
 def same_names(e: matrix.Entry, run: dict, t: Tally) -> None:
@@ -233,6 +247,7 @@ def main() -> int:
     layering(t)
     if not a.unit_only:
         runs = boots(a.kernel, a.iso, a.only, t)
+        grub_menu(a.iso, a.only, t)
         scen = scenarios(a.kernel, a.only, t)
         reports(runs, scen, t)
     print(f"{t.passed} passed, {t.failed} failed, {t.skipped} skipped")
