@@ -131,9 +131,9 @@ static void screen_header(void)
 {
 	const char *hv = cpu.hv_sig[0] ? cpu.hv_sig : (cpu.hypervisor ? "unknown" : NULL);
 
-	dashboard_header(0, " tickscope %s  |  %s", TICKSCOPE_VERSION,
+	dashboard_header(0, " tickscope %s | %s", TICKSCOPE_VERSION,
 			 cpu.brand[0] ? cpu.brand : cpu.vendor);
-	dashboard_header(1, "firmware %s, %s (multiboot%d)  |  %s%s  |  %d CPU(s), %lu MiB",
+	dashboard_header(1, "firmware %s, %s (multiboot%d) | %s%s | %d CPU(s), %lu MiB",
 			 boot.efi ? "UEFI" : "BIOS", boot.loader[0] ? boot.loader : "?",
 			 boot.protocol, hv ? "hypervisor " : "bare metal", hv ? hv : "",
 			 acpi_enabled_cpus(&acpi), boot.mem_kib / 1024);
@@ -144,12 +144,20 @@ static void screen_header(void)
 			str_copy(tables + 5 * i, " ", sizeof(tables) - 5 * (size_t)i);
 			str_copy(tables + 5 * i + 1, acpi.tables[i].sig, 5);
 		}
+		char oem[sizeof(acpi.oem)];
+		size_t n = strnlen(acpi.oem, sizeof(oem) - 1);
+
+		/* The OEM id is space-padded. */
+		while (n && acpi.oem[n - 1] == ' ')
+			n--;
+		memcpy(oem, acpi.oem, n);
+		oem[n] = 0;
 		dashboard_header(2, "ACPI %s, OEM %s, tables:%s", acpi.revision >= 2 ? "2.0+" : "1.0",
-				 acpi.oem, tables);
+				 oem, tables);
 	} else {
 		dashboard_header(2, "no ACPI tables");
 	}
-	dashboard_header(3, "screen %s  |  console %s  |  tsc %lu kHz (%s)", screen.what,
+	dashboard_header(3, "screen %s | console %s | tsc %lu kHz (%s)", screen.what,
 			 console_outputs(), tsc_hz() / 1000, tsc_hz_source());
 }
 
