@@ -13,6 +13,7 @@
 #define TEXT		SCREEN_ATTR(COL_GREY, COL_BLACK)
 #define BRIGHT		SCREEN_ATTR(COL_WHITE, COL_BLACK)
 #define DIM		SCREEN_ATTR(COL_DARKGREY, COL_BLACK)
+#define SUMMARY_ROWS_KEPT	32
 
 static const struct screen *scr;
 static u16 shadow[MAX_ROWS][MAX_COLS];	/* attr << 8 | char; 0 = unknown */
@@ -20,6 +21,9 @@ static int cols, rows;
 static int ntests, ndone, nbad;
 static u64 t0;
 static int table_row;			/* next row of the summary */
+/* The summary rows as given, for the notes a narrow screen cut off. */
+static char table_text[SUMMARY_ROWS_KEPT][200];
+static int ntable;
 
 static u8 verdict_attr(enum verdict v)
 {
@@ -142,7 +146,11 @@ void dashboard_table_row(const char *text, enum verdict v)
 {
 	int c = 0;
 
-	if (!scr || table_row >= rows)
+	if (!scr)
+		return;
+	if (ntable < SUMMARY_ROWS_KEPT)
+		str_copy(table_text[ntable++], text, sizeof(table_text[0]));
+	if (table_row >= rows)
 		return;
 	text_at(table_row, 0, text, TEXT, true);
 	/* The verdict, the second word (a long source name shifts it), is
@@ -169,6 +177,49 @@ void dashboard_reason(const char *text, enum verdict v)
 	if (!scr || table_row >= rows - 1)
 		return;
 	text_at(table_row++, 0, text, verdict_attr(v), true);
+}
+
+/* The notes of a summary row: what follows its seven columns. */
+static const char *row_notes(const char *t)
+{
+	for (int f = 0; f < 7; f++) {
+		while (*t == ' ')
+			t++;
+		while (*t && *t != ' ')
+			t++;
+	}
+	while (*t == ' ')
+		t++;
+	return t;
+}
+
+void dashboard_table_end(void)
+{
+	int width = cols - 4;
+
+	/* A screen with rows to spare shows, under a blank line, the notes
+	 * of every row its width cut, in full and wrapped. */
+	if (!scr || width < 20)
+		return;
+	table_row++;
+	for (int i = 0; i < ntable && table_row < rows - 1; i++) {
+		const char *t = table_text[i], *notes = row_notes(t);
+		size_t len = strlen(notes), at = 0;
+		char line[MAX_COLS + 1];
+		int name = 0;
+
+		if (strlen(t) <= (size_t)cols)
+			continue;
+		while (t[name] && t[name] != ' ')
+			name++;
+		snprintf_(line, sizeof(line), "%.*s notes:", name, t);
+		text_at(table_row++, 0, line, DIM, true);
+		while (at < len && table_row < rows - 1) {
+			snprintf_(line, sizeof(line), "    %.*s", width, notes + at);
+			text_at(table_row++, 0, line, TEXT, true);
+			at += (size_t)width;
+		}
+	}
 }
 
 void dashboard_status(const char *fmt, ...)

@@ -30,6 +30,9 @@ void dashboard_table_heading(const char *text);
 void dashboard_table_row(const char *text, enum verdict v);
 void dashboard_table_totals(const char *text, enum verdict overall);
 void dashboard_reason(const char *text, enum verdict v);
+/* After the reasons: where the screen has rows to spare, the notes its
+ * width cut off, wrapped (bigger framebuffers show every row in full). */
+void dashboard_table_end(void);
 /* A status line under everything (how the run ends, "press a key"). */
 void dashboard_status(const char *fmt, ...) PRINTF_FMT(1, 2);
 

@@ -109,6 +109,7 @@ void summary_print(void)
 	dashboard_table_totals(line, overall);
 	for (int i = 0; i < nreasons; i++)
 		dashboard_reason(reasons[i].text, reasons[i].v);
+	dashboard_table_end();
 	for (int i = 0; i < nrows; i++)
 		kprintf("# measure: run.suite_ms.%s = %lu ms\n", rows[i].name, rows[i].ms);
 }
