@@ -12,7 +12,7 @@
 
 enum end_mode { END_HALT, END_REBOOT, END_POWEROFF };
 
-static enum end_mode choose_end(struct cmdline *cmd, bool hypervisor)
+static enum end_mode choose_end(struct cmdline *cmd, bool hypervisor, bool screen)
 {
 	const char *e = cmdline_get(cmd, "end"), *x = cmdline_get(cmd, "exit");
 
@@ -28,7 +28,9 @@ static enum end_mode choose_end(struct cmdline *cmd, bool hypervisor)
 		return END_POWEROFF;
 	if (e)
 		kprintf("# warning: end=%s: takes halt, reboot or poweroff; using the default\n", e);
-	return hypervisor ? END_POWEROFF : END_HALT;
+	/* Someone may be looking at a screen: keep the summary up. A VM with
+	 * neither a screen nor isa-debug-exit is automation: end it. */
+	return hypervisor && !screen ? END_POWEROFF : END_HALT;
 }
 
 /* Waits up to ms milliseconds (forever when 0) for a key press; returns
@@ -58,10 +60,10 @@ static void poweroff(const struct acpi_info *acpi)
 }
 
 void end_run(enum exit_code code, struct cmdline *cmd, const struct acpi_info *acpi,
-	     bool hypervisor)
+	     bool hypervisor, bool screen)
 {
 	u64 hold = cmdline_u64(cmd, "hold", 1, 600, 0);
-	enum end_mode mode = choose_end(cmd, hypervisor);
+	enum end_mode mode = choose_end(cmd, hypervisor, screen);
 	bool kbd;
 
 	irq_disable();

@@ -11,11 +11,12 @@
  * Ends the run with code. hold=N keeps the screen N seconds or until a
  * key press (printing "# hold: ..." so a host can take its picture). Then
  * the exit chosen by exit= (isa-debug-exit under a hypervisor); when that
- * returns, end=: halt (default on hardware: the screen stays, a key press
- * reboots), reboot, or poweroff (ACPI S5; default under a hypervisor,
- * whose VM has no debug-exit device). Never returns.
+ * returns, end=: halt (the default where there is a screen or no
+ * hypervisor: the summary stays, a key press reboots), reboot, or poweroff
+ * (ACPI S5; the default for a VM with neither a screen nor isa-debug-exit).
+ * Never returns.
  */
 void end_run(enum exit_code code, struct cmdline *cmd, const struct acpi_info *acpi,
-	     bool hypervisor) __attribute__((noreturn));
+	     bool hypervisor, bool screen) __attribute__((noreturn));
 
 #endif

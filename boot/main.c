@@ -239,5 +239,5 @@ void kmain(u32 magic, u32 info)
 	screen_header();
 	runner_begin(&env);
 	report_platform(&env);
-	end_run((enum exit_code)runner_run(&env), &cmd, &acpi, cpu.hypervisor);
+	end_run((enum exit_code)runner_run(&env), &cmd, &acpi, cpu.hypervisor, screen.name != NULL);
 }

@@ -28,7 +28,7 @@ static const struct option options[] = {
 	{ "help", false, "list the command-line options in the report" },
 	{ "console", true, "serial consoles as Linux names them: ttyS0..3[,baud]; several words for several, console=none for none; uart,io|mmio|mmio32,ADDR[,baud] for another UART (default: the ACPI SPCR port, else ttyS0)" },
 	{ "noscreen", false, "no dashboard on the screen (leave the firmware's picture)" },
-	{ "end", true, "after the report on hardware: halt (a key press reboots), reboot or poweroff (ACPI S5); default halt, poweroff under a hypervisor without isa-debug-exit" },
+	{ "end", true, "when no isa-debug-exit ends the run: halt (a key press reboots), reboot or poweroff (ACPI S5); default halt, poweroff in a VM with no screen" },
 	{ "hold", true, "keep the finished dashboard up to N seconds (1-600) or until a key press, then end" },
 	{ "thorough", false, "longer measurements: 1 s calibration window, wrap and RTC-second tests" },
 	{ "cal_ms", true, "TSC calibration window in ms (10-10000; default 100, 1000 with thorough)" },
