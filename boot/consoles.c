@@ -34,8 +34,8 @@ static void start(const struct serial_port *p, const char *from)
 	if (err == -ENODEV)
 		note("%s absent (%s)", p->name, from);
 	else if (err)
-		note("%s not used: %s (%s)", p->name, err == -EINVAL ? "bad baud rate" : "too many",
-		     from);
+		note("%s not used: %s (%s)", p->name,
+		     err == -EINVAL ? "bad baud rate" : err == -EIO ? "above 4 GiB" : "too many", from);
 	else if (p->mmio || strncmp(p->name, "ttyS", 4))
 		note("%s at 0x%lx %u baud (%s)", p->name, p->base, p->baud, from);
 	else

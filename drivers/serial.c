@@ -97,6 +97,9 @@ int serial_add(const struct serial_port *p)
 
 	if (nuarts == SERIAL_MAX)
 		return -ERANGE;
+	/* boot.S maps the low 4 GiB only; a UART above is out of reach. */
+	if (p->mmio && p->base + 8u * p->stride > SERIAL_MMIO_LIMIT)
+		return -EIO;
 	if (p->baud && (p->baud > UART_CLOCK / 16 || (UART_CLOCK / 16) % p->baud))
 		return -EINVAL;
 	/* No device: the bus floats high and the scratch write is lost. */

@@ -10,6 +10,7 @@
 #include "lib/types.h"
 
 #define SERIAL_MAX	4		/* UARTs in use at once */
+#define SERIAL_MMIO_LIMIT (4ull << 30)	/* what the boot page tables map */
 #define UART_CLOCK	1843200		/* the PC's 1.8432 MHz: divisor = 115200 / baud */
 #define UART_RBR	0	/* receive buffer (read, DLAB=0) */
 #define UART_THR	0	/* transmit holding (write, DLAB=0) */
@@ -42,7 +43,7 @@ struct serial_port {
  * p->name. Returns 0, -ENODEV when no working UART answers (nothing is
  * registered; the probe took a handful of register reads), -ERANGE when
  * SERIAL_MAX ports are in use, -EINVAL for a baud rate the 1.8432 MHz
- * clock cannot make.
+ * clock cannot make, -EIO for an MMIO UART above SERIAL_MMIO_LIMIT.
  */
 int serial_add(const struct serial_port *p);
 /* How many UARTs are registered. */
