@@ -152,9 +152,6 @@ def judge_exit(status: Optional[int], timed_out: bool, timeout: float,
 
 
 def _qemu_error(stderr: str) -> str:
-    # QEMU's -kernel loader notes our multiboot1 video request on every
-    # boot ("multiboot knows VBE. we don't"): not an error.
-    stderr = "\n".join(ln for ln in stderr.splitlines() if "knows VBE" not in ln)
     for line in stderr.splitlines():
         if "internal error" in line or "emulation failure" in line:
             return line.strip()
@@ -197,6 +194,9 @@ def run(cfg: Config, live: bool = True,
         on_start(proc)
     status, timed_out, lines, stderr = _collect(proc, c.timeout, live, on_line)
     shutil.rmtree(tmp, ignore_errors=True)
+    # QEMU's -kernel loader notes our multiboot1 video request on every
+    # boot ("multiboot knows VBE. we don't"): not a message about the run.
+    stderr = "".join(ln for ln in stderr.splitlines(keepends=True) if "knows VBE" not in ln)
     duration = time.monotonic() - start
     rep = ktap.parse(lines)
     if no_serial(c):
