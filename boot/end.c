@@ -69,9 +69,11 @@ void end_run(enum exit_code code, struct cmdline *cmd, const struct acpi_info *a
 	irq_disable();
 	kbd = kbd_init();
 	if (hold) {
-		kprintf("# hold: the screen stays %lu s or until a key press\n", hold);
+		/* The screen is final before serial says so: a host takes
+		 * its picture at the "# hold:" line. */
 		dashboard_status(" finished (exit code %d): the screen stays %lu s%s", code, hold,
 				 kbd ? " or until a key press" : "");
+		kprintf("# hold: the screen stays %lu s or until a key press\n", hold);
 		wait_key(hold * 1000, kbd);
 	}
 	platform_debug_exit(code);
