@@ -189,7 +189,7 @@ static void parse_table(struct acpi_info *ai, u64 addr)
 	if (!t)
 		return;
 	len = rd32(t + 4);
-	/* Every valid table is listed, for the screen and for acpi_extra.c. */
+	/* Every valid table is listed, for the screen and for acpi_sys.c. */
 	if (ai->ntables < ACPI_MAX_TABLES) {
 		memcpy(ai->tables[ai->ntables].sig, t, 4);
 		ai->tables[ai->ntables++].addr = addr;
