@@ -20,8 +20,9 @@ Each section of the file is one configuration:
     golden   = NAME                      the run's test and measurement names must
                                          be those of tests/golden/NAME.names
     screen   = check                     take a screendump of the finished dashboard,
-                                         decode it with the kernel's font and check
-                                         the summary on it against serial
+                                         decode it with the kernel's font (or read
+                                         the VGA text memory) and check the summary
+                                         on it against serial
 """
 from __future__ import annotations
 
@@ -122,7 +123,8 @@ def check(entry: Entry, r: qemu.RunResult) -> list[str]:
             problems.append(f"{name} = {got.value:g} fails {spec}")
     if entry.screen:
         problems += [f"screen: {p}" for p in
-                     screenshot.judge(r.screen_ppm, r.screen_error, r.lines)[0]]
+                     screenshot.judge(r.screen_ppm, r.screen_error, r.lines,
+                                      r.screen_vga)[0]]
     text = [ln.rstrip("\n") for ln in r.lines]
     for rx in entry.output:
         if not any(re.search(rx, ln) for ln in text):

@@ -24,6 +24,7 @@ OVMF_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
 # until a key) and says "# hold:" on serial; we take the picture then.
 SCREEN_HOLD_S = 60
 FWCFG_CMDLINE = "opt/tickscope/cmdline"
+VGA_TEXT, VGA_TEXT_SIZE = 0xB8000, 80 * 25 * 2
 # isa-debug-exit: the guest writes c, QEMU exits with (c << 1) | 1.
 GUEST_EXIT = {1: "PASS", 3: "FAIL", 5: "ERROR"}
 
@@ -72,6 +73,7 @@ class RunResult:
     report: ktap.Report
     screen_ppm: bytes = b""       # the screendump, when Config.screen
     screen_error: str = ""        # why there is none
+    screen_vga: bytes = b""       # VGA text memory at the same moment
 
 
 def resolve(cfg: Config) -> tuple[Config, str]:
@@ -203,10 +205,11 @@ def run(cfg: Config, live: bool = True,
         verdict, reason = judge_exit(status, timed_out, c.timeout, stderr)
     else:
         verdict, reason = judge(rep, status, timed_out, c.timeout, stderr)
-    ppm = shot.get("ppm", b"")
+    ppm, vga_mem = shot.get("ppm", b""), shot.get("vga", b"")
     return RunResult(asdict(c), c.accel, cmd, verdict, reason, status, duration, lines,
                      stderr, rep, ppm if isinstance(ppm, bytes) else b"",
-                     str(shot.get("error", "" if ppm else "the kernel never said # hold:")))
+                     str(shot.get("error", "" if ppm else "the kernel never said # hold:")),
+                     vga_mem if isinstance(vga_mem, bytes) else b"")
 
 
 def _screen_hook(cmd: list[str], tmp: str, shot: dict[str, object],
@@ -218,6 +221,7 @@ def _screen_hook(cmd: list[str], tmp: str, shot: dict[str, object],
     QMP and press a key, and the run ends as usual."""
     sock = os.path.join(tmp, "qmp.sock")
     ppm = os.path.join(tmp, "screen.ppm")
+    vga = os.path.join(tmp, "vga.bin")
     cmd = cmd + ["-qmp", f"unix:{sock},server=on,wait=off",
                  "-fw_cfg", f"name={FWCFG_CMDLINE},string=hold={SCREEN_HOLD_S}"]
 
@@ -231,6 +235,11 @@ def _screen_hook(cmd: list[str], tmp: str, shot: dict[str, object],
             q.cmd("screendump", filename=ppm)
             with open(ppm, "rb") as f:
                 shot["ppm"] = f.read()
+            # In VGA text mode the picture is QEMU's font, not ours: the
+            # text memory itself is the exact record of the screen.
+            q.cmd("pmemsave", val=VGA_TEXT, size=VGA_TEXT_SIZE, filename=vga)
+            with open(vga, "rb") as f:
+                shot["vga"] = f.read()
             q.cmd("send-key", keys=[{"type": "qcode", "data": "spc"}])
             q.close()
         except (OSError, RuntimeError, ValueError) as e:

@@ -167,13 +167,35 @@ def check(grid: list[list[Cell]], lines: list[str]) -> list[str]:
     return problems
 
 
-def judge(ppm: bytes, error: str, lines: list[str]) -> tuple[list[str], list[str]]:
-    """(problems, decoded screen text) for a run's screendump."""
+# QEMU draws the 80x25 VGA text mode in 9x16 cells.
+VGA_TEXT_PICTURE = (720, 400)
+VGA_GLYPHS = {0xDB: chr(0x2588), 0xB0: chr(0x2591)}      # drivers/vga.c's code page 437
+
+
+def vga_grid(mem: bytes) -> list[list[Cell]]:
+    """The character grid from VGA text memory (character, attribute)."""
+    def char(b: int) -> str:
+        return VGA_GLYPHS.get(b, chr(b) if 0x20 <= b < 0x7F else "?")
+    return [[Cell(char(mem[2 * (r * 80 + c)]), PALETTE[mem[2 * (r * 80 + c) + 1] & 15],
+                  PALETTE[mem[2 * (r * 80 + c) + 1] >> 4 & 7]) for c in range(80)]
+            for r in range(len(mem) // 160)]
+
+
+def judge(ppm: bytes, error: str, lines: list[str],
+          vga: bytes = b"") -> tuple[list[str], list[str]]:
+    """(problems, decoded screen text) for a run's screendump: a
+    framebuffer decoded with the font, or VGA text memory when the
+    picture is QEMU's rendering of the text mode."""
     if not ppm:
         return [f"no screendump: {error}"], []
     try:
         pic = read_ppm(ppm)
     except (ValueError, IndexError) as e:
         return [f"screendump unreadable: {e}"], []
-    grid = decode(pic, fontmod.load())
+    if (pic.width, pic.height) == VGA_TEXT_PICTURE:
+        if len(vga) < 4000:
+            return ["VGA text mode, but no copy of its memory"], []
+        grid = vga_grid(vga[:4000])
+    else:
+        grid = decode(pic, fontmod.load())
     return check(grid, lines), text(grid)

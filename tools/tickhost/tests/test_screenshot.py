@@ -94,6 +94,23 @@ class ScreenTest(unittest.TestCase):
                                  font.load())
         self.assertTrue(any("match no glyph" in p for p in screenshot.check(grid, SERIAL)))
 
+    def test_vga_text_memory(self) -> None:
+        rows = shown(SERIAL)
+        mem = bytearray(b" \x07" * 2000)
+        for r, line in enumerate(rows):
+            words = line.split()
+            start = line.index(" " + words[1]) + 1 if len(words) > 1 else -1
+            for c, ch in enumerate(line[:80]):
+                attr = 0x07
+                if words[1] in screenshot.VERDICT_COLOUR and start <= c < start + len(words[1]):
+                    attr = {"PASS": 0x0A, "SKIP": 0x0E, "FAIL": 0x0C}[words[1]]
+                mem[2 * (r * 80 + c)] = ord(ch)
+                mem[2 * (r * 80 + c) + 1] = attr
+        self.assertEqual(screenshot.check(screenshot.vga_grid(bytes(mem)), SERIAL), [])
+        at = 2 * (2 * 80 + rows[2].index("FAIL")) + 1
+        mem[at] = 0x0A                              # planted: FAIL drawn green
+        self.assertEqual(len(screenshot.check(screenshot.vga_grid(bytes(mem)), SERIAL)), 1)
+
     def test_ppm_and_png(self) -> None:
         pic = draw([("PNG", {})], cols=4, nrows=1)
         ppm = b"P6\n# QEMU\n%d %d\n255\n" % (pic.width, pic.height) + pic.rgb
