@@ -26,11 +26,18 @@ static enum end_mode choose_end(struct cmdline *cmd, bool hypervisor, bool scree
 		return END_REBOOT;
 	if (e && !strcmp(e, "poweroff"))
 		return END_POWEROFF;
-	if (e)
-		kprintf("# warning: end=%s: takes halt, reboot or poweroff; using the default\n", e);
 	/* Someone may be looking at a screen: keep the summary up. A VM with
 	 * neither a screen nor isa-debug-exit is automation: end it. */
 	return hypervisor && !screen ? END_POWEROFF : END_HALT;
+}
+
+void end_check_options(struct cmdline *cmd)
+{
+	const char *e = cmdline_get(cmd, "end");
+
+	if (e && strcmp(e, "halt") && strcmp(e, "reboot") && strcmp(e, "poweroff"))
+		cmdline_warn(cmd, "end= takes halt, reboot or poweroff; using the default");
+	(void)cmdline_u64(cmd, "hold", 1, 600, 0);	/* warns about a bad value */
 }
 
 /* Waits up to ms milliseconds (forever when 0) for a key press; returns
@@ -62,7 +69,7 @@ static void poweroff(const struct acpi_info *acpi)
 void end_run(enum exit_code code, struct cmdline *cmd, const struct acpi_info *acpi,
 	     bool hypervisor, bool screen)
 {
-	u64 hold = cmdline_u64(cmd, "hold", 1, 600, 0);
+	u64 hold = cmdline_get(cmd, "hold") ? cmdline_u64(cmd, "hold", 1, 600, 0) : 0;
 	enum end_mode mode = choose_end(cmd, hypervisor, screen);
 	bool kbd;
 

@@ -7,6 +7,9 @@
 #include "arch-x86/platform.h"
 #include "lib/cmdline.h"
 
+/* Checks end= and hold= at boot, so that a bad value is a warning in the
+ * report's header rather than a surprise at the end. */
+void end_check_options(struct cmdline *cmd);
 /*
  * Ends the run with code. hold=N keeps the screen N seconds or until a
  * key press (printing "# hold: ..." so a host can take its picture). Then

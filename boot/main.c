@@ -236,6 +236,7 @@ void kmain(u32 magic, u32 info)
 	if (!cmdline_has(&cmd, "nosmp"))
 		smp_init(&acpi, tramp_page_free(), ap_init);
 
+	end_check_options(&cmd);
 	screen_header();
 	runner_begin(&env);
 	report_platform(&env);
