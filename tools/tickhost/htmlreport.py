@@ -158,6 +158,11 @@ def page(runs: list[dict[str, Any]], scenarios: list[dict[str, Any]]) -> str:
                                   float(_m(s, "monitor.seconds") or 10))
                      + drift_svg(f"scenario {s.get('scenario')} drift", s.get("samples", []))
                      for s in scenarios)
+    shots = "\n".join(
+        f'<figure><img alt="screen of {html.escape(r["config"]["name"])}" '
+        f'src="data:image/png;base64,{r["screen"]["png_base64"]}"><figcaption>'
+        f'{html.escape(r["config"]["name"])}: the screen at the end of the run</figcaption>'
+        f'</figure>' for r in runs if r.get("screen", {}).get("png_base64"))
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>tickscope matrix</title>
 <style>
@@ -175,5 +180,7 @@ td, th {{ border: 1px solid #ccc; padding: 4px 6px; vertical-align: top; }}
 {hists or "<p>none</p>"}
 <h2>Scenarios</h2>
 {scen or "<p>none run</p>"}
+<h2>Screens</h2>
+{shots or "<p>none taken</p>"}
 </body></html>
 """
