@@ -43,10 +43,24 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
 
 
 def line(r: qemu.RunResult) -> str:
-    """The closing line of a run: name, verdict, accelerator, firmware, time."""
+    """The closing line of a run: name, verdict, accelerator, firmware, time,
+    the known TSC answer passed (with the host clocks' slew)."""
     extra = f": {r.reason}" if r.reason else ""
     return (f"tickscope: {r.config['name']}: {r.verdict} (accel={r.accel}, "
-            f"firmware={r.config['firmware']}, {r.duration_s:.1f} s){extra}")
+            f"firmware={r.config['firmware']}, {r.duration_s:.1f} s; {truth_phrase(r.truth)})"
+            f"{extra}")
+
+
+def truth_phrase(truth: dict) -> str:
+    """tsc_hz= as passed, and for the host's rate the slew of CLOCK_MONOTONIC
+    (which QEMU's devices follow, and which was passed) against RAW."""
+    if not truth.get("tsc_hz"):
+        return "no tsc_hz=" + (f" ({truth['why']})" if truth.get("why") else "")
+    host = truth.get("host")
+    if not host:
+        return f"tsc_hz={truth['tsc_hz']} ({truth.get('why', '')})"
+    return (f"tsc_hz={truth['tsc_hz']} on CLOCK_MONOTONIC, slew {host['slew_ppm']:+.3f} ppm "
+            f"against RAW, unc {host['unc_ppm']:.3f} ppm")
 
 
 def cmd_run(a: argparse.Namespace, extra: list[str]) -> int:
