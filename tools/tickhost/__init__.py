@@ -13,12 +13,13 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("paths",),
     # one job each on text, files and the host: none of them runs QEMU
     ("ktap", "host", "htmlreport", "diff", "golden", "layers", "deps"),
-    # one QEMU process and its control socket
-    ("qemu", "qmp"),
-    # what a run means: formats, the matrix's checks, the scenarios' answers
-    ("report", "matrix", "knownanswer"),
+    # one QEMU process, its control socket, what is done to it from outside
+    ("qemu", "qmp", "actions"),
+    # what a run means: formats, the matrix's checks, the scenarios' answers,
+    # verdicts across repeated runs
+    ("report", "matrix", "knownanswer", "stability"),
     # sequences of runs
-    ("migrate", "scenario", "bench"),
+    ("migrate", "scenario", "soak", "faults", "bench"),
     # commands
     ("testsuite", "cli"),
 )
