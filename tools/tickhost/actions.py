@@ -89,6 +89,7 @@ class Action:
         try:
             if self.kind != "sigstop":
                 q = QMP(self.sock)
+                self.rec["qmp_connect_attempts"] = q.attempts
             tid = self._vcpu_thread(q) if self.kind == "starve-vcpu" else 0
             if not self.seen.wait(timeout=WAIT_FOR_LINE_S):
                 self.rec["error"] = f"the kernel never printed {self.at!r}"
