@@ -33,6 +33,13 @@ class FaultsFileTest(unittest.TestCase):
                        or f.faulty.cmdline != f.base.cmdline or f.action)
             self.assertTrue(changed, f"{f.name}: the faulty run is the fault-free one")
 
+    def test_kernel_globs(self) -> None:
+        # The kernel's test= globs know * and ?, and a space ends the option.
+        for f in self.faults:
+            for w in f.faulty.cmdline.split():
+                if w.startswith("test="):
+                    self.assertIsNone(re.search(r"[\[\]{}]|,$", w), f"{f.name}: {w}")
+
     def test_actions_need_a_line_the_kernel_prints(self) -> None:
         for f in self.faults:
             if f.action:
