@@ -13,7 +13,7 @@ import unittest
 
 from . import (diff, faults, golden, htmlreport, layers, matrix, paths, qemu, report,
                scenario, soak, stability)
-from .host import kvm_usable
+from .host import host_tsc, kvm_usable
 from .knownanswer import Outcome
 
 TESTS_DIR = os.path.join(paths.PACKAGE, "tests")
@@ -65,6 +65,7 @@ def boots(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
     its checks, and against its golden names where it has them."""
     kvm_ok, kvm_why = kvm_usable()
     print(f"# KVM: {'usable' if kvm_ok else 'not usable'} ({kvm_why})", flush=True)
+    print(f"# host TSC: {host_tsc().describe()}", flush=True)
     results = []
     for e in matrix.load(matrix.DEFAULT_FILE, kernel, iso):
         name = f"boot {e.config.name}"
