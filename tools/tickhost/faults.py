@@ -79,7 +79,7 @@ def load(path: str, kernel: str) -> list[Fault]:
             timeout=s.getfloat("timeout", 120.0), extra=shlex.split(s.get("qemu", "")))
         faulty = replace(base, name=f"{name}-faulty",
                          cpu=s.get("fault-cpu", base.cpu),
-                         cmdline=" ".join((base.cmdline + " " + s.get("fault-cmdline", "")).split()),
+                         cmdline=" ".join(f"{base.cmdline} {s.get('fault-cmdline', '')}".split()),
                          extra=base.extra + shlex.split(s.get("fault-qemu", "")))
         act = actions.parse(s["action"]) if s.get("action", "").strip() else None
         out.append(Fault(name, base, faulty, act, _split(s.get("fail", "")),
