@@ -105,12 +105,15 @@ bench: check-deps $(KERNEL) $(BUILD)/host/bench_tick
 	$(BUILD)/host/bench_tick bench
 	$(HOSTPY) tickhost.bench --kernel $(KERNEL)
 
-# The matrix entries marked `soak = yes|test`, SOAK_RUNS runs each beside
-# SOAK_LOAD looping default boots; fails when a device verdict differed.
+# The matrix entries marked `soak = yes|test` (or SOAK_ONLY=glob,glob),
+# SOAK_RUNS runs each beside SOAK_LOAD looping default boots; fails when a
+# device verdict differed. Every run and the tallies go to build/soak.json.
 SOAK_RUNS ?= 20
 SOAK_LOAD ?= 1
+SOAK_ONLY ?=
 soak: check-deps $(KERNEL)
-	$(PYTHON) tools/tickscope soak --kernel $(KERNEL) --runs $(SOAK_RUNS) --load $(SOAK_LOAD)
+	$(PYTHON) tools/tickscope soak --kernel $(KERNEL) --runs $(SOAK_RUNS) --load $(SOAK_LOAD) \
+		--only "$(SOAK_ONLY)" --json $(BUILD)/soak.json
 
 # Every planted fault of tools/faults.cfg FAULT_RUNS times: N/N as planted.
 FAULT_RUNS ?= 20
