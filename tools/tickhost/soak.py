@@ -156,9 +156,22 @@ def show(s: EntrySoak, load: int, out: Printer = print) -> None:
         out(f"  retried: {path} in {c['runs']} of {n} runs, {c['retries']} retries in all")
     met = sum(1 for c in s.checks if not c)
     out(f"  the entry's checks held in {met} of {n} runs")
-    for i, c in enumerate(s.checks):
-        for p in c[:4]:
-            out(f"    run {i + 1}: {p}")
+    for what, runs, first in _grouped(s.checks):
+        out(f"    {what:24s} in {len(runs)} of {n} runs ({', '.join(str(i + 1) for i in runs)})"
+            f", e.g. {first}")
+
+
+def _grouped(checks: list[list[str]]) -> list[tuple[str, list[int], str]]:
+    """The checks' problems grouped by what they are about (the test or
+    measurement named first): (name, runs from 0, the first problem)."""
+    groups: dict[str, tuple[list[int], str]] = {}
+    for i, problems in enumerate(checks):
+        for p in problems:
+            what = p.split(" ", 1)[0] if not p.startswith("verdict ") else "verdict"
+            runs, first = groups.setdefault(what, ([], p))
+            if not runs or runs[-1] != i:
+                runs.append(i)
+    return [(w, r, f) for w, (r, f) in groups.items()]
 
 
 def _flip_line(rec: stability.TestRecord, n: int) -> str:

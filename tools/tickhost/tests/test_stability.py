@@ -128,5 +128,17 @@ class FaultTest(unittest.TestCase):
         self.assertEqual(self.judge(broke), ["the faulty run broke: timed out after 120 s"])
 
 
+
+class SoakGroupTest(unittest.TestCase):
+    def test_problems_grouped_by_what_they_name(self) -> None:
+        from tickhost import soak
+        got = soak._grouped([["verdict FAIL (expected PASS)", "a.b is FAIL (x)",
+                              "m.n = 3 fails m.n == 0"], [],
+                             ["verdict FAIL (expected PASS)", "a.b is FAIL (y)", "a.b FAIL: z"]])
+        self.assertEqual(got, [("verdict", [0, 2], "verdict FAIL (expected PASS)"),
+                               ("a.b", [0, 2], "a.b is FAIL (x)"),
+                               ("m.n", [0], "m.n = 3 fails m.n == 0")])
+
+
 if __name__ == "__main__":
     unittest.main()
