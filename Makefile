@@ -1,7 +1,8 @@
 # tickscope: `make` builds the kernel, `make iso` the GRUB ISO, `make run`
 # boots the default report, `make test` runs host unit tests and the boot
-# matrix, `make bench` the benchmarks, `make deps` installs build tools,
-# `make layers` checks the include graph against LAYERS.
+# matrix, `make bench` the benchmarks, `make soak` repeats configurations under
+# load, `make faults` runs the planted faults twenty times, `make deps`
+# installs build tools, `make layers` checks the include graph against LAYERS.
 
 BUILD    := build
 KERNEL   := $(BUILD)/tickscope.elf
@@ -43,7 +44,7 @@ HCFLAGS    := -std=gnu11 -O1 -g -DHOST_TEST -I. -Wall -Wextra -Werror \
 DEPS_PKGS := build-essential qemu-system-x86 qemu-utils grub-pc-bin grub-efi-amd64-bin \
 	     grub-common xorriso mtools ovmf python3 console-setup-linux
 
-.PHONY: all iso run test unit bench clean deps check-deps layers
+.PHONY: all iso run test unit bench soak faults clean deps check-deps layers
 
 all: $(KERNEL)
 
@@ -120,6 +121,21 @@ $(BUILD)/host/bench_tick: tests/host/test_tick.c $(HOST_LIB)
 bench: check-deps $(KERNEL) $(BUILD)/host/bench_tick
 	$(BUILD)/host/bench_tick bench
 	$(HOSTPY) tickhost.bench --kernel $(KERNEL)
+
+# The matrix entries marked `soak = yes|test` (or SOAK_ONLY=glob,glob),
+# SOAK_RUNS runs each beside SOAK_LOAD looping default boots; fails when a
+# device verdict differed. Every run and the tallies go to build/soak.json.
+SOAK_RUNS ?= 20
+SOAK_LOAD ?= 1
+SOAK_ONLY ?=
+soak: check-deps $(KERNEL)
+	$(PYTHON) tools/tickscope soak --kernel $(KERNEL) --runs $(SOAK_RUNS) --load $(SOAK_LOAD) \
+		--only "$(SOAK_ONLY)" --json $(BUILD)/soak.json
+
+# Every planted fault of tools/faults.cfg FAULT_RUNS times: N/N as planted.
+FAULT_RUNS ?= 20
+faults: check-deps $(KERNEL)
+	$(PYTHON) tools/tickscope faults --kernel $(KERNEL) --runs $(FAULT_RUNS)
 
 clean:
 	rm -rf $(BUILD)

@@ -1,11 +1,17 @@
 /*
  * Host TSC rate, the known answer for guests whose TSC runs at the host's
  * rate (TCG without icount; KVM without TSC scaling). Compares rdtsc with
- * CLOCK_MONOTONIC_RAW (and CLOCK_MONOTONIC, which QEMU's virtual clock
- * follows: the two differ by the NTP frequency correction) over a window,
- * each end taken as the narrowest of several bracketed samples.
+ * CLOCK_MONOTONIC, which QEMU's device clocks follow (util/qemu-timer-common.c
+ * picks it for get_clock(); KVM's in-kernel LAPIC and PIT run on hrtimers of
+ * the same clock), and with CLOCK_MONOTONIC_RAW, the undisciplined clock:
+ * the two differ by the NTP frequency correction (up to 500 ppm), printed as
+ * the slew. Each end of the window is the narrowest of several bracketed
+ * samples, and each sample reads both clocks inside one bracket.
  *
- *   hosttsc [window_ms]  ->  "raw_hz=N mono_hz=N unc_ppb=N"
+ *   hosttsc [window_ms]  ->  "raw_hz=N mono_hz=N unc_ppb=N slew_ppb=N"
+ *
+ * slew_ppb is how much faster CLOCK_MONOTONIC ran than CLOCK_MONOTONIC_RAW
+ * over the window (positive: NTP speeds the clock up), to within unc_ppb.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -49,7 +55,7 @@ int main(int argc, char **argv)
 	long ms = argc > 1 ? atol(argv[1]) : 300;
 	struct sample s0, s1;
 	struct timespec sl;
-	double dt, raw_hz, mono_hz, unc;
+	double dt, raw_hz, mono_hz, unc, slew;
 
 	if (ms < 10 || ms > 60000) {
 		fprintf(stderr, "hosttsc: window must be 10..60000 ms\n");
@@ -65,6 +71,7 @@ int main(int argc, char **argv)
 	mono_hz = dt * 1e9 / (double)(s1.mono_ns - s0.mono_ns);
 	/* Each end is known to within its bracket (two clock reads). */
 	unc = (double)(s0.width + s1.width) / dt * 1e9;
-	printf("raw_hz=%.0f mono_hz=%.0f unc_ppb=%.0f\n", raw_hz, mono_hz, unc);
+	slew = ((double)(s1.mono_ns - s0.mono_ns) / (double)(s1.raw_ns - s0.raw_ns) - 1.0) * 1e9;
+	printf("raw_hz=%.0f mono_hz=%.0f unc_ppb=%.0f slew_ppb=%.0f\n", raw_hz, mono_hz, unc, slew);
 	return 0;
 }

@@ -4,7 +4,8 @@ fail on speed nor judge a run beyond naming the tests that failed.
 
 For TCG (and KVM when usable), for each calibration window: the TSC error
 against the known answer (the host's rate) per reference, the stated
-uncertainty, and the time the clocksource suites add to a run.
+uncertainty, and the time the clocksource suites add to a run; then a short
+soak (verdicts that differed between runs under load).
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import argparse
 import statistics
 import sys
 
-from . import ktap, qemu
+from . import ktap, matrix, paths, qemu, soak
 from .host import host_tsc_hz, kvm_usable
 
 REFS = ("hpet", "pm", "pit", "rtc", "kvmclock")
@@ -104,6 +105,8 @@ def main() -> int:
     p.add_argument("--kernel", default="build/tickscope.elf")
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--windows", default="100,1000", help="calibration windows in ms")
+    p.add_argument("--soak-runs", type=int, default=3,
+                   help="runs of each `soak = yes` entry beside one load boot (0: none)")
     a = p.parse_args()
     accels = ["tcg"] + (["kvm"] if kvm_usable()[0] else [])
     hz, why = host_tsc_hz()
@@ -111,7 +114,21 @@ def main() -> int:
     for accel in accels:
         for w in a.windows.split(","):
             bench(a.kernel, accel, int(w), a.runs)
+    if a.soak_runs:
+        short_soak(a.kernel, a.soak_runs)
     return 0
+
+
+def short_soak(kernel: str, runs: int) -> None:
+    """The soak's figures (tickscope soak, a few runs): per entry, the device
+    tests and host findings whose verdicts differed, and the retries."""
+    entries = soak.select(matrix.load(matrix.DEFAULT_FILE, kernel, paths.ISO), "")
+    print(f"== soak: {', '.join(e.config.name for e in entries)}, {runs} runs each beside "
+          "one load boot")
+    done, boots = soak.soak(entries, runs, 1, "tcg", kernel)
+    for s in done:
+        soak.show(s, 1)
+    print(f"  {len(boots.done)} load boots ran")
 
 
 if __name__ == "__main__":

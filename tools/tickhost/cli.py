@@ -8,7 +8,7 @@ import fnmatch
 import json
 import sys
 
-from . import diff, htmlreport, matrix, parselog, paths, qemu, report, scenario
+from . import diff, faults, htmlreport, matrix, parselog, paths, qemu, report, scenario, soak
 from .host import kvm_usable
 
 USAGE = """tickscope host tool: boot the kernel under QEMU and judge its report.
@@ -19,6 +19,11 @@ USAGE = """tickscope host tool: boot the kernel under QEMU and judge its report.
   tickscope diff A.json B.json                   what changed, regressions flagged
   tickscope parse FILE|- [--json F] [--junit F] [--html F]
                                                  judge a captured serial log as a run
+  tickscope soak [--runs N] [--load K] [--only GLOB]
+                                                 repeat entries beside K load boots;
+                                                 per test, runs that differed
+  tickscope faults [--runs N] [--only NAME]      planted faults (tools/faults.cfg):
+                                                 each must FAIL exactly its tests
 
 Exit status: 0 every test passed or skipped, 1 a test failed, 3 an error
 (a test ERROR, a crash, a timeout, an incomplete report), 2 bad usage.
@@ -45,10 +50,24 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
 
 
 def line(r: qemu.RunResult) -> str:
-    """The closing line of a run: name, verdict, accelerator, firmware, time."""
+    """The closing line of a run: name, verdict, accelerator, firmware, time,
+    the known TSC answer passed (with the host clocks' slew)."""
     extra = f": {r.reason}" if r.reason else ""
     return (f"tickscope: {r.config['name']}: {r.verdict} (accel={r.accel}, "
-            f"firmware={r.config['firmware']}, {r.duration_s:.1f} s){extra}")
+            f"firmware={r.config['firmware']}, {r.duration_s:.1f} s; {truth_phrase(r.truth)})"
+            f"{extra}")
+
+
+def truth_phrase(truth: dict) -> str:
+    """tsc_hz= as passed, and for the host's rate the slew of CLOCK_MONOTONIC
+    (which QEMU's devices follow, and which was passed) against RAW."""
+    if not truth.get("tsc_hz"):
+        return "no tsc_hz=" + (f" ({truth['why']})" if truth.get("why") else "")
+    host = truth.get("host")
+    if not host:
+        return f"tsc_hz={truth['tsc_hz']} ({truth.get('why', '')})"
+    return (f"tsc_hz={truth['tsc_hz']} on CLOCK_MONOTONIC, slew {host['slew_ppm']:+.3f} ppm "
+            f"against RAW, unc {host['unc_ppm']:.3f} ppm")
 
 
 def cmd_run(a: argparse.Namespace, extra: list[str]) -> int:
@@ -148,6 +167,61 @@ def cmd_scenario(a: argparse.Namespace) -> int:
     return EXIT[out.verdict]
 
 
+def cmd_soak(a: argparse.Namespace) -> int:
+    """Exit status 1 when any device verdict differed between runs, 3 when
+    nothing could be run, else 0 (host findings may differ: the host's)."""
+    entries = soak.select(matrix.load(a.config, a.kernel, a.iso), a.only)
+    if not entries:
+        print(f"tickscope soak: no matrix entry matches {a.only or 'soak = yes'}")
+        return 2
+    print(f"tickscope soak: {', '.join(e.config.name for e in entries)}; {a.runs} runs each "
+          f"beside {a.load} load boot(s) ({a.load_accel}, default configuration)", flush=True)
+    done, boots = soak.soak(entries, a.runs, a.load, a.load_accel, a.kernel,
+                            out=lambda s: print(s, flush=True))
+    for s in done:
+        soak.show(s, a.load)
+    flips = sum(len(s.device_flips()) for s in done)
+    hflips = sum(len(s.host_flips()) for s in done)
+    print(f"tickscope soak: {len(boots.done)} load boots ran; {flips} device verdicts "
+          f"differed between runs, {hflips} host findings did")
+    if a.json:
+        with open(a.json, "w", encoding="utf-8") as f:
+            json.dump(soak.to_json(done, a.runs, a.load, a.load_accel, boots), f, indent=2)
+            f.write("\n")
+    if not done:
+        return 3
+    return 1 if flips else 0
+
+
+def cmd_faults(a: argparse.Namespace) -> int:
+    """Exit status 1 when a fault not marked `waits` came out otherwise than
+    planted in any run, else 0."""
+    todo = faults.entries_of(faults.load(a.config, a.kernel), a.only)
+    base = faults.Baselines()
+    bad, table = 0, []
+    for f in todo:
+        why = faults.usable(f)
+        if why:
+            print(f"fault {f.name}: SKIP ({why})")
+            continue
+        outs = []
+        for i in range(a.runs):
+            o = faults.check(f, base, min(3, a.runs), out=print)
+            outs.append(o)
+            state = "as planted" if not o.problems else f"{len(o.problems)} problem(s)"
+            print(f"  {faults.label(o)} run {i + 1}/{a.runs}: {state}", flush=True)
+            for p in o.problems[:12]:
+                print(f"      - {p}", flush=True)
+        good = sum(1 for o in outs if not o.problems)
+        tag = f" (waits: {f.waits})" if f.waits else ""
+        table.append(f"fault {f.name}: {good}/{a.runs} as planted{tag}")
+        if good < a.runs and not f.waits:
+            bad += 1
+    for ln in table:
+        print(ln)
+    return 1 if bad else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tickscope", description=USAGE,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -170,6 +244,23 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--json")
     pl.add_argument("--junit")
     pl.add_argument("--html")
+    so = sub.add_parser("soak", help="repeat matrix entries beside load boots; report "
+                        "verdicts that differ between runs")
+    so.add_argument("--config", default=matrix.DEFAULT_FILE)
+    so.add_argument("--kernel", default=paths.KERNEL)
+    so.add_argument("--iso", default=paths.ISO)
+    so.add_argument("--only", default="",
+                    help="comma-separated globs over entry names (default: soak = yes)")
+    so.add_argument("--runs", type=int, default=10, help="runs of each entry")
+    so.add_argument("--load", type=int, default=1, help="default boots looping beside them")
+    so.add_argument("--load-accel", choices=["auto", "kvm", "tcg"], default="tcg",
+                    help="accelerator of the load boots (default tcg: a whole host core each)")
+    so.add_argument("--json", help="write every run and the tallies as JSON")
+    fa = sub.add_parser("faults", help="run the planted faults of tools/faults.cfg")
+    fa.add_argument("--config", default=faults.DEFAULT_FILE)
+    fa.add_argument("--kernel", default=paths.KERNEL)
+    fa.add_argument("--only", default="", help="faults whose names contain this")
+    fa.add_argument("--runs", type=int, default=1, help="faulty runs of each fault")
     d = sub.add_parser("diff", help="compare two JSON results, flag regressions")
     d.add_argument("a")
     d.add_argument("b")
@@ -206,6 +297,10 @@ def main(argv: list[str] | None = None) -> int:
         return diff.main(a.a, a.b)
     if a.cmd == "parse":
         return cmd_parse(a)
+    if a.cmd == "soak":
+        return cmd_soak(a)
+    if a.cmd == "faults":
+        return cmd_faults(a)
     if extra:
         p.error("extra QEMU arguments go with `run`")
     return cmd_matrix(a)

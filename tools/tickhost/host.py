@@ -1,22 +1,52 @@
-"""Facts about the host the tool runs on: whether KVM is usable and the
-host's TSC rate (the known answer for the guest's calibration).
+"""Facts about the host the tool runs on: whether KVM is usable, and the host's
+TSC rate against the clock QEMU's devices follow, with NTP's slew of that clock.
 It must not start QEMU or know about configurations."""
 from __future__ import annotations
 
 import fcntl
 import os
 import subprocess
+from dataclasses import dataclass
 from typing import Optional
 
 from . import paths
 
 KVM_GET_API_VERSION = 0xAE00
-_host_tsc: Optional[tuple[int, str]] = None
 
 
-def host_tsc_hz() -> tuple[int, str]:
-    """The host's TSC rate against CLOCK_MONOTONIC_RAW (0 and a reason when
-    it cannot be measured), from tools/hosttsc.c, built on first use."""
+@dataclass(frozen=True)
+class HostTsc:
+    """The host's TSC rate against the two host clocks (tools/hosttsc.c).
+    QEMU's device clocks follow CLOCK_MONOTONIC (util/qemu-timer-common.c;
+    KVM's in-kernel timers run on hrtimers of the same clock), which NTP
+    slews against CLOCK_MONOTONIC_RAW by up to 500 ppm: `hz` is the rate
+    against CLOCK_MONOTONIC, the one a guest's devices measure the TSC by."""
+
+    hz: int = 0               # against CLOCK_MONOTONIC: the known answer passed
+    raw_hz: int = 0           # against CLOCK_MONOTONIC_RAW
+    slew_ppm: float = 0.0     # CLOCK_MONOTONIC's rate against RAW, minus one
+    unc_ppm: float = 0.0      # of each rate (and of the slew): bracket widths / window
+    why: str = ""             # how it was measured, or why it could not be
+
+    def describe(self) -> str:
+        """One phrase for run lines: the rate passed and the slew."""
+        if not self.hz:
+            return self.why
+        return (f"{self.hz} Hz against CLOCK_MONOTONIC, which ran {self.slew_ppm:+.3f} ppm "
+                f"against CLOCK_MONOTONIC_RAW (unc {self.unc_ppm:.3f} ppm)")
+
+    def as_dict(self) -> dict[str, object]:
+        return {"clock": "CLOCK_MONOTONIC", "hz": self.hz, "raw_hz": self.raw_hz,
+                "slew_ppm": round(self.slew_ppm, 4), "unc_ppm": round(self.unc_ppm, 4),
+                "how": self.why}
+
+
+_host_tsc: Optional[HostTsc] = None
+
+
+def host_tsc() -> HostTsc:
+    """The host's TSC rate against both host clocks (hz 0 and a reason when
+    it cannot be measured), from tools/hosttsc.c, built and run on first use."""
     global _host_tsc
     if _host_tsc is not None:
         return _host_tsc
@@ -29,10 +59,19 @@ def host_tsc_hz() -> tuple[int, str]:
         out = subprocess.run([binary, "300"], check=True, capture_output=True,
                              text=True).stdout
         fields = dict(kv.split("=") for kv in out.split())
-        _host_tsc = (int(fields["raw_hz"]), out.strip())
+        _host_tsc = HostTsc(int(fields["mono_hz"]), int(fields["raw_hz"]),
+                            int(fields["slew_ppb"]) / 1000.0,
+                            int(fields["unc_ppb"]) / 1000.0, out.strip())
     except (OSError, subprocess.CalledProcessError, KeyError, ValueError) as e:
-        _host_tsc = (0, f"host TSC helper failed: {e}")
+        _host_tsc = HostTsc(why=f"host TSC helper failed: {e}")
     return _host_tsc
+
+
+def host_tsc_hz() -> tuple[int, str]:
+    """The host's TSC rate against CLOCK_MONOTONIC, the clock QEMU's devices
+    follow (0 and a reason when it cannot be measured)."""
+    h = host_tsc()
+    return h.hz, h.describe()
 
 
 def kvm_usable() -> tuple[bool, str]:

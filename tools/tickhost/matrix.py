@@ -13,8 +13,11 @@ Each section of the file is one configuration:
     cpu, smp, memory, timeout
     qemu     = extra QEMU arguments ({root} is the repository's top, {spcr_com2}
                an SPCR table naming COM2, written by tickhost.spcr)
-    verdict  = the run's expected verdict, or alternatives (PASS|FAIL); default PASS
+    verdict  = the expected verdict of the run's device tests (every test outside the
+               `host` suite, whose findings are about the host); default PASS
     expect   = path-glob=RESULT[|RESULT], ...   e.g. irq.pit_ioapic=SKIP
+    rest     = RESULT                    every device test no expect glob names must
+                                         have it (makes an entry exact: rest = PASS)
     measure  = name OP value, ...        OP: == != < <= > >= ; |x| with abs
     output   = regex ; regex             must each match some serial line
     golden   = NAME                      the run's test and measurement names must
@@ -23,6 +26,9 @@ Each section of the file is one configuration:
                                          decode it with the kernel's font (or read
                                          the VGA text memory) and check the summary
                                          on it against serial
+    soak     = yes | test                in `tickscope soak`'s default set; `test`:
+                                         also in make test's short soak (which then
+                                         runs it instead of a single boot)
 """
 from __future__ import annotations
 
@@ -34,7 +40,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Callable
 
-from . import paths, qemu, screenshot, spcr
+from . import ktap, paths, qemu, screenshot, spcr, stability
 
 DEFAULT_FILE = paths.MATRIX_FILE
 _OPS: dict[str, Callable[[float, float], bool]] = {
@@ -52,6 +58,8 @@ class Entry:
     output: list[str] = field(default_factory=list)
     golden: str = ""              # tests/golden/<golden>.names, "" for none
     screen: bool = False          # check the screendump against the serial summary
+    soak: str = ""                # "", "yes" or "test" (see the module's doc)
+    rest: str = ""                # the result of device tests no expect names
 
 
 def _split(text: str, sep: str = ",") -> list[str]:
@@ -85,18 +93,36 @@ def load(path: str, kernel: str, iso: str) -> list[Entry]:
             expect.append((glob.strip(), result.strip().upper()))
         entries.append(Entry(cfg, s.get("verdict", "PASS").upper(), expect,
                              _split(s.get("measure", "")), _split(s.get("output", ""), ";"),
-                             s.get("golden", "").strip(), cfg.screen))
+                             s.get("golden", "").strip(), cfg.screen, s.get("soak", "").strip(),
+                             s.get("rest", "").strip().upper()))
     return entries
+
+
+def device_verdict(r: qemu.RunResult) -> str:
+    """The run's verdict over its device tests (host findings left out); a
+    run that broke (no complete report, QEMU died) is ERROR whatever it says."""
+    if r.verdict == "ERROR" and (r.reason or not r.report.complete()):
+        return "ERROR"
+    results = {n.result for n in r.report.leaves() if not stability.is_host(n.path)}
+    for v in ("ERROR", "FAIL", "PASS"):
+        if v in results:
+            return v
+    return "SKIP" if results else r.verdict
 
 
 def check(entry: Entry, r: qemu.RunResult) -> list[str]:
     """Problems with a run against its entry's expectations ([] = good)."""
     problems = []
-    if r.verdict not in entry.verdict.split("|"):
-        problems.append(f"verdict {r.verdict} (expected {entry.verdict})"
+    verdict = device_verdict(r)
+    if verdict not in entry.verdict.split("|"):
+        problems.append(f"verdict {verdict} (expected {entry.verdict})"
                         + (f": {r.reason}" if r.reason else ""))
+        judged = entry.rest or ""
         for n in r.report.leaves():
-            if n.result in ("FAIL", "ERROR") and n.result != entry.verdict:
+            if judged or any(fnmatch.fnmatchcase(n.path, g) for g, _ in entry.expect):
+                continue    # the expect and rest checks below name it
+            if n.result in ("FAIL", "ERROR") and n.result != entry.verdict \
+                    and not stability.is_host(n.path):
                 why = [d for d in n.diagnostics if d.startswith("FAIL:")] or [n.reason]
                 problems.append(f"{n.path} {n.result}: {why[-1]}")
     leaves = r.report.leaves()
@@ -106,8 +132,14 @@ def check(entry: Entry, r: qemu.RunResult) -> list[str]:
             problems.append(f"no test matches {glob}")
         for n in hits:
             if n.result not in want.split("|"):
-                problems.append(f"{n.path} is {n.result} (expected {want})"
-                                + (f": {n.reason}" if n.reason else ""))
+                problems.append(f"{n.path} is {n.result} (expected {want})" + _why(n))
+    if entry.rest:
+        named = [n for n in leaves if not stability.is_host(n.path)
+                 and not any(fnmatch.fnmatchcase(n.path, g) for g, _ in entry.expect)]
+        for n in named:
+            if n.result not in entry.rest.split("|"):
+                problems.append(f"{n.path} is {n.result} (expected {entry.rest}, as every "
+                                "test not named)" + _why(n))
     for spec in entry.measure:
         m = _MEASURE_CHECK.match(spec)
         if not m:
@@ -130,3 +162,10 @@ def check(entry: Entry, r: qemu.RunResult) -> list[str]:
         if not any(re.search(rx, ln) for ln in text):
             problems.append(f"no output line matches /{rx}/")
     return problems
+
+
+def _why(n: ktap.Node) -> str:
+    """': ' and the test's FAIL line or SKIP/ERROR reason, or ''."""
+    fails = [d for d in n.diagnostics if d.startswith("FAIL:")]
+    why = fails[-1] if fails else n.reason
+    return f": {why}" if why else ""

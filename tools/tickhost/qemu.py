@@ -4,6 +4,7 @@ the matrix, scenarios or report formats (those sit above it)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Callable, Optional
 
 from . import ktap
-from .host import host_tsc_hz, kvm_usable
+from .host import host_tsc, host_tsc_hz, kvm_usable
 from .qmp import QMP
 
 QBOOT = "/usr/share/qemu/qboot.rom"
@@ -29,17 +30,34 @@ VGA_TEXT, VGA_TEXT_SIZE = 0xB8000, 80 * 25 * 2
 GUEST_EXIT = {1: "PASS", 3: "FAIL", 5: "ERROR"}
 
 
+# KVM runs a vCPU's TSC unscaled when the rate asked for is within this of
+# the host's (arch/x86/kvm/x86.c, tsc_tolerance_ppm).
+KVM_TSC_TOLERANCE_PPM = 250
+_TSC_FREQUENCY = re.compile(r"tsc-frequency=(\d+)(?:,|$|\s)")
+
+
 def known_tsc_hz(c: "Config") -> tuple[int, str]:
     """The rate the guest TSC should run at, when we know it: 1 GHz under
-    TCG -icount (virtual nanoseconds), the host's rate under TCG and under
-    KVM unless the -cpu line scales the TSC (tsc-frequency=)."""
+    TCG -icount (virtual nanoseconds); else the host's rate against
+    CLOCK_MONOTONIC, the clock QEMU's devices follow. `-cpu ...,tsc-frequency=`
+    changes nothing under TCG (its RDTSC returns host ticks) nor under KVM
+    within KVM's tolerance (it then does not scale); beyond that, no answer."""
     extra = " ".join(c.extra)
     if "-icount" in extra:
         return (1000000000, "TCG -icount: the TSC counts virtual ns")
-    if "tsc-frequency" in c.cpu or "tsc-frequency" in extra:
-        return (0, "TSC scaled by tsc-frequency=: no known answer")
     hz, why = host_tsc_hz()
-    return (hz, f"host TSC ({why})")
+    m = _TSC_FREQUENCY.search(c.cpu + " " + extra)
+    if m and c.accel != "tcg":
+        asked = int(m.group(1))
+        if not hz:
+            return (0, f"tsc-frequency={asked} and no host rate: {why}")
+        off_ppm = (asked - hz) / hz * 1e6
+        if abs(off_ppm) > KVM_TSC_TOLERANCE_PPM:
+            return (0, f"tsc-frequency={asked} is {off_ppm:+.0f} ppm from the host's rate: "
+                       "KVM would scale the TSC, no known answer")
+        why = (f"{why}; tsc-frequency={asked} ({off_ppm:+.1f} ppm) is within KVM's "
+               f"{KVM_TSC_TOLERANCE_PPM} ppm, so the TSC is not scaled")
+    return (hz, f"host TSC: {why}")
 
 
 @dataclass
@@ -74,6 +92,9 @@ class RunResult:
     screen_ppm: bytes = b""       # the screendump, when Config.screen
     screen_error: str = ""        # why there is none
     screen_vga: bytes = b""       # VGA text memory at the same moment
+    # The known answer passed to the kernel: tsc_hz, where it came from,
+    # and (for the host's rate) both host clocks and NTP's slew.
+    truth: dict = field(default_factory=dict)
 
 
 def resolve(cfg: Config) -> tuple[Config, str]:
@@ -178,9 +199,9 @@ def run(cfg: Config, live: bool = True,
     if c.firmware == "ovmf":
         vars_file = os.path.join(tmp, "OVMF_VARS.fd")
         shutil.copyfile(OVMF_VARS, vars_file)
-    known, _ = (0, "") if c.iso else known_tsc_hz(c)
-    if known and "tsc_hz=" not in c.cmdline:
-        c.cmdline = (c.cmdline + f" tsc_hz={known}").strip()
+    truth = known_truth(c)
+    if truth.get("tsc_hz") and "tsc_hz=" not in c.cmdline:
+        c.cmdline = (c.cmdline + f" tsc_hz={truth['tsc_hz']}").strip()
     cmd = command(c, vars_file)
     shot: dict[str, object] = {}
     if c.screen:
@@ -209,7 +230,24 @@ def run(cfg: Config, live: bool = True,
     return RunResult(asdict(c), c.accel, cmd, verdict, reason, status, duration, lines,
                      stderr, rep, ppm if isinstance(ppm, bytes) else b"",
                      str(shot.get("error", "" if ppm else "the kernel never said # hold:")),
-                     vga_mem if isinstance(vga_mem, bytes) else b"")
+                     vga_mem if isinstance(vga_mem, bytes) else b"",
+                     truth)
+
+
+def known_truth(c: "Config") -> dict:
+    """What the run's kernel is told the TSC rate is (tsc_hz=, 0 for none)
+    and why: the configuration's own tsc_hz=, nothing for an ISO (its
+    command line is fixed), else known_tsc_hz with the host's clocks."""
+    given = re.search(r"(?:^|\s)tsc_hz=(\d+)", c.cmdline)
+    if given:
+        return {"tsc_hz": int(given.group(1)), "why": "tsc_hz= given by the configuration"}
+    if c.iso:
+        return {"tsc_hz": 0, "why": "ISO boot: the command line is fixed, no tsc_hz="}
+    hz, why = known_tsc_hz(c)
+    out: dict = {"tsc_hz": hz, "why": why}
+    if hz and "-icount" not in " ".join(c.extra):
+        out["host"] = host_tsc().as_dict()
+    return out
 
 
 def _screen_hook(cmd: list[str], tmp: str, shot: dict[str, object],

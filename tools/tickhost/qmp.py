@@ -13,8 +13,13 @@ class QMP:
     """One connection; asynchronous events (STOP, RESUME) are skipped."""
 
     def __init__(self, path: str, timeout: float = 10.0) -> None:
+        # QEMU creates the socket some time after it starts: connecting is
+        # tried every 50 ms until then (bounded), and the tries are counted
+        # (self.attempts) so that a caller can report them.
         deadline = time.monotonic() + timeout
+        self.attempts = 0
         while True:
+            self.attempts += 1
             try:
                 self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 self.sock.connect(path)

@@ -34,6 +34,7 @@ def _fields(r: RunResult) -> dict[str, Any]:
         "reason": r.reason,
         "qemu_status": r.qemu_status,
         "duration_s": round(r.duration_s, 3),
+        "truth": r.truth,
         "platform": rep.platform,
         "warnings": rep.warnings,
         "bail_out": rep.bail_out,

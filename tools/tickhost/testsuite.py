@@ -1,6 +1,6 @@
 """`make test`: unit tests, layering, the boot matrix with its checks and golden
-names, the scenarios and the report checks, one line each; `N passed, N failed`.
-It only sequences and counts checks; what a check means lives where it is called."""
+names, a short soak, the planted faults, the scenarios and the report checks, one
+line each; `N passed, N failed`. It only sequences and counts checks."""
 from __future__ import annotations
 
 import argparse
@@ -12,9 +12,9 @@ import sys
 import time
 import unittest
 
-from . import (diff, golden, htmlreport, layers, matrix, menu, parselog, paths, qemu, report,
-               scenario)
-from .host import kvm_usable
+from . import (diff, faults, golden, htmlreport, layers, matrix, menu, parselog, paths, qemu,
+               report, scenario, soak, stability)
+from .host import host_tsc, kvm_usable
 from .knownanswer import Outcome
 
 TESTS_DIR = os.path.join(paths.PACKAGE, "tests")
@@ -66,6 +66,7 @@ def boots(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
     its checks, and against its golden names where it has them."""
     kvm_ok, kvm_why = kvm_usable()
     print(f"# KVM: {'usable' if kvm_ok else 'not usable'} ({kvm_why})", flush=True)
+    print(f"# host TSC: {host_tsc().describe()}", flush=True)
     results = []
     parsed: list[str] = []
     logs = 0
@@ -73,6 +74,8 @@ def boots(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
         name = f"boot {e.config.name}"
         if only and only not in e.config.name:
             continue
+        if e.soak == "test":
+            continue    # short_soak runs it, three times under load
         if e.config.accel == "kvm" and not kvm_ok:
             t.add(name, [], skipped=f"KVM not usable: {kvm_why}")
             if e.golden:
@@ -82,8 +85,9 @@ def boots(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
         r = qemu.run(e.config, live=False)
         results.append(report.to_dict(r))
         problems = matrix.check(e, r)
+        retried = stability.describe_retries(stability.retries(results[-1]))
         t.add(f"{name} [accel={r.accel} firmware={r.config['firmware']} "
-              f"{r.duration_s:.1f} s]", problems)
+              f"{r.duration_s:.1f} s{'; ' + retried if retried else ''}]", problems)
         if problems:
             tail = [ln.rstrip() for ln in r.lines[-25:]]
             print("      serial tail:\n" + "\n".join("        " + ln for ln in tail), flush=True)
@@ -141,6 +145,63 @@ def same_names(e: matrix.Entry, run: dict, t: Tally) -> None:
                         f"fewer measurements: rerun TICKSCOPE_ONLY={e.config.name} make test")
     t.add(f"names {e.config.name} = golden {e.golden} ({tests} tests, "
           f"{len(got) - tests} measurement names)", problems)
+
+
+SHORT_SOAK_RUNS = 3
+SHORT_SOAK_LOAD = 1
+
+
+def short_soak(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
+    """The matrix entries marked `soak = test`, three runs each beside one
+    load boot: no device verdict may differ between the runs, and the
+    entry's own checks must hold in every run. Returns each entry's first run."""
+    entries = [e for e in soak.select(matrix.load(matrix.DEFAULT_FILE, kernel, iso), "", "test")
+               if not only or only in f"soak {e.config.name}"]
+    if not entries:
+        return []
+    t0 = time.monotonic()
+    done, boots = soak.soak(entries, SHORT_SOAK_RUNS, SHORT_SOAK_LOAD, "tcg", kernel,
+                            out=lambda ln: print("#" + ln, flush=True))
+    spent = time.monotonic() - t0
+    for s in done:
+        detail: list[str] = []
+        soak.show(s, SHORT_SOAK_LOAD, out=detail.append)
+        flips = s.device_flips()
+        hosts = s.host_flips()
+        cut = next((i for i, ln in enumerate(detail) if "the entry's checks" in ln), len(detail))
+        t.add(f"soak {s.name} [{len(s.runs)} runs beside {SHORT_SOAK_LOAD} load boot "
+              f"({len(boots.done)} done), {spent:.0f} s; verdicts "
+              f"{' '.join(r['verdict'] for r in s.runs)}; {len(flips)} device tests differed, "
+              f"{len(hosts)} host findings]",
+              detail[1:cut] if flips else [])
+        problems = [f"run {i + 1}: {p}" for i, c in enumerate(s.checks) for p in c]
+        t.add(f"boot {s.name} [its checks, in each of the {len(s.runs)} runs under load]",
+              problems)
+    return [s.runs[0] for s in done if s.runs]
+
+
+def planted_faults(kernel: str, only: str, t: Tally) -> None:
+    """Each fault of tools/faults.cfg once, beside its fault-free run. A
+    fault marked `waits` that does not come out as planted is reported as
+    waiting for its kernel check (SKIP), one that does as met."""
+    base = faults.Baselines()
+    for f in faults.load(faults.DEFAULT_FILE, kernel):
+        label = f"fault {f.name}"
+        if only and only not in label:
+            continue
+        why = faults.usable(f)
+        if why:
+            t.add(label, [], skipped=why)
+            continue
+        o = faults.check(f, base, 1, out=lambda s: print(s, flush=True))
+        name = "fault " + faults.label(o)
+        if f.waits and o.problems:
+            t.add(name, [], skipped=f"waits for the kernel: {f.waits}; today: "
+                  + "; ".join(o.problems[:3]))
+        elif f.waits:
+            t.add(name + " (met: its `waits` can go)", [])
+        else:
+            t.add(name, o.problems)
 
 
 def scenarios(kernel: str, only: str, t: Tally) -> list[dict]:
@@ -254,6 +315,8 @@ def main() -> int:
     if not a.unit_only:
         runs = boots(a.kernel, a.iso, a.only, t)
         grub_menu(a.iso, a.only, t)
+        runs += short_soak(a.kernel, a.iso, a.only, t)
+        planted_faults(a.kernel, a.only, t)
         scen = scenarios(a.kernel, a.only, t)
         reports(runs, scen, t)
     print(f"{t.passed} passed, {t.failed} failed, {t.skipped} skipped")

@@ -1,0 +1,92 @@
+"""Unit tests of the planted faults' file and parts, and of the matrix's
+exactness: tools/faults.cfg and tools/matrix.cfg as they are. No QEMU runs."""
+from __future__ import annotations
+
+import re
+import unittest
+from unittest import mock
+
+from tickhost import actions, faults, host, ktap, matrix, paths, qemu
+
+
+def result(lines: list[str], verdict: str = "PASS") -> qemu.RunResult:
+    rep = ktap.parse(lines)
+    return qemu.RunResult({}, "tcg", [], verdict, "", 1, 1.0, lines, "", rep)
+
+
+KTAP = ["KTAP version 1", "1..2",
+        "    KTAP version 1", "    # Subtest: tsc", "    1..2", "    ok 1 freq",
+        "    ok 2 claims # SKIP no claim", "ok 1 tsc",
+        "    KTAP version 1", "    # Subtest: host", "    1..1",
+        "    # FAIL: vCPU absent 400 ms of 600", "    not ok 1 absent", "not ok 2 host"]
+
+
+class FaultsFileTest(unittest.TestCase):
+    def setUp(self) -> None:
+        self.faults = faults.load(faults.DEFAULT_FILE, paths.KERNEL)
+
+    def test_at_least_six_and_each_plants_something(self) -> None:
+        self.assertGreaterEqual(len(self.faults), 6)
+        for f in self.faults:
+            self.assertTrue(f.fail or f.skip or f.host_fail, f.name)
+            changed = (f.faulty.extra != f.base.extra or f.faulty.cpu != f.base.cpu
+                       or f.faulty.cmdline != f.base.cmdline or f.action)
+            self.assertTrue(changed, f"{f.name}: the faulty run is the fault-free one")
+
+    def test_kernel_globs(self) -> None:
+        # The kernel's test= globs know * and ?, and a space ends the option.
+        for f in self.faults:
+            for w in f.faulty.cmdline.split():
+                if w.startswith("test="):
+                    self.assertIsNone(re.search(r"[\[\]{}]|,$", w), f"{f.name}: {w}")
+
+    def test_actions_need_a_line_the_kernel_prints(self) -> None:
+        for f in self.faults:
+            if f.action:
+                self.assertIn("verbose", f.base.cmdline.split(), f.name)
+                self.assertTrue(f.action["at"].startswith("running "), f.name)
+
+    def test_expand(self) -> None:
+        with mock.patch.object(host, "_host_tsc", host.HostTsc(hz=2000000000, why="x")):
+            self.assertEqual(faults.expand("a={host_tsc_hz},b={host_tsc_hz*1.001}"),
+                             "a=2000000000,b=2002000000")
+        self.assertEqual(faults.expand("{root}/x"), paths.ROOT + "/x")
+        with mock.patch.object(host, "_host_tsc", host.HostTsc(why="no rdtsc")):
+            with self.assertRaises(ValueError):
+                faults.expand("{host_tsc_hz}")
+
+
+class ActionTest(unittest.TestCase):
+    def test_parse(self) -> None:
+        a = actions.parse('qmp-stop at="running rtc.second" delay=1.2 hold=0.3')
+        self.assertEqual(a, {"kind": "qmp-stop", "at": "running rtc.second", "delay": "1.2",
+                             "hold": "0.3"})
+        for bad in ("pause at=x hold=1", "sigstop hold=1", "sigstop at=x", "sigstop at=x "
+                    "hold=1 speed=2", "starve-vcpu at=x hold=1"):
+            with self.assertRaises(ValueError, msg=bad):
+                actions.parse(bad)
+
+
+class MatrixExactTest(unittest.TestCase):
+    def test_no_entry_accepts_either_verdict_or_a_check_that_cannot_fail(self) -> None:
+        for e in matrix.load(matrix.DEFAULT_FILE, paths.KERNEL, paths.ISO):
+            self.assertNotIn("|", e.verdict, e.config.name)
+            for spec in e.measure:
+                # A count or a flag is never negative: `>= 0` holds always.
+                self.assertIsNone(re.search(r">=\s*0$|>\s*-", spec), f"{e.config.name}: {spec}")
+
+    def test_host_findings_do_not_make_the_verdict(self) -> None:
+        r = result(KTAP, verdict="FAIL")
+        self.assertEqual(matrix.device_verdict(r), "PASS")
+        e = matrix.Entry(qemu.Config(name="x"), "PASS", [("tsc.claims", "SKIP")], rest="PASS")
+        self.assertEqual(matrix.check(e, r), [])
+
+    def test_rest_makes_an_entry_exact(self) -> None:
+        r = result(KTAP, verdict="FAIL")
+        e = matrix.Entry(qemu.Config(name="x"), "PASS", [], rest="PASS")
+        self.assertEqual(matrix.check(e, r), [
+            "tsc.claims is SKIP (expected PASS, as every test not named): no claim"])
+
+
+if __name__ == "__main__":
+    unittest.main()
