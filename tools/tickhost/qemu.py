@@ -64,6 +64,9 @@ class RunResult:
     lines: list[str]
     stderr: str
     report: ktap.Report
+    # host time.monotonic() at which each of lines arrived (scenarios use
+    # it as the host's truth for the guest's clock)
+    times: list[float] = field(default_factory=list)
 
 
 def resolve(cfg: Config) -> tuple[Config, str]:
@@ -160,27 +163,30 @@ def run(cfg: Config, live: bool = True,
                          None, 0.0, [], "", ktap.Report())
     if on_start:
         on_start(proc)
-    status, timed_out, lines, stderr = _collect(proc, c.timeout, live, on_line)
+    status, timed_out, lines, times, stderr = _collect(proc, c.timeout, live, on_line)
     shutil.rmtree(tmp, ignore_errors=True)
     duration = time.monotonic() - start
     rep = ktap.parse(lines)
     verdict, reason = judge(rep, status, timed_out, c.timeout, stderr)
     return RunResult(asdict(c), c.accel, cmd, verdict, reason, status, duration, lines,
-                     stderr, rep)
+                     stderr, rep, times)
 
 
 def _collect(proc: subprocess.Popen, timeout: float, live: bool,
              on_line: Optional[Callable[[str], None]]
-             ) -> tuple[Optional[int], bool, list[str], str]:
+             ) -> tuple[Optional[int], bool, list[str], list[float], str]:
     """Reads QEMU's serial output and stderr until it exits or the timeout
-    kills it: (exit status, timed out, serial lines, stderr)."""
+    kills it: (exit status, timed out, serial lines, their arrival times,
+    stderr)."""
     lines: list[str] = []
+    times: list[float] = []
     errbuf: list[bytes] = []
 
     def pump_out() -> None:
         assert proc.stdout
         for raw in proc.stdout:
             text = raw.decode("utf-8", "replace")
+            times.append(time.monotonic())
             lines.append(text)
             if on_line:
                 on_line(ktap.clean(text))
@@ -205,7 +211,7 @@ def _collect(proc: subprocess.Popen, timeout: float, live: bool,
         status = proc.wait()
     for t in threads:
         t.join(timeout=5)
-    return status, timed_out, lines, b"".join(errbuf).decode("utf-8", "replace")
+    return status, timed_out, lines, times, b"".join(errbuf).decode("utf-8", "replace")
 
 
 def judge(rep: ktap.Report, status: Optional[int], timed_out: bool, timeout: float,
