@@ -12,13 +12,13 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # where the repository's files are
     ("paths",),
     # one job each on text, files and the host: none of them runs QEMU
-    ("ktap", "host", "htmlreport", "diff", "golden", "layers", "deps"),
+    ("ktap", "host", "htmlreport", "diff", "golden", "layers", "deps", "advise"),
     # one QEMU process and its control socket
     ("qemu", "qmp"),
     # what a run means: formats, the matrix's checks, the scenarios' answers
     ("report", "matrix", "knownanswer"),
     # sequences of runs
-    ("migrate", "scenario", "bench"),
+    ("migrate", "scenario", "bench", "adviseverify"),
     # commands
     ("testsuite", "cli"),
 )

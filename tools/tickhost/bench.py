@@ -4,7 +4,9 @@ fail on speed nor judge a run beyond naming the tests that failed.
 
 For TCG (and KVM when usable), for each calibration window: the TSC error
 against the known answer (the host's rate) per reference, the stated
-uncertainty, and the time the clocksource suites add to a run.
+uncertainty, and the time the clocksource suites add to a run; then
+`advise --verify` on the default run: the scenarios as configured and as
+advised, side by side (adviseverify), and which advice stands.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import argparse
 import statistics
 import sys
 
-from . import ktap, qemu
+from . import advise, adviseverify, ktap, qemu, report
 from .host import host_tsc_hz, kvm_usable
 
 REFS = ("hpet", "pm", "pit", "rtc", "kvmclock")
@@ -97,11 +99,28 @@ def bench(kernel: str, accel: str, cal_ms: int, runs: int) -> None:
     samples.show()
 
 
+def verify_advice(kernel: str, accel: str) -> None:
+    """advise --verify on the default run of accel: the figures side by
+    side and what stands (the README's figures come from here)."""
+    r = qemu.run(qemu.Config(accel=accel, kernel=kernel), live=False)
+    print(f"== advise --verify, {accel} (default run: {r.verdict})", flush=True)
+    a, docs = adviseverify.verify(report.to_dict(r), kernel, "linux",
+                                  log=lambda s: print(s, flush=True))
+    for ln in adviseverify.table(docs):
+        print("  " + ln)
+    for i in a.items:
+        if i.verify:
+            print(f"  {i.rule}: {i.verify}")
+    print(f"  verify: {adviseverify.summary(a) or 'nothing changed'}")
+    print("\n".join("  " + ln for ln in advise.libvirt_lines(a)))
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--kernel", default="build/tickscope.elf")
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--windows", default="100,1000", help="calibration windows in ms")
+    p.add_argument("--no-advise", action="store_true", help="skip advise --verify")
     a = p.parse_args()
     accels = ["tcg"] + (["kvm"] if kvm_usable()[0] else [])
     hz, why = host_tsc_hz()
@@ -109,6 +128,8 @@ def main() -> int:
     for accel in accels:
         for w in a.windows.split(","):
             bench(a.kernel, accel, int(w), a.runs)
+    for accel in accels if not a.no_advise else []:
+        verify_advice(a.kernel, accel)
     return 0
 
 

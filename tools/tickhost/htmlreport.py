@@ -144,7 +144,9 @@ def drift_svg(title: str, samples: list[dict[str, str]]) -> str:
     return "".join(parts)
 
 
-def page(runs: list[dict[str, Any]], scenarios: list[dict[str, Any]]) -> str:
+def page(runs: list[dict[str, Any]], scenarios: list[dict[str, Any]], advice: str = "") -> str:
+    """The page: the table, histograms, scenario plots, and advice (an
+    HTML section the caller made, e.g. advise.to_html)."""
     head = "".join(f"<th>{html.escape(r['config']['name'])}<br><small>{r['accel']}, "
                    f"{r['verdict']}</small></th>" for r in runs)
     body = "\n".join(source_rows(runs))
@@ -172,5 +174,6 @@ td, th {{ border: 1px solid #ccc; padding: 4px 6px; vertical-align: top; }}
 {hists or "<p>none</p>"}
 <h2>Scenarios</h2>
 {scen or "<p>none run</p>"}
+{advice}
 </body></html>
 """

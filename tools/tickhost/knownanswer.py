@@ -98,40 +98,45 @@ def check_migrate(downtime_ms: float, events: list[dict[str, str]]) -> list[str]
             if e.get("kind") == "jump" and abs(float(e.get("size_ms", 0))) > limit]
 
 
-def sample_arrivals(lines: list[str], times: list[float]) -> list[tuple[float, dict[str, str]]]:
-    """(host arrival time, fields) of each `# sample:` line monitor mode
-    printed (at_s and each source's offset from the median in ms), from a
-    run's serial lines and their arrival times."""
+def arrivals(lines: list[str], times: list[float]) -> list[tuple[float, dict[str, str]]]:
+    """(host arrival time, fields) of each line monitor mode printed with
+    its monitor time at_s: `# sample:` lines (at_s and each source's offset
+    from the median in ms) and `# event:` lines (stamped with the same
+    check's time, printed a little later: a delay, which walltime allows
+    for), from a run's serial lines and their arrival times."""
     out = []
     for text, t in zip(lines, times):
         body = ktap.clean(text).strip()
-        if body.startswith("# sample:"):
-            fields = ktap.parse_platform(body[len("# sample:"):])
-            if "at_s" in fields:
-                out.append((t, fields))
+        for tag in ("# sample:", "# event:"):
+            if body.startswith(tag):
+                fields = ktap.parse_platform(body[len(tag):])
+                if "at_s" in fields:
+                    out.append((t, fields))
     return out
 
 
-def walltime(arrivals: list[tuple[float, dict[str, str]]], act: tuple[float, float]
+def walltime(points: list[tuple[float, dict[str, str]]], act: tuple[float, float]
              ) -> tuple[Optional[float], Optional[float]]:
     """How many ms the guest's clock (its monitor time, on the TSC) fell
     behind the host's across act = (host start, host end) of what was done
-    to the VM, and the uncertainty, from sample lines (see sample_arrivals):
+    to the VM, and the uncertainty, from monitor mode's lines (arrivals):
 
     Each line's offset, arrival - at_s, is the host time at which the
     guest's clock read zero, plus the time the line took to reach us. That
     delay only ever adds, so each side's smallest offset is its best
-    estimate: err = min(after) - min(before). The uncertainty is the spread
-    (max - min) of the offsets after the act, where there are several (the
-    single sample before SETTLE_S ends is assumed to scatter alike).
-    (None, None) without a sample on each side; unc None with one after."""
-    before = [a - float(f["at_s"]) for a, f in arrivals if a < act[0]]
-    after = [a - float(f["at_s"]) for a, f in arrivals if a > act[1]]
+    estimate: err = min(after) - min(before). How well a minimum is pinned
+    down shows in the gap to the next smallest offset on its side (lines
+    that pile up at the fastest delay leave no gap); the uncertainty is the
+    larger of the two sides' gaps. (None, None) without a line on each
+    side; the uncertainty is None with a single line on a side."""
+    before = sorted(a - float(f["at_s"]) for a, f in points if a < act[0])
+    after = sorted(a - float(f["at_s"]) for a, f in points if a > act[1])
     if not before or not after:
         return None, None
-    err = (min(after) - min(before)) * 1000
-    unc = (max(after) - min(after)) * 1000 if len(after) > 1 else None
-    return err, unc
+    err = (after[0] - before[0]) * 1000
+    if len(before) < 2 or len(after) < 2:
+        return err, None
+    return err, max(after[1] - after[0], before[1] - before[0]) * 1000
 
 
 def _slope(points: list[tuple[float, float]]) -> Optional[float]:
@@ -147,15 +152,15 @@ def _slope(points: list[tuple[float, float]]) -> Optional[float]:
     return sum((x - mx) * (y - my) for x, y in points) / sxx
 
 
-def tsc_rates(arrivals: list[tuple[float, dict[str, str]]], act: tuple[float, float]
+def tsc_rates(points: list[tuple[float, dict[str, str]]], act: tuple[float, float]
               ) -> tuple[Optional[float], Optional[float]]:
     """The guest TSC's rate against the median of its clocks (ppm), before
     and after act, as the slope of its offset from the median (ms, in the
     sample lines) over monitor time (s): 1 ms/s is 1000 ppm. Before the
     act the offsets start from 0 at time 0 (monitor mode's baseline)."""
-    before = [(0.0, 0.0)] + [(float(f["at_s"]), float(f["tsc"])) for a, f in arrivals
+    before = [(0.0, 0.0)] + [(float(f["at_s"]), float(f["tsc"])) for a, f in points
                              if a < act[0] and "tsc" in f]
-    after = [(float(f["at_s"]), float(f["tsc"])) for a, f in arrivals
+    after = [(float(f["at_s"]), float(f["tsc"])) for a, f in points
              if a > act[1] and "tsc" in f]
     b, a = _slope(before), _slope(after)
     return (None if b is None else b * 1000, None if a is None else a * 1000)

@@ -16,7 +16,7 @@ from typing import Optional
 
 from . import ktap, qemu
 from .host import host_tsc_hz
-from .knownanswer import (SETTLE_S, Outcome, check_migrate, check_tsc_rates, sample_arrivals,
+from .knownanswer import (SETTLE_S, Outcome, arrivals, check_migrate, check_tsc_rates,
                           settle, tsc_rates, walltime)
 from .qmp import QMP
 
@@ -100,9 +100,9 @@ def run(cfg: qemu.Config, live: bool, dst_cpu: str = "", name: str = "migrate",
     out = Outcome(name, c.accel, "PASS", held_s=downtime / 1000, events=rep.events, run=r)
     if "act_end" in state:
         act = (state["act_start"], state["act_end"])
-        arrivals = sample_arrivals(lines, times)
-        out.walltime_err_ms, out.walltime_unc_ms = walltime(arrivals, act)
-        out.tsc_ppm = tsc_rates(arrivals, act)
+        points = arrivals(lines, times)
+        out.walltime_err_ms, out.walltime_unc_ms = walltime(points, act)
+        out.tsc_ppm = tsc_rates(points, act)
     if error:
         out.verdict, out.problems = "ERROR", [error]
     elif verdict == "ERROR":
@@ -147,7 +147,7 @@ def run_tsc(cfg: qemu.Config, live: bool) -> Outcome:
                          f"against its other clocks: {_ppm(before)} before, {_ppm(after)} after")
         out.notes = notes + out.notes
         return out
-    return Outcome("migrate-tsc", c.accel, "SKIP", problems=notes, notes=notes)
+    return Outcome("migrate-tsc", c.accel, "SKIP", problems=notes)
 
 
 def _ppm(v: Optional[float]) -> str:

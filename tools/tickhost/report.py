@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import asdict
 from typing import Any
 
+from .knownanswer import Outcome
 from .qemu import RunResult
 
 
@@ -32,6 +33,17 @@ def to_dict(r: RunResult) -> dict[str, Any]:
         "events": rep.events,
         "samples": rep.samples,
     }
+
+
+def scenario_dict(out: Outcome) -> dict[str, Any]:
+    """A scenario's outcome as JSON: its run (to_dict; only the name and
+    accelerator when it never ran) and what the scenario measured."""
+    d: dict[str, Any] = to_dict(out.run) if out.run else {"tool": "tickscope",
+                                                         "accel": out.accel}
+    d.update(scenario=out.name, scenario_verdict=out.verdict, held_s=out.held_s,
+             problems=out.problems, notes=out.notes, walltime_err_ms=out.walltime_err_ms,
+             walltime_unc_ms=out.walltime_unc_ms, tsc_ppm=list(out.tsc_ppm))
+    return d
 
 
 def write_json(results: list[RunResult], path: str) -> None:

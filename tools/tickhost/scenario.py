@@ -31,7 +31,7 @@ import time
 from typing import Any
 
 from . import migrate, qemu
-from .knownanswer import (SETTLE_S, Outcome, check, check_starve, sample_arrivals, settle,
+from .knownanswer import (SETTLE_S, Outcome, arrivals, check, check_starve, settle,
                           walltime)
 from .qmp import QMP
 
@@ -167,7 +167,7 @@ def _judge(name: str, policy: str, r: qemu.RunResult, state: dict[str, Any]) -> 
     out = Outcome(name, r.accel, "PASS", held_s=state["held"], events=r.report.events, run=r)
     if state["act"]:
         out.walltime_err_ms, out.walltime_unc_ms = walltime(
-            sample_arrivals(r.lines, r.times), state["act"])
+            arrivals(r.lines, r.times), state["act"])
     if state["error"]:
         out.verdict, out.problems = "ERROR", [f"QMP: {state['error']}"]
         return out
