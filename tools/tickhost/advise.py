@@ -274,7 +274,7 @@ def rule_offset(run: dict[str, Any], scen: dict[str, Figures], guest: str) -> It
     base = "localtime" if guest == "windows" else "utc"
     cur = in_effect(run.get("command", []), run.get("accel", "?"))["rtc_base"]
     return Item("offset", "keep" if cur == base else "advise",
-                f"a {guest} guest keeps its RTC in "
+                f"the guest ({guest}) keeps its RTC in "
                 + ("local time" if base == "localtime" else "UTC"),
                 [f"guest = {guest} (not measurable: the RTC's base is the guest's convention)"],
                 xml=f"<clock offset='{base}'>", qemu=[f"-rtc base={base}"])
@@ -460,7 +460,7 @@ def rule_hpet(run: dict[str, Any], scen: dict[str, Figures], guest: str) -> Item
 def rule_hypervclock(run: dict[str, Any], scen: dict[str, Figures], guest: str) -> Item:
     accel = run.get("accel", "?")
     if guest != "windows":
-        return Item("hypervclock", "n/a", f"a {guest} guest uses kvm-clock, not Hyper-V's clock",
+        return Item("hypervclock", "n/a", f"the guest ({guest}) has no Hyper-V clock driver",
                     [f"guest = {guest}"])
     if accel != "kvm":
         return Item("hypervclock", "n/a", "hv-time needs KVM", [f"accel = {accel}"])
@@ -649,9 +649,32 @@ def to_dict(a: Advice) -> dict[str, Any]:
             "items": [i.__dict__ for i in a.items]}
 
 
-def to_html(advices: list[Advice]) -> str:
+def figures_html(scenarios: list[dict[str, Any]]) -> str:
+    """The scenarios' figures as a table (labelled current/recommended by
+    --verify), or '' without scenarios."""
+    if not scenarios:
+        return ""
+    rows = ["<table><tr><th>scenario</th><th>accel</th><th>configuration</th><th>verdict</th>"
+            "<th>PIT lost</th><th>RTC lost</th><th>bunched (PIT/RTC)</th>"
+            "<th>clock behind host (ms)</th><th>notes</th></tr>"]
+    for sd in scenarios:
+        f = figures(sd)
+        tick = {d: f.ticks.get(d) for d in DEVICES}
+        lost = [f"{num(t.lost)} &plusmn;{t.unc:.1f}" if t else "-" for t in tick.values()]
+        bunched = "/".join(num(t.bunched) if t else "-" for t in tick.values())
+        wall = "-" if f.wall_ms is None else f"{f.wall_ms:.1f}" + (
+            "" if f.wall_unc_ms is None else f" &plusmn;{f.wall_unc_ms:.1f}")
+        rows.append(f"<tr><td>{html.escape(f.name)}</td><td>{html.escape(f.accel)}</td>"
+                    f"<td>{html.escape(sd.get('verify_label', ''))}</td><td>{f.verdict}</td>"
+                    f"<td>{lost[0]}</td><td>{lost[1]}</td><td>{bunched}</td><td>{wall}</td>"
+                    f"<td>{html.escape('; '.join(f.notes))}</td></tr>")
+    return "\n".join(rows + ["</table>"])
+
+
+def to_html(advices: list[Advice], scenarios: Optional[list[dict[str, Any]]] = None) -> str:
     """The HTML report's advice section: per configuration, the XML and
-    QEMU lines and a table of every rule with its evidence and source."""
+    QEMU lines and a table of every rule with its evidence and source;
+    then the scenarios' figures."""
     parts = ["<h2>Advice: VM clock configuration</h2>"]
     for a in advices:
         parts.append(f"<h3>{html.escape(a.name)} ({html.escape(a.accel)}, guest "
@@ -670,4 +693,7 @@ def to_html(advices: list[Advice]) -> str:
                 f"<td>{html.escape(i.why)}</td><td>{html.escape(i.verify)}</td>"
                 f"<td>{html.escape(', '.join(RULE[i.rule].sources))}</td></tr>")
         parts.append("</table>")
+    if scenarios:
+        parts += ["<h3>Scenario figures (lost ticks against host time)</h3>",
+                  figures_html(scenarios)]
     return "\n".join(parts)

@@ -7,9 +7,9 @@ it says so and withdraws it. It sequences runs; the rules are advise's.
 A change is first booted alone (test=platform.cpu): one that QEMU refuses
 is withdrawn with QEMU's words and left out of the recommended
 configuration. Each change is judged on the figures its rule names
-(advise.RULES judged_by): pit/rtc, the ticks lost of host time; wall, the
-guest clock's shortfall after the act. Better means beyond both runs'
-uncertainties. A change no scenario exercises is reported as not
+(advise.RULES judged_by): pit/rtc, the ticks lost of host time (or gained:
+judged by magnitude); wall, the guest clock's shortfall after the act.
+Better means beyond both runs' uncertainties. A change no scenario exercises is reported as not
 re-measured, standing on the evidence that drove it.
 """
 from __future__ import annotations
@@ -103,12 +103,14 @@ def compare(rule: str, cur: dict[str, advise.Figures], rec: dict[str, advise.Fig
         c, r = cur[name], rec[name]
         for what in advise.RULE[rule].judged_by:
             if what in advise.DEVICES and what in c.ticks and what in r.ticks:
+                # Ticks off either way: extra ticks put a tick-counting
+                # guest ahead as lost ones put it behind.
                 a, b = c.ticks[what], r.ticks[what]
                 tol = a.unc + b.unc
                 text = (f"{name}: {what.upper()} lost {advise.num(a.lost)} -> "
                         f"{advise.num(b.lost)} (tol {tol:.1f})")
-                (better if b.lost < a.lost - tol else worse if b.lost > a.lost + tol
-                 else same).append(text)
+                (better if abs(b.lost) < abs(a.lost) - tol else
+                 worse if abs(b.lost) > abs(a.lost) + tol else same).append(text)
             elif what == "wall" and c.wall_ms is not None and r.wall_ms is not None:
                 tol = (c.wall_unc_ms or 0.0) + (r.wall_unc_ms or 0.0)
                 text = (f"{name}: clock behind host {c.wall_ms:.1f} -> {r.wall_ms:.1f} ms "

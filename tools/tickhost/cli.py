@@ -102,7 +102,7 @@ def cmd_matrix(a: argparse.Namespace) -> int:
     if a.html:
         with open(a.html, "w", encoding="utf-8") as f:
             runs = [report.to_dict(r) for r in results]
-            section = advise.to_html([advise.advise(r, scen) for r in runs])
+            section = advise.to_html([advise.advise(r, scen) for r in runs], scen)
             f.write(htmlreport.page(runs, scen, section))
         print(f"tickscope: wrote {a.html}")
     return worst
@@ -167,11 +167,11 @@ def cmd_advise(a: argparse.Namespace) -> int:
         print()
     if a.json:
         with open(a.json, "w", encoding="utf-8") as f:
-            json.dump({"tool": "tickscope", "advice": [advise.to_dict(x) for x in advices],
-                       "scenarios": made}, f, indent=2)
+            json.dump({"tool": "tickscope", "runs": runs, "scenarios": made,
+                       "advice": [advise.to_dict(x) for x in advices]}, f, indent=2)
     if a.html:
         with open(a.html, "w", encoding="utf-8") as f:
-            f.write(htmlreport.page(runs, made, advise.to_html(advices)))
+            f.write(htmlreport.page(runs, made, advise.to_html(advices, made)))
         print(f"tickscope: wrote {a.html}")
     return 0
 

@@ -179,7 +179,7 @@ def reports(runs: list[dict], scen: list[dict], t: Tally) -> None:
     regression."""
     if not runs:
         return
-    section = advise.to_html(advice(runs, scen, t))
+    section = advise.to_html(advice(runs, scen, t), scen)
     page = htmlreport.page(runs, scen, section)
     problems = [f"no column for {r['config']['name']}" for r in runs
                 if r["config"]["name"] not in page]

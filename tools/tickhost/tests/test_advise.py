@@ -213,8 +213,8 @@ class FiguresTest(unittest.TestCase):
 class VerifyTest(unittest.TestCase):
     def test_judged_on_the_rules_figures_beyond_both_uncertainties(self) -> None:
         cur = {"starve": advise.figures(starve("tcg", rtc=60))}
-        for rec_lost, want in ((0, "stands"), (58, "withdrawn"), (62, "withdrawn"),
-                               (70, "withdrawn")):
+        for rec_lost, want in ((0, "stands"), (-5, "stands"), (58, "withdrawn"),
+                               (62, "withdrawn"), (70, "withdrawn"), (-70, "withdrawn")):
             i = advise.Item("rtc-tickpolicy", "advise", "")
             adviseverify.judge(i, cur, {"starve": advise.figures(starve("tcg", rtc=rec_lost))})
             self.assertTrue(i.verify.startswith(want), (rec_lost, i.verify))
