@@ -130,6 +130,10 @@ def main() -> int:
             bench(a.kernel, accel, int(w), a.runs)
     for accel in accels if not a.no_advise else []:
         verify_advice(a.kernel, accel)
+    if not a.no_advise:
+        print("== advise --verify, planted: a change that cannot help (kvm-pit delay under TCG)")
+        item = adviseverify.planted(a.kernel)
+        print(f"  {item.rule}: {item.verify}")
     return 0
 
 

@@ -211,17 +211,26 @@ class FiguresTest(unittest.TestCase):
 
 
 class VerifyTest(unittest.TestCase):
-    def test_judged_on_the_rules_figures_beyond_both_uncertainties(self) -> None:
+    def test_judged_at_zero_within_the_uncertainty(self) -> None:
         cur = {"starve": advise.figures(starve("tcg", rtc=60))}
-        for rec_lost, want in ((0, "stands"), (-5, "stands"), (58, "withdrawn"),
-                               (62, "withdrawn"), (70, "withdrawn"), (-70, "withdrawn")):
+        # Each figure is +-1 tick: at zero means |lost| <= 1; a mere
+        # difference (60 -> 40) is host load, not the change.
+        for rec_lost, want in ((0, "stands"), (1, "stands"), (-1, "stands"), (2, "withdrawn"),
+                               (40, "withdrawn"), (62, "withdrawn"), (-70, "withdrawn")):
             i = advise.Item("rtc-tickpolicy", "advise", "")
             adviseverify.judge(i, cur, {"starve": advise.figures(starve("tcg", rtc=rec_lost))})
             self.assertTrue(i.verify.startswith(want), (rec_lost, i.verify))
-        # tol = 1 + 1 ticks: 57 is better than 60, 58 is not.
+            self.assertEqual(i.status, "advise" if want == "stands" else "withdrawn")
+        # The current run must have been off beyond both uncertainties.
+        three = {"starve": advise.figures(starve("tcg", rtc=3))}
         i = advise.Item("rtc-tickpolicy", "advise", "")
-        adviseverify.judge(i, cur, {"starve": advise.figures(starve("tcg", rtc=57))})
+        adviseverify.judge(i, three, {"starve": advise.figures(starve("tcg", rtc=0))})
         self.assertTrue(i.verify.startswith("stands"))
+        two = {"starve": advise.figures(starve("tcg", rtc=2))}
+        adviseverify.judge(i, two, {"starve": advise.figures(starve("tcg", rtc=0))})
+        self.assertTrue(i.verify.startswith("withdrawn"))
+        self.assertEqual([adviseverify.classify(10, 1, x, 1) for x in (0, 5, 12, 13)],
+                         ["better", "same", "same", "worse"])
         h = advise.Item("hpet", "advise", "")
         adviseverify.judge(h, cur, cur)
         self.assertTrue(h.verify.startswith("not re-measured"))
@@ -229,7 +238,7 @@ class VerifyTest(unittest.TestCase):
 
     def test_wall_judged_by_magnitude(self) -> None:
         cur = {"pause": advise.figures(starve("kvm", wall=2000.0, unc=5.0, name="pause"))}
-        rec = {"pause": advise.figures(starve("kvm", wall=3.0, unc=5.0, name="pause"))}
+        rec = {"pause": advise.figures(starve("kvm", wall=-3.0, unc=5.0, name="pause"))}
         b, w, s = adviseverify.compare("kvmclock", cur, rec)
         self.assertEqual((len(b), len(w), len(s)), (1, 0, 0))
         b, w, s = adviseverify.compare("kvmclock", rec, cur)
