@@ -112,14 +112,16 @@ def row(f: advise.Figures) -> str:
 
 def classify(cur: float, cur_unc: float, rec: float, rec_unc: float) -> str:
     """better, worse or same, for a figure that should be zero (ticks or
-    ms off host time, either way). Better: the recommended run is at zero
-    within its uncertainty where the current one was off beyond both,
-    which is what a lost-tick policy or a clock claims; a mere difference
-    is not enough, for two runs minutes apart on a busy host differ by
-    more than either's uncertainty (TCG's PIT, which no option touches,
-    lost 130 ticks in one starve and 248 in the next). Worse: further from
-    zero beyond both uncertainties."""
-    if abs(rec) <= rec_unc < abs(cur) - cur_unc:
+    ms off host time, either way). Better is what a lost-tick policy or a
+    clock claims: the recommended run is at zero within its uncertainty,
+    or on the other side of zero (paid back more than was lost), where the
+    current one was off beyond both uncertainties. A mere difference is
+    not enough: two runs minutes apart on a busy host differ by more than
+    either's uncertainty (TCG's PIT, which no option touches, lost 186
+    ticks in one starve and 232 in the next), but the load does not turn a
+    loss into a gain. Worse: further from zero beyond both uncertainties."""
+    off = abs(cur) > cur_unc + rec_unc
+    if off and (abs(rec) <= rec_unc or (rec * cur < 0 and abs(rec) < abs(cur) - cur_unc - rec_unc)):
         return "better"
     if abs(rec) > abs(cur) + cur_unc + rec_unc:
         return "worse"

@@ -213,10 +213,12 @@ class FiguresTest(unittest.TestCase):
 class VerifyTest(unittest.TestCase):
     def test_judged_at_zero_within_the_uncertainty(self) -> None:
         cur = {"starve": advise.figures(starve("tcg", rtc=60))}
-        # Each figure is +-1 tick: at zero means |lost| <= 1; a mere
-        # difference (60 -> 40) is host load, not the change.
-        for rec_lost, want in ((0, "stands"), (1, "stands"), (-1, "stands"), (2, "withdrawn"),
-                               (40, "withdrawn"), (62, "withdrawn"), (-70, "withdrawn")):
+        # Each figure is +-1 tick: at zero means |lost| <= 1, or an
+        # overshoot (-5: more paid back than lost); a mere difference
+        # (60 -> 40) is host load, not the change.
+        for rec_lost, want in ((0, "stands"), (1, "stands"), (-1, "stands"), (-5, "stands"),
+                               (2, "withdrawn"), (40, "withdrawn"), (62, "withdrawn"),
+                               (-57, "stands"), (-58, "withdrawn"), (-70, "withdrawn")):
             i = advise.Item("rtc-tickpolicy", "advise", "")
             adviseverify.judge(i, cur, {"starve": advise.figures(starve("tcg", rtc=rec_lost))})
             self.assertTrue(i.verify.startswith(want), (rec_lost, i.verify))
@@ -229,8 +231,8 @@ class VerifyTest(unittest.TestCase):
         two = {"starve": advise.figures(starve("tcg", rtc=2))}
         adviseverify.judge(i, two, {"starve": advise.figures(starve("tcg", rtc=0))})
         self.assertTrue(i.verify.startswith("withdrawn"))
-        self.assertEqual([adviseverify.classify(10, 1, x, 1) for x in (0, 5, 12, 13)],
-                         ["better", "same", "same", "worse"])
+        self.assertEqual([adviseverify.classify(10, 1, x, 1) for x in (0, 5, -5, 12, 13, -13)],
+                         ["better", "same", "better", "same", "worse", "worse"])
         h = advise.Item("hpet", "advise", "")
         adviseverify.judge(h, cur, cur)
         self.assertTrue(h.verify.startswith("not re-measured"))
