@@ -270,7 +270,7 @@ def _scenario_cmd(name: str, accel: str) -> str:
             f"then pass {name}.json to advise too")
 
 
-def rule_offset(run: dict[str, Any], scen: dict[str, Figures], guest: str) -> Item:
+def rule_offset(run: dict[str, Any], scen: dict[str, list[Figures]], guest: str) -> Item:
     base = "localtime" if guest == "windows" else "utc"
     cur = in_effect(run.get("command", []), run.get("accel", "?"))["rtc_base"]
     return Item("offset", "keep" if cur == base else "advise",
@@ -280,7 +280,7 @@ def rule_offset(run: dict[str, Any], scen: dict[str, Figures], guest: str) -> It
                 xml=f"<clock offset='{base}'>", qemu=[f"-rtc base={base}"])
 
 
-def rule_kvmclock(run: dict[str, Any], scen: dict[str, Figures], guest: str) -> Item:
+def rule_kvmclock(run: dict[str, Any], scen: dict[str, list[Figures]], guest: str) -> Item:
     accel = run.get("accel", "?")
     hv = run.get("platform", {}).get("hypervisor", "")
     present = result(run, "kvmclock.present")
@@ -329,7 +329,7 @@ def _tsc_disagreement(run: dict[str, Any]) -> Optional[tuple[str, float]]:
     return worst
 
 
-def rule_tsc(run: dict[str, Any], scen: dict[str, Figures], guest: str) -> Item:
+def rule_tsc(run: dict[str, Any], scen: dict[str, list[Figures]], guest: str) -> Item:
     accel = run.get("accel", "?")
     flags = cpu_flags(run)
     if not flags:
@@ -360,7 +360,7 @@ def rule_tsc(run: dict[str, Any], scen: dict[str, Figures], guest: str) -> Item:
     hz = round(khz) * 1000
     scale = ".kvmclock_scale" if value(run, "tsc.freq_khz.kvmclock_scale") else ""
     ev.append(f"tsc.freq_khz{scale} = {khz:g} kHz")
-    mig = scen.get("migrate-tsc")
+    mig = last(scen, "migrate-tsc")
     if mig:
         ev.append("migrate-tsc: " + "; ".join(mig.notes)[:300])
     cur = in_effect(run.get("command", []), accel)
@@ -371,12 +371,16 @@ def rule_tsc(run: dict[str, Any], scen: dict[str, Figures], guest: str) -> Item:
                 ev, xml=f"<timer name='tsc' frequency='{hz}'/>", cpu=[f"tsc-frequency={hz}"])
 
 
-def _tick_rule(rule: str, dev: str, run: dict[str, Any], scen: dict[str, Figures],
+def _tick_rule(rule: str, dev: str, run: dict[str, Any], scen: dict[str, list[Figures]],
                guest: str) -> Item:
     """pit-tickpolicy and rtc-tickpolicy: the starve scenario's lost ticks
     under the policy it ran with."""
     accel = run.get("accel", "?")
-    fig = scen.get("starve")
+    cur = in_effect(run.get("command", []), accel)[dev]
+    # Of several starve runs, the one under the policy in effect is the
+    # evidence about the configuration as it is.
+    runs = scen.get("starve", [])
+    fig = next((f for f in reversed(runs) if f.policy[dev] == cur), runs[-1] if runs else None)
     if dev == "pit" and accel != "kvm":
         ev = [f"accel = {accel}"]
         if fig and dev in fig.ticks:
@@ -393,7 +397,6 @@ def _tick_rule(rule: str, dev: str, run: dict[str, Any], scen: dict[str, Figures
           f"{t.hz:g} Hz ticks lost of {t.basis} (+-{t.unc:.1f}), "
           f"monitor.{dev}.deficit_end and walltime"]
     good, fix = ("delay", "delay") if dev == "pit" else ("slew", "catchup")
-    cur = in_effect(run.get("command", []), accel)[dev]
     # libvirt has no rtc 'discard': its 'delay' leaves QEMU's RTC default, discard.
     tag = {"delay": "delay", "discard": "discard" if dev == "pit" else "delay",
            "slew": "catchup"}
@@ -423,15 +426,15 @@ def _tick_rule(rule: str, dev: str, run: dict[str, Any], scen: dict[str, Figures
                 qemu=opt)
 
 
-def rule_pit(run: dict[str, Any], scen: dict[str, Figures], guest: str) -> Item:
+def rule_pit(run: dict[str, Any], scen: dict[str, list[Figures]], guest: str) -> Item:
     return _tick_rule("pit-tickpolicy", "pit", run, scen, guest)
 
 
-def rule_rtc(run: dict[str, Any], scen: dict[str, Figures], guest: str) -> Item:
+def rule_rtc(run: dict[str, Any], scen: dict[str, list[Figures]], guest: str) -> Item:
     return _tick_rule("rtc-tickpolicy", "rtc", run, scen, guest)
 
 
-def rule_hpet(run: dict[str, Any], scen: dict[str, Figures], guest: str) -> Item:
+def rule_hpet(run: dict[str, Any], scen: dict[str, list[Figures]], guest: str) -> Item:
     accel = run.get("accel", "?")
     present = result(run, "hpet.present")
     if present is None:
@@ -457,7 +460,7 @@ def rule_hpet(run: dict[str, Any], scen: dict[str, Figures], guest: str) -> Item
                 xml="<timer name='hpet' present='yes'/>")
 
 
-def rule_hypervclock(run: dict[str, Any], scen: dict[str, Figures], guest: str) -> Item:
+def rule_hypervclock(run: dict[str, Any], scen: dict[str, list[Figures]], guest: str) -> Item:
     accel = run.get("accel", "?")
     if guest != "windows":
         return Item("hypervclock", "n/a", f"the guest ({guest}) has no Hyper-V clock driver",
@@ -491,7 +494,7 @@ def _rtc_drift(run: dict[str, Any]) -> Optional[tuple[str, float, float]]:
     return None if worst is None else worst[1:]
 
 
-def rule_rtc_track(run: dict[str, Any], scen: dict[str, Figures], guest: str) -> Item:
+def rule_rtc_track(run: dict[str, Any], scen: dict[str, list[Figures]], guest: str) -> Item:
     accel = run.get("accel", "?")
     cur = in_effect(run.get("command", []), accel)
     d = _rtc_drift(run)
@@ -518,21 +521,21 @@ RULE_FUNCS = (rule_offset, rule_kvmclock, rule_tsc, rule_pit, rule_rtc, rule_hpe
               rule_hypervclock, rule_rtc_track)
 
 
-def scenarios_for(run: dict[str, Any], scenarios: list[dict[str, Any]]) -> dict[str, Figures]:
-    """The scenarios run under the same accelerator as run, by name: of
-    several, the one whose lost-tick policies are those in effect in run
-    (the evidence about the configuration as it is), else the last."""
-    cur = in_effect(run.get("command", []), run.get("accel", ""))
-    out: dict[str, Figures] = {}
+def scenarios_for(run: dict[str, Any], scenarios: list[dict[str, Any]]
+                  ) -> dict[str, list[Figures]]:
+    """The scenarios run under the same accelerator as run, by name, in
+    the order given."""
+    out: dict[str, list[Figures]] = {}
     for sd in scenarios:
-        if sd.get("accel") != run.get("accel"):
-            continue
-        f = figures(sd)
-        old = out.get(f.name)
-        same = [f.policy[k] == cur[k] for k in ("rtc", "pit")]
-        if old is None or all(same) or not all(old.policy[k] == cur[k] for k in ("rtc", "pit")):
-            out[f.name] = f
+        if sd.get("accel") == run.get("accel"):
+            f = figures(sd)
+            out.setdefault(f.name, []).append(f)
     return out
+
+
+def last(scen: dict[str, list[Figures]], name: str) -> Optional[Figures]:
+    """The last scenario called name, or None."""
+    return scen[name][-1] if scen.get(name) else None
 
 
 def advise(run: dict[str, Any], scenarios: list[dict[str, Any]], guest: str = "linux") -> Advice:

@@ -212,7 +212,8 @@ def _migrate(sock: str, events: tuple[threading.Event, threading.Event], port: i
             break
         if info.get("status") in ("failed", "cancelled"):
             q.cmd("quit")
-            raise Refused(_refusal(dst, 10) + f" (source: {info.get('error-desc', '')})")
+            desc = info.get("error-desc", "")
+            raise Refused(_refusal(dst, 10) + (f" (source: {desc})" if desc else ""))
         if time.monotonic() > deadline:
             raise RuntimeError(f"migration {info.get('status')}: {info.get('error-desc', '')}")
         time.sleep(0.05)

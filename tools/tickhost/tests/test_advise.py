@@ -121,6 +121,12 @@ class RuleTest(unittest.TestCase):
         self.assertEqual(still.status, "warn")
         self.assertEqual(item("pit-tickpolicy", run("tcg"), [starve("tcg", pit=50)]).status, "n/a")
         self.assertEqual(item("pit-tickpolicy", run()).status, "missing")
+        # make test's pair: discard for both, then slew with kvm-pit's delay;
+        # each rule takes the run under the policy in effect for its device.
+        pair = [starve(pit=100, rtc=60, extra=discard),
+                starve(pit=0, rtc=0, extra=["-rtc", "driftfix=slew"])]
+        self.assertEqual(item("pit-tickpolicy", run(), pair).status, "keep")
+        self.assertEqual(item("rtc-tickpolicy", run(), pair).status, "advise")
         self.assertIn("scenario starve", item("pit-tickpolicy", run()).todo)
 
     def test_rtc_policy_counts_against_host_time(self) -> None:
