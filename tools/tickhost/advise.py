@@ -304,7 +304,11 @@ def rule_kvmclock(run: dict[str, Any], scen: dict[str, list[Figures]], guest: st
     cur = in_effect(run.get("command", []), accel)
     item = Item("kvmclock", "keep" if cur["kvmclock"] else "advise", "", ev,
                 xml="<timer name='kvmclock' present='yes'/>", cpu=["kvmclock=on"])
-    if stable == 1 and not warps:
+    if stable == 1 and not warps and cpu_flags(run).get("invariant_tsc"):
+        item.why = ("stable bit set, no warps; with the invariant TSC Linux lowers kvm-clock "
+                    "to 299 and keeps time on the TSC (see tsc), kvm-clock staying its wall "
+                    "clock and fallback")
+    elif stable == 1 and not warps:
         item.why = ("stable bit set, no warps: Linux rates kvm-clock 400, above the TSC's 300, "
                     "and with the stable bit reads it without a global lock")
     else:
@@ -359,7 +363,7 @@ def rule_tsc(run: dict[str, Any], scen: dict[str, list[Figures]], guest: str) ->
         return Item("tsc", "missing", "tsc.freq did not run", ev, todo=_run_cmd(accel))
     hz = round(khz) * 1000
     scale = ".kvmclock_scale" if value(run, "tsc.freq_khz.kvmclock_scale") else ""
-    ev.append(f"tsc.freq_khz{scale} = {khz:g} kHz")
+    ev.append(f"tsc.freq_khz{scale} = {khz:.3f} kHz")
     mig = last(scen, "migrate-tsc")
     if mig:
         ev.append("migrate-tsc: " + "; ".join(mig.notes)[:300])
