@@ -69,7 +69,7 @@ class Rule:
     knob: str           # the libvirt element or attribute it sets
     threshold: str      # what decides, in words
     sources: tuple[str, ...]
-    judged_by: tuple[str, ...]  # what --verify compares: pit, rtc, wall, boot
+    judged_by: tuple[str, ...]  # what --verify compares: pit, rtc, wall, migrates, boot
 
 
 RULES: tuple[Rule, ...] = (
@@ -85,7 +85,7 @@ RULES: tuple[Rule, ...] = (
          "500 ppm: hide invtsc; not invariant: nothing", ("linux-kvmclock", "linux-tsc-sync",
                                                            "linux-clocksource", "qemu-invtsc",
                                                            "libvirt-timekeeping"),
-         ("wall", "boot")),
+         ("wall", "migrates", "boot")),
     Rule("pit-tickpolicy", "<timer name='pit' tickpolicy=>", "starve: PIT ticks lost of host "
          "time > 1 tick + the wall-time uncertainty (in ticks): delay (where discard was in "
          "effect); KVM only", ("qemu-kvm-pit", "libvirt-timekeeping", "virt-manager"),

@@ -202,7 +202,10 @@ def _migrate(sock: str, events: tuple[threading.Event, threading.Event], port: i
     if dst.poll() is not None:
         raise Refused(_refusal(dst, 0))
     state["act_start"] = time.monotonic()
-    q.cmd("migrate", uri=f"tcp:127.0.0.1:{port}")
+    try:
+        q.cmd("migrate", uri=f"tcp:127.0.0.1:{port}")
+    except RuntimeError as e:  # QEMU's refusal, e.g. invtsc without tsc-frequency=
+        raise Refused(f"the source would not migrate: {e}") from e
     deadline = time.monotonic() + 120
     while True:
         info = q.cmd("query-migrate")

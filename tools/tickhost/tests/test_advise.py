@@ -251,6 +251,26 @@ class VerifyTest(unittest.TestCase):
         self.assertEqual((len(b), len(w), len(s)), (1, 0, 0))
         b, w, s = adviseverify.compare("kvmclock", rec, cur)
         self.assertEqual((len(b), len(w)), (0, 1))
+        # A few ms past zero is load, not a clock paying back.
+        self.assertEqual(adviseverify.classify(10, 1, -5, 1, overshoot=False), "same")
+        self.assertEqual(adviseverify.classify(10, 1, -1, 1, overshoot=False), "better")
+
+    def test_a_migration_refused_as_configured_and_run_as_advised(self) -> None:
+        refused = starve("kvm", name="migrate")
+        refused.update(scenario_verdict="SKIP", measurements=[],
+                       problems=["the source would not migrate: QMP migrate: State blocked by "
+                                 "non-migratable CPU device (invtsc flag)"])
+        ran = starve("kvm", name="migrate")
+        b, w, s = adviseverify.compare("tsc", {"migrate": advise.figures(refused)},
+                                       {"migrate": advise.figures(ran)})
+        self.assertEqual((len(b), len(w)), (1, 0))
+        self.assertIn("invtsc flag", b[0])
+        b, w, s = adviseverify.compare("tsc", {"migrate": advise.figures(ran)},
+                                       {"migrate": advise.figures(refused)})
+        self.assertEqual((len(b), len(w)), (0, 1))
+        b, w, s = adviseverify.compare("rtc-tickpolicy", {"migrate": advise.figures(refused)},
+                                       {"migrate": advise.figures(ran)})
+        self.assertEqual((b, w, s), ([], [], []))
 
 
 class WalltimeTest(unittest.TestCase):
