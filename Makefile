@@ -23,18 +23,25 @@ KLDFLAGS := -nostdlib -static -no-pie -Wl,-T,boot/linker.ld \
 LAYERS := lib arch-x86 tick drivers measure report tests boot
 KSRC := $(sort $(wildcard $(addsuffix /*.c,$(LAYERS))))
 KASM := $(wildcard boot/*.S arch-x86/*.S)
-KOBJ := $(patsubst %.c,$(BUILD)/%.o,$(KSRC)) $(patsubst %.S,$(BUILD)/%.o,$(KASM))
+KOBJ := $(patsubst %.c,$(BUILD)/%.o,$(KSRC)) $(patsubst %.S,$(BUILD)/%.o,$(KASM)) \
+	$(BUILD)/gen/font.o
+
+# The screen font, converted at build time from the Debian console font
+# that tools/tickhost/font.py names (package console-setup-linux); the
+# screen check decodes screendumps with the same module.
+FONT_PY := tools/tickhost/font.py
 
 # Pure logic compiled for the host and unit-tested under ASan and UBSan.
 HOST_LIB   := lib/phys.c lib/printf.c lib/str.c lib/stats.c lib/cmdline.c boot/multiboot.c \
-	      arch-x86/acpi.c tick/timer.c tick/timekeeping.c
+	      arch-x86/acpi.c arch-x86/acpi_sys.c boot/console_spec.c tick/timer.c tick/timekeeping.c \
+	      tick/clocksource.c measure/calfit.c
 HOST_TESTS := $(wildcard tests/host/test_*.c)
 HCFLAGS    := -std=gnu11 -O1 -g -DHOST_TEST -I. -Wall -Wextra -Werror \
 	      -fsanitize=address,undefined -fno-sanitize-recover=all
 
 # Build tools a fresh machine needs (Debian package names).
 DEPS_PKGS := build-essential qemu-system-x86 qemu-utils grub-pc-bin grub-efi-amd64-bin \
-	     grub-common xorriso mtools ovmf python3
+	     grub-common xorriso mtools ovmf python3 console-setup-linux
 
 .PHONY: all iso run test unit bench clean deps check-deps layers
 
@@ -42,6 +49,15 @@ all: $(KERNEL)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/gen/font.c: $(FONT_PY)
+	@mkdir -p $(dir $@)
+	@echo "  FONT    $@"
+	@$(HOSTPY) tickhost.font --c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/font.o: $(BUILD)/gen/font.c
 	@echo "  CC      $<"
 	@$(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
 
@@ -76,7 +92,8 @@ check-deps:
 run: check-deps $(KERNEL)
 	$(PYTHON) tools/tickscope run --kernel $(KERNEL) $(RUNARGS)
 
-$(BUILD)/host/%: tests/host/%.c $(HOST_LIB) $(wildcard lib/*.h boot/*.h arch-x86/*.h tests/host/*.h)
+$(BUILD)/host/%: tests/host/%.c $(HOST_LIB) $(wildcard lib/*.h boot/*.h arch-x86/*.h tests/host/*.h \
+		  tick/*.h measure/*.h drivers/kvmclock.h)
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $@"
 	@$(CC) $(HCFLAGS) $< $(HOST_LIB) -o $@

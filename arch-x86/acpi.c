@@ -189,6 +189,11 @@ static void parse_table(struct acpi_info *ai, u64 addr)
 	if (!t)
 		return;
 	len = rd32(t + 4);
+	/* Every valid table is listed, for the screen and for acpi_sys.c. */
+	if (ai->ntables < ACPI_MAX_TABLES) {
+		memcpy(ai->tables[ai->ntables].sig, t, 4);
+		ai->tables[ai->ntables++].addr = addr;
+	}
 	if (!memcmp(t, "APIC", 4) && !ai->madt)
 		parse_madt(ai, t, len);
 	else if (!memcmp(t, "HPET", 4) && !ai->hpet)

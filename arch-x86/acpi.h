@@ -12,6 +12,7 @@
 #define ACPI_MAX_CPUS		64
 #define ACPI_MAX_IOAPICS	8
 #define ACPI_MAX_OVERRIDES	16
+#define ACPI_MAX_TABLES		24
 
 /* Generic Address Structure space ids. */
 #define ACPI_GAS_MEMORY	0
@@ -95,6 +96,9 @@ struct acpi_info {
 	bool reset_reg_valid;
 	struct acpi_gas reset_reg;
 	u8 reset_value;
+
+	struct { char sig[5]; u64 addr; } tables[ACPI_MAX_TABLES];	/* valid ones */
+	int ntables;
 
 	char problems[8][96];		/* tables refused, and why */
 	int nproblems;

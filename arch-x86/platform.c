@@ -14,7 +14,7 @@ void platform_set_exit(enum exit_mode m, const struct acpi_info *ai)
 	acpi = ai;
 }
 
-static void reboot(void)
+void platform_reboot(void)
 {
 	/* ACPI reset register (I/O space only: that is what PCs have). */
 	if (acpi && acpi->reset_reg_valid && acpi->reset_reg.space == ACPI_GAS_IO &&
@@ -30,13 +30,27 @@ static void reboot(void)
 	outb(0x64, 0xFE);
 }
 
+void platform_debug_exit(enum exit_code code)
+{
+	if (mode == EXIT_QEMU)
+		outb(DEBUG_EXIT_PORT, (u8)code);
+}
+
+void platform_poweroff(u16 pm1a_cnt, u16 pm1b_cnt, u8 slp_typa, u8 slp_typb)
+{
+	/* SLP_TYP in bits 10-12 and SLP_EN (bit 13) in one write each
+	 * (ACPI 6.x 4.8.3.2.1, 7.4.2); the B block only where there is one. */
+	if (pm1b_cnt)
+		outw(pm1b_cnt, (u16)(slp_typb << 10 | 1u << 13));
+	outw(pm1a_cnt, (u16)(slp_typa << 10 | 1u << 13));
+}
+
 void platform_exit(enum exit_code code)
 {
 	irq_disable();
-	if (mode == EXIT_QEMU)
-		outb(DEBUG_EXIT_PORT, (u8)code);
-	else if (mode == EXIT_REBOOT)
-		reboot();
+	platform_debug_exit(code);
+	if (mode == EXIT_REBOOT)
+		platform_reboot();
 	/* Still here: no debug-exit device, or the resets did nothing. */
 	kprintf("# tickscope: halted (exit code %d)\n", code);
 	for (;;)

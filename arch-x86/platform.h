@@ -22,6 +22,15 @@ void platform_set_exit(enum exit_mode mode, const struct acpi_info *acpi);
 /* Ends the run: isa-debug-exit (then halt, when no such device took it),
  * halt, or reboot (ACPI reset register, port 0xCF9, then the 8042). */
 void platform_exit(enum exit_code code) __attribute__((noreturn));
+/* isa-debug-exit with code when the mode is EXIT_QEMU; returns when no
+ * such device took it (on hardware, or a VM without one). */
+void platform_debug_exit(enum exit_code code);
+/* Resets the machine: the FADT reset register, port 0xCF9, then the 8042.
+ * Returns only when none of them worked. */
+void platform_reboot(void);
+/* Enters S5 through the PM1 control ports with the given sleep types;
+ * returns only when the machine did not turn off. */
+void platform_poweroff(u16 pm1a_cnt, u16 pm1b_cnt, u8 slp_typa, u8 slp_typb);
 /* Prints "Bail out! why" and ends the run with EXIT_ERROR. */
 void platform_fatal(const char *why) __attribute__((noreturn));
 

@@ -10,7 +10,13 @@
  * are set up.
  */
 #define MB1_MAGIC	0x1BADB002
-#define MB1_FLAGS	((1 << 1) | (1 << 16))	/* memory info; address fields */
+#define MB1_FLAGS	((1 << 1) | (1 << 2) | (1 << 16))	/* memory, video; address fields */
+/* The screen we ask for: a linear framebuffer, 1024x768 at 32 bits when
+ * the firmware has it (a preference: we draw whatever mode we get, and
+ * VGA text when that is all there is). */
+#define FB_WIDTH	1024
+#define FB_HEIGHT	768
+#define FB_DEPTH	32
 #define MB2_MAGIC	0xE85250D6
 #define CR0_PG		(1 << 31)
 #define CR4_PAE		(1 << 5)
@@ -31,6 +37,10 @@ mb1_header:
 	.long __load_end	/* load_end_addr */
 	.long __bss_end		/* bss_end_addr */
 	.long _start32		/* entry_addr */
+	.long 0			/* mode_type: linear graphics */
+	.long FB_WIDTH
+	.long FB_HEIGHT
+	.long FB_DEPTH
 
 	.align 8
 mb2_header:
@@ -43,6 +53,14 @@ mb2_header:
 	.short 4, 0
 	.long 12
 	.long 2			/* EGA text supported */
+	/* Tag: framebuffer (type 5), optional (flags 1): GRUB sets a mode,
+	 * which on UEFI (no text mode there) is the only screen we get. */
+	.align 8
+	.short 5, 1
+	.long 20
+	.long FB_WIDTH
+	.long FB_HEIGHT
+	.long FB_DEPTH
 	/* End tag. */
 	.align 8
 	.short 0, 0

@@ -1,6 +1,8 @@
 /* kmain: bring the machine up, say what it is, run the tests, exit. It
  * must not measure or judge anything itself: it calls the layers below in
  * order and hands the run to the test runner. */
+#include "boot/consoles.h"
+#include "boot/end.h"
 #include "boot/multiboot.h"
 #include "boot/sources.h"
 #include "arch-x86/acpi.h"
@@ -15,12 +17,14 @@
 #include "arch-x86/smp.h"
 #include "arch-x86/smp_layout.h"
 #include "drivers/kvmclock.h"
-#include "drivers/serial.h"
 #include "drivers/tsc.h"
+#include "drivers/fb.h"
+#include "drivers/fwcfg.h"
 #include "drivers/vga.h"
 #include "lib/cmdline.h"
 #include "lib/console.h"
 #include "lib/str.h"
+#include "report/dashboard.h"
 #include "tests/test.h"
 
 #define TICKSCOPE_VERSION "0.1"
@@ -32,6 +36,7 @@ static struct cmdline cmd;
 static struct acpi_info acpi;
 static struct cpu_info cpu;
 static u64 boot_sources_ms;	/* probing the clocksources and calibrating */
+static struct screen screen;	/* screen.name is NULL when there is none */
 
 /* What each application processor sets up for itself. */
 static void ap_init(void)
@@ -82,6 +87,80 @@ static bool want_x2apic(void)
 	return !a || strcmp(a, "xapic");
 }
 
+/* Options the host tool adds through QEMU's fw_cfg (an ISO's command
+ * line is fixed in grub.cfg) go after the loader's words. */
+static void add_fwcfg_cmdline(void)
+{
+	size_t len = strlen(boot.cmdline);
+	char *dst = boot.cmdline + len;
+
+	if (len + 2 >= sizeof(boot.cmdline))
+		return;
+	if (len)
+		*dst++ = ' ';
+	if (fwcfg_cmdline(dst, sizeof(boot.cmdline) - (size_t)(dst - boot.cmdline)) <= 0)
+		boot.cmdline[len] = 0;
+}
+
+/* The screen: the loader's framebuffer, else VGA text where there is
+ * one (BIOS), else none; `noscreen` leaves it to the firmware. */
+static void screen_start(void)
+{
+	const struct boot_fb *b = &boot.fb;
+	const char *why = NULL;
+
+	if (cmdline_has(&cmd, "noscreen"))
+		return;
+	if (b->addr) {
+		struct fb_info fb = { b->addr, b->pitch, b->width, b->height, b->bpp,
+				      b->red_pos, b->red_size, b->green_pos, b->green_size,
+				      b->blue_pos, b->blue_size };
+
+		if (fb_init(&fb, &screen, &why) != 0) {
+			screen.name = NULL;
+			cmdline_warn(&cmd, why);
+		}
+	}
+	if (!screen.name && boot.vga_text)
+		vga_init(&screen);
+	dashboard_init(screen.name ? &screen : NULL);
+}
+
+/* The dashboard's header: what machine this is. */
+static void screen_header(void)
+{
+	const char *hv = cpu.hv_sig[0] ? cpu.hv_sig : (cpu.hypervisor ? "unknown" : NULL);
+
+	dashboard_header(0, " tickscope %s | %s", TICKSCOPE_VERSION,
+			 cpu.brand[0] ? cpu.brand : cpu.vendor);
+	dashboard_header(1, "firmware %s, %s (multiboot%d) | %s%s | %d CPU(s), %lu MiB",
+			 boot.efi ? "UEFI" : "BIOS", boot.loader[0] ? boot.loader : "?",
+			 boot.protocol, hv ? "hypervisor " : "bare metal", hv ? hv : "",
+			 acpi_enabled_cpus(&acpi), boot.mem_kib / 1024);
+	if (acpi.present) {
+		char tables[5 * ACPI_MAX_TABLES + 1] = "";
+
+		for (int i = 0; i < acpi.ntables; i++) {
+			str_copy(tables + 5 * i, " ", sizeof(tables) - 5 * (size_t)i);
+			str_copy(tables + 5 * i + 1, acpi.tables[i].sig, 5);
+		}
+		char oem[sizeof(acpi.oem)];
+		size_t n = strnlen(acpi.oem, sizeof(oem) - 1);
+
+		/* The OEM id is space-padded. */
+		while (n && acpi.oem[n - 1] == ' ')
+			n--;
+		memcpy(oem, acpi.oem, n);
+		oem[n] = 0;
+		dashboard_header(2, "ACPI %s, OEM %s, tables:%s", acpi.revision >= 2 ? "2.0+" : "1.0",
+				 oem, tables);
+	} else {
+		dashboard_header(2, "no ACPI tables");
+	}
+	dashboard_header(3, "screen %s | console %s | tsc %lu kHz (%s)", screen.what,
+			 console_outputs(), tsc_hz() / 1000, tsc_hz_source());
+}
+
 static void print_help_line(const char *key, const char *help)
 {
 	kprintf("# option %-10s %s\n", key, help);
@@ -91,10 +170,17 @@ static void report_platform(struct test_env *env)
 {
 	static const char *const lapic_modes[] = { "none", "xapic", "x2apic" };
 
-	kprintf("# tickscope %s: boot=multiboot%d loader=\"%s\" firmware=%s console=%s\n",
+	const char *out = console_outputs();
+	bool none = !strcmp(out, "none");
+
+	/* console= names every output: the serial sinks and the screen. */
+	kprintf("# tickscope %s: boot=multiboot%d loader=\"%s\" firmware=%s console=%s%s%s\n",
 		TICKSCOPE_VERSION, boot.protocol, boot.loader[0] ? boot.loader : "?",
-		boot.efi ? "uefi" : "bios", console_outputs());
+		boot.efi ? "uefi" : "bios", screen.name && none ? "" : out,
+		screen.name && !none ? "+" : "", screen.name ? screen.name : "");
 	kprintf("# cmdline: \"%s\"\n", boot.cmdline);
+	if (consoles_describe())
+		kprintf("# console: %s\n", consoles_describe());
 	kprintf("# platform: hypervisor=%s cpu=\"%s\" vendor=%s family=0x%x model=0x%x "
 		"stepping=%u lapic=%s\n",
 		cpu.hv_sig[0] ? cpu.hv_sig : (cpu.hypervisor ? "unknown" : "none"),
@@ -127,14 +213,16 @@ void kmain(u32 magic, u32 info)
 	smp_early_init();
 	idt_init();
 	multiboot_parse(magic, info, &boot);
-	cmdline_parse(boot.cmdline, boot.protocol == 1, &cmd);
-	serial_init();		/* each registers itself as a console sink */
-	if (boot.vga_text)
-		vga_init();
 	cpuinfo_read(&cpu);
+	if (cpu.hypervisor)
+		add_fwcfg_cmdline();
+	cmdline_parse(boot.cmdline, boot.protocol == 1, &cmd);
+	screen_start();
 	pic_disable();
 
 	env.acpi_ok = acpi_init(boot.rsdp, boot.rsdp_len, &acpi) == 0;
+	/* The consoles after ACPI: the SPCR may name the serial port. */
+	consoles_init(&cmd, &acpi);
 	if (lapic_init(want_x2apic()) != 0)
 		cmdline_warn(&cmd, "this CPU has no local APIC: interrupt tests will fail");
 	ioapics = env.acpi_ok ? ioapic_init(&acpi) : -ENODEV;
@@ -148,7 +236,9 @@ void kmain(u32 magic, u32 info)
 	if (!cmdline_has(&cmd, "nosmp"))
 		smp_init(&acpi, tramp_page_free(), ap_init);
 
+	end_check_options(&cmd);
+	screen_header();
 	runner_begin(&env);
 	report_platform(&env);
-	platform_exit(runner_run(&env));
+	end_run((enum exit_code)runner_run(&env), &cmd, &acpi, cpu.hypervisor, screen.name != NULL);
 }

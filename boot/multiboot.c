@@ -9,6 +9,20 @@
 static u32 rd32(const u8 *p) { u32 v; memcpy(&v, p, 4); return v; }
 static u64 rd64(const u8 *p) { u64 v; memcpy(&v, p, 8); return v; }
 
+/* Framebuffer info at f, laid out alike in both protocols from the
+ * address: u64 addr, u32 pitch, width, height, u8 bpp, type; then for RGB
+ * the position and size of red, green and blue at offset col (22 in
+ * multiboot1, 24 in multiboot2, which puts a u16 reserved before them). */
+static void parse_fb(struct boot_info *bi, const u8 *f, int col)
+{
+	bi->vga_text = f[21] == MB_FB_TYPE_EGA_TEXT;
+	if (f[21] != MB_FB_TYPE_RGB)
+		return;
+	bi->fb = (struct boot_fb){ rd64(f), rd32(f + 8), rd32(f + 12), rd32(f + 16), f[20],
+				   f[col], f[col + 1], f[col + 2], f[col + 3], f[col + 4],
+				   f[col + 5] };
+}
+
 static void warn(struct boot_info *bi, const char *what)
 {
 	if (bi->nwarnings < (int)ARRAY_SIZE(bi->warnings))
@@ -105,10 +119,10 @@ static int parse_mb1(u64 info, struct boot_info *bi)
 		bi->mem_kib = (u64)rd32(p + 4) + rd32(p + 8) + 1024;
 	}
 	if (flags & MB1_INFO_FB) {
-		const u8 *f = phys_map(info, 110);
+		const u8 *f = phys_map(info, 116);
 
 		if (f)
-			bi->vga_text = f[109] == MB_FB_TYPE_EGA_TEXT;
+			parse_fb(bi, f + 88, 22);
 	}
 	return 0;
 }
@@ -135,7 +149,10 @@ static void parse_mb2_tag(struct boot_info *bi, u32 type, const u8 *t, u32 size,
 		break;
 	}
 	case MB2_TAG_FB:
-		if (size >= 30) {
+		if (size >= 38) {
+			*fb_seen = true;
+			parse_fb(bi, t + 8, 24);
+		} else if (size >= 30) {
 			*fb_seen = true;
 			bi->vga_text = t[29] == MB_FB_TYPE_EGA_TEXT;
 		}

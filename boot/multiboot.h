@@ -27,6 +27,7 @@
 #define MB2_TAG_ACPI_OLD 14
 #define MB2_TAG_ACPI_NEW 15
 
+#define MB_FB_TYPE_RGB	1
 #define MB_FB_TYPE_EGA_TEXT 2
 #define BOOT_MMAP_MAX	64
 #define BOOT_INFO_MAX	(1u << 20)	/* larger boot info is refused */
@@ -35,6 +36,14 @@ struct boot_mmap_entry {
 	u64 base;
 	u64 len;
 	u32 type;	/* 1 = usable RAM, 3 = ACPI reclaimable, ... */
+};
+
+/* The loader's framebuffer (multiboot "framebuffer info"). */
+struct boot_fb {
+	u64 addr;		/* 0 when there is no direct-colour framebuffer */
+	u32 pitch, width, height;
+	u8 bpp;
+	u8 red_pos, red_size, green_pos, green_size, blue_pos, blue_size;
 };
 
 struct boot_info {
@@ -46,6 +55,7 @@ struct boot_info {
 	int mmap_count;
 	bool efi;		/* booted by UEFI firmware (EFI system table tag) */
 	bool vga_text;		/* an EGA text console is there */
+	struct boot_fb fb;	/* a linear RGB framebuffer, when fb.addr != 0 */
 	u8 rsdp[36];		/* copy of the RSDP a multiboot2 loader gave */
 	u32 rsdp_len;		/* 0 when none was given */
 	char warnings[4][96];	/* what was malformed and ignored */

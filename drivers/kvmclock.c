@@ -17,15 +17,6 @@ static struct pvclock_wall wall;
 static struct kvmclock_info info;
 static char reason[96];
 
-static u64 scale(u64 delta, u32 mul, s8 shift)
-{
-	if (shift < 0)
-		delta >>= -shift;
-	else
-		delta <<= shift;
-	return mul_div_u64(delta, mul, 1ull << 32);
-}
-
 /*
  * A consistent copy of this CPU's record and the TSC read with it: the
  * version must be even (no update in progress) and the same before and
@@ -74,7 +65,7 @@ static u64 read_ns(struct clocksource *cs)
 	(void)cs;
 	if (!consistent(&p, &tsc))
 		return pvti[this_cpu()].system_time;	/* counted in info.failures */
-	return p.system_time + scale(tsc - p.tsc_timestamp, p.tsc_to_system_mul, p.tsc_shift);
+	return pvclock_ns_at(&p, tsc);
 }
 
 static struct clocksource kvm_cs = {
@@ -139,14 +130,6 @@ void kvmclock_cpu_init(void)
 const struct kvmclock_info *kvmclock_info(void)
 {
 	return &info;
-}
-
-u64 kvmclock_tsc_hz(const struct pvclock_time *p)
-{
-	/* ns = (delta << shift) * mul / 2^32, so Hz = 1e9 * 2^32 / (mul << shift). */
-	u64 hz = mul_div_u64(1000000000ull, 1ull << 32, p->tsc_to_system_mul);
-
-	return p->tsc_shift >= 0 ? hz >> p->tsc_shift : hz << -p->tsc_shift;
 }
 
 u64 kvmclock_wall_ns(void)

@@ -3,7 +3,7 @@
 #ifndef DRIVERS_KVMCLOCK_H
 #define DRIVERS_KVMCLOCK_H
 
-#include "lib/types.h"
+#include "lib/math.h"
 
 #define MSR_KVM_WALL_CLOCK	0x11
 #define MSR_KVM_SYSTEM_TIME	0x12
@@ -57,8 +57,52 @@ void kvmclock_cpu_init(void);
 /* A consistent copy of this CPU's record; false when the version never
  * settled within PVCLOCK_MAX_RETRIES. */
 bool kvmclock_snapshot(struct pvclock_time *out);
-/* The TSC rate the record's scale implies, in Hz. */
-u64 kvmclock_tsc_hz(const struct pvclock_time *p);
+
+/*
+ * kvm-clock's time at TSC value tsc by record p, in ns: system_time +
+ * ((tsc - tsc_timestamp) << tsc_shift) * tsc_to_system_mul / 2^32.
+ * A TSC behind tsc_timestamp (the delta's top bit set) counts as no time
+ * at all, so the clock holds at system_time instead of going back or
+ * leaping ahead. Linux's __pvclock_read_cycles takes the delta unsigned
+ * and would scale such a delta to a leap of centuries; its timekeeping
+ * core then discards it the same way (clocksource_delta: a delta with the
+ * top bit set, or beyond max_delta, is 0). Pure, so host tests can drive
+ * it at its extremes: a shift the record should never hold (beyond +-63)
+ * saturates rather than shifting by more than the width, and so does a
+ * sum past 2^64 ns.
+ */
+static inline u64 pvclock_ns_at(const struct pvclock_time *p, u64 tsc)
+{
+	u64 delta = tsc - p->tsc_timestamp, ns;
+	int shift = p->tsc_shift;
+
+	if (delta >> 63)
+		delta = 0;
+	if (shift < 0)
+		delta = shift <= -64 ? 0 : delta >> -shift;
+	else if (delta > (shift >= 64 ? 0 : UINT64_MAX >> shift))
+		delta = UINT64_MAX;
+	else if (delta)
+		delta <<= shift;
+	ns = (u64)(((u128)delta * p->tsc_to_system_mul) >> 32);
+	return ns > UINT64_MAX - p->system_time ? UINT64_MAX : p->system_time + ns;
+}
+
+/* The TSC rate the record's scale implies, in Hz: ns = (delta << shift) *
+ * mul / 2^32, so Hz = 1e9 * 2^32 / mul, shifted right by shift. 0 when
+ * mul is 0; saturates at UINT64_MAX. */
+static inline u64 kvmclock_tsc_hz(const struct pvclock_time *p)
+{
+	int shift = p->tsc_shift;
+	u64 hz;
+
+	if (p->tsc_to_system_mul == 0)
+		return 0;
+	hz = mul_div_u64(1000000000ull, 1ull << 32, p->tsc_to_system_mul);
+	if (shift >= 0)
+		return shift >= 64 ? 0 : hz >> shift;
+	return -shift >= 64 || hz > UINT64_MAX >> -shift ? UINT64_MAX : hz << -shift;
+}
 /* Wall-clock time now, in Unix ns (boot wall clock + system time);
  * 0 when the wall-clock record is not readable. */
 u64 kvmclock_wall_ns(void);

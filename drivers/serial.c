@@ -1,86 +1,136 @@
-/* COM1 as a polled 16550 UART, registered as the "serial" console sink.
- * It must not wait for the transmitter without a bound: a wedged UART is
- * given up on. */
+/* 16550 UARTs, polled, registered as console sinks. It must not wait for
+ * the transmitter without a bound: a wedged UART is given up on. */
 #include "serial.h"
 #include "arch-x86/cpu.h"
 #include "lib/console.h"
+#include "lib/str.h"
 
-/* Bounds on polling loops: each iteration is a port read (≈20 µs when it
- * exits to the hypervisor), so 100000 is seconds at worst per byte on a
+/* Bounds on polling loops: each iteration is a register read (≈20 µs when
+ * it exits to the hypervisor), so 100000 is seconds at worst per byte on a
  * wedged UART, and we stop using the UART after a few such bytes. */
 #define TX_SPINS	100000
 #define LOOP_SPINS	10000
 #define MAX_STALLS	3
 
-static bool present;
-static int stalls;
-
-static u8 uart_in(int reg) { return inb(COM1_PORT + reg); }
-static void uart_out(int reg, u8 v) { outb(COM1_PORT + reg, v); }
-
-static const struct console_sink sink = {
-	.name = "serial",
-	.write = serial_write,
-	.live = serial_present,
+struct uart {
+	struct console_sink sink;	/* first: the sink leads back to its UART */
+	struct serial_port port;
+	bool present;
+	int stalls;
 };
 
-int serial_init(void)
+static struct uart uarts[SERIAL_MAX];
+static int nuarts;
+
+static u8 uart_in(const struct serial_port *p, int reg)
+{
+	u64 a = p->base + (u64)reg * p->stride;
+
+	if (!p->mmio)
+		return inb((u16)a);
+	return p->stride == 4 ? (u8)mmio_read32(a) : *(volatile u8 *)(uintptr_t)a;
+}
+
+static void uart_out(const struct serial_port *p, int reg, u8 v)
+{
+	u64 a = p->base + (u64)reg * p->stride;
+
+	if (!p->mmio)
+		outb((u16)a, v);
+	else if (p->stride == 4)
+		mmio_write32(a, v);
+	else
+		*(volatile u8 *)(uintptr_t)a = v;
+}
+
+/* A byte sent in loopback mode must come back. */
+static bool loopback_ok(const struct serial_port *p)
 {
 	int i;
 
-	/* No device: the ISA bus floats high and the scratch write is lost. */
-	uart_out(UART_SCR, 0x5A);
-	if (uart_in(UART_SCR) != 0x5A)
-		return -ENODEV;
-
-	uart_out(UART_IER, 0);			/* polled: no interrupts */
-	uart_out(UART_LCR, LCR_DLAB);
-	uart_out(UART_DLL, 1);			/* 115200 = 1.8432 MHz / 16 / 1 */
-	uart_out(UART_DLM, 0);
-	uart_out(UART_LCR, LCR_8N1);
-	uart_out(UART_FCR, 0xC7);		/* enable + clear FIFOs */
-
-	/* Loopback: a byte we send must come back. */
-	uart_out(UART_MCR, MCR_LOOP | 0x0F);
-	while (uart_in(UART_LSR) & LSR_DR)	/* drain stale input */
-		(void)uart_in(UART_RBR);
-	uart_out(UART_THR, 0xAE);
+	uart_out(p, UART_MCR, MCR_LOOP | 0x0F);
+	for (i = 0; i < 16 && (uart_in(p, UART_LSR) & LSR_DR); i++)	/* stale input */
+		(void)uart_in(p, UART_RBR);
+	uart_out(p, UART_THR, 0xAE);
 	for (i = 0; i < LOOP_SPINS; i++)
-		if (uart_in(UART_LSR) & LSR_DR)
+		if (uart_in(p, UART_LSR) & LSR_DR)
 			break;
-	if (i == LOOP_SPINS || uart_in(UART_RBR) != 0xAE) {
-		uart_out(UART_MCR, MCR_DTR_RTS_OUT2);
-		return -ENODEV;
-	}
-	uart_out(UART_MCR, MCR_DTR_RTS_OUT2);
-	present = true;
-	return console_register(&sink);
+	bool ok = i < LOOP_SPINS && uart_in(p, UART_RBR) == 0xAE;
+
+	uart_out(p, UART_MCR, MCR_DTR_RTS_OUT2);
+	return ok;
 }
 
-bool serial_present(void)
-{
-	return present;
-}
-
-static void put_byte(char c)
+static void put_byte(struct uart *u, char c)
 {
 	int i;
 
 	for (i = 0; i < TX_SPINS; i++)
-		if (uart_in(UART_LSR) & LSR_THRE)
+		if (uart_in(&u->port, UART_LSR) & LSR_THRE)
 			break;
-	if (i == TX_SPINS && ++stalls >= MAX_STALLS) {
-		present = false;
+	if (i == TX_SPINS && ++u->stalls >= MAX_STALLS) {
+		u->present = false;
 		return;
 	}
-	uart_out(UART_THR, (u8)c);
+	uart_out(&u->port, UART_THR, (u8)c);
 }
 
-void serial_write(const char *s, size_t n)
+static void uart_write(const struct console_sink *sink, const char *s, size_t n)
 {
-	for (size_t i = 0; i < n && present; i++) {
+	struct uart *u = (struct uart *)sink;
+
+	for (size_t i = 0; i < n && u->present; i++) {
 		if (s[i] == '\n')
-			put_byte('\r');
-		put_byte(s[i]);
+			put_byte(u, '\r');
+		put_byte(u, s[i]);
 	}
+}
+
+static bool uart_live(const struct console_sink *sink)
+{
+	return ((const struct uart *)sink)->present;
+}
+
+int serial_add(const struct serial_port *p)
+{
+	struct uart *u;
+
+	if (nuarts == SERIAL_MAX)
+		return -ERANGE;
+	/* boot.S maps the low 4 GiB only; a UART above is out of reach. */
+	if (p->mmio && p->base + 8u * p->stride > SERIAL_MMIO_LIMIT)
+		return -EIO;
+	if (p->baud && (p->baud > UART_CLOCK / 16 || (UART_CLOCK / 16) % p->baud))
+		return -EINVAL;
+	/* No device: the bus floats high and the scratch write is lost. */
+	uart_out(p, UART_SCR, 0x5A);
+	if (uart_in(p, UART_SCR) != 0x5A)
+		return -ENODEV;
+	uart_out(p, UART_IER, 0);			/* polled: no interrupts */
+	if (p->baud) {
+		u16 div = (u16)(UART_CLOCK / 16 / p->baud);
+
+		uart_out(p, UART_LCR, LCR_DLAB);
+		uart_out(p, UART_DLL, (u8)div);
+		uart_out(p, UART_DLM, (u8)(div >> 8));
+	}
+	uart_out(p, UART_LCR, LCR_8N1);
+	uart_out(p, UART_FCR, 0xC7);			/* enable + clear FIFOs */
+	if (!loopback_ok(p))
+		return -ENODEV;
+	u = &uarts[nuarts];
+	*u = (struct uart){ .port = *p, .present = true };
+	/* Every UART is the kind "serial" in the report's console list;
+	 * which ports they are is said apart (boot/consoles.c). */
+	u->sink = (struct console_sink){ .name = "serial", .write = uart_write,
+					 .live = uart_live };
+	if (console_register(&u->sink) != 0)
+		return -ERANGE;
+	nuarts++;
+	return 0;
+}
+
+int serial_count(void)
+{
+	return nuarts;
 }

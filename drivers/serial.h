@@ -1,10 +1,17 @@
-/* 16550 UART on COM1 (0x3F8), 115200 8N1, polled. */
+/*
+ * 16550-compatible UARTs, polled, each registered as a console sink: the
+ * PC's COM ports (I/O space) or a UART in memory space (an SPCR on a
+ * server names one). A port is probed before use, so an absent one costs
+ * a few register reads and nothing more.
+ */
 #ifndef DRIVERS_SERIAL_H
 #define DRIVERS_SERIAL_H
 
 #include "lib/types.h"
 
-#define COM1_PORT	0x3F8
+#define SERIAL_MAX	4		/* UARTs in use at once */
+#define SERIAL_MMIO_LIMIT (4ull << 30)	/* what the boot page tables map */
+#define UART_CLOCK	1843200		/* the PC's 1.8432 MHz: divisor = 115200 / baud */
 #define UART_RBR	0	/* receive buffer (read, DLAB=0) */
 #define UART_THR	0	/* transmit holding (write, DLAB=0) */
 #define UART_DLL	0	/* divisor latch low (DLAB=1) */
@@ -22,14 +29,24 @@
 #define   LSR_THRE	0x20	/* transmit holding register empty */
 #define UART_SCR	7
 
-/* Probes COM1 (scratch register and a loopback byte), programs it and
- * registers it as the console sink "serial". Returns 0, or -ENODEV when
- * no working UART answers (nothing is registered then). */
-int serial_init(void);
-/* Writes n bytes, "\n" as "\r\n". Each byte waits a bounded time for
- * the transmitter; a UART that stops draining is given up on. */
-void serial_write(const char *s, size_t n);
-/* True once serial_init found a UART. */
-bool serial_present(void);
+struct serial_port {
+	char name[12];		/* "ttyS0".."ttyS3", or "mmio" */
+	bool mmio;		/* base is a physical address, else an I/O port */
+	u64 base;
+	u8 stride;		/* bytes between registers (1, or 4 for 32-bit MMIO) */
+	u32 baud;		/* 0: keep the divisor the firmware set */
+};
+
+/*
+ * Probes the UART (scratch register, then a byte through loopback),
+ * programs it 8N1 at p->baud and registers it as a console sink named
+ * p->name. Returns 0, -ENODEV when no working UART answers (nothing is
+ * registered; the probe took a handful of register reads), -ERANGE when
+ * SERIAL_MAX ports are in use, -EINVAL for a baud rate the 1.8432 MHz
+ * clock cannot make, -EIO for an MMIO UART above SERIAL_MMIO_LIMIT.
+ */
+int serial_add(const struct serial_port *p);
+/* How many UARTs are registered. */
+int serial_count(void);
 
 #endif

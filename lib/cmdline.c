@@ -11,6 +11,13 @@ struct option {
 	const char *help;
 };
 
+/* Options that may be given several times, each word counting (Linux's
+ * console= is one); any other repeated option warns. */
+static bool repeatable(const char *key)
+{
+	return !strcmp(key, "console");
+}
+
 static const struct option options[] = {
 	{ "test", true, "comma-separated globs over suite.test names to run (default: all)" },
 	{ "verbose", false, "print extra diagnostics (each test's start, boot details)" },
@@ -19,12 +26,17 @@ static const struct option options[] = {
 	{ "watchdog", true, "seconds a single test may run before it is stopped as ERROR (1-600, default 20)" },
 	{ "apic", true, "local APIC mode: auto, xapic or x2apic (default auto: x2APIC when the CPU has it)" },
 	{ "help", false, "list the command-line options in the report" },
+	{ "console", true, "serial consoles as Linux names them: ttyS0..3[,baud]; several words for several, console=none for none; uart,io|mmio|mmio32,ADDR[,baud] for another UART (default: the ACPI SPCR port, else ttyS0)" },
+	{ "noscreen", false, "no dashboard on the screen (leave the firmware's picture)" },
+	{ "end", true, "when no isa-debug-exit ends the run: halt (a key press reboots), reboot or poweroff (ACPI S5); default halt, poweroff in a VM with no screen" },
+	{ "hold", true, "keep the finished dashboard up to N seconds (1-600) or until a key press, then end" },
 	{ "thorough", false, "longer measurements: 1 s calibration window, wrap and RTC-second tests" },
 	{ "cal_ms", true, "TSC calibration window in ms (10-10000; default 100, 1000 with thorough)" },
 	{ "tsc_hz", true, "the known TSC rate in Hz (the host tool passes the host's rate), for tsc.err_ppm.*" },
 	{ "monitor", true, "monitor mode for N seconds: cross-check every source, report anomalies as events" },
 	{ "nosmp", false, "do not start the other CPUs" },
 	{ "tsc_warp", true, "plant a TSC warp of N cycles on CPU 1 (a test that must then fail)" },
+	{ "oneshot_plant", true, "plant one early or one lost event per waiting mode: early or lost (*.oneshot must then fail)" },
 	{ "broadcast", false, "per-CPU ticks through a global device and IPIs, as when local timers stop" },
 	{ "hpet_legacy", false, "drive the HPET comparator in legacy-replacement mode (takes IRQ0/IRQ8 from PIT/RTC)" },
 	{ "hz", true, "tick rate for the tick-layer tests (100-1000, default 250)" },
@@ -94,7 +106,7 @@ static void add_word(struct cmdline *cl, const char *w, size_t n)
 		cmdline_warn(cl, msg);
 		return;
 	}
-	if (find_word(cl, key)) {
+	if (find_word(cl, key) && !repeatable(key)) {
 		snprintf_(msg, sizeof(msg), "option '%s' given twice; the last one is used", key);
 		cmdline_warn(cl, msg);
 	}
@@ -141,6 +153,16 @@ const char *cmdline_get(const struct cmdline *cl, const char *key)
 	struct cmdline_word *w = find_word(cl, key);
 
 	return w && w->has_value ? w->value : NULL;
+}
+
+int cmdline_get_all(const struct cmdline *cl, const char *key, const char **out, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < cl->nwords && n < max; i++)
+		if (!strcmp(cl->words[i].key, key) && cl->words[i].has_value)
+			out[n++] = cl->words[i].value;
+	return n;
 }
 
 bool cmdline_has(const struct cmdline *cl, const char *key)

@@ -31,6 +31,9 @@ struct cmdline {
 void cmdline_parse(const char *s, bool skip_first, struct cmdline *cl);
 /* The value of key=value, or NULL when absent. */
 const char *cmdline_get(const struct cmdline *cl, const char *key);
+/* The values of every key=value word, in order, at most max of them (for
+ * an option that may be repeated, like console=); returns how many. */
+int cmdline_get_all(const struct cmdline *cl, const char *key, const char **out, int max);
 /* True when the flag (or key) was given. */
 bool cmdline_has(const struct cmdline *cl, const char *key);
 /*

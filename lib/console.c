@@ -2,6 +2,7 @@
  * drivers registered. It must not touch a device itself (no port or MMIO
  * access here), so that the layers below drivers can print. */
 #include "console.h"
+#include "str.h"
 
 static const struct console_sink *sinks[CONSOLE_MAX_SINKS];
 static int nsinks;
@@ -17,7 +18,7 @@ int console_register(const struct console_sink *sink)
 void console_write(const char *s, size_t n)
 {
 	for (int i = 0; i < nsinks; i++)
-		sinks[i]->write(s, n);
+		sinks[i]->write(sinks[i], s, n);
 }
 
 void vkprintf(const char *fmt, va_list ap)
@@ -44,9 +45,15 @@ const char *console_outputs(void)
 	static char names[64];
 	size_t len = 0;
 
-	for (int i = 0; i < nsinks && len < sizeof(names); i++)
-		if (!sinks[i]->live || sinks[i]->live())
+	for (int i = 0; i < nsinks && len < sizeof(names); i++) {
+		bool listed = false;
+
+		for (int k = 0; k < i; k++)
+			listed |= !strcmp(sinks[k]->name, sinks[i]->name) &&
+				  (!sinks[k]->live || sinks[k]->live(sinks[k]));
+		if (!listed && (!sinks[i]->live || sinks[i]->live(sinks[i])))
 			len += (size_t)snprintf_(names + len, sizeof(names) - len, "%s%s",
 						 len ? "+" : "", sinks[i]->name);
+	}
 	return len ? names : "none";
 }

@@ -8,14 +8,16 @@
 
 #include "printf.h"
 
-#define CONSOLE_MAX_SINKS	4
+#define CONSOLE_MAX_SINKS	6
 
 struct console_sink {
-	const char *name;	/* as console_outputs names it: "serial", "vga" */
-	void (*write)(const char *s, size_t n);
+	const char *name;	/* its kind, as console_outputs names it: "serial" */
+	/* Writes n bytes; self is the registered sink (a driver with several
+	 * devices embeds it in its own structure). */
+	void (*write)(const struct console_sink *self, const char *s, size_t n);
 	/* Whether the sink still works (a UART can be given up on); NULL
 	 * when it always does. */
-	bool (*live)(void);
+	bool (*live)(const struct console_sink *self);
 };
 
 /* Adds a sink (kept by pointer); returns -ERANGE when the table is full. */
@@ -25,8 +27,8 @@ void console_write(const char *s, size_t n);
 /* printf to the console; lines longer than 512 bytes are cut. */
 void kprintf(const char *fmt, ...) PRINTF_FMT(1, 2);
 void vkprintf(const char *fmt, va_list ap);
-/* The live sinks' names joined by '+', for the report ("serial+vga",
- * "serial", ...), or "none". */
+/* The live sinks' distinct names joined by '+', for the report
+ * ("serial", ...), or "none". */
 const char *console_outputs(void);
 
 #endif

@@ -3,35 +3,14 @@
  *
  * During one window every reference is read round-robin, each read
  * bracketed by two ordered TSC reads. Samples are kept at a steady pace
- * (at most CAL_MAX_SAMPLES per reference) and those whose bracket is
- * within 2x the narrowest are used. The rate is the two-group estimate
- * (mean of the second half against mean of the first half; as good as a
- * least-squares fit for evenly spread samples, and exact in 64-bit
- * integers), refitted once without outliers (beyond 5 robust standard
- * deviations). Its 1-sigma uncertainty comes from the scatter of the
- * samples about the fitted line. Because every reference spans the same window,
- * the results also give the drift between every pair.
+ * (at most CAL_MAX_SAMPLES per reference) and fitted as calfit.h says.
+ * Because every reference spans the same window, the results also give
+ * the drift between every pair.
  */
 #ifndef MEASURE_CALIBRATE_H
 #define MEASURE_CALIBRATE_H
 
-#include "tick/clocksource.h"
-
-#define CAL_MAX_SAMPLES	4096
-#define CAL_MIN_SAMPLES	8
-
-struct cal_result {
-	struct clocksource *cs;
-	int status;		/* 0, or -EIO when too few usable samples */
-	u64 tsc_hz;		/* TSC rate measured against cs */
-	u64 unc_ppb;		/* 1-sigma statistical uncertainty, ppb */
-	u64 samples, kept;	/* taken, and used in the fit */
-	u64 rejected;		/* dropped as outliers by the robust refit */
-	u64 min_width, max_width;	/* bracket widths used, cycles */
-	u64 span_cycles;	/* TSC time from first to last kept sample */
-	u64 backwards;		/* steps back seen while reading */
-	u64 wraps;
-};
+#include "calfit.h"
 
 /*
  * Calibrates against each of refs[0..n) (n <= CS_MAX) over window_ns of

@@ -43,6 +43,11 @@ void ktap_suite_end(int n, const char *suite, enum verdict v)
 		kprintf("%s %d %s\n", v == PASS ? "ok" : "not ok", n, suite);
 }
 
+const char *ktap_reason(void)
+{
+	return reason;
+}
+
 void ktap_clear_reason(void)
 {
 	reason[0] = 0;

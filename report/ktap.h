@@ -23,6 +23,8 @@ void ktap_suite_begin(const char *suite, int ntests);
 void ktap_test_result(int n, const char *name, enum verdict v);
 /* Ends the suite's indentation and prints its own result line. */
 void ktap_suite_end(int n, const char *suite, enum verdict v);
+/* The reason recorded with the last skip(), fail() or error(), or "". */
+const char *ktap_reason(void);
 /* Forgets the recorded reason; called before each test. */
 void ktap_clear_reason(void);
 

@@ -2,8 +2,11 @@
  * run. It must not run tests or choose verdicts: the runner counts each
  * verdict into the open row, and tests add notes. */
 #include "summary.h"
+#include "dashboard.h"
 #include "lib/console.h"
 #include "lib/str.h"
+
+#define MAX_REASONS	8
 
 struct row {
 	const char *name;
@@ -15,6 +18,17 @@ struct row {
 static struct row rows[SUMMARY_MAX_ROWS];
 static int nrows;
 static struct row *current;
+static const char *test_suite, *test_name;
+/* "suite.test: reason" of each FAIL and ERROR, for the screen. */
+static struct { char text[160]; enum verdict v; } reasons[MAX_REASONS];
+static int nreasons;
+
+void summary_test_begin(const char *suite, const char *name)
+{
+	test_suite = suite;
+	test_name = name;
+	dashboard_test_begin(suite, name);
+}
 
 void summary_begin_row(const char *suite)
 {
@@ -27,6 +41,12 @@ void summary_count(enum verdict v)
 {
 	if (current)
 		current->counts[v]++;
+	dashboard_test_end(v);
+	if ((v == FAIL || v == ERROR) && nreasons < MAX_REASONS && test_name) {
+		snprintf_(reasons[nreasons].text, sizeof(reasons[0].text), "%s %s.%s: %s",
+			  v == FAIL ? "FAIL" : "ERROR", test_suite, test_name, ktap_reason());
+		reasons[nreasons++].v = v;
+	}
 }
 
 void summary_end_row(u64 ms)
@@ -57,10 +77,16 @@ void summary_print(void)
 {
 	static const char *const names[] = { "PASS", "SKIP", "FAIL", "ERROR" };
 	int total[4] = { 0 };
+	enum verdict overall = SKIP;
+	char line[200];
 
+	/* Each line is formatted once and sent to serial ("# " first) and to
+	 * the screen as it is, so that the two carry the same text. */
 	kprintf("# ---- tickscope summary ----\n");
-	kprintf("# %-10s %-6s %5s %5s %5s %5s %7s  %s\n", "source", "result", "pass", "fail", "skip",
-		"error", "ms", "notes");
+	snprintf_(line, sizeof(line), "%-10s %-6s %5s %5s %5s %5s %7s  %s", "source", "result",
+		  "pass", "fail", "skip", "error", "ms", "notes");
+	kprintf("# %s\n", line);
+	dashboard_table_heading(line);
 	for (int i = 0; i < nrows; i++) {
 		struct row *s = &rows[i];
 		enum verdict v = SKIP;
@@ -70,11 +96,20 @@ void summary_print(void)
 			if (s->counts[k])
 				v = verdict_merge(v, (enum verdict)k);
 		}
-		kprintf("# %-10s %-6s %5d %5d %5d %5d %7lu  %s\n", s->name, names[v], s->counts[PASS],
-			s->counts[FAIL], s->counts[SKIP], s->counts[ERROR], s->ms, s->note);
+		overall = verdict_merge(overall, v);
+		snprintf_(line, sizeof(line), "%-10s %-6s %5d %5d %5d %5d %7lu  %s", s->name,
+			  names[v], s->counts[PASS], s->counts[FAIL], s->counts[SKIP],
+			  s->counts[ERROR], s->ms, s->note);
+		kprintf("# %s\n", line);
+		dashboard_table_row(line, v);
 	}
-	kprintf("# totals: %d passed, %d failed, %d skipped, %d errors\n", total[PASS], total[FAIL],
-		total[SKIP], total[ERROR]);
+	snprintf_(line, sizeof(line), "totals: %d passed, %d failed, %d skipped, %d errors",
+		  total[PASS], total[FAIL], total[SKIP], total[ERROR]);
+	kprintf("# %s\n", line);
+	dashboard_table_totals(line, overall);
+	for (int i = 0; i < nreasons; i++)
+		dashboard_reason(reasons[i].text, reasons[i].v);
+	dashboard_table_end();
 	for (int i = 0; i < nrows; i++)
 		kprintf("# measure: run.suite_ms.%s = %lu ms\n", rows[i].name, rows[i].ms);
 }

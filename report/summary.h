@@ -13,6 +13,9 @@
 /* Opens the row of suite (rows print in the order they are opened); until
  * summary_end_row, notes and verdicts go to it. */
 void summary_begin_row(const char *suite);
+/* Test suite.name is about to run (for the screen's progress and the
+ * reasons of failures). */
+void summary_test_begin(const char *suite, const char *name);
 /* Counts one test's verdict in the open row. */
 void summary_count(enum verdict v);
 /* Closes the open row with the time its suite took. */
@@ -20,7 +23,8 @@ void summary_end_row(u64 ms);
 /* A short note for the open row; notes of several tests are joined with
  * "; ". Ignored when no row is open. */
 void summary_note(const char *fmt, ...) PRINTF_FMT(1, 2);
-/* Prints the table, the totals line and the run.suite_ms.* measurements. */
+/* Prints the table, the totals line and the run.suite_ms.* measurements,
+ * and shows the table and the FAIL/ERROR reasons on the dashboard. */
 void summary_print(void);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * Tests every clockevent through the clockevent interface: oneshot
- * latency at several deltas (never early, never lost) and the periodic
- * rate, lost ticks and jitter, all timed by the calibrated TSC.
- * A test here must not program a device except through that interface.
+ * latency polling and halted (never early, never lost; tests/oneshot.c)
+ * and the periodic rate, lost ticks and jitter, all timed by the
+ * calibrated TSC. A test here must not program a device except through
+ * that interface.
  */
 #include "sources.h"
 #include "arch-x86/cpu.h"
@@ -10,10 +11,8 @@
 #include "lib/stats.h"
 #include "tick/clockevent.h"
 #include "drivers/lapic_timer.h"
+#include "oneshot.h"
 
-#define ONESHOT_SAMPLES		16	/* per delta */
-#define ONESHOT_WAIT_NS		100000000ul	/* beyond the delta: 100 ms */
-#define DRAIN_NS		2000000ul	/* for an event reported lost */
 #define PERIODIC_HZ		250	/* the default HZ */
 /* The RTC only has powers of two. Its emulation runs on QEMU's main-loop
  * timers, which were seen to drop one 256 Hz period in 50 under TCG;
@@ -21,15 +20,11 @@
 #define RTC_TEST_HZ		64
 #define PERIODIC_WINDOW_NS	200000000ul
 #define PERIODIC_MAX		2048
-#define HIST_BUCKETS		24	/* log2 buckets from 1 ns */
 
-static u64 lat_ns[4 * ONESHOT_SAMPLES];
 static u64 stamps[PERIODIC_MAX];
 static volatile u64 nstamps;
 
-/* The clockevent named name with all of features, or the verdict to
- * return instead. */
-static enum verdict ce_or_verdict(const char *name, u32 features, struct clockevent **out)
+enum verdict ce_or_verdict(const char *name, u32 features, struct clockevent **out)
 {
 	*out = clockevent_find(name);
 	if (*out && ((*out)->features & features) == features)
@@ -37,120 +32,6 @@ static enum verdict ce_or_verdict(const char *name, u32 features, struct clockev
 	if (*out)
 		return skip("%s has no %s mode", name, features & CE_ONESHOT ? "oneshot" : "periodic");
 	return absent_verdict(name);
-}
-
-/* Waits for the device's event count to pass `after`, until TSC `end`. */
-static bool wait_event(struct clockevent *ce, u64 after, u64 end)
-{
-	while (ce->events <= after)
-		if (rdtsc_ordered() > end)
-			return false;
-	return true;
-}
-
-static void print_histogram(const char *name, const u64 *v, int n)
-{
-	int counts[HIST_BUCKETS] = { 0 };
-	char line[200];
-	int len = 0;
-
-	for (int i = 0; i < n; i++) {
-		int b = 0;
-
-		while (b < HIST_BUCKETS - 1 && v[i] >= (2ul << b))
-			b++;
-		counts[b]++;
-	}
-	len = snprintf_(line, sizeof(line), "histogram %s (ns, log2 buckets):", name);
-	for (int b = 0; b < HIST_BUCKETS && len < (int)sizeof(line) - 24; b++)
-		if (counts[b])
-			len += snprintf_(line + len, sizeof(line) - (size_t)len, " [%lu,%lu):%d",
-					 b ? 1ul << b : 0, 2ul << b, counts[b]);
-	diag("%s", line);
-}
-
-/* What a series of oneshot events came to; latencies are in lat_ns[0..n). */
-struct oneshot_counts {
-	int n, early, missed, lost, fired;
-	s64 worst_early;	/* cycles, negative */
-};
-
-/* ONESHOT_SAMPLES events programmed at each of the four deltas, one after
- * the other, each waited for (bounded) and timed against its due time. */
-static void oneshot_samples(struct clockevent *ce, const u64 *deltas_ns, struct oneshot_counts *c)
-{
-	*c = (struct oneshot_counts){ 0 };
-	for (int d = 0; d < 4; d++) {
-		u64 ticks = MAX(mul_div_u64(deltas_ns[d], ce->freq_hz, 1000000000ull), ce->min_delta);
-
-		for (int i = 0; i < ONESHOT_SAMPLES; i++) {
-			u64 before = ce->events, end;
-			s64 lat;
-
-			if (ce->set_next_event(ce, ticks) == -ETIME) {
-				/* Real HPETs then wait for the counter to wrap;
-				 * QEMU's fires at once. Either way, wait a little
-				 * so that it is not taken for the next event. */
-				c->missed++;
-				c->fired += wait_event(ce, before, rdtsc_ordered() + ns_to_tsc(DRAIN_NS));
-				continue;
-			}
-			end = ce->due_tsc + ns_to_tsc(ONESHOT_WAIT_NS);
-			if (!wait_event(ce, before, end)) {
-				c->lost++;
-				continue;
-			}
-			lat = (s64)(ce->irq_tsc - ce->due_tsc);
-			/* Early: before the due time by more than we know it. */
-			if (lat < -(s64)(ce->due_unc + tsc_hz() / ce->freq_hz + 1)) {
-				c->early++;
-				c->worst_early = MIN(c->worst_early, lat);
-			}
-			lat_ns[c->n++] = lat > 0 ? tsc_to_ns((u64)lat) : 0;
-		}
-	}
-}
-
-static enum verdict ce_oneshot(const char *name)
-{
-	struct clockevent *ce;
-	enum verdict v = ce_or_verdict(name, CE_ONESHOT, &ce);
-	u64 deltas_ns[4] = { 0, 20000, 100000, 1000000 };
-	struct oneshot_counts c;
-	struct summary s;
-	char m[64];
-
-	if (v != PASS)
-		return v;
-	if (ce->features & CE_PERCPU)
-		watchdog_pause();
-	deltas_ns[0] = mul_div_u64(ce->min_delta, 1000000000ull, ce->freq_hz) + 1;
-	ce->handler = NULL;
-	oneshot_samples(ce, deltas_ns, &c);
-	ce->shutdown(ce);
-	if (ce->features & CE_PERCPU)
-		watchdog_resume();
-	diag("%s: %s; deltas %lu (minimum) / 20000 / 100000 / 1000000 ns, %d samples each",
-	     name, ce->route, deltas_ns[0], ONESHOT_SAMPLES);
-	print_histogram("oneshot latency", lat_ns, c.n);
-	summarize(lat_ns, (size_t)c.n, &s);
-	snprintf_(m, sizeof(m), "%s.oneshot.latency_ns", name);
-	measure_percentiles(m, &s, "ns");
-	snprintf_(m, sizeof(m), "%s.oneshot.missed", name);
-	measure_x(m, c.missed, 0, NULL, "programmed too close: the driver said -ETIME; %d of them "
-		  "fired anyway", c.fired);
-	snprintf_(m, sizeof(m), "%s.oneshot.early", name);
-	measure_x(m, c.early, 0, NULL, "expected 0");
-	summary_note("oneshot p50 %lu us", s.p50 / 1000);
-	if (c.lost)
-		return fail("%d of %d oneshot events never came (waited %lu ms past each)", c.lost,
-			    4 * ONESHOT_SAMPLES, ONESHOT_WAIT_NS / 1000000);
-	if (c.early)
-		return fail("%d events came early, the worst by %lu ns", c.early,
-			    tsc_to_ns((u64)-c.worst_early));
-	if (!c.n)
-		return fail("every programming attempt reported the event already passed");
-	return PASS;
 }
 
 static void stamp(struct clockevent *ce)
@@ -317,14 +198,14 @@ static enum verdict ce_periodic(const char *name)
 	return v;
 }
 
-TEST(pit, oneshot) { return ce_oneshot("pit"); }
+TEST(pit, oneshot) { return ce_oneshot("pit", env); }
 TEST(pit, periodic) { return ce_periodic("pit"); }
-TEST(hpet, oneshot) { return ce_oneshot("hpet"); }
+TEST(hpet, oneshot) { return ce_oneshot("hpet", env); }
 TEST(hpet, periodic) { return ce_periodic("hpet"); }
 TEST(rtc, periodic) { return ce_periodic("rtc"); }
-TEST(lapic, oneshot) { return ce_oneshot("lapic"); }
+TEST(lapic, oneshot) { return ce_oneshot("lapic", env); }
 TEST(lapic, periodic) { return ce_periodic("lapic"); }
-TEST(tscdeadline, oneshot) { return ce_oneshot("tscdeadline"); }
+TEST(tscdeadline, oneshot) { return ce_oneshot("tscdeadline", env); }
 
 TEST(lapic, calibration)
 {

@@ -8,6 +8,7 @@
 #include "arch-x86/delay.h"
 #include "arch-x86/platform.h"
 #include "lib/cmdline.h"
+#include "report/dashboard.h"
 #include "lib/str.h"
 
 #define MAX_SUITES	32
@@ -27,7 +28,7 @@ struct suite {
 };
 
 static struct suite suites[MAX_SUITES];
-static int nsuites, nselected_suites;
+static int nsuites, nselected_suites, ntests;
 static const char *globs;
 static bool verbose;
 
@@ -100,8 +101,11 @@ void runner_begin(struct test_env *env)
 			suites[j] = suites[j - 1];
 			suites[j - 1] = tmp;
 		}
-	for (int i = 0; i < nsuites; i++)
+	for (int i = 0; i < nsuites; i++) {
 		nselected_suites += suites[i].selected > 0;
+		ntests += suites[i].selected;
+	}
+	dashboard_plan(ntests);
 	ktap_begin(nselected_suites);
 	watchdog_setup(env);
 }
@@ -141,6 +145,7 @@ static enum verdict run_suite(const struct suite *s, int sn, struct test_env *en
 
 		if (verbose)
 			diag("running %s.%s", t->suite, t->name);
+		summary_test_begin(t->suite, t->name);
 		v = watchdog_run(t->fn, env);
 		summary_count(v);
 		sv = verdict_merge(sv, v);

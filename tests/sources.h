@@ -25,12 +25,6 @@ static inline const struct cal_result *cal_for(const char *name)
 	return NULL;
 }
 
-/* sqrt(a² + b²), for combining independent uncertainties. */
-static inline u64 hypot_u64(u64 a, u64 b)
-{
-	return isqrt_u64(a * a + b * b);
-}
-
 /*
  * How far a rate measured against a reference may be from the truth:
  * the targets this project holds calibration to (50 ppm from a 100 ms
@@ -62,5 +56,10 @@ enum verdict absent_verdict(const char *name);
  * absent (with the driver's reason), FAIL when its driver found it broken.
  */
 enum verdict source_or_verdict(const char *name, struct clocksource **out);
+
+struct clockevent;
+/* The clockevent named name with all of features, or the verdict to return
+ * instead: SKIP (absent, or without the mode), FAIL (found broken). */
+enum verdict ce_or_verdict(const char *name, u32 features, struct clockevent **out);
 
 #endif

@@ -12,13 +12,14 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # where the repository's files are
     ("paths",),
     # one job each on text, files and the host: none of them runs QEMU
-    ("ktap", "host", "htmlreport", "diff", "golden", "layers", "deps", "advise"),
+    ("ktap", "host", "htmlreport", "diff", "golden", "layers", "deps", "font", "screenshot",
+     "spcr", "advise"),
     # one QEMU process and its control socket
     ("qemu", "qmp"),
     # what a run means: formats, the matrix's checks, the scenarios' answers
-    ("report", "matrix", "knownanswer"),
+    ("report", "matrix", "knownanswer", "parselog"),
     # sequences of runs
-    ("migrate", "scenario", "bench", "adviseverify"),
+    ("migrate", "scenario", "bench", "menu", "adviseverify"),
     # commands
     ("testsuite", "cli"),
 )

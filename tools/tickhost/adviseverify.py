@@ -55,9 +55,9 @@ def boot_check(cfg: qemu.Config, item: advise.Item) -> str:
     r = qemu.run(c, live=False)
     if r.verdict in ("PASS", "SKIP", "FAIL"):
         return ""
-    said = [ln.replace("qemu-system-x86_64: ", "").strip() for ln in r.stderr.splitlines()
-            if ln.strip()]
-    return " / ".join(said) or r.reason
+    lines = [ln.strip() for ln in r.stderr.splitlines() if ln.strip()]
+    said = [ln for ln in lines if ln.startswith("qemu-system-x86_64: ")] or lines
+    return " / ".join(ln.replace("qemu-system-x86_64: ", "") for ln in said) or r.reason
 
 
 def planted(kernel: str, log: Callable[[str], None] = print) -> advise.Item:

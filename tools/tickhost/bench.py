@@ -21,6 +21,7 @@ REFS = ("hpet", "pm", "pit", "rtc", "kvmclock")
 SOURCE_SUITES = ("tsc", "hpet", "pm", "pit", "rtc", "kvmclock", "drift")
 EVENT_SUITES = ("lapic", "tscdeadline", "tick")
 LATENCIES = ("pit", "lapic", "tscdeadline", "hpet")
+WAITS = ("poll", "halt")  # oneshot latency polling the TSC, and halted
 
 
 def fmt(values: list[float]) -> str:
@@ -38,7 +39,8 @@ class Samples:
         self.uncs: dict[str, list[float]] = {r: [] for r in REFS}
         self.suite_ms: list[float] = []
         self.init_ms: list[float] = []
-        self.lat: dict[str, list[float]] = {c: [] for c in LATENCIES}
+        self.lat: dict[str, list[float]] = {f"{c}.oneshot.{w}": [] for c in LATENCIES
+                                            for w in WAITS}
         self.idle: list[float] = []
 
     def add(self, rep: ktap.Report) -> None:
@@ -58,8 +60,8 @@ class Samples:
         if m:
             self.init_ms.append(m.value)
             self.suite_ms.append(total + m.value)
-        for c in LATENCIES:
-            m = rep.measure(f"{c}.oneshot.latency_ns.p50")
+        for c in self.lat:
+            m = rep.measure(f"{c}.latency_ns.p50")
             if m:
                 self.lat[c].append(m.value)
         p = rep.measure("tick.idle_irqs_per_s.periodic")
@@ -76,9 +78,9 @@ class Samples:
                 print(f"  unc_ppm.{ref:14s} {fmt(self.uncs[ref])}")
         print(f"  sources_init_ms        {fmt(self.init_ms)}")
         print(f"  clocksource suites ms  {fmt(self.suite_ms)} (probe + calibration + tests)")
-        for c in LATENCIES:
-            if self.lat[c]:
-                print(f"  {c + '.oneshot p50 ns':22s} {fmt(self.lat[c])}")
+        for c, v in self.lat.items():
+            if v:
+                print(f"  {c + ' p50 ns':27s} {fmt(v)}")
         if self.idle:
             print(f"  oneshot idle irqs, % of periodic {fmt(self.idle)}")
 

@@ -8,7 +8,8 @@ import fnmatch
 import json
 import sys
 
-from . import advise, adviseverify, diff, htmlreport, matrix, paths, qemu, report, scenario
+from . import (advise, adviseverify, diff, htmlreport, matrix, parselog, paths, qemu,
+               report, scenario)
 from .host import kvm_usable
 
 USAGE = """tickscope host tool: boot the kernel under QEMU and judge its report.
@@ -17,6 +18,8 @@ USAGE = """tickscope host tool: boot the kernel under QEMU and judge its report.
   tickscope matrix [--config FILE] [--only GLOB] run the standard matrix
   tickscope scenario pause|snapshot [--hold S]   hold the VM, check the jump
   tickscope diff A.json B.json                   what changed, regressions flagged
+  tickscope parse FILE|- [--json F] [--junit F] [--html F]
+                                                 judge a captured serial log as a run
   tickscope advise [RESULT.json ...] [--guest G] [--verify]
                                                  the VM clock configuration to use
 
@@ -108,6 +111,29 @@ def cmd_matrix(a: argparse.Namespace) -> int:
     return worst
 
 
+def cmd_parse(a: argparse.Namespace) -> int:
+    try:
+        lines = parselog.read(a.log)
+    except OSError as e:
+        print(f"tickscope: parse: {e}", file=sys.stderr)
+        return 2
+    r = parselog.parse(lines, a.name or ("stdin" if a.log == "-" else a.log))
+    if a.json:
+        report.write_json([r], a.json)
+    if a.junit:
+        report.write_junit([r], a.junit)
+    if a.html:
+        with open(a.html, "w", encoding="utf-8") as f:
+            f.write(htmlreport.page([report.to_dict(r)], []))
+    rep = r.report
+    counts = {v: sum(1 for n in rep.leaves() if n.result == v)
+              for v in ("PASS", "FAIL", "SKIP", "ERROR")}
+    print(f"tickscope: {r.config['name']}: {r.verdict} ({counts['PASS']} passed, "
+          f"{counts['FAIL']} failed, {counts['SKIP']} skipped, {counts['ERROR']} errors)"
+          + (f": {r.reason}" if r.reason else ""))
+    return EXIT[r.verdict]
+
+
 def cmd_scenario(a: argparse.Namespace) -> int:
     cfg = qemu.Config(name=a.name, accel=a.accel, firmware=a.firmware, kernel=a.kernel,
                       machine=a.machine, cmdline=a.cmdline)
@@ -192,6 +218,12 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--html", help="write the HTML page (table, histograms, scenario plots)")
     m.add_argument("--scenarios", action="store_true",
                    help="also run the pause, snapshot, starve and migrate scenarios")
+    pl = sub.add_parser("parse", help="judge a captured serial log (hardware, BMC, LAVA)")
+    pl.add_argument("log", help="the serial log, or - for standard input")
+    pl.add_argument("--name", help="the run's name in the outputs (default: the file's)")
+    pl.add_argument("--json")
+    pl.add_argument("--junit")
+    pl.add_argument("--html")
     d = sub.add_parser("diff", help="compare two JSON results, flag regressions")
     d.add_argument("a")
     d.add_argument("b")
@@ -237,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_scenario(a)
     if a.cmd == "diff":
         return diff.main(a.a, a.b)
+    if a.cmd == "parse":
+        return cmd_parse(a)
     if a.cmd == "advise":
         return cmd_advise(a)
     if extra:

@@ -53,11 +53,13 @@ def source_rows(runs: list[dict[str, Any]]) -> list[str]:
     for ce in EVENTS:
         cells = []
         for r in runs:
-            p50 = _m(r, f"{ce}.oneshot.latency_ns.p50")
-            p99 = _m(r, f"{ce}.oneshot.latency_ns.p99")
+            p50 = "/".join(_m(r, f"{ce}.oneshot.{w}.latency_ns.p50") or "-"
+                           for w in ("poll", "halt"))
+            p99 = "/".join(_m(r, f"{ce}.oneshot.{w}.latency_ns.p99") or "-"
+                           for w in ("poll", "halt"))
             rate = _m(r, f"{ce}.periodic.rate_hz")
             res = _result(r, f"{ce}.oneshot") or _result(r, f"{ce}.periodic")
-            text = (f"oneshot p50 {p50 or '-'} / p99 {p99 or '-'} ns | periodic {rate or '-'} Hz"
+            text = (f"oneshot poll/halt p50 {p50}, p99 {p99} ns | periodic {rate or '-'} Hz"
                     if res and res != "SKIP" else "absent" if res == "SKIP" else "-")
             cells.append(_cell(text, res))
         rows.append(f"<tr><th>{ce} (events)</th>{''.join(cells)}</tr>")
@@ -90,7 +92,8 @@ def histograms(run: dict[str, Any]) -> list[str]:
         for d in t.get("diagnostics", []):
             if d.startswith("histogram"):
                 b = [(int(lo), int(hi), int(n)) for lo, hi, n in _HIST.findall(d)]
-                out.append(histogram_svg(f"{run['config']['name']}: {t['path']} latency", b))
+                what = d.split(" (")[0].removeprefix("histogram ")
+                out.append(histogram_svg(f"{run['config']['name']}: {t['path']} {what}", b))
     return out
 
 
@@ -157,6 +160,11 @@ def page(runs: list[dict[str, Any]], scenarios: list[dict[str, Any]], advice: st
                                   float(_m(s, "monitor.seconds") or 10))
                      + drift_svg(f"scenario {s.get('scenario')} drift", s.get("samples", []))
                      for s in scenarios)
+    shots = "\n".join(
+        f'<figure><img alt="screen of {html.escape(r["config"]["name"])}" '
+        f'src="data:image/png;base64,{r["screen"]["png_base64"]}"><figcaption>'
+        f'{html.escape(r["config"]["name"])}: the screen at the end of the run</figcaption>'
+        f'</figure>' for r in runs if r.get("screen", {}).get("png_base64"))
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>tickscope matrix</title>
 <style>
@@ -174,6 +182,8 @@ td, th {{ border: 1px solid #ccc; padding: 4px 6px; vertical-align: top; }}
 {hists or "<p>none</p>"}
 <h2>Scenarios</h2>
 {scen or "<p>none run</p>"}
+<h2>Screens</h2>
+{shots or "<p>none taken</p>"}
 {advice}
 </body></html>
 """

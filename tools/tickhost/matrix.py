@@ -11,13 +11,18 @@ Each section of the file is one configuration:
     boot     = kernel | iso
     cmdline  = kernel command line (kernel boots only)
     cpu, smp, memory, timeout
-    qemu     = extra QEMU arguments ({root} is the repository's top)
+    qemu     = extra QEMU arguments ({root} is the repository's top, {spcr_com2}
+               an SPCR table naming COM2, written by tickhost.spcr)
     verdict  = the run's expected verdict, or alternatives (PASS|FAIL); default PASS
     expect   = path-glob=RESULT[|RESULT], ...   e.g. irq.pit_ioapic=SKIP
     measure  = name OP value, ...        OP: == != < <= > >= ; |x| with abs
     output   = regex ; regex             must each match some serial line
     golden   = NAME                      the run's test and measurement names must
                                          be those of tests/golden/NAME.names
+    screen   = check                     take a screendump of the finished dashboard,
+                                         decode it with the kernel's font (or read
+                                         the VGA text memory) and check the summary
+                                         on it against serial
 """
 from __future__ import annotations
 
@@ -29,7 +34,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Callable
 
-from . import paths, qemu
+from . import paths, qemu, screenshot, spcr
 
 DEFAULT_FILE = paths.MATRIX_FILE
 _OPS: dict[str, Callable[[float, float], bool]] = {
@@ -46,10 +51,16 @@ class Entry:
     measure: list[str] = field(default_factory=list)
     output: list[str] = field(default_factory=list)
     golden: str = ""              # tests/golden/<golden>.names, "" for none
+    screen: bool = False          # check the screendump against the serial summary
 
 
 def _split(text: str, sep: str = ",") -> list[str]:
     return [p.strip() for p in text.replace("\n", " ").split(sep) if p.strip()]
+
+
+def _expand(text: str) -> str:
+    text = text.replace("{root}", paths.ROOT)
+    return text.replace("{spcr_com2}", spcr.write()) if "{spcr_com2}" in text else text
 
 
 def load(path: str, kernel: str, iso: str) -> list[Entry]:
@@ -66,14 +77,15 @@ def load(path: str, kernel: str, iso: str) -> list[Entry]:
             cmdline=" ".join(s.get("cmdline", "").split()), cpu=s.get("cpu", ""),
             smp=s.getint("smp", 1),
             memory=s.get("memory", "128M"), timeout=s.getfloat("timeout", 120.0),
-            extra=shlex.split(s.get("qemu", "").replace("{root}", paths.ROOT)))
+            extra=shlex.split(_expand(s.get("qemu", ""))),
+            screen=s.get("screen", "") == "check")
         expect = []
         for item in _split(s.get("expect", "")):
             glob, _, result = item.partition("=")
             expect.append((glob.strip(), result.strip().upper()))
         entries.append(Entry(cfg, s.get("verdict", "PASS").upper(), expect,
                              _split(s.get("measure", "")), _split(s.get("output", ""), ";"),
-                             s.get("golden", "").strip()))
+                             s.get("golden", "").strip(), cfg.screen))
     return entries
 
 
@@ -109,6 +121,10 @@ def check(entry: Entry, r: qemu.RunResult) -> list[str]:
         v = abs(got.value) if use_abs else got.value
         if not _OPS[op](v, float(value)):
             problems.append(f"{name} = {got.value:g} fails {spec}")
+    if entry.screen:
+        problems += [f"screen: {p}" for p in
+                     screenshot.judge(r.screen_ppm, r.screen_error, r.lines,
+                                      r.screen_vga)[0]]
     text = [ln.rstrip("\n") for ln in r.lines]
     for rx in entry.output:
         if not any(re.search(rx, ln) for ln in text):

@@ -23,6 +23,7 @@ from .qmp import QMP
 # The destination's TSC rate in migrate-tsc, as a fraction of the host's:
 # far enough from it (10 %) that no rounding makes the two equal.
 TSC_RATIO = 0.9
+PROGRAM = "qemu-system-x86_64: "
 # What QEMU prints when a destination refuses the incoming state.
 LOAD_FAILED = "load of migration failed"
 
@@ -95,7 +96,7 @@ def run(cfg: qemu.Config, live: bool, dst_cpu: str = "", name: str = "migrate",
     rep = ktap.parse(lines)
     verdict, reason = qemu.judge(rep, status, False, 0, stderr)
     r = qemu.RunResult(c.__dict__.copy(), c.accel, dst_cmd, verdict, reason, status,
-                       time.monotonic() - t_start, lines, stderr, rep, times)
+                       time.monotonic() - t_start, lines, stderr, rep, times=times)
     downtime = state.get("downtime", 0.0)
     out = Outcome(name, c.accel, "PASS", held_s=downtime / 1000, events=rep.events, run=r)
     if "act_end" in state:
@@ -184,10 +185,12 @@ def _refusal(dst: subprocess.Popen, wait_s: float) -> str:
 
 
 def _messages(stderr: str, status: Optional[int]) -> str:
-    """QEMU's error lines, joined, without the program name."""
-    msgs = [ln.replace("qemu-system-x86_64: ", "").strip() for ln in stderr.splitlines()
-            if ln.strip()]
-    return " / ".join(msgs) or f"QEMU exited with status {status}"
+    """QEMU's error lines (those it prefixes with its name; all lines when
+    none is), joined, without the program name."""
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    said = [ln for ln in lines if ln.startswith(PROGRAM)] or lines
+    return " / ".join(ln.replace(PROGRAM, "").strip() for ln in said) or \
+        f"QEMU exited with status {status}"
 
 
 def _migrate(sock: str, events: tuple[threading.Event, threading.Event], port: int,

@@ -15,10 +15,16 @@ from typing import Callable, Optional
 
 from . import ktap
 from .host import host_tsc_hz, kvm_usable
+from .qmp import QMP
 
 QBOOT = "/usr/share/qemu/qboot.rom"
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
+# A screen run: the kernel keeps its finished dashboard up this long (or
+# until a key) and says "# hold:" on serial; we take the picture then.
+SCREEN_HOLD_S = 60
+FWCFG_CMDLINE = "opt/tickscope/cmdline"
+VGA_TEXT, VGA_TEXT_SIZE = 0xB8000, 80 * 25 * 2
 # isa-debug-exit: the guest writes c, QEMU exits with (c << 1) | 1.
 GUEST_EXIT = {1: "PASS", 3: "FAIL", 5: "ERROR"}
 
@@ -50,6 +56,7 @@ class Config:
     memory: str = "128M"
     timeout: float = 120.0
     extra: list[str] = field(default_factory=list)
+    screen: bool = False          # take a screendump of the finished dashboard
 
 
 @dataclass
@@ -64,6 +71,9 @@ class RunResult:
     lines: list[str]
     stderr: str
     report: ktap.Report
+    screen_ppm: bytes = b""       # the screendump, when Config.screen
+    screen_error: str = ""        # why there is none
+    screen_vga: bytes = b""       # VGA text memory at the same moment
     # host time.monotonic() at which each of lines arrived (scenarios use
     # it as the host's truth for the guest's clock)
     times: list[float] = field(default_factory=list)
@@ -107,9 +117,12 @@ def resolve(cfg: Config) -> tuple[Config, str]:
 
 
 def command(c: Config, vars_file: Optional[str]) -> list[str]:
+    # Extra -serial options replace ours: they give every port (e.g.
+    # "-serial null -serial stdio" puts the report on COM2).
+    serial = [] if "-serial" in c.extra else ["-serial", "stdio"]
     cmd = ["qemu-system-x86_64", "-machine", f"{c.machine},accel={c.accel}",
            "-cpu", c.cpu, "-smp", str(c.smp), "-m", c.memory,
-           "-display", "none", "-serial", "stdio", "-monitor", "none",
+           "-display", "none", *serial, "-monitor", "none",
            "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
     if c.firmware == "qboot":
         cmd += ["-bios", QBOOT]
@@ -123,6 +136,24 @@ def command(c: Config, vars_file: Optional[str]) -> list[str]:
         if c.cmdline:
             cmd += ["-append", c.cmdline]
     return cmd + list(c.extra)
+
+
+def no_serial(c: Config) -> bool:
+    """The configuration gives the guest no serial port on our stdout
+    ("-serial none" and no stdio port): only the exit code reports."""
+    return "-serial" in c.extra and "stdio" not in c.extra
+
+
+def judge_exit(status: Optional[int], timed_out: bool, timeout: float,
+               stderr: str) -> tuple[str, str]:
+    """The verdict of a run without a serial report: the exit code's."""
+    if timed_out:
+        return "ERROR", f"timed out after {timeout:g} s (no serial port)"
+    guest = GUEST_EXIT.get(status if status is not None else -1)
+    if guest is None:
+        why = _qemu_error(stderr)
+        return "ERROR", f"QEMU exited with {status}{': ' + why if why else ''} (no serial port)"
+    return guest, "no serial port: the verdict is the exit code's"
 
 
 def _qemu_error(stderr: str) -> str:
@@ -154,6 +185,9 @@ def run(cfg: Config, live: bool = True,
     if known and "tsc_hz=" not in c.cmdline:
         c.cmdline = (c.cmdline + f" tsc_hz={known}").strip()
     cmd = command(c, vars_file)
+    shot: dict[str, object] = {}
+    if c.screen:
+        cmd, on_line = _screen_hook(cmd, tmp, shot, on_line)
     try:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
@@ -165,11 +199,55 @@ def run(cfg: Config, live: bool = True,
         on_start(proc)
     status, timed_out, lines, times, stderr = _collect(proc, c.timeout, live, on_line)
     shutil.rmtree(tmp, ignore_errors=True)
+    # QEMU's -kernel loader notes our multiboot1 video request on every
+    # boot ("multiboot knows VBE. we don't"): not a message about the run.
+    stderr = "".join(ln for ln in stderr.splitlines(keepends=True) if "knows VBE" not in ln)
     duration = time.monotonic() - start
     rep = ktap.parse(lines)
-    verdict, reason = judge(rep, status, timed_out, c.timeout, stderr)
+    if no_serial(c):
+        verdict, reason = judge_exit(status, timed_out, c.timeout, stderr)
+    else:
+        verdict, reason = judge(rep, status, timed_out, c.timeout, stderr)
+    ppm, vga_mem = shot.get("ppm", b""), shot.get("vga", b"")
     return RunResult(asdict(c), c.accel, cmd, verdict, reason, status, duration, lines,
-                     stderr, rep, times)
+                     stderr, rep, ppm if isinstance(ppm, bytes) else b"",
+                     str(shot.get("error", "" if ppm else "the kernel never said # hold:")),
+                     vga_mem if isinstance(vga_mem, bytes) else b"", times=times)
+
+
+def _screen_hook(cmd: list[str], tmp: str, shot: dict[str, object],
+                 on_line: Optional[Callable[[str], None]]
+                 ) -> tuple[list[str], Callable[[str], None]]:
+    """QEMU options and a serial-line hook for a screendump: the kernel is
+    told (through fw_cfg, which reaches an ISO boot too) to hold its
+    finished screen; at its "# hold:" line we take the picture through
+    QMP and press a key, and the run ends as usual."""
+    sock = os.path.join(tmp, "qmp.sock")
+    ppm = os.path.join(tmp, "screen.ppm")
+    vga = os.path.join(tmp, "vga.bin")
+    cmd = cmd + ["-qmp", f"unix:{sock},server=on,wait=off",
+                 "-fw_cfg", f"name={FWCFG_CMDLINE},string=hold={SCREEN_HOLD_S}"]
+
+    def hook(line: str) -> None:
+        if on_line:
+            on_line(line)
+        if not line.startswith("# hold:") or "ppm" in shot:
+            return
+        try:
+            q = QMP(sock)
+            q.cmd("screendump", filename=ppm)
+            with open(ppm, "rb") as f:
+                shot["ppm"] = f.read()
+            # In VGA text mode the picture is QEMU's font, not ours: the
+            # text memory itself is the exact record of the screen.
+            q.cmd("pmemsave", val=VGA_TEXT, size=VGA_TEXT_SIZE, filename=vga)
+            with open(vga, "rb") as f:
+                shot["vga"] = f.read()
+            q.cmd("send-key", keys=[{"type": "qcode", "data": "spc"}])
+            q.close()
+        except (OSError, RuntimeError, ValueError) as e:
+            shot["error"] = f"screendump failed: {e}"
+    return cmd, hook
 
 
 def _collect(proc: subprocess.Popen, timeout: float, live: bool,

@@ -2,16 +2,29 @@
 It only formats a finished run; it must not start QEMU or judge a run."""
 from __future__ import annotations
 
+import base64
 import json
 import xml.etree.ElementTree as ET
 from dataclasses import asdict
 from typing import Any
 
+from . import screenshot
 from .knownanswer import Outcome
 from .qemu import RunResult
 
 
 def to_dict(r: RunResult) -> dict[str, Any]:
+    rep = r.report
+    d = _fields(r)
+    if r.config.get("screen"):
+        pic = screenshot.read_ppm(r.screen_ppm) if r.screen_ppm else None
+        d["screen"] = {"error": r.screen_error if not pic else "",
+                       "png_base64": base64.b64encode(screenshot.png(pic)).decode()
+                       if pic else ""}
+    return d
+
+
+def _fields(r: RunResult) -> dict[str, Any]:
     rep = r.report
     return {
         "tool": "tickscope",

@@ -4,13 +4,16 @@ It only sequences and counts checks; what a check means lives where it is called
 from __future__ import annotations
 
 import argparse
+import base64
 import copy
 import os
 import subprocess
 import sys
+import time
 import unittest
 
-from . import advise, diff, golden, htmlreport, layers, matrix, paths, qemu, report, scenario
+from . import (advise, diff, golden, htmlreport, layers, matrix, menu, parselog, paths,
+               qemu, report, scenario)
 from .host import kvm_usable
 from .knownanswer import Outcome
 
@@ -64,6 +67,8 @@ def boots(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
     kvm_ok, kvm_why = kvm_usable()
     print(f"# KVM: {'usable' if kvm_ok else 'not usable'} ({kvm_why})", flush=True)
     results = []
+    parsed: list[str] = []
+    logs = 0
     for e in matrix.load(matrix.DEFAULT_FILE, kernel, iso):
         name = f"boot {e.config.name}"
         if only and only not in e.config.name:
@@ -86,7 +91,40 @@ def boots(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
                 print("      qemu stderr: " + r.stderr.strip()[-500:], flush=True)
         if e.golden:
             same_names(e, results[-1], t)
+        if not qemu.no_serial(e.config):
+            logs += 1
+            parsed += same_as_parsed(e.config.name, r, results[-1])
+    if logs:
+        t.add(f"parse: {logs} saved serial logs (build/logs/) give their runs' JSON and "
+              f"verdict (tickscope parse)", parsed)
     return results
+
+
+def same_as_parsed(name: str, r: qemu.RunResult, run: dict) -> list[str]:
+    """Saves the run's serial log and judges it as `tickscope parse` does:
+    the fields that come from the log and the verdict must be the run's
+    (the verdict only where QEMU's exit agreed with the report)."""
+    os.makedirs(os.path.join(paths.BUILD, "logs"), exist_ok=True)
+    path = os.path.join(paths.BUILD, "logs", name + ".log")
+    with open(path, "w", encoding="utf-8") as f:
+        f.writelines(r.lines)
+    got = report.to_dict(parselog.parse(parselog.read(path), name))
+    diffs = parselog.differences(run, got)
+    if r.reason:
+        diffs = [d for d in diffs if not d.startswith("verdict")]
+    return [f"{name}: {d}" for d in diffs]
+
+
+def grub_menu(iso: str, only: str, t: Tally) -> None:
+    """Each GRUB menu entry after the default (which iso-bios boots),
+    chosen with the arrow keys as a person would, does what it says."""
+    if only and "menu" not in only and "iso" not in only:
+        return
+    for e in menu.ENTRIES:
+        start = time.monotonic()
+        problems = menu.boot_entry(iso, e)
+        t.add(f"grub menu entry {e.index} ({e.title}) [{time.monotonic() - start:.1f} s]",
+              problems)
 
 
 def same_names(e: matrix.Entry, run: dict, t: Tally) -> None:
@@ -174,6 +212,21 @@ def advice(runs: list[dict], scen: list[dict], t: Tally) -> list[advise.Advice]:
     return out
 
 
+def _is_latency_p50(name: str) -> bool:
+    """A oneshot latency median, in either waiting mode (poll, halt)."""
+    return ".oneshot." in name and name.endswith(".latency_ns.p50")
+
+
+def _save(page: str, shots: list[dict]) -> None:
+    """build/report.html and build/screens/NAME.png, for a person to look at."""
+    os.makedirs(os.path.join(paths.BUILD, "screens"), exist_ok=True)
+    with open(os.path.join(paths.BUILD, "report.html"), "w", encoding="utf-8") as f:
+        f.write(page)
+    for r in shots:
+        with open(os.path.join(paths.BUILD, "screens", r["config"]["name"] + ".png"), "wb") as f:
+            f.write(base64.b64decode(r["screen"]["png_base64"]))
+
+
 def reports(runs: list[dict], scen: list[dict], t: Tally) -> None:
     """The HTML page has the table, plots and advice; diff flags a planted
     regression."""
@@ -189,15 +242,23 @@ def reports(runs: list[dict], scen: list[dict], t: Tally) -> None:
         problems.append("the page has no table")
     if page.count("<h3>") < len(runs) or "Advice: VM clock configuration" not in page:
         problems.append("the page lacks the advice section for every configuration")
-    t.add(f"report html ({len(page)} bytes, {page.count('<svg')} plots)", problems)
-    base = next((r for r in runs if any(m["name"].endswith("oneshot.latency_ns.p50")
-                                        for m in r["measurements"])), None)
+    shots = [r for r in runs if r.get("screen", {}).get("png_base64")]
+    problems += [f"no screen picture for {r['config']['name']}" for r in runs
+                 if r.get("screen") and r not in shots]
+    if page.count("<img") != len(shots):
+        problems.append(f"{page.count('<img')} pictures on the page for {len(shots)} screens")
+    _save(page, shots)
+    t.add(f"report html ({len(page)} bytes, {page.count('<svg')} plots, "
+          f"{page.count('<img')} screens; build/report.html)", problems)
+    base = next((r for r in runs if any(_is_latency_p50(m["name"])
+                                        for m in r["measurements"])
+                 and any(x["result"] == "PASS" for x in r["tests"])), None)
     if base is None:
-        t.add("report diff", [], skipped="no run with latencies")
+        t.add("report diff", [], skipped="no run with latencies and a passing test")
         return
     worse = copy.deepcopy(base)
     for m in worse["measurements"]:
-        if m["name"].endswith("oneshot.latency_ns.p50"):
+        if _is_latency_p50(m["name"]):
             m["value"] = m["value"] * 3 + 5000
             break
     passed = next(x for x in worse["tests"] if x["result"] == "PASS")
@@ -224,6 +285,7 @@ def main() -> int:
     layering(t)
     if not a.unit_only:
         runs = boots(a.kernel, a.iso, a.only, t)
+        grub_menu(a.iso, a.only, t)
         scen = scenarios(a.kernel, a.only, t)
         reports(runs, scen, t)
     print(f"{t.passed} passed, {t.failed} failed, {t.skipped} skipped")

@@ -1,0 +1,172 @@
+/* The calibration's rate fit and its uncertainty (see calfit.h). It must
+ * stay pure: no hardware, no ruler, nothing the host tests cannot link. */
+#include "calfit.h"
+#include "lib/math.h"
+#include "lib/stats.h"
+#include "lib/str.h"
+
+/* Residuals are clamped here, in cycles (also what a sample counted as
+ * far off contributes to the scatter). */
+#define RES_CLAMP	2000000000
+#define JK_BLOCKS	8
+/* Jackknife estimates are clamped here, in ppb (a factor of 5.8e8 either
+ * way), so that their sum and squared spread fit their types. */
+#define JK_CLAMP	(1ll << 59)
+
+/* Samples used: brackets within 2x the narrowest. Event samples are all
+ * kept: their width is the polling gap, known and already small. */
+static bool narrow(const struct cal_result *r, const struct cal_sample *s, u64 minw)
+{
+	return (r->cs->flags & CS_EVENTS) || s->w <= 2 * minw + 1;
+}
+
+struct fit {
+	u64 n[2];		/* per half: count */
+	u128 sx[2], sy[2];	/* per half: sums relative to x0, y0 */
+	u128 dx, dy;		/* n0 n1 (mean of half 1 - mean of half 0) */
+	u64 x0, y0;
+};
+
+/* Two-group fit over the samples whose index is in use[0..m). */
+static bool fit(const struct cal_sample *s, const u32 *use, u64 m, u64 ref_hz, struct fit *f,
+		u64 *tsc_hz)
+{
+	u128 x1, x0, y1, y0;
+
+	*f = (struct fit){ .x0 = s[use[0]].x, .y0 = s[use[0]].y };
+	for (u64 k = 0; k < m; k++) {
+		int g = k < m / 2 ? 0 : 1;
+
+		f->n[g]++;
+		f->sx[g] += s[use[k]].x - f->x0;
+		f->sy[g] += s[use[k]].y - f->y0;
+	}
+	x1 = f->sx[1] * f->n[0];
+	x0 = f->sx[0] * f->n[1];
+	y1 = f->sy[1] * f->n[0];
+	y0 = f->sy[0] * f->n[1];
+	if (x1 <= x0 || y1 <= y0)
+		return false;
+	f->dx = x1 - x0;
+	f->dy = y1 - y0;
+	*tsc_hz = mul_div_u128(f->dx, ref_hz, f->dy);
+	return true;
+}
+
+/* Residual of sample i from the fitted line through the overall means, in
+ * cycles, clamped to +-RES_CLAMP. Computed times n so the means stay
+ * exact (a slow reference's mean count is far from an integer). */
+static s64 residual(const struct cal_sample *si, const struct fit *f, u64 tsc_hz, u64 ref_hz)
+{
+	u64 n = f->n[0] + f->n[1];
+	s128 dx = (s128)((u128)n * (si->x - f->x0)) - (s128)(f->sx[0] + f->sx[1]);
+	s128 dy = (s128)((u128)n * (si->y - f->y0)) - (s128)(f->sy[0] + f->sy[1]);
+	s128 pred = mul_div_u128(dy < 0 ? (u128)-dy : (u128)dy, tsc_hz, ref_hz);
+	s128 res = dx - (dy < 0 ? -pred : pred), lim = (s128)n * RES_CLAMP;
+
+	if (res >= lim)
+		return RES_CLAMP;
+	if (res <= -lim)
+		return -RES_CLAMP;
+	return (s64)res / (s64)n;
+}
+
+static u32 use[CAL_MAX_SAMPLES], sub[CAL_MAX_SAMPLES];
+static u64 absres[CAL_MAX_SAMPLES], sorted[CAL_MAX_SAMPLES];
+
+/* Block-jackknife standard error of the rate, in ppb of all (the rate
+ * from all of use[0..m)); 0 when there are too few samples. */
+static u64 jackknife_ppb(const struct cal_sample *s, u64 m, u64 ref_hz, u64 all)
+{
+	s64 est[JK_BLOCKS], mean = 0;
+	u128 ssq = 0;
+	struct fit f;
+
+	if (m < JK_BLOCKS * CAL_MIN_SAMPLES)
+		return 0;
+	for (u64 b = 0; b < JK_BLOCKS; b++) {
+		u64 lo = m * b / JK_BLOCKS, hi = m * (b + 1) / JK_BLOCKS, n = 0, hz;
+
+		for (u64 k = 0; k < m; k++)
+			if (k < lo || k >= hi)
+				sub[n++] = use[k];
+		if (!fit(s, sub, n, ref_hz, &f, &hz))
+			return 0;
+		est[b] = MAX(MIN(ppb_diff(hz, all), JK_CLAMP), -JK_CLAMP);
+		mean += est[b];
+	}
+	mean /= JK_BLOCKS;
+	for (int b = 0; b < JK_BLOCKS; b++) {
+		u64 d = est[b] >= mean ? (u64)(est[b] - mean) : (u64)(mean - est[b]);
+
+		ssq += (u128)d * d;
+	}
+	/* (JK_BLOCKS - 1) / JK_BLOCKS of the sum, by a shift: a 128-bit
+	 * division would need libgcc. */
+	_Static_assert(JK_BLOCKS == 8, "the shift below divides by 8");
+	return isqrt_u128(ssq - (ssq >> 3));
+}
+
+/* Drops from use[0..*m) the samples further from the line than 5 robust
+ * standard deviations (1.4826 x the median absolute residual), such as a
+ * read delayed by an unrelated exit or a late timer; returns how many. */
+static u64 drop_outliers(const struct cal_sample *s, u64 *m, const struct fit *f, u64 tsc_hz,
+			 u64 ref_hz)
+{
+	u64 kept = 0, mad, limit, n = *m;
+
+	for (u64 k = 0; k < n; k++) {
+		s64 res = residual(&s[use[k]], f, tsc_hz, ref_hz);
+
+		absres[k] = (u64)(res < 0 ? -res : res);
+	}
+	memcpy(sorted, absres, n * sizeof(u64));
+	mad = select_u64(sorted, n, n / 2);
+	limit = MAX(mad * 74130 / 10000, 1ull);	/* 5 x 1.4826 */
+	for (u64 k = 0; k < n; k++)
+		if (absres[k] <= limit)
+			use[kept++] = use[k];
+	*m = kept;
+	return n - kept;
+}
+
+void cal_estimate(struct cal_result *r, const struct cal_sample *s, u64 n)
+{
+	u64 minw = UINT64_MAX, maxw = 0, m = 0, ref_hz = r->cs->freq_hz, sigma, k;
+	u128 ssq = 0;
+	struct fit f;
+
+	r->status = -EIO;
+	n = MIN(n, (u64)CAL_MAX_SAMPLES);
+	for (u64 i = 0; i < n; i++)
+		minw = MIN(minw, (u64)s[i].w);
+	for (u64 i = 0; i < n; i++)
+		if (narrow(r, &s[i], minw))
+			use[m++] = (u32)i;
+	r->min_width = minw;
+	if (m < CAL_MIN_SAMPLES || !fit(s, use, m, ref_hz, &f, &r->tsc_hz))
+		return;
+	r->rejected = drop_outliers(s, &m, &f, r->tsc_hz, ref_hz);
+	if (m < CAL_MIN_SAMPLES || !fit(s, use, m, ref_hz, &f, &r->tsc_hz))
+		return;
+	for (u64 k2 = 0; k2 < m; k2++) {
+		s64 res = residual(&s[use[k2]], &f, r->tsc_hz, ref_hz);
+
+		ssq += (u128)((s128)res * res);
+		maxw = MAX(maxw, (u64)s[use[k2]].w);
+	}
+	r->kept = m;
+	r->max_width = maxw;
+	r->span_cycles = s[use[m - 1]].x - s[use[0]].x;
+	sigma = isqrt_u64(mul_div_u128(ssq, 1, m - 2));
+	/* sd of the difference of the group means, sigma*sqrt(1/n1 + 1/n2),
+	 * relative to that difference, dx / (n1 n2). */
+	k = isqrt_u64(m * f.n[0] * f.n[1]);
+	r->unc_ppb = mul_div_u128((u128)sigma * k, 1000000000ull, f.dx);
+	/* That assumes independent samples; exits and timer delays come in
+	 * bursts. A delete-a-block jackknife over JK_BLOCKS contiguous blocks
+	 * sees noise correlated over shorter spans than a block; the larger
+	 * of the two is stated. */
+	r->unc_ppb = MAX(r->unc_ppb, jackknife_ppb(s, m, ref_hz, r->tsc_hz));
+	r->status = 0;
+}

@@ -1,0 +1,236 @@
+/* Lays out the dashboard on a character grid and keeps a shadow of it, so
+ * that only cells that change are written to the screen. It must not
+ * print to the console nor decide verdicts: callers pass text and
+ * verdicts in, the serial stream stays the record. */
+#include "dashboard.h"
+#include "arch-x86/cpu.h"
+#include "arch-x86/delay.h"
+#include "lib/str.h"
+
+#define MAX_COLS	256
+#define MAX_ROWS	96
+#define TITLE		SCREEN_ATTR(COL_BLACK, COL_CYAN)
+#define TEXT		SCREEN_ATTR(COL_GREY, COL_BLACK)
+#define BRIGHT		SCREEN_ATTR(COL_WHITE, COL_BLACK)
+#define DIM		SCREEN_ATTR(COL_DARKGREY, COL_BLACK)
+#define SUMMARY_ROWS_KEPT	32
+
+static const struct screen *scr;
+static u16 shadow[MAX_ROWS][MAX_COLS];	/* attr << 8 | char; 0 = unknown */
+static int cols, rows;
+static int ntests, ndone, nbad;
+static u64 t0;
+static int table_row;			/* next row of the summary */
+/* The summary rows as given, for the notes a narrow screen cut off. */
+static char table_text[SUMMARY_ROWS_KEPT][200];
+static int ntable;
+
+static u8 verdict_attr(enum verdict v)
+{
+	static const u8 fg[] = { COL_LGREEN, COL_YELLOW, COL_LRED, COL_LMAGENTA };
+
+	return SCREEN_ATTR(fg[v], COL_BLACK);
+}
+
+static void cell(int r, int c, u8 ch, u8 attr)
+{
+	u16 v = (u16)attr << 8 | ch;
+
+	if (r < 0 || r >= rows || c < 0 || c >= cols || shadow[r][c] == v)
+		return;
+	shadow[r][c] = v;
+	scr->put(r, c, ch, attr);
+}
+
+/* Writes text at (r, c) in attr and returns the column after it; with
+ * fill, the rest of the row is cleared in attr. */
+static int text_at(int r, int c, const char *s, u8 attr, bool fill)
+{
+	for (; *s && c < cols; s++)
+		cell(r, c++, (u8)*s, attr);
+	if (fill)
+		for (int x = c; x < cols; x++)
+			cell(r, x, ' ', attr);
+	return c;
+}
+
+void dashboard_init(const struct screen *s)
+{
+	scr = s;
+	if (!s)
+		return;
+	cols = MIN(s->cols, MAX_COLS);
+	rows = MIN(s->rows, MAX_ROWS);
+	for (int r = 0; r < rows; r++)
+		text_at(r, 0, "", TEXT, true);
+	t0 = rdtsc();
+}
+
+void dashboard_header(int n, const char *fmt, ...)
+{
+	char line[MAX_COLS + 1];
+	va_list ap;
+
+	if (!scr || n < 0 || n >= DASH_HEADER_LINES)
+		return;
+	va_start(ap, fmt);
+	vsnprintf_(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	text_at(n, 0, line, n == 0 ? TITLE : TEXT, true);
+}
+
+/* The progress line and bar sit under the header; the table under them. */
+#define PROGRESS_ROW	(DASH_HEADER_LINES + 1)
+#define BAR_ROW		(PROGRESS_ROW + 1)
+#define TABLE_ROW	(rows >= 30 ? BAR_ROW + 2 : BAR_ROW + 1)
+
+static u64 elapsed_ds(void)
+{
+	return tsc_to_ns(rdtsc() - t0) / 100000000;
+}
+
+static void draw_bar(void)
+{
+	int width = cols - 2, full = ntests ? (int)((u64)width * ndone / ntests) : 0;
+	u8 attr = nbad ? SCREEN_ATTR(COL_LRED, COL_BLACK) : SCREEN_ATTR(COL_LGREEN, COL_BLACK);
+
+	cell(BAR_ROW, 0, '[', TEXT);
+	for (int i = 0; i < width; i++)
+		cell(BAR_ROW, 1 + i, i < full ? GLYPH_FULL_BLOCK : GLYPH_LIGHT_SHADE,
+		     i < full ? attr : DIM);
+	cell(BAR_ROW, cols - 1, ']', TEXT);
+}
+
+void dashboard_plan(int n)
+{
+	ntests = n;
+	if (scr)
+		draw_bar();
+}
+
+void dashboard_test_begin(const char *suite, const char *name)
+{
+	char line[MAX_COLS + 1];
+
+	if (!scr)
+		return;
+	snprintf_(line, sizeof(line), "test %d of %d, %lu.%lu s: %s.%s", ndone + 1, ntests,
+		  elapsed_ds() / 10, elapsed_ds() % 10, suite, name);
+	text_at(PROGRESS_ROW, 0, line, BRIGHT, true);
+}
+
+void dashboard_test_end(enum verdict v)
+{
+	ndone++;
+	nbad += v == FAIL || v == ERROR;
+	if (scr)
+		draw_bar();
+}
+
+void dashboard_table_heading(const char *text)
+{
+	char line[MAX_COLS + 1];
+
+	if (!scr)
+		return;
+	snprintf_(line, sizeof(line), "done: %d tests in %lu.%lu s", ndone, elapsed_ds() / 10,
+		  elapsed_ds() % 10);
+	text_at(PROGRESS_ROW, 0, line, BRIGHT, true);
+	table_row = TABLE_ROW;
+	for (int r = table_row; r < rows; r++)
+		text_at(r, 0, "", TEXT, true);
+	text_at(table_row++, 0, text, SCREEN_ATTR(COL_WHITE, COL_BLUE), true);
+}
+
+void dashboard_table_row(const char *text, enum verdict v)
+{
+	int c = 0;
+
+	if (!scr)
+		return;
+	if (ntable < SUMMARY_ROWS_KEPT)
+		str_copy(table_text[ntable++], text, sizeof(table_text[0]));
+	if (table_row >= rows)
+		return;
+	text_at(table_row, 0, text, TEXT, true);
+	/* The verdict, the second word (a long source name shifts it), is
+	 * drawn in its colour. */
+	while (text[c] && text[c] != ' ')
+		c++;
+	while (text[c] == ' ')
+		c++;
+	for (; text[c] && text[c] != ' ' && c < cols; c++)
+		cell(table_row, c, (u8)text[c], verdict_attr(v));
+	table_row++;
+}
+
+void dashboard_table_totals(const char *text, enum verdict overall)
+{
+	if (!scr || table_row >= rows)
+		return;
+	text_at(table_row++, 0, text, verdict_attr(overall), true);
+}
+
+void dashboard_reason(const char *text, enum verdict v)
+{
+	/* Keep the last row for the status line. */
+	if (!scr || table_row >= rows - 1)
+		return;
+	text_at(table_row++, 0, text, verdict_attr(v), true);
+}
+
+/* The notes of a summary row: what follows its seven columns. */
+static const char *row_notes(const char *t)
+{
+	for (int f = 0; f < 7; f++) {
+		while (*t == ' ')
+			t++;
+		while (*t && *t != ' ')
+			t++;
+	}
+	while (*t == ' ')
+		t++;
+	return t;
+}
+
+void dashboard_table_end(void)
+{
+	int width = cols - 4;
+
+	/* A screen with rows to spare shows, under a blank line, the notes
+	 * of every row its width cut, in full and wrapped. */
+	if (!scr || width < 20)
+		return;
+	table_row++;
+	for (int i = 0; i < ntable && table_row < rows - 1; i++) {
+		const char *t = table_text[i], *notes = row_notes(t);
+		size_t len = strlen(notes), at = 0;
+		char line[MAX_COLS + 1];
+		int name = 0;
+
+		if (strlen(t) <= (size_t)cols)
+			continue;
+		while (t[name] && t[name] != ' ')
+			name++;
+		snprintf_(line, sizeof(line), "%.*s notes:", name, t);
+		text_at(table_row++, 0, line, DIM, true);
+		while (at < len && table_row < rows - 1) {
+			snprintf_(line, sizeof(line), "    %.*s", width, notes + at);
+			text_at(table_row++, 0, line, TEXT, true);
+			at += (size_t)width;
+		}
+	}
+}
+
+void dashboard_status(const char *fmt, ...)
+{
+	char line[MAX_COLS + 1];
+	va_list ap;
+
+	if (!scr)
+		return;
+	va_start(ap, fmt);
+	vsnprintf_(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	text_at(rows - 1, 0, line, TITLE, true);
+}

@@ -1,0 +1,80 @@
+/* Waiting for a clockevent's next event, polling the TSC or halted, and
+ * the second device that bounds a halted wait. It must not judge what it
+ * waited for (the tests do), and every wait it makes has a bound. */
+#include "event_wait.h"
+#include "arch-x86/cpu.h"
+#include "lib/math.h"
+
+bool wait_event(struct clockevent *ce, u64 after, u64 end, struct poll_stats *ps)
+{
+	u64 first = rdtsc_ordered(), now = first, polls = 1;
+	bool got = true;
+
+	while (ce->events <= after) {
+		now = rdtsc_ordered();
+		polls++;
+		if (now > end) {
+			got = false;
+			break;
+		}
+	}
+	if (ps)
+		*ps = (struct poll_stats){ polls, now - first };
+	return got;
+}
+
+/* The check runs with interrupts off and STI's one-instruction shadow
+ * makes STI;HLT atomic: an event that comes after the check still ends the
+ * HLT. Without a bound a lost event would halt for ever. */
+bool halt_wait(struct clockevent *ce, u64 after, u64 end, struct clockevent *bs,
+	       u64 bs_before, u64 *others)
+{
+	bool got;
+
+	for (;;) {
+		irq_disable();
+		if (ce->events > after) {
+			got = true;
+			break;
+		}
+		if (rdtsc_ordered() > end) {
+			got = false;
+			break;
+		}
+		if (!bs || bs->events != bs_before) {
+			irq_enable();
+			return wait_event(ce, after, end, NULL);
+		}
+		__asm__ volatile("sti; hlt" ::: "memory");
+		if (ce->events <= after)
+			(*others)++;
+	}
+	irq_enable();
+	return got;
+}
+
+/* The "lapic" and "tscdeadline" clockevents are one LVT, and the HPET in
+ * legacy-replacement mode takes the PIT's IRQ0: a per-CPU device is
+ * bounded by a global one and the other way round. */
+struct clockevent *backstop_for(const struct clockevent *ce)
+{
+	static const char *const percpu[] = { "tscdeadline", "lapic" };
+	static const char *const global[] = { "hpet", "pit" };
+	const char *const *names = ce->features & CE_PERCPU ? global : percpu;
+
+	for (int i = 0; i < 2; i++) {
+		struct clockevent *b = clockevent_find(names[i]);
+
+		if (b && b != ce && (b->features & CE_ONESHOT))
+			return b;
+	}
+	return NULL;
+}
+
+bool arm_backstop(struct clockevent *bs, u64 ns)
+{
+	u64 ticks = mul_div_u64(ns, bs->freq_hz, 1000000000ull);
+
+	bs->handler = NULL;
+	return bs->set_next_event(bs, MIN(MAX(ticks, bs->min_delta), bs->max_delta)) == 0;
+}

@@ -1,0 +1,38 @@
+/*
+ * Waiting for a clockevent's next event in either of the two ways a CPU
+ * can wait: polling (each poll an ordered TSC read) or halted (STI;HLT,
+ * woken by the interrupt). A halted wait is bounded by a second device's
+ * oneshot, armed past the bound, since only an interrupt ends a HLT.
+ */
+#ifndef TESTS_EVENT_WAIT_H
+#define TESTS_EVENT_WAIT_H
+
+#include "tick/clockevent.h"
+
+/* What polling cost while waiting: TSC reads, and the time they spanned. */
+struct poll_stats {
+	u64 polls, cycles;
+};
+
+/* Polls until ce's event count passes `after` (true) or the TSC passes
+ * `end` (false); what the polls cost goes to *ps unless it is NULL. */
+bool wait_event(struct clockevent *ce, u64 after, u64 end, struct poll_stats *ps);
+
+/*
+ * Halts until ce's event count passes `after` (true) or the TSC passes
+ * `end` (false). bs, armed to fire past `end` (its count bs_before when
+ * armed), bounds it; once bs has fired, or when bs is NULL, the rest of
+ * the wait polls. HLTs ended by another interrupt are counted in *others.
+ */
+bool halt_wait(struct clockevent *ce, u64 after, u64 end, struct clockevent *bs,
+	       u64 bs_before, u64 *others);
+
+/* The oneshot device that can bound a halted wait on ce (one sharing no
+ * hardware with it), or NULL when there is none. */
+struct clockevent *backstop_for(const struct clockevent *ce);
+
+/* Arms bs (with no handler) to fire ns from now, as near as its range
+ * allows; false when the device refused. */
+bool arm_backstop(struct clockevent *bs, u64 ns);
+
+#endif

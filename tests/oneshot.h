@@ -1,0 +1,22 @@
+/*
+ * Oneshot latency of a clockevent in two waiting modes: polling the TSC
+ * and halted (STI;HLT, the handler's first act reads the TSC), with a
+ * log2 histogram, percentiles and sample count per mode, and one verdict:
+ * never early, never lost, in either mode. Prints
+ * <name>.oneshot.{poll,halt}.latency_ns.{min,p50,p99,max},
+ * <name>.oneshot.{poll,halt}.samples, <name>.oneshot.poll.step_ns,
+ * <name>.oneshot.missed and <name>.oneshot.early.
+ */
+#ifndef TESTS_ONESHOT_H
+#define TESTS_ONESHOT_H
+
+#include "test.h"
+
+/*
+ * Measures the clockevent named name (env: `thorough` for 1024 samples a
+ * mode, oneshot_plant= for a planted fault). Returns PASS, SKIP when it is
+ * absent or has no oneshot mode, FAIL when an event came early or never.
+ */
+enum verdict ce_oneshot(const char *name, struct test_env *env);
+
+#endif
