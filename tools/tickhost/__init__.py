@@ -13,14 +13,14 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("paths",),
     # one job each on text, files and the host: none of them runs QEMU
     ("ktap", "host", "htmlreport", "diff", "golden", "layers", "deps", "font", "screenshot",
-     "spcr"),
+     "spcr", "advise"),
     # one QEMU process, its control socket, what is done to it from outside
     ("qemu", "qmp", "actions"),
     # what a run means: formats, the matrix's checks, the scenarios' answers,
     # verdicts across repeated runs
     ("report", "matrix", "knownanswer", "parselog", "stability"),
     # sequences of runs
-    ("migrate", "scenario", "soak", "faults", "bench", "menu"),
+    ("migrate", "scenario", "soak", "faults", "bench", "menu", "adviseverify"),
     # commands
     ("testsuite", "cli"),
 )

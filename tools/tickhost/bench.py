@@ -5,7 +5,9 @@ fail on speed nor judge a run beyond naming the tests that failed.
 For TCG (and KVM when usable), for each calibration window: the TSC error
 against the known answer (the host's rate) per reference, the stated
 uncertainty, and the time the clocksource suites add to a run; then a short
-soak (verdicts that differed between runs under load).
+soak (verdicts that differed between runs under load), and `advise --verify`
+on the default run: the scenarios as configured and as advised, side by side
+(adviseverify), and which advice stands.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import argparse
 import statistics
 import sys
 
-from . import ktap, matrix, paths, qemu, soak
+from . import advise, adviseverify, ktap, matrix, paths, qemu, report, soak
 from .host import host_tsc_hz, kvm_usable
 
 REFS = ("hpet", "pm", "pit", "rtc", "kvmclock")
@@ -100,6 +102,22 @@ def bench(kernel: str, accel: str, cal_ms: int, runs: int) -> None:
     samples.show()
 
 
+def verify_advice(kernel: str, accel: str) -> None:
+    """advise --verify on the default run of accel: the figures side by
+    side and what stands (the README's figures come from here)."""
+    r = qemu.run(qemu.Config(accel=accel, kernel=kernel), live=False)
+    print(f"== advise --verify, {accel} (default run: {r.verdict})", flush=True)
+    a, docs = adviseverify.verify(report.to_dict(r), kernel, "linux",
+                                  log=lambda s: print(s, flush=True))
+    for ln in adviseverify.table(docs):
+        print("  " + ln)
+    for i in a.items:
+        if i.verify:
+            print(f"  {i.rule}: {i.verify}")
+    print(f"  verify: {adviseverify.summary(a) or 'nothing changed'}")
+    print("\n".join("  " + ln for ln in advise.libvirt_lines(a)))
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--kernel", default="build/tickscope.elf")
@@ -107,6 +125,7 @@ def main() -> int:
     p.add_argument("--windows", default="100,1000", help="calibration windows in ms")
     p.add_argument("--soak-runs", type=int, default=3,
                    help="runs of each `soak = yes` entry beside one load boot (0: none)")
+    p.add_argument("--no-advise", action="store_true", help="skip advise --verify")
     a = p.parse_args()
     accels = ["tcg"] + (["kvm"] if kvm_usable()[0] else [])
     hz, why = host_tsc_hz()
@@ -116,6 +135,12 @@ def main() -> int:
             bench(a.kernel, accel, int(w), a.runs)
     if a.soak_runs:
         short_soak(a.kernel, a.soak_runs)
+    for accel in accels if not a.no_advise else []:
+        verify_advice(a.kernel, accel)
+    if not a.no_advise:
+        print("== advise --verify, planted: a change that cannot help (kvm-pit delay under TCG)")
+        item = adviseverify.planted(a.kernel)
+        print(f"  {item.rule}: {item.verify}")
     return 0
 
 

@@ -8,7 +8,8 @@ import fnmatch
 import json
 import sys
 
-from . import diff, faults, htmlreport, matrix, parselog, paths, qemu, report, scenario, soak
+from . import (advise, adviseverify, diff, faults, htmlreport, matrix, parselog, paths, qemu,
+               report, scenario, soak)
 from .host import kvm_usable
 
 USAGE = """tickscope host tool: boot the kernel under QEMU and judge its report.
@@ -24,6 +25,8 @@ USAGE = """tickscope host tool: boot the kernel under QEMU and judge its report.
                                                  per test, runs that differed
   tickscope faults [--runs N] [--only NAME]      planted faults (tools/faults.cfg):
                                                  each must FAIL exactly its tests
+  tickscope advise [RESULT.json ...] [--guest G] [--verify]
+                                                 the VM clock configuration to use
 
 Exit status: 0 every test passed or skipped, 1 a test failed, 3 an error
 (a test ERROR, a crash, a timeout, an incomplete report), 2 bad usage.
@@ -106,16 +109,23 @@ def cmd_matrix(a: argparse.Namespace) -> int:
             print(f"tickscope: scenario {name}: {out.verdict} (accel={out.accel})")
             worst = max(worst, EXIT[out.verdict])
             if out.run:
-                d = report.to_dict(out.run)
-                d.update(scenario=name, scenario_verdict=out.verdict, held_s=out.held_s)
-                scen.append(d)
+                scen.append(report.scenario_dict(out))
     if a.json and results:
         report.write_json(results, a.json)
+        if scen:
+            with open(a.json, encoding="utf-8") as f:
+                data = json.load(f)
+            data = data if "runs" in data else {"tool": "tickscope", "runs": [data]}
+            data["scenarios"] = scen
+            with open(a.json, "w", encoding="utf-8") as f:
+                json.dump(data, f, indent=2)
     if a.junit and results:
         report.write_junit(results, a.junit)
     if a.html:
         with open(a.html, "w", encoding="utf-8") as f:
-            f.write(htmlreport.page([report.to_dict(r) for r in results], scen))
+            runs = [report.to_dict(r) for r in results]
+            section = advise.to_html([advise.advise(r, scen) for r in runs], scen)
+            f.write(htmlreport.page(runs, scen, section))
         print(f"tickscope: wrote {a.html}")
     return worst
 
@@ -158,12 +168,14 @@ def cmd_scenario(a: argparse.Namespace) -> int:
           f"{', '.join(e.get('source', '?') for e in out.jumps) or 'none'})")
     for p in out.problems:
         print(f"  - {p}")
-    if a.json and out.run:
-        data = report.to_dict(out.run)
-        data.update(scenario=a.name, scenario_verdict=out.verdict, held_s=out.held_s,
-                    problems=out.problems)
+    for n in out.notes:
+        print(f"  note: {n}")
+    if out.walltime_err_ms is not None:
+        unc = "?" if out.walltime_unc_ms is None else f"{out.walltime_unc_ms:.1f}"
+        print(f"  the guest's clock fell {out.walltime_err_ms:.1f} +- {unc} ms behind the host's")
+    if a.json:
         with open(a.json, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2)
+            json.dump(report.scenario_dict(out), f, indent=2)
     return EXIT[out.verdict]
 
 
@@ -222,6 +234,48 @@ def cmd_faults(a: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def cmd_advise(a: argparse.Namespace) -> int:
+    """advise: the rules over the given JSON (or, with --verify and no file,
+    over a default run made here), then, with --verify, the scenarios under
+    the current and the recommended configuration."""
+    docs = []
+    for path in a.results:
+        with open(path, encoding="utf-8") as f:
+            docs.append(json.load(f))
+    runs, scen = advise.split_inputs(docs)
+    if not runs:
+        if not a.verify:
+            sys.stderr.write("advise: no run in the input (give a `run --json` or "
+                             "`matrix --json` file, or use --verify)\n")
+            return 2
+        r = qemu.run(qemu.Config(accel=a.accel, kernel=a.kernel), live=False)
+        print(line(r))
+        if r.verdict == "ERROR":
+            return EXIT["ERROR"]
+        runs = [report.to_dict(r)]
+    advices, made = [], list(scen)
+    for run in runs:
+        if a.verify:
+            adv, docs_made = adviseverify.verify(run, a.kernel, a.guest)
+            made += docs_made
+            print("\n".join(["side by side:"] + ["  " + x for x in adviseverify.table(docs_made)]))
+            print(f"verify: {adviseverify.summary(adv) or 'nothing changed'}")
+        else:
+            adv = advise.advise(run, scen, a.guest)
+        advices.append(adv)
+        print(advise.text(adv, run.get("config", {}).get("cpu", "")))
+        print()
+    if a.json:
+        with open(a.json, "w", encoding="utf-8") as f:
+            json.dump({"tool": "tickscope", "runs": runs, "scenarios": made,
+                       "advice": [advise.to_dict(x) for x in advices]}, f, indent=2)
+    if a.html:
+        with open(a.html, "w", encoding="utf-8") as f:
+            f.write(htmlreport.page(runs, made, advise.to_html(advices, made)))
+        print(f"tickscope: wrote {a.html}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tickscope", description=USAGE,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -264,6 +318,17 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("diff", help="compare two JSON results, flag regressions")
     d.add_argument("a")
     d.add_argument("b")
+    ad = sub.add_parser("advise", help="the VM clock configuration the measurements call "
+                        "for, as libvirt XML and QEMU options")
+    ad.add_argument("results", nargs="*", help="run, scenario or matrix JSON files")
+    ad.add_argument("--guest", choices=list(advise.GUESTS), default="linux")
+    ad.add_argument("--verify", action="store_true", help="run starve, pause and migrate "
+                    "as configured and as recommended; withdraw what does not measure better")
+    ad.add_argument("--accel", choices=["auto", "kvm", "tcg"], default="auto",
+                    help="--verify without a file: the run to make first")
+    ad.add_argument("--kernel", default=paths.KERNEL)
+    ad.add_argument("--json", help="write the advice (and scenarios made) as JSON")
+    ad.add_argument("--html", help="write the HTML page with the advice section")
     sc = sub.add_parser("scenario", help="pause or snapshot the VM in monitor mode and "
                         "check what the kernel saw")
     sc.add_argument("name", choices=list(scenario.NAMES))
@@ -301,6 +366,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_soak(a)
     if a.cmd == "faults":
         return cmd_faults(a)
+    if a.cmd == "advise":
+        return cmd_advise(a)
     if extra:
         p.error("extra QEMU arguments go with `run`")
     return cmd_matrix(a)

@@ -147,7 +147,9 @@ def drift_svg(title: str, samples: list[dict[str, str]]) -> str:
     return "".join(parts)
 
 
-def page(runs: list[dict[str, Any]], scenarios: list[dict[str, Any]]) -> str:
+def page(runs: list[dict[str, Any]], scenarios: list[dict[str, Any]], advice: str = "") -> str:
+    """The page: the table, histograms, scenario plots, and advice (an
+    HTML section the caller made, e.g. advise.to_html)."""
     head = "".join(f"<th>{html.escape(r['config']['name'])}<br><small>{r['accel']}, "
                    f"{r['verdict']}</small></th>" for r in runs)
     body = "\n".join(source_rows(runs))
@@ -182,5 +184,6 @@ td, th {{ border: 1px solid #ccc; padding: 4px 6px; vertical-align: top; }}
 {scen or "<p>none run</p>"}
 <h2>Screens</h2>
 {shots or "<p>none taken</p>"}
+{advice}
 </body></html>
 """

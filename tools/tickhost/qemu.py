@@ -95,6 +95,9 @@ class RunResult:
     # The known answer passed to the kernel: tsc_hz, where it came from,
     # and (for the host's rate) both host clocks and NTP's slew.
     truth: dict = field(default_factory=dict)
+    # host time.monotonic() at which each of lines arrived (scenarios use
+    # it as the host's truth for the guest's clock)
+    times: list[float] = field(default_factory=list)
 
 
 def resolve(cfg: Config) -> tuple[Config, str]:
@@ -215,7 +218,7 @@ def run(cfg: Config, live: bool = True,
                          None, 0.0, [], "", ktap.Report())
     if on_start:
         on_start(proc)
-    status, timed_out, lines, stderr = _collect(proc, c.timeout, live, on_line)
+    status, timed_out, lines, times, stderr = _collect(proc, c.timeout, live, on_line)
     shutil.rmtree(tmp, ignore_errors=True)
     # QEMU's -kernel loader notes our multiboot1 video request on every
     # boot ("multiboot knows VBE. we don't"): not a message about the run.
@@ -231,7 +234,7 @@ def run(cfg: Config, live: bool = True,
                      stderr, rep, ppm if isinstance(ppm, bytes) else b"",
                      str(shot.get("error", "" if ppm else "the kernel never said # hold:")),
                      vga_mem if isinstance(vga_mem, bytes) else b"",
-                     truth)
+                     truth, times=times)
 
 
 def known_truth(c: "Config") -> dict:
@@ -287,16 +290,19 @@ def _screen_hook(cmd: list[str], tmp: str, shot: dict[str, object],
 
 def _collect(proc: subprocess.Popen, timeout: float, live: bool,
              on_line: Optional[Callable[[str], None]]
-             ) -> tuple[Optional[int], bool, list[str], str]:
+             ) -> tuple[Optional[int], bool, list[str], list[float], str]:
     """Reads QEMU's serial output and stderr until it exits or the timeout
-    kills it: (exit status, timed out, serial lines, stderr)."""
+    kills it: (exit status, timed out, serial lines, their arrival times,
+    stderr)."""
     lines: list[str] = []
+    times: list[float] = []
     errbuf: list[bytes] = []
 
     def pump_out() -> None:
         assert proc.stdout
         for raw in proc.stdout:
             text = raw.decode("utf-8", "replace")
+            times.append(time.monotonic())
             lines.append(text)
             if on_line:
                 on_line(ktap.clean(text))
@@ -321,7 +327,7 @@ def _collect(proc: subprocess.Popen, timeout: float, live: bool,
         status = proc.wait()
     for t in threads:
         t.join(timeout=5)
-    return status, timed_out, lines, b"".join(errbuf).decode("utf-8", "replace")
+    return status, timed_out, lines, times, b"".join(errbuf).decode("utf-8", "replace")
 
 
 def judge(rep: ktap.Report, status: Optional[int], timed_out: bool, timeout: float,

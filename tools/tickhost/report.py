@@ -9,6 +9,7 @@ from dataclasses import asdict
 from typing import Any
 
 from . import screenshot
+from .knownanswer import Outcome
 from .qemu import RunResult
 
 
@@ -46,6 +47,17 @@ def _fields(r: RunResult) -> dict[str, Any]:
         "events": rep.events,
         "samples": rep.samples,
     }
+
+
+def scenario_dict(out: Outcome) -> dict[str, Any]:
+    """A scenario's outcome as JSON: its run (to_dict; only the name and
+    accelerator when it never ran) and what the scenario measured."""
+    d: dict[str, Any] = to_dict(out.run) if out.run else {"tool": "tickscope",
+                                                         "accel": out.accel}
+    d.update(scenario=out.name, scenario_verdict=out.verdict, held_s=out.held_s,
+             problems=out.problems, notes=out.notes, walltime_err_ms=out.walltime_err_ms,
+             walltime_unc_ms=out.walltime_unc_ms, tsc_ppm=list(out.tsc_ppm))
+    return d
 
 
 def write_json(results: list[RunResult], path: str) -> None:

@@ -11,6 +11,8 @@ one scenario; it must not parse KTAP or write reports (ktap, report do).
   migrate   live-migrate to a second QEMU on the loopback address; the
             report continues on the destination. Known answer: QEMU's own
             downtime; no source may jump by more than that (+100 ms)
+  migrate-tsc  the same between two QEMUs whose -cpu tsc-frequency= differ
+            (SKIP with QEMU's reason where it refuses; see migrate.run_tsc)
 
 The known answer is the host time from `stop` returning to `cont`
 returning. Sources that kept running while the VM was stopped (the RTC
@@ -29,16 +31,20 @@ import time
 from typing import Any
 
 from . import migrate, qemu
-from .knownanswer import SETTLE_S, Outcome, check, check_starve
+from .knownanswer import (SETTLE_S, Outcome, arrivals, check, check_starve, settle,
+                          walltime)
 from .qmp import QMP
 
 STARVE_PIECE_S = 0.25
-NAMES = ("pause", "snapshot", "starve", "migrate")
+NAMES = ("pause", "snapshot", "starve", "migrate", "migrate-tsc")
 
 
 def policy_args(policy: str, accel: str) -> list[str]:
     """QEMU options for a lost-tick policy: the RTC's (discard or slew)
-    and, under KVM, the in-kernel PIT's (discard or delay)."""
+    and, under KVM, the in-kernel PIT's (discard or delay); none for ""
+    (QEMU's defaults, or whatever the configuration's own options say)."""
+    if not policy:
+        return []
     args = ["-global", f"mc146818rtc.lost_tick_policy={policy}"]
     if accel == "kvm":
         args += ["-global", "kvm-pit.lost_tick_policy="
@@ -47,36 +53,42 @@ def policy_args(policy: str, accel: str) -> list[str]:
 
 
 def run(name: str, cfg: qemu.Config, hold: float, live: bool = False,
-        policy: str = "discard") -> Outcome:
+        policy: str = "discard", tail_s: float = 4.0) -> Outcome:
     """Runs scenario name (one of NAMES) holding the VM for hold seconds;
-    cfg is adjusted in place (monitor mode, QMP socket, timeout)."""
+    cfg is adjusted in place (monitor mode, QMP socket, timeout). Monitor
+    mode goes on about tail_s after the hold (more sample lines, a
+    tighter walltime figure)."""
     if name == "migrate":
-        return migrate.run(cfg, live)
+        return migrate.run(cfg, live, tail_s=tail_s + 2)
+    if name == "migrate-tsc":
+        return migrate.run_tsc(cfg, live)
     tmp = tempfile.mkdtemp(prefix="tickscope-scn-")
     sock = os.path.join(tmp, "qmp.sock")
     extra, accel, err = _qemu_args(name, cfg, policy, tmp, sock)
     if err:
         shutil.rmtree(tmp, ignore_errors=True)
         return Outcome(name, accel, "ERROR", problems=[err])
-    monitor_s = int(hold + SETTLE_S + 4)
+    monitor_s = int(hold + SETTLE_S + tail_s)
     cfg.cmdline = (cfg.cmdline + f" monitor={monitor_s}").strip()
     cfg.extra = list(cfg.extra) + extra
     cfg.timeout = max(cfg.timeout, monitor_s + hold + 120)
-    state: dict[str, Any] = {"held": 0.0, "error": None}
-    started = threading.Event()
+    state: dict[str, Any] = {"held": 0.0, "error": None, "act": None}
+    started, sampled = threading.Event(), threading.Event()
 
     def act(proc: subprocess.Popen) -> None:
         try:
             if name == "starve":
-                _starve(proc, started, hold, cfg.timeout, state)
+                _starve(proc, (started, sampled), hold, cfg.timeout, state)
             else:
-                _hold(sock, name, started, hold, cfg.timeout, state)
+                _hold(sock, name, (started, sampled), hold, cfg.timeout, state)
         except Exception as e:  # reported as the scenario's ERROR
             state["error"] = f"{type(e).__name__}: {e}"
 
     def on_line(line: str) -> None:
         if "# monitoring" in line:
             started.set()
+        if "# sample:" in line:
+            sampled.set()
 
     def on_start(proc: subprocess.Popen) -> None:
         actor.append(threading.Thread(target=act, args=(proc,), daemon=True))
@@ -112,12 +124,12 @@ def _qemu_args(name: str, cfg: qemu.Config, policy: str, tmp: str,
     return extra, cfg.accel, ""
 
 
-def _starve(proc: subprocess.Popen, started: threading.Event, hold: float,
-            timeout: float, state: dict[str, Any]) -> None:
+def _starve(proc: subprocess.Popen, events: tuple[threading.Event, threading.Event],
+            hold: float, timeout: float, state: dict[str, Any]) -> None:
     """SIGSTOPs QEMU in STARVE_PIECE_S pieces until hold seconds are spent."""
-    started.wait(timeout=timeout)
-    time.sleep(SETTLE_S)
+    settle(*events, timeout)
     held = 0.0
+    start = time.monotonic()
     while held < hold - 1e-3:
         piece = min(STARVE_PIECE_S, hold - held)
         t0 = time.monotonic()
@@ -127,15 +139,16 @@ def _starve(proc: subprocess.Popen, started: threading.Event, hold: float,
         held += time.monotonic() - t0
         time.sleep(STARVE_PIECE_S)
     state["held"] = held
+    state["act"] = (start, time.monotonic())
 
 
-def _hold(sock: str, name: str, started: threading.Event, hold: float, timeout: float,
-          state: dict[str, Any]) -> None:
+def _hold(sock: str, name: str, events: tuple[threading.Event, threading.Event], hold: float,
+          timeout: float, state: dict[str, Any]) -> None:
     """Stops the VM through QMP for hold seconds (with savevm and loadvm
     in between for a snapshot), then lets it continue."""
     q = QMP(sock)
-    started.wait(timeout=timeout)
-    time.sleep(SETTLE_S)
+    settle(*events, timeout)
+    t_act = time.monotonic()
     q.cmd("stop")
     t0 = time.monotonic()
     if name == "snapshot":
@@ -145,12 +158,16 @@ def _hold(sock: str, name: str, started: threading.Event, hold: float, timeout: 
         q.hmp("loadvm tickscope")
     q.cmd("cont")
     state["held"] = time.monotonic() - t0
+    state["act"] = (t_act, time.monotonic())
     q.close()
 
 
 def _judge(name: str, policy: str, r: qemu.RunResult, state: dict[str, Any]) -> Outcome:
     """The outcome of a pause, snapshot or starve run against its known answer."""
     out = Outcome(name, r.accel, "PASS", held_s=state["held"], events=r.report.events, run=r)
+    if state["act"]:
+        out.walltime_err_ms, out.walltime_unc_ms = walltime(
+            arrivals(r.lines, r.times), state["act"])
     if state["error"]:
         out.verdict, out.problems = "ERROR", [f"QMP: {state['error']}"]
         return out

@@ -12,8 +12,8 @@ import sys
 import time
 import unittest
 
-from . import (diff, faults, golden, htmlreport, layers, matrix, menu, parselog, paths, qemu,
-               report, scenario, soak, stability)
+from . import (advise, diff, faults, golden, htmlreport, layers, matrix, menu, parselog, paths,
+               qemu, report, scenario, soak, stability)
 from .host import host_tsc, kvm_usable
 from .knownanswer import Outcome
 
@@ -210,7 +210,7 @@ def scenarios(kernel: str, only: str, t: Tally) -> list[dict]:
     kvm_ok, kvm_why = kvm_usable()
     done = []
     plans = [("pause", "", 2.0), ("snapshot", "", 2.0), ("starve", "discard", 1.0),
-             ("starve", "slew", 1.0), ("migrate", "", 0.0)]
+             ("starve", "slew", 1.0), ("migrate", "", 0.0), ("migrate-tsc", "", 0.0)]
     for accel in ("tcg", "kvm"):
         for name, policy, hold in plans:
             label = f"scenario {name}{'-' + policy if policy else ''}-{accel}"
@@ -221,12 +221,19 @@ def scenarios(kernel: str, only: str, t: Tally) -> list[dict]:
                 continue
             out = scenario.run(name, qemu.Config(name=label, accel=accel, kernel=kernel), hold,
                                policy=policy or "discard")
-            t.add(f"{label} [held {out.held_s:.3f} s; {_what_moved(name, out) or 'no jumps'}]",
-                  out.problems if out.verdict != "PASS" or out.problems else [])
+            wall = "" if out.walltime_err_ms is None else (
+                f"; clock behind host {out.walltime_err_ms:.1f} ms +- "
+                + ("?" if out.walltime_unc_ms is None else f"{out.walltime_unc_ms:.1f}"))
+            if out.verdict == "SKIP":
+                t.add(label, [], skipped="; ".join(out.problems))
+            else:
+                t.add(f"{label} [held {out.held_s:.3f} s; "
+                      f"{_what_moved(name, out) or 'no jumps'}{wall}]",
+                      out.problems if out.verdict != "PASS" or out.problems else [])
+            for n in out.notes:
+                print(f"      {n}", flush=True)
             if out.run:
-                d = report.to_dict(out.run)
-                d.update(scenario=name, scenario_verdict=out.verdict, held_s=out.held_s)
-                done.append(d)
+                done.append(report.scenario_dict(out))
     return done
 
 
@@ -245,6 +252,27 @@ def _what_moved(name: str, out: Outcome) -> str:
     return jumped
 
 
+def advice(runs: list[dict], scen: list[dict], t: Tally) -> list[advise.Advice]:
+    """advise on every matrix run (with the scenarios of its accelerator):
+    each line it gives carries its evidence, each gap names what to run,
+    and every run gets at least one rule decided on evidence."""
+    out = []
+    for r in runs:
+        a = advise.advise(r, scen)
+        out.append(a)
+        problems = [f"{i.rule} ({i.status}) has no evidence" for i in a.items
+                    if i.status != "missing" and not i.evidence]
+        problems += [f"{i.rule} is missing evidence but names nothing to run" for i in a.items
+                     if i.status == "missing" and not i.todo]
+        if all(i.status == "missing" for i in a.items if i.rule != "offset"):
+            problems.append("no measured rule had its evidence (offset follows --guest)")
+        counts = {k: sum(1 for i in a.items if i.status == k)
+                  for k in ("advise", "keep", "warn", "n/a", "missing")}
+        t.add(f"advise {a.name} [" + ", ".join(f"{n} {k}" for k, n in counts.items() if n)
+              + "]", problems)
+    return out
+
+
 def _is_latency_p50(name: str) -> bool:
     """A oneshot latency median, in either waiting mode (poll, halt)."""
     return ".oneshot." in name and name.endswith(".latency_ns.p50")
@@ -261,16 +289,20 @@ def _save(page: str, shots: list[dict]) -> None:
 
 
 def reports(runs: list[dict], scen: list[dict], t: Tally) -> None:
-    """The HTML page has the table and plots; diff flags a planted regression."""
+    """The HTML page has the table, plots and advice; diff flags a planted
+    regression."""
     if not runs:
         return
-    page = htmlreport.page(runs, scen)
+    section = advise.to_html(advice(runs, scen, t), scen)
+    page = htmlreport.page(runs, scen, section)
     problems = [f"no column for {r['config']['name']}" for r in runs
                 if r["config"]["name"] not in page]
     if scen and page.count("<svg") < len(scen) + 1:
         problems.append("the page lacks the histogram and scenario plots")
     if "<table>" not in page:
         problems.append("the page has no table")
+    if page.count("<h3>") < len(runs) or "Advice: VM clock configuration" not in page:
+        problems.append("the page lacks the advice section for every configuration")
     shots = [r for r in runs if r.get("screen", {}).get("png_base64")]
     problems += [f"no screen picture for {r['config']['name']}" for r in runs
                  if r.get("screen") and r not in shots]
