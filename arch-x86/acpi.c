@@ -40,6 +40,10 @@ static bool rsdp_valid(const u8 *r, u32 avail)
 		return false;
 	if (r[15] < 2)
 		return true;
+	/* A 2.0 RSDP keeps its length at offset 20: a shorter copy (a loader's
+	 * 20-byte one) cannot be checked, and the XSDT address is not in it. */
+	if (avail < RSDP_V2_LEN)
+		return false;
 	len = rd32(r + 20);
 	return len >= RSDP_V2_LEN && len <= avail && acpi_checksum(r, len) == 0;
 }
