@@ -44,6 +44,21 @@ static const struct option *find_option(const char *key)
 	return NULL;
 }
 
+/* True when the word w[0..n) is `key` or `key=...` for a known key. */
+static bool names_option(const char *w, size_t n)
+{
+	char key[24];
+	size_t klen = 0;
+
+	while (klen < n && w[klen] != '=')
+		klen++;
+	if (klen == 0 || klen >= sizeof(key))
+		return false;
+	memcpy(key, w, klen);
+	key[klen] = 0;
+	return find_option(key) != NULL;
+}
+
 static struct cmdline_word *find_word(const struct cmdline *cl, const char *key)
 {
 	/* The last occurrence wins. */
@@ -127,7 +142,10 @@ void cmdline_parse(const char *s, bool skip_first, struct cmdline *cl)
 		s += n;
 		if (skip_first) {
 			skip_first = false;
-			continue;
+			/* QEMU puts the kernel's path first, GRUB's `multiboot`
+			 * does not: a word that names an option is no path. */
+			if (!names_option(w, n))
+				continue;
 		}
 		add_word(cl, w, n);
 	}

@@ -25,9 +25,9 @@ struct cmdline {
 	int nwarnings;
 };
 
-/* Splits and checks s. skip_first drops the first word: multiboot1
- * loaders (QEMU, GRUB's `multiboot`) put the kernel's path there. Always
- * succeeds; problems are in cl->warnings. */
+/* Splits and checks s. skip_first drops the first word unless it names
+ * an option: QEMU's multiboot1 loader puts the kernel's path there, GRUB's
+ * `multiboot` does not. Always succeeds; problems are in cl->warnings. */
 void cmdline_parse(const char *s, bool skip_first, struct cmdline *cl);
 /* The value of key=value, or NULL when absent. */
 const char *cmdline_get(const struct cmdline *cl, const char *key);

@@ -47,6 +47,11 @@ static void test_cmdline(void)
 
 	cmdline_parse("   \t  ", false, &cl);
 	CHECK(cl.nwords == 0 && cl.nwarnings == 0);
+	/* GRUB's `multiboot` passes no path: then the first word is an option. */
+	cmdline_parse("verbose test=irq.*", true, &cl);
+	CHECK(cmdline_has(&cl, "verbose") && cl.nwarnings == 0);
+	cmdline_parse("tickscope.elf verbose", true, &cl);
+	CHECK(cmdline_has(&cl, "verbose") && cl.nwords == 1 && cl.nwarnings == 0);
 	cmdline_parse("averyveryveryverylongoptionname=1", false, &cl);
 	CHECK(has_warning(&cl, "malformed"));
 	/* More words than fit: a warning, no overflow. */
