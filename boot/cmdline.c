@@ -28,6 +28,7 @@ static const struct option options[] = {
 	{ "clockevent", true, "device the tick layer uses: pit, lapic, tscdeadline, hpet (default: best rated)" },
 	{ "clocksource", true, "counter timekeeping uses: tsc, kvmclock, hpet, pm, pit (default: best rated)" },
 	{ "pmtimer", true, "PM timer reads: plain or verified (three ordered reads, for buggy chipsets)" },
+	{ "fwdump", false, "hexdump the multiboot info and ACPI tables (seeds for tests/fuzz)" },
 };
 
 void cmdline_warn(struct cmdline *cl, const char *msg)

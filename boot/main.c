@@ -1,5 +1,6 @@
 /* kmain: bring the machine up, say what it is, run the tests, exit. */
 #include "boot/cmdline.h"
+#include "boot/fwdump.h"
 #include "boot/multiboot.h"
 #include "boot/sources.h"
 #include "arch-x86/acpi.h"
@@ -111,6 +112,8 @@ void kmain(u32 magic, u32 info)
 	pic_disable();
 
 	env.acpi_ok = acpi_init(boot.rsdp, boot.rsdp_len, &acpi) == 0;
+	if (cmdline_has(&cmd, "fwdump"))
+		fwdump(magic, info, &boot, &acpi);
 	if (lapic_init(want_x2apic()) != 0)
 		cmdline_warn(&cmd, "this CPU has no local APIC: interrupt tests will fail");
 	ioapics = env.acpi_ok ? ioapic_init(&acpi) : -ENODEV;
