@@ -127,7 +127,8 @@ static void parse_mb2_tag(struct boot_info *bi, u32 type, const u8 *t, u32 size,
 			warn(bi, "memory map tag with a bad entry size");
 			break;
 		}
-		for (u32 off = 16; off + esize <= size; off += esize)
+		/* esize <= size - off: off + esize could wrap around. */
+		for (u32 off = 16; esize <= size - off; off += esize)
 			add_mmap(bi, rd64(t + off), rd64(t + off + 8), rd32(t + off + 16));
 		break;
 	}
