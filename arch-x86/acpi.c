@@ -72,6 +72,7 @@ static const u8 *map_table(struct acpi_info *ai, u64 addr, const char *want)
 	const u8 *h = phys_map(addr, SDT_HEADER_LEN);
 	char sig[5] = { 0 };
 	u32 len;
+	u8 sum;
 	const u8 *t;
 
 	if (!h) {
@@ -96,8 +97,9 @@ static const u8 *map_table(struct acpi_info *ai, u64 addr, const char *want)
 		problem(ai, "%s: %u bytes at 0x%lx run outside memory; ignored", sig, len, addr);
 		return NULL;
 	}
-	if (acpi_checksum(t, len)) {
-		problem(ai, "%s: bad checksum (sum 0x%x, length %u); ignored", sig, acpi_checksum(t, len), len);
+	sum = acpi_checksum(t, len);
+	if (sum) {
+		problem(ai, "%s: bad checksum (sum 0x%x, length %u); ignored", sig, sum, len);
 		return NULL;
 	}
 	return t;
@@ -151,6 +153,12 @@ static void parse_hpet(struct acpi_info *ai, const u8 *t, u32 len)
 		problem(ai, "%s: %u bytes is too short (56 needed)", "HPET", len);
 		return;
 	}
+	/* The HPET spec wants the block in system memory; 0 is no address. */
+	if (t[40] != ACPI_GAS_MEMORY || rd64(t + 44) == 0) {
+		problem(ai, "%s: base address 0x%lx in address space %u is unusable; ignored", "HPET",
+			rd64(t + 44), t[40]);
+		return;
+	}
 	ai->hpet = true;
 	ai->hpet_block_id = rd32(t + 36);
 	ai->hpet_base = read_gas(t + 40);
@@ -182,20 +190,43 @@ static void parse_fadt(struct acpi_info *ai, const u8 *t, u32 len)
 	}
 }
 
+/*
+ * Only the tables we parse are read past their header: a checksum over
+ * every listed table (SSDTs run to 100s of KiB) is work for nothing, and
+ * a hostile root table listing one 1 MiB table 250,000 times would keep
+ * the kernel summing for hours. A second table of a kind already parsed
+ * is named and ignored, as Linux keeps the first FADT and MADT.
+ */
 static void parse_table(struct acpi_info *ai, u64 addr)
 {
-	const u8 *t = map_table(ai, addr, NULL);
-	u32 len;
+	const u8 *h = phys_map(addr, SDT_HEADER_LEN), *t;
+	bool done;
 
+	if (!h) {
+		problem(ai, "a table at 0x%lx is outside memory; ignored", addr);
+		return;
+	}
+	if (!memcmp(h, "APIC", 4))
+		done = ai->madt;
+	else if (!memcmp(h, "HPET", 4))
+		done = ai->hpet;
+	else if (!memcmp(h, "FACP", 4))
+		done = ai->fadt;
+	else
+		return;
+	if (done) {
+		problem(ai, "%.4s: a second table at 0x%lx; ignored, the first one is used", h, addr);
+		return;
+	}
+	t = map_table(ai, addr, NULL);
 	if (!t)
 		return;
-	len = rd32(t + 4);
-	if (!memcmp(t, "APIC", 4) && !ai->madt)
-		parse_madt(ai, t, len);
-	else if (!memcmp(t, "HPET", 4) && !ai->hpet)
-		parse_hpet(ai, t, len);
-	else if (!memcmp(t, "FACP", 4) && !ai->fadt)
-		parse_fadt(ai, t, len);
+	if (!memcmp(t, "APIC", 4))
+		parse_madt(ai, t, rd32(t + 4));
+	else if (!memcmp(t, "HPET", 4))
+		parse_hpet(ai, t, rd32(t + 4));
+	else
+		parse_fadt(ai, t, rd32(t + 4));
 }
 
 int acpi_init(const u8 *rsdp_copy, u32 rsdp_len, struct acpi_info *ai)
@@ -243,6 +274,14 @@ int acpi_init(const u8 *rsdp_copy, u32 rsdp_len, struct acpi_info *ai)
 		parse_table(ai, ai->xsdt ? rd64(e) : rd32(e));
 	}
 	return 0;
+}
+
+const char *acpi_problem(const struct acpi_info *ai, const char *sig)
+{
+	for (int i = 0; i < ai->nproblems; i++)
+		if (!memcmp(ai->problems[i], sig, 4) && ai->problems[i][4] == ':')
+			return ai->problems[i];
+	return NULL;
 }
 
 u32 acpi_isa_gsi(const struct acpi_info *ai, u8 irq, u16 *flags)

@@ -42,7 +42,12 @@ int hpet_init(const struct acpi_info *ai, struct hpet_info *out, const char **wh
 		return -ENODEV;
 	}
 	if (!ai->hpet) {
-		snprintf_(reason, sizeof(reason), "no (valid) ACPI HPET table");
+		const char *p = acpi_problem(ai, "HPET");
+
+		if (p)
+			snprintf_(reason, sizeof(reason), "ACPI table refused: %s", p);
+		else
+			snprintf_(reason, sizeof(reason), "no (valid) ACPI HPET table");
 		return -ENODEV;
 	}
 	info.base = ai->hpet_base.address;

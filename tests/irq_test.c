@@ -1,6 +1,7 @@
 /* Interrupt delivery: a LAPIC self-IPI and a PIT interrupt through the
  * IOAPIC, each with its latency or rate measured by the TSC. */
 #include "test.h"
+#include "arch-x86/acpi.h"
 #include "arch-x86/cpu.h"
 #include "arch-x86/idt.h"
 #include "arch-x86/ioapic.h"
@@ -78,8 +79,11 @@ TEST(irq, pit_ioapic)
 	u64 t0, t1, got, expected_milli, rate_milli;
 	u32 dest = lapic_id();
 
-	if (!env->nioapics)
-		return skip("no IOAPIC known (no ACPI MADT)");
+	if (!env->nioapics) {
+		const char *p = acpi_problem(env->acpi, "APIC");
+
+		return skip("no IOAPIC known (%s)", p ? p : "no ACPI MADT");
+	}
 	irq_hits = 0;
 	vec = irq_alloc(stamp, NULL);
 	if (vec < 0)

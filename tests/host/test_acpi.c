@@ -211,6 +211,26 @@ static void test_malformed(void)
 	memcpy(tables + RSDT, "XXXX", 4);
 	CHECK(acpi_init(NULL, 0, &ai) == -ENODEV && has_problem(&ai, "RSDT: expected signature"));
 
+	/* A second table of a kind is named and ignored; the first is used. */
+	build(0);
+	put32(tables + RSDT + 36, (u32)(TBL + HPET));
+	seal(RSDT);
+	CHECK(acpi_init(NULL, 0, &ai) == 0 && ai.hpet && !ai.madt);
+	CHECK(has_problem(&ai, "HPET: a second table"));
+
+	/* An HPET at address 0 is refused; acpi_problem says why. */
+	build(0);
+	put64(tables + HPET + 44, 0);
+	seal(HPET);
+	CHECK(acpi_init(NULL, 0, &ai) == 0 && !ai.hpet && ai.madt);
+	CHECK(acpi_problem(&ai, "HPET") && strstr(acpi_problem(&ai, "HPET"), "unusable"));
+	CHECK(acpi_problem(&ai, "APIC") == NULL);
+
+	/* A table we do not parse is not read, so its checksum is no problem. */
+	build(0);
+	memcpy(tables + HPET, "SSDT", 4);
+	CHECK(acpi_init(NULL, 0, &ai) == 0 && !ai.hpet && ai.madt && ai.nproblems == 0);
+
 	/* Many problems never overflow the list. */
 	build(0);
 	for (int i = 0; i < 3; i++)
