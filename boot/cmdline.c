@@ -31,6 +31,19 @@ static const struct option options[] = {
 	{ "fwdump", false, "hexdump the multiboot info and ACPI tables (seeds for tests/fuzz)" },
 };
 
+/* The numeric options and the values their users accept. */
+static const struct range {
+	const char *key;
+	u64 min, max;
+} ranges[] = {
+	{ "watchdog", 1, 600 },
+	{ "cal_ms", 10, 10000 },
+	{ "tsc_hz", 1000000, 100000000000ull },
+	{ "monitor", 1, 86400 },
+	{ "tsc_warp", 1, 1ull << 40 },
+	{ "hz", 100, 1000 },
+};
+
 void cmdline_warn(struct cmdline *cl, const char *msg)
 {
 	if (cl->nwarnings < CMDLINE_MAX_WARNINGS)
@@ -67,6 +80,34 @@ static struct cmdline_word *find_word(const struct cmdline *cl, const char *key)
 		if (!strcmp(cl->words[i].key, key))
 			return (struct cmdline_word *)&cl->words[i];
 	return NULL;
+}
+
+/*
+ * A numeric option is checked as it is parsed, not when its user reads
+ * it: some are read only by tests, after the report's warnings were
+ * printed, and would otherwise be ignored in silence. A bad value then
+ * reads as absent, so each user falls back to its default.
+ */
+static bool number_ok(struct cmdline *cl, const char *key, const char *v)
+{
+	const struct range *r = NULL;
+	char msg[112];
+	u64 n;
+
+	for (size_t i = 0; i < ARRAY_SIZE(ranges); i++)
+		if (!strcmp(ranges[i].key, key))
+			r = &ranges[i];
+	if (!r)
+		return true;
+	if (!parse_u64(v, strlen(v), &n))
+		snprintf_(msg, sizeof(msg), "%s=%.40s is not a number; the default is used", key, v);
+	else if (n < r->min || n > r->max)
+		snprintf_(msg, sizeof(msg), "%s=%lu is outside %lu..%lu; the default is used",
+			  key, n, r->min, r->max);
+	else
+		return true;
+	cmdline_warn(cl, msg);
+	return false;
 }
 
 static void add_word(struct cmdline *cl, const char *w, size_t n)
@@ -123,6 +164,7 @@ static void add_word(struct cmdline *cl, const char *w, size_t n)
 
 		memcpy(cw->value, eq + 1, vlen);
 		cw->value[vlen] = 0;
+		cw->bad = !number_ok(cl, key, cw->value);
 	}
 }
 
@@ -156,7 +198,7 @@ const char *cmdline_get(const struct cmdline *cl, const char *key)
 {
 	struct cmdline_word *w = find_word(cl, key);
 
-	return w && w->has_value ? w->value : NULL;
+	return w && w->has_value && !w->bad ? w->value : NULL;
 }
 
 bool cmdline_has(const struct cmdline *cl, const char *key)

@@ -34,6 +34,15 @@ static void test_cmdline(void)
 	CHECK(cmdline_u64(&cl, "watchdog", 1, 600, 20) == 20);	/* 9999 out of range */
 	CHECK(has_warning(&cl, "watchdog=9999 is outside 1..600"));
 
+	/* A number out of its option's range is warned about when parsed (its
+	 * user may read it only after the warnings were printed), once. */
+	cmdline_parse("tsc_hz=5 monitor=0 hz=250", false, &cl);
+	CHECK(has_warning(&cl, "tsc_hz=5 is outside 1000000..100000000000"));
+	CHECK(has_warning(&cl, "monitor=0 is outside 1..86400"));
+	CHECK(cl.nwarnings == 2 && cmdline_get(&cl, "monitor") == NULL);
+	CHECK(cmdline_u64(&cl, "tsc_hz", 1000000, 100000000000ull, 0) == 0 && cl.nwarnings == 2);
+	CHECK(cmdline_u64(&cl, "hz", 100, 1000, 100) == 250);
+
 	cmdline_parse("watchdog=abc", false, &cl);
 	CHECK(cmdline_u64(&cl, "watchdog", 1, 600, 20) == 20);
 	CHECK(has_warning(&cl, "watchdog=abc is not a number"));
