@@ -143,6 +143,12 @@ static void add_word(struct cmdline *cl, const char *w, size_t n)
 		cmdline_warn(cl, msg);
 		return;
 	}
+	/* test= would select no test at all: an empty run, no word why. */
+	if (eq && eq + 1 == w + n) {
+		snprintf_(msg, sizeof(msg), "option '%s=' has an empty value, ignored", key);
+		cmdline_warn(cl, msg);
+		return;
+	}
 	if (eq && (size_t)(w + n - eq - 1) >= sizeof(cw->value)) {
 		snprintf_(msg, sizeof(msg), "value of '%s' is too long, ignored", key);
 		cmdline_warn(cl, msg);

@@ -43,6 +43,10 @@ static void test_cmdline(void)
 	CHECK(cmdline_u64(&cl, "tsc_hz", 1000000, 100000000000ull, 0) == 0 && cl.nwarnings == 2);
 	CHECK(cmdline_u64(&cl, "hz", 100, 1000, 100) == 250);
 
+	/* An empty value is refused, not taken as "select nothing". */
+	cmdline_parse("test= verbose", false, &cl);
+	CHECK(has_warning(&cl, "'test=' has an empty value") && cmdline_get(&cl, "test") == NULL);
+
 	cmdline_parse("watchdog=abc", false, &cl);
 	CHECK(cmdline_u64(&cl, "watchdog", 1, 600, 20) == 20);
 	CHECK(has_warning(&cl, "watchdog=abc is not a number"));
