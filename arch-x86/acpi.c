@@ -15,8 +15,12 @@ static void PRINTF_FMT(2, 3) problem(struct acpi_info *ai, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (ai->nproblems >= (int)ARRAY_SIZE(ai->problems))
+	/* When the list is full, its last line says that more were dropped. */
+	if (ai->nproblems == (int)ARRAY_SIZE(ai->problems)) {
+		str_copy(ai->problems[ai->nproblems - 1], "more ACPI problems than are listed here",
+			 sizeof(ai->problems[0]));
 		return;
+	}
 	va_start(ap, fmt);
 	vsnprintf_(ai->problems[ai->nproblems++], sizeof(ai->problems[0]), fmt, ap);
 	va_end(ap);

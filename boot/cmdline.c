@@ -46,8 +46,12 @@ static const struct range {
 
 void cmdline_warn(struct cmdline *cl, const char *msg)
 {
-	if (cl->nwarnings < CMDLINE_MAX_WARNINGS)
-		str_copy(cl->warnings[cl->nwarnings++], msg, sizeof(cl->warnings[0]));
+	/* When the list is full, its last line says that more were dropped. */
+	if (cl->nwarnings == CMDLINE_MAX_WARNINGS)
+		msg = "more problems on the command line than are listed here";
+	else
+		cl->nwarnings++;
+	str_copy(cl->warnings[cl->nwarnings - 1], msg, sizeof(cl->warnings[0]));
 }
 
 static const struct option *find_option(const char *key)

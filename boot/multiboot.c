@@ -8,8 +8,12 @@ static u64 rd64(const u8 *p) { u64 v; memcpy(&v, p, 8); return v; }
 
 static void warn(struct boot_info *bi, const char *what)
 {
-	if (bi->nwarnings < (int)ARRAY_SIZE(bi->warnings))
-		str_copy(bi->warnings[bi->nwarnings++], what, sizeof(bi->warnings[0]));
+	/* When the list is full, its last line says that more were dropped. */
+	if (bi->nwarnings == (int)ARRAY_SIZE(bi->warnings))
+		what = "more problems in the boot information than are listed here";
+	else
+		bi->nwarnings++;
+	str_copy(bi->warnings[bi->nwarnings - 1], what, sizeof(bi->warnings[0]));
 }
 
 /* Copies a string of at most max bytes at p; warns when unterminated. */

@@ -75,6 +75,7 @@ static void test_cmdline(void)
 		      "verbose verbose", false, &cl);
 	CHECK(cl.nwords == CMDLINE_MAX_WORDS);
 	CHECK(cl.nwarnings == CMDLINE_MAX_WARNINGS);
+	CHECK(strstr(cl.warnings[CMDLINE_MAX_WARNINGS - 1], "more problems"));
 }
 
 static void put32(u8 *p, u32 v) { memcpy(p, &v, 4); }
