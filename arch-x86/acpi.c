@@ -129,8 +129,15 @@ static void parse_madt(struct acpi_info *ai, const u8 *t, u32 len)
 		u8 type = t[off], elen = t[off + 1];
 		const u8 *e = t + off;
 
+		/* Past a malformed entry the rest of the table is unknown, and
+		 * with it the interrupt routing (an override missed sends an
+		 * IRQ to the wrong input): the table is not used at all. */
 		if (elen < 2 || elen > len - off) {
-			problem(ai, "%s: entry at offset %u has a bad length %u; rest ignored", "APIC", off, elen);
+			problem(ai, "%s: entry at offset %u has a bad length %u; table ignored", "APIC",
+				off, elen);
+			ai->madt = ai->pcat_compat = false;
+			ai->lapic_addr = 0;
+			ai->ncpus = ai->nioapics = ai->noverrides = 0;
 			return;
 		}
 		if (type == MADT_LAPIC && elen >= 8 && ai->ncpus < ACPI_MAX_CPUS) {

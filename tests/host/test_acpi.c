@@ -172,17 +172,19 @@ static void test_malformed(void)
 	put32(tables + FADT + 4, 0x4000);	/* runs past the end of memory */
 	CHECK(acpi_init(NULL, 0, &ai) == 0 && !ai.fadt && has_problem(&ai, "outside memory"));
 
-	/* A MADT entry with length 0 stops the walk, keeping what came before. */
+	/* A MADT entry with length 0 makes the whole MADT unusable: what
+	 * follows it (overrides, IOAPICs) is unknown. */
 	build(0);
 	tables[MADT + 44 + 8 + 1] = 0;
 	seal(MADT);
-	CHECK(acpi_init(NULL, 0, &ai) == 0 && ai.madt && ai.ncpus == 1 && ai.nioapics == 0);
-	CHECK(has_problem(&ai, "bad length 0"));
+	CHECK(acpi_init(NULL, 0, &ai) == 0 && !ai.madt && ai.ncpus == 0 && ai.nioapics == 0);
+	CHECK(has_problem(&ai, "bad length 0") && acpi_enabled_cpus(&ai) == 1);
+	CHECK(ai.hpet && ai.fadt);
 	/* ... and one running past the table. */
 	build(0);
 	tables[MADT + 44 + 8 + 8 + 12 + 10 + 1] = 200;
 	seal(MADT);
-	CHECK(acpi_init(NULL, 0, &ai) == 0 && ai.ncpus == 2 && ai.noverrides == 1);
+	CHECK(acpi_init(NULL, 0, &ai) == 0 && !ai.madt && ai.ncpus == 0 && ai.noverrides == 0);
 	CHECK(has_problem(&ai, "bad length 200"));
 
 	/* Too-short HPET and FADT tables. */
