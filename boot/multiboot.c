@@ -37,19 +37,27 @@ static void copy_str(struct boot_info *bi, char *dst, size_t size,
 }
 
 /* A string given by physical address, in multiboot1: read at most 4 KiB,
- * shrinking the window near the end of what is mapped. */
+ * shrinking the window near the end of what is mapped. The window is the
+ * longest that maps (a binary search): halving it instead could stop short
+ * of a terminator that is there, and cut a good string. */
 static void copy_phys_str(struct boot_info *bi, char *dst, size_t size,
 			  u64 addr, const char *what)
 {
-	for (u64 max = 4096; max >= 1; max /= 2) {
-		const u8 *p = phys_map(addr, max);
+	u64 lo = 0, hi = 4097;	/* [addr, addr + lo) maps, [addr, addr + hi) does not */
 
-		if (p) {
-			copy_str(bi, dst, size, p, max, what);
-			return;
-		}
+	while (hi - lo > 1) {
+		u64 mid = lo + (hi - lo) / 2;
+
+		if (phys_map(addr, mid))
+			lo = mid;
+		else
+			hi = mid;
 	}
-	warn(bi, "string pointer outside memory");
+	if (!lo) {
+		warn(bi, "string pointer outside memory");
+		return;
+	}
+	copy_str(bi, dst, size, phys_map(addr, lo), lo, what);
 }
 
 static void add_mmap(struct boot_info *bi, u64 base, u64 len, u32 type)

@@ -115,6 +115,17 @@ static void test_mb1(void)
 	put32(mmap + 24, 0xFFFFFFF0);
 	CHECK(multiboot_parse(MB1_BOOT_MAGIC, 0x9000, &bi) == 0);
 	CHECK(bi.mmap_count == 1 && bi.nwarnings == 1);
+	/* A terminated string that ends 20 bytes before the end of what is
+	 * mapped is read whole (a power-of-two window would stop at 16). */
+	memset(cmd, 0, sizeof(cmd));
+	strcpy((char *)cmd, "k.elf verbose hz=100");
+	phys_test_reset();
+	phys_test_region(0x9000, info, sizeof(info));
+	phys_test_region(0xA000, mmap, sizeof(mmap));
+	phys_test_region(0xB000, cmd, 21);
+	CHECK(multiboot_parse(MB1_BOOT_MAGIC, 0x9000, &bi) == 0);
+	CHECK_STR(bi.cmdline, "k.elf verbose hz=100");
+	phys_test_region(0xB000, cmd, sizeof(cmd));
 	/* An unterminated command line at the end of memory is cut, warned. */
 	memset(cmd, 'x', sizeof(cmd));
 	CHECK(multiboot_parse(MB1_BOOT_MAGIC, 0x9000, &bi) == 0);
