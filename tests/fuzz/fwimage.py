@@ -42,7 +42,7 @@ def rsdp(rsdt: int, xsdt: int | None = None, oem: bytes = b"TICKSC") -> bytes:
     r[8] = checksum(r)
     if xsdt is None:
         return bytes(r)
-    r += struct.pack("<IQ", 36, xsdt) + b"\0\0\0"
+    r += struct.pack("<IQ", 36, xsdt) + bytes(4)     # length, XSDT, checksum, reserved
     r[32] = checksum(r)
     return bytes(r)
 

@@ -35,6 +35,25 @@ static void fix(u8 *p, u32 len, u32 at)
 	p[at] = (u8)(0x100 - sum(p, len));
 }
 
+/* True when [a, a + n) meets the BIOS area or a segment with its own
+ * buffer already mapped: one address must have one content, as physical
+ * memory has (two buffers there would let the parser see different bytes
+ * on two reads of the same table, which no machine does). */
+static bool overlaps(const struct image *img, u32 a, u32 n)
+{
+	u64 end = (u64)a + n;
+
+	if (a < IMAGE_BIOS_END && end > IMAGE_BIOS_AREA)
+		return true;
+	for (int i = 0; i < img->nseg; i++) {
+		const struct image_segment *s = &img->seg[i];
+
+		if (s->mapped && a < (u64)s->addr + s->len && end > s->addr)
+			return true;
+	}
+	return false;
+}
+
 int image_load(const u8 *data, size_t size, struct image *img, bool first_unmapped)
 {
 	size_t off = 1;
@@ -62,7 +81,8 @@ int image_load(const u8 *data, size_t size, struct image *img, bool first_unmapp
 		if (s->bios) {
 			s->data = bios_area + (s->addr - IMAGE_BIOS_AREA);
 			any_bios = true;
-		} else if (unmapped || (s->addr != 0 && nown < IMAGE_MAX_OWN)) {
+		} else if (unmapped ||
+			   (s->addr != 0 && nown < IMAGE_MAX_OWN && !overlaps(img, s->addr, s->len))) {
 			/* The kernel's mapping is the identity: keep the host
 			 * address congruent to the physical one mod 16, so that
 			 * alignment is as in the kernel, and end the data at the
@@ -73,11 +93,12 @@ int image_load(const u8 *data, size_t size, struct image *img, bool first_unmapp
 			s->data = s->block + skew;
 			if (!unmapped) {
 				phys_test_region(s->addr, s->data, s->len);
+				s->mapped = true;
 				nown++;
 			}
 		} else {
 			off += s->len;
-			continue;	/* address 0, or no region left: nothing there */
+			continue;	/* address 0, overlapping, or no region left */
 		}
 		memcpy(s->data, data + off, s->len);
 		off += s->len;

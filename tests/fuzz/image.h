@@ -8,7 +8,9 @@
  * lies wholly in the BIOS area [0xE0000, 0x100000) is copied into one
  * zeroed 128 KiB buffer there, since the RSDP scan maps that area whole;
  * any other segment gets its own heap buffer of exactly its size, so that
- * ASan sees a read one byte past it. Address 0 never maps, as in the
+ * ASan sees a read one byte past it. A segment that overlaps the BIOS area
+ * or an earlier one with its own buffer is dropped: one address, one
+ * content, as in physical memory. Address 0 never maps, as in the
  * kernel; nothing above 4 GiB can be described, which the kernel cannot
  * map either.
  */
@@ -31,6 +33,7 @@ struct image_segment {
 	u32 len;
 	u8 *data;	/* where the segment lives while the image is loaded */
 	u8 *block;	/* its heap allocation (NULL in the BIOS area) */
+	bool mapped;	/* block is mapped at addr (not the RSDP copy) */
 	bool bios;	/* lives in the BIOS-area buffer */
 };
 

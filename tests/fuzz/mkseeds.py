@@ -166,7 +166,7 @@ def acpi_cases() -> dict[str, bytes]:
     rsdp2_len0[20:24] = u32(0)
     rsdp2_xsdt0 = fw.rsdp(TBL, 0)
     rsdt_self = fw.root(b"RSDT", [TBL] * 4)
-    many = fw.root(b"RSDT", [TBL + 0x200] * 1000)
+    many = fw.root(b"RSDT", [TBL + 0x2000] * 1000)
     return {
         "good-rsdt": acpi_image(good),
         "good-xsdt": acpi_image(good, rev2=True),
@@ -179,16 +179,17 @@ def acpi_cases() -> dict[str, bytes]:
                                   (TBL, fw.root(b"RSDT", [TBL + 0x100])), (TBL + 0x100, GOOD_HPET)]),
         "ebda-pointer-wild": image(0, [(0x40E, b"\xff\xff"), (BIOS + 0x10, fw.rsdp(TBL)),
                                        (TBL, fw.root(b"RSDT", []))]),
-        "xsdt-bad-falls-back": acpi_image(good, rev2=True, root_bytes=sdt(b"XSDT", bytes(8),
-                                                                          good_checksum=False)),
-        "root-length-0": acpi_image(good, root_bytes=fw.root(b"RSDT", [TBL + 0x200])[:4] + u32(0)),
+        "xsdt-bad-falls-back": image(0, [(BIOS, fw.rsdp(TBL + 0x100, TBL)),
+                                         (TBL, sdt(b"XSDT", bytes(8), good_checksum=False)),
+                                         (TBL + 0x100, fw.root(b"RSDT", [TBL + 0x200])),
+                                         (TBL + 0x200, GOOD_HPET)]),
+        "root-length-0": acpi_image(good, root_bytes=b"RSDT" + u32(0) + fw.root(b"RSDT", [TBL + 0x200])[8:]),
         "root-length-huge": acpi_image(good, root_bytes=sdt(b"RSDT", u32(TBL + 0x200), length=0x7FFFFFFF)),
         "root-length-past-end": acpi_image(good, root_bytes=sdt(b"RSDT", u32(TBL + 0x200), length=400)),
         "root-bad-checksum": acpi_image(good, root_bytes=sdt(b"RSDT", u32(TBL + 0x200), good_checksum=False)),
         "root-lists-itself": acpi_image(good, root_bytes=rsdt_self),
         "root-entries-nowhere": acpi_image(good, root_bytes=fw.root(b"RSDT", [0, 0xFFFFFFFF, 0x1000, TBL + 3])),
-        "root-1000-entries": image(FIX, [(BIOS, fw.rsdp(TBL)), (TBL, many), (TBL + 0x200 + 4000, b""),
-                                         (TBL + 0x200, GOOD_HPET)]),
+        "root-1000-entries": image(FIX, [(BIOS, fw.rsdp(TBL)), (TBL, many), (TBL + 0x2000, GOOD_HPET)]),
         "table-length-0": acpi_image([GOOD_HPET[:4] + u32(0) + GOOD_HPET[8:]]),
         "table-length-past-end": acpi_image([sdt(b"HPET", fw.hpet_body(0xFED00000), length=4096)]),
         "table-bad-checksum": acpi_image([sdt(b"HPET", fw.hpet_body(0xFED00000), good_checksum=False)]),
