@@ -150,7 +150,7 @@ $(BUILD)/fuzz/replay_%: $(FUZZ_DEPS)
 HOST_BINS += $(REPLAY_BINS)
 unit test: $(REPLAY_BINS)
 
-.PHONY: fuzz fuzz-deps fuzz-build
+.PHONY: fuzz fuzz-deps fuzz-build fuzz-cov
 fuzz-deps:
 	@$(PYTHON) tools/deps.py --install $(FUZZ_PKGS)
 
@@ -164,3 +164,15 @@ fuzz: fuzz-deps
 	$(PYTHON) tests/fuzz/run.py --seconds $(FUZZ_SECONDS) --bin-dir $(BUILD)/fuzz \
 		$(foreach t,$(FUZZ_TARGETS),$(if $(FUZZ_SECONDS_$(t)),--seconds-for $(t)=$(FUZZ_SECONDS_$(t)))) \
 		$(FUZZ_TARGETS)
+
+# Line coverage of each parser by its corpus (build/fuzz/work and
+# tests/fuzz/corpus), from gcc --coverage replays: no clang needed.
+$(BUILD)/fuzz/cov/%/replay: $(FUZZ_DEPS)
+	@rm -rf $(dir $@) && mkdir -p $(dir $@)
+	@echo "  HOSTCC  $@ (coverage)"
+	@cd $(dir $@) && $(CC) -std=gnu11 -O0 -DHOST_TEST -DFUZZ_GCOV -I$(CURDIR) --coverage \
+		$(FUZZ_DEF_$*) $(addprefix $(CURDIR)/,tests/fuzz/replay.c $(FUZZ_SRC_$*) $(HOST_LIB)) \
+		-o replay
+
+fuzz-cov: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/cov/%/replay)
+	$(PYTHON) tests/fuzz/linecov.py --cov-dir $(BUILD)/fuzz/cov $(FUZZ_TARGETS)

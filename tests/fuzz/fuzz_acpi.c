@@ -26,6 +26,7 @@ static void check(const struct acpi_info *ai, int ret)
 		FUZZ_CHECK(fuzz_terminated(ai->problems[i], sizeof(ai->problems[i])) &&
 			   ai->problems[i][0]);
 	FUZZ_CHECK(acpi_enabled_cpus(ai) >= 1);
+	FUZZ_CHECK(!acpi_problem(ai, "HPET") || !ai->hpet || ai->nproblems > 0);
 	for (int irq = 0; irq < 16; irq++)
 		(void)acpi_isa_gsi(ai, (u8)irq, &flags);
 }

@@ -20,6 +20,10 @@
 #endif
 
 #define HANG_SECONDS	10	/* one input that runs this long is a hang */
+
+#ifdef FUZZ_GCOV
+void __gcov_dump(void);		/* _exit skips gcov's flush (make fuzz-cov) */
+#endif
 #define MAX_FILES	4096
 
 static int by_name(const void *a, const void *b)
@@ -71,6 +75,9 @@ static bool run_one(const char *path)
 		alarm(HANG_SECONDS);
 		LLVMFuzzerTestOneInput(copy, size);
 		free(copy);
+#ifdef FUZZ_GCOV
+		__gcov_dump();
+#endif
 		_exit(0);
 	}
 	free(data);
