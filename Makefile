@@ -105,11 +105,11 @@ clean:
 # `make test` and `make unit` replay every corpus with gcc (no clang).
 FUZZ_PKGS    := clang libfuzzer-14-dev libclang-rt-14-dev
 FUZZ_CC      := clang
-FUZZ_SECONDS := 30
+FUZZ_SECONDS := 45
 # The ACPI walker scans the 128 KiB BIOS area for the RSDP on most inputs,
 # and the command line is many string comparisons: under libFuzzer's
 # comparison tracing they run 10-20x fewer inputs per second.
-FUZZ_SECONDS_acpi := 150
+FUZZ_SECONDS_acpi := 300
 FUZZ_SECONDS_cmdline := 90
 FUZZ_TARGETS := mb1 mb2 acpi madt fadt hpet cmdline
 FUZZ_DEPS    := $(HOST_LIB) $(wildcard tests/fuzz/*.c tests/fuzz/*.h lib/*.h boot/*.h arch-x86/*.h) \
@@ -156,8 +156,8 @@ fuzz-deps:
 
 fuzz-build: $(FUZZ_BINS)
 
-# FUZZ_SECONDS per target, FUZZ_SECONDS_<target> for one (the defaults
-# reach 10^6 executions on each on a 2-core host),
+# FUZZ_SECONDS per target, FUZZ_SECONDS_<target> for one (~10 min in all;
+# the defaults reach 10^6 executions on each with half a core to spare),
 # then one line per target: executions, exec/s, coverage, crashes.
 fuzz: fuzz-deps
 	@$(MAKE) --no-print-directory fuzz-build

@@ -55,18 +55,24 @@ def mb1_cases() -> dict[str, bytes]:
         "cmdline-unterminated-at-end": image(0, [
             (MB_INFO, mb1_info(MB1_CMD | MB1_LOADER, cmdline=0x200000, loader=0x300000)),
             (0x200000, b"k.elf " + b"x" * 700), (0x300000, b"GRUB" * 20)]),
-        "cmdline-non-ascii": image(0, [(MB_INFO, mb1_info(MB1_CMD, cmdline=0x200000)),
-                                       (0x200000, "k.elf test=é\xff\x01 hz=٣\0".encode("utf-8", "surrogateescape"))]),
-        "mmap-entry-size-0": image(0, [(MB_INFO, mb1_info(MB1_MMAP, mmap_length=48, mmap_addr=0x9000)),
-                                       (0x9000, mmap1(ram, size=0))]),
-        "mmap-entry-size-huge": image(0, [(MB_INFO, mb1_info(MB1_MMAP, mmap_length=48, mmap_addr=0x9000)),
-                                          (0x9000, mmap1(ram[:1]) + u32(0xFFFFFFF0) + bytes(20))]),
-        "mmap-length-past-end": image(0, [(MB_INFO, mb1_info(MB1_MMAP, mmap_length=0x10000, mmap_addr=0x200000)),
-                                          (0x200000, mmap1(ram))]),
-        "mmap-length-huge": image(0, [(MB_INFO, mb1_info(MB1_MMAP, mmap_length=0xFFFFFFFF, mmap_addr=0x9000)),
-                                      (0x9000, mmap1(ram))]),
-        "mmap-70-entries": image(0, [(MB_INFO, mb1_info(MB1_MMAP, mmap_length=70 * 24, mmap_addr=0x200000)),
-                                     (0x200000, mmap1([(i << 20, 1 << 20, 1) for i in range(70)]))]),
+        "cmdline-non-ascii": image(0, [
+            (MB_INFO, mb1_info(MB1_CMD, cmdline=0x200000)),
+            (0x200000, "k.elf test=é\xff\x01 hz=٣\0".encode("utf-8", "surrogateescape"))]),
+        "mmap-entry-size-0": image(0, [
+            (MB_INFO, mb1_info(MB1_MMAP, mmap_length=48, mmap_addr=0x9000)),
+            (0x9000, mmap1(ram, size=0))]),
+        "mmap-entry-size-huge": image(0, [
+            (MB_INFO, mb1_info(MB1_MMAP, mmap_length=48, mmap_addr=0x9000)),
+            (0x9000, mmap1(ram[:1]) + u32(0xFFFFFFF0) + bytes(20))]),
+        "mmap-length-past-end": image(0, [
+            (MB_INFO, mb1_info(MB1_MMAP, mmap_length=0x10000, mmap_addr=0x200000)),
+            (0x200000, mmap1(ram))]),
+        "mmap-length-huge": image(0, [
+            (MB_INFO, mb1_info(MB1_MMAP, mmap_length=0xFFFFFFFF, mmap_addr=0x9000)),
+            (0x9000, mmap1(ram))]),
+        "mmap-70-entries": image(0, [
+            (MB_INFO, mb1_info(MB1_MMAP, mmap_length=70 * 24, mmap_addr=0x200000)),
+            (0x200000, mmap1([(i << 20, 1 << 20, 1) for i in range(70)]))]),
         "fb-flag-short-info": image(0, [(0x200000, mb1_info(MB1_FB)[:90])]),
     }
 
@@ -115,7 +121,8 @@ def mb2_cases() -> dict[str, bytes]:
         "mmap-entry-size-23": img(mb2([tag(6, mmap2(23, ram))])),
         "mmap-entry-size-huge": img(mb2([tag(6, u32(0xFFFFFFF0) + u32(0) + bytes(8))])),
         "mmap-tag-short": img(mb2([tag(6, b"", size=12)])),
-        "mmap-100-entries": img(mb2([tag(6, mmap2(24, [(i << 20, 1 << 20, 1) for i in range(100)]))])),
+        "mmap-100-entries": img(mb2([tag(6, mmap2(24, [(i << 20, 1 << 20, 1)
+                                                        for i in range(100)]))])),
         "fb-tag-short": img(mb2([tag(8, bytes(12))])),
         "efi64-no-fb": img(mb2([tag(12, bytes(8))])),
         "acpi-old-short": img(mb2([tag(14, rsdp1[:12])])),
@@ -167,6 +174,8 @@ def acpi_cases() -> dict[str, bytes]:
     rsdp2_xsdt0 = fw.rsdp(TBL, 0)
     rsdt_self = fw.root(b"RSDT", [TBL] * 4)
     many = fw.root(b"RSDT", [TBL + 0x2000] * 1000)
+    entry1 = u32(TBL + 0x200)
+    rsdt1 = fw.root(b"RSDT", [TBL + 0x200])
     return {
         "good-rsdt": acpi_image(good),
         "good-xsdt": acpi_image(good, rev2=True),
@@ -175,30 +184,37 @@ def acpi_cases() -> dict[str, bytes]:
         "rsdp2-length-0": acpi_image(good, rsdp_bytes=bytes(rsdp2_len0)),
         "rsdp2-xsdt-0": acpi_image(good, rsdp_bytes=rsdp2_xsdt0),
         "rsdp-end-of-bios-area": acpi_image(good, rsdp_at=0xFFFE0),
-        "rsdp-in-ebda": image(0, [(0x40E, struct.pack("<H", 0x9FC0)), (0x9FC00, fw.rsdp(TBL).ljust(1024, b"\0")),
-                                  (TBL, fw.root(b"RSDT", [TBL + 0x100])), (TBL + 0x100, GOOD_HPET)]),
+        "rsdp-in-ebda": image(0, [(0x40E, struct.pack("<H", 0x9FC0)),
+                                  (0x9FC00, fw.rsdp(TBL).ljust(1024, b"\0")),
+                                  (TBL, fw.root(b"RSDT", [TBL + 0x100])),
+                                  (TBL + 0x100, GOOD_HPET)]),
         "ebda-pointer-wild": image(0, [(0x40E, b"\xff\xff"), (BIOS + 0x10, fw.rsdp(TBL)),
                                        (TBL, fw.root(b"RSDT", []))]),
         "xsdt-bad-falls-back": image(0, [(BIOS, fw.rsdp(TBL + 0x100, TBL)),
                                          (TBL, sdt(b"XSDT", bytes(8), good_checksum=False)),
                                          (TBL + 0x100, fw.root(b"RSDT", [TBL + 0x200])),
                                          (TBL + 0x200, GOOD_HPET)]),
-        "root-length-0": acpi_image(good, root_bytes=b"RSDT" + u32(0) + fw.root(b"RSDT", [TBL + 0x200])[8:]),
-        "root-length-huge": acpi_image(good, root_bytes=sdt(b"RSDT", u32(TBL + 0x200), length=0x7FFFFFFF)),
-        "root-length-past-end": acpi_image(good, root_bytes=sdt(b"RSDT", u32(TBL + 0x200), length=400)),
-        "root-bad-checksum": acpi_image(good, root_bytes=sdt(b"RSDT", u32(TBL + 0x200), good_checksum=False)),
+        "root-length-0": acpi_image(good, root_bytes=b"RSDT" + u32(0) + rsdt1[8:]),
+        "root-length-huge": acpi_image(good, root_bytes=sdt(b"RSDT", entry1, length=0x7FFFFFFF)),
+        "root-length-past-end": acpi_image(good, root_bytes=sdt(b"RSDT", entry1, length=400)),
+        "root-bad-checksum": acpi_image(good, root_bytes=sdt(b"RSDT", entry1,
+                                                             good_checksum=False)),
         "root-lists-itself": acpi_image(good, root_bytes=rsdt_self),
-        "root-entries-nowhere": acpi_image(good, root_bytes=fw.root(b"RSDT", [0, 0xFFFFFFFF, 0x1000, TBL + 3])),
-        "root-1000-entries": image(FIX, [(BIOS, fw.rsdp(TBL)), (TBL, many), (TBL + 0x2000, GOOD_HPET)]),
+        "root-entries-nowhere": acpi_image(good, root_bytes=fw.root(
+            b"RSDT", [0, 0xFFFFFFFF, 0x1000, TBL + 3])),
+        "root-1000-entries": image(FIX, [(BIOS, fw.rsdp(TBL)), (TBL, many),
+                                         (TBL + 0x2000, GOOD_HPET)]),
         "table-length-0": acpi_image([GOOD_HPET[:4] + u32(0) + GOOD_HPET[8:]]),
         "table-length-past-end": acpi_image([sdt(b"HPET", fw.hpet_body(0xFED00000), length=4096)]),
-        "table-bad-checksum": acpi_image([sdt(b"HPET", fw.hpet_body(0xFED00000), good_checksum=False)]),
+        "table-bad-checksum": acpi_image([sdt(b"HPET", fw.hpet_body(0xFED00000),
+                                              good_checksum=False)]),
         "table-garbage-signature": acpi_image([sdt(b"\x00\xff\n\x7f", bytes(8))]),
         "duplicate-hpet": acpi_image([GOOD_HPET, sdt(b"HPET", fw.hpet_body(0))]),
         "duplicate-madt": acpi_image([GOOD_MADT, madt(b"")]),
         "copy-rev0": image(COPY, [(0, fw.rsdp(TBL)), (TBL, fw.root(b"RSDT", [TBL + 0x100])),
                                   (TBL + 0x100, GOOD_HPET)]),
-        "copy-rev2": image(COPY, [(0, fw.rsdp(TBL, TBL + 0x80)), (TBL + 0x80, fw.root(b"XSDT", [TBL + 0x100])),
+        "copy-rev2": image(COPY, [(0, fw.rsdp(TBL, TBL + 0x80)),
+                                  (TBL + 0x80, fw.root(b"XSDT", [TBL + 0x100])),
                                   (TBL + 0x100, GOOD_HPET)]),
         "copy-bad-then-scan": image(COPY, [(0, bytes(bad_rsdp)), (BIOS + 0x20, fw.rsdp(TBL)),
                                            (TBL, fw.root(b"RSDT", []))]),
@@ -250,7 +266,8 @@ def fadt_cases() -> dict[str, bytes]:
         "219-bytes": bytes(full[:219]),
         "220-bytes": bytes(full[:220]),
         "full-rev6": bytes(full),
-        "no-pm-timer": bytes(full[:76]) + bytes(4) + bytes(full[80:91]) + b"\0" + bytes(full[92:208]),
+        "no-pm-timer": (bytes(full[:76]) + bytes(4) + bytes(full[80:91]) + b"\0"
+                        + bytes(full[92:208])),
         "reset-flag-no-address": bytes(reset_no_addr),
     }
 
@@ -276,10 +293,12 @@ def cmdline_cases() -> dict[str, bytes]:
         "blanks": b" \t \t  ",
         "very-long": b"k.elf " + b" ".join(b"test=" + b"x" * 150 for _ in range(4)),
         "one-huge-word": b"test=" + b"*" * 600,
-        "non-ascii": "k.elf test=ünïcødé hz=١٠٠ \x01\x7f\xff".encode("utf-8", "surrogateescape"),
+        "non-ascii": "k.elf test=ünïcødé hz=١٠٠ \x01\x7f\xff".encode("utf-8",
+                                                                     "surrogateescape"),
         "unterminated-quote": b'k.elf test="irq.* verbose "hz=100',
         "every-option-out-of-range": b"k.elf " + every_out_of_range,
-        "numbers": b"hz=0x hz=0x0 hz=18446744073709551615 hz=18446744073709551616 hz=-1 hz=+5 hz=1e3",
+        "numbers": (b"hz=0x hz=0x0 hz=18446744073709551615 hz=18446744073709551616 "
+                    b"hz=-1 hz=+5 hz=1e3"),
         "keys-23-24": b"a" * 23 + b"=1 " + b"b" * 24 + b"=1",
         "value-159-160": b"test=" + b"v" * 159 + b" test=" + b"w" * 160,
         "equals": b"= == ==x x== test== verbose=",
