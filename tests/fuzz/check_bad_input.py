@@ -4,7 +4,7 @@ host tool's matrix checks, until that file is part of make test. Prints,
 per entry, the equivalent `tools/tickscope run` command, the verdict and
 any problem; exit status 1 when an entry fails its checks.
 
-  check_bad_input.py [--only GLOB] [--kernel build/tickscope.elf]
+  check_bad_input.py [--only GLOB] [--config FILE] [--kernel build/tickscope.elf]
 """
 from __future__ import annotations
 
@@ -38,11 +38,13 @@ def command(c: "qemu.Config") -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="*")
+    ap.add_argument("--config", default=CFG, help="another matrix file (e.g. tools/matrix.cfg)")
     ap.add_argument("--kernel", default=os.path.join(ROOT, "build", "tickscope.elf"))
     ap.add_argument("--verbose", action="store_true", help="print each entry's command")
     a = ap.parse_args()
     bad = 0
-    for e in matrix.load(CFG, a.kernel, ""):
+    iso = os.path.join(ROOT, "build", "tickscope.iso")
+    for e in matrix.load(a.config, a.kernel, iso):
         if not fnmatch.fnmatchcase(e.config.name, a.only):
             continue
         r = qemu.run(e.config, live=False)
