@@ -18,8 +18,12 @@ static void PRINTF_FMT(2, 3) problem(struct acpi_info *ai, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (ai->nproblems >= (int)ARRAY_SIZE(ai->problems))
+	/* When the list is full, its last line says that more were dropped. */
+	if (ai->nproblems == (int)ARRAY_SIZE(ai->problems)) {
+		str_copy(ai->problems[ai->nproblems - 1], "more ACPI problems than are listed here",
+			 sizeof(ai->problems[0]));
 		return;
+	}
 	va_start(ap, fmt);
 	vsnprintf_(ai->problems[ai->nproblems++], sizeof(ai->problems[0]), fmt, ap);
 	va_end(ap);
@@ -43,6 +47,10 @@ static bool rsdp_valid(const u8 *r, u32 avail)
 		return false;
 	if (r[15] < 2)
 		return true;
+	/* A 2.0 RSDP keeps its length at offset 20: a shorter copy (a loader's
+	 * 20-byte one) cannot be checked, and the XSDT address is not in it. */
+	if (avail < RSDP_V2_LEN)
+		return false;
 	len = rd32(r + 20);
 	return len >= RSDP_V2_LEN && len <= avail && acpi_checksum(r, len) == 0;
 }
@@ -71,6 +79,7 @@ static const u8 *map_table(struct acpi_info *ai, u64 addr, const char *want)
 	const u8 *h = phys_map(addr, SDT_HEADER_LEN);
 	char sig[5] = { 0 };
 	u32 len;
+	u8 sum;
 	const u8 *t;
 
 	if (!h) {
@@ -95,8 +104,9 @@ static const u8 *map_table(struct acpi_info *ai, u64 addr, const char *want)
 		problem(ai, "%s: %u bytes at 0x%lx run outside memory; ignored", sig, len, addr);
 		return NULL;
 	}
-	if (acpi_checksum(t, len)) {
-		problem(ai, "%s: bad checksum (sum 0x%x, length %u); ignored", sig, acpi_checksum(t, len), len);
+	sum = acpi_checksum(t, len);
+	if (sum) {
+		problem(ai, "%s: bad checksum (sum 0x%x, length %u); ignored", sig, sum, len);
 		return NULL;
 	}
 	return t;
@@ -122,8 +132,15 @@ static void parse_madt(struct acpi_info *ai, const u8 *t, u32 len)
 		u8 type = t[off], elen = t[off + 1];
 		const u8 *e = t + off;
 
+		/* Past a malformed entry the rest of the table is unknown, and
+		 * with it the interrupt routing (an override missed sends an
+		 * IRQ to the wrong input): the table is not used at all. */
 		if (elen < 2 || elen > len - off) {
-			problem(ai, "%s: entry at offset %u has a bad length %u; rest ignored", "APIC", off, elen);
+			problem(ai, "%s: entry at offset %u has a bad length %u; table ignored", "APIC",
+				off, elen);
+			ai->madt = ai->pcat_compat = false;
+			ai->lapic_addr = 0;
+			ai->ncpus = ai->nioapics = ai->noverrides = 0;
 			return;
 		}
 		if (type == MADT_LAPIC && elen >= 8 && ai->ncpus < ACPI_MAX_CPUS) {
@@ -148,6 +165,12 @@ static void parse_hpet(struct acpi_info *ai, const u8 *t, u32 len)
 {
 	if (len < 56) {
 		problem(ai, "%s: %u bytes is too short (56 needed)", "HPET", len);
+		return;
+	}
+	/* The HPET spec wants the block in system memory; 0 is no address. */
+	if (t[40] != ACPI_GAS_MEMORY || rd64(t + 44) == 0) {
+		problem(ai, "%s: base address 0x%lx in address space %u is unusable; ignored", "HPET",
+			rd64(t + 44), t[40]);
 		return;
 	}
 	ai->hpet = true;
@@ -181,25 +204,55 @@ static void parse_fadt(struct acpi_info *ai, const u8 *t, u32 len)
 	}
 }
 
+/* True when a table with signature sig was already listed. */
+static bool listed(const struct acpi_info *ai, const u8 *sig)
+{
+	for (int i = 0; i < ai->ntables; i++)
+		if (!memcmp(ai->tables[i].sig, sig, 4))
+			return true;
+	return false;
+}
+
+/*
+ * Only the tables we use (MADT, HPET, FADT, SPCR) are read past their header: a checksum over
+ * every listed table (SSDTs run to 100s of KiB) is work for nothing, and
+ * a hostile root table listing one 1 MiB table 250,000 times would keep
+ * the kernel summing for hours. A second table of a kind already parsed
+ * is named and ignored, as Linux keeps the first FADT and MADT.
+ */
 static void parse_table(struct acpi_info *ai, u64 addr)
 {
-	const u8 *t = map_table(ai, addr, NULL);
-	u32 len;
+	static const char *const used[] = { "APIC", "HPET", "FACP", "SPCR" };
+	const u8 *h = phys_map(addr, SDT_HEADER_LEN), *t;
+	bool ours = false;
 
+	if (!h) {
+		problem(ai, "a table at 0x%lx is outside memory; ignored", addr);
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(used); i++)
+		ours |= !memcmp(h, used[i], 4);
+	if (!ours)
+		return;
+	if (listed(ai, h)) {
+		problem(ai, "%.4s: a second table at 0x%lx; ignored, the first one is used", h, addr);
+		return;
+	}
+	t = map_table(ai, addr, NULL);
 	if (!t)
 		return;
-	len = rd32(t + 4);
-	/* Every valid table is listed, for the screen and for acpi_sys.c. */
+	/* Every valid table read is listed, for the screen and for acpi_sys.c
+	 * (which finds the SPCR and the FADT there). */
 	if (ai->ntables < ACPI_MAX_TABLES) {
 		memcpy(ai->tables[ai->ntables].sig, t, 4);
 		ai->tables[ai->ntables++].addr = addr;
 	}
-	if (!memcmp(t, "APIC", 4) && !ai->madt)
-		parse_madt(ai, t, len);
-	else if (!memcmp(t, "HPET", 4) && !ai->hpet)
-		parse_hpet(ai, t, len);
-	else if (!memcmp(t, "FACP", 4) && !ai->fadt)
-		parse_fadt(ai, t, len);
+	if (!memcmp(t, "APIC", 4))
+		parse_madt(ai, t, rd32(t + 4));
+	else if (!memcmp(t, "HPET", 4))
+		parse_hpet(ai, t, rd32(t + 4));
+	else if (!memcmp(t, "FACP", 4))
+		parse_fadt(ai, t, rd32(t + 4));
 }
 
 int acpi_init(const u8 *rsdp_copy, u32 rsdp_len, struct acpi_info *ai)
@@ -247,6 +300,14 @@ int acpi_init(const u8 *rsdp_copy, u32 rsdp_len, struct acpi_info *ai)
 		parse_table(ai, ai->xsdt ? rd64(e) : rd32(e));
 	}
 	return 0;
+}
+
+const char *acpi_problem(const struct acpi_info *ai, const char *sig)
+{
+	for (int i = 0; i < ai->nproblems; i++)
+		if (!memcmp(ai->problems[i], sig, 4) && ai->problems[i][4] == ':')
+			return ai->problems[i];
+	return NULL;
 }
 
 u32 acpi_isa_gsi(const struct acpi_info *ai, u8 irq, u16 *flags)

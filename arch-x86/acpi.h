@@ -1,7 +1,8 @@
 /*
  * ACPI tables, read as untrusted input: RSDP (v1/v2), RSDT/XSDT, MADT,
  * HPET and FADT. Each table's signature, length and checksum are checked;
- * a bad one is reported in acpi_info.problems and not used.
+ * a bad one, or a second one of a kind, is reported in acpi_info.problems
+ * (as "SIG: what") and not used. Tables we do not parse are not read.
  */
 #ifndef ARCH_ACPI_H
 #define ARCH_ACPI_H
@@ -112,6 +113,10 @@ struct acpi_info {
  * otherwise; table problems never stop the walk.
  */
 int acpi_init(const u8 *rsdp_copy, u32 rsdp_len, struct acpi_info *ai);
+
+/* The first problem noted about the table with signature sig (e.g.
+ * "HPET"), or NULL: why a table a driver needs was refused. */
+const char *acpi_problem(const struct acpi_info *ai, const char *sig);
 
 /* Sum of len bytes mod 256 (a valid ACPI structure sums to 0). */
 u8 acpi_checksum(const void *p, u32 len);

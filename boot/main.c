@@ -3,6 +3,7 @@
  * order and hands the run to the test runner. */
 #include "boot/consoles.h"
 #include "boot/end.h"
+#include "boot/fwdump.h"
 #include "boot/multiboot.h"
 #include "boot/sources.h"
 #include "arch-x86/acpi.h"
@@ -223,6 +224,8 @@ void kmain(u32 magic, u32 info)
 	env.acpi_ok = acpi_init(boot.rsdp, boot.rsdp_len, &acpi) == 0;
 	/* The consoles after ACPI: the SPCR may name the serial port. */
 	consoles_init(&cmd, &acpi);
+	if (cmdline_has(&cmd, "fwdump"))
+		fwdump(magic, info, &boot, &acpi);
 	if (lapic_init(want_x2apic()) != 0)
 		cmdline_warn(&cmd, "this CPU has no local APIC: interrupt tests will fail");
 	ioapics = env.acpi_ok ? ioapic_init(&acpi) : -ENODEV;

@@ -25,8 +25,12 @@ static void parse_fb(struct boot_info *bi, const u8 *f, int col)
 
 static void warn(struct boot_info *bi, const char *what)
 {
-	if (bi->nwarnings < (int)ARRAY_SIZE(bi->warnings))
-		str_copy(bi->warnings[bi->nwarnings++], what, sizeof(bi->warnings[0]));
+	/* When the list is full, its last line says that more were dropped. */
+	if (bi->nwarnings == (int)ARRAY_SIZE(bi->warnings))
+		what = "more problems in the boot information than are listed here";
+	else
+		bi->nwarnings++;
+	str_copy(bi->warnings[bi->nwarnings - 1], what, sizeof(bi->warnings[0]));
 }
 
 /* Copies a string of at most max bytes at p; warns when unterminated. */
@@ -50,19 +54,27 @@ static void copy_str(struct boot_info *bi, char *dst, size_t size,
 }
 
 /* A string given by physical address, in multiboot1: read at most 4 KiB,
- * shrinking the window near the end of what is mapped. */
+ * shrinking the window near the end of what is mapped. The window is the
+ * longest that maps (a binary search): halving it instead could stop short
+ * of a terminator that is there, and cut a good string. */
 static void copy_phys_str(struct boot_info *bi, char *dst, size_t size,
 			  u64 addr, const char *what)
 {
-	for (u64 max = 4096; max >= 1; max /= 2) {
-		const u8 *p = phys_map(addr, max);
+	u64 lo = 0, hi = 4097;	/* [addr, addr + lo) maps, [addr, addr + hi) does not */
 
-		if (p) {
-			copy_str(bi, dst, size, p, max, what);
-			return;
-		}
+	while (hi - lo > 1) {
+		u64 mid = lo + (hi - lo) / 2;
+
+		if (phys_map(addr, mid))
+			lo = mid;
+		else
+			hi = mid;
 	}
-	warn(bi, "string pointer outside memory");
+	if (!lo) {
+		warn(bi, "string pointer outside memory");
+		return;
+	}
+	copy_str(bi, dst, size, phys_map(addr, lo), lo, what);
 }
 
 static void add_mmap(struct boot_info *bi, u64 base, u64 len, u32 type)
@@ -144,7 +156,8 @@ static void parse_mb2_tag(struct boot_info *bi, u32 type, const u8 *t, u32 size,
 			warn(bi, "memory map tag with a bad entry size");
 			break;
 		}
-		for (u32 off = 16; off + esize <= size; off += esize)
+		/* esize <= size - off: off + esize could wrap around. */
+		for (u32 off = 16; esize <= size - off; off += esize)
 			add_mmap(bi, rd64(t + off), rd64(t + off + 8), rd32(t + off + 16));
 		break;
 	}

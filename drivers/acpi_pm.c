@@ -54,7 +54,12 @@ int acpi_pm_init(const struct acpi_info *ai, bool verified, const char **why)
 
 	*why = reason;
 	if (!ai->present || !ai->fadt) {
-		snprintf_(reason, sizeof(reason), "no ACPI FADT, so no PM timer block");
+		const char *p = acpi_problem(ai, "FACP");
+
+		if (p)
+			snprintf_(reason, sizeof(reason), "ACPI table refused: %s", p);
+		else
+			snprintf_(reason, sizeof(reason), "no ACPI FADT, so no PM timer block");
 		return -ENODEV;
 	}
 	if (ai->pm_timer.address == 0) {

@@ -45,12 +45,22 @@ int hpet_init(const struct acpi_info *ai, struct hpet_info *out, const char **wh
 		return -ENODEV;
 	}
 	if (!ai->hpet) {
-		snprintf_(reason, sizeof(reason), "no (valid) ACPI HPET table");
+		const char *p = acpi_problem(ai, "HPET");
+
+		if (p)
+			snprintf_(reason, sizeof(reason), "ACPI table refused: %s", p);
+		else
+			snprintf_(reason, sizeof(reason), "no (valid) ACPI HPET table");
 		return -ENODEV;
 	}
 	info.base = ai->hpet_base.address;
-	if (ai->hpet_base.space != ACPI_GAS_MEMORY || info.base == 0 ||
-	    info.base >= 0x100000000ull || (info.base & 0x3FF)) {
+	/* Legal (HPETs may sit above 4 GiB), but beyond what we map. */
+	if (info.base >= 0x100000000ull) {
+		snprintf_(reason, sizeof(reason), "HPET at 0x%lx is above the 4 GiB this kernel maps",
+			  info.base);
+		return -ENODEV;
+	}
+	if (ai->hpet_base.space != ACPI_GAS_MEMORY || info.base == 0 || (info.base & 0x3FF)) {
 		snprintf_(reason, sizeof(reason), "HPET table gives an unusable base 0x%lx (space %u)",
 			  info.base, ai->hpet_base.space);
 		return -EIO;

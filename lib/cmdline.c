@@ -43,12 +43,30 @@ static const struct option options[] = {
 	{ "clockevent", true, "device the tick layer uses: pit, lapic, tscdeadline, hpet (default: best rated)" },
 	{ "clocksource", true, "counter timekeeping uses: tsc, kvmclock, hpet, pm, pit (default: best rated)" },
 	{ "pmtimer", true, "PM timer reads: plain or verified (three ordered reads, for buggy chipsets)" },
+	{ "fwdump", false, "hexdump the multiboot info and ACPI tables (seeds for tests/fuzz)" },
+};
+
+/* The numeric options and the values their users accept. */
+static const struct range {
+	const char *key;
+	u64 min, max;
+} ranges[] = {
+	{ "watchdog", 1, 600 },
+	{ "cal_ms", 10, 10000 },
+	{ "tsc_hz", 1000000, 100000000000ull },
+	{ "monitor", 1, 86400 },
+	{ "tsc_warp", 1, 1ull << 40 },
+	{ "hz", 100, 1000 },
 };
 
 void cmdline_warn(struct cmdline *cl, const char *msg)
 {
-	if (cl->nwarnings < CMDLINE_MAX_WARNINGS)
-		str_copy(cl->warnings[cl->nwarnings++], msg, sizeof(cl->warnings[0]));
+	/* When the list is full, its last line says that more were dropped. */
+	if (cl->nwarnings == CMDLINE_MAX_WARNINGS)
+		msg = "more problems on the command line than are listed here";
+	else
+		cl->nwarnings++;
+	str_copy(cl->warnings[cl->nwarnings - 1], msg, sizeof(cl->warnings[0]));
 }
 
 static const struct option *find_option(const char *key)
@@ -59,6 +77,21 @@ static const struct option *find_option(const char *key)
 	return NULL;
 }
 
+/* True when the word w[0..n) is `key` or `key=...` for a known key. */
+static bool names_option(const char *w, size_t n)
+{
+	char key[24];
+	size_t klen = 0;
+
+	while (klen < n && w[klen] != '=')
+		klen++;
+	if (klen == 0 || klen >= sizeof(key))
+		return false;
+	memcpy(key, w, klen);
+	key[klen] = 0;
+	return find_option(key) != NULL;
+}
+
 static struct cmdline_word *find_word(const struct cmdline *cl, const char *key)
 {
 	/* The last occurrence wins. */
@@ -66,6 +99,34 @@ static struct cmdline_word *find_word(const struct cmdline *cl, const char *key)
 		if (!strcmp(cl->words[i].key, key))
 			return (struct cmdline_word *)&cl->words[i];
 	return NULL;
+}
+
+/*
+ * A numeric option is checked as it is parsed, not when its user reads
+ * it: some are read only by tests, after the report's warnings were
+ * printed, and would otherwise be ignored in silence. A bad value then
+ * reads as absent, so each user falls back to its default.
+ */
+static bool number_ok(struct cmdline *cl, const char *key, const char *v)
+{
+	const struct range *r = NULL;
+	char msg[112];
+	u64 n;
+
+	for (size_t i = 0; i < ARRAY_SIZE(ranges); i++)
+		if (!strcmp(ranges[i].key, key))
+			r = &ranges[i];
+	if (!r)
+		return true;
+	if (!parse_u64(v, strlen(v), &n))
+		snprintf_(msg, sizeof(msg), "%s=%.40s is not a number; the default is used", key, v);
+	else if (n < r->min || n > r->max)
+		snprintf_(msg, sizeof(msg), "%s=%lu is outside %lu..%lu; the default is used",
+			  key, n, r->min, r->max);
+	else
+		return true;
+	cmdline_warn(cl, msg);
+	return false;
 }
 
 static void add_word(struct cmdline *cl, const char *w, size_t n)
@@ -101,6 +162,12 @@ static void add_word(struct cmdline *cl, const char *w, size_t n)
 		cmdline_warn(cl, msg);
 		return;
 	}
+	/* test= would select no test at all: an empty run, no word why. */
+	if (eq && eq + 1 == w + n) {
+		snprintf_(msg, sizeof(msg), "option '%s=' has an empty value, ignored", key);
+		cmdline_warn(cl, msg);
+		return;
+	}
 	if (eq && (size_t)(w + n - eq - 1) >= sizeof(cw->value)) {
 		snprintf_(msg, sizeof(msg), "value of '%s' is too long, ignored", key);
 		cmdline_warn(cl, msg);
@@ -122,6 +189,7 @@ static void add_word(struct cmdline *cl, const char *w, size_t n)
 
 		memcpy(cw->value, eq + 1, vlen);
 		cw->value[vlen] = 0;
+		cw->bad = !number_ok(cl, key, cw->value);
 	}
 }
 
@@ -142,7 +210,10 @@ void cmdline_parse(const char *s, bool skip_first, struct cmdline *cl)
 		s += n;
 		if (skip_first) {
 			skip_first = false;
-			continue;
+			/* QEMU puts the kernel's path first, GRUB's `multiboot`
+			 * does not: a word that names an option is no path. */
+			if (!names_option(w, n))
+				continue;
 		}
 		add_word(cl, w, n);
 	}
@@ -152,7 +223,7 @@ const char *cmdline_get(const struct cmdline *cl, const char *key)
 {
 	struct cmdline_word *w = find_word(cl, key);
 
-	return w && w->has_value ? w->value : NULL;
+	return w && w->has_value && !w->bad ? w->value : NULL;
 }
 
 int cmdline_get_all(const struct cmdline *cl, const char *key, const char **out, int max)

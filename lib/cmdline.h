@@ -16,6 +16,7 @@ struct cmdline_word {
 	char key[24];
 	char value[160];
 	bool has_value;
+	bool bad;	/* a number out of the option's range: reads as absent */
 };
 
 struct cmdline {
@@ -25,11 +26,12 @@ struct cmdline {
 	int nwarnings;
 };
 
-/* Splits and checks s. skip_first drops the first word: multiboot1
- * loaders (QEMU, GRUB's `multiboot`) put the kernel's path there. Always
- * succeeds; problems are in cl->warnings. */
+/* Splits and checks s. skip_first drops the first word unless it names
+ * an option: QEMU's multiboot1 loader puts the kernel's path there, GRUB's
+ * `multiboot` does not. Always succeeds; problems are in cl->warnings. */
 void cmdline_parse(const char *s, bool skip_first, struct cmdline *cl);
-/* The value of key=value, or NULL when absent. */
+/* The value of key=value, or NULL when absent or refused (a numeric
+ * option out of its declared range, already warned about). */
 const char *cmdline_get(const struct cmdline *cl, const char *key);
 /* The values of every key=value word, in order, at most max of them (for
  * an option that may be repeated, like console=); returns how many. */
@@ -39,7 +41,8 @@ bool cmdline_has(const struct cmdline *cl, const char *key);
 /*
  * The number given as key=N when it lies in [min, max]; otherwise def,
  * adding a warning when the value was given but malformed or out of
- * range.
+ * range (a value outside the option's declared range was warned about
+ * when parsed, and reads as absent).
  */
 u64 cmdline_u64(struct cmdline *cl, const char *key, u64 min, u64 max, u64 def);
 /* Adds a warning (cut to fit); used for semantic problems found later. */

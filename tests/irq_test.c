@@ -2,6 +2,7 @@
  * IOAPIC, each with its latency or rate measured by the TSC. Each test
  * must not return with its vector installed or its input unmasked. */
 #include "test.h"
+#include "arch-x86/acpi.h"
 #include "arch-x86/cpu.h"
 #include "arch-x86/delay.h"
 #include "arch-x86/idt.h"
@@ -79,8 +80,11 @@ TEST(irq, pit_ioapic)
 	u64 t0, t1, got, expected_milli, rate_milli;
 	u32 dest = lapic_id();
 
-	if (!env->nioapics)
-		return skip("no IOAPIC known (no ACPI MADT)");
+	if (!env->nioapics) {
+		const char *p = acpi_problem(env->acpi, "APIC");
+
+		return skip("no IOAPIC known (%s)", p ? p : "no ACPI MADT");
+	}
 	irq_hits = 0;
 	vec = irq_alloc(stamp, NULL);
 	if (vec < 0)

@@ -7,6 +7,7 @@
  */
 #define TEST_ORDER_BASE 200	/* after smp_tick_test.c's tests */
 #include "smp_test.h"
+#include "arch-x86/acpi.h"
 #include "arch-x86/cpu.h"
 #include "arch-x86/delay.h"
 #include "arch-x86/idt.h"
@@ -85,8 +86,11 @@ TEST(smp, irq_route)
 
 	if (v != PASS)
 		return v;
-	if (!env->nioapics)
-		return skip("no IOAPIC known (no ACPI MADT)");
+	if (!env->nioapics) {
+		const char *p = acpi_problem(env->acpi, "APIC");
+
+		return skip("no IOAPIC known (%s)", p ? p : "no ACPI MADT");
+	}
 	vec = irq_alloc(route_irq, NULL);
 	if (vec < 0)
 		return error("no free interrupt vector");

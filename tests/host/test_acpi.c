@@ -175,17 +175,19 @@ static void test_malformed(void)
 	put32(tables + FADT + 4, 0x4000);	/* runs past the end of memory */
 	CHECK(acpi_init(NULL, 0, &ai) == 0 && !ai.fadt && has_problem(&ai, "outside memory"));
 
-	/* A MADT entry with length 0 stops the walk, keeping what came before. */
+	/* A MADT entry with length 0 makes the whole MADT unusable: what
+	 * follows it (overrides, IOAPICs) is unknown. */
 	build(0);
 	tables[MADT + 44 + 8 + 1] = 0;
 	seal(MADT);
-	CHECK(acpi_init(NULL, 0, &ai) == 0 && ai.madt && ai.ncpus == 1 && ai.nioapics == 0);
-	CHECK(has_problem(&ai, "bad length 0"));
+	CHECK(acpi_init(NULL, 0, &ai) == 0 && !ai.madt && ai.ncpus == 0 && ai.nioapics == 0);
+	CHECK(has_problem(&ai, "bad length 0") && acpi_enabled_cpus(&ai) == 1);
+	CHECK(ai.hpet && ai.fadt);
 	/* ... and one running past the table. */
 	build(0);
 	tables[MADT + 44 + 8 + 8 + 12 + 10 + 1] = 200;
 	seal(MADT);
-	CHECK(acpi_init(NULL, 0, &ai) == 0 && ai.ncpus == 2 && ai.noverrides == 1);
+	CHECK(acpi_init(NULL, 0, &ai) == 0 && !ai.madt && ai.ncpus == 0 && ai.noverrides == 0);
 	CHECK(has_problem(&ai, "bad length 200"));
 
 	/* Too-short HPET and FADT tables. */
@@ -213,6 +215,26 @@ static void test_malformed(void)
 	build(0);
 	memcpy(tables + RSDT, "XXXX", 4);
 	CHECK(acpi_init(NULL, 0, &ai) == -ENODEV && has_problem(&ai, "RSDT: expected signature"));
+
+	/* A second table of a kind is named and ignored; the first is used. */
+	build(0);
+	put32(tables + RSDT + 36, (u32)(TBL + HPET));
+	seal(RSDT);
+	CHECK(acpi_init(NULL, 0, &ai) == 0 && ai.hpet && !ai.madt);
+	CHECK(has_problem(&ai, "HPET: a second table"));
+
+	/* An HPET at address 0 is refused; acpi_problem says why. */
+	build(0);
+	put64(tables + HPET + 44, 0);
+	seal(HPET);
+	CHECK(acpi_init(NULL, 0, &ai) == 0 && !ai.hpet && ai.madt);
+	CHECK(acpi_problem(&ai, "HPET") && strstr(acpi_problem(&ai, "HPET"), "unusable"));
+	CHECK(acpi_problem(&ai, "APIC") == NULL);
+
+	/* A table we do not parse is not read, so its checksum is no problem. */
+	build(0);
+	memcpy(tables + HPET, "SSDT", 4);
+	CHECK(acpi_init(NULL, 0, &ai) == 0 && !ai.hpet && ai.madt && ai.nproblems == 0);
 
 	/* Many problems never overflow the list. */
 	build(0);

@@ -34,6 +34,19 @@ static void test_cmdline(void)
 	CHECK(cmdline_u64(&cl, "watchdog", 1, 600, 20) == 20);	/* 9999 out of range */
 	CHECK(has_warning(&cl, "watchdog=9999 is outside 1..600"));
 
+	/* A number out of its option's range is warned about when parsed (its
+	 * user may read it only after the warnings were printed), once. */
+	cmdline_parse("tsc_hz=5 monitor=0 hz=250", false, &cl);
+	CHECK(has_warning(&cl, "tsc_hz=5 is outside 1000000..100000000000"));
+	CHECK(has_warning(&cl, "monitor=0 is outside 1..86400"));
+	CHECK(cl.nwarnings == 2 && cmdline_get(&cl, "monitor") == NULL);
+	CHECK(cmdline_u64(&cl, "tsc_hz", 1000000, 100000000000ull, 0) == 0 && cl.nwarnings == 2);
+	CHECK(cmdline_u64(&cl, "hz", 100, 1000, 100) == 250);
+
+	/* An empty value is refused, not taken as "select nothing". */
+	cmdline_parse("test= verbose", false, &cl);
+	CHECK(has_warning(&cl, "'test=' has an empty value") && cmdline_get(&cl, "test") == NULL);
+
 	cmdline_parse("watchdog=abc", false, &cl);
 	CHECK(cmdline_u64(&cl, "watchdog", 1, 600, 20) == 20);
 	CHECK(has_warning(&cl, "watchdog=abc is not a number"));
@@ -47,6 +60,11 @@ static void test_cmdline(void)
 
 	cmdline_parse("   \t  ", false, &cl);
 	CHECK(cl.nwords == 0 && cl.nwarnings == 0);
+	/* GRUB's `multiboot` passes no path: then the first word is an option. */
+	cmdline_parse("verbose test=irq.*", true, &cl);
+	CHECK(cmdline_has(&cl, "verbose") && cl.nwarnings == 0);
+	cmdline_parse("tickscope.elf verbose", true, &cl);
+	CHECK(cmdline_has(&cl, "verbose") && cl.nwords == 1 && cl.nwarnings == 0);
 	cmdline_parse("averyveryveryverylongoptionname=1", false, &cl);
 	CHECK(has_warning(&cl, "malformed"));
 	/* More words than fit: a warning, no overflow. */
@@ -57,6 +75,7 @@ static void test_cmdline(void)
 		      "verbose verbose", false, &cl);
 	CHECK(cl.nwords == CMDLINE_MAX_WORDS);
 	CHECK(cl.nwarnings == CMDLINE_MAX_WARNINGS);
+	CHECK(strstr(cl.warnings[CMDLINE_MAX_WARNINGS - 1], "more problems"));
 }
 
 static void put32(u8 *p, u32 v) { memcpy(p, &v, 4); }
@@ -96,6 +115,17 @@ static void test_mb1(void)
 	put32(mmap + 24, 0xFFFFFFF0);
 	CHECK(multiboot_parse(MB1_BOOT_MAGIC, 0x9000, &bi) == 0);
 	CHECK(bi.mmap_count == 1 && bi.nwarnings == 1);
+	/* A terminated string that ends 20 bytes before the end of what is
+	 * mapped is read whole (a power-of-two window would stop at 16). */
+	memset(cmd, 0, sizeof(cmd));
+	strcpy((char *)cmd, "k.elf verbose hz=100");
+	phys_test_reset();
+	phys_test_region(0x9000, info, sizeof(info));
+	phys_test_region(0xA000, mmap, sizeof(mmap));
+	phys_test_region(0xB000, cmd, 21);
+	CHECK(multiboot_parse(MB1_BOOT_MAGIC, 0x9000, &bi) == 0);
+	CHECK_STR(bi.cmdline, "k.elf verbose hz=100");
+	phys_test_region(0xB000, cmd, sizeof(cmd));
 	/* An unterminated command line at the end of memory is cut, warned. */
 	memset(cmd, 'x', sizeof(cmd));
 	CHECK(multiboot_parse(MB1_BOOT_MAGIC, 0x9000, &bi) == 0);

@@ -70,7 +70,9 @@ def boots(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
     results = []
     parsed: list[str] = []
     logs = 0
-    for e in matrix.load(matrix.DEFAULT_FILE, kernel, iso):
+    entries = (matrix.load(matrix.DEFAULT_FILE, kernel, iso)
+               + matrix.load(paths.BAD_INPUT_FILE, kernel, iso))
+    for e in entries:
         name = f"boot {e.config.name}"
         if only and only not in e.config.name:
             continue
