@@ -169,6 +169,7 @@ static int hpet_periodic(struct clockevent *ce, u64 hz)
 	if (period < ce->min_delta || period > ce->max_delta || ce_route())
 		return -EINVAL;
 	ce->period_mhz = mul_div_u64(info.freq_hz, 1000, period);
+	ce->period_ticks = period;
 	/* With VAL_SET, the first comparator write sets the first expiry
 	 * and the second the period (as Linux does it). The interrupt is
 	 * enabled only after both: QEMU arms the timer on every write, and

@@ -205,6 +205,7 @@ static int rtc_periodic(struct clockevent *ce, u64 hz)
 		return -EINVAL;
 	running = true;
 	ce->period_mhz = (u64)RTC_RATE_HZ(rate) * 1000;
+	ce->period_ticks = RTC_BASE_HZ / RTC_RATE_HZ(rate);
 	cmos_write(RTC_REG_B, saved_b | REG_B_PIE);
 	return 0;
 }
