@@ -22,6 +22,7 @@ static const struct option options[] = {
 	{ "thorough", false, "longer measurements: 1 s calibration window, wrap and RTC-second tests" },
 	{ "cal_ms", true, "TSC calibration window in ms (10-10000; default 100, 1000 with thorough)" },
 	{ "tsc_hz", true, "the known TSC rate in Hz (the host tool passes the host's rate), for tsc.err_ppm.*" },
+	{ "tsc_unc_ppb", true, "1-sigma uncertainty of tsc_hz= in ppb (the host tool passes its helper's; default 0, exact)" },
 	{ "monitor", true, "monitor mode for N seconds: cross-check every source, report anomalies as events" },
 	{ "nosmp", false, "do not start the other CPUs" },
 	{ "tsc_warp", true, "plant a TSC warp of N cycles on CPU 1 (a test that must then fail)" },

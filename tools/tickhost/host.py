@@ -35,6 +35,17 @@ def host_tsc_hz() -> tuple[int, str]:
     return _host_tsc
 
 
+def host_tsc_unc_ppb() -> int:
+    """The stated 1-sigma uncertainty of host_tsc_hz() in ppb (the helper's
+    bracket widths over its window), 0 when it gave none."""
+    hz, text = host_tsc_hz()
+    fields = dict(kv.split("=", 1) for kv in text.split() if "=" in kv)
+    try:
+        return int(fields.get("unc_ppb", "0")) if hz else 0
+    except ValueError:
+        return 0
+
+
 def kvm_usable() -> tuple[bool, str]:
     """True when /dev/kvm opens read-write and answers the API version.
     TICKSCOPE_NO_KVM=1 pretends it is absent (to test a TCG-only host)."""

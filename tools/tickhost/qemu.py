@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Callable, Optional
 
 from . import ktap
-from .host import host_tsc_hz, kvm_usable
+from .host import host_tsc_hz, host_tsc_unc_ppb, kvm_usable
 
 QBOOT = "/usr/share/qemu/qboot.rom"
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE.fd"
@@ -34,6 +34,14 @@ def known_tsc_hz(c: "Config") -> tuple[int, str]:
         return (0, "TSC scaled by tsc-frequency=: no known answer")
     hz, why = host_tsc_hz()
     return (hz, f"host TSC ({why})")
+
+
+def known_tsc_unc_ppb(c: "Config") -> int:
+    """How well known_tsc_hz(c) is known (1 sigma, ppb): 0 for an exact
+    answer (-icount), the host helper's stated uncertainty otherwise."""
+    if "-icount" in " ".join(c.extra):
+        return 0
+    return host_tsc_unc_ppb()
 
 
 @dataclass
@@ -150,6 +158,9 @@ def run(cfg: Config, live: bool = True,
     known, _ = (0, "") if c.iso else known_tsc_hz(c)
     if known and "tsc_hz=" not in c.cmdline:
         c.cmdline = (c.cmdline + f" tsc_hz={known}").strip()
+        unc = known_tsc_unc_ppb(c)
+        if unc and "tsc_unc_ppb=" not in c.cmdline:
+            c.cmdline += f" tsc_unc_ppb={unc}"
     cmd = command(c, vars_file)
     try:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
