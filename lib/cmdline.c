@@ -32,6 +32,8 @@ static const struct option options[] = {
 	{ "clockevent", true, "device the tick layer uses: pit, lapic, tscdeadline, hpet (default: best rated)" },
 	{ "clocksource", true, "counter timekeeping uses: tsc, kvmclock, hpet, pm, pit (default: best rated)" },
 	{ "pmtimer", true, "PM timer reads: plain or verified (three ordered reads, for buggy chipsets)" },
+	{ "periodic_ms", true, "window of the periodic-rate tests in ms (50-10000; default 200, 1000 with thorough)" },
+	{ "plant_rate", true, "self-test: stretch periodic timestamps by N ppm (every rate check must then fail)" },
 };
 
 void cmdline_warn(struct cmdline *cl, const char *msg)
