@@ -34,6 +34,7 @@ static const struct option options[] = {
 	{ "pmtimer", true, "PM timer reads: plain or verified (three ordered reads, for buggy chipsets)" },
 	{ "periodic_ms", true, "window of the periodic-rate tests in ms (50-10000; default 200, 1000 with thorough)" },
 	{ "plant_rate", true, "self-test: stretch periodic timestamps by N ppm (every rate check must then fail)" },
+	{ "plant_wall_us", true, "self-test: seed the tick's wall time N us ahead (tick.walltime must then fail)" },
 };
 
 void cmdline_warn(struct cmdline *cl, const char *msg)
