@@ -92,6 +92,29 @@ int envelope_fit(const u64 *k, const u64 *t, u64 n, u64 *scratch, struct envelop
 	return 0;
 }
 
+void grid_place(const u64 *t, u64 n, u64 period, u64 *k, u64 *scratch)
+{
+	u64 best_gap, phase;
+
+	if (!n || !period)
+		return;
+	for (u64 i = 0; i < n; i++)
+		scratch[i] = (t[i] - t[0]) % period;
+	sort_u64(scratch, n);
+	/* The gap that wraps around, then the ones between neighbours. */
+	best_gap = scratch[0] + period - scratch[n - 1];
+	phase = scratch[0];
+	for (u64 i = 1; i < n; i++)
+		if (scratch[i] - scratch[i - 1] > best_gap) {
+			best_gap = scratch[i] - scratch[i - 1];
+			phase = scratch[i];
+		}
+	/* Grid points at t[0] + phase + j * period; t[0] itself lies after
+	 * the one at j = -1 (or on the one at 0 when phase is 0). */
+	for (u64 i = 0; i < n; i++)
+		k[i] = (t[i] - t[0] + period - phase) / period;
+}
+
 u64 envelope_rate(const struct envelope *e, u64 base_hz, u64 scale)
 {
 	return mul_div_u64((e->kb - e->ka) * scale, base_hz, e->tb - e->ta);

@@ -45,6 +45,18 @@ struct envelope {
  */
 int envelope_fit(const u64 *k, const u64 *t, u64 n, u64 *scratch, struct envelope *e);
 
+/*
+ * Numbers events seen at times t[0..n) (increasing) on a grid of
+ * `period`: each gets the number of the last grid point at or before it,
+ * counted from the first event's. The grid's phase is where the events'
+ * phases (t - t[0] modulo the period) begin after the largest gap around
+ * the circle: events are only ever late, so none fall just before a grid
+ * point, while rounding to the nearest point would number an event seen
+ * more than half a period late as the next one, early. k may repeat (two
+ * sightings of one event); scratch must hold n values.
+ */
+void grid_place(const u64 *t, u64 n, u64 period, u64 *k, u64 *scratch);
+
 /* Events per second times scale (1000: mHz) of a fitted envelope whose t
  * counts at base_hz (a TSC rate); saturates at UINT64_MAX. */
 u64 envelope_rate(const struct envelope *e, u64 base_hz, u64 scale);

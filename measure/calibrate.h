@@ -9,7 +9,9 @@
  * least-squares fit for evenly spread samples, and exact in 64-bit
  * integers), refitted once without outliers (beyond 5 robust standard
  * deviations). Its 1-sigma uncertainty comes from the scatter of the
- * samples about the fitted line. Because every reference spans the same window,
+ * samples about the fitted line. An event source (the RTC's flag) is
+ * fitted by the lower envelope of its sightings instead, which are only
+ * ever late (lib/fit.h). Because every reference spans the same window,
  * the results also give the drift between every pair.
  */
 #ifndef MEASURE_CALIBRATE_H

@@ -211,7 +211,8 @@ static enum verdict cs_rate(const char *name, struct test_env *env)
 	if (!truth_for(env, r, &t))
 		return skip("no known TSC rate (tsc_hz=) and no other independent reference");
 	meas_milli = mul_div_u64(cs->freq_hz * 1000, t.tsc_hz, r->tsc_hz);
-	err_ppb = ppb_diff(meas_milli, cs->freq_hz * 1000);
+	/* The source runs at nominal x (true TSC rate / TSC rate by it). */
+	err_ppb = ppb_diff(t.tsc_hz, r->tsc_hz);
 	tol_ppb = rate_tolerance_ppb(cs, r->unc_ppb, &t);
 	spec = source_spec_ppb(cs, &cite);
 	snprintf_(m, sizeof(m), "%s.freq_hz.measured", name);

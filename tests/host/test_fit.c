@@ -101,6 +101,30 @@ static void test_gaps(void)
 	CHECK(envelope_rate(&e, 1000000000, 1000) == 64000);
 }
 
+/* Sightings late by up to 0.9 of a period, some events missed: each is
+ * numbered by the last event before it, never the next one. */
+static void test_grid_place(void)
+{
+	static u64 kk[N];
+	u64 n = 0, P = 3906250;
+
+	for (u64 i = 0; i < 300; i++) {
+		if (i % 11 == 5)
+			continue;
+		k[n] = i;
+		/* on time every 7th, else late by up to 0.9 P */
+		t[n++] = 1000000000000ull + 123456 + i * P + (i % 7 ? next_rand() % (P * 9 / 10) : 0);
+	}
+	grid_place(t, n, P, kk, scratch);
+	for (u64 i = 0; i < n; i++)
+		CHECK(kk[i] - kk[0] == k[i] - k[0]);
+	/* The first sighting late: still numbered by its own event. */
+	t[0] += P / 2;
+	grid_place(t, n, P, kk, scratch);
+	CHECK(kk[1] - kk[0] == k[1] - k[0]);
+	CHECK(kk[n - 1] - kk[0] == k[n - 1] - k[0]);
+}
+
 static void test_invalid(void)
 {
 	struct envelope e;
@@ -149,6 +173,7 @@ int main(void)
 	test_planted_error();
 	test_floor_steps();
 	test_gaps();
+	test_grid_place();
 	test_invalid();
 	test_extremes();
 	return check_report("test_fit");
