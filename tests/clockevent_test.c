@@ -320,8 +320,7 @@ TEST(lapic, calibration)
 			    "samples usable", lr->fit.kept, lr->fit.samples);
 	/* By the known TSC rate when given, else by the ruler (whose
 	 * reference is then what it rests on). */
-	if (!truth_for(env, NULL, &t))
-		t = (struct truth){ tsc_hz(), 0, REF_SPEC_PPB, "the ruler", NULL };
+	truth_or_ruler(env, &t);
 	hz_milli = mul_div_u64(lr->hz_milli, t.tsc_hz, tsc_hz());
 	unc = hypot_u64(lr->fit_unc_ppb, t.unc_ppb);
 	measure_x("lapic.freq_hz.measured", (s64)hz_milli, 3, "Hz", "divide by 16; fitted against "

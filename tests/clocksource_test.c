@@ -35,18 +35,18 @@ u64 source_spec_ppb(const struct clocksource *cs, const char **cite)
 {
 	if (!__builtin_strcmp(cs->name, "hpet")) {
 		*cite = "HPET spec: +-0.05 %";
-		return 500000;
+		return HPET_SPEC_PPB;
 	}
 	if (!__builtin_strcmp(cs->name, "rtc")) {
 		*cite = "DS12887: +-1 min/month";
-		return 23000;
+		return RTC_SPEC_PPB;
 	}
 	if (cs->flags & CS_TSC_BASED) {
 		*cite = "derived from the TSC: none";
 		return 0;
 	}
 	*cite = "Linux's refined calibration: 500 ppm";
-	return 500000;
+	return REF_SPEC_PPB;
 }
 
 bool truth_for(struct test_env *env, const struct cal_result *except, struct truth *t)

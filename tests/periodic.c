@@ -127,8 +127,7 @@ void periodic_expect(struct test_env *env, const struct clockevent *ce, struct r
 		struct truth t;
 		bool rtc = !strcmp(ce->name, "rtc");
 
-		if (!truth_for(env, NULL, &t))
-			t = (struct truth){ tsc_hz(), 0, REF_SPEC_PPB, "the ruler", NULL };
+		truth_or_ruler(env, &t);
 		x->uhz = mul_div_u64(mul_div_u64(ce->freq_hz * 1000000, tsc_hz(), t.tsc_hz), 1, ticks);
 		x->unc_ppb = t.unc_ppb;
 		x->spec_ppb = t.spec_ppb + (rtc ? RTC_SPEC_PPB : 0);

@@ -18,12 +18,6 @@
 
 #define PERIODIC_MAX	8192	/* timestamps one fit takes */
 
-/* Cited figures a tolerance may rest on. */
-#define HPET_SPEC_PPB	500000	/* IA-PC HPET 1.0a: main counter within +-0.05 % */
-#define RTC_SPEC_PPB	23000	/* DS12887: trimmed to +-1 minute a month at 25 C */
-#define REF_SPEC_PPB	500000	/* Linux warns when its refined TSC calibration
-				 * disagrees with HPET/PM by more than 500 ppm */
-
 /* Events on the device's grid, fitted. */
 struct periodic_fit {
 	int status;		/* 0, or -EINVAL: too few events to fit */

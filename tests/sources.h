@@ -4,6 +4,7 @@
 
 #include "test.h"
 #include "lib/cmdline.h"
+#include "arch-x86/delay.h"
 #include "lib/math.h"
 #include "measure/calibrate.h"
 #include "tick/clocksource.h"
@@ -38,6 +39,12 @@ static inline u64 hypot_u64(u64 a, u64 b)
 	return isqrt_u64(a * a + b * b);
 }
 
+/* Cited figures a tolerance may rest on. */
+#define HPET_SPEC_PPB	500000	/* IA-PC HPET 1.0a: main counter within +-0.05 % */
+#define RTC_SPEC_PPB	23000	/* DS12887: trimmed to +-1 minute a month at 25 C */
+#define REF_SPEC_PPB	500000	/* Linux warns when its refined TSC calibration
+				 * disagrees with HPET/PM by more than 500 ppm */
+
 /*
  * The accuracy a source's nominal rate is specified to, in ppb, and where
  * the figure comes from (*cite): the HPET spec's +-0.05 % for the HPET,
@@ -63,6 +70,14 @@ struct truth {
  * a rate is held to the agreement of the others. False when neither.
  */
 bool truth_for(struct test_env *env, const struct cal_result *except, struct truth *t);
+
+/* truth_for(env, NULL, t), else the ruler itself, resting on its
+ * reference's cited REF_SPEC_PPB. */
+static inline void truth_or_ruler(struct test_env *env, struct truth *t)
+{
+	if (!truth_for(env, NULL, t))
+		*t = (struct truth){ tsc_hz(), 0, REF_SPEC_PPB, "the ruler", NULL };
+}
 
 /*
  * How far a rate measured against cs with 1-sigma unc_ppb may be from the
