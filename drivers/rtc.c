@@ -136,7 +136,7 @@ static u8 poll_uip(u64 *a, u64 *b, u8 *sec)
 	return ra & REG_A_UIP;
 }
 
-int rtc_second_edge(const struct acpi_info *ai, struct rtc_edge *e, const char **why)
+static int one_edge(const struct acpi_info *ai, struct rtc_edge *e, const char **why)
 {
 	u64 end = rdtsc_ordered() + ns_to_tsc(RTC_EDGE_WAIT_US * 1000ull), lead, lo, hi, a, b;
 	struct rtc_time t;
@@ -185,6 +185,20 @@ timeout:
 	snprintf_(reason, sizeof(reason), "the RTC's second did not turn within %u ms",
 		  RTC_EDGE_WAIT_US / 1000);
 	return -ETIMEDOUT;
+}
+
+int rtc_second_edge(const struct acpi_info *ai, struct rtc_edge *e, const char **why)
+{
+	int rc = 0, retaken = 0;
+
+	for (int i = 0; i < RTC_EDGE_TRIES; i++) {
+		rc = one_edge(ai, e, why);
+		if (rc || tsc_to_ns(e->unc) <= RTC_UIP_LEAD_NS)
+			break;
+		retaken++;
+	}
+	e->retaken = retaken;
+	return rc;
 }
 
 /* The event "counter": flags seen so far. Each read polls register C. */

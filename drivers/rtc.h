@@ -64,12 +64,16 @@ struct rtc_edge {
 	u64 tsc;		/* TSC of the transfer */
 	u64 unc;		/* +- cycles: half the bracket of the rising edge */
 	u64 unix_s;		/* the second that began there */
+	int retaken;		/* edges placed worse than RTC_UIP_LEAD_NS, retaken */
 };
 
 /* Reads the time, then waits (bounded) for the next transfer, timed by
  * UIP's rise (or by the seconds turning, when the vCPU missed UIP's
- * 244 us): the second read plus one begins there. Returns 0, -ETIMEDOUT
- * (*why says why), or what rtc_read returns. */
+ * 244 us): the second read plus one begins there. An edge placed less
+ * well than the 244 us (the vCPU did not run: the host's doing) is taken
+ * again a second later, at most RTC_EDGE_TRIES times in all. Returns 0,
+ * -ETIMEDOUT (*why says why), or what rtc_read returns. */
+#define RTC_EDGE_TRIES		3
 int rtc_second_edge(const struct acpi_info *ai, struct rtc_edge *e, const char **why);
 
 /* Days-from-civil: Unix seconds of t (UTC), for years 1970..9999. */

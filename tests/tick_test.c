@@ -406,27 +406,6 @@ static u64 wall_rate_allowance(struct test_env *env, const struct clocksource *c
 	return (u64)(err < 0 ? -err : err) + 3 * hypot_u64(unc, t.unc_ppb) + t.spec_ppb + RTC_SPEC_PPB;
 }
 
-/*
- * The next RTC edge placed to within UIP's 244 us: a wider bracket means
- * the vCPU did not run through the UIP window (the host's doing), so the
- * edge is taken again a second later, at most EDGE_TRIES times; *retaken
- * counts those.
- */
-#define EDGE_TRIES	3
-
-static int good_edge(struct test_env *env, struct rtc_edge *e, int *retaken, const char **why)
-{
-	int rc = 0;
-
-	for (int i = 0; i < EDGE_TRIES; i++) {
-		rc = rtc_second_edge(env->acpi, e, why);
-		if (rc || tsc_to_ns(e->unc) <= RTC_UIP_LEAD_NS)
-			return rc;
-		(*retaken)++;
-	}
-	return rc;
-}
-
 /* x - y in ns by the ruler, signed. */
 static s64 tsc_diff_ns(u64 x, u64 y)
 {
@@ -458,11 +437,11 @@ TEST(tick, walltime)
 	const char *why;
 	s64 err_ns;
 	char x[24], y[24];
-	int rc, retaken = 0;
+	int rc;
 
 	if (cmos_read(RTC_REG_A) == 0xFF)
 		return skip("no CMOS RTC answers");
-	rc = good_edge(env, &e0, &retaken, &why);
+	rc = rtc_second_edge(env->acpi, &e0, &why);
 	if (rc)
 		return fail("no second edge of the RTC to seed from: %s", why);
 	v = setup(env, &t, false);
@@ -479,7 +458,7 @@ TEST(tick, walltime)
 	if (plant)
 		diag("plant_wall_us=%lu: wall time seeded %lu us ahead (self-test: this check must "
 		     "FAIL)", plant, plant);
-	rc = good_edge(env, &e1, &retaken, &why);
+	rc = rtc_second_edge(env->acpi, &e1, &why);
 	err_ns = rc ? 0 : wall_at(e1.tsc, &u1) - (s64)(e1.unix_s * 1000000000ull);
 	finish(&t);
 	if (rc)
@@ -490,9 +469,9 @@ TEST(tick, walltime)
 	diag("edges at %lu and %lu s, %lu us apart, each placed within %lu / %lu us (UIP rise + "
 	     "244 us)", e0.unix_s, e1.unix_s, span_ns / 1000, tsc_to_ns(e0.unc) / 1000,
 	     tsc_to_ns(e1.unc) / 1000);
-	if (retaken)
+	if (e0.retaken + e1.retaken)
 		diag("%d edge(s) taken again: the vCPU did not run through UIP's 244 us (the host's "
-		     "doing)", retaken);
+		     "doing)", e0.retaken + e1.retaken);
 	diag("tol = the edges and readings (%lu us) + %s us: %s ppm over the span for %s",
 	     tsc_to_ns(e0.unc + e1.unc + u0 + u1) / 1000,
 	     fx(x, sizeof(x), (s64)mul_div_u64(span_ns, allow, 1000000000ull) / 1000, 0),
