@@ -166,7 +166,7 @@ enum verdict periodic_judge(struct test_env *env, const char *rate_name, const c
 
 void plant_rate(struct test_env *env, u64 *stamps, u64 n)
 {
-	u64 ppm = cmdline_u64(env->cmd, "plant_rate", 1, 100000, 0);
+	u64 ppm = cmdline_u64(env->cmd, "plant_rate", 1, 1000000, 0);
 
 	if (!ppm || !n)
 		return;
