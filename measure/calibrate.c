@@ -179,6 +179,7 @@ static void estimate_events(struct cal_result *r, const struct sample *s, u64 n,
 	struct envelope e;
 
 	r->status = -EIO;
+	r->kept = n;
 	if (n < CAL_MIN_SAMPLES || !period)
 		return;
 	/* The poll that saw the event: x is the middle of the gap. */
