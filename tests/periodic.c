@@ -89,12 +89,6 @@ void periodic_fit(const u64 *stamps, const u64 *k, u64 n, u64 period, struct per
 	summarize(late_ns, f->n, &f->late);
 }
 
-/* The TSC rate that counts true seconds when tsc_hz= gives it, else 0. */
-static u64 truth_hz(struct test_env *env)
-{
-	return known_tsc_hz(env);
-}
-
 void periodic_expect(struct test_env *env, const struct clockevent *ce, struct rate_expect *x)
 {
 	const struct cal_result *r = cal_for(ce->name);
@@ -148,9 +142,8 @@ u64 periodic_window_ns(struct test_env *env, u64 def_ms)
 enum verdict periodic_judge(struct test_env *env, const char *rate_name, const char *err_name,
 			    const struct periodic_fit *f, const struct rate_expect *x)
 {
-	u64 known = truth_hz(env), base = known ? known : tsc_hz();
-	u64 comb = isqrt_u64(f->unc_ppb * f->unc_ppb + x->unc_ppb * x->unc_ppb);
-	u64 tol = 3 * comb + x->spec_ppb;
+	u64 known = known_tsc_hz(env), base = known ? known : tsc_hz();
+	u64 tol = 3 * hypot_u64(f->unc_ppb, x->unc_ppb) + x->spec_ppb;
 	s64 err = ppb_diff(f->rate_uhz, x->uhz);
 	char a[24], b[24], c[24];
 
