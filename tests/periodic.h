@@ -31,6 +31,9 @@ struct periodic_fit {
 				 * resolution of two timestamps over the span */
 	u64 stamp_cycles;	/* what one timestamp costs (back-to-back TSC reads) */
 	struct summary late;	/* ns above the envelope: delivery beyond the floor */
+	bool ambiguous;		/* an interrupt half a period late or more, on the
+				 * grid or above the line: numbering by time is
+				 * ambiguous */
 };
 
 /*
