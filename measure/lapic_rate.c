@@ -41,7 +41,11 @@ int lapic_rate_measure(u64 window_ns)
 	if (last.status)
 		return last.status;
 	last.hz_milli = mul_div_u64(counter.freq_hz * 1000, tsc_hz(), last.fit.tsc_hz);
-	last.fit_unc_ppb = last.fit.unc_ppb;
+	/* At least one count over the span: the count is read to a tick,
+	 * and where every read lies exactly on the line (icount) the fit's
+	 * scatter says 0. */
+	last.fit_unc_ppb = MAX(last.fit.unc_ppb, mul_div_u64(1000000000ull, tsc_hz(),
+				mul_div_u64(last.fit.span_cycles, counter.freq_hz, 1)));
 	last.unc_ppb = isqrt_u64(last.fit.unc_ppb * last.fit.unc_ppb + ruler_unc * ruler_unc);
 	lapic_timer_set_hz((last.hz_milli + 500) / 1000);
 	return 0;
