@@ -148,7 +148,12 @@ static int one_edge(const struct acpi_info *ai, struct rtc_edge *e, const char *
 	/* The time, then a poll that sees UIP low and the same second: the
 	 * transfer timed below is the next one, to the second after. */
 	do {
-		rc = rtc_read(ai, &t, why);
+		/* QEMU holds UIP until its update timer has run on the main
+		 * loop, which on a busy host outlasts rtc_read's 10 ms: read
+		 * again until the edge's own deadline. */
+		do {
+			rc = rtc_read(ai, &t, why);
+		} while (rc == -ETIMEDOUT && rdtsc_ordered() < end);
 		if (rc)
 			return rc;
 		if (rdtsc_ordered() > end)

@@ -92,12 +92,12 @@ int envelope_fit(const u64 *k, const u64 *t, u64 n, u64 *scratch, struct envelop
 	return 0;
 }
 
-void grid_place(const u64 *t, u64 n, u64 period, u64 *k, u64 *scratch)
+u64 grid_place(const u64 *t, u64 n, u64 period, u64 *k, u64 *scratch)
 {
 	u64 best_gap, phase;
 
 	if (!n || !period)
-		return;
+		return 0;
 	for (u64 i = 0; i < n; i++)
 		scratch[i] = (t[i] - t[0]) % period;
 	sort_u64(scratch, n);
@@ -113,6 +113,8 @@ void grid_place(const u64 *t, u64 n, u64 period, u64 *k, u64 *scratch)
 	 * the one at j = -1 (or on the one at 0 when phase is 0). */
 	for (u64 i = 0; i < n; i++)
 		k[i] = (t[i] - t[0] + period - phase) / period;
+	/* The phases span the circle but for the largest gap. */
+	return period - best_gap;
 }
 
 u64 envelope_rate(const struct envelope *e, u64 base_hz, u64 scale)

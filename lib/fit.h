@@ -53,9 +53,12 @@ int envelope_fit(const u64 *k, const u64 *t, u64 n, u64 *scratch, struct envelop
  * the circle: events are only ever late, so none fall just before a grid
  * point, while rounding to the nearest point would number an event seen
  * more than half a period late as the next one, early. k may repeat (two
- * sightings of one event); scratch must hold n values.
+ * sightings of one event); scratch must hold n values. Returns the
+ * largest lateness on that grid: from half a period on, which event a
+ * sighting belongs to is ambiguous (one a period late looks like the
+ * next one on time), and a rate error can hide in the numbering.
  */
-void grid_place(const u64 *t, u64 n, u64 period, u64 *k, u64 *scratch);
+u64 grid_place(const u64 *t, u64 n, u64 period, u64 *k, u64 *scratch);
 
 /* Events per second times scale (1000: mHz) of a fitted envelope whose t
  * counts at base_hz (a TSC rate); saturates at UINT64_MAX. */

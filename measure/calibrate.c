@@ -175,7 +175,7 @@ static u64 ev_t[CAL_MAX_SAMPLES], ev_k[CAL_MAX_SAMPLES], ev_scratch[CAL_MAX_SAMP
 
 static void estimate_events(struct cal_result *r, const struct sample *s, u64 n, u64 tsc_hz)
 {
-	u64 period = tsc_hz / r->cs->freq_hz, m = 0, minw = UINT64_MAX, maxw = 0;
+	u64 period = tsc_hz / r->cs->freq_hz, m = 0, minw = UINT64_MAX, maxw = 0, spread;
 	struct envelope e;
 
 	r->status = -EIO;
@@ -185,7 +185,7 @@ static void estimate_events(struct cal_result *r, const struct sample *s, u64 n,
 	/* The poll that saw the event: x is the middle of the gap. */
 	for (u64 i = 0; i < n; i++)
 		ev_t[i] = s[i].x + s[i].w / 2;
-	grid_place(ev_t, n, period, ev_k, ev_scratch);
+	spread = grid_place(ev_t, n, period, ev_k, ev_scratch);
 	for (u64 i = 0; i < n; i++) {
 		if (m && ev_k[i] <= ev_k[m - 1]) {
 			r->rejected++;		/* a second sighting of one event */
@@ -204,6 +204,10 @@ static void estimate_events(struct cal_result *r, const struct sample *s, u64 n,
 	r->tsc_hz = mul_div_u64(e.tb - e.ta, r->cs->freq_hz, e.kb - e.ka);
 	r->unc_ppb = e.unc_ppb;
 	r->span_cycles = ev_t[m - 1] - ev_t[0];
+	/* Sightings half a period late or more: the numbering may hide a
+	 * drift of up to a period over the span. */
+	if (spread >= period / 2)
+		r->unc_ppb = MAX(r->unc_ppb, mul_div_u64(period, 1000000000ull, r->span_cycles));
 	r->status = 0;
 }
 

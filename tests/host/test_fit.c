@@ -115,7 +115,8 @@ static void test_grid_place(void)
 		/* on time every 7th, else late by up to 0.9 P */
 		t[n++] = 1000000000000ull + 123456 + i * P + (i % 7 ? next_rand() % (P * 9 / 10) : 0);
 	}
-	grid_place(t, n, P, kk, scratch);
+	/* Late by up to 0.9 P: the spread says the numbering is ambiguous. */
+	CHECK(grid_place(t, n, P, kk, scratch) >= P / 2);
 	for (u64 i = 0; i < n; i++)
 		CHECK(kk[i] - kk[0] == k[i] - k[0]);
 	/* The first sighting late: still numbered by its own event. */
@@ -123,6 +124,18 @@ static void test_grid_place(void)
 	grid_place(t, n, P, kk, scratch);
 	CHECK(kk[1] - kk[0] == k[1] - k[0]);
 	CHECK(kk[n - 1] - kk[0] == k[n - 1] - k[0]);
+}
+
+/* Sightings late by at most a tenth of a period: not ambiguous. */
+static void test_grid_tight(void)
+{
+	static u64 kk[N];
+	u64 P = 1000000;
+
+	for (u64 i = 0; i < 100; i++)
+		t[i] = 5000 + i * P + next_rand() % (P / 10);
+	CHECK(grid_place(t, 100, P, kk, scratch) < P / 10);
+	CHECK(kk[99] - kk[0] == 99);
 }
 
 static void test_invalid(void)
@@ -174,6 +187,7 @@ int main(void)
 	test_floor_steps();
 	test_gaps();
 	test_grid_place();
+	test_grid_tight();
 	test_invalid();
 	test_extremes();
 	return check_report("test_fit");
