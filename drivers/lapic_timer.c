@@ -60,6 +60,26 @@ u32 lapic_timer_count_for(u32 div, u64 us)
 	return 0xFFFFFFFF - left;
 }
 
+void lapic_timer_freerun(u32 div)
+{
+	lapic_write(LAPIC_TIMER_DIV, div);
+	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | LVT_TIMER_PERIODIC);
+	lapic_write(LAPIC_TIMER_INIT, 0xFFFFFFFF);
+}
+
+u32 lapic_timer_current(void)
+{
+	return lapic_read(LAPIC_TIMER_CUR);
+}
+
+void lapic_timer_set_hz(u64 hz)
+{
+	if (!hz)
+		return;
+	info.freq_hz = hz;
+	lapic_ce.freq_hz = hz;
+}
+
 static int lapic_periodic(struct clockevent *ce, u64 hz)
 {
 	u64 count;
@@ -70,6 +90,7 @@ static int lapic_periodic(struct clockevent *ce, u64 hz)
 	if (count < ce->min_delta || count > ce->max_delta)
 		return -EINVAL;
 	ce->period_mhz = mul_div_u64(info.freq_hz, 1000, count);
+	ce->period_ticks = count;
 	lapic_write(LAPIC_TIMER_DIV, LAPIC_TIMER_DIV16);
 	lvt(ce, LVT_TIMER_PERIODIC);
 	lapic_write(LAPIC_TIMER_INIT, (u32)count);

@@ -14,7 +14,7 @@ struct cpu_info;
 
 struct lapic_timer_info {
 	u64 freq_hz;		/* timer input after the divider, as used */
-	u64 measured_hz;	/* against the TSC */
+	u64 measured_hz;	/* the boot estimate: two reads LAPIC_CAL_US apart */
 	u64 claimed_hz;		/* CPUID 0x15 crystal or hypervisor leaf / 16; 0 = none */
 	const char *claim_source;
 };
@@ -41,5 +41,13 @@ void lapic_timer_stop(void);
 /* Counts down from 0xFFFFFFFF, masked, at divide configuration div for
  * us microseconds by the TSC ruler; returns how many ticks it counted. */
 u32 lapic_timer_count_for(u32 div, u64 us);
+/* Runs the timer free, masked and periodic from 0xFFFFFFFF at divide
+ * configuration div, so that the current count is a 32-bit down-counter
+ * (stop it with lapic_timer_stop); and reads that count. */
+void lapic_timer_freerun(u32 div);
+u32 lapic_timer_current(void);
+/* Replaces the divide-by-16 rate the clockevents are programmed with: a
+ * measurement finer than the boot estimate (measure/lapic_rate.c). */
+void lapic_timer_set_hz(u64 hz);
 
 #endif

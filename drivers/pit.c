@@ -142,6 +142,7 @@ static int pit_periodic(struct clockevent *ce, u64 hz)
 	if (div < ce->min_delta || div > 0xFFFF || route())
 		return -EINVAL;
 	ce->period_mhz = (u64)PIT_HZ * 1000 / div;
+	ce->period_ticks = div;
 	pit_ch0_periodic((u16)div);
 	return 0;
 }

@@ -123,6 +123,89 @@ u64 rtc_to_unix(const struct rtc_time *t)
 	return (u64)(days * 86400 + t->hour * 3600 + t->minute * 60 + t->second);
 }
 
+/* One poll of register A (and, with UIP low, the seconds), bracketed. */
+static u8 poll_uip(u64 *a, u64 *b, u8 *sec)
+{
+	u8 ra;
+
+	*a = rdtsc_ordered();
+	ra = cmos_read(RTC_REG_A);
+	if (!(ra & REG_A_UIP))
+		*sec = cmos_read(RTC_SECONDS);
+	*b = rdtsc_ordered();
+	return ra & REG_A_UIP;
+}
+
+static int one_edge(const struct acpi_info *ai, struct rtc_edge *e, const char **why)
+{
+	u64 end = rdtsc_ordered() + ns_to_tsc(RTC_EDGE_WAIT_US * 1000ull), lead, lo, hi, a, b;
+	struct rtc_time t;
+	u8 s0 = 0, sec = 0, regb = cmos_read(RTC_REG_B);
+	int rc;
+
+	*e = (struct rtc_edge){ 0 };
+	lead = ns_to_tsc(RTC_UIP_LEAD_NS);
+	/* The time, then a poll that sees UIP low and the same second: the
+	 * transfer timed below is the next one, to the second after. */
+	do {
+		/* QEMU holds UIP until its update timer has run on the main
+		 * loop, which on a busy host outlasts rtc_read's 10 ms: read
+		 * again until the edge's own deadline. */
+		do {
+			rc = rtc_read(ai, &t, why);
+		} while (rc == -ETIMEDOUT && rdtsc_ordered() < end);
+		if (rc)
+			return rc;
+		if (rdtsc_ordered() > end)
+			goto timeout;
+	} while (poll_uip(&lo, &b, &s0) || rtc_decode(s0, regb) != t.second);
+	*why = reason;
+	/*
+	 * A poll that sees UIP low and the old second puts the transfer at
+	 * least 244 us after it began; one that sees UIP high puts it at
+	 * most 244 us after it ended, one that sees the new second (UIP
+	 * missed: the vCPU did not run through its 244 us) at its end.
+	 */
+	for (;;) {
+		if (poll_uip(&a, &b, &sec)) {
+			hi = b + lead;
+			break;
+		}
+		if (sec != s0) {
+			hi = b;
+			break;
+		}
+		if (b > end)
+			goto timeout;
+		lo = a;
+	}
+	lo += lead;
+	hi = MAX(hi, lo);
+	e->unc = (hi - lo) / 2;
+	e->tsc = lo + e->unc;
+	e->unix_s = rtc_to_unix(&t) + 1;
+	return 0;
+timeout:
+	*why = reason;
+	snprintf_(reason, sizeof(reason), "the RTC's second did not turn within %u ms",
+		  RTC_EDGE_WAIT_US / 1000);
+	return -ETIMEDOUT;
+}
+
+int rtc_second_edge(const struct acpi_info *ai, struct rtc_edge *e, const char **why)
+{
+	int rc = 0, retaken = 0;
+
+	for (int i = 0; i < RTC_EDGE_TRIES; i++) {
+		rc = one_edge(ai, e, why);
+		if (rc || tsc_to_ns(e->unc) <= RTC_UIP_LEAD_NS)
+			break;
+		retaken++;
+	}
+	e->retaken = retaken;
+	return rc;
+}
+
 /* The event "counter": flags seen so far. Each read polls register C. */
 static u64 flags_seen;
 
@@ -205,6 +288,7 @@ static int rtc_periodic(struct clockevent *ce, u64 hz)
 		return -EINVAL;
 	running = true;
 	ce->period_mhz = (u64)RTC_RATE_HZ(rate) * 1000;
+	ce->period_ticks = RTC_BASE_HZ / RTC_RATE_HZ(rate);
 	cmos_write(RTC_REG_B, saved_b | REG_B_PIE);
 	return 0;
 }

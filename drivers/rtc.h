@@ -49,6 +49,33 @@ int rtc_read(const struct acpi_info *ai, struct rtc_time *t, const char **why);
 /* A date or time register's value in binary: decoded from BCD unless
  * register B (regb) has REG_B_BINARY. */
 int rtc_decode(u8 raw, u8 regb);
+/*
+ * A second edge: the update transfer, which the data sheet puts 244 us
+ * after UIP rises ("After the UIP bit goes high, the update transfer
+ * occurs 244 us later", DS12887; QEMU raises UIP UIP_HOLD_LENGTH = 8 /
+ * 32768 s before the second). UIP's fall is no edge to time by: a real
+ * chip drops it when the ~2 ms update cycle ends, and QEMU holds it until
+ * its update timer has run on the main loop, late on a busy host.
+ */
+#define RTC_UIP_LEAD_NS		244141
+#define RTC_EDGE_WAIT_US	1100000	/* UIP rises within 1 s */
+
+struct rtc_edge {
+	u64 tsc;		/* TSC of the transfer */
+	u64 unc;		/* +- cycles: half the bracket of the rising edge */
+	u64 unix_s;		/* the second that began there */
+	int retaken;		/* edges placed worse than RTC_UIP_LEAD_NS, retaken */
+};
+
+/* Reads the time, then waits (bounded) for the next transfer, timed by
+ * UIP's rise (or by the seconds turning, when the vCPU missed UIP's
+ * 244 us): the second read plus one begins there. An edge placed less
+ * well than the 244 us (the vCPU did not run: the host's doing) is taken
+ * again a second later, at most RTC_EDGE_TRIES times in all. Returns 0,
+ * -ETIMEDOUT (*why says why), or what rtc_read returns. */
+#define RTC_EDGE_TRIES		3
+int rtc_second_edge(const struct acpi_info *ai, struct rtc_edge *e, const char **why);
+
 /* Days-from-civil: Unix seconds of t (UTC), for years 1970..9999. */
 u64 rtc_to_unix(const struct rtc_time *t);
 /* Reads a CMOS register (NMI stays enabled). */

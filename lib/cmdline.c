@@ -33,6 +33,7 @@ static const struct option options[] = {
 	{ "thorough", false, "longer measurements: 1 s calibration window, wrap and RTC-second tests" },
 	{ "cal_ms", true, "TSC calibration window in ms (10-10000; default 100, 1000 with thorough)" },
 	{ "tsc_hz", true, "the known TSC rate in Hz (the host tool passes the host's rate), for tsc.err_ppm.*" },
+	{ "tsc_unc_ppb", true, "1-sigma uncertainty of tsc_hz= in ppb (the host tool passes its helper's; default 0, exact)" },
 	{ "monitor", true, "monitor mode for N seconds: cross-check every source, report anomalies as events" },
 	{ "nosmp", false, "do not start the other CPUs" },
 	{ "tsc_warp", true, "plant a TSC warp of N cycles on CPU 1 (a test that must then fail)" },
@@ -44,6 +45,9 @@ static const struct option options[] = {
 	{ "clocksource", true, "counter timekeeping uses: tsc, kvmclock, hpet, pm, pit (default: best rated)" },
 	{ "pmtimer", true, "PM timer reads: plain or verified (three ordered reads, for buggy chipsets)" },
 	{ "fwdump", false, "hexdump the multiboot info and ACPI tables (seeds for tests/fuzz)" },
+	{ "periodic_ms", true, "window of the periodic-rate tests in ms (50-10000; default 200, 1000 with thorough)" },
+	{ "plant_rate", true, "self-test: stretch periodic timestamps by N ppm (every rate check must then fail)" },
+	{ "plant_wall_us", true, "self-test: seed the tick's wall time N us ahead (tick.walltime must then fail)" },
 };
 
 /* The numeric options and the values their users accept. */
@@ -57,6 +61,10 @@ static const struct range {
 	{ "monitor", 1, 86400 },
 	{ "tsc_warp", 1, 1ull << 40 },
 	{ "hz", 100, 1000 },
+	{ "tsc_unc_ppb", 0, 100000000 },
+	{ "periodic_ms", 50, 10000 },
+	{ "plant_rate", 1, 1000000 },
+	{ "plant_wall_us", 1, 10000000 },
 };
 
 void cmdline_warn(struct cmdline *cl, const char *msg)

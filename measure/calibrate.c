@@ -5,10 +5,63 @@
 #include "arch-x86/cpu.h"
 #include "arch-x86/delay.h"
 #include "drivers/tsc.h"
+#include "lib/fit.h"
 #include "lib/math.h"
 #include "lib/str.h"
 
 static struct cal_sample samples[CS_MAX][CAL_MAX_SAMPLES];
+
+/*
+ * An event source (a flag seen set). Each sample is a poll that saw an
+ * event since the previous poll: the event happened before it, by up to
+ * the polling gap, plus however long the flag was held up (QEMU sets the
+ * RTC's from a main-loop timer, late on a busy host). Sightings are thus
+ * only ever late, and the least late lie on the events' grid: numbered by
+ * the last grid point before each (lib/fit.h grid_place, on the period
+ * the counters' TSC rate gives) and fitted by their lower envelope, the
+ * rate comes from those alone. A least-squares line through all of them
+ * carried the lateness into the rate (tsc.err_ppm.rtc -500 ppm from 1 s
+ * under load).
+ */
+static u64 ev_t[CAL_MAX_SAMPLES], ev_k[CAL_MAX_SAMPLES], ev_scratch[CAL_MAX_SAMPLES];
+
+static void estimate_events(struct cal_result *r, const struct cal_sample *s, u64 n, u64 tsc_hz)
+{
+	u64 period = tsc_hz / r->cs->freq_hz, m = 0, minw = UINT64_MAX, maxw = 0, spread;
+	struct envelope e;
+
+	r->status = -EIO;
+	r->kept = n;
+	if (n < CAL_MIN_SAMPLES || !period)
+		return;
+	/* The poll that saw the event: x is the middle of the gap. */
+	for (u64 i = 0; i < n; i++)
+		ev_t[i] = s[i].x + s[i].w / 2;
+	spread = grid_place(ev_t, n, period, ev_k, ev_scratch);
+	for (u64 i = 0; i < n; i++) {
+		if (m && ev_k[i] <= ev_k[m - 1]) {
+			r->rejected++;		/* a second sighting of one event */
+			continue;
+		}
+		ev_k[m] = ev_k[i];
+		ev_t[m++] = ev_t[i];
+		minw = MIN(minw, (u64)s[i].w);
+		maxw = MAX(maxw, (u64)s[i].w);
+	}
+	r->kept = m;
+	r->min_width = minw;
+	r->max_width = maxw;
+	if (m < CAL_MIN_SAMPLES || envelope_fit(ev_k, ev_t, m, ev_scratch, &e))
+		return;
+	r->tsc_hz = mul_div_u64(e.tb - e.ta, r->cs->freq_hz, e.kb - e.ka);
+	r->unc_ppb = e.unc_ppb;
+	r->span_cycles = ev_t[m - 1] - ev_t[0];
+	/* Sightings half a period late or more: the numbering may hide a
+	 * drift of up to a period over the span. */
+	if (spread >= period / 2)
+		r->unc_ppb = MAX(r->unc_ppb, mul_div_u64(period, 1000000000ull, r->span_cycles));
+	r->status = 0;
+}
 
 /* What the round-robin keeps for each reference between polls. */
 struct ref_state {
@@ -90,23 +143,15 @@ int calibrate_tsc(struct clocksource *const *refs, int n, u64 window_ns, struct 
 			good += out[i].status == 0;
 		}
 	}
-	/* Event sources last: counting periods between polls by the early
-	 * ruler goes wrong for good when one event is seen (or raised) late
-	 * by half a period, and every later count is then off by one. So
-	 * each event's period number is recounted from its time since the
-	 * first event, by the TSC rate the counters just gave: a late event
-	 * is then one outlier, which the robust refit drops. */
+	/* Event sources last: their events are numbered on the period the
+	 * counters' TSC rate gives (the early ruler's when there is no
+	 * counter), see estimate_events. */
 	best = calibrate_choose(out, n);
 	for (int i = 0; i < n; i++) {
-		struct cal_sample *s = samples[i];
-
 		if (!(refs[i]->flags & CS_EVENTS))
 			continue;
-		if (best >= 0 && st[i].count)
-			for (u64 k = 0; k < st[i].count; k++)
-				s[k].y = s[0].y + mul_div_u64(s[k].x - s[0].x + out[best].tsc_hz /
-					refs[i]->freq_hz / 2, refs[i]->freq_hz, out[best].tsc_hz);
-		cal_estimate(&out[i], s, st[i].count);
+		estimate_events(&out[i], samples[i], st[i].count,
+				best >= 0 ? out[best].tsc_hz : tsc_hz());
 		good += out[i].status == 0;
 	}
 	return good;

@@ -3,9 +3,11 @@
  *
  * During one window every reference is read round-robin, each read
  * bracketed by two ordered TSC reads. Samples are kept at a steady pace
- * (at most CAL_MAX_SAMPLES per reference) and fitted as calfit.h says.
- * Because every reference spans the same window, the results also give
- * the drift between every pair.
+ * (at most CAL_MAX_SAMPLES per reference) and fitted as calfit.h says;
+ * an event source (the RTC's flag) is fitted by the lower envelope of its
+ * sightings instead, which are only ever late (lib/fit.h). Because every
+ * reference spans the same window, the results also give the drift
+ * between every pair.
  */
 #ifndef MEASURE_CALIBRATE_H
 #define MEASURE_CALIBRATE_H

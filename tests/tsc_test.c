@@ -15,13 +15,41 @@ static void print_khz(const char *name, u64 hz, const char *fmt_extra, u64 unc_p
 		  r->samples, r->min_width, r->max_width, run->window_ns / 1000000);
 }
 
+/*
+ * tsc.err_ppm.<ref>: the TSC rate measured against r held to the known
+ * answer, or without one to the best other independent reference, and
+ * the report says which (rate_tolerance_ppb gives the tolerance).
+ */
+static enum verdict held_to_truth(struct test_env *env, char *name, size_t size, const char *ref,
+				  const struct cal_result *r)
+{
+	struct truth t;
+	const char *cite;
+	u64 spec = source_spec_ppb(r->cs, &cite);
+	char a[24], b[24];
+
+	if (!truth_for(env, r, &t))
+		return skip("no known TSC rate (tsc_hz=) and no other independent reference to hold "
+			    "it to");
+	if (t.ref)
+		diag("held to the agreement with %s (%lu Hz, unc %s ppm): no tsc_hz= was given",
+		     t.name, t.tsc_hz, fx(a, sizeof(a), (s64)t.unc_ppb, 3));
+	else
+		diag("held to the known answer tsc_hz=%lu (unc %s ppm)", t.tsc_hz,
+		     fx(a, sizeof(a), (s64)t.unc_ppb, 3));
+	diag("tol = 3 x combined uncertainty + %s ppm (%s)%s%s", fx(b, sizeof(b), (s64)spec, 3), cite, t.spec_ppb ? " + the other's " : "",
+	     t.spec_ppb ? fx(a, sizeof(a), (s64)t.spec_ppb, 3) : "");
+	snprintf_(name, size, "tsc.err_ppm%s%s", ref ? "." : "", ref ? ref : "");
+	return check_within(name, ppb_diff(r->tsc_hz, t.tsc_hz), 0,
+			    (s64)rate_tolerance_ppb(r->cs, r->unc_ppb, &t), 3, "ppm");
+}
+
 static enum verdict against(const char *ref, struct test_env *env)
 {
 	struct clocksource *cs;
 	enum verdict v = source_or_verdict(ref, &cs);
 	const struct cal_result *r = cal_for(ref);
 	const struct cal_run *run = calibrate_last();
-	u64 known = known_tsc_hz(env);
 	char name[48];
 
 	if (v != PASS)
@@ -36,13 +64,7 @@ static enum verdict against(const char *ref, struct test_env *env)
 		  "window %lu ms", r->unc_ppb, r, run);
 	if (r->backwards)
 		return fail("%s stepped backwards %lu times during calibration", ref, r->backwards);
-	if (!known) {
-		diag("no known answer (tsc_hz=): the agreement between references is in drift.*");
-		return PASS;
-	}
-	snprintf_(name, sizeof(name), "tsc.err_ppm.%s", ref);
-	return check_within(name, ppb_diff(r->tsc_hz, known), 0,
-			    (s64)rate_tolerance_ppb(r->cs, r->unc_ppb), 3, "ppm");
+	return held_to_truth(env, name, sizeof(name), ref, r);
 }
 
 TEST(tsc, freq_hpet) { return against("hpet", env); }
@@ -90,8 +112,8 @@ TEST(tsc, claims)
 TEST(tsc, freq)
 {
 	const struct cal_run *run = calibrate_last();
-	u64 known = known_tsc_hz(env), hz = tsc_hz();
-	char e[24];
+	u64 hz = tsc_hz();
+	char e[24], name[48];
 
 	diag("rule: the independent reference (not kvm-clock) with the smallest uncertainty");
 	diag("early estimate %lu Hz from %s", run->early_hz, run->early_source);
@@ -101,9 +123,5 @@ TEST(tsc, freq)
 	measure_x("tsc.freq_khz", (s64)hz, 3, "kHz", "from %s, unc %s ppm", tsc_hz_source(),
 		  fx(e, sizeof(e), (s64)run->r[run->chosen].unc_ppb, 3));
 	summary_note("%lu.%03lu MHz from %s", hz / 1000000, hz / 1000 % 1000, tsc_hz_source());
-	if (!known)
-		return PASS;
-	return check_within("tsc.err_ppm", ppb_diff(hz, known), 0,
-			    (s64)rate_tolerance_ppb(run->r[run->chosen].cs, run->r[run->chosen].unc_ppb),
-			    3, "ppm");
+	return held_to_truth(env, name, sizeof(name), NULL, &run->r[run->chosen]);
 }

@@ -43,6 +43,7 @@ struct clockevent {
 	u64 due_tsc;
 	u64 due_unc;		/* how well due_tsc is known (± cycles) */
 	u64 period_mhz;		/* exact periodic rate programmed, mHz */
+	u64 period_ticks;	/* the same as a count of freq_hz ticks */
 	char route[80];		/* how the interrupt arrives, for the report */
 };
 

@@ -159,6 +159,11 @@ u64 tick_now_ns(void)
 	return ns;
 }
 
+void tick_set_wall(u64 wall_ns, u64 mono_ns)
+{
+	tk0.tk.wall_base_ns = wall_ns - mono_ns;
+}
+
 u64 tick_wall_ns(void)
 {
 	return tk0.tk.wall_base_ns + tick_now_ns();

@@ -48,6 +48,9 @@ u64 tick_period_ns(void);
 u64 tick_now_ns(void);
 u64 tick_wall_ns(void);
 const struct tick_stats *tick_stats(void);
+/* Sets wall time to wall_ns at monotonic mono_ns (a reading of
+ * tick_now_ns), so that it can be seeded at a known instant. */
+void tick_set_wall(u64 wall_ns, u64 mono_ns);
 
 /* Queues t for t->expires (monotonic ns); in oneshot mode the device is
  * reprogrammed when t becomes the first. -ERANGE when the queue is full. */

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Callable, Optional
 
 from . import ktap
-from .host import host_tsc, host_tsc_hz, kvm_usable
+from .host import host_tsc, host_tsc_hz, host_tsc_unc_ppb, kvm_usable
 from .qmp import QMP
 
 QBOOT = "/usr/share/qemu/qboot.rom"
@@ -58,6 +58,14 @@ def known_tsc_hz(c: "Config") -> tuple[int, str]:
         why = (f"{why}; tsc-frequency={asked} ({off_ppm:+.1f} ppm) is within KVM's "
                f"{KVM_TSC_TOLERANCE_PPM} ppm, so the TSC is not scaled")
     return (hz, f"host TSC: {why}")
+
+
+def known_tsc_unc_ppb(c: "Config") -> int:
+    """How well known_tsc_hz(c) is known (1 sigma, ppb): 0 for an exact
+    answer (-icount), the host helper's stated uncertainty otherwise."""
+    if "-icount" in " ".join(c.extra):
+        return 0
+    return host_tsc_unc_ppb()
 
 
 @dataclass
@@ -205,6 +213,9 @@ def run(cfg: Config, live: bool = True,
     truth = known_truth(c)
     if truth.get("tsc_hz") and "tsc_hz=" not in c.cmdline:
         c.cmdline = (c.cmdline + f" tsc_hz={truth['tsc_hz']}").strip()
+        unc = known_tsc_unc_ppb(c)
+        if unc and "tsc_unc_ppb=" not in c.cmdline:
+            c.cmdline += f" tsc_unc_ppb={unc}"
     cmd = command(c, vars_file)
     shot: dict[str, object] = {}
     if c.screen:

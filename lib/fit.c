@@ -1,0 +1,123 @@
+/* The lower envelope of event timestamps and how flat its floor is.
+ * Pure arithmetic, also built for the host tests: it must not read a
+ * clock or print. */
+#include "fit.h"
+#include "math.h"
+#include "stats.h"
+
+typedef __int128 s128;
+
+/* Twice the signed area of (o, a, b): > 0 when a lies below the chord
+ * from o to b, i.e. the turn o -> a -> b is convex from below. */
+static s128 cross(const u64 *k, const u64 *t, u64 o, u64 a, u64 b)
+{
+	s128 dka = (s128)(k[a] - k[o]), dkb = (s128)(k[b] - k[o]);
+	s128 dta = (s128)(s64)(t[a] - t[o]), dtb = (s128)(s64)(t[b] - t[o]);
+
+	return dka * dtb - dta * dkb;
+}
+
+/*
+ * The lower hull of the n points (in increasing k) into h (Andrew's
+ * monotone chain), and of it the edge over the mean k: the line below
+ * every point that is highest there. Returns false when no edge rises.
+ */
+static bool hull_edge(const u64 *k, const u64 *t, u64 n, u64 *h, struct envelope *e)
+{
+	unsigned __int128 sumk = 0;
+	u64 nh = 0, j = 0;
+
+	for (u64 p = 0; p < n; p++) {
+		sumk += k[p] - k[0];
+		while (nh >= 2 && cross(k, t, h[nh - 2], h[nh - 1], p) <= 0)
+			nh--;
+		h[nh++] = p;
+	}
+	if (nh < 2)
+		return false;
+	/* The first edge whose right end is at or past the mean. */
+	while (j + 2 < nh && (unsigned __int128)(k[h[j + 1]] - k[0]) * n < sumk)
+		j++;
+	e->ka = k[h[j]];
+	e->ta = t[h[j]];
+	e->kb = k[h[j + 1]];
+	e->tb = t[h[j + 1]];
+	e->hull = nh;
+	return (s64)(e->tb - e->ta) > 0;
+}
+
+/* Height of point i above the line of e (0 when on or below it). */
+static u64 height(const u64 *k, const u64 *t, u64 i, const struct envelope *e)
+{
+	u64 dk = e->kb - e->ka, dt = e->tb - e->ta;
+	s64 line = k[i] >= e->ka ? (s64)mul_div_u64(k[i] - e->ka, dt, dk)
+				 : -(s64)mul_div_u64(e->ka - k[i], dt, dk);
+	s64 above = (s64)(t[i] - e->ta) - line;
+
+	return above > 0 ? (u64)above : 0;
+}
+
+/* The highest of the blocks' lowest points above the line. */
+static u64 floor_max(const u64 *k, const u64 *t, u64 n, const struct envelope *e)
+{
+	u64 blocks = MIN((u64)ENV_BLOCKS, n / 2), worst = 0;
+
+	for (u64 b = 0; b < blocks; b++) {
+		u64 lo = n * b / blocks, hi = n * (b + 1) / blocks, low = UINT64_MAX;
+
+		for (u64 i = lo; i < hi; i++)
+			low = MIN(low, height(k, t, i, e));
+		worst = MAX(worst, low);
+	}
+	return worst;
+}
+
+int envelope_fit(const u64 *k, const u64 *t, u64 n, u64 *scratch, struct envelope *e)
+{
+	*e = (struct envelope){ 0 };
+	if (n < ENV_MIN_POINTS)
+		return -EINVAL;
+	for (u64 i = 1; i < n; i++)
+		if (k[i] <= k[i - 1] || k[i] - k[0] >= (1ull << 31))
+			return -EINVAL;
+	if ((s64)(t[n - 1] - t[0]) <= 0 || !hull_edge(k, t, n, scratch, e))
+		return -EINVAL;
+	/* How far above the line the points lie (the delivery delay beyond
+	 * the floor), for the report. */
+	for (u64 i = 0; i < n; i++)
+		scratch[i] = height(k, t, i, e);
+	e->lag_p50 = select_u64(scratch, n, n / 2);
+	e->floor_max = floor_max(k, t, n, e);
+	e->unc_ppb = mul_div_u64(e->floor_max, 1000000000ull, t[n - 1] - t[0]);
+	return 0;
+}
+
+u64 grid_place(const u64 *t, u64 n, u64 period, u64 *k, u64 *scratch)
+{
+	u64 best_gap, phase;
+
+	if (!n || !period)
+		return 0;
+	for (u64 i = 0; i < n; i++)
+		scratch[i] = (t[i] - t[0]) % period;
+	sort_u64(scratch, n);
+	/* The gap that wraps around, then the ones between neighbours. */
+	best_gap = scratch[0] + period - scratch[n - 1];
+	phase = scratch[0];
+	for (u64 i = 1; i < n; i++)
+		if (scratch[i] - scratch[i - 1] > best_gap) {
+			best_gap = scratch[i] - scratch[i - 1];
+			phase = scratch[i];
+		}
+	/* Grid points at t[0] + phase + j * period; t[0] itself lies after
+	 * the one at j = -1 (or on the one at 0 when phase is 0). */
+	for (u64 i = 0; i < n; i++)
+		k[i] = (t[i] - t[0] + period - phase) / period;
+	/* The phases span the circle but for the largest gap. */
+	return period - best_gap;
+}
+
+u64 envelope_rate(const struct envelope *e, u64 base_hz, u64 scale)
+{
+	return mul_div_u64((e->kb - e->ka) * scale, base_hz, e->tb - e->ta);
+}

@@ -1,0 +1,194 @@
+/* Periodic rates: grid placement, the envelope fit, what the rate should
+ * be and the verdict. It must not program a device: tests hand it the
+ * timestamps they took. */
+#include "periodic.h"
+#include "arch-x86/cpu.h"
+#include "arch-x86/delay.h"
+#include "lib/cmdline.h"
+#include "lib/str.h"
+#include "measure/lapic_rate.h"
+
+static u64 fit_k[PERIODIC_MAX], fit_t[PERIODIC_MAX], scratch[2 * PERIODIC_MAX];
+static u64 late_ns[PERIODIC_MAX];
+
+/* The cost of one timestamp: the narrowest of back-to-back TSC reads. */
+static u64 stamp_cost(void)
+{
+	u64 best = UINT64_MAX;
+
+	for (int i = 0; i < 64; i++) {
+		u64 a = rdtsc_ordered(), b = rdtsc_ordered();
+
+		best = MIN(best, b - a);
+	}
+	return MAX(best, 1ull);
+}
+
+/* The tick of each event (grid placement), into fit_k; counts extra,
+ * lost and bunched events. */
+static u64 place(const u64 *stamps, const u64 *k, u64 n, u64 period, struct periodic_fit *f)
+{
+	u64 t_ref = stamps[0], distinct = 0, grid_late = 0;
+
+	for (u64 i = 1; i < n && !k; i++)
+		t_ref = MIN(t_ref, stamps[i] - i * period);
+	for (u64 i = 0; i < n; i++) {
+		u64 ki = k ? k[i] - k[0] : (stamps[i] - t_ref) / period;
+
+		if (!k)
+			grid_late = MAX(grid_late, stamps[i] - t_ref - ki * period);
+
+		if (i && ki <= fit_k[distinct - 1]) {
+			f->extra++;
+			continue;
+		}
+		fit_k[distinct] = ki;
+		fit_t[distinct++] = stamps[i];
+	}
+	f->n = distinct;
+	f->k_first = fit_k[0];
+	f->k_last = fit_k[distinct - 1];
+	/* A tick more than a period late shares a cell with the next one
+	 * and leaves its own empty: that pair is bunching (delivered late),
+	 * not loss. Lost is what is missing overall. */
+	f->lost = (s64)(f->k_last - f->k_first + 1) - (s64)distinct;
+	f->bunched = MIN(f->lost, f->extra);
+	f->extra -= f->bunched;
+	f->lost -= f->bunched;
+	if (k) {
+		/* Counted ticks (jiffies): several per event are catch-up,
+		 * not loss; only the caller can tell. */
+		f->lost = 0;
+		f->bunched = 0;
+	}
+	return grid_late;
+}
+
+void periodic_fit(const u64 *stamps, const u64 *k, u64 n, u64 period, struct periodic_fit *f)
+{
+	u64 dk, dt, grid_late;
+
+	*f = (struct periodic_fit){ .status = -EINVAL };
+	n = MIN(n, (u64)PERIODIC_MAX);
+	if (n < ENV_MIN_POINTS || !period)
+		return;
+	grid_late = place(stamps, k, n, period, f);
+	f->span = fit_t[f->n - 1] - fit_t[0];
+	if (envelope_fit(fit_k, fit_t, f->n, scratch, &f->env))
+		return;
+	f->status = 0;
+	f->rate_uhz = envelope_rate(&f->env, tsc_hz(), 1000000);
+	f->stamp_cycles = stamp_cost();
+	/* Two timestamps, each known to its cost, set the slope. */
+	f->unc_ppb = MAX(f->env.unc_ppb, mul_div_u64(2 * f->stamp_cycles, 1000000000ull, f->span));
+	dk = f->env.kb - f->env.ka;
+	dt = f->env.tb - f->env.ta;
+	for (u64 i = 0; i < f->n; i++) {
+		s64 line = fit_k[i] >= f->env.ka ? (s64)mul_div_u64(fit_k[i] - f->env.ka, dt, dk)
+						 : -(s64)mul_div_u64(f->env.ka - fit_k[i], dt, dk);
+		s64 above = (s64)(fit_t[i] - f->env.ta) - line;
+
+		late_ns[i] = above > 0 ? tsc_to_ns((u64)above) : 0;
+	}
+	summarize(late_ns, f->n, &f->late);
+	/*
+	 * Ticks are numbered by time alone. Once interrupts come half a
+	 * period late or more, an interrupt a period late cannot be told from
+	 * the next tick on time: a rate error then drifts the ticks across
+	 * cell boundaries and is read as lost ticks, not as a slope. So the
+	 * rate is only known to a period over the span; a larger drift shows
+	 * in the lost count. (Counted ticks, k given, are not numbered.)
+	 */
+	if (!k && MAX(grid_late, ns_to_tsc(f->late.max)) >= period / 2) {
+		f->ambiguous = true;
+		f->unc_ppb = MAX(f->unc_ppb, mul_div_u64(period, 1000000000ull, f->span));
+	}
+	/* Too few points for blocks of two: the floor's flatness is not
+	 * seen, only the largest height above the line. */
+	if (f->n < 4)
+		f->unc_ppb = MAX(f->unc_ppb, mul_div_u64(ns_to_tsc(f->late.max), 1000000000ull,
+							 f->span));
+}
+
+void periodic_expect(struct test_env *env, const struct clockevent *ce, struct rate_expect *x)
+{
+	const struct cal_result *r = cal_for(ce->name);
+	const struct lapic_rate *lr = lapic_rate_last();
+	u64 ticks = MAX(ce->period_ticks, 1ull);
+	char u[24], v[24];
+
+	*x = (struct rate_expect){ 0 };
+	if (r && !r->status && !(r->cs->flags & CS_EVENTS)) {
+		/* The counter's rate by the ruler: nominal x ruler / (TSC rate
+		 * measured against it). */
+		x->uhz = mul_div_u64(mul_div_u64(ce->freq_hz * 1000000, tsc_hz(), r->tsc_hz), 1, ticks);
+		x->unc_ppb = r->unc_ppb;
+		snprintf_(x->basis, sizeof(x->basis), "%lu ticks of the %s counter as calibrated "
+			  "(unc %s ppm)", ticks, ce->name, fx(u, sizeof(u), (s64)r->unc_ppb, 3));
+	} else if (!strcmp(ce->name, "lapic") && lr->status == 0) {
+		/* The SDM says the count "is reloaded when it reaches 0" and
+		 * leaves open whether the reload takes a tick: QEMU's takes one
+		 * (hw/intc/apic.c, apic_next_timer: a period of initial_count
+		 * + 1), KVM's does not. One tick per period is allowed. */
+		x->uhz = mul_div_u64(lr->hz_milli * 1000, 1, ticks);
+		x->unc_ppb = lr->fit_unc_ppb;
+		x->spec_ppb = mul_div_u64(1, 1000000000ull, ticks);
+		snprintf_(x->basis, sizeof(x->basis), "%lu ticks of the LAPIC timer as fitted "
+			  "(unc %s ppm), + 1 tick for the reload (SDM)", ticks,
+			  fx(u, sizeof(u), (s64)lr->fit_unc_ppb, 3));
+	} else {
+		/* Nominal, in true seconds: by the ruler that is nominal x
+		 * ruler / truth, known as well as the truth is. */
+		struct truth t;
+		bool rtc = !strcmp(ce->name, "rtc");
+
+		truth_or_ruler(env, &t);
+		x->uhz = mul_div_u64(mul_div_u64(ce->freq_hz * 1000000, tsc_hz(), t.tsc_hz), 1, ticks);
+		x->unc_ppb = t.unc_ppb;
+		x->spec_ppb = t.spec_ppb + (rtc ? RTC_SPEC_PPB : 0);
+		snprintf_(x->basis, sizeof(x->basis), "nominal %lu Hz / %lu by %s (unc %s ppm, %s ppm "
+			  "cited)%s", ce->freq_hz, ticks, t.name, fx(u, sizeof(u), (s64)t.unc_ppb, 3),
+			  fx(v, sizeof(v), (s64)t.spec_ppb, 3),
+			  rtc ? ", + 23 ppm for the RTC crystal (DS12887)" : "");
+	}
+}
+
+u64 periodic_window_ns(struct test_env *env, u64 def_ms)
+{
+	u64 def = cmdline_has(env->cmd, "thorough") ? 1000 : def_ms;
+
+	return cmdline_u64(env->cmd, "periodic_ms", 50, 10000, def) * 1000000ull;
+}
+
+enum verdict periodic_judge(struct test_env *env, const char *rate_name, const char *err_name,
+			    const struct periodic_fit *f, const struct rate_expect *x)
+{
+	u64 known = known_tsc_hz(env), base = known ? known : tsc_hz();
+	u64 tol = 3 * hypot_u64(f->unc_ppb, x->unc_ppb) + x->spec_ppb;
+	s64 err = ppb_diff(f->rate_uhz, x->uhz);
+	char a[24], b[24], c[24];
+
+	measure_x(rate_name, (s64)mul_div_u64(f->rate_uhz, base, tsc_hz()), 6, "Hz",
+		  "expected %s by %s; lower envelope of %lu events over %lu us, %lu on its hull",
+		  fx(a, sizeof(a), (s64)mul_div_u64(x->uhz, base, tsc_hz()), 6),
+		  known ? "tsc_hz=" : "the ruler", f->n, tsc_to_ns(f->span) / 1000, f->env.hull);
+	if (f->ambiguous)
+		diag("%s: interrupts came half a period late or more: the fit is held to a period "
+		     "over the span, a larger error shows as lost ticks", err_name);
+	diag("%s: expected = %s; tol = 3 x sqrt(fit %s^2 + expectation %s^2) ppm + %s ppm cited",
+	     err_name, x->basis, fx(a, sizeof(a), (s64)f->unc_ppb, 3), fx(b, sizeof(b), (s64)x->unc_ppb, 3),
+	     fx(c, sizeof(c), (s64)x->spec_ppb, 3));
+	return check_within(err_name, err, 0, (s64)tol, 3, "ppm");
+}
+
+void plant_rate(struct test_env *env, u64 *stamps, u64 n)
+{
+	u64 ppm = cmdline_u64(env->cmd, "plant_rate", 1, 1000000, 0);
+
+	if (!ppm || !n)
+		return;
+	for (u64 i = 1; i < n; i++)
+		stamps[i] += mul_div_u64(stamps[i] - stamps[0], ppm, 1000000);
+	diag("plant_rate=%lu: timestamps stretched by %lu ppm (self-test: this check must FAIL)",
+	     ppm, ppm);
+}

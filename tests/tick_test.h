@@ -1,0 +1,23 @@
+/* What the tick tests share: each starts and stops its own tick. */
+#ifndef TESTS_TICK_TEST_H
+#define TESTS_TICK_TEST_H
+
+#include "test.h"
+#include "tick/tick.h"
+
+struct tick_setup {
+	struct clockevent *ce;
+	struct clocksource *cs;
+	u64 hz;
+	bool halt;		/* HLT is bounded by the watchdog */
+};
+
+/* Starts the periodic tick on the device (clockevent=, else the best with
+ * the modes needed) with timekeeping on the clocksource (clocksource=,
+ * else the best) at HZ, wall time seeded from the RTC. Returns PASS, or
+ * the verdict to return (SKIP without a device, ERROR when refused). */
+enum verdict tick_test_start(struct test_env *env, struct tick_setup *t, bool need_oneshot);
+/* Stops it (and resumes the watchdog if the tick used its timer). */
+void tick_test_stop(struct tick_setup *t);
+
+#endif

@@ -1,0 +1,115 @@
+/*
+ * Wall time against the RTC at its second edges (drivers/rtc.h): the
+ * tick's wall time, seeded at one edge, read at the next. It continues
+ * the tick suite begun in tick_test.c and must not program a device
+ * except through the tick.
+ */
+#define TEST_ORDER_BASE 100	/* after tick_test.c's tests */
+#include "sources.h"
+#include "tick_test.h"
+#include "arch-x86/cpu.h"
+#include "arch-x86/delay.h"
+#include "drivers/rtc.h"
+#include "lib/cmdline.h"
+
+/*
+ * How fast the tick's wall time may run against the RTC, in ppb: it
+ * advances by the timekeeping counter at its nominal rate (the TSC's is
+ * the ruler), so by that counter's error against the truth (measured when
+ * the truth is known), three of the combined uncertainty, what the truth
+ * rests on, and the RTC crystal's cited 23 ppm (DS12887).
+ */
+static u64 wall_rate_allowance(struct test_env *env, const struct clocksource *cs, const char **what)
+{
+	const struct cal_result *r = cal_for(cs->name);
+	const struct cal_run *run = calibrate_last();
+	u64 counter_tsc_hz = tsc_hz(), unc = run->chosen >= 0 ? run->r[run->chosen].unc_ppb : 0;
+	struct truth t;
+	s64 err;
+
+	if (r && !r->status && !(cs->flags & CS_TSC_BASED)) {
+		counter_tsc_hz = r->tsc_hz;
+		unc = r->unc_ppb;
+	}
+	if (!truth_for(env, NULL, &t)) {
+		*what = "the ruler's reference (no truth): 500 ppm + the RTC's 23 ppm";
+		return REF_SPEC_PPB + RTC_SPEC_PPB + 3 * unc;
+	}
+	err = ppb_diff(t.tsc_hz, counter_tsc_hz);
+	*what = t.ref ? "the counter against the best other reference, its cited accuracy, and the "
+			"RTC's 23 ppm" : "the counter's error against tsc_hz= and the RTC's 23 ppm";
+	return (u64)(err < 0 ? -err : err) + 3 * hypot_u64(unc, t.unc_ppb) + t.spec_ppb + RTC_SPEC_PPB;
+}
+
+/* x - y in ns by the ruler, signed. */
+static s64 tsc_diff_ns(u64 x, u64 y)
+{
+	return x >= y ? (s64)tsc_to_ns(x - y) : -(s64)tsc_to_ns(y - x);
+}
+
+/* Wall time as of TSC tsc: the tick's reading now, bracketed by two TSC
+ * reads, moved to tsc by the ruler; *unc gets half the bracket. */
+static s64 wall_at(u64 tsc, u64 *unc)
+{
+	u64 a = rdtsc_ordered(), w = tick_wall_ns(), b = rdtsc_ordered();
+
+	*unc = (b - a) / 2;
+	return (s64)w - tsc_diff_ns(a + *unc, tsc);
+}
+
+/*
+ * Wall time against the RTC at its second edges (drivers/rtc.h): seeded
+ * at one edge, read at the next, a second later. The tolerance is how
+ * well both edges and both readings are placed, plus a second of the
+ * rate allowance above.
+ */
+TEST(tick, walltime)
+{
+	struct tick_setup t;
+	enum verdict v;
+	struct rtc_edge e0, e1;
+	u64 a, b, mono, plant, u0, u1, allow, span_ns, tol_ns;
+	const char *why;
+	s64 err_ns;
+	char x[24], y[24];
+	int rc;
+
+	if (cmos_read(RTC_REG_A) == 0xFF)
+		return skip("no CMOS RTC answers");
+	rc = rtc_second_edge(env->acpi, &e0, &why);
+	if (rc)
+		return fail("no second edge of the RTC to seed from: %s", why);
+	v = tick_test_start(env, &t, false);
+	if (v != PASS)
+		return v;
+	/* Seed: the wall time at the edge plus what has passed since. */
+	plant = cmdline_u64(env->cmd, "plant_wall_us", 1, 10000000, 0);
+	a = rdtsc_ordered();
+	mono = tick_now_ns();
+	b = rdtsc_ordered();
+	tick_set_wall((u64)((s64)(e0.unix_s * 1000000000ull) + tsc_diff_ns(a + (b - a) / 2, e0.tsc)) +
+		      plant * 1000, mono);
+	u0 = (b - a) / 2;
+	if (plant)
+		diag("plant_wall_us=%lu: wall time seeded %lu us ahead (self-test: this check must "
+		     "FAIL)", plant, plant);
+	rc = rtc_second_edge(env->acpi, &e1, &why);
+	err_ns = rc ? 0 : wall_at(e1.tsc, &u1) - (s64)(e1.unix_s * 1000000000ull);
+	tick_test_stop(&t);
+	if (rc)
+		return fail("no second edge of the RTC to read at: %s", why);
+	span_ns = tsc_to_ns(e1.tsc - e0.tsc);
+	allow = wall_rate_allowance(env, t.cs, &why);
+	tol_ns = tsc_to_ns(e0.unc + e1.unc + u0 + u1) + mul_div_u64(span_ns, allow, 1000000000ull);
+	diag("edges at %lu and %lu s, %lu us apart, each placed within %lu / %lu us (UIP rise + "
+	     "244 us)", e0.unix_s, e1.unix_s, span_ns / 1000, tsc_to_ns(e0.unc) / 1000,
+	     tsc_to_ns(e1.unc) / 1000);
+	if (e0.retaken + e1.retaken)
+		diag("%d edge(s) taken again: the vCPU did not run through UIP's 244 us (the host's "
+		     "doing)", e0.retaken + e1.retaken);
+	diag("tol = the edges and readings (%lu us) + %s us: %s ppm over the span for %s",
+	     tsc_to_ns(e0.unc + e1.unc + u0 + u1) / 1000,
+	     fx(x, sizeof(x), (s64)mul_div_u64(span_ns, allow, 1000000000ull) / 1000, 0),
+	     fx(y, sizeof(y), (s64)allow, 3), why);
+	return check_within("walltime.err_ms.rtc", err_ns / 1000, 0, (s64)tol_ns / 1000, 3, "ms");
+}
