@@ -1,3 +1,6 @@
+/* Hexdumps the firmware data the boot parsers read, for the fuzz seed
+ * corpora. It must not parse or judge what it dumps: a bad blob is worth
+ * dumping, and the parsers are the ones that validate. */
 #include "fwdump.h"
 #include "multiboot.h"
 #include "arch-x86/acpi.h"
