@@ -137,6 +137,8 @@ static bool number_ok(struct cmdline *cl, const char *key, const char *v)
 	return false;
 }
 
+/* One word of the command line checked against the option table and its
+ * range; 61 lines, one check after another, each with the warning it gives. */
 static void add_word(struct cmdline *cl, const char *w, size_t n)
 {
 	const char *eq = NULL;
