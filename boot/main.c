@@ -9,6 +9,7 @@
 #include "arch-x86/delay.h"
 #include "arch-x86/idt.h"
 #include "arch-x86/ioapic.h"
+#include "arch-x86/kvmsteal.h"
 #include "arch-x86/lapic.h"
 #include "arch-x86/pic.h"
 #include "arch-x86/platform.h"
@@ -37,6 +38,7 @@ static u64 boot_sources_ms;	/* probing the clocksources and calibrating */
 static void ap_init(void)
 {
 	kvmclock_cpu_init();
+	kvmsteal_cpu_init();
 }
 
 /* The AP trampoline page (TRAMP_BASE, below 1 MiB) must be usable RAM in
@@ -132,6 +134,9 @@ void kmain(u32 magic, u32 info)
 	if (boot.vga_text)
 		vga_init();
 	cpuinfo_read(&cpu);
+	/* Steal time first: every window watched from here on can use it
+	 * (absent under TCG and where KVM does not offer it). */
+	(void)kvmsteal_init(&cpu);
 	pic_disable();
 
 	env.acpi_ok = acpi_init(boot.rsdp, boot.rsdp_len, &acpi) == 0;
