@@ -5,6 +5,7 @@
  * A test here must not program a device except through that interface.
  */
 #include "sources.h"
+#include "absence.h"
 #include "arch-x86/cpu.h"
 #include "arch-x86/delay.h"
 #include "lib/stats.h"
@@ -22,6 +23,7 @@
 #define PERIODIC_WINDOW_NS	200000000ul
 #define PERIODIC_MAX		2048
 #define HIST_BUCKETS		24	/* log2 buckets from 1 ns */
+#define PERIODIC_TRIES		3	/* windows at most, when the host spoils them */
 
 static u64 lat_ns[4 * ONESHOT_SAMPLES];
 static u64 stamps[PERIODIC_MAX];
@@ -161,9 +163,10 @@ static void stamp(struct clockevent *ce)
 
 struct periodic_result {
 	bool refused;
-	u64 n, span, k_first, k_last, maxdev, rate_mhz, tol_ppb, discarded;
+	u64 n, span, k_first, k_last, maxdev, rate_mhz, tol_ppb, discarded, t_ref;
 	s64 lost, extra, bunched;
-	struct steal stolen;
+	u64 excused;		/* grid ticks that fell due while nothing ran */
+	struct watch w;		/* the vCPU's and the emulator's absences */
 	struct summary late;
 };
 
@@ -196,6 +199,7 @@ static void place_on_grid(struct periodic_result *r, u64 period)
 		if (i == 0)
 			r->k_first = k;
 	}
+	r->t_ref = t_ref;
 	r->span = stamps[n - 1] - stamps[0];
 	/* A tick more than a period late shares a cell with the next one
 	 * and leaves its own empty: that pair is bunching (delivered late),
@@ -212,7 +216,8 @@ static void place_on_grid(struct periodic_result *r, u64 period)
 	summarize(dev, (size_t)n, &r->late);
 }
 
-/* One window of periodic interrupts at hz, placed on the device's grid. */
+/* One window of periodic interrupts at hz, placed on the device's grid,
+ * watched for absences: the RTC's own test cannot use the RTC witness. */
 static void periodic_window(struct clockevent *ce, u64 hz, struct periodic_result *r)
 {
 	u64 first = 0, period, start, n;
@@ -231,9 +236,11 @@ static void periodic_window(struct clockevent *ce, u64 hz, struct periodic_resul
 		return;
 	}
 	period = mul_div_u64(tsc_hz(), 1000, ce->period_mhz);
-	tsc_wait_steal(rdtsc_ordered() + ns_to_tsc(PERIODIC_WINDOW_NS), period, &r->stolen);
+	watch_begin(&r->w, period, __builtin_strcmp(ce->name, "rtc"));
+	watch_until(&r->w, rdtsc_ordered() + ns_to_tsc(PERIODIC_WINDOW_NS));
 	ce->handler = NULL;	/* what shutting down may raise is not a tick */
 	ce->shutdown(ce);
+	watch_end(&r->w);
 	if (ce->features & CE_PERCPU)
 		watchdog_resume();
 	n = nstamps;
@@ -249,71 +256,110 @@ static void periodic_window(struct clockevent *ce, u64 hz, struct periodic_resul
 	for (u64 i = 0; i < n; i++)
 		stamps[i] = stamps[i + first];
 	r->n = n;
-	if (n >= 3)
-		place_on_grid(r, period);
+	if (n < 3)
+		return;
+	place_on_grid(r, period);
+	/* Ticks due inside an absence coalesce there (all but one). */
+	r->excused = gaps_coalesced(&r->w.all, r->t_ref, period, r->k_first, r->k_last);
 }
 
-/* Lost (beyond the periods the CPU did not run: those coalesce, the
- * host's doing) or extra ticks. */
+/* Lost beyond what absences excuse, or extra ticks: the device's. */
 static bool bad_count(const struct periodic_result *r)
 {
-	return r->lost > (s64)r->stolen.periods || r->extra;
+	return r->lost > (s64)r->excused || r->extra;
+}
+
+/* A window the host spoiled: it coalesced ticks, or left too few. */
+static bool spoiled(const struct periodic_result *r)
+{
+	return r->n < 3 || r->excused;
+}
+
+static bool less_spoiled(const struct periodic_result *a, const struct periodic_result *b)
+{
+	return a->n >= 3 && (b->n < 3 || a->excused < b->excused);
+}
+
+static void report_absences(const char *name, const struct periodic_result *r, u64 tries)
+{
+	char m[64];
+
+	snprintf_(m, sizeof(m), "%s.periodic.excused", name);
+	measure_x(m, (s64)r->excused, 0, NULL, "ticks due while this vCPU (%lu ms in %lu gaps) "
+		  "or the emulator (%lu ms more, by the %s) did not run", tsc_to_ns(r->w.cpu.cycles)
+		  / 1000000, r->w.cpu.gaps, tsc_to_ns(watch_emulator_only(&r->w)) / 1000000,
+		  watch_witness_what(&r->w));
+	snprintf_(m, sizeof(m), "%s.periodic.remeasured", name);
+	measure_x(m, (s64)tries - 1, 0, NULL, "windows measured again because the host's "
+		  "absences spoiled them (at most %d)", PERIODIC_TRIES - 1);
 }
 
 static enum verdict ce_periodic(const char *name)
 {
 	struct clockevent *ce;
 	enum verdict v = ce_or_verdict(name, CE_PERIODIC, &ce);
-	u64 hz = !__builtin_strcmp(name, "rtc") ? RTC_TEST_HZ : PERIODIC_HZ;
-	struct periodic_result r;
-	bool retried = false;
+	u64 hz = !__builtin_strcmp(name, "rtc") ? RTC_TEST_HZ : PERIODIC_HZ, tries = 0;
+	static struct periodic_result r, best;
 	char m[64];
 
 	if (v != PASS)
 		return v;
-	periodic_window(ce, hz, &r);
-	/* Like Linux's clocksource watchdog, which reads again before it
-	 * blames a clock: a device that loses ticks loses them again, while
-	 * an emulator's main loop held up once does not. */
-	if (!r.refused && r.n >= 3 && bad_count(&r)) {
-		diag("first window: %ld lost, %ld extra in %lu us (%lu periods not run); measuring "
-		     "again", r.lost, r.extra, tsc_to_ns(r.span) / 1000, r.stolen.periods);
+	/* A window the host spoiled is measured again, a bounded number of
+	 * times; the least spoiled is judged, with what fell due inside the
+	 * absences excused. A window with unexcused loss is not measured
+	 * again: a device that loses ticks is judged on the window it lost
+	 * them in. */
+	do {
 		periodic_window(ce, hz, &r);
-		retried = true;
-	}
-	if (r.refused)
-		return error("%s refused a periodic rate of %lu Hz", name, hz);
-	if (r.discarded)
-		diag("discarded %lu stale interrupt(s) from before the first period", r.discarded);
+		if (tries++)
+			steal_note_remeasured();
+		if (r.refused)
+			return error("%s refused a periodic rate of %lu Hz", name, hz);
+		if (tries == 1 || less_spoiled(&r, &best))
+			best = r;
+		if (r.n >= 3 && bad_count(&r)) {
+			best = r;
+			break;
+		}
+	} while (spoiled(&best) && tries < PERIODIC_TRIES);
+	if (best.discarded)
+		diag("discarded %lu stale interrupt(s) from before the first period", best.discarded);
 	diag("%s: %s; programmed %lu.%03lu Hz for %lu ms", name, ce->route, ce->period_mhz / 1000,
 	     ce->period_mhz % 1000, PERIODIC_WINDOW_NS / 1000000);
-	if (r.n < 3)
-		return fail("only %lu periodic interrupts in %lu ms at %lu Hz", r.n,
+	report_absences(name, &best, tries);
+	if (best.n < 3) {
+		if (best.w.cpu.cycles + watch_emulator_only(&best.w) > ns_to_tsc(PERIODIC_WINDOW_NS) / 2)
+			return error("only %lu periodic interrupts in %lu ms at %lu Hz in each of %lu "
+				     "windows, the host absent for most of each: cannot judge the "
+				     "device", best.n, PERIODIC_WINDOW_NS / 1000000, hz, tries);
+		return fail("only %lu periodic interrupts in %lu ms at %lu Hz", best.n,
 			    PERIODIC_WINDOW_NS / 1000000, hz);
+	}
 	snprintf_(m, sizeof(m), "%s.periodic.lost", name);
-	measure_x(m, r.lost, 0, NULL, "%lu interrupts over %lu us, ticks %lu..%lu of the grid%s",
-		  r.n, tsc_to_ns(r.span) / 1000, r.k_first, r.k_last,
-		  retried ? "; second window" : "");
+	measure_x(m, best.lost, 0, NULL, "%lu interrupts over %lu us, ticks %lu..%lu of the grid; "
+		  "%lu excused", best.n, tsc_to_ns(best.span) / 1000, best.k_first, best.k_last,
+		  best.excused);
 	snprintf_(m, sizeof(m), "%s.periodic.extra", name);
-	measure_x(m, r.extra, 0, NULL, "more interrupts than ticks");
+	measure_x(m, best.extra, 0, NULL, "more interrupts than ticks");
 	snprintf_(m, sizeof(m), "%s.periodic.bunched", name);
-	measure_x(m, r.bunched, 0, NULL, "ticks delivered more than a period late, then the next "
-		  "at once");
+	measure_x(m, best.bunched, 0, NULL, "ticks delivered more than a period late, then the "
+		  "next at once");
 	snprintf_(m, sizeof(m), "%s.periodic.lateness_ns", name);
-	measure_percentiles(m, &r.late, "ns");
+	measure_percentiles(m, &best.late, "ns");
 	snprintf_(m, sizeof(m), "%s.periodic.stolen_ms", name);
-	measure_x(m, (s64)(tsc_to_ns(r.stolen.cycles) / 1000000), 0, "ms", "%lu gaps of a period "
-		  "or more when this CPU did not run, %lu periods inside them", r.stolen.gaps,
-		  r.stolen.periods);
-	summary_note("periodic %lu Hz, lost %ld, bunched %ld", hz, r.lost, r.bunched);
+	measure_x(m, (s64)(tsc_to_ns(best.w.cpu.cycles) / 1000000), 0, "ms", "%lu gaps of a "
+		  "period or more when this CPU did not run, %lu periods inside them", best.w.cpu.gaps,
+		  best.w.cpu.periods);
+	summary_note("periodic %lu Hz, lost %ld (%lu excused), bunched %ld", hz, best.lost,
+		     best.excused, best.bunched);
 	snprintf_(m, sizeof(m), "%s.periodic.rate_hz", name);
-	v = check_within(m, (s64)r.rate_mhz, (s64)ce->period_mhz,
-			 (s64)mul_div_u64(ce->period_mhz, r.tol_ppb, 1000000000ull), 3, "Hz");
-	if (bad_count(&r))
-		v = verdict_merge(v, fail("%ld ticks lost (%lu inside time the CPU did not run) and "
-					  "%ld extra in %lu us%s", r.lost, r.stolen.periods, r.extra,
-					  tsc_to_ns(r.span) / 1000,
-					  retried ? ", in two windows running" : ""));
+	v = check_within(m, (s64)best.rate_mhz, (s64)ce->period_mhz,
+			 (s64)mul_div_u64(ce->period_mhz, best.tol_ppb, 1000000000ull), 3, "Hz");
+	if (bad_count(&best))
+		v = verdict_merge(v, fail("%ld ticks lost (%lu of them excused: due while this vCPU or "
+					  "the emulator did not run) and %ld extra in %lu us",
+					  best.lost, best.excused, best.extra,
+					  tsc_to_ns(best.span) / 1000));
 	return v;
 }
 
