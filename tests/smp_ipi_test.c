@@ -47,6 +47,8 @@ TEST(smp, ipi_latency)
 	for (int c = 1; c < smp_online(); c++) {
 		struct percpu *p = smp_cpu(c);
 
+		if (!smp_cpu_usable(c))
+			continue;	/* failed in an earlier test */
 		for (int i = 0; i < IPI_SAMPLES; i++) {
 			u64 before = p->ipis, t0 = rdtsc_ordered(), end;
 
@@ -85,6 +87,8 @@ TEST(smp, irq_route)
 
 	if (v != PASS)
 		return v;
+	while (target > 0 && !smp_cpu_usable(target))
+		target--;	/* need_smp found at least one usable AP */
 	if (!env->nioapics)
 		return skip("no IOAPIC known (no ACPI MADT)");
 	vec = irq_alloc(route_irq, NULL);
