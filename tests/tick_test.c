@@ -303,7 +303,7 @@ TEST(tick, idle)
 {
 	struct tick_setup t;
 	enum verdict v = setup(env, &t, true);
-	u64 e0, per_s_periodic, per_s_oneshot, n_oneshot, allowed;
+	u64 e0, per_s_periodic, per_s_oneshot, n_oneshot, allowed, stretch_ns;
 
 	if (v != PASS)
 		return v;
@@ -327,11 +327,21 @@ TEST(tick, idle)
 	measure("tick.idle_irqs_per_s.periodic", (s64)per_s_periodic, 0, "irq/s");
 	measure_x("tick.idle_irqs_per_s.oneshot", (s64)per_s_oneshot, 0, "irq/s",
 		  "%lu interrupts in %llu ms of idle", n_oneshot, IDLE_ONESHOT_NS / 1000000);
-	/* NO_HZ idle takes the wake-up alone, plus one per longest delta the
-	 * device can be programmed for (the PIT's 16-bit counter reaches only
-	 * 27 ms), plus the tick re-armed between the settling idle and this
+	/* NO_HZ idle takes the wake-up alone, plus one per longest stretch
+	 * it may sleep: the longest delta the device can be programmed for
+	 * (the PIT's 16-bit counter reaches only 27 ms) or the clocksource's
+	 * max_idle_ns (half its range: 24 ms for the PIT), whichever is
+	 * shorter; plus the tick re-armed between the settling idle and this
 	 * one if it fired in that instant. */
-	allowed = IDLE_ONESHOT_NS / mul_div_u64(t.ce->max_delta, 1000000000ull, t.ce->freq_hz) + 2;
+	stretch_ns = MIN(mul_div_u64(t.ce->max_delta, 1000000000ull, t.ce->freq_hz),
+			 tick_max_idle_ns());
+	allowed = IDLE_ONESHOT_NS / stretch_ns + 2;
+	diag("longest idle stretch %lu us (the device's longest delta, or %s's max_idle_ns); "
+	     "timekeeping folded in %lu times while idle", stretch_ns / 1000, t.cs->name,
+	     tick_stats()->idle_updates);
+	if (tick_stats()->idle_overruns)
+		return fail("idle ran %llu ms past its end by the TSC: %s's time stalled while idle",
+			    TICK_IDLE_BACKSTOP_NS / 1000000, t.cs->name);
 	if (n_oneshot > allowed)
 		return fail("%lu interrupts while idle in oneshot mode; NO_HZ idle needs at most %lu",
 			    n_oneshot, allowed);
