@@ -74,14 +74,19 @@ u64 watch_poll(struct watch *w)
  * into one sixteenth of a period, the earliest of which is taken as the
  * grid's phase. (Were that crowd late itself, every interval below would
  * come out shorter: an excuse can only shrink.) Then each stretch between
- * two flags: when the first due point after the earlier flag is before
- * the last poll that still found the flag clear, the main loop did not
+ * two flags: when the first due point after the earlier flag is well
+ * before the last poll that still found the flag clear, the main loop did not
  * run from that point until it set the flag, some time before the poll
  * that saw it: an event due in that interval could have been raised
  * only when the main loop came back, together with the others there. Linear in the flags seen: under a
  * software KVM every instruction costs microseconds.
  */
 #define PHASE_BINS	16
+/* A main-loop timer fires some tens of microseconds after it is due even
+ * on an idle host, and the witness polls sixteen times a period: a flag
+ * counts as held up only when it was still clear an eighth of a period
+ * (0.5 ms at 256 Hz) after it was due. */
+#define EMULATOR_LATE_DIV	8
 
 static void emulator_gaps(struct watch *w)
 {
@@ -109,7 +114,7 @@ static void emulator_gaps(struct watch *w)
 	for (u64 i = 1; i < n; i++) {
 		u64 d = base + ((seen_at[i - 1] - base) / P + 1) * P;
 
-		if (clear_at[i] > d)
+		if (clear_at[i] > d + P / EMULATOR_LATE_DIV)
 			gaps_add(&w->emulator, d, seen_at[i]);
 	}
 }
