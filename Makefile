@@ -27,7 +27,7 @@ KOBJ := $(patsubst %.c,$(BUILD)/%.o,$(KSRC)) $(patsubst %.S,$(BUILD)/%.o,$(KASM)
 
 # Pure logic compiled for the host and unit-tested under ASan and UBSan.
 HOST_LIB   := lib/phys.c lib/printf.c lib/str.c lib/stats.c lib/cmdline.c lib/gaps.c boot/multiboot.c \
-	      arch-x86/acpi.c tick/timer.c tick/timekeeping.c
+	      arch-x86/acpi.c tick/timer.c tick/timekeeping.c tick/clocksource.c
 HOST_TESTS := $(wildcard tests/host/test_*.c)
 HCFLAGS    := -std=gnu11 -O1 -g -DHOST_TEST -I. -Wall -Wextra -Werror \
 	      -fsanitize=address,undefined -fno-sanitize-recover=all

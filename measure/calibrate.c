@@ -17,11 +17,25 @@ struct sample {
 
 static struct sample samples[CS_MAX][CAL_MAX_SAMPLES];
 
-/* Samples used: brackets within 2x the narrowest. Event samples are all
- * kept: their width is the polling gap, known and already small. */
-static bool narrow(const struct cal_result *r, const struct sample *s, u64 minw)
+/* Samples used: brackets within 2x the narrowest. For an event source
+ * the width is the polling gap the event fell in, a whole polling round
+ * whose length varies with the reads in it; so within 2x the median
+ * round instead: an event seen after a longer gap (the host kept us
+ * away, or an interrupt held the round up) is known only to within it. */
+static bool narrow(const struct sample *s, u64 bound)
 {
-	return (r->cs->flags & CS_EVENTS) || s->w <= 2 * minw + 1;
+	return s->w <= 2 * bound + 1;
+}
+
+static u64 width_bound(const struct cal_result *r, const struct sample *s, u64 n, u64 minw)
+{
+	static u64 w[CAL_MAX_SAMPLES];
+
+	if (!(r->cs->flags & CS_EVENTS) || !n)
+		return minw;
+	for (u64 i = 0; i < n; i++)
+		w[i] = s[i].w;
+	return select_u64(w, n, n / 2);
 }
 
 struct fit {
@@ -100,14 +114,15 @@ static u64 absres[CAL_MAX_SAMPLES];
 static void estimate(struct cal_result *r, const struct sample *s, u64 n)
 {
 	u64 minw = UINT64_MAX, maxw = 0, m = 0, ref_hz = r->cs->freq_hz, limit, ssq = 0;
-	u64 dX, k, sigma, mad;
+	u64 dX, k, sigma, mad, bound;
 	struct fit f;
 
 	r->status = -EIO;
 	for (u64 i = 0; i < n; i++)
 		minw = MIN(minw, (u64)s[i].w);
+	bound = width_bound(r, s, n, minw);
 	for (u64 i = 0; i < n; i++)
-		if (narrow(r, &s[i], minw))
+		if (narrow(&s[i], bound))
 			use[m++] = (u32)i;
 	r->min_width = minw;
 	if (m < CAL_MIN_SAMPLES || !fit(s, use, m, ref_hz, &f, &r->tsc_hz))
@@ -164,6 +179,7 @@ struct ref_state {
 	u64 count;		/* samples taken */
 	u64 next;		/* counters: TSC when the next sample is due */
 	u64 prev_mid, prev_y;	/* the previous poll: its time and count */
+	u64 read_mid;		/* the previous read's time (TSC) */
 	u64 ev_mid, ev_y;	/* events: the last one's time and number */
 };
 
@@ -175,9 +191,14 @@ struct ref_state {
 static u64 poll_one(struct clocksource *cs, struct ref_state *st, struct sample *samples,
 		    u64 pace)
 {
-	u64 a = rdtsc_ordered(), raw = cs->read(cs), b = rdtsc_ordered();
-	u64 y = cs_extend(&st->ext, cs, raw), mid = a + (b - a) / 2;
+	u64 a = rdtsc_ordered(), raw = cs->read(cs), b = rdtsc_ordered(), mid = a + (b - a) / 2;
+	/* The TSC (by the early ruler) says how far the counter went since
+	 * the last read: a narrow counter then keeps its wraps even when the
+	 * host kept us away for longer than half of one. */
+	u64 y = cs_extend_hint(&st->ext, cs, raw, mul_div_u64(mid - st->read_mid, cs->freq_hz,
+							    tsc_hz()));
 
+	st->read_mid = mid;
 	if (st->count == CAL_MAX_SAMPLES)
 		return b;
 	if (cs->flags & CS_EVENTS) {
@@ -217,7 +238,7 @@ int calibrate_tsc(struct clocksource *const *refs, int n, u64 window_ns, struct 
 		cs_extend_start(&st[i].ext, refs[i]->read(refs[i]));
 		st[i].count = 0;
 		st[i].prev_y = 0;
-		st[i].prev_mid = rdtsc_ordered();
+		st[i].prev_mid = st[i].read_mid = rdtsc_ordered();
 		st[i].ev_mid = 0;
 		st[i].ev_y = 0;
 	}
@@ -233,6 +254,7 @@ int calibrate_tsc(struct clocksource *const *refs, int n, u64 window_ns, struct 
 		out[i].samples = st[i].count;
 		out[i].backwards = st[i].ext.backwards;
 		out[i].wraps = st[i].ext.wraps;
+		out[i].wraps_by_tsc = st[i].ext.missed;
 		if (!(refs[i]->flags & CS_EVENTS)) {
 			estimate(&out[i], samples[i], st[i].count);
 			good += out[i].status == 0;

@@ -4,7 +4,10 @@
  * During one window every reference is read round-robin, each read
  * bracketed by two ordered TSC reads. Samples are kept at a steady pace
  * (at most CAL_MAX_SAMPLES per reference) and those whose bracket is
- * within 2x the narrowest are used. The rate is the two-group estimate
+ * within 2x the narrowest are used (for an event source, the polling gap
+ * its event fell in: wide when the host kept us away then). Narrow
+ * counters are extended with the TSC as a hint, so that a read more than
+ * half a wrap after the last one still counts every wrap. The rate is the two-group estimate
  * (mean of the second half against mean of the first half; as good as a
  * least-squares fit for evenly spread samples, and exact in 64-bit
  * integers), refitted once without outliers (beyond 5 robust standard
@@ -31,6 +34,8 @@ struct cal_result {
 	u64 span_cycles;	/* TSC time from first to last kept sample */
 	u64 backwards;		/* steps back seen while reading */
 	u64 wraps;
+	u64 wraps_by_tsc;	/* of them, wraps only the TSC showed (reads more
+				 * than half a wrap apart: the host kept us away) */
 };
 
 /*
