@@ -129,3 +129,8 @@ void steal_note_remeasured(void)
 {
 	totals[this_cpu()].remeasured++;
 }
+
+void steal_note_unjudged(void)
+{
+	totals[this_cpu()].unjudged++;
+}

@@ -70,8 +70,10 @@ void tsc_wait_steal(u64 end, u64 period, struct steal *s);
  */
 u64 steal_halt(void);
 /* Notes that a test measured a window again because an absence spoiled
- * it, for this CPU's totals. */
+ * it, and that a test gave up judging a device because the host kept it
+ * from measuring (every window spoiled), for this CPU's totals. */
 void steal_note_remeasured(void);
+void steal_note_unjudged(void);
 
 /* Steps between polls, in log2 buckets of ns from 2^STEAL_HIST_MIN. */
 #define STEAL_HIST_MIN		14	/* 16 us */
@@ -87,6 +89,7 @@ struct steal_totals {
 	u64 halts, halted;	/* HLTs and cycles halted */
 	u64 halt_steal_ns;	/* KVM steal time that grew while halted */
 	u64 remeasured;		/* windows measured again */
+	u64 unjudged;		/* devices left unjudged because of the host */
 	u64 hist[STEAL_HIST_BUCKETS];	/* steps of 16 us and more */
 };
 /* CPU cpu's totals (NULL when cpu is out of range). */

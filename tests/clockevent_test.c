@@ -229,10 +229,12 @@ static enum verdict ce_oneshot(const char *name)
 		return fail("%d events came early, the worst by %lu ns, %lu ns after its programming "
 			    "began", c.early, tsc_to_ns((u64)-c.worst_early),
 			    c.early_after > 0 ? tsc_to_ns((u64)c.early_after) : 0);
-	if (c.unjudged)
+	if (c.unjudged) {
+		steal_note_unjudged();
 		return error("%d oneshot events never came while the emulator was away for most of "
 			     "the %lu ms waited, even after %d samples taken again: cannot judge %s",
 			     c.unjudged, ONESHOT_WAIT_NS / 1000000, c.remeasured, name);
+	}
 	if (!c.n)
 		return fail("every programming attempt reported the event already passed");
 	return PASS;
@@ -411,10 +413,12 @@ static enum verdict ce_periodic(const char *name)
 	     ce->period_mhz % 1000, PERIODIC_WINDOW_NS / 1000000);
 	report_absences(name, &best, tries);
 	if (best.n < 3) {
-		if (best.w.cpu.cycles + watch_emulator_only(&best.w) > ns_to_tsc(PERIODIC_WINDOW_NS) / 2)
+		if (best.w.cpu.cycles + watch_emulator_only(&best.w) > ns_to_tsc(PERIODIC_WINDOW_NS) / 2) {
+			steal_note_unjudged();
 			return error("only %lu periodic interrupts in %lu ms at %lu Hz in each of %lu "
 				     "windows, the host absent for most of each: cannot judge the "
 				     "device", best.n, PERIODIC_WINDOW_NS / 1000000, hz, tries);
+		}
 		return fail("only %lu periodic interrupts in %lu ms at %lu Hz", best.n,
 			    PERIODIC_WINDOW_NS / 1000000, hz);
 	}
