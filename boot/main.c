@@ -109,6 +109,10 @@ static void report_platform(struct test_env *env)
 	kprintf("# measure: smp.cpus = %d\n", smp_possible());
 	kprintf("# measure: smp.started = %d\n", smp_online());
 	kprintf("# measure: platform.acpi = %d\n", env->acpi_ok ? 1 : 0);
+	kprintf("# measure: serial.drained = %u (stale input bytes read at probe, at most %d)\n",
+		serial_stats()->drained, SERIAL_DRAIN_MAX);
+	if (serial_stats()->undrained)
+		kprintf("# warning: serial: COM1's receiver never emptied: not used\n");
 	for (int i = 0; i < boot.nwarnings; i++)
 		kprintf("# warning: boot info: %s\n", boot.warnings[i]);
 	for (int i = 0; i < acpi.nproblems; i++)

@@ -14,6 +14,7 @@
 
 static bool present;
 static int stalls;
+static struct serial_stats stats;
 
 static u8 uart_in(int reg) { return inb(COM1_PORT + reg); }
 static void uart_out(int reg, u8 v) { outb(COM1_PORT + reg, v); }
@@ -40,10 +41,19 @@ int serial_init(void)
 	uart_out(UART_LCR, LCR_8N1);
 	uart_out(UART_FCR, 0xC7);		/* enable + clear FIFOs */
 
-	/* Loopback: a byte we send must come back. */
+	/* Loopback: a byte we send must come back. Stale input is drained
+	 * first, a bounded number of bytes: a port whose receiver never
+	 * empties (a floating bus reading 0xFF, a flood) is no UART we can
+	 * use. */
 	uart_out(UART_MCR, MCR_LOOP | 0x0F);
-	while (uart_in(UART_LSR) & LSR_DR)	/* drain stale input */
+	for (i = 0; i < SERIAL_DRAIN_MAX && (uart_in(UART_LSR) & LSR_DR); i++)
 		(void)uart_in(UART_RBR);
+	stats.drained = (u32)i;
+	if (i == SERIAL_DRAIN_MAX) {
+		uart_out(UART_MCR, MCR_DTR_RTS_OUT2);
+		stats.undrained = true;
+		return -ENODEV;
+	}
 	uart_out(UART_THR, 0xAE);
 	for (i = 0; i < LOOP_SPINS; i++)
 		if (uart_in(UART_LSR) & LSR_DR)
@@ -62,6 +72,11 @@ bool serial_present(void)
 	return present;
 }
 
+const struct serial_stats *serial_stats(void)
+{
+	return &stats;
+}
+
 static void put_byte(char c)
 {
 	int i;
@@ -69,9 +84,12 @@ static void put_byte(char c)
 	for (i = 0; i < TX_SPINS; i++)
 		if (uart_in(UART_LSR) & LSR_THRE)
 			break;
-	if (i == TX_SPINS && ++stalls >= MAX_STALLS) {
-		present = false;
-		return;
+	if (i == TX_SPINS) {
+		stats.stalls++;
+		if (++stalls >= MAX_STALLS) {
+			present = false;
+			return;
+		}
 	}
 	uart_out(UART_THR, (u8)c);
 }

@@ -32,4 +32,15 @@ void serial_write(const char *s, size_t n);
 /* True once serial_init found a UART. */
 bool serial_present(void);
 
+/* Stale input bytes drained at probe before the UART is given up on. */
+#define SERIAL_DRAIN_MAX	10000
+
+/* What the bounded waits came to, for the report. */
+struct serial_stats {
+	u32 drained;		/* stale input bytes drained at probe */
+	bool undrained;		/* the receiver never emptied: not used */
+	u32 stalls;		/* bytes whose transmitter wait ran out */
+};
+const struct serial_stats *serial_stats(void);
+
 #endif

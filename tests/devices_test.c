@@ -167,6 +167,8 @@ TEST(rtc, date)
 	     t.month, t.day, t.hour, t.minute, t.second, cmos_read(RTC_REG_B),
 	     env->acpi->fadt ? env->acpi->century_reg : 0);
 	measure("rtc.epoch_s", (s64)epoch, 0, "s");
+	measure_x("rtc.read_retries", (s64)rtc_read_retries(), 0, NULL, "passes read again because "
+		  "two disagreed, so far in this run");
 	summary_note("%04d-%02d-%02d %02d:%02d:%02d", t.year, t.month, t.day, t.hour, t.minute,
 		     t.second);
 	/* Sane: after this code was written (2026) and before 2100. */
