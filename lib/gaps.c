@@ -72,6 +72,18 @@ void gaps_union(struct gapset *a, const struct gapset *b)
 	a->merged += b->merged;
 }
 
+void gaps_bridge(struct gapset *s, u64 space)
+{
+	for (int i = 0; i + 1 < s->n;) {
+		if (s->start[i + 1] - s->end[i] < space) {
+			s->end[i] = s->end[i + 1];
+			remove_at(s, i + 1);
+		} else {
+			i++;
+		}
+	}
+}
+
 void gaps_remove(struct gapset *s, u64 start, u64 end)
 {
 	if (end <= start)

@@ -29,6 +29,8 @@ void gaps_init(struct gapset *s);
 void gaps_add(struct gapset *s, u64 start, u64 end);
 /* Adds every interval of b to a. */
 void gaps_union(struct gapset *a, const struct gapset *b);
+/* Merges neighbours less than `space` apart (the space counted in). */
+void gaps_bridge(struct gapset *s, u64 space);
 /* Removes [start, end) from s (an interval may split in two). */
 void gaps_remove(struct gapset *s, u64 start, u64 end);
 /* The total length of the intervals, and of their part inside [lo, hi). */

@@ -75,11 +75,13 @@ u64 watch_poll(struct watch *w)
  * grid's phase. (Were that crowd late itself, every interval below would
  * come out shorter: an excuse can only shrink.) Then each stretch between
  * two flags: when the first due point after the earlier flag is well
- * before the last poll that still found the flag clear, the main loop did not
- * run from that point until it set the flag, some time before the poll
- * that saw it: an event due in that interval could have been raised
- * only when the main loop came back, together with the others there. Linear in the flags seen: under a
- * software KVM every instruction costs microseconds.
+ * before the last poll that still found the flag clear, the main loop did
+ * not run from some time after it set the earlier flag (it was seen then;
+ * when it stopped is not known) until it set this one, some time before
+ * the poll that saw it: an event due in that stretch could have been
+ * raised only when the main loop came back, together with the others.
+ * Linear in the flags seen: under a software KVM every instruction costs
+ * microseconds.
  */
 #define PHASE_BINS	16
 /* A main-loop timer fires some tens of microseconds after it is due even
@@ -115,7 +117,7 @@ static void emulator_gaps(struct watch *w)
 		u64 d = base + ((seen_at[i - 1] - base) / P + 1) * P;
 
 		if (clear_at[i] > d + P / EMULATOR_LATE_DIV)
-			gaps_add(&w->emulator, d, seen_at[i]);
+			gaps_add(&w->emulator, seen_at[i - 1], seen_at[i]);
 	}
 }
 

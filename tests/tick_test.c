@@ -107,14 +107,29 @@ static void jiffy_window(struct tick_setup *t, struct jiffy_window *w)
 {
 	u64 period = ns_to_tsc(tick_period_ns());
 
+	u64 e0 = t->ce->events, end;
+
 	watch_begin(&w->w, period, __builtin_strcmp(t->ce->name, "rtc"));
+	/* The window starts at a tick that came while watched: the last one
+	 * before may be from long ago (or from the device's earlier use), if
+	 * the host kept us away, and that span holds absences the watch did
+	 * not see. Without one in a whole window's presence, the window is
+	 * spoiled (no tick, j1 == j0). */
+	end = rdtsc_ordered() + ns_to_tsc(PERIODIC_NS);
+	while (t->ce->events == e0 && watch_poll(&w->w) < end + w->w.cpu.cycles)
+		cpu_relax();
 	snapshot(t->ce, &w->j0, &w->t0);
+	if (t->ce->events == e0)
+		w->t0 = w->w.cpu.last;	/* no tick: j1 == j0, and no span before the watch */
 	watch_until(&w->w, rdtsc_ordered() + ns_to_tsc(PERIODIC_NS));
 	snapshot(t->ce, &w->j1, &w->t1);
 	watch_end(&w->w);
 	w->lost = (s64)((tsc_to_ns(w->t1 - w->t0) + tick_period_ns() / 2) / tick_period_ns()) -
 		  (s64)(w->j1 - w->j0);
-	/* The periodic device's ticks coalesce while nothing runs. */
+	/* The periodic device's ticks coalesce while nothing runs (and a
+	 * stretch of presence shorter than a period between two absences
+	 * cannot be counted on to take one of its own). */
+	gaps_bridge(&w->w.all, period);
 	w->excused = gaps_coalesced_any(&w->w.all, period, w->t0, w->t1);
 }
 

@@ -106,6 +106,26 @@ static void test_coalesced(void)
 	CHECK(gaps_coalesced(&s, UINT64_MAX - 2000, 100, 0, UINT64_MAX) == 9);
 }
 
+static void test_bridge(void)
+{
+	struct gapset s;
+
+	gaps_init(&s);
+	gaps_add(&s, 0, 10);
+	gaps_add(&s, 15, 20);		/* 5 apart */
+	gaps_add(&s, 40, 50);		/* 20 apart */
+	gaps_add(&s, 59, 60);		/* 9 apart */
+	gaps_bridge(&s, 10);
+	CHECK(s.n == 2 && s.end[0] == 20 && s.start[1] == 40 && s.end[1] == 60);
+	gaps_bridge(&s, 20);		/* exactly 20 apart: stays */
+	CHECK(s.n == 2);
+	gaps_bridge(&s, 21);
+	CHECK(s.n == 1 && gaps_total(&s) == 60);
+	gaps_init(&s);
+	gaps_bridge(&s, 100);		/* empty: nothing to do */
+	CHECK(s.n == 0);
+}
+
 static void test_union(void)
 {
 	struct gapset a, b;
@@ -125,6 +145,7 @@ int main(void)
 	test_full();
 	test_remove();
 	test_coalesced();
+	test_bridge();
 	test_union();
 	return check_report("test_gaps");
 }
