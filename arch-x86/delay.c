@@ -91,6 +91,9 @@ void steal_end(struct steal *s)
 		s->steal_ns = ns >= s->steal0 ? ns - s->steal0 : 0;
 	else
 		s->steal_known = false;
+	/* A last poll after that read: were the vCPU kept away just before
+	 * it, the steal read then counts it, and so must the window. */
+	steal_poll(s);
 	t->windows++;
 	t->watched += s->last - s->start;
 	t->gaps += s->gaps;

@@ -280,19 +280,35 @@ static u64 round_tsc(const struct timer_round *r, u64 ns)
 }
 
 /*
+ * KVM steal time the vCPU's own gaps do not show: the host took it in
+ * pieces too short to see between two polls (under the software KVM here,
+ * inside trapped instructions and the interrupt path). Where it went in
+ * the window is not known, so any timer may have been held up by all of
+ * it.
+ */
+static u64 hidden_steal_ns(const struct watch *w)
+{
+	u64 seen = tsc_to_ns(gaps_total(&w->cpu.absent));
+
+	return w->cpu.steal_known && w->cpu.steal_ns > seen ? w->cpu.steal_ns - seen : 0;
+}
+
+/*
  * The lateness of every probe that fired, into late[] (returns how many),
  * less the time the host held it up: the absences of the vCPU or the
- * emulator between when it was due and when it fired (*excused counts the
- * probes that had any). Also the pairs that fired out of expiry order.
+ * emulator between when it was due and when it fired, and the steal time
+ * the hypervisor counted beyond the gaps seen (*excused counts the probes
+ * that had any). Also the pairs that fired out of expiry order.
  */
 static int probe_lateness(const struct timer_round *r, u64 *late, int *out_of_order,
 			  int *excused)
 {
 	int n = 0;
+	u64 hidden = hidden_steal_ns(&r->w);
 
 	*out_of_order = *excused = 0;
 	for (int i = 0; i < NTIMERS; i++) {
-		u64 due, away = 0, l;
+		u64 due, away = hidden, l;
 
 		if (!probes[i].fired_ns)
 			continue;
@@ -300,8 +316,8 @@ static int probe_lateness(const struct timer_round *r, u64 *late, int *out_of_or
 		 * queueing them all took longer than that. */
 		due = MAX(probes[i].t.expires, r->queued);
 		if (probes[i].fired_tsc > round_tsc(r, due))
-			away = tsc_to_ns(gaps_total_in(&r->w.all, round_tsc(r, due),
-						       probes[i].fired_tsc));
+			away += tsc_to_ns(gaps_total_in(&r->w.all, round_tsc(r, due),
+							probes[i].fired_tsc));
 		*excused += away > 0;
 		l = probes[i].fired_ns - due;
 		late[n++] = l > away ? l - away : 0;
@@ -338,7 +354,9 @@ static int timer_round(struct tick_setup *t, struct timer_round *r)
 	r->queued_tsc = rdtsc_ordered();
 	r->queue_spoiled = r->queued >= r->base;
 	end = rdtsc_ordered() + ns_to_tsc((TIMER_SPAN_MS + 100) * 1000000ull);
-	while (fired < NTIMERS && watch_poll(&r->w) < end)
+	/* The bound is in this vCPU's presence: time it was away does not
+	 * count against the timers. */
+	while (fired < NTIMERS && watch_poll(&r->w) < end + r->w.cpu.cycles)
 		cpu_relax();
 	watch_end(&r->w);
 	for (int i = 0; i < NTIMERS; i++)
@@ -372,23 +390,24 @@ TEST(tick, timers)
 			return error("the timer queue refused %d timers", NTIMERS);
 		}
 		n = probe_lateness(&r, late, &out_of_order, &excused);
-	} while ((r.queue_spoiled || excused > NTIMERS / 2) && tries < TIMER_TRIES);
+	} while ((r.queue_spoiled || excused > NTIMERS / 2 || n < NTIMERS) && tries < TIMER_TRIES);
 	finish(&t);
 	diag("queueing %d timers took %lu us", NTIMERS, r.queue_cost / 1000);
 	summarize(late, (size_t)n, &s);
 	measure_percentiles("tick.timer.lateness_ns", &s, "ns");
 	measure_x("tick.timer.excused", excused, 0, NULL, "timers the host held up: this vCPU "
 		  "(%lu ms) or the emulator (%lu ms more) did not run between their due time and "
-		  "their firing; that time is taken off their lateness",
-		  tsc_to_ns(r.w.cpu.cycles) / 1000000, tsc_to_ns(watch_emulator_only(&r.w)) / 1000000);
+		  "their firing, or the hypervisor counts steal time the gaps do not show (%lu us); "
+		  "that time is taken off their lateness", tsc_to_ns(r.w.cpu.cycles) / 1000000,
+		  tsc_to_ns(watch_emulator_only(&r.w)) / 1000000, hidden_steal_ns(&r.w) / 1000);
 	measure_x("tick.timer.remeasured", tries - 1, 0, NULL, "rounds run again because the "
 		  "host spoiled them (at most %d)", TIMER_TRIES - 1);
 	diag("limit for p99: %lu ns, two tick periods: the periodic tick oneshot mode replaces "
 	     "runs a timer within a period, and is itself allowed up to a period late before a "
 	     "tick counts as lost", 2 * tick_period_ns());
 	if (n < NTIMERS)
-		return fail("%d of %d timers never fired within %d ms", NTIMERS - n, NTIMERS,
-			    TIMER_SPAN_MS + 100);
+		return fail("%d of %d timers never fired within %d ms of this vCPU's presence in "
+			    "each of %d rounds", NTIMERS - n, NTIMERS, TIMER_SPAN_MS + 100, tries);
 	if (r.queue_spoiled) {
 		steal_note_unjudged();
 		return error("the host stopped us for longer than the margin while queueing the "
