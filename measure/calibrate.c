@@ -124,6 +124,7 @@ static void estimate(struct cal_result *r, const struct sample *s, u64 n)
 	for (u64 i = 0; i < n; i++)
 		if (narrow(&s[i], bound))
 			use[m++] = (u32)i;
+	r->wide = n - m;
 	r->min_width = minw;
 	if (m < CAL_MIN_SAMPLES || !fit(s, use, m, ref_hz, &f, &r->tsc_hz))
 		return;
@@ -179,7 +180,8 @@ struct ref_state {
 	u64 count;		/* samples taken */
 	u64 next;		/* counters: TSC when the next sample is due */
 	u64 prev_mid, prev_y;	/* the previous poll: its time and count */
-	u64 read_mid;		/* the previous read's time (TSC) */
+	u64 read_mid, read_half;	/* the previous read's time and half its
+					 * bracket (TSC) */
 	u64 ev_mid, ev_y;	/* events: the last one's time and number */
 };
 
@@ -193,12 +195,15 @@ static u64 poll_one(struct clocksource *cs, struct ref_state *st, struct sample 
 {
 	u64 a = rdtsc_ordered(), raw = cs->read(cs), b = rdtsc_ordered(), mid = a + (b - a) / 2;
 	/* The TSC (by the early ruler) says how far the counter went since
-	 * the last read: a narrow counter then keeps its wraps even when the
-	 * host kept us away for longer than half of one. */
-	u64 y = cs_extend_hint(&st->ext, cs, raw, mul_div_u64(mid - st->read_mid, cs->freq_hz,
-							    tsc_hz()));
+	 * the last read, to within the two brackets: a narrow counter then
+	 * keeps its wraps even when the host kept us away for longer than
+	 * half of one, inside a read or between two. */
+	u64 y = cs_extend_hint(&st->ext, cs, raw,
+			       mul_div_u64(mid - st->read_mid, cs->freq_hz, tsc_hz()),
+			       mul_div_u64((b - a) / 2 + st->read_half, cs->freq_hz, tsc_hz()));
 
 	st->read_mid = mid;
+	st->read_half = (b - a) / 2;
 	if (st->count == CAL_MAX_SAMPLES)
 		return b;
 	if (cs->flags & CS_EVENTS) {
@@ -239,6 +244,7 @@ int calibrate_tsc(struct clocksource *const *refs, int n, u64 window_ns, struct 
 		st[i].count = 0;
 		st[i].prev_y = 0;
 		st[i].prev_mid = st[i].read_mid = rdtsc_ordered();
+		st[i].read_half = 0;
 		st[i].ev_mid = 0;
 		st[i].ev_y = 0;
 	}

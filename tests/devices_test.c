@@ -80,7 +80,8 @@ static enum verdict wrap_test(const char *name, u64 wraps, bool allowed, const c
 	struct cs_extender e;
 	static struct wrap_sample first[WRAP_FIRST];
 	struct wrap_sample last = { 0 }, s0 = { 0 }, cur;
-	u64 period_ns, want_ns, minw = UINT64_MAX, n = 0, t0, prev_mid, tol_ppb, ruler_ppb, brk_ns;
+	u64 period_ns, want_ns, minw = UINT64_MAX, n = 0, t0, prev_mid, prev_width, tol_ppb;
+	u64 ruler_ppb, brk_ns;
 	const struct cal_run *run = calibrate_last();
 	struct steal st;
 	char m[48];
@@ -97,14 +98,18 @@ static enum verdict wrap_test(const char *name, u64 wraps, bool allowed, const c
 	t0 = steal_poll(&st);
 	cs_extend_start(&e, cs->read(cs));
 	prev_mid = steal_poll(&st);
+	prev_width = prev_mid - t0;
 	do {
 		u64 a = steal_poll(&st), raw = cs->read(cs), b = steal_poll(&st);
 
 		cur.mid = a + (b - a) / 2;
 		cur.width = b - a;
-		cur.total = cs_extend_hint(&e, cs, raw, mul_div_u64(cur.mid - prev_mid, cs->freq_hz,
-								   tsc_hz()));
+		cur.total = cs_extend_hint(&e, cs, raw,
+					   mul_div_u64(cur.mid - prev_mid, cs->freq_hz, tsc_hz()),
+					   mul_div_u64((cur.width + prev_width) / 2, cs->freq_hz,
+						       tsc_hz()));
 		prev_mid = cur.mid;
+		prev_width = cur.width;
 		minw = MIN(minw, cur.width);
 		if (n < WRAP_FIRST)
 			first[n] = cur;

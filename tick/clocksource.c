@@ -81,11 +81,12 @@ u64 cs_extend(struct cs_extender *e, const struct clocksource *cs, u64 raw)
 	return e->total;
 }
 
-u64 cs_extend_hint(struct cs_extender *e, const struct clocksource *cs, u64 raw, u64 elapsed)
+u64 cs_extend_hint(struct cs_extender *e, const struct clocksource *cs, u64 raw, u64 elapsed,
+		   u64 slack)
 {
 	u64 step = (raw - e->last) & cs->mask, range, k;
 
-	if (cs->mask == ~0ull || elapsed <= cs->mask / 2)
+	if (cs->mask == ~0ull || (elapsed <= cs->mask / 2 && slack <= cs->mask / 2 - elapsed))
 		return cs_extend(e, cs, raw);
 	range = cs->mask + 1;
 	/* Whole wraps beyond the raw step, to land nearest elapsed. */
