@@ -13,7 +13,7 @@ struct tick {
 	u64 period_ns;
 	volatile u64 jiffies;
 	bool oneshot, running, idle;
-	u64 last_tick_ns;		/* when the last periodic tick came */
+	u64 last_tick_ns;		/* when jiffies were last advanced */
 	u64 max_idle_ns;		/* longest idle the clocksource allows */
 	struct timer_queue q;
 	struct swtimer *heap[TICK_MAX_TIMERS];
@@ -40,6 +40,7 @@ static u64 advance(struct swtimer *t, u64 now)
 	u64 periods = (now - t->expires) / tk0.period_ns + 1;
 
 	tk0.jiffies += periods;
+	tk0.last_tick_ns = now;
 	tk_update(&tk0.tk);
 	t->expires += periods * tk0.period_ns;
 	if (!tk0.idle)
@@ -164,6 +165,7 @@ void tick_stop(void)
 }
 
 u64 tick_jiffies(void) { return tk0.jiffies; }
+u64 tick_last_ns(void) { return tk0.last_tick_ns; }
 u64 tick_period_ns(void) { return tk0.period_ns; }
 const struct tick_stats *tick_stats(void) { return &tk0.stats; }
 

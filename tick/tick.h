@@ -47,6 +47,9 @@ int tick_switch_oneshot(void);
 void tick_stop(void);
 
 u64 tick_jiffies(void);
+/* Monotonic ns at which jiffies were last advanced (by the periodic tick
+ * or the emulated one, in its handler). */
+u64 tick_last_ns(void);
 /* The exact tick period in ns (the device's rate, not 1e9 / HZ). */
 u64 tick_period_ns(void);
 /* Monotonic and wall ns now. */
