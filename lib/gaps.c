@@ -72,10 +72,27 @@ void gaps_union(struct gapset *a, const struct gapset *b)
 	a->merged += b->merged;
 }
 
+void gaps_widen(struct gapset *s, u64 before)
+{
+	for (int i = 0; i < s->n; i++)
+		s->start[i] = s->start[i] > before ? s->start[i] - before : 0;
+	gaps_bridge(s, 0);
+	/* Widening can make an interval reach over its left neighbour. */
+	for (int i = 0; i + 1 < s->n;) {
+		if (s->start[i + 1] <= s->end[i]) {
+			s->start[i] = MIN(s->start[i], s->start[i + 1]);
+			s->end[i] = MAX(s->end[i], s->end[i + 1]);
+			remove_at(s, i + 1);
+		} else {
+			i++;
+		}
+	}
+}
+
 void gaps_bridge(struct gapset *s, u64 space)
 {
 	for (int i = 0; i + 1 < s->n;) {
-		if (s->start[i + 1] - s->end[i] < space) {
+		if (s->start[i + 1] <= s->end[i] || s->start[i + 1] - s->end[i] < space) {
 			s->end[i] = s->end[i + 1];
 			remove_at(s, i + 1);
 		} else {

@@ -29,6 +29,9 @@ void gaps_init(struct gapset *s);
 void gaps_add(struct gapset *s, u64 start, u64 end);
 /* Adds every interval of b to a. */
 void gaps_union(struct gapset *a, const struct gapset *b);
+/* Starts every interval `before` earlier (not below 0), merging those that
+ * then overlap. */
+void gaps_widen(struct gapset *s, u64 before);
 /* Merges neighbours less than `space` apart (the space counted in). */
 void gaps_bridge(struct gapset *s, u64 space);
 /* Removes [start, end) from s (an interval may split in two). */

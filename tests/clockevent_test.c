@@ -390,9 +390,14 @@ static void periodic_window(struct clockevent *ce, u64 hz, struct periodic_resul
 		r->extra = 0;
 	}
 	/* Ticks due inside an absence coalesce there (all but one). A stretch
-	 * of presence shorter than a period between two absences cannot be
-	 * counted on to take a tick of its own: it joins them. */
-	gaps_bridge(&r->w.all, period);
+	 * between two absences shorter than the gaps the watch keeps is not
+	 * known to be presence (it may hold gaps too short to keep): it joins
+	 * them. */
+	gaps_bridge(&r->w.all, period / STEAL_RECORD_DIV);
+	/* Ticks that came were late by the median lateness even with this
+	 * vCPU present: one due that long before an absence began was still
+	 * on its way when it began, and met the others there. */
+	gaps_widen(&r->w.all, ns_to_tsc(r->late.p50));
 	r->excused = gaps_coalesced(&r->w.all, r->t_ref, period, r->k_first, r->k_last);
 }
 

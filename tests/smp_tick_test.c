@@ -100,9 +100,9 @@ static u64 excused(int c, u64 period, u64 start, u64 end, bool emulator)
 
 	if (emulator)
 		gaps_union(&all, &watches[0].emulator);
-	/* Presence shorter than a period between two absences cannot be
-	 * counted on to take a tick of its own. */
-	gaps_bridge(&all, period);
+	/* A stretch between two absences shorter than the gaps the watch
+	 * keeps is not known to be presence. */
+	gaps_bridge(&all, period / STEAL_RECORD_DIV);
 	return gaps_coalesced_any(&all, period, start, end);
 }
 

@@ -127,9 +127,9 @@ static void jiffy_window(struct tick_setup *t, struct jiffy_window *w)
 	w->lost = (s64)((tsc_to_ns(w->t1 - w->t0) + tick_period_ns() / 2) / tick_period_ns()) -
 		  (s64)(w->j1 - w->j0);
 	/* The periodic device's ticks coalesce while nothing runs (and a
-	 * stretch of presence shorter than a period between two absences
-	 * cannot be counted on to take one of its own). */
-	gaps_bridge(&w->w.all, period);
+	 * stretch between two absences shorter than the gaps the watch keeps
+	 * is not known to be presence). */
+	gaps_bridge(&w->w.all, period / STEAL_RECORD_DIV);
 	w->excused = gaps_coalesced_any(&w->w.all, period, w->t0, w->t1);
 }
 

@@ -126,6 +126,22 @@ static void test_bridge(void)
 	CHECK(s.n == 0);
 }
 
+static void test_widen(void)
+{
+	struct gapset s;
+
+	gaps_init(&s);
+	gaps_add(&s, 5, 10);
+	gaps_add(&s, 20, 30);
+	gaps_add(&s, 32, 40);
+	gaps_widen(&s, 8);		/* [0,10) [12,30) [24,40) -> [0,10) [12,40) */
+	CHECK(s.n == 2 && s.start[0] == 0 && s.end[0] == 10 && s.start[1] == 12 && s.end[1] == 40);
+	gaps_widen(&s, 2);		/* [0,10) [10,40) touch: one */
+	CHECK(s.n == 1 && s.start[0] == 0 && s.end[0] == 40);
+	gaps_widen(&s, UINT64_MAX);	/* saturates at 0 */
+	CHECK(s.n == 1 && s.start[0] == 0);
+}
+
 static void test_union(void)
 {
 	struct gapset a, b;
@@ -146,6 +162,7 @@ int main(void)
 	test_remove();
 	test_coalesced();
 	test_bridge();
+	test_widen();
 	test_union();
 	return check_report("test_gaps");
 }
