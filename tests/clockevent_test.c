@@ -113,7 +113,11 @@ static bool wait_sample(struct clockevent *ce, struct watch *w, u64 before, u64 
 
 		if (ce->events > before) {
 			before = ce->events;
-			if (ce->irq_tsc >= prog && ce->irq_passed)
+			/* The count is asked only for an interrupt before the
+			 * due time by the TSC: after it, a count that wraps
+			 * (the PIT's, every 55 ms) may have come round again
+			 * when the host held the interrupt up that long. */
+			if (ce->irq_tsc >= prog && (ce->irq_passed || ce->irq_tsc >= ce->due_tsc))
 				return true;
 			if (ce->irq_tsc < prog || c->outstanding) {
 				c->stale++;
