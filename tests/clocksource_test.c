@@ -33,7 +33,7 @@ enum verdict absent_verdict(const char *name)
 
 enum verdict unusable_verdict(const struct cal_result *r, const char *what)
 {
-	if (r->wide && r->samples - r->wide < CAL_MIN_SAMPLES && r->samples >= CAL_MIN_SAMPLES) {
+	if (r->wide && r->samples - r->wide < CAL_MIN_SAMPLES) {
 		steal_note_unjudged();
 		return error("%lu of the %lu samples against %s came after a polling gap too wide to "
 			     "time them (the host kept this vCPU away), %u needed: cannot judge it",
