@@ -195,11 +195,14 @@ static u64 poll_one(struct clocksource *cs, struct ref_state *st, struct sample 
 {
 	u64 a = rdtsc_ordered(), raw = cs->read(cs), b = rdtsc_ordered(), mid = a + (b - a) / 2;
 	/* The TSC (by the early ruler) says how far the counter went since
-	 * the last read, to within the two brackets: a narrow counter then
-	 * keeps its wraps even when the host kept us away for longer than
-	 * half of one, inside a read or between two. */
-	u64 y = cs_extend_hint(&st->ext, cs, raw,
-			       mul_div_u64(mid - st->read_mid, cs->freq_hz, tsc_hz()),
+	 * the last read: a narrow counter then keeps its wraps even when the
+	 * host kept us away for longer than half of one, inside a read or
+	 * between two. */
+	u64 elapsed = mul_div_u64(mid - st->read_mid, cs->freq_hz, tsc_hz());
+	/* The slack: the two half-brackets, and as much again as elapsed
+	 * itself, since the ruler here is only the early estimate (a short
+	 * PIT window at boot, itself open to the host's absences). */
+	u64 y = cs_extend_hint(&st->ext, cs, raw, elapsed, elapsed +
 			       mul_div_u64((b - a) / 2 + st->read_half, cs->freq_hz, tsc_hz()));
 
 	st->read_mid = mid;
