@@ -3,6 +3,8 @@
  * into drivers: it only uses what it was given. */
 #include "delay.h"
 #include "cpu.h"
+#include "kvmsteal.h"
+#include "percpu.h"
 #include "lib/math.h"
 
 static u64 hz = 1000000000;
@@ -28,17 +30,110 @@ void tsc_delay_us(u64 us)
 		cpu_relax();
 }
 
+/* Per-CPU totals: each CPU writes only its own. */
+static struct steal_totals totals[SMP_MAX_CPUS];
+
+const struct steal_totals *steal_totals(int cpu)
+{
+	return cpu >= 0 && cpu < SMP_MAX_CPUS ? &totals[cpu] : NULL;
+}
+
+static bool steal_now(u64 *ns)
+{
+	return kvmsteal_read(ns);
+}
+
+void steal_begin(struct steal *s, u64 period)
+{
+	*s = (struct steal){ .period = period };
+	gaps_init(&s->absent);
+	s->steal_known = steal_now(&s->steal0);
+	s->start = s->last = rdtsc_ordered();
+}
+
+static void hist_add(struct steal_totals *t, u64 step)
+{
+	u64 ns = tsc_to_ns(step);
+	int b = 0;
+
+	if (ns < (1ull << STEAL_HIST_MIN))
+		return;
+	while (b < STEAL_HIST_BUCKETS - 1 && ns >= (2ull << (STEAL_HIST_MIN + b)))
+		b++;
+	t->hist[b]++;
+}
+
+u64 steal_poll(struct steal *s)
+{
+	u64 now = rdtsc_ordered(), step = now - s->last;
+
+	if (step > s->longest)
+		s->longest = step;
+	if (s->period && step >= s->period) {
+		s->gaps++;
+		s->cycles += step;
+		s->periods += step / s->period;
+	}
+	if (s->period && step >= s->period / STEAL_RECORD_DIV)
+		gaps_add(&s->absent, s->last, now);
+	if (step >= ns_to_tsc(1ull << STEAL_HIST_MIN))
+		hist_add(&totals[this_cpu()], step);
+	s->last = now;
+	return now;
+}
+
+void steal_end(struct steal *s)
+{
+	struct steal_totals *t = &totals[this_cpu()];
+	u64 ns;
+
+	if (s->steal_known && steal_now(&ns))
+		s->steal_ns = ns >= s->steal0 ? ns - s->steal0 : 0;
+	else
+		s->steal_known = false;
+	/* A last poll after that read: were the vCPU kept away just before
+	 * it, the steal read then counts it, and so must the window. */
+	steal_poll(s);
+	t->windows++;
+	t->watched += s->last - s->start;
+	t->gaps += s->gaps;
+	t->absent += s->cycles;
+	t->longest = MAX(t->longest, s->longest);
+	t->steal_ns += s->steal_ns;
+}
+
 void tsc_wait_steal(u64 end, u64 period, struct steal *s)
 {
-	u64 prev = rdtsc_ordered(), now;
+	steal_begin(s, period);
+	while (steal_poll(s) < end)
+		cpu_relax();
+	steal_end(s);
+}
 
-	*s = (struct steal){ 0, 0, 0 };
-	while ((now = rdtsc_ordered()) < end) {
-		if (period && now - prev >= period) {
-			s->gaps++;
-			s->cycles += now - prev;
-			s->periods += (now - prev) / period;
-		}
-		prev = now;
-	}
+u64 steal_halt(void)
+{
+	struct steal_totals *t = &totals[this_cpu()];
+	u64 s0 = 0, s1 = 0, a, b;
+	bool known = steal_now(&s0);
+
+	a = rdtsc_ordered();
+	/* STI's one-instruction shadow makes STI;HLT atomic: the interrupt
+	 * that ends the halt cannot slip in before it. */
+	__asm__ volatile("sti; hlt" ::: "memory");
+	b = rdtsc_ordered();
+	t->halts++;
+	t->halted += b - a;
+	if (known && steal_now(&s1) && s1 > s0)
+		t->halt_steal_ns += s1 - s0;
+	return b - a;
+}
+
+void steal_note_remeasured(void)
+{
+	totals[this_cpu()].remeasured++;
+}
+
+void steal_note_unjudged(void)
+{
+	totals[this_cpu()].unjudged++;
 }

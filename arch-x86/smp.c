@@ -129,12 +129,21 @@ int smp_init(const struct acpi_info *ai, bool tramp_free, void (*ap_init)(void))
 	return online;
 }
 
+bool smp_cpu_usable(int i)
+{
+	struct percpu *c = smp_cpu(i);
+
+	return c && c->online && !c->failed;
+}
+
 int smp_call(int cpu, void (*fn)(void *), void *arg)
 {
 	struct percpu *c = smp_cpu(cpu);
 
-	if (!c || !c->online || cpu == 0)
+	if (!c || cpu == 0 || !smp_cpu_usable(cpu))
 		return -EINVAL;
+	if (c->done_seq != c->work_seq)
+		return -EBUSY;
 	c->work = fn;
 	c->work_arg = arg;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -148,8 +157,12 @@ bool smp_wait(int cpu, u64 timeout_us)
 	struct percpu *c = smp_cpu(cpu);
 	u64 end = rdtsc_ordered() + ns_to_tsc(timeout_us * 1000);
 
+	if (!c || !c->online)
+		return false;
 	while (c->done_seq != c->work_seq)
-		if (rdtsc_ordered() > end)
+		if (rdtsc_ordered() > end) {
+			c->failed = true;
 			return false;
+		}
 	return true;
 }

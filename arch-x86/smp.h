@@ -28,9 +28,13 @@ int smp_online(void);
 struct percpu *smp_cpu(int i);
 /* Milliseconds the whole bring-up took. */
 u64 smp_bringup_ms(void);
+/* True when CPU i started and has not failed since (see smp_wait). */
+bool smp_cpu_usable(int i);
 /* Runs fn(arg) on CPU cpu (woken by an IPI); returns -EINVAL when it is
- * not online. smp_wait waits for it to finish, up to timeout_us; false
- * when it did not. */
+ * not usable, -EBUSY when it has not finished the work given before.
+ * smp_wait waits for it to finish, up to timeout_us; false when it did
+ * not, and the CPU is then marked failed: later work is not given to a
+ * CPU that may still be running (or stuck in) the earlier one. */
 int smp_call(int cpu, void (*fn)(void *), void *arg);
 bool smp_wait(int cpu, u64 timeout_us);
 

@@ -12,12 +12,14 @@
 #include "arch-x86/delay.h"
 #include "arch-x86/idt.h"
 #include "arch-x86/ioapic.h"
+#include "arch-x86/kvmsteal.h"
 #include "arch-x86/lapic.h"
 #include "arch-x86/pic.h"
 #include "arch-x86/platform.h"
 #include "arch-x86/smp.h"
 #include "arch-x86/smp_layout.h"
 #include "drivers/kvmclock.h"
+#include "drivers/serial.h"
 #include "drivers/tsc.h"
 #include "drivers/fb.h"
 #include "drivers/fwcfg.h"
@@ -43,6 +45,7 @@ static struct screen screen;	/* screen.name is NULL when there is none */
 static void ap_init(void)
 {
 	kvmclock_cpu_init();
+	kvmsteal_cpu_init();
 }
 
 /* The AP trampoline page (TRAMP_BASE, below 1 MiB) must be usable RAM in
@@ -194,6 +197,10 @@ static void report_platform(struct test_env *env)
 	kprintf("# measure: smp.cpus = %d\n", smp_possible());
 	kprintf("# measure: smp.started = %d\n", smp_online());
 	kprintf("# measure: platform.acpi = %d\n", env->acpi_ok ? 1 : 0);
+	kprintf("# measure: serial.drained = %u (stale input bytes read at probe, at most %d)\n",
+		serial_stats()->drained, SERIAL_DRAIN_MAX);
+	if (serial_stats()->undrained)
+		kprintf("# warning: serial: a UART's receiver never emptied: that port not used\n");
 	for (int i = 0; i < boot.nwarnings; i++)
 		kprintf("# warning: boot info: %s\n", boot.warnings[i]);
 	for (int i = 0; i < acpi.nproblems; i++)
@@ -219,6 +226,9 @@ void kmain(u32 magic, u32 info)
 		add_fwcfg_cmdline();
 	cmdline_parse(boot.cmdline, boot.protocol == 1, &cmd);
 	screen_start();
+	/* Steal time first: every window watched from here on can use it
+	 * (absent under TCG and where KVM does not offer it). */
+	(void)kvmsteal_init(&cpu);
 	pic_disable();
 
 	env.acpi_ok = acpi_init(boot.rsdp, boot.rsdp_len, &acpi) == 0;

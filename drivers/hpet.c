@@ -230,6 +230,21 @@ static int hpet_periodic(struct clockevent *ce, u64 hz)
 	return 0;
 }
 
+static u64 programmed_cmp;
+
+/* The comparator fires on equality: the event has come once the main
+ * counter is at or past it (within half the counter's range). */
+static bool cmp_passed(u64 now, u64 cmp)
+{
+	return (s64)(((now - cmp) & hpet_cs.mask) << (64 - info.width)) >= 0;
+}
+
+static bool hpet_passed(struct clockevent *ce)
+{
+	(void)ce;
+	return cmp_passed(read_counter(NULL), programmed_cmp);
+}
+
 static int hpet_next(struct clockevent *ce, u64 delta)
 {
 	u64 a, b, now, cmp;
@@ -241,13 +256,13 @@ static int hpet_next(struct clockevent *ce, u64 delta)
 	now = read_counter(NULL);
 	b = rdtsc_ordered();
 	cmp = (now + delta) & hpet_cs.mask;
+	programmed_cmp = cmp;
 	write_cmp(cmp);
 	ce->due_tsc = a + (b - a) / 2 + mul_div_u64(delta, tsc_hz(), info.freq_hz);
 	ce->due_unc = (b - a) / 2;
 	/* The comparator only fires on equality: if the counter passed it
 	 * while we were writing, the event is lost (Linux re-reads too). */
-	now = read_counter(NULL);
-	if ((s64)(((now - cmp) & hpet_cs.mask) << (64 - info.width)) >= 0)
+	if (cmp_passed(read_counter(NULL), cmp))
 		return -ETIME;
 	return 0;
 }
@@ -275,6 +290,7 @@ static struct clockevent hpet_ce = {
 	.set_periodic = hpet_periodic,
 	.set_next_event = hpet_next,
 	.shutdown = hpet_shutdown,
+	.passed = hpet_passed,
 };
 
 int hpet_clockevent_init(int nioapics, bool legacy, const char **why)

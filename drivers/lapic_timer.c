@@ -114,6 +114,19 @@ static int lapic_next(struct clockevent *ce, u64 delta)
 	return 0;
 }
 
+/* A oneshot count stays at 0 once it has run out. */
+static bool lapic_passed(struct clockevent *ce)
+{
+	(void)ce;
+	return lapic_read(LAPIC_TIMER_CUR) == 0;
+}
+
+/* The deadline is exact. */
+static bool deadline_passed(struct clockevent *ce)
+{
+	return rdtsc() >= ce->due_tsc;
+}
+
 static void lapic_shutdown(struct clockevent *ce)
 {
 	(void)ce;
@@ -144,6 +157,7 @@ static struct clockevent lapic_ce = {
 	.set_periodic = lapic_periodic,
 	.set_next_event = lapic_next,
 	.shutdown = lapic_shutdown,
+	.passed = lapic_passed,
 };
 
 static struct clockevent deadline_ce = {
@@ -154,6 +168,7 @@ static struct clockevent deadline_ce = {
 	.max_delta = 0x7FFFFFFFFFFFFFFFull,
 	.set_next_event = deadline_next,
 	.shutdown = lapic_shutdown,
+	.passed = deadline_passed,
 };
 
 /* Timer ticks per second at divide-by-16, against the TSC. */

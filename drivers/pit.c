@@ -147,6 +147,17 @@ static int pit_periodic(struct clockevent *ce, u64 hz)
 	return 0;
 }
 
+static u16 programmed;	/* the last oneshot count */
+
+/* Mode 4 counts down from the count written, through 0 (the event; the
+ * interrupt comes on the next clock) and on from 0xFFFF: what it has
+ * counted is (count - now) mod 2^16, valid for 55 ms after the write. */
+static bool pit_passed(struct clockevent *ce)
+{
+	(void)ce;
+	return (u16)(programmed - pit_ch0_read()) >= programmed;
+}
+
 static int pit_next(struct clockevent *ce, u64 delta)
 {
 	u64 a, b;
@@ -155,6 +166,7 @@ static int pit_next(struct clockevent *ce, u64 delta)
 		return -EINVAL;
 	/* Mode 4: counting starts on the clock after the count is written;
 	 * the interrupt comes when it reaches 0. */
+	programmed = (u16)delta;
 	outb(PIT_CMD, PIT_SEL_CH0 | PIT_LOHI | PIT_MODE4);
 	outb(PIT_CH0, delta & 0xFF);
 	a = rdtsc_ordered();
@@ -184,6 +196,7 @@ static struct clockevent pit_ce = {
 	.set_periodic = pit_periodic,
 	.set_next_event = pit_next,
 	.shutdown = pit_shutdown,
+	.passed = pit_passed,
 };
 
 int pit_clockevent_init(int nioapics, const char **why)

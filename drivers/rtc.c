@@ -13,6 +13,7 @@
 #include "arch-x86/lapic.h"
 
 static char reason[96];
+static u64 read_retries;	/* passes read again because two disagreed */
 
 u8 cmos_read(u8 reg)
 {
@@ -76,6 +77,7 @@ int rtc_read(const struct acpi_info *ai, struct rtc_time *t, const char **why)
 		read_raw(b, century_reg);
 		if (!__builtin_memcmp(a, b, sizeof(a)))
 			break;
+		read_retries++;
 	}
 	if (tries == 5 || __builtin_memcmp(a, b, sizeof(a))) {
 		snprintf_(reason, sizeof(reason), "update-in-progress never cleared within %u ms",
@@ -107,6 +109,11 @@ int rtc_read(const struct acpi_info *ai, struct rtc_time *t, const char **why)
 		return -EIO;
 	}
 	return 0;
+}
+
+u64 rtc_read_retries(void)
+{
+	return read_retries;
 }
 
 u64 rtc_to_unix(const struct rtc_time *t)

@@ -46,6 +46,9 @@ struct acpi_info;
  * Returns 0, -ETIMEDOUT when UIP never cleared, -EIO for an impossible
  * date (why says which field), -ENODEV when no RTC answers. */
 int rtc_read(const struct acpi_info *ai, struct rtc_time *t, const char **why);
+/* Passes rtc_read read again because two disagreed (an update came in
+ * between), over the whole run. */
+u64 rtc_read_retries(void);
 /* A date or time register's value in binary: decoded from BCD unless
  * register B (regb) has REG_B_BINARY. */
 int rtc_decode(u8 raw, u8 regb);

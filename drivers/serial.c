@@ -21,6 +21,7 @@ struct uart {
 
 static struct uart uarts[SERIAL_MAX];
 static int nuarts;
+static struct serial_stats stats;
 
 static u8 uart_in(const struct serial_port *p, int reg)
 {
@@ -43,14 +44,22 @@ static void uart_out(const struct serial_port *p, int reg, u8 v)
 		*(volatile u8 *)(uintptr_t)a = v;
 }
 
-/* A byte sent in loopback mode must come back. */
+/* A byte sent in loopback mode must come back. Stale input is drained
+ * first, a bounded number of bytes: a port whose receiver never empties
+ * (a floating bus reading 0xFF, a flood) is no UART we can use. */
 static bool loopback_ok(const struct serial_port *p)
 {
 	int i;
 
 	uart_out(p, UART_MCR, MCR_LOOP | 0x0F);
-	for (i = 0; i < 16 && (uart_in(p, UART_LSR) & LSR_DR); i++)	/* stale input */
+	for (i = 0; i < SERIAL_DRAIN_MAX && (uart_in(p, UART_LSR) & LSR_DR); i++)
 		(void)uart_in(p, UART_RBR);
+	stats.drained += (u32)i;
+	if (i == SERIAL_DRAIN_MAX) {
+		uart_out(p, UART_MCR, MCR_DTR_RTS_OUT2);
+		stats.undrained = true;
+		return false;
+	}
 	uart_out(p, UART_THR, 0xAE);
 	for (i = 0; i < LOOP_SPINS; i++)
 		if (uart_in(p, UART_LSR) & LSR_DR)
@@ -68,9 +77,12 @@ static void put_byte(struct uart *u, char c)
 	for (i = 0; i < TX_SPINS; i++)
 		if (uart_in(&u->port, UART_LSR) & LSR_THRE)
 			break;
-	if (i == TX_SPINS && ++u->stalls >= MAX_STALLS) {
-		u->present = false;
-		return;
+	if (i == TX_SPINS) {
+		stats.stalls++;
+		if (++u->stalls >= MAX_STALLS) {
+			u->present = false;
+			return;
+		}
 	}
 	uart_out(&u->port, UART_THR, (u8)c);
 }
@@ -133,4 +145,9 @@ int serial_add(const struct serial_port *p)
 int serial_count(void)
 {
 	return nuarts;
+}
+
+const struct serial_stats *serial_stats(void)
+{
+	return &stats;
 }

@@ -49,4 +49,15 @@ int serial_add(const struct serial_port *p);
 /* How many UARTs are registered. */
 int serial_count(void);
 
+/* Stale input bytes drained at a probe before the UART is given up on. */
+#define SERIAL_DRAIN_MAX	10000
+
+/* What the bounded waits came to over every UART probed, for the report. */
+struct serial_stats {
+	u32 drained;		/* stale input bytes drained at probes */
+	bool undrained;		/* a receiver never emptied: that port not used */
+	u32 stalls;		/* bytes whose transmitter wait ran out */
+};
+const struct serial_stats *serial_stats(void);
+
 #endif

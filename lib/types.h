@@ -26,5 +26,6 @@ typedef int64_t s64;
 #define ETIMEDOUT 110
 #define ERANGE 34
 #define EIO 5
+#define EBUSY 16
 
 #endif

@@ -143,6 +143,7 @@ void cal_estimate(struct cal_result *r, const struct cal_sample *s, u64 n)
 	for (u64 i = 0; i < n; i++)
 		if (narrow(r, &s[i], minw))
 			use[m++] = (u32)i;
+	r->wide = n - m;
 	r->min_width = minw;
 	if (m < CAL_MIN_SAMPLES || !fit(s, use, m, ref_hz, &f, &r->tsc_hz))
 		return;

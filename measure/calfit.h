@@ -33,11 +33,14 @@ struct cal_result {
 	u64 tsc_hz;		/* TSC rate measured against cs */
 	u64 unc_ppb;		/* 1-sigma statistical uncertainty, ppb */
 	u64 samples, kept;	/* taken, and used in the fit */
+	u64 wide;		/* dropped for a bracket too wide */
 	u64 rejected;		/* dropped as outliers by the robust refit */
 	u64 min_width, max_width;	/* bracket widths used, cycles */
 	u64 span_cycles;	/* TSC time from first to last kept sample */
 	u64 backwards;		/* steps back seen while reading */
 	u64 wraps;
+	u64 wraps_by_tsc;	/* of them, wraps only the TSC showed (reads more
+				 * than half a wrap apart: the host kept us away) */
 };
 
 /*

@@ -69,6 +69,8 @@ struct ref_state {
 	u64 count;		/* samples taken */
 	u64 next;		/* counters: TSC when the next sample is due */
 	u64 prev_mid, prev_y;	/* the previous poll: its time and count */
+	u64 read_mid, read_half;	/* the previous read's time and half its
+					 * bracket (TSC) */
 	u64 ev_mid, ev_y;	/* events: the last one's time and number */
 };
 
@@ -80,9 +82,20 @@ struct ref_state {
 static u64 poll_one(struct clocksource *cs, struct ref_state *st, struct cal_sample *samples,
 		    u64 pace)
 {
-	u64 a = rdtsc_ordered(), raw = cs->read(cs), b = rdtsc_ordered();
-	u64 y = cs_extend(&st->ext, cs, raw), mid = a + (b - a) / 2;
+	u64 a = rdtsc_ordered(), raw = cs->read(cs), b = rdtsc_ordered(), mid = a + (b - a) / 2;
+	/* The TSC (by the early ruler) says how far the counter went since
+	 * the last read: a narrow counter then keeps its wraps even when the
+	 * host kept us away for longer than half of one, inside a read or
+	 * between two. */
+	u64 elapsed = mul_div_u64(mid - st->read_mid, cs->freq_hz, tsc_hz());
+	/* The slack: the two half-brackets, and as much again as elapsed
+	 * itself, since the ruler here is only the early estimate (a short
+	 * PIT window at boot, itself open to the host's absences). */
+	u64 y = cs_extend_hint(&st->ext, cs, raw, elapsed, elapsed +
+			       mul_div_u64((b - a) / 2 + st->read_half, cs->freq_hz, tsc_hz()));
 
+	st->read_mid = mid;
+	st->read_half = (b - a) / 2;
 	if (st->count == CAL_MAX_SAMPLES)
 		return b;
 	if (cs->flags & CS_EVENTS) {
@@ -122,7 +135,8 @@ int calibrate_tsc(struct clocksource *const *refs, int n, u64 window_ns, struct 
 		cs_extend_start(&st[i].ext, refs[i]->read(refs[i]));
 		st[i].count = 0;
 		st[i].prev_y = 0;
-		st[i].prev_mid = rdtsc_ordered();
+		st[i].prev_mid = st[i].read_mid = rdtsc_ordered();
+		st[i].read_half = 0;
 		st[i].ev_mid = 0;
 		st[i].ev_y = 0;
 	}
@@ -138,6 +152,7 @@ int calibrate_tsc(struct clocksource *const *refs, int n, u64 window_ns, struct 
 		out[i].samples = st[i].count;
 		out[i].backwards = st[i].ext.backwards;
 		out[i].wraps = st[i].ext.wraps;
+		out[i].wraps_by_tsc = st[i].ext.missed;
 		if (!(refs[i]->flags & CS_EVENTS)) {
 			cal_estimate(&out[i], samples[i], st[i].count);
 			good += out[i].status == 0;

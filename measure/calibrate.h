@@ -3,7 +3,9 @@
  *
  * During one window every reference is read round-robin, each read
  * bracketed by two ordered TSC reads. Samples are kept at a steady pace
- * (at most CAL_MAX_SAMPLES per reference) and fitted as calfit.h says;
+ * (at most CAL_MAX_SAMPLES per reference) and fitted as calfit.h says.
+ * Narrow counters are extended with the TSC as a hint, so that a read
+ * more than half a wrap after the last one still counts every wrap;
  * an event source (the RTC's flag) is fitted by the lower envelope of its
  * sightings instead, which are only ever late (lib/fit.h). Because every
  * reference spans the same window, the results also give the drift

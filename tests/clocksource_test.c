@@ -75,6 +75,18 @@ bool truth_for(struct test_env *env, const struct cal_result *except, struct tru
 	return true;
 }
 
+enum verdict unusable_verdict(const struct cal_result *r, const char *what)
+{
+	if (r->wide && r->samples - r->wide < CAL_MIN_SAMPLES) {
+		steal_note_unjudged();
+		return error("%lu of the %lu samples against %s came after a polling gap too wide to "
+			     "time them (the host kept this vCPU away), %u needed: cannot judge it",
+			     r->wide, r->samples, what, CAL_MIN_SAMPLES);
+	}
+	return fail("only %lu of %lu samples against %s were usable (need %u)",
+		    r->samples - r->wide, r->samples, what, CAL_MIN_SAMPLES);
+}
+
 enum verdict source_or_verdict(const char *name, struct clocksource **out)
 {
 	*out = clocksource_find(name);
@@ -149,22 +161,33 @@ static enum verdict cs_monotonic(const char *name)
 	struct clocksource *cs;
 	enum verdict v = source_or_verdict(name, &cs);
 	struct cs_extender e;
-	u64 n, minstep = UINT64_MAX, ext_prev = 0, t0, t1, end, res_ns;
+	u64 n, minstep = UINT64_MAX, ext_prev = 0, t0, t1, end, res_ns, prev_a, prev_b;
 	char m[48];
 
 	if (v != PASS)
 		return v;
+	prev_a = rdtsc_ordered();
 	cs_extend_start(&e, cs->read(cs));
-	t0 = rdtsc_ordered();
+	t0 = prev_b = rdtsc_ordered();
 	end = t0 + ns_to_tsc(MONO_WINDOW_NS);
 	for (n = 0, t1 = t0; n < MONO_READS && t1 < end; n++) {
-		u64 total = cs_extend(&e, cs, cs->read(cs));
+		/* Each read bracketed by the TSC: a narrow counter read again
+		 * more than half a wrap later (the host kept us away, even in
+		 * the middle of a read) keeps its wraps instead of seeming to
+		 * go back; the extension stays exact as long as the TSC is
+		 * right to within half a wrap. */
+		u64 a = rdtsc_ordered(), raw = cs->read(cs), b = rdtsc_ordered();
+		u64 total = cs_extend_hint(&e, cs, raw,
+					   mul_div_u64((a + b) / 2 - (prev_a + prev_b) / 2,
+						       cs->freq_hz, tsc_hz()),
+					   mul_div_u64((b - a + prev_b - prev_a) / 2, cs->freq_hz,
+						       tsc_hz()));
 
 		if (total > ext_prev)
 			minstep = MIN(minstep, total - ext_prev);
 		ext_prev = total;
-		if ((n & 15) == 0)
-			t1 = rdtsc_ordered();
+		prev_a = a;
+		prev_b = t1 = b;
 	}
 	t1 = rdtsc_ordered();
 	snprintf_(m, sizeof(m), "%s.backwards", name);
@@ -207,7 +230,7 @@ static enum verdict cs_rate(const char *name, struct test_env *env)
 	if (!r)
 		return skip("%s was not part of the calibration", name);
 	if (r->status)
-		return fail("only %lu of %lu samples of %s were usable", r->kept, r->samples, name);
+		return unusable_verdict(r, name);
 	if (!truth_for(env, r, &t))
 		return skip("no known TSC rate (tsc_hz=) and no other independent reference");
 	meas_milli = mul_div_u64(cs->freq_hz * 1000, t.tsc_hz, r->tsc_hz);

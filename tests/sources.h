@@ -86,6 +86,15 @@ static inline u64 rate_tolerance_ppb(const struct clocksource *cs, u64 unc_ppb,
 	return 3 * hypot_u64(unc_ppb, t->unc_ppb) + source_spec_ppb(cs, &cite) + t->spec_ppb;
 }
 
+/*
+ * The verdict when too few of the calibration's samples against r were
+ * usable: ERROR when samples were dropped because their bracket (for an
+ * event source, the polling gap the event fell in) was too wide, which is
+ * the host keeping the vCPU away (the test then cannot judge the device;
+ * counted for the host suite); FAIL when the device itself gave too few.
+ */
+enum verdict unusable_verdict(const struct cal_result *r, const char *what);
+
 /* The verdict for a device that did not register: SKIP with the driver's
  * reason when it is absent, FAIL when the driver found it broken. */
 enum verdict absent_verdict(const char *name);

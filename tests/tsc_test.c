@@ -57,8 +57,7 @@ static enum verdict against(const char *ref, struct test_env *env)
 	if (!r)
 		return error("%s is registered but was not calibrated against", ref);
 	if (r->status)
-		return fail("only %lu of %lu samples against %s were usable (need %u)", r->kept,
-			    r->samples, ref, CAL_MIN_SAMPLES);
+		return unusable_verdict(r, ref);
 	snprintf_(name, sizeof(name), "tsc.freq_khz.%s", ref);
 	print_khz(name, r->tsc_hz, "unc %s ppm, %lu of %lu samples, brackets %lu-%lu cycles, "
 		  "window %lu ms", r->unc_ppb, r, run);

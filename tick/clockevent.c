@@ -38,6 +38,7 @@ struct clockevent *clockevent_best(u32 features)
 void clockevent_irq(struct clockevent *ce, u64 tsc)
 {
 	ce->irq_tsc = tsc;
+	ce->irq_passed = !ce->check_passed || !ce->passed || ce->passed(ce);
 	ce->events++;
 	if (ce->handler)
 		ce->handler(ce);

@@ -44,6 +44,17 @@ struct clockevent {
 	u64 due_unc;		/* how well due_tsc is known (± cycles) */
 	u64 period_mhz;		/* exact periodic rate programmed, mHz */
 	u64 period_ticks;	/* the same as a count of freq_hz ticks */
+	/*
+	 * Optional: true when the device's own count says the event last
+	 * given to set_next_event has come (the PIT's count through 0, the
+	 * HPET's main counter at its comparator, the LAPIC's count at 0, the
+	 * TSC at the deadline). With check_passed set (a test asks: it costs
+	 * a device read in the interrupt) clockevent_irq asks it first thing
+	 * and keeps the answer in irq_passed.
+	 */
+	bool (*passed)(struct clockevent *ce);
+	bool check_passed;
+	volatile bool irq_passed;
 	char route[80];		/* how the interrupt arrives, for the report */
 };
 

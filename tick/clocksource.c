@@ -81,6 +81,24 @@ u64 cs_extend(struct cs_extender *e, const struct clocksource *cs, u64 raw)
 	return e->total;
 }
 
+u64 cs_extend_hint(struct cs_extender *e, const struct clocksource *cs, u64 raw, u64 elapsed,
+		   u64 slack)
+{
+	u64 step = (raw - e->last) & cs->mask, range, k;
+
+	if (cs->mask == ~0ull || (elapsed <= cs->mask / 2 && slack <= cs->mask / 2 - elapsed))
+		return cs_extend(e, cs, raw);
+	range = cs->mask + 1;
+	/* Whole wraps beyond the raw step, to land nearest elapsed. */
+	k = elapsed > step ? (elapsed - step + range / 2) / range : 0;
+	if (k || step > cs->mask / 2)
+		e->missed += k ? k : 1;
+	e->wraps += k + (raw < e->last);
+	e->total += step + k * range;
+	e->last = raw;
+	return e->total;
+}
+
 void tick_absent(const char *name, int rc, const char *why)
 {
 	int ignored;

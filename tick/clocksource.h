@@ -60,10 +60,26 @@ struct cs_extender {
 	u64 total;
 	u64 backwards;
 	u64 wraps;
+	u64 missed;		/* wraps only cs_extend_hint found */
 };
 
 void cs_extend_start(struct cs_extender *e, u64 raw);
 /* Adds the step from the previous raw value; returns the total. */
 u64 cs_extend(struct cs_extender *e, const struct clocksource *cs, u64 raw);
+/*
+ * As cs_extend, for a read taken elapsed +- slack counts after the
+ * previous one by another clock (the TSC between the two reads'
+ * brackets, converted by the caller): the step is the raw difference plus
+ * the whole number of wraps that brings it nearest to elapsed. The plain
+ * extender takes a step of more than half the mask for going backwards,
+ * so a reader kept away for longer than half a wrap (a vCPU descheduled
+ * 30 ms with the PIT's 55 ms wrap, even inside one read) loses a wrap or
+ * counts a step back. With the hint it does not, as long as elapsed is
+ * right to within half a wrap. When elapsed + slack is below half a wrap
+ * it is cs_extend itself. e->missed counts the wraps (and forward steps)
+ * only the hint saw.
+ */
+u64 cs_extend_hint(struct cs_extender *e, const struct clocksource *cs, u64 raw, u64 elapsed,
+		   u64 slack);
 
 #endif

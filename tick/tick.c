@@ -4,6 +4,7 @@
 #include "tick.h"
 #include "clocksource.h"
 #include "arch-x86/cpu.h"
+#include "arch-x86/delay.h"
 #include "lib/math.h"
 
 struct tick {
@@ -12,7 +13,8 @@ struct tick {
 	u64 period_ns;
 	volatile u64 jiffies;
 	bool oneshot, running, idle;
-	u64 last_tick_ns;		/* when the last periodic tick came */
+	u64 last_tick_ns;		/* when jiffies were last advanced */
+	u64 max_idle_ns;		/* longest idle the clocksource allows */
 	struct timer_queue q;
 	struct swtimer *heap[TICK_MAX_TIMERS];
 	struct swtimer tick_timer;	/* the emulated periodic tick */
@@ -38,6 +40,7 @@ static u64 advance(struct swtimer *t, u64 now)
 	u64 periods = (now - t->expires) / tk0.period_ns + 1;
 
 	tk0.jiffies += periods;
+	tk0.last_tick_ns = now;
 	tk_update(&tk0.tk);
 	t->expires += periods * tk0.period_ns;
 	if (!tk0.idle)
@@ -92,6 +95,19 @@ static void oneshot_handler(struct clockevent *ce)
 	program_next();
 }
 
+/*
+ * Linux's clocks_calc_max_nsecs: the counter's whole range (or what the
+ * mult/shift conversion allows, if less), converted as if the counter ran
+ * 11 % fast (clocksource_max_adjustment), halved. Idle longer than that
+ * and a narrow counter (the PIT's 16 bits wrap every 55 ms) wraps unseen.
+ */
+static u64 calc_max_idle_ns(const struct timekeeper *tk)
+{
+	u64 cycles = MIN(tk->cs->mask, 2 * tk->max_cycles);
+
+	return mul_div_u64(cycles, 1000000000ull * 89, tk->cs->freq_hz * 100) / 2;
+}
+
 int tick_start(struct clockevent *ce, struct clocksource *cs, u64 hz, u64 wall_ns)
 {
 	u64 flags;
@@ -111,6 +127,7 @@ int tick_start(struct clockevent *ce, struct clocksource *cs, u64 hz, u64 wall_n
 		return -EINVAL;
 	}
 	tk0.period_ns = mul_div_u64(1000000000ull, 1000, ce->period_mhz);
+	tk0.max_idle_ns = calc_max_idle_ns(&tk0.tk);
 	tk0.last_tick_ns = tk_now_ns(&tk0.tk);
 	tk0.running = true;
 	irq_restore(flags);
@@ -148,6 +165,7 @@ void tick_stop(void)
 }
 
 u64 tick_jiffies(void) { return tk0.jiffies; }
+u64 tick_last_ns(void) { return tk0.last_tick_ns; }
 u64 tick_period_ns(void) { return tk0.period_ns; }
 const struct tick_stats *tick_stats(void) { return &tk0.stats; }
 
@@ -189,37 +207,77 @@ bool tick_del_timer(struct swtimer *t)
 	return was;
 }
 
+u64 tick_max_idle_ns(void) { return tk0.max_idle_ns; }
+
+static volatile bool woke;
+
 static void wake_fn(struct swtimer *t, u64 now)
 {
 	(void)t;
 	(void)now;
+	woke = true;
+}
+
+/* Idle stops the tick, and with it the timekeeping updates it makes: the
+ * idle loop folds the clocksource in itself at least every max_idle_ns
+ * (and the wake-up is never programmed further out than that). */
+static u64 idle_keep_time(u64 *last_update)
+{
+	u64 now = tk_now_ns(&tk0.tk);
+
+	if (now - *last_update >= tk0.max_idle_ns / 2) {
+		tk_update(&tk0.tk);
+		now = tk_now_ns(&tk0.tk);
+		*last_update = now;
+		tk0.stats.idle_updates++;
+	}
+	return now;
 }
 
 void tick_idle_until(u64 until, bool halt)
 {
 	struct swtimer wake;
-	u64 flags;
+	u64 flags, now, last_update, backstop;
 
 	swtimer_init(&wake, wake_fn, NULL);
 	flags = irq_save();
+	tk_update(&tk0.tk);
+	last_update = now = tk_now_ns(&tk0.tk);
+	/* The TSC bounds the idle too: were the clocksource to stall, the
+	 * loop below would otherwise never end (no watchdog can run while
+	 * its LAPIC timer is the device under test). */
+	backstop = rdtsc_ordered() + ns_to_tsc((until > now ? until - now : 0) +
+					       TICK_IDLE_BACKSTOP_NS);
 	if (tk0.oneshot) {
 		/* No emulated tick while idle: only real timers wake us. */
 		tk0.idle = true;
 		timerq_del(&tk0.q, &tk0.tick_timer);
 		/* Drop the tick already programmed into the device. */
 		tk0.ce->shutdown(tk0.ce);
-		wake.expires = until;
+		woke = false;
+		wake.expires = MIN(until, now + tk0.max_idle_ns);
 		timerq_add(&tk0.q, &wake);
 		program_next();
 	}
 	for (;;) {
 		irq_disable();
-		if (tk_now_ns(&tk0.tk) >= until)
+		now = idle_keep_time(&last_update);
+		if (now >= until)
 			break;
+		if (rdtsc_ordered() > backstop) {
+			tk0.stats.idle_overruns++;
+			break;
+		}
+		if (tk0.oneshot && woke) {
+			/* The bounded wake-up fired short of `until`: arm the
+			 * next stretch, again at most max_idle_ns. */
+			woke = false;
+			wake.expires = MIN(until, now + tk0.max_idle_ns);
+			timerq_add(&tk0.q, &wake);
+			program_next();
+		}
 		if (halt) {
-			/* STI's one-instruction shadow makes STI;HLT atomic: a
-			 * wake-up cannot slip in between the check and the HLT. */
-			__asm__ volatile("sti; hlt" ::: "memory");
+			steal_halt();
 		} else {
 			/* The loop's branch ends the emulator's translation
 			 * block, where pending interrupts are taken. */
@@ -229,8 +287,6 @@ void tick_idle_until(u64 until, bool halt)
 		}
 	}
 	if (tk0.oneshot) {
-		u64 now = tk_now_ns(&tk0.tk);
-
 		timerq_del(&tk0.q, &wake);
 		tk0.idle = false;
 		/* Catch jiffies up with the periods slept through; only what

@@ -17,6 +17,9 @@
 #define TICK_MAX_TIMERS	256
 #define TICK_RETRIES	3		/* as Linux's hrtimer_interrupt */
 #define TICK_BACKOFF_MAX_NS 100000000ull
+/* How far past its end an idle may run, by the TSC, before it gives up
+ * on the clocksource (tick_stats()->idle_overruns counts it). */
+#define TICK_IDLE_BACKSTOP_NS 1000000000ull
 
 struct tick_stats {
 	u64 irqs;		/* device interrupts taken */
@@ -24,6 +27,8 @@ struct tick_stats {
 	u64 backoffs;		/* gave up after TICK_RETRIES and backed off */
 	u64 catchup;		/* jiffies caught up because a tick (or an idle
 				 * wake-up) came more than a period late */
+	u64 idle_updates;	/* timekeeping folded in while idle */
+	u64 idle_overruns;	/* idles ended by the TSC backstop */
 };
 
 /*
@@ -42,6 +47,9 @@ int tick_switch_oneshot(void);
 void tick_stop(void);
 
 u64 tick_jiffies(void);
+/* Monotonic ns at which jiffies were last advanced (by the periodic tick
+ * or the emulated one, in its handler). */
+u64 tick_last_ns(void);
 /* The exact tick period in ns (the device's rate, not 1e9 / HZ). */
 u64 tick_period_ns(void);
 /* Monotonic and wall ns now. */
@@ -60,10 +68,16 @@ bool tick_del_timer(struct swtimer *t);
 /*
  * Idles until monotonic ns `until`. In oneshot mode the emulated tick is
  * stopped meanwhile (no interrupts but the wake-up and real timers) and
- * jiffies are caught up after. halt says whether HLT may be used: only
- * when some other interrupt (a watchdog) bounds the wait should the
- * device fail; otherwise the CPU spins with PAUSE.
+ * jiffies are caught up after. No stretch of idle is longer than
+ * tick_max_idle_ns(): the wake-up is re-armed and timekeeping folded in at
+ * least that often, so that a narrow clocksource cannot wrap unseen. The
+ * TSC bounds the whole idle to TICK_IDLE_BACKSTOP_NS past `until`. halt
+ * says whether HLT may be used (halts are accounted as the CPU's own, see
+ * steal_halt); otherwise the CPU spins with PAUSE.
  */
 void tick_idle_until(u64 until, bool halt);
+/* Linux's max_idle_ns for the running tick's clocksource: half its range
+ * (at 11 % fast), so a wrap is never missed while idle. */
+u64 tick_max_idle_ns(void);
 
 #endif

@@ -1,0 +1,166 @@
+/* Watches measurement windows for the vCPU's and the emulator's absences
+ * (see absence.h). It must not judge a device; it only says when nothing
+ * could have run. */
+#include "absence.h"
+#include "arch-x86/cpu.h"
+#include "drivers/rtc.h"
+#include "lib/printf.h"
+
+/* The witness's polls: the TSC of each flag seen, and of the last poll
+ * before it that did not see one (the flag was not yet set then). */
+static u64 seen_at[WATCH_SIGHTINGS], clear_at[WATCH_SIGHTINGS];
+static u64 last_clear;
+static bool in_use;
+static char what[64];
+static struct watch_totals totals;
+
+static bool witness_runs(u64 *hz)
+{
+	u8 a = cmos_read(RTC_REG_A), b = cmos_read(RTC_REG_B);
+	u8 rate = a & REG_A_RATE_MASK;
+
+	if (a == 0xFF || !(b & REG_B_PIE) || rate < 3) {
+		snprintf_(what, sizeof(what), "no RTC periodic flag to watch the emulator by");
+		return false;
+	}
+	*hz = RTC_RATE_HZ(rate);
+	return true;
+}
+
+void watch_begin(struct watch *w, u64 period, bool witness)
+{
+	u64 hz = 0;
+
+	w->witness = witness && !in_use && witness_runs(&hz);
+	if (!witness)
+		snprintf_(what, sizeof(what), "emulator not watched (the RTC is under test)");
+	w->nsight = w->overflow = 0;
+	gaps_init(&w->emulator);
+	gaps_init(&w->all);
+	if (w->witness) {
+		in_use = true;
+		w->rtc_period = tsc_hz() / hz;
+		snprintf_(what, sizeof(what), "RTC periodic flag at %lu Hz", hz);
+		(void)cmos_read(RTC_REG_C);	/* a flag from before the window is not ours */
+	}
+	steal_begin(&w->cpu, period);
+	last_clear = w->cpu.start;
+	w->next_rtc = w->cpu.start;
+}
+
+u64 watch_poll(struct watch *w)
+{
+	u64 now = steal_poll(&w->cpu);
+
+	if (!w->witness || now < w->next_rtc)
+		return now;
+	/* Sixteen polls per RTC period: the flag's time is known to 1/16
+	 * of a period, far below the tick periods it excuses. */
+	w->next_rtc = now + w->rtc_period / 16;
+	if (!(cmos_read(RTC_REG_C) & REG_C_PF)) {
+		last_clear = now;
+	} else if (w->nsight < WATCH_SIGHTINGS) {
+		seen_at[w->nsight] = now;
+		clear_at[w->nsight++] = last_clear;
+	} else {
+		w->overflow++;
+	}
+	return now;
+}
+
+/*
+ * The flags' grid d_k = base + k P. A flag is never set early, and most
+ * come on time: their phases (time since the first flag, modulo P) crowd
+ * into one sixteenth of a period, the earliest of which is taken as the
+ * grid's phase. (Were that crowd late itself, every interval below would
+ * come out shorter: an excuse can only shrink.) Then each stretch between
+ * two flags: when the first due point after the earlier flag is well
+ * before the last poll that still found the flag clear, the main loop did
+ * not run from some time after it set the earlier flag (it was seen then;
+ * when it stopped is not known) until it set this one, some time before
+ * the poll that saw it: an event due in that stretch could have been
+ * raised only when the main loop came back, together with the others.
+ * Linear in the flags seen: under a software KVM every instruction costs
+ * microseconds.
+ */
+#define PHASE_BINS	16
+/* A main-loop timer fires some tens of microseconds after it is due even
+ * on an idle host, and the witness polls sixteen times a period: a flag
+ * counts as held up only when it was still clear an eighth of a period
+ * (0.5 ms at 256 Hz) after it was due. */
+#define EMULATOR_LATE_DIV	8
+
+static void emulator_gaps(struct watch *w)
+{
+	u64 P = w->rtc_period, n = w->nsight, base, first[PHASE_BINS];
+	u32 count[PHASE_BINS] = { 0 };
+	int best = 0;
+
+	if (n < 2 || P < PHASE_BINS)
+		return;
+	for (int b = 0; b < PHASE_BINS; b++)
+		first[b] = P;
+	for (u64 i = 0; i < n; i++) {
+		u64 r = (seen_at[i] - seen_at[0]) % P;
+		int b = (int)(r * PHASE_BINS / P);
+
+		count[b]++;
+		first[b] = MIN(first[b], r);
+	}
+	for (int b = 1; b < PHASE_BINS; b++)
+		if (count[b] > count[best])
+			best = b;
+	/* One period before the grid point at that phase: every flag seen
+	 * is after it. */
+	base = seen_at[0] + first[best] - P;
+	for (u64 i = 1; i < n; i++) {
+		u64 d = base + ((seen_at[i - 1] - base) / P + 1) * P;
+
+		if (clear_at[i] > d + P / EMULATOR_LATE_DIV)
+			gaps_add(&w->emulator, seen_at[i - 1], seen_at[i]);
+	}
+}
+
+void watch_end(struct watch *w)
+{
+	steal_end(&w->cpu);
+	if (w->witness) {
+		emulator_gaps(w);
+		in_use = false;
+	}
+	gaps_union(&w->all, &w->cpu.absent);
+	gaps_union(&w->all, &w->emulator);
+	if (w->witness) {
+		totals.windows++;
+		totals.watched += w->cpu.last - w->cpu.start;
+		totals.emulator_only += watch_emulator_only(w);
+		totals.longest = MAX(totals.longest, gaps_longest(&w->emulator));
+		totals.flags += w->nsight + w->overflow;
+	}
+}
+
+const struct watch_totals *watch_totals(void)
+{
+	return &totals;
+}
+
+void watch_until(struct watch *w, u64 end)
+{
+	while (watch_poll(w) < end)
+		cpu_relax();
+}
+
+u64 watch_emulator_only(const struct watch *w)
+{
+	struct gapset only = w->emulator;
+
+	for (int i = 0; i < w->cpu.absent.n; i++)
+		gaps_remove(&only, w->cpu.absent.start[i], w->cpu.absent.end[i]);
+	return gaps_total(&only);
+}
+
+const char *watch_witness_what(const struct watch *w)
+{
+	(void)w;
+	return what;
+}
