@@ -9,7 +9,7 @@ import json
 import sys
 
 from . import (advise, adviseverify, diff, faults, htmlreport, matrix, parselog, paths, qemu,
-               report, scenario, soak)
+               report, resultfile, scenario, soak)
 from .host import kvm_usable
 
 USAGE = """tickscope host tool: boot the kernel under QEMU and judge its report.
@@ -238,10 +238,11 @@ def cmd_advise(a: argparse.Namespace) -> int:
     """advise: the rules over the given JSON (or, with --verify and no file,
     over a default run made here), then, with --verify, the scenarios under
     the current and the recommended configuration."""
-    docs = []
-    for path in a.results:
-        with open(path, encoding="utf-8") as f:
-            docs.append(json.load(f))
+    try:
+        docs = [resultfile.load(path) for path in a.results]
+    except resultfile.ResultError as e:
+        sys.stderr.write(f"advise: {e}\n")
+        return 2
     runs, scen = advise.split_inputs(docs)
     if not runs:
         if not a.verify:

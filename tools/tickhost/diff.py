@@ -1,6 +1,6 @@
 """`tickscope diff A.json B.json`: what changed between two runs (two hosts,
 or before and after a hypervisor upgrade), with regressions flagged. It
-reads JSON results only and must not run QEMU or import other modules.
+reads JSON results only (through resultfile) and must not run QEMU.
 
 A regression is a test that passed in A and fails or errors in B, or a
 measurement that got worse by more than 20 % and by more than its floor:
@@ -8,8 +8,10 @@ latencies and read costs growing, |errors| in ppm growing, lost ticks or
 warps appearing."""
 from __future__ import annotations
 
-import json
+import sys
 from typing import Any
+
+from . import resultfile
 
 # (name pattern suffix or prefix, floor): bigger is worse for these.
 WORSE_IF_BIGGER = (("latency_ns.", 1000.0), ("read_ns.", 100.0), ("read_cycles.p50", 200.0),
@@ -63,10 +65,11 @@ def diff(a: dict[str, Any], b: dict[str, Any]) -> tuple[list[str], list[str]]:
 
 
 def main(path_a: str, path_b: str) -> int:
-    with open(path_a, encoding="utf-8") as f:
-        a = json.load(f)
-    with open(path_b, encoding="utf-8") as f:
-        b = json.load(f)
+    try:
+        a, b = resultfile.load(path_a), resultfile.load(path_b)
+    except resultfile.ResultError as e:
+        print(f"tickscope diff: {e}", file=sys.stderr)
+        return 2
     lines, regressions = diff(a, b)
     for line in lines:
         print(line)

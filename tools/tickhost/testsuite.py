@@ -52,6 +52,29 @@ def unit(bins: list[str], t: Tally) -> None:
     res = unittest.TextTestRunner(stream=open(os.devnull, "w"), verbosity=0).run(suite)
     problems = [f"{c}: {e.strip().splitlines()[-1]}" for c, e in res.failures + res.errors]
     t.add(f"unit tools ({res.testsRun} python tests)", problems)
+    properties(t)
+
+
+# Debian's python3-hypothesis is installed for the system Python, which may
+# not be the python3 first on PATH (a pyenv one, say).
+HYPOTHESIS_PYTHONS = ("python3", "/usr/bin/python3")
+
+
+def properties(t: Tally) -> None:
+    """The property-based tests of the KTAP parser, `parse` and the JSON
+    reader (tickhost/tests/props.py), under a Python that has hypothesis."""
+    py = next((p for p in HYPOTHESIS_PYTHONS if subprocess.run(
+        [p, "-c", "import hypothesis"], capture_output=True).returncode == 0), None)
+    if py is None:
+        t.add("unit properties", ["no Python here imports hypothesis: apt-get install "
+                                  "python3-hypothesis (make deps does)"])
+        return
+    r = subprocess.run([py, "-m", "unittest", "tickhost.tests.props"], cwd=paths.TOOLS,
+                       capture_output=True, text=True)
+    tail = r.stderr.strip().splitlines()
+    ran = next((ln for ln in tail if ln.startswith("Ran ")), "no tests ran")
+    t.add(f"unit properties ({ran.lower()}, hypothesis, {py})",
+          [] if r.returncode == 0 else tail[-25:])
 
 
 def layering(t: Tally) -> None:
