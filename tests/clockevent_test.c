@@ -6,6 +6,7 @@
  * that interface.
  */
 #include "periodic.h"
+#include "absence.h"
 #include "arch-x86/cpu.h"
 #include "arch-x86/delay.h"
 #include "lib/stats.h"
@@ -21,6 +22,7 @@
  * 64 Hz leaves 15 ms between ticks. */
 #define RTC_TEST_HZ		64
 #define PERIODIC_WINDOW_MS	200	/* default; periodic_ms= sets it */
+#define PERIODIC_TRIES		3	/* windows at most, when the host spoils them */
 
 static u64 stamps[PERIODIC_MAX];
 static volatile u64 nstamps;
@@ -44,16 +46,19 @@ static void stamp(struct clockevent *ce)
 struct periodic_result {
 	bool refused;
 	u64 taken, discarded;
-	struct steal stolen;
+	u64 excused;		/* grid ticks that fell due while nothing ran */
+	struct watch w;		/* the vCPU's and the emulator's absences */
 	struct periodic_fit fit;
 };
 
 /* One window of periodic interrupts at hz, placed on the device's grid
- * and fitted. */
+ * and fitted, watched for absences: the RTC's own test cannot use the
+ * RTC witness. */
 static void periodic_window(struct test_env *env, struct clockevent *ce, u64 hz, u64 window_ns,
 			    struct periodic_result *r)
 {
-	u64 first = 0, period, start, n;
+	u64 first = 0, period, start, stop, n;
+	struct periodic_fit *f = &r->fit;
 
 	*r = (struct periodic_result){ 0 };
 	if (ce->features & CE_PERCPU)
@@ -69,9 +74,12 @@ static void periodic_window(struct test_env *env, struct clockevent *ce, u64 hz,
 		return;
 	}
 	period = mul_div_u64(tsc_hz(), 1000, ce->period_mhz);
-	tsc_wait_steal(rdtsc_ordered() + ns_to_tsc(window_ns), period, &r->stolen);
+	watch_begin(&r->w, period, __builtin_strcmp(ce->name, "rtc"));
+	watch_until(&r->w, rdtsc_ordered() + ns_to_tsc(window_ns));
 	ce->handler = NULL;	/* what shutting down may raise is not a tick */
+	stop = rdtsc_ordered();
 	ce->shutdown(ce);
+	watch_end(&r->w);
 	if (ce->features & CE_PERCPU)
 		watchdog_resume();
 	n = nstamps;
@@ -85,54 +93,155 @@ static void periodic_window(struct test_env *env, struct clockevent *ce, u64 hz,
 	r->discarded = first;
 	r->taken = n - first;
 	plant_rate(env, stamps + first, n - first);
-	periodic_fit(stamps + first, NULL, n - first, period, &r->fit);
+	periodic_fit(stamps + first, NULL, n - first, period, f);
+	if (f->status)
+		return;
+	/* Two interrupts in one cell of the grid are extra only if there are
+	 * more interrupts in all than ticks were due from programming to
+	 * shutdown: a device that delivers ticks late rather than dropping
+	 * them (KVM's PIT reinjects, one per acknowledgement) puts those it
+	 * caught up on in the cells where they arrived. */
+	if (r->taken <= (stop - start) / period + 1) {
+		f->bunched += f->extra;
+		f->extra = 0;
+	}
+	/* Ticks due inside an absence coalesce there (all but one). A stretch
+	 * between two absences shorter than the gaps the watch keeps is not
+	 * known to be presence (it may hold gaps too short to keep): it joins
+	 * them. */
+	gaps_bridge(&r->w.all, period / STEAL_RECORD_DIV);
+	/* Ticks that came were late by the median lateness even with this
+	 * vCPU present: one due that long before an absence began was still
+	 * on its way when it began, and met the others there. */
+	gaps_widen(&r->w.all, ns_to_tsc(f->late.p50));
+	r->excused = gaps_coalesced(&r->w.all, f->t_ref, period, f->k_first, f->k_last);
 }
 
-/* Lost (beyond the periods the CPU did not run: those coalesce, the
- * host's doing) or extra ticks. */
+/* Lost beyond what absences excuse, or extra ticks: the device's. */
 static bool bad_count(const struct periodic_result *r)
 {
-	return r->fit.lost > (s64)r->stolen.periods || r->fit.extra;
+	return r->fit.lost > (s64)r->excused || r->fit.extra;
+}
+
+/* A window the host spoiled: it coalesced ticks, or left too few. */
+static bool spoiled(const struct periodic_result *r)
+{
+	return r->fit.status || r->excused;
+}
+
+/* KVM counted more steal time in the window, by a period, than the
+ * vCPU's gaps show: the host was short of CPU in ways the guest cannot
+ * place, and KVM's in-kernel PIT and LAPIC timers inject from host
+ * threads that nothing in the guest can watch. */
+static bool hidden_steal(const struct periodic_result *r, u64 period)
+{
+	u64 seen = tsc_to_ns(gaps_total(&r->w.cpu.absent));
+
+	return r->w.cpu.steal_known && r->w.cpu.steal_ns > seen + tsc_to_ns(period);
+}
+
+/* Lost beyond the excuse, and extra: what the device is judged on. */
+static s64 unexcused(const struct periodic_result *r)
+{
+	return MAX(r->fit.lost - (s64)r->excused, 0ll) + r->fit.extra;
+}
+
+static bool less_spoiled(const struct periodic_result *a, const struct periodic_result *b)
+{
+	if (a->fit.status)
+		return false;
+	if (b->fit.status || unexcused(a) != unexcused(b))
+		return b->fit.status || unexcused(a) < unexcused(b);
+	return a->excused < b->excused;
+}
+
+static void report_absences(const char *name, const struct periodic_result *r, u64 tries)
+{
+	char m[64];
+
+	snprintf_(m, sizeof(m), "%s.periodic.excused", name);
+	measure_x(m, (s64)r->excused, 0, NULL, "ticks due while this vCPU (%lu ms in %lu gaps) "
+		  "or the emulator (%lu ms more, by the %s) did not run", tsc_to_ns(r->w.cpu.cycles)
+		  / 1000000, r->w.cpu.gaps, tsc_to_ns(watch_emulator_only(&r->w)) / 1000000,
+		  watch_witness_what(&r->w));
+	snprintf_(m, sizeof(m), "%s.periodic.remeasured", name);
+	measure_x(m, (s64)tries - 1, 0, NULL, "windows measured again because the host's "
+		  "absences spoiled them (at most %d)%s", PERIODIC_TRIES - 1, r->w.witness ? "" :
+		  ", or lost ticks with the emulator unwatched");
+}
+
+/*
+ * A window the host spoiled is measured again, a bounded number of times;
+ * the least spoiled is judged, with what fell due inside the absences
+ * excused. A window with unexcused loss is not measured again (a device
+ * that loses ticks is judged on the window it lost them in), unless
+ * nothing could watch where the ticks come from: the RTC is its own
+ * witness, so the main loop's absences in its test are unseen, and KVM's
+ * steal time beyond the gaps seen says the host was short of CPU for
+ * threads the guest cannot watch. Returns the windows measured (0: the
+ * device refused the rate).
+ */
+static u64 periodic_best(struct test_env *env, struct clockevent *ce, u64 hz, u64 window_ns,
+			 struct periodic_result *best)
+{
+	static struct periodic_result r;
+	u64 tries = 0;
+
+	do {
+		periodic_window(env, ce, hz, window_ns, &r);
+		if (tries++)
+			steal_note_remeasured();
+		if (r.refused)
+			return 0;
+		if (tries == 1 || less_spoiled(&r, best))
+			*best = r;
+		if (!r.fit.status && bad_count(&r) && r.w.witness &&
+		    !hidden_steal(&r, mul_div_u64(tsc_hz(), 1000, ce->period_mhz))) {
+			*best = r;
+			break;
+		}
+	} while ((spoiled(best) || bad_count(best)) && tries < PERIODIC_TRIES);
+	return tries;
 }
 
 static enum verdict ce_periodic(struct test_env *env, const char *name)
 {
 	struct clockevent *ce;
 	enum verdict v = ce_or_verdict(name, CE_PERIODIC, &ce);
-	u64 hz = !__builtin_strcmp(name, "rtc") ? RTC_TEST_HZ : PERIODIC_HZ;
+	u64 hz = !__builtin_strcmp(name, "rtc") ? RTC_TEST_HZ : PERIODIC_HZ, tries;
 	u64 window_ns = periodic_window_ns(env, PERIODIC_WINDOW_MS);
-	struct periodic_result r;
+	static struct periodic_result r;
 	struct periodic_fit *f = &r.fit;
 	struct rate_expect x;
-	bool retried = false;
 	char m[64], e[64];
 
 	if (v != PASS)
 		return v;
-	periodic_window(env, ce, hz, window_ns, &r);
-	/* Like Linux's clocksource watchdog, which reads again before it
-	 * blames a clock: a device that loses ticks loses them again, while
-	 * an emulator's main loop held up once does not. */
-	if (!r.refused && f->status == 0 && bad_count(&r)) {
-		diag("first window: %ld lost, %ld extra in %lu us (%lu periods not run); measuring "
-		     "again", f->lost, f->extra, tsc_to_ns(f->span) / 1000, r.stolen.periods);
-		periodic_window(env, ce, hz, window_ns, &r);
-		retried = true;
-	}
-	if (r.refused)
+	tries = periodic_best(env, ce, hz, window_ns, &r);
+	if (!tries)
 		return error("%s refused a periodic rate of %lu Hz", name, hz);
 	if (r.discarded)
 		diag("discarded %lu stale interrupt(s) from before the first period", r.discarded);
 	diag("%s: %s; programmed %lu.%03lu Hz (%lu ticks of %lu Hz) for %lu ms", name, ce->route,
 	     ce->period_mhz / 1000, ce->period_mhz % 1000, ce->period_ticks, ce->freq_hz,
 	     window_ns / 1000000);
-	if (f->status)
+	report_absences(name, &r, tries);
+	if (f->status) {
+		if (r.w.cpu.cycles + watch_emulator_only(&r.w) > ns_to_tsc(window_ns) / 2) {
+			steal_note_unjudged();
+			return error("only %lu periodic interrupts in %lu ms at %lu Hz in each of %lu "
+				     "windows, the host absent for most of each: cannot judge the "
+				     "device", r.taken, window_ns / 1000000, hz, tries);
+		}
 		return fail("only %lu periodic interrupts in %lu ms at %lu Hz", r.taken,
 			    window_ns / 1000000, hz);
+	}
+	/* Lost is what the device is judged on: missing from the grid
+	 * beyond what the host's absences excuse. */
 	snprintf_(m, sizeof(m), "%s.periodic.lost", name);
-	measure_x(m, f->lost, 0, NULL, "%lu interrupts over %lu us, ticks %lu..%lu of the grid%s",
-		  f->n, tsc_to_ns(f->span) / 1000, f->k_first, f->k_last,
-		  retried ? "; second window" : "");
+	measure_x(m, MAX(f->lost - (s64)r.excused, 0ll), 0, NULL, "beyond those excused: %ld "
+		  "missing from ticks %lu..%lu of the grid, %lu excused; %lu interrupts over %lu us",
+		  f->lost, f->k_first, f->k_last, r.excused, f->n, tsc_to_ns(f->span) / 1000);
 	snprintf_(m, sizeof(m), "%s.periodic.extra", name);
 	measure_x(m, f->extra, 0, NULL, "more interrupts than ticks");
 	snprintf_(m, sizeof(m), "%s.periodic.bunched", name);
@@ -141,19 +250,19 @@ static enum verdict ce_periodic(struct test_env *env, const char *name)
 	snprintf_(m, sizeof(m), "%s.periodic.lateness_ns", name);
 	measure_percentiles(m, &f->late, "ns");
 	snprintf_(m, sizeof(m), "%s.periodic.stolen_ms", name);
-	measure_x(m, (s64)(tsc_to_ns(r.stolen.cycles) / 1000000), 0, "ms", "%lu gaps of a period "
-		  "or more when this CPU did not run, %lu periods inside them", r.stolen.gaps,
-		  r.stolen.periods);
-	summary_note("periodic %lu Hz, lost %ld, bunched %ld", hz, f->lost, f->bunched);
+	measure_x(m, (s64)(tsc_to_ns(r.w.cpu.cycles) / 1000000), 0, "ms", "%lu gaps of a period "
+		  "or more when this CPU did not run, %lu periods inside them", r.w.cpu.gaps,
+		  r.w.cpu.periods);
+	summary_note("periodic %lu Hz, lost %ld (%lu excused), bunched %ld", hz, f->lost, r.excused,
+		     f->bunched);
 	periodic_expect(env, ce, &x);
 	snprintf_(m, sizeof(m), "%s.periodic.rate_hz", name);
 	snprintf_(e, sizeof(e), "%s.periodic.err_ppm", name);
 	v = periodic_judge(env, m, e, f, &x);
 	if (bad_count(&r))
-		v = verdict_merge(v, fail("%ld ticks lost (%lu inside time the CPU did not run) and "
-					  "%ld extra in %lu us%s", f->lost, r.stolen.periods, f->extra,
-					  tsc_to_ns(f->span) / 1000,
-					  retried ? ", in two windows running" : ""));
+		v = verdict_merge(v, fail("%ld ticks lost (%lu of them excused: due while this vCPU or "
+					  "the emulator did not run) and %ld extra in %lu us",
+					  f->lost, r.excused, f->extra, tsc_to_ns(f->span) / 1000));
 	return v;
 }
 

@@ -5,15 +5,16 @@
 #include "arch-x86/cpu.h"
 #include "lib/math.h"
 
-bool wait_event(struct clockevent *ce, u64 after, u64 end, struct poll_stats *ps)
+bool wait_event(struct clockevent *ce, u64 after, u64 end, struct poll_stats *ps,
+		struct watch *w)
 {
-	u64 first = rdtsc_ordered(), now = first, polls = 1;
+	u64 first = w ? watch_poll(w) : rdtsc_ordered(), now = first, polls = 1;
 	bool got = true;
 
 	while (ce->events <= after) {
-		now = rdtsc_ordered();
+		now = w ? watch_poll(w) : rdtsc_ordered();
 		polls++;
-		if (now > end) {
+		if (now > end + (w ? w->cpu.cycles : 0)) {
 			got = false;
 			break;
 		}
@@ -43,7 +44,7 @@ bool halt_wait(struct clockevent *ce, u64 after, u64 end, struct clockevent *bs,
 		}
 		if (!bs || bs->events != bs_before) {
 			irq_enable();
-			return wait_event(ce, after, end, NULL);
+			return wait_event(ce, after, end, NULL, NULL);
 		}
 		__asm__ volatile("sti; hlt" ::: "memory");
 		if (ce->events <= after)

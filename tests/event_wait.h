@@ -7,6 +7,7 @@
 #ifndef TESTS_EVENT_WAIT_H
 #define TESTS_EVENT_WAIT_H
 
+#include "absence.h"
 #include "tick/clockevent.h"
 
 /* What polling cost while waiting: TSC reads, and the time they spanned. */
@@ -15,8 +16,11 @@ struct poll_stats {
 };
 
 /* Polls until ce's event count passes `after` (true) or the TSC passes
- * `end` (false); what the polls cost goes to *ps unless it is NULL. */
-bool wait_event(struct clockevent *ce, u64 after, u64 end, struct poll_stats *ps);
+ * `end` (false); what the polls cost goes to *ps unless it is NULL. With
+ * w, each poll is a watch_poll and `end` moves on by the time this vCPU
+ * was away (the bound counts its presence). */
+bool wait_event(struct clockevent *ce, u64 after, u64 end, struct poll_stats *ps,
+		struct watch *w);
 
 /*
  * Halts until ce's event count passes `after` (true) or the TSC passes

@@ -5,7 +5,9 @@
  * never early, never lost, in either mode. Prints
  * <name>.oneshot.{poll,halt}.latency_ns.{min,p50,p99,max},
  * <name>.oneshot.{poll,halt}.samples, <name>.oneshot.poll.step_ns,
- * <name>.oneshot.missed and <name>.oneshot.early.
+ * <name>.oneshot.missed, <name>.oneshot.early, <name>.oneshot.stale and
+ * <name>.oneshot.remeasured (samples the host's absences spoiled, taken
+ * again: tests/oneshot_sample.h).
  */
 #ifndef TESTS_ONESHOT_H
 #define TESTS_ONESHOT_H
@@ -15,7 +17,9 @@
 /*
  * Measures the clockevent named name (env: `thorough` for 1024 samples a
  * mode, oneshot_plant= for a planted fault). Returns PASS, SKIP when it is
- * absent or has no oneshot mode, FAIL when an event came early or never.
+ * absent or has no oneshot mode, FAIL when an event came early or never,
+ * ERROR when events never came while the host was away, after every
+ * re-measurement allowed.
  */
 enum verdict ce_oneshot(const char *name, struct test_env *env);
 

@@ -46,6 +46,7 @@ static u64 place(const u64 *stamps, const u64 *k, u64 n, u64 period, struct peri
 		fit_t[distinct++] = stamps[i];
 	}
 	f->n = distinct;
+	f->t_ref = t_ref;
 	f->k_first = fit_k[0];
 	f->k_last = fit_k[distinct - 1];
 	/* A tick more than a period late shares a cell with the next one

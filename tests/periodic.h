@@ -23,6 +23,7 @@ struct periodic_fit {
 	int status;		/* 0, or -EINVAL: too few events to fit */
 	u64 n;			/* events */
 	u64 k_first, k_last;	/* their ticks on the grid */
+	u64 t_ref;		/* TSC of tick 0 of the grid (k given: the first event) */
 	s64 lost, extra, bunched;
 	u64 span;		/* TSC cycles from the first event to the last */
 	struct envelope env;

@@ -19,5 +19,7 @@ struct tick_setup {
 enum verdict tick_test_start(struct test_env *env, struct tick_setup *t, bool need_oneshot);
 /* Stops it (and resumes the watchdog if the tick used its timer). */
 void tick_test_stop(struct tick_setup *t);
+/* Busy-waits ns by the TSC (interrupts on). */
+void tick_test_run_for(u64 ns);
 
 #endif

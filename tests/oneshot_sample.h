@@ -1,0 +1,75 @@
+/*
+ * One oneshot sample of a clockevent: programmed, waited for (polling or
+ * halted) under watch for the host's absences, and told apart from the
+ * interrupts that are not its own. An interrupt stamped before the event
+ * was programmed, or one before the device's own count reached the event
+ * (clockevent.passed) while an earlier event is outstanding, is stale;
+ * one before the device's count with none outstanding is early by the
+ * device's count. A sample the host held up is spoiled: the caller takes
+ * it again (bounded), and after that the time it was held up is taken off.
+ */
+#ifndef TESTS_ONESHOT_SAMPLE_H
+#define TESTS_ONESHOT_SAMPLE_H
+
+#include "lib/stats.h"
+#include "tick/clockevent.h"
+
+/* An event not come this long after it was due (of this vCPU's presence,
+ * polling) is lost. Emulators run device timers in a thread of their own,
+ * which a busy host was seen to hold up for 250 ms (TCG, load 8 on 2
+ * cores): late, and reported as such, but not lost. */
+#define ONESHOT_WAIT_NS		1000000000ul	/* beyond the delta: 1 s */
+/* oneshot_plant=early makes one event per waiting mode seem this early. */
+#define ONESHOT_PLANT_NS	100000000ul
+#define DRAIN_NS		2000000ul	/* for a missed (-ETIME) event */
+
+enum wait_mode { WAIT_POLL, WAIT_HALT };
+
+/* A fault planted by oneshot_plant=, once per waiting mode. */
+enum plant { PLANT_NONE, PLANT_EARLY, PLANT_LOST };
+
+/* What one programmed event came to. */
+enum sample_outcome { SAMPLE_OK, SAMPLE_MISSED, SAMPLE_LOST, SAMPLE_SPOILED };
+
+/* Events programmed and not seen, which may still be on their way: a
+ * missed one (-ETIME) not seen within DRAIN_NS, or one given up as lost.
+ * The device is stopped then; what is already raised can still arrive,
+ * and is expected until TSC `until` (ONESHOT_WAIT_NS after the last). */
+struct outstanding {
+	int n;
+	u64 until;
+};
+
+/* What one waiting mode's series of oneshot events came to; latencies go
+ * to lat[0..n), poll steps to step[0..nstep) (poll), at most max each. */
+struct oneshot_counts {
+	enum wait_mode mode;
+	enum plant plant;	/* oneshot_plant=: to plant in this series, once */
+	int n, nstep, max, tries, early, missed, lost, fired, stale;
+	int early_by_count;	/* interrupts before the device's own count reached
+				 * the event, none outstanding */
+	int remeasured;		/* samples taken again: the host held them up */
+	int excused;		/* of the samples kept, those the host held up */
+	int unjudged;		/* never came while the host was away for most of
+				 * the wait, after the re-measurements ran out */
+	u64 *lat, *step;
+	struct outstanding *out;	/* shared by both modes */
+	s64 worst_early;	/* cycles, negative */
+	s64 early_after;	/* the worst early one: cycles after programming began */
+	u64 others;		/* halt: HLTs ended by another interrupt */
+	u64 ns;			/* how long the series took */
+	struct summary lat_sum, step_sum;
+};
+
+/*
+ * One sample: programs ticks (delta_ns), waits in c's mode (a halt
+ * bounded by bs), times the event against its due time into c->lat.
+ * With `strict`, a sample the host held up between its due time and its
+ * interrupt is SAMPLE_SPOILED and not kept; else the time it was held up
+ * is taken off its latency. SAMPLE_SPOILED also when the event never
+ * came while the host was away for most of the wait.
+ */
+enum sample_outcome oneshot_one(struct clockevent *ce, u64 ticks, u64 delta_ns,
+				struct clockevent *bs, bool strict, struct oneshot_counts *c);
+
+#endif

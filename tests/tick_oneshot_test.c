@@ -1,0 +1,280 @@
+/*
+ * The tick in oneshot mode: software timers (order and lateness, with the
+ * time the host held them up taken off) and NO_HZ idle. It continues the
+ * tick suite after tick_test.c's tests and must not program a device
+ * except through the tick.
+ */
+#define TEST_ORDER_BASE 50	/* after tick_test.c's tests, before walltime_test.c's */
+#include "sources.h"
+#include "tick_test.h"
+#include "absence.h"
+#include "arch-x86/cpu.h"
+#include "arch-x86/delay.h"
+#include "lib/stats.h"
+#include "tick/tick.h"
+
+#define NTIMERS		64
+#define TIMER_SPAN_MS	50
+#define TIMER_TRIES	3	/* rounds of timers at most, when the host spoils them */
+#define IDLE_PERIODIC_NS 200000000ull
+#define IDLE_ONESHOT_NS	500000000ull
+
+struct probe {
+	struct swtimer t;
+	u64 fired_ns, fired_tsc;
+	int order;
+};
+
+static struct probe probes[NTIMERS];
+static volatile int fired;
+
+static void probe_fn(struct swtimer *t, u64 now)
+{
+	struct probe *p = t->ctx;
+
+	p->fired_ns = now;
+	p->fired_tsc = rdtsc();
+	p->order = fired++;
+}
+
+/* Queues every probe at base + a fixed pseudo-random spread over 50 ms,
+ * with ties. Returns 0 or the queue's error. */
+static int queue_probes(u64 base)
+{
+	u64 seed = 12345;
+
+	for (int i = 0; i < NTIMERS; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		swtimer_init(&probes[i].t, probe_fn, &probes[i]);
+		probes[i].t.expires = base + (seed >> 33) % TIMER_SPAN_MS * 1000000ull;
+		probes[i].fired_ns = 0;
+		if (tick_add_timer(&probes[i].t))
+			return -ERANGE;
+	}
+	return 0;
+}
+
+/* One round of timers: when they were queued (monotonic ns and TSC),
+ * whether queueing them outlasted the margin before the first was due,
+ * and the window's absences. */
+struct timer_round {
+	u64 base, queued, queued_tsc, queue_cost;
+	bool queue_spoiled;
+	u64 backoffs;		/* the tick backed off after its retries (hrtimer-style) */
+	struct watch w;
+};
+
+/* The TSC at monotonic ns `ns` of this round (timekeeping runs on a
+ * clocksource that agrees with the TSC to well within a tick). */
+static u64 round_tsc(const struct timer_round *r, u64 ns)
+{
+	return ns >= r->queued ? r->queued_tsc + ns_to_tsc(ns - r->queued)
+			       : r->queued_tsc - ns_to_tsc(r->queued - ns);
+}
+
+/*
+ * KVM steal time the vCPU's own gaps do not show: the host took it in
+ * pieces too short to see between two polls (under the software KVM here,
+ * inside trapped instructions and the interrupt path). Where it went in
+ * the window is not known, so any timer may have been held up by all of
+ * it.
+ */
+static u64 hidden_steal_ns(const struct watch *w)
+{
+	u64 seen = tsc_to_ns(gaps_total(&w->cpu.absent));
+
+	return w->cpu.steal_known && w->cpu.steal_ns > seen ? w->cpu.steal_ns - seen : 0;
+}
+
+/*
+ * The lateness of every probe that fired, into late[] (returns how many),
+ * less the time the host held it up: the absences of the vCPU or the
+ * emulator between when it was due and when it fired, and the steal time
+ * the hypervisor counted beyond the gaps seen (*excused counts the probes
+ * that had any). Also the pairs that fired out of expiry order.
+ */
+static int probe_lateness(const struct timer_round *r, u64 *late, int *out_of_order,
+			  int *excused)
+{
+	int n = 0;
+	u64 hidden = hidden_steal_ns(&r->w);
+
+	*out_of_order = *excused = 0;
+	for (int i = 0; i < NTIMERS; i++) {
+		u64 due, away = hidden, l;
+
+		if (!probes[i].fired_ns)
+			continue;
+		/* Late from when it was due, or from when it was queued, if
+		 * queueing them all took longer than that. */
+		due = MAX(probes[i].t.expires, r->queued);
+		if (probes[i].fired_tsc > round_tsc(r, due))
+			away += tsc_to_ns(gaps_total_in(&r->w.all, round_tsc(r, due),
+							probes[i].fired_tsc));
+		*excused += away > 0;
+		l = probes[i].fired_ns - due;
+		late[n++] = l > away ? l - away : 0;
+		for (int j = 0; j < NTIMERS; j++)
+			if (probes[j].fired_ns && probes[j].t.expires < probes[i].t.expires &&
+			    probes[j].order > probes[i].order)
+				(*out_of_order)++;
+	}
+	return n;
+}
+
+/* Queues the probes and waits for them under watch. Where instructions
+ * are emulated, queueing 64 timers takes longer than a millisecond, and a
+ * timer due while the rest are queued runs at once. So they are queued
+ * once far in the future to learn how long it takes, and then for real,
+ * starting after twice that (and extra_ns); if the host stops us for
+ * longer than that while queueing, the round is spoiled (timers then fire
+ * out of order), and the next round leaves twice that overrun more. */
+static int timer_round(struct tick_setup *t, struct timer_round *r, u64 extra_ns)
+{
+	u64 end;
+
+	fired = 0;
+	r->base = tick_now_ns() + 1000000000ull;
+	r->queue_cost = tick_now_ns();
+	if (queue_probes(r->base))
+		return -ERANGE;
+	r->queue_cost = tick_now_ns() - r->queue_cost;
+	for (int i = 0; i < NTIMERS; i++)
+		tick_del_timer(&probes[i].t);
+	r->backoffs = tick_stats()->backoffs;
+	watch_begin(&r->w, ns_to_tsc(tick_period_ns()), __builtin_strcmp(t->ce->name, "rtc"));
+	r->base = tick_now_ns() + 2 * r->queue_cost + 1000000 + extra_ns;
+	queue_probes(r->base);
+	r->queued = tick_now_ns();
+	r->queued_tsc = rdtsc_ordered();
+	r->queue_spoiled = r->queued >= r->base;
+	end = rdtsc_ordered() + ns_to_tsc((TIMER_SPAN_MS + 100) * 1000000ull);
+	/* The bound is in this vCPU's presence: time it was away does not
+	 * count against the timers. */
+	while (fired < NTIMERS && watch_poll(&r->w) < end + r->w.cpu.cycles)
+		cpu_relax();
+	watch_end(&r->w);
+	r->backoffs = tick_stats()->backoffs - r->backoffs;
+	for (int i = 0; i < NTIMERS; i++)
+		tick_del_timer(&probes[i].t);
+	return 0;
+}
+
+TEST(tick, timers)
+{
+	struct tick_setup t;
+	enum verdict v = tick_test_start(env, &t, true);
+	static u64 late[NTIMERS];
+	static struct timer_round r;
+	int out_of_order, n, excused, tries = 0;
+	u64 extra_ns = 0;
+	struct summary s;
+
+	if (v != PASS)
+		return v;
+	tick_test_run_for(tick_period_ns() * 2);
+	if (tick_switch_oneshot()) {
+		tick_test_stop(&t);
+		return error("could not switch %s to oneshot mode", t.ce->name);
+	}
+	/* A round the host spoiled (it stopped us while queueing, or held
+	 * up more than half the timers) is run again, at most twice. */
+	r.queue_spoiled = false;
+	do {
+		if (tries++)
+			steal_note_remeasured();
+		if (r.queue_spoiled)
+			extra_ns += 2 * (r.queued - r.base);
+		if (timer_round(&t, &r, extra_ns)) {
+			tick_test_stop(&t);
+			return error("the timer queue refused %d timers", NTIMERS);
+		}
+		n = probe_lateness(&r, late, &out_of_order, &excused);
+		/* A back-off (the device's event found already passed three
+		 * times, as when the host stalls us while programming it)
+		 * delays the next timers by the time spent, which was the
+		 * host's: such a round is run again too. */
+	} while ((r.queue_spoiled || excused > NTIMERS / 2 || n < NTIMERS || r.backoffs) &&
+		 tries < TIMER_TRIES);
+	tick_test_stop(&t);
+	diag("queueing %d timers took %lu us", NTIMERS, r.queue_cost / 1000);
+	summarize(late, (size_t)n, &s);
+	measure_percentiles("tick.timer.lateness_ns", &s, "ns");
+	measure_x("tick.timer.excused", excused, 0, NULL, "timers the host held up: this vCPU "
+		  "(%lu ms) or the emulator (%lu ms more) did not run between their due time and "
+		  "their firing, or the hypervisor counts steal time the gaps do not show (%lu us); "
+		  "that time is taken off their lateness", tsc_to_ns(r.w.cpu.cycles) / 1000000,
+		  tsc_to_ns(watch_emulator_only(&r.w)) / 1000000, hidden_steal_ns(&r.w) / 1000);
+	measure_x("tick.timer.remeasured", tries - 1, 0, NULL, "rounds run again because the "
+		  "host spoiled them (at most %d); %lu back-offs in the last", TIMER_TRIES - 1,
+		  r.backoffs);
+	diag("limit for p99: %lu ns, two tick periods: the periodic tick oneshot mode replaces "
+	     "runs a timer within a period, and is itself allowed up to a period late before a "
+	     "tick counts as lost", 2 * tick_period_ns());
+	if (n < NTIMERS)
+		return fail("%d of %d timers never fired within %d ms of this vCPU's presence in "
+			    "each of %d rounds", NTIMERS - n, NTIMERS, TIMER_SPAN_MS + 100, tries);
+	if (r.queue_spoiled) {
+		steal_note_unjudged();
+		return error("the host stopped us for longer than the margin while queueing the "
+			     "timers in each of %d rounds: cannot judge their order", tries);
+	}
+	if (out_of_order)
+		return fail("%d pairs of timers fired out of expiry order", out_of_order);
+	/* p99, not max: one interrupt late for a reason the witness cannot
+	 * see (a host thread other than the main loop) is not the tick
+	 * layer's doing. */
+	if (s.p99 > 2 * tick_period_ns())
+		return fail("timers fired up to %lu ns late (p99), more than two tick periods "
+			    "(%lu ns)", s.p99, 2 * tick_period_ns());
+	return PASS;
+}
+
+TEST(tick, idle)
+{
+	struct tick_setup t;
+	enum verdict v = tick_test_start(env, &t, true);
+	u64 e0, per_s_periodic, per_s_oneshot, n_oneshot, allowed, stretch_ns;
+
+	if (v != PASS)
+		return v;
+	e0 = t.ce->events;
+	tick_idle_until(tick_now_ns() + IDLE_PERIODIC_NS, t.halt);
+	per_s_periodic = (t.ce->events - e0) * 1000000000ull / IDLE_PERIODIC_NS;
+	if (tick_switch_oneshot()) {
+		tick_test_stop(&t);
+		return error("could not switch %s to oneshot mode", t.ce->name);
+	}
+	/* 10 ms of idle first: an interrupt already raised when the tick
+	 * stopped arrives then, not in the measured window. */
+	tick_idle_until(tick_now_ns() + 10000000, t.halt);
+	e0 = t.ce->events;
+	tick_idle_until(tick_now_ns() + IDLE_ONESHOT_NS, t.halt);
+	n_oneshot = t.ce->events - e0;
+	per_s_oneshot = n_oneshot * 1000000000ull / IDLE_ONESHOT_NS;
+	tick_test_stop(&t);
+	diag("idle with %s: %s", t.halt ? "HLT" : "PAUSE (the device under test is the watchdog's)",
+	     t.ce->name);
+	measure("tick.idle_irqs_per_s.periodic", (s64)per_s_periodic, 0, "irq/s");
+	measure_x("tick.idle_irqs_per_s.oneshot", (s64)per_s_oneshot, 0, "irq/s",
+		  "%lu interrupts in %llu ms of idle", n_oneshot, IDLE_ONESHOT_NS / 1000000);
+	/* NO_HZ idle takes the wake-up alone, plus one per longest stretch
+	 * it may sleep: the longest delta the device can be programmed for
+	 * (the PIT's 16-bit counter reaches only 27 ms) or the clocksource's
+	 * max_idle_ns (half its range: 24 ms for the PIT), whichever is
+	 * shorter; plus the tick re-armed between the settling idle and this
+	 * one if it fired in that instant. */
+	stretch_ns = MIN(mul_div_u64(t.ce->max_delta, 1000000000ull, t.ce->freq_hz),
+			 tick_max_idle_ns());
+	allowed = IDLE_ONESHOT_NS / stretch_ns + 2;
+	diag("longest idle stretch %lu us (the device's longest delta, or %s's max_idle_ns); "
+	     "timekeeping folded in %lu times while idle", stretch_ns / 1000, t.cs->name,
+	     tick_stats()->idle_updates);
+	if (tick_stats()->idle_overruns)
+		return fail("idle ran %llu ms past its end by the TSC: %s's time stalled while idle",
+			    TICK_IDLE_BACKSTOP_NS / 1000000, t.cs->name);
+	if (n_oneshot > allowed)
+		return fail("%lu interrupts while idle in oneshot mode; NO_HZ idle needs at most %lu",
+			    n_oneshot, allowed);
+	return PASS;
+}
