@@ -49,7 +49,7 @@ _RUNLIKE = st.fixed_dictionaries({}, optional={
         "verdict": _JSON}), max_size=3),
     "config": _JSON, "tests": _JSON, "measurements": _JSON})
 
-SETTINGS = settings(max_examples=150, deadline=None,
+SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 
