@@ -94,27 +94,8 @@ static inline u64 mul_div_u128(u128 a, u64 b, u128 c)
 	return div_128_64((u64)(n >> 64), (u64)n, (u64)c);
 }
 
-/* floor(sqrt(v)), digit by digit: shifts and compares only (a divq costs
- * microseconds under some hypervisors), correct up to UINT64_MAX. */
-static inline u64 isqrt_u64(u64 v)
-{
-	u64 rem = v, root = 0, bit = 1ull << 62;
-
-	while (bit > v)
-		bit >>= 2;
-	while (bit) {
-		if (rem >= root + bit) {
-			rem -= root + bit;
-			root = (root >> 1) + bit;
-		} else {
-			root >>= 1;
-		}
-		bit >>= 2;
-	}
-	return root;
-}
-
-/* floor(sqrt(v)) of a 128-bit v; always fits in 64 bits. */
+/* floor(sqrt(v)) of a 128-bit v, digit by digit: shifts and compares only
+ * (a divq costs microseconds under some hypervisors); always fits in 64 bits. */
 static inline u64 isqrt_u128(u128 v)
 {
 	u128 rem = v, root = 0, bit = (u128)1 << 126;
@@ -131,6 +112,12 @@ static inline u64 isqrt_u128(u128 v)
 		bit >>= 2;
 	}
 	return (u64)root;
+}
+
+/* floor(sqrt(v)), correct up to UINT64_MAX. */
+static inline u64 isqrt_u64(u64 v)
+{
+	return isqrt_u128(v);
 }
 
 /* sqrt(a² + b²), rounded down, for combining independent uncertainties;
