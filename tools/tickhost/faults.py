@@ -18,7 +18,7 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional
 
-from . import actions, paths, qemu, report, stability
+from . import actions, matrix, paths, qemu, report, stability
 from .host import host_tsc_hz, kvm_usable
 
 DEFAULT_FILE = os.path.join(paths.TOOLS, "faults.cfg")
@@ -59,10 +59,6 @@ def expand(text: str) -> str:
     return _HOST_HZ.sub(rate, text) if "{host_tsc_hz" in text else text
 
 
-def _split(text: str) -> list[str]:
-    return [p.strip() for p in text.replace("\n", " ").split(",") if p.strip()]
-
-
 def load(path: str, kernel: str) -> list[Fault]:
     """The faults of path; placeholders are expanded when a fault runs."""
     cp = configparser.ConfigParser(interpolation=None)
@@ -71,19 +67,14 @@ def load(path: str, kernel: str) -> list[Fault]:
     out = []
     for name in cp.sections():
         s = cp[name]
-        base = qemu.Config(
-            name=f"{name}-fault-free", accel=s.get("accel", "tcg"),
-            firmware=s.get("firmware", "auto"), machine=s.get("machine", "pc"), kernel=kernel,
-            cmdline=" ".join(s.get("cmdline", "").split()), cpu=s.get("cpu", ""),
-            smp=s.getint("smp", 1), memory=s.get("memory", "128M"),
-            timeout=s.getfloat("timeout", 120.0), extra=shlex.split(s.get("qemu", "")))
+        base = matrix.config_of(f"{name}-fault-free", s, kernel, accel="tcg")
         faulty = replace(base, name=f"{name}-faulty",
                          cpu=s.get("fault-cpu", base.cpu),
                          cmdline=" ".join(f"{base.cmdline} {s.get('fault-cmdline', '')}".split()),
                          extra=base.extra + shlex.split(s.get("fault-qemu", "")))
         act = actions.parse(s["action"]) if s.get("action", "").strip() else None
-        out.append(Fault(name, base, faulty, act, _split(s.get("fail", "")),
-                         _split(s.get("skip", "")), s.getboolean("host-fail", False),
+        out.append(Fault(name, base, faulty, act, matrix.split(s.get("fail", "")),
+                         matrix.split(s.get("skip", "")), s.getboolean("host-fail", False),
                          " ".join(s.get("waits", "").split())))
     return out
 

@@ -38,7 +38,7 @@ import operator
 import re
 import shlex
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Optional
 
 from . import ktap, paths, qemu, screenshot, spcr, stability
 
@@ -62,8 +62,25 @@ class Entry:
     rest: str = ""                # the result of device tests no expect names
 
 
-def _split(text: str, sep: str = ",") -> list[str]:
+def split(text: str, sep: str = ",") -> list[str]:
+    """The items of a comma-separated (or sep-separated) value, which may
+    run over several lines."""
     return [p.strip() for p in text.replace("\n", " ").split(sep) if p.strip()]
+
+
+def config_of(name: str, s: configparser.SectionProxy, kernel: str, iso: Optional[str] = None,
+              accel: str = "auto") -> qemu.Config:
+    """The QEMU configuration a section describes (the keys of this module's
+    doc); accel is the default when the section names none."""
+    return qemu.Config(
+        name=name, accel=s.get("accel", accel), firmware=s.get("firmware", "auto"),
+        machine=s.get("machine", "pc"), kernel=kernel,
+        iso=iso if s.get("boot", "kernel") == "iso" else None,
+        cmdline=" ".join(s.get("cmdline", "").split()), cpu=s.get("cpu", ""),
+        smp=s.getint("smp", 1),
+        memory=s.get("memory", "128M"), timeout=s.getfloat("timeout", 120.0),
+        extra=shlex.split(_expand(s.get("qemu", ""))),
+        screen=s.get("screen", "") == "check")
 
 
 def _expand(text: str) -> str:
@@ -78,21 +95,13 @@ def load(path: str, kernel: str, iso: str) -> list[Entry]:
     entries = []
     for name in cp.sections():
         s = cp[name]
-        cfg = qemu.Config(
-            name=name, accel=s.get("accel", "auto"), firmware=s.get("firmware", "auto"),
-            machine=s.get("machine", "pc"), kernel=kernel,
-            iso=iso if s.get("boot", "kernel") == "iso" else None,
-            cmdline=" ".join(s.get("cmdline", "").split()), cpu=s.get("cpu", ""),
-            smp=s.getint("smp", 1),
-            memory=s.get("memory", "128M"), timeout=s.getfloat("timeout", 120.0),
-            extra=shlex.split(_expand(s.get("qemu", ""))),
-            screen=s.get("screen", "") == "check")
+        cfg = config_of(name, s, kernel, iso)
         expect = []
-        for item in _split(s.get("expect", "")):
+        for item in split(s.get("expect", "")):
             glob, _, result = item.partition("=")
             expect.append((glob.strip(), result.strip().upper()))
         entries.append(Entry(cfg, s.get("verdict", "PASS").upper(), expect,
-                             _split(s.get("measure", "")), _split(s.get("output", ""), ";"),
+                             split(s.get("measure", "")), split(s.get("output", ""), ";"),
                              s.get("golden", "").strip(), cfg.screen, s.get("soak", "").strip(),
                              s.get("rest", "").strip().upper()))
     return entries
