@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import unittest
+from typing import Callable, TypeVar
 
 from . import (advise, diff, faults, golden, htmlreport, layers, matrix, menu, parselog, paths,
                qemu, report, scenario, soak, stability)
@@ -20,6 +21,9 @@ from .knownanswer import Outcome
 TESTS_DIR = os.path.join(paths.PACKAGE, "tests")
 
 
+T = TypeVar("T")
+
+
 class Tally:
     """Counts results and prints one PASS/FAIL/SKIP line each."""
 
@@ -27,12 +31,18 @@ class Tally:
         self.passed = self.failed = self.skipped = 0
         self.second: list[str] = []     # checks that passed only on a second try
 
-    def again(self, name: str, first: list[str]) -> None:
-        """Notes that name failed once (first) and is being tried again: a
+    def twice(self, name: str, attempt: Callable[[], T],
+              problems: Callable[[T], list[str]]) -> T:
+        """attempt(), and once more when problems() of it is not empty: a
         second try is counted and printed, never silent (make soak and make
-        faults are where a flip rate is measured)."""
-        self.second.append(f"{name}: {first[0] if first else '?'}")
+        faults are where a flip rate is measured). Returns the last try."""
+        x = attempt()
+        first = problems(x)
+        if not first:
+            return x
+        self.second.append(f"{name}: {first[0]}")
         print(f"AGAIN {name}: first try: " + "; ".join(first[:3]), flush=True)
+        return attempt()
 
     def add(self, name: str, problems: list[str], skipped: str = "") -> None:
         if skipped:
@@ -115,12 +125,8 @@ def boots(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
                 t.add(f"names {e.config.name} = golden {e.golden}", [],
                       skipped=f"KVM not usable: {kvm_why}")
             continue
-        r = qemu.run(e.config, live=False)
+        r = t.twice(name, lambda: qemu.run(e.config, live=False), lambda r: matrix.check(e, r))
         problems = matrix.check(e, r)
-        if problems:
-            t.again(name, problems)
-            r = qemu.run(e.config, live=False)
-            problems = matrix.check(e, r)
         results.append(report.to_dict(r))
         retried = stability.describe_retries(stability.retries(results[-1]))
         t.add(f"{name} [accel={r.accel} firmware={r.config['firmware']} "
@@ -197,13 +203,13 @@ def short_soak(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
     if not entries:
         return []
     t0 = time.monotonic()
-    done, boots = soak.soak(entries, SHORT_SOAK_RUNS, SHORT_SOAK_LOAD, "tcg", kernel,
-                            out=lambda ln: print("#" + ln, flush=True))
-    if any(s.device_flips() or any(s.checks) for s in done):
-        t.again("soak " + ", ".join(s.name for s in done),
-                [f"{s.name}: {len(s.device_flips())} device tests differed" for s in done])
-        done, boots = soak.soak(entries, SHORT_SOAK_RUNS, SHORT_SOAK_LOAD, "tcg", kernel,
-                                out=lambda ln: print("#" + ln, flush=True))
+    done, boots = t.twice(
+        "soak " + ", ".join(e.config.name for e in entries),
+        lambda: soak.soak(entries, SHORT_SOAK_RUNS, SHORT_SOAK_LOAD, "tcg", kernel,
+                          out=lambda ln: print("#" + ln, flush=True)),
+        lambda res: [f"{s.name}: {len(s.device_flips())} device tests differed, checks missed "
+                     f"in {sum(1 for c in s.checks if c)} runs" for s in res[0]
+                     if s.device_flips() or any(s.checks)])
     spent = time.monotonic() - t0
     for s in done:
         detail: list[str] = []
@@ -235,10 +241,8 @@ def planted_faults(kernel: str, only: str, t: Tally) -> None:
         if why:
             t.add(label, [], skipped=why)
             continue
-        o = faults.check(f, base, 1, out=lambda s: print(s, flush=True))
-        if o.problems and not f.waits:
-            t.again(label, o.problems)
-            o = faults.check(f, base, 1, out=lambda s: print(s, flush=True))
+        o = t.twice(label, lambda: faults.check(f, base, 1, out=lambda s: print(s, flush=True)),
+                    lambda o: [] if f.waits else o.problems)
         name = "fault " + faults.label(o)
         if f.waits and o.problems:
             t.add(name, [], skipped=f"waits for the kernel: {f.waits}; today: "
@@ -265,12 +269,11 @@ def scenarios(kernel: str, only: str, t: Tally) -> list[dict]:
             if accel == "kvm" and not kvm_ok:
                 t.add(label, [], skipped=f"KVM not usable: {kvm_why}")
                 continue
-            out = scenario.run(name, qemu.Config(name=label, accel=accel, kernel=kernel), hold,
-                               policy=policy or "discard")
-            if out.verdict not in ("PASS", "SKIP") or (out.verdict == "PASS" and out.problems):
-                t.again(label, out.problems or [out.verdict])
-                out = scenario.run(name, qemu.Config(name=label, accel=accel, kernel=kernel),
-                                   hold, policy=policy or "discard")
+            out = t.twice(label, lambda: scenario.run(
+                name, qemu.Config(name=label, accel=accel, kernel=kernel), hold,
+                policy=policy or "discard"),
+                lambda o: [] if o.verdict == "SKIP" else
+                (o.problems or ([] if o.verdict == "PASS" else [o.verdict])))
             wall = "" if out.walltime_err_ms is None else (
                 f"; clock behind host {out.walltime_err_ms:.1f} ms +- "
                 + ("?" if out.walltime_unc_ms is None else f"{out.walltime_unc_ms:.1f}"))
