@@ -74,13 +74,6 @@ def host_tsc_hz() -> tuple[int, str]:
     return h.hz, h.describe()
 
 
-def host_tsc_unc_ppb() -> int:
-    """The stated 1-sigma uncertainty of host_tsc_hz() in ppb (the helper's
-    bracket widths over its window), 0 when it gave none."""
-    h = host_tsc()
-    return int(round(h.unc_ppm * 1000)) if h.hz else 0
-
-
 def kvm_usable() -> tuple[bool, str]:
     """True when /dev/kvm opens read-write and answers the API version.
     TICKSCOPE_NO_KVM=1 pretends it is absent (to test a TCG-only host)."""

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Callable, Optional
 
 from . import ktap
-from .host import host_tsc, host_tsc_hz, host_tsc_unc_ppb, kvm_usable
+from .host import host_tsc, host_tsc_hz, kvm_usable
 from .qmp import QMP
 
 QBOOT = "/usr/share/qemu/qboot.rom"
@@ -58,14 +58,6 @@ def known_tsc_hz(c: "Config") -> tuple[int, str]:
         why = (f"{why}; tsc-frequency={asked} ({off_ppm:+.1f} ppm) is within KVM's "
                f"{KVM_TSC_TOLERANCE_PPM} ppm, so the TSC is not scaled")
     return (hz, f"host TSC: {why}")
-
-
-def known_tsc_unc_ppb(c: "Config") -> int:
-    """How well known_tsc_hz(c) is known (1 sigma, ppb): 0 for an exact
-    answer (-icount), the host helper's stated uncertainty otherwise."""
-    if "-icount" in " ".join(c.extra):
-        return 0
-    return host_tsc_unc_ppb()
 
 
 @dataclass
@@ -213,7 +205,7 @@ def run(cfg: Config, live: bool = True,
     truth = known_truth(c)
     if truth.get("tsc_hz") and "tsc_hz=" not in c.cmdline:
         c.cmdline = (c.cmdline + f" tsc_hz={truth['tsc_hz']}").strip()
-        unc = known_tsc_unc_ppb(c)
+        unc = truth.get("unc_ppb", 0)
         if unc and "tsc_unc_ppb=" not in c.cmdline:
             c.cmdline += f" tsc_unc_ppb={unc}"
     cmd = command(c, vars_file)
@@ -249,9 +241,10 @@ def run(cfg: Config, live: bool = True,
 
 
 def known_truth(c: "Config") -> dict:
-    """What the run's kernel is told the TSC rate is (tsc_hz=, 0 for none)
-    and why: the configuration's own tsc_hz=, nothing for an ISO (its
-    command line is fixed), else known_tsc_hz with the host's clocks."""
+    """What the run's kernel is told the TSC rate is (tsc_hz=, 0 for none),
+    how well (unc_ppb, 1 sigma: 0 for an exact answer) and why: the
+    configuration's own tsc_hz=, nothing for an ISO (its command line is
+    fixed), else known_tsc_hz with the host's clocks."""
     given = re.search(r"(?:^|\s)tsc_hz=(\d+)", c.cmdline)
     if given:
         return {"tsc_hz": int(given.group(1)), "why": "tsc_hz= given by the configuration"}
@@ -260,7 +253,9 @@ def known_truth(c: "Config") -> dict:
     hz, why = known_tsc_hz(c)
     out: dict = {"tsc_hz": hz, "why": why}
     if hz and "-icount" not in " ".join(c.extra):
-        out["host"] = host_tsc().as_dict()
+        h = host_tsc()
+        out["host"] = h.as_dict()
+        out["unc_ppb"] = int(round(h.unc_ppm * 1000))
     return out
 
 
