@@ -12,7 +12,7 @@
 
 enum end_mode { END_HALT, END_REBOOT, END_POWEROFF };
 
-static enum end_mode choose_end(struct cmdline *cmd, bool hypervisor, bool screen)
+static enum end_mode choose_end(struct cmdline *cmd, bool vm, bool screen)
 {
 	const char *e = cmdline_get(cmd, "end"), *x = cmdline_get(cmd, "exit");
 
@@ -28,7 +28,7 @@ static enum end_mode choose_end(struct cmdline *cmd, bool hypervisor, bool scree
 		return END_POWEROFF;
 	/* Someone may be looking at a screen: keep the summary up. A VM with
 	 * neither a screen nor isa-debug-exit is automation: end it. */
-	return hypervisor && !screen ? END_POWEROFF : END_HALT;
+	return vm && !screen ? END_POWEROFF : END_HALT;
 }
 
 void end_check_options(struct cmdline *cmd)
@@ -67,10 +67,10 @@ static void poweroff(const struct acpi_info *acpi)
 }
 
 void end_run(enum exit_code code, struct cmdline *cmd, const struct acpi_info *acpi,
-	     bool hypervisor, bool screen)
+	     bool vm, bool screen)
 {
 	u64 hold = cmdline_get(cmd, "hold") ? cmdline_u64(cmd, "hold", 1, 600, 0) : 0;
-	enum end_mode mode = choose_end(cmd, hypervisor, screen);
+	enum end_mode mode = choose_end(cmd, vm, screen);
 	bool kbd;
 
 	irq_disable();
@@ -85,8 +85,10 @@ void end_run(enum exit_code code, struct cmdline *cmd, const struct acpi_info *a
 	}
 	platform_debug_exit(code);
 	/* Still here: no isa-debug-exit (hardware, or exit=halt|reboot). */
-	if (mode == END_POWEROFF)
+	if (mode == END_POWEROFF) {
+		kprintf("# tickscope: powering off (exit code %d)\n", code);
 		poweroff(acpi);
+	}
 	if (mode == END_REBOOT) {
 		dashboard_status(" finished (exit code %d): rebooting", code);
 		platform_reboot();

@@ -13,13 +13,14 @@ void end_check_options(struct cmdline *cmd);
 /*
  * Ends the run with code. hold=N keeps the screen N seconds or until a
  * key press (printing "# hold: ..." so a host can take its picture). Then
- * the exit chosen by exit= (isa-debug-exit under a hypervisor); when that
- * returns, end=: halt (the default where there is a screen or no
- * hypervisor: the summary stays, a key press reboots), reboot, or poweroff
- * (ACPI S5; the default for a VM with neither a screen nor isa-debug-exit).
- * Never returns.
+ * the exit chosen by exit= (isa-debug-exit in a virtual machine); when that
+ * returns, end=: halt (the default where there is a screen or no virtual
+ * machine (vm): the summary stays, a key press reboots), reboot, or
+ * poweroff (ACPI S5; the default for a VM with neither a screen nor
+ * isa-debug-exit). Before a halt or a poweroff serial says the exit code,
+ * for a host with no exit device to read (Bochs). Never returns.
  */
 void end_run(enum exit_code code, struct cmdline *cmd, const struct acpi_info *acpi,
-	     bool hypervisor, bool screen) __attribute__((noreturn));
+	     bool vm, bool screen) __attribute__((noreturn));
 
 #endif

@@ -64,6 +64,16 @@ static bool tramp_page_free(void)
 	return false;
 }
 
+/* A virtual machine, though the CPU may not say so: an emulator can leave
+ * CPUID's hypervisor bit clear (Bochs's CPU models do, and QEMU's
+ * `-cpu ...,-hypervisor`), and the run would then end in a halt nobody
+ * sees. Their firmware's ACPI tables carry the OEM ID "BOCHS " (Bochs's
+ * BIOS; SeaBIOS and OVMF pass QEMU's), which no PC maker uses. */
+static bool virtual_machine(void)
+{
+	return cpu.hypervisor || (acpi.present && !memcmp(acpi.oem, "BOCHS ", 6));
+}
+
 static enum exit_mode choose_exit(void)
 {
 	const char *e = cmdline_get(&cmd, "exit");
@@ -78,8 +88,9 @@ static enum exit_mode choose_exit(void)
 		return EXIT_REBOOT;
 	if (e)
 		cmdline_warn(&cmd, "exit= takes qemu, halt or reboot; using the default");
-	/* isa-debug-exit only exists under QEMU; on hardware, halt. */
-	return cpu.hypervisor ? EXIT_QEMU : EXIT_HALT;
+	/* isa-debug-exit only exists under QEMU (Bochs ignores the port); on
+	 * hardware, halt. */
+	return virtual_machine() ? EXIT_QEMU : EXIT_HALT;
 }
 
 static bool want_x2apic(void)
@@ -133,7 +144,8 @@ static void screen_start(void)
 /* The dashboard's header: what machine this is. */
 static void screen_header(void)
 {
-	const char *hv = cpu.hv_sig[0] ? cpu.hv_sig : (cpu.hypervisor ? "unknown" : NULL);
+	const char *hv = cpu.hv_sig[0] ? cpu.hv_sig : (cpu.hypervisor ? "unknown" :
+			 virtual_machine() ? "(firmware BOCHS)" : NULL);
 
 	dashboard_header(0, " tickscope %s | %s", TICKSCOPE_VERSION,
 			 cpu.brand[0] ? cpu.brand : cpu.vendor);
@@ -190,6 +202,9 @@ static void report_platform(struct test_env *env)
 		cpu.hv_sig[0] ? cpu.hv_sig : (cpu.hypervisor ? "unknown" : "none"),
 		cpu.brand[0] ? cpu.brand : "?", cpu.vendor, cpu.family, cpu.model, cpu.stepping,
 		lapic_modes[lapic_mode()]);
+	if (!cpu.hypervisor && virtual_machine())
+		kprintf("# platform: no CPUID hypervisor bit, but the ACPI OEM is \"BOCHS \": "
+			"an emulator, ended as a virtual machine\n");
 	kprintf("# memory: %lu MiB usable in %d map entries\n", boot.mem_kib / 1024, boot.mmap_count);
 	kprintf("# tsc ruler: %lu Hz from %s\n", tsc_hz(), tsc_hz_source());
 	kprintf("# measure: run.sources_init_ms = %lu ms\n", boot_sources_ms);
@@ -253,5 +268,6 @@ void kmain(u32 magic, u32 info)
 	screen_header();
 	runner_begin(&env);
 	report_platform(&env);
-	end_run((enum exit_code)runner_run(&env), &cmd, &acpi, cpu.hypervisor, screen.name != NULL);
+	end_run((enum exit_code)runner_run(&env), &cmd, &acpi, virtual_machine(),
+		screen.name != NULL);
 }

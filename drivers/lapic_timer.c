@@ -127,11 +127,16 @@ static bool deadline_passed(struct clockevent *ce)
 	return rdtsc() >= ce->due_tsc;
 }
 
+/* The deadline MSR is disarmed only while the TSC-deadline mode owns the
+ * LVT, and before the LVT leaves that mode: in any other mode a write to
+ * it is ignored at best (SDM 10.5.4.1), Bochs logs an error for each one,
+ * and a CPU without TSC_DEADLINE raises #GP. */
 static void lapic_shutdown(struct clockevent *ce)
 {
 	(void)ce;
+	if (active == &deadline_ce)
+		wrmsr(MSR_TSC_DEADLINE, 0);
 	lapic_timer_stop();
-	wrmsr(MSR_TSC_DEADLINE, 0);
 	active = NULL;
 }
 

@@ -12,6 +12,11 @@
 
 #define EARLY_PIT_COUNT	11932		/* 10 ms at PIT_HZ */
 #define EARLY_SPINS	10000000	/* ≫ 10 ms of port reads anywhere */
+/* The rates an early estimate may have. Emulators count instructions: Bochs's
+ * TSC runs at its `ips` setting (tens of MHz), so the floor is far below any
+ * CPU's clock; 1 MHz still leaves 10000 TSC ticks in the 10 ms window. */
+#define EARLY_MIN_HZ	1000000ull
+#define EARLY_MAX_HZ	20000000000ull
 
 static u64 read_tsc(struct clocksource *cs)
 {
@@ -55,8 +60,7 @@ int tsc_early_calibrate(const struct cpu_info *ci)
 	struct tsc_claims c;
 	const char *which;
 
-	/* Anything below 100 MHz or above 20 GHz is not a TSC rate. */
-	if (est >= 100000000ull && est <= 20000000000ull) {
+	if (est >= EARLY_MIN_HZ && est <= EARLY_MAX_HZ) {
 		tsc_set_hz(est, "pit");
 		return 0;
 	}

@@ -174,7 +174,7 @@ static enum verdict oneshot_verdict(const char *name, const struct oneshot_count
 static void report_all(const char *name, const struct clockevent *ce, const struct clockevent *bs,
 		       const struct oneshot_counts *c, u64 min_ns, int want, u64 budget)
 {
-	char m[64];
+	char m[64], m2[24];
 
 	diag("%s: %s; deltas %lu (minimum) / 20000 / 100000 / 1000000 ns in turn, up to %d "
 	     "samples or %lu ms per waiting mode; an event is lost %lu ms past due", name,
@@ -209,11 +209,13 @@ static void report_all(const char *name, const struct clockevent *ce, const stru
 		  "or the emulator was away between the due time and the interrupt (at most %d a "
 		  "mode); %d kept with that time taken off their latency", ONESHOT_REMEASURE,
 		  c[0].excused + c[1].excused);
+	/* In us with the ns kept: a latency under 1 us is not 0. */
 	if (bs)
-		summary_note("oneshot p50 poll %lu us, halt %lu us", c[0].lat_sum.p50 / 1000,
-			     c[1].lat_sum.p50 / 1000);
+		summary_note("oneshot p50 poll %s us, halt %s us",
+			     fx(m, sizeof(m), (s64)c[0].lat_sum.p50, 3),
+			     fx(m2, sizeof(m2), (s64)c[1].lat_sum.p50, 3));
 	else
-		summary_note("oneshot p50 poll %lu us", c[0].lat_sum.p50 / 1000);
+		summary_note("oneshot p50 poll %s us", fx(m, sizeof(m), (s64)c[0].lat_sum.p50, 3));
 }
 
 /* What oneshot_plant= asks for (a bad value is a warning). */

@@ -49,8 +49,14 @@ TEST(platform, acpi)
 
 	if (!env->acpi_ok)
 		return skip("no valid ACPI RSDP/RSDT found (booted with -no-acpi?)");
-	diag("RSDP revision %u, OEM \"%s\", at 0x%lx, root %s", a->revision, a->oem, a->rsdp_addr,
-	     a->xsdt ? "XSDT" : "RSDT");
+	/* A multiboot2 loader hands over a copy of the RSDP, not where it
+	 * lies: there is no address to print then. */
+	if (a->rsdp_addr)
+		diag("RSDP revision %u, OEM \"%s\", at 0x%lx, root %s", a->revision, a->oem,
+		     a->rsdp_addr, a->xsdt ? "XSDT" : "RSDT");
+	else
+		diag("RSDP revision %u, OEM \"%s\", the loader's copy, root %s", a->revision,
+		     a->oem, a->xsdt ? "XSDT" : "RSDT");
 	diag("MADT %s: %d CPU entries, %d IOAPICs, %d overrides, LAPIC at 0x%lx%s",
 	     a->madt ? "found" : "missing", a->ncpus, a->nioapics, a->noverrides, a->lapic_addr,
 	     a->pcat_compat ? ", dual 8259" : "");
