@@ -42,7 +42,8 @@ HCFLAGS    := -std=gnu11 -O1 -g -DHOST_TEST -I. -Wall -Wextra -Werror \
 
 # Build tools a fresh machine needs (Debian package names).
 DEPS_PKGS := build-essential qemu-system-x86 qemu-utils grub-pc-bin grub-efi-amd64-bin \
-	     grub-common xorriso mtools ovmf python3 python3-hypothesis console-setup-linux
+	     grub-common xorriso mtools ovmf python3 python3-hypothesis console-setup-linux \
+	     bochs bochsbios vgabios bochs-term
 
 .PHONY: all iso run test unit bench soak faults clean deps check-deps layers
 

@@ -22,7 +22,7 @@ static int ntests, ndone, nbad;
 static u64 t0;
 static int table_row;			/* next row of the summary */
 /* The summary rows as given, for the notes a narrow screen cut off. */
-static char table_text[SUMMARY_ROWS_KEPT][200];
+static char table_text[SUMMARY_ROWS_KEPT][232];
 static int ntable;
 
 static u8 verdict_attr(enum verdict v)

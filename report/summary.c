@@ -12,7 +12,7 @@ struct row {
 	const char *name;
 	int counts[4];		/* by verdict */
 	u64 ms;			/* time the suite took */
-	char note[120];
+	char note[160];		/* a device row carries five tests' notes */
 };
 
 static struct row rows[SUMMARY_MAX_ROWS];
@@ -78,7 +78,7 @@ void summary_print(void)
 	static const char *const names[] = { "PASS", "SKIP", "FAIL", "ERROR" };
 	int total[4] = { 0 };
 	enum verdict overall = SKIP;
-	char line[200];
+	char line[232];
 
 	/* Each line is formatted once and sent to serial ("# " first) and to
 	 * the screen as it is, so that the two carry the same text. */

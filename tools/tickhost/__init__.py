@@ -17,8 +17,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # one QEMU process, its control socket, what is done to it from outside
     ("qemu", "qmp", "actions"),
     # what a run means: formats, the matrix's checks, the scenarios' answers,
-    # verdicts across repeated runs
-    ("report", "matrix", "knownanswer", "parselog", "stability"),
+    # verdicts across repeated runs; Bochs runs, judged as serial logs are
+    ("report", "matrix", "knownanswer", "parselog", "stability", "bochs"),
     # sequences of runs
     ("migrate", "scenario", "soak", "faults", "bench", "menu", "adviseverify"),
     # commands

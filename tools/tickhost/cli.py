@@ -8,13 +8,15 @@ import fnmatch
 import json
 import sys
 
-from . import (advise, adviseverify, diff, faults, htmlreport, matrix, parselog, paths, qemu,
-               report, resultfile, scenario, soak)
+from . import (advise, adviseverify, bochs, diff, faults, htmlreport, matrix, parselog, paths,
+               qemu, report, resultfile, scenario, soak)
 from .host import kvm_usable
 
 USAGE = """tickscope host tool: boot the kernel under QEMU and judge its report.
 
   tickscope run [options] [-- extra QEMU args]   boot one configuration
+  tickscope run --emulator bochs [--sync S]      boot it in Bochs (an ISO made
+                                                 with --cmdline, or --iso as is)
   tickscope matrix [--config FILE] [--only GLOB] run the standard matrix
   tickscope scenario pause|snapshot [--hold S]   hold the VM, check the jump
   tickscope diff A.json B.json                   what changed, regressions flagged
@@ -39,6 +41,10 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kernel", default=paths.KERNEL)
     p.add_argument("--iso", nargs="?", const=paths.ISO,
                    help="boot the GRUB ISO (default build/tickscope.iso) instead of -kernel")
+    p.add_argument("--emulator", choices=["qemu", "bochs"], default="qemu",
+                   help="bochs: Debian's Bochs 2.7 (apt-get install " + bochs.PACKAGES + ")")
+    p.add_argument("--sync", choices=list(bochs.SYNCS), default="none",
+                   help="Bochs's clock sync (with --emulator bochs)")
     p.add_argument("--accel", choices=["auto", "kvm", "tcg"], default="auto")
     p.add_argument("--firmware", choices=["auto", "qboot", "seabios", "ovmf"], default="auto")
     p.add_argument("--machine", choices=["pc", "q35"], default="pc")
@@ -46,7 +52,8 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cpu", default="", help="QEMU -cpu model")
     p.add_argument("--smp", type=int, default=1)
     p.add_argument("--memory", default="128M")
-    p.add_argument("--timeout", type=float, default=120.0, help="seconds for the whole run")
+    p.add_argument("--timeout", type=float, help="seconds for the whole run (default 120, "
+                   f"Bochs {bochs.DEFAULT_TIMEOUT:g})")
     p.add_argument("--json", help="write the result as JSON")
     p.add_argument("--junit", help="write the result as JUnit XML")
     p.add_argument("--quiet", action="store_true", help="do not stream the serial output")
@@ -74,10 +81,12 @@ def truth_phrase(truth: dict) -> str:
 
 
 def cmd_run(a: argparse.Namespace, extra: list[str]) -> int:
+    timeout = a.timeout or (bochs.DEFAULT_TIMEOUT if a.emulator == "bochs" else 120.0)
     cfg = qemu.Config(accel=a.accel, firmware=a.firmware, machine=a.machine, iso=a.iso,
                       kernel=a.kernel, cmdline=a.cmdline, cpu=a.cpu, smp=a.smp,
-                      memory=a.memory, timeout=a.timeout, extra=extra)
-    r = qemu.run(cfg, live=not a.quiet)
+                      memory=a.memory, timeout=timeout, extra=extra, emulator=a.emulator,
+                      bochs_sync=a.sync)
+    r = bochs.run_config(cfg, live=not a.quiet)
     if r.stderr.strip() and r.verdict == "ERROR":
         sys.stderr.write(r.stderr)
     if a.json:
@@ -97,7 +106,7 @@ def cmd_matrix(a: argparse.Namespace) -> int:
         if e.config.accel == "kvm" and not kvm_usable()[0]:
             print(f"tickscope: {e.config.name}: SKIP (KVM not usable: {kvm_usable()[1]})")
             continue
-        r = qemu.run(e.config, live=a.verbose)
+        r = bochs.run_config(e.config, live=a.verbose)
         results.append(r)
         print(line(r))
         worst = max(worst, EXIT[r.verdict])

@@ -5,6 +5,12 @@ must not start QEMU itself (callers run the entries).
 Each section of the file is one configuration:
 
     [name]
+    emulator = qemu | bochs              (bochs: tickhost.bochs boots it in Bochs, where
+                                         cpu is a Bochs CPU model, boot = iso boots the ISO
+                                         as it is, and a kernel boot gets an ISO made with
+                                         its cmdline; accel, firmware, machine, qemu and
+                                         screen do not apply)
+    bochs_sync = none | realtime | slowdown | both    Bochs's `clock: sync=`
     accel    = auto | kvm | tcg          (kvm entries are skipped without KVM)
     firmware = auto | qboot | seabios | ovmf
     machine  = pc | q35
@@ -20,6 +26,8 @@ Each section of the file is one configuration:
                                          have it (makes an entry exact: rest = PASS)
     measure  = name OP value, ...        OP: == != < <= > >= ; |x| with abs
     output   = regex ; regex             must each match some serial line
+    stderr   = empty                     the emulator said nothing about the guest (QEMU:
+                                         stderr; Bochs: its log's error and panic lines)
     golden   = NAME                      the run's test and measurement names must
                                          be those of tests/golden/NAME.names
     screen   = check                     take a screendump of the finished dashboard,
@@ -40,7 +48,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from . import ktap, paths, qemu, screenshot, spcr, stability
+from . import bochs, ktap, paths, qemu, screenshot, spcr, stability
 
 DEFAULT_FILE = paths.MATRIX_FILE
 _OPS: dict[str, Callable[[float, float], bool]] = {
@@ -60,6 +68,7 @@ class Entry:
     screen: bool = False          # check the screendump against the serial summary
     soak: str = ""                # "", "yes" or "test" (see the module's doc)
     rest: str = ""                # the result of device tests no expect names
+    quiet: bool = False           # stderr = empty
 
 
 def split(text: str, sep: str = ",") -> list[str]:
@@ -72,15 +81,18 @@ def config_of(name: str, s: configparser.SectionProxy, kernel: str, iso: Optiona
               accel: str = "auto") -> qemu.Config:
     """The QEMU configuration a section describes (the keys of this module's
     doc); accel is the default when the section names none."""
+    emulator = s.get("emulator", "qemu")
     return qemu.Config(
         name=name, accel=s.get("accel", accel), firmware=s.get("firmware", "auto"),
         machine=s.get("machine", "pc"), kernel=kernel,
         iso=iso if s.get("boot", "kernel") == "iso" else None,
         cmdline=" ".join(s.get("cmdline", "").split()), cpu=s.get("cpu", ""),
         smp=s.getint("smp", 1),
-        memory=s.get("memory", "128M"), timeout=s.getfloat("timeout", 120.0),
+        memory=s.get("memory", "128M"),
+        timeout=s.getfloat("timeout", bochs.DEFAULT_TIMEOUT if emulator == "bochs" else 120.0),
         extra=shlex.split(_expand(s.get("qemu", ""))),
-        screen=s.get("screen", "") == "check")
+        screen=s.get("screen", "") == "check", emulator=emulator,
+        bochs_sync=s.get("bochs_sync", "none"))
 
 
 def _expand(text: str) -> str:
@@ -103,8 +115,15 @@ def load(path: str, kernel: str, iso: str) -> list[Entry]:
         entries.append(Entry(cfg, s.get("verdict", "PASS").upper(), expect,
                              split(s.get("measure", "")), split(s.get("output", ""), ";"),
                              s.get("golden", "").strip(), cfg.screen, s.get("soak", "").strip(),
-                             s.get("rest", "").strip().upper()))
+                             s.get("rest", "").strip().upper(),
+                             _quiet(name, s.get("stderr", ""))))
     return entries
+
+
+def _quiet(name: str, value: str) -> bool:
+    if value.strip() not in ("", "empty"):
+        raise ValueError(f"[{name}] stderr = {value.strip()!r}: only `empty` is known")
+    return value.strip() == "empty"
 
 
 def device_verdict(r: qemu.RunResult) -> str:
@@ -166,6 +185,10 @@ def check(entry: Entry, r: qemu.RunResult) -> list[str]:
         problems += [f"screen: {p}" for p in
                      screenshot.judge(r.screen_ppm, r.screen_error, r.lines,
                                       r.screen_vga)[0]]
+    if entry.quiet and r.stderr.strip():
+        said = r.stderr.strip().splitlines()
+        problems.append(f"the emulator said {len(said)} line(s) about the guest, the first: "
+                        f"{said[0].strip()[:200]}")
     text = [ln.rstrip("\n") for ln in r.lines]
     for rx in entry.output:
         if not any(re.search(rx, ln) for ln in text):

@@ -2,8 +2,9 @@
 machine, a BMC's serial-over-LAN, a LAVA job) judged as a VM run is: the
 same verdict, JSON, JUnit and HTML, with the exit status rules of `run`.
 It reads text; it must not start QEMU. The verdict comes from the log
-alone: the KTAP report, and the kernel's own "halted (exit code N)" line
-where the machine halted, which must agree with it.
+alone: the KTAP report, and the kernel's own "halted (exit code N)" or
+"powering off (exit code N)" line where it printed one, which must agree
+with it. Bochs runs (tickhost.bochs) are judged the same way.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any, Iterable
 
 from . import ktap, qemu
 
-_HALTED = re.compile(r"^# tickscope: halted \(exit code (\d)\)")
+_HALTED = re.compile(r"^# tickscope: (?:halted|powering off) \(exit code (\d)\)")
 EXIT_CODE = {0: "PASS", 1: "FAIL", 2: "ERROR"}      # arch-x86/platform.h
 # The JSON fields that come from the serial log, and so must be the same
 # whether the log was read live from QEMU or from a file.

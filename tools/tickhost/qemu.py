@@ -75,6 +75,10 @@ class Config:
     timeout: float = 120.0
     extra: list[str] = field(default_factory=list)
     screen: bool = False          # take a screendump of the finished dashboard
+    # qemu, or bochs: tickhost.bochs boots the ISO in Bochs (cpu is then a
+    # Bochs CPU model, and bochs_sync its `clock: sync=`)
+    emulator: str = "qemu"
+    bochs_sync: str = "none"
 
 
 @dataclass
@@ -103,6 +107,8 @@ class RunResult:
 def resolve(cfg: Config) -> tuple[Config, str]:
     """Fills in auto choices; returns the config and an error ('' if fine)."""
     c = Config(**asdict(cfg))
+    if c.emulator != "qemu":
+        return c, f"emulator {c.emulator!r} is not QEMU: tickhost.bochs.run_config boots it"
     if c.accel == "auto":
         c.accel = "kvm" if kvm_usable()[0] else "tcg"
     if c.accel not in ("kvm", "tcg"):

@@ -13,8 +13,8 @@ import time
 import unittest
 from typing import Callable, TypeVar
 
-from . import (advise, diff, faults, golden, htmlreport, layers, matrix, menu, parselog, paths,
-               qemu, report, scenario, soak, stability)
+from . import (advise, bochs, diff, faults, golden, htmlreport, layers, matrix, menu, parselog,
+               paths, qemu, report, scenario, soak, stability)
 from .host import host_tsc, kvm_usable
 from .knownanswer import Outcome
 
@@ -125,7 +125,8 @@ def boots(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
                 t.add(f"names {e.config.name} = golden {e.golden}", [],
                       skipped=f"KVM not usable: {kvm_why}")
             continue
-        r = t.twice(name, lambda: qemu.run(e.config, live=False), lambda r: matrix.check(e, r))
+        r = t.twice(name, lambda: bochs.run_config(e.config, live=False),
+                    lambda r: matrix.check(e, r))
         problems = matrix.check(e, r)
         results.append(report.to_dict(r))
         retried = stability.describe_retries(stability.retries(results[-1]))
@@ -135,7 +136,8 @@ def boots(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
             tail = [ln.rstrip() for ln in r.lines[-25:]]
             print("      serial tail:\n" + "\n".join("        " + ln for ln in tail), flush=True)
             if r.stderr.strip():
-                print("      qemu stderr: " + r.stderr.strip()[-500:], flush=True)
+                print(f"      {r.config.get('emulator', 'qemu')} stderr: " + r.stderr.strip()[-500:],
+                      flush=True)
         if e.golden:
             same_names(e, results[-1], t)
         if not qemu.no_serial(e.config):
