@@ -52,6 +52,7 @@ DEFAULT_CPU = "corei7_sandy_bridge_2600k"
 # (20 ns) is finer than anything the tests time.
 IPS = 50000000
 DEFAULT_TIMEOUT = 300.0
+ISOS_KEPT = 4         # ISOs made for command lines, the most recently used
 QUIET_S = 3.0         # serial quiet this long after the KTAP stream: the end
 POLL_S = 0.05
 # Log modules that speak about Bochs's own display, not the guest: the
@@ -168,11 +169,13 @@ def make_iso(kernel: str, cmdline: str, out_dir: str) -> tuple[str, str]:
         key = hashlib.sha256(f.read() + b"\0" + cmdline.encode()).hexdigest()[:16]
     iso = os.path.join(out_dir, f"tickscope-{key}.iso")
     if os.path.exists(iso):
+        os.utime(iso)
         return iso, ""
     os.makedirs(out_dir, exist_ok=True)
-    for old in os.listdir(out_dir):     # one kept: the tree stays small
-        if old.startswith("tickscope-") and old.endswith(".iso"):
-            os.remove(os.path.join(out_dir, old))
+    made = sorted((os.path.join(out_dir, f) for f in os.listdir(out_dir)
+                   if f.startswith("tickscope-") and f.endswith(".iso")), key=os.path.getmtime)
+    for old in made[:-(ISOS_KEPT - 1)]:     # the tree stays small (20 MB each)
+        os.remove(old)
     tree = tempfile.mkdtemp(prefix="isodir-", dir=out_dir)
     try:
         os.makedirs(os.path.join(tree, "boot", "grub"))

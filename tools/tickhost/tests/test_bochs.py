@@ -82,6 +82,34 @@ class ConfigTest(unittest.TestCase):
             self.assertIn(want, rc)
 
 
+class IsoTest(unittest.TestCase):
+    def test_iso_per_command_line_reused_and_few_kept(self) -> None:
+        cfgs: list[str] = []
+
+        def mkrescue(cmd: list[str], **_: object) -> mock.Mock:
+            out, tree = cmd[2], cmd[3]
+            with open(os.path.join(tree, "boot", "grub", "grub.cfg"), encoding="utf-8") as f:
+                cfgs.append(f.read())
+            with open(out, "w", encoding="utf-8") as f:
+                f.write("iso")
+            return mock.Mock(returncode=0, stderr="")
+
+        with tempfile.TemporaryDirectory() as d, \
+                mock.patch("subprocess.run", side_effect=mkrescue) as run:
+            first, err = bochs.make_iso(__file__, "test=tsc.* end=poweroff", d)
+            self.assertEqual(err, "")
+            self.assertIn("multiboot2 /boot/tickscope.elf test=tsc.* end=poweroff", cfgs[0])
+            self.assertIn("set timeout=0", cfgs[0])
+            self.assertEqual(bochs.make_iso(__file__, "test=tsc.* end=poweroff", d),
+                             (first, ""))
+            self.assertEqual(run.call_count, 1)
+            for i in range(6):
+                bochs.make_iso(__file__, f"test=x{i}", d)
+            left = [f for f in os.listdir(d) if f.endswith(".iso")]
+            self.assertEqual(len(left), bochs.ISOS_KEPT)
+            self.assertEqual([f for f in os.listdir(d) if not f.endswith(".iso")], [])
+
+
 class TruthTest(unittest.TestCase):
     def test_known_answer_only_on_emulated_time(self) -> None:
         none = bochs.known_truth(qemu.Config(emulator="bochs"))
