@@ -17,10 +17,11 @@ of its log, its display's own left out) are the run's stderr.
 Time in Bochs: the TSC counts instructions, and an emulated second is IPS
 of them (`cpu: ips=`). With `clock: sync=none` every device (HPET, ACPI PM
 timer, PIT, RTC, LAPIC timer) runs on that emulated time, so the TSC rate
-is exactly IPS and is passed as the known answer (tsc_hz=). With
-sync=realtime (or slowdown, or both) Bochs paces its timers by the host's
-clock: the known answer is not passed, and the kernel holds the devices to
-one another.
+is exactly IPS and is passed as the known answer (tsc_hz=); so with
+sync=slowdown, which only holds emulation back to the host's pace. With
+sync=realtime (or both) Bochs paces its virtual timers, the PIT's, by the
+host's clock: no known answer is passed, and the kernel holds the devices
+to one another.
 """
 from __future__ import annotations
 
@@ -122,16 +123,18 @@ def megs(memory: str) -> int:
 
 
 def known_truth(c: qemu.Config) -> dict:
-    """The known TSC rate: IPS under sync=none, where every device runs on
-    the emulated time whose second is IPS instructions; none otherwise."""
+    """The known TSC rate: IPS under sync=none and sync=slowdown (which only
+    holds emulation back to the host's pace), where every device runs on
+    the emulated time whose second is IPS instructions; none where the
+    realtime method paces the PIT by the host's clock."""
     given = re.search(r"(?:^|\s)tsc_hz=(\d+)", c.cmdline)
     if given:
         return {"tsc_hz": int(given.group(1)), "why": "tsc_hz= given by the configuration"}
     if c.iso:
         return {"tsc_hz": 0, "why": "ISO boot: the command line is fixed, no tsc_hz="}
-    if c.bochs_sync != "none":
-        return {"tsc_hz": 0, "why": f"Bochs sync={c.bochs_sync}: timers paced by the host"}
-    return {"tsc_hz": IPS, "why": f"Bochs sync=none: the TSC counts instructions, "
+    if c.bochs_sync not in ("none", "slowdown"):
+        return {"tsc_hz": 0, "why": f"Bochs sync={c.bochs_sync}: the PIT paced by the host"}
+    return {"tsc_hz": IPS, "why": f"Bochs sync={c.bochs_sync}: the TSC counts instructions, "
                                   f"ips={IPS} per emulated second"}
 
 
