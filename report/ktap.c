@@ -22,16 +22,25 @@ void ktap_suite_begin(const char *suite, int ntests)
 		ntests);
 }
 
-void ktap_test_result(int n, const char *name, enum verdict v)
+void ktap_test_result(int n, const char *suite, const char *name, enum verdict v)
 {
+	/* A SKIP or ERROR directive always says why (ktap.rst: the reason
+	 * follows the directive). */
+	const char *why = reason[0] ? reason : "no reason given";
+
 	if (v == PASS)
-		kprintf("%sok %d %s\n", indent, n, name);
+		kprintf("%sok %d %s.%s\n", indent, n, suite, name);
 	else if (v == SKIP)
-		kprintf("%sok %d %s # SKIP %s\n", indent, n, name, reason);
+		kprintf("%sok %d %s.%s # SKIP %s\n", indent, n, suite, name, why);
 	else if (v == FAIL)
-		kprintf("%snot ok %d %s\n", indent, n, name);
+		kprintf("%snot ok %d %s.%s\n", indent, n, suite, name);
 	else
-		kprintf("%snot ok %d %s # ERROR %s\n", indent, n, name, reason);
+		kprintf("%snot ok %d %s.%s # ERROR %s\n", indent, n, suite, name, why);
+}
+
+void ktap_suite_close(void)
+{
+	indent = "";
 }
 
 void ktap_suite_end(int n, const char *suite, enum verdict v)

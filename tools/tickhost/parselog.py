@@ -29,6 +29,8 @@ def judge(rep: ktap.Report, lines: Iterable[str]) -> tuple[str, str]:
         return "ERROR", f"kernel bailed out: {rep.bail_out}"
     if not rep.complete():
         return "ERROR", "report incomplete (the log ends early)"
+    if rep.duplicates():
+        return "ERROR", "result names not unique (our defect): " + ", ".join(rep.duplicates()[:8])
     verdict = rep.verdict()
     for line in lines:
         m = _HALTED.match(ktap.clean(line))
