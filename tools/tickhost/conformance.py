@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from typing import Optional
@@ -32,7 +33,7 @@ from . import ktap, parselog, paths
 LINUX_SOURCE = "/usr/src/linux-source-6.1.tar.xz"      # Debian linux-source-6.1
 KUNIT_DIR = os.path.join(paths.BUILD, "kunit-6.1")
 NPM_DIR = os.path.join(paths.BUILD, "npm")
-TAP_PARSER = "tap-parser@18"
+TAP_PARSER = "tap-parser@18.3.4"
 TAP_PARSER_CMD = os.path.join(NPM_DIR, "node_modules", "tap-parser", "bin", "cmd.cjs")
 _VERSION = re.compile(r"^(\s*)KTAP version 1$")
 _TOP_RESULT = re.compile(r"^(ok|not ok) (\d+)\b")
@@ -165,6 +166,8 @@ def kunit(path: str, end: int, nlines: int, host: dict[str, str],
 
 def tap_parser_cmd() -> tuple[Optional[str], str]:
     """tap-parser's command line tool under build/npm, installed once."""
+    if not shutil.which("node") or not shutil.which("npm"):
+        return None, "node or npm missing (apt-get install npm)"
     if os.path.exists(TAP_PARSER_CMD):
         return TAP_PARSER_CMD, ""
     r = subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund",
@@ -247,6 +250,8 @@ print "error: $_\n" for $p->parse_errors;
 def prove(path: str) -> tuple[Totals, list[str]]:
     """prove's verdict and TAP::Parser's top-level totals for the
     document at path."""
+    if not shutil.which("prove") or not shutil.which("perl"):
+        return {}, ["prove or perl missing (apt-get install perl)"]
     r = subprocess.run(["prove", "--exec", "cat", path], capture_output=True, text=True)
     result = re.search(r"^Result: (\w+)", r.stdout, re.M)
     tests = re.search(r"Tests=(\d+)", r.stdout)
