@@ -104,6 +104,18 @@ class NamesTest(unittest.TestCase):
         self.assertEqual((r.duplicates(), r.verdict()), ([], "PASS"))
         self.assertEqual(qemu.judge(r, 1, False, 10, ""), ("PASS", ""))
 
+    def test_junit_testcases_carry_the_dotted_path(self) -> None:
+        import os
+        import tempfile
+        import xml.etree.ElementTree as ET
+        from tickhost import report
+        r = qemu.RunResult({"name": "x"}, "tcg", [], "PASS", "", 1, 1.0, NEW, "", ktap.parse(NEW))
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "j.xml")
+            report.write_junit([r], path)
+            names = [tc.get("name") for tc in ET.parse(path).iter("testcase")]
+        self.assertEqual(names, ["hpet.info", "hpet.wrap", "pit.info"])
+
     def test_duplicate_names_are_our_error(self) -> None:
         # Flattened, two suites' "info" tests collide: an ERROR of ours.
         old = [ln.replace("hpet.info", "info").replace("pit.info", "info") for ln in NEW]
