@@ -2,9 +2,12 @@
 scenarios' known answers. They must not boot QEMU: inputs are literal text."""
 from __future__ import annotations
 
+import os
+import tempfile
 import unittest
+import xml.etree.ElementTree as ET
 
-from tickhost import knownanswer, ktap, matrix, qemu
+from tickhost import knownanswer, ktap, matrix, qemu, report
 
 GOOD = """\x1b[2J\x1b[01;01HGRUB noise
 KTAP version 1
@@ -105,10 +108,6 @@ class NamesTest(unittest.TestCase):
         self.assertEqual(qemu.judge(r, 1, False, 10, ""), ("PASS", ""))
 
     def test_junit_testcases_carry_the_dotted_path(self) -> None:
-        import os
-        import tempfile
-        import xml.etree.ElementTree as ET
-        from tickhost import report
         r = qemu.RunResult({"name": "x"}, "tcg", [], "PASS", "", 1, 1.0, NEW, "", ktap.parse(NEW))
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "j.xml")
