@@ -8,6 +8,14 @@
 static const char *indent = "";
 static char reason[160];
 
+/* The nesting level's indent, shared with the console for the lines that
+ * code below the report prints on its own. */
+static void set_indent(const char *s)
+{
+	indent = s;
+	console_set_indent(s);
+}
+
 void ktap_begin(int nsuites)
 {
 	/* A newline first: firmware may have left a partial line (GRUB
@@ -17,7 +25,7 @@ void ktap_begin(int nsuites)
 
 void ktap_suite_begin(const char *suite, int ntests)
 {
-	indent = "    ";
+	set_indent("    ");
 	kprintf("%sKTAP version 1\n%s# Subtest: %s\n%s1..%d\n", indent, indent, suite, indent,
 		ntests);
 }
@@ -40,12 +48,12 @@ void ktap_test_result(int n, const char *suite, const char *name, enum verdict v
 
 void ktap_suite_close(void)
 {
-	indent = "";
+	set_indent("");
 }
 
 void ktap_suite_end(int n, const char *suite, enum verdict v)
 {
-	indent = "";
+	set_indent("");
 	if (v == SKIP)
 		kprintf("ok %d %s # SKIP all tests skipped\n", n, suite);
 	else
