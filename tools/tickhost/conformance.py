@@ -33,8 +33,9 @@ from . import ktap, parselog, paths
 LINUX_SOURCE = "/usr/src/linux-source-6.1.tar.xz"      # Debian linux-source-6.1
 KUNIT_DIR = os.path.join(paths.BUILD, "kunit-6.1")
 NPM_DIR = os.path.join(paths.BUILD, "npm")
-TAP_PARSER = "tap-parser@18.3.4"
-TAP_PARSER_CMD = os.path.join(NPM_DIR, "node_modules", "tap-parser", "bin", "cmd.cjs")
+# tap-parser 18 (the issue's) wants Node 20 or newer; 17.0.0 is the last
+# for Node 18, Debian 12's nodejs. Both read every log the same.
+TAP_PARSER_NEW, TAP_PARSER_OLD = "18.3.4", "17.0.0"
 _VERSION = re.compile(r"^(\s*)KTAP version 1$")
 _TOP_RESULT = re.compile(r"^(ok|not ok) (\d+)\b")
 
@@ -165,16 +166,22 @@ def kunit(path: str, end: int, nlines: int, host: dict[str, str],
 # ---- tap-parser ----
 
 def tap_parser_cmd() -> tuple[Optional[str], str]:
-    """tap-parser's command line tool under build/npm, installed once."""
+    """tap-parser's command line tool under build/npm/VERSION, installed
+    once; the version is the newest the installed Node runs."""
     if not shutil.which("node") or not shutil.which("npm"):
         return None, "node or npm missing (apt-get install npm)"
-    if os.path.exists(TAP_PARSER_CMD):
-        return TAP_PARSER_CMD, ""
+    r = subprocess.run(["node", "--version"], capture_output=True, text=True)
+    major = re.match(r"v(\d+)", r.stdout.strip())
+    version = TAP_PARSER_NEW if major and int(major.group(1)) >= 20 else TAP_PARSER_OLD
+    where = os.path.join(NPM_DIR, version)
+    cmd = os.path.join(where, "node_modules", "tap-parser", "bin", "cmd.cjs")
+    if os.path.exists(cmd):
+        return cmd, ""
     r = subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund",
-                        "--prefix", NPM_DIR, TAP_PARSER], capture_output=True, text=True)
-    if r.returncode != 0 or not os.path.exists(TAP_PARSER_CMD):
-        return None, f"npm install {TAP_PARSER} failed: {r.stderr.strip()[-300:]}"
-    return TAP_PARSER_CMD, ""
+                        "--prefix", where, f"tap-parser@{version}"], capture_output=True, text=True)
+    if r.returncode != 0 or not os.path.exists(cmd):
+        return None, f"npm install tap-parser@{version} failed: {r.stderr.strip()[-300:]}"
+    return cmd, ""
 
 
 def _tap_count(events: list, acc: dict[str, Totals], errs: list[str]) -> None:
