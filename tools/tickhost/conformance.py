@@ -296,6 +296,10 @@ def check(log: str, work: str) -> tuple[list[str], list[str]]:
     # where no exit device ends it, may follow.
     after = [x for x in (ktap.clean(ln).strip() for ln in lines[end:])
              if x.startswith("#") and not parselog.HALTED.match(x)]
+    trailing = [x for x in doc if x != x.rstrip()]
+    if trailing:
+        problems.append(f"{len(trailing)} KTAP line(s) end in white space, the first "
+                        f"{trailing[0][:60]!r}")
     if after:
         problems.append(f"{len(after)} diagnostic line(s) after the last result "
                         f"(kunit_parser drops them), the first {after[0][:60]!r}")
