@@ -4,8 +4,10 @@ parsers; it must not boot QEMU nor judge devices.
 
 - Linux's kunit_parser (tools/testing/kunit, extracted at first use from
   Debian's linux-source-6.1 into build/, never into the repository) reads
-  the whole log: it must report no errors, leave no KTAP line unread (only
-  what follows the last result), and give every test the host's verdict.
+  the whole log: it must report no errors, give every test the host's
+  verdict and file every measurement under the test the host files it
+  under. It stops reading at the plan's last result, so no diagnostic may
+  follow that (only the kernel's halt line, printed after the run).
 - tap-parser (npm, installed at first use into build/npm) in strict mode,
   where any line TAP does not define is an error. TAP has no "KTAP version
   N" line (tap-parser knows only "TAP version N"), so the version lines,
@@ -15,6 +17,8 @@ parsers; it must not boot QEMU nor judge devices.
 - prove (Perl's TAP::Harness) sees only the top level: ktap.rst says a TAP
   consumer loses the nested results, so its totals are the suites'. Every
   unindented line must be TAP it knows.
+
+Result names must be unique and no KTAP line may end in white space.
 
     python3 -m tickhost.conformance LOG   prints each parser's totals
 """
