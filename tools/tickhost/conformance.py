@@ -18,7 +18,8 @@ parsers; it must not boot QEMU nor judge devices.
   consumer loses the nested results, so its totals are the suites'. Every
   unindented line must be TAP it knows.
 
-Result names must be unique and no KTAP line may end in white space.
+Result names must be unique, no KTAP line may end in white space, and the
+summary's verdict column must line up with its heading.
 
     python3 -m tickhost.conformance LOG   prints each parser's totals
 """
@@ -304,6 +305,12 @@ def check(log: str, work: str) -> tuple[list[str], list[str]]:
     if trailing:
         problems.append(f"{len(trailing)} KTAP line(s) end in white space, the first "
                         f"{trailing[0][:60]!r}")
+    rows = rep.summary[1:-1]    # the heading row, one row per suite (not the totals)
+    col = rows[0].find(" result") + 1 if rows else 0
+    askew = [r for r in rows[1:] if r[col:].split(" ", 1)[0] not in ktap.RESULTS
+             or r[col - 1] != " "]
+    if askew:
+        problems.append(f"summary rows not aligned with the heading: {askew[0][:40]!r}")
     if after:
         problems.append(f"{len(after)} diagnostic line(s) after the last result "
                         f"(kunit_parser drops them), the first {after[0][:60]!r}")
