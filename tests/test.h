@@ -25,6 +25,7 @@ struct test_env {
 	struct cmdline *cmd;
 	bool acpi_ok;		/* ACPI tables were found */
 	int nioapics;		/* IOAPICs usable (0 without a MADT) */
+	u64 sources_init_ms;	/* probing and calibrating the sources at boot */
 };
 
 struct test {

@@ -18,7 +18,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("qemu", "qmp", "actions"),
     # what a run means: formats, the matrix's checks, the scenarios' answers,
     # verdicts across repeated runs; Bochs runs, judged as serial logs are
-    ("report", "matrix", "knownanswer", "parselog", "stability", "bochs"),
+    ("report", "matrix", "knownanswer", "parselog", "conformance", "stability", "bochs"),
     # sequences of runs
     ("migrate", "scenario", "soak", "faults", "bench", "menu", "adviseverify"),
     # commands
