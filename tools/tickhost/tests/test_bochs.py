@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import sys
 import tempfile
 import unittest
 from unittest import mock
@@ -108,6 +109,39 @@ class IsoTest(unittest.TestCase):
             left = [f for f in os.listdir(d) if f.endswith(".iso")]
             self.assertEqual(len(left), bochs.ISOS_KEPT)
             self.assertEqual([f for f in os.listdir(d) if not f.endswith(".iso")], [])
+
+
+class FollowTest(unittest.TestCase):
+    """_boot with a stand-in for Bochs: a process that writes serial to
+    the file, as Bochs's com1 does, and then halts (sleeps) or exits."""
+
+    def boot(self, body: str, timeout: float = 20.0) -> tuple:
+        with tempfile.TemporaryDirectory() as d:
+            serial = os.path.join(d, "serial.out")
+            script = (f"import sys, time\nf = open({serial!r}, 'w')\n"
+                      f"def out(s):\n    f.write(s); f.flush()\n{body}")
+            with mock.patch.object(bochs, "QUIET_S", 0.3):
+                return bochs._boot([sys.executable, "-c", script], serial, timeout, False,
+                                   None)
+
+    def test_a_halted_machine_is_stopped_once_its_stream_is_complete(self) -> None:
+        status, timed_out, got, times = self.boot(
+            f"out({LOG!r})\nout('# tickscope: halted (exit code 0)\\n')\ntime.sleep(60)")
+        self.assertFalse(timed_out)
+        self.assertNotEqual(status, 0)          # stopped by the tool
+        self.assertEqual(got[-1], "# tickscope: halted (exit code 0)\n")
+        self.assertEqual(len(got), len(times))
+        self.assertTrue(ktap.parse(got).complete())
+
+    def test_an_exit_ends_the_run_and_keeps_the_last_partial_line(self) -> None:
+        status, timed_out, got, _ = self.boot(f"out({LOG!r} + 'no newline')\nsys.exit(1)")
+        self.assertEqual((status, timed_out, got[-1]), (1, False, "no newline\n"))
+
+    def test_silence_times_out(self) -> None:
+        status, timed_out, got, _ = self.boot("out('GRUB loading')\ntime.sleep(60)", 1.0)
+        self.assertTrue(timed_out)
+        rep = ktap.parse(got)
+        self.assertEqual(bochs.judge(rep, got, timed_out, 1.0, status, [])[0], "ERROR")
 
 
 class TruthTest(unittest.TestCase):
