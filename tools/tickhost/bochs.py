@@ -30,6 +30,7 @@ import os
 import pty
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -346,9 +347,10 @@ def _boot(cmd: list[str], serial: str, timeout: float, live: bool,
             break
         time.sleep(POLL_S)
     if proc.poll() is None:
-        # SIGTERM stops the simulation into the debugger's prompt, whose
-        # `q` ends Bochs with its log written out.
-        proc.terminate()
+        # SIGINT stops the simulation into the debugger's prompt (Bochs
+        # installs its Ctrl-C handler there), whose `q` ends Bochs with its
+        # log written out.
+        proc.send_signal(signal.SIGINT)
         for _ in range(20):
             try:
                 os.write(master, b"q\n")
