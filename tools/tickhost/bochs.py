@@ -85,7 +85,7 @@ def missing() -> str:
         if not os.path.exists(f):
             return f"{f} is missing (apt-get install {PACKAGES})"
     if not os.path.exists(os.path.join(PLUGINS, "libbx_term_gui.so")):
-        return f"Bochs's term display is missing (apt-get install bochs-term)"
+        return "Bochs's term display is missing (apt-get install bochs-term)"
     return ""
 
 
