@@ -6,25 +6,34 @@
 #define ARCH_SMP_H
 
 #include "percpu.h"
-
-#define AP_STACK_SIZE	16384
+#include "smp_layout.h"
 
 struct acpi_info;
 
 /* Makes GS point at CPU 0's area; first thing at boot. */
 void smp_early_init(void);
 /*
- * Starts every enabled CPU of the MADT other than this one, one at a
- * time, each with a bounded wait. ap_init, when set, runs on each AP
- * before it reports online (drivers' per-CPU set-up, e.g. kvm-clock).
- * tramp_free says the caller found the page at TRAMP_BASE (smp_layout.h)
- * to be free RAM in its memory map; without it no AP is started. Returns
- * the number of CPUs online, this one included.
+ * Starts every enabled CPU of the MADT other than this one (at most
+ * SMP_MAX_CPUS in all), all at once: INIT to each, one 10 ms wait, then
+ * STARTUP to each, and one bounded wait for them all (1 s plus 20 ms per
+ * AP), so a CPU that never starts costs the others nothing but that
+ * bound. ap_init, when set, runs on each AP before it reports online
+ * (drivers' per-CPU set-up, e.g. kvm-clock). tramp_free says the caller
+ * found the page at TRAMP_BASE (smp_layout.h) to be free RAM in its
+ * memory map; without it no AP is started. Returns the number of CPUs
+ * online, this one included.
  */
 int smp_init(const struct acpi_info *ai, bool tramp_free, void (*ap_init)(void));
-/* CPUs listed enabled in the MADT (1 without one), and online now. */
+/* CPUs listed enabled in the MADT (1 without one). */
 int smp_possible(void);
+/* CPUs given an index: this one and every AP a start was tried for (or
+ * that could not be sent one, see percpu.not_sent). Per-CPU loops run
+ * over 0..smp_count()-1 and skip those not smp_cpu_usable. */
+int smp_count(void);
+/* CPUs online now, this one included. */
 int smp_online(void);
+/* Enabled MADT CPUs not started because SMP_MAX_CPUS was reached. */
+int smp_left_out(void);
 struct percpu *smp_cpu(int i);
 /* Milliseconds the whole bring-up took. */
 u64 smp_bringup_ms(void);

@@ -45,7 +45,7 @@ TEST(smp, ipi_latency)
 		if (ipi_vector < 0)
 			return error("no free vector for the IPI test");
 	}
-	for (int c = 1; c < smp_online(); c++) {
+	for (int c = 1; c < smp_count(); c++) {
 		struct percpu *p = smp_cpu(c);
 
 		if (!smp_cpu_usable(c))
@@ -87,7 +87,7 @@ static void route_irq(struct int_frame *f, void *ctx)
 TEST(smp, irq_route)
 {
 	enum verdict v = need_smp();
-	int target = smp_online() - 1, vec, gsi;
+	int target = smp_count() - 1, vec, gsi;
 	u64 end;
 
 	if (v != PASS)

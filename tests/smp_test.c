@@ -12,6 +12,7 @@
 #include "arch-x86/delay.h"
 #include "arch-x86/smp.h"
 #include "drivers/kvmclock.h"
+#include "lib/stats.h"
 
 #define MSR_TSC			0x10
 #define MSR_TSC_ADJUST		0x3B
@@ -29,7 +30,7 @@ int usable_cpus(void)
 {
 	int n = 0;
 
-	for (int c = 0; c < smp_online(); c++)
+	for (int c = 0; c < smp_count(); c++)
 		n += c == 0 || smp_cpu_usable(c);
 	return n;
 }
@@ -49,35 +50,96 @@ bool on_all(void (*fn)(void *), void *arg, bool self)
 {
 	bool ok = true, called[SMP_MAX_CPUS] = { false };
 
-	for (int c = 1; c < smp_online(); c++)
+	for (int c = 1; c < smp_count(); c++)
 		called[c] = smp_call(c, fn, arg) == 0;
 	if (self)
 		fn(arg);
-	for (int c = 1; c < smp_online(); c++)
+	for (int c = 1; c < smp_count(); c++)
 		if (called[c])
 			ok &= smp_wait(c, WORK_TIMEOUT_US);
 	return ok;
 }
 
-TEST(smp, bringup)
+/* Each AP's start-up time (first STARTUP IPI to online, us), eight to a
+ * line: with hundreds of CPUs one line each would swamp the report. */
+static void print_start_times(void)
 {
-	int failed = 0;
+	char line[160];
+	int len = 0;
 
-	measure("smp.cpus", smp_possible(), 0, NULL);
-	measure("smp.started", smp_online(), 0, NULL);
-	measure("smp.bringup_ms", (s64)smp_bringup_ms(), 0, "ms");
-	for (int c = 1; c < smp_possible() && c < SMP_MAX_CPUS; c++) {
+	for (int c = 1; c < smp_count(); c++) {
 		struct percpu *p = smp_cpu(c);
 
-		diag("CPU %d: APIC ID %u, %s in %lu us", c, p->apic_id,
-		     p->online ? "online" : "did not start", p->start_us);
-		failed += !p->online;
+		if (!len)
+			len = snprintf_(line, sizeof(line), "start-up us, CPU %d (APIC ID %u) on:", c,
+					p->apic_id);
+		if (p->online)
+			len += snprintf_(line + len, sizeof(line) - (size_t)len, " %lu", p->start_us);
+		else
+			len += snprintf_(line + len, sizeof(line) - (size_t)len, " -");
+		if ((c - 1) % 8 == 7 || c == smp_count() - 1) {
+			diag("%s", line);
+			len = 0;
+		}
 	}
+}
+
+/* Names (by APIC ID) the CPUs that did not start, and why; returns how
+ * many. */
+static int report_not_started(char *ids, size_t size)
+{
+	int failed = 0;
+	size_t len = 0;
+
+	ids[0] = 0;
+	for (int c = 1; c < smp_count(); c++) {
+		struct percpu *p = smp_cpu(c);
+
+		if (p->online)
+			continue;
+		diag("CPU %d, APIC ID %u: %s", c, p->apic_id, p->not_sent ? p->not_sent :
+		     "did not come online after INIT, STARTUP, STARTUP");
+		if (failed++ < 16 && len + 12 < size)
+			len += (size_t)snprintf_(ids + len, size - len, "%s%u", failed > 1 ? ", " : "",
+						 p->apic_id);
+	}
+	if (failed > 16 && len + 6 < size)
+		snprintf_(ids + len, size - len, ", ...");
+	return failed;
+}
+
+TEST(smp, bringup)
+{
+	static u64 us[SMP_MAX_CPUS];
+	char ids[200];
+	int failed, n = 0;
+	struct summary s;
+
+	(void)env;
+	measure("smp.cpus", smp_possible(), 0, NULL);
+	measure("smp.started", smp_online(), 0, NULL);
+	measure_x("smp.left_out", smp_left_out(), 0, NULL, "enabled MADT CPUs beyond the %d "
+		  "tickscope starts, not started", SMP_MAX_CPUS);
+	measure("smp.bringup_ms", (s64)smp_bringup_ms(), 0, "ms");
 	if (smp_possible() < 2)
 		return skip("one CPU in the MADT");
-	summary_note("%d of %d CPUs, %lu ms", smp_online(), smp_possible(), smp_bringup_ms());
+	for (int c = 1; c < smp_count(); c++)
+		if (smp_cpu(c)->online)
+			us[n++] = smp_cpu(c)->start_us;
+	summarize(us, (size_t)n, &s);
+	measure_x("smp.start_us.p50", (s64)s.p50, 0, "us", "first STARTUP IPI to online, over %d "
+		  "APs started at once", n);
+	measure("smp.start_us.max", (s64)s.max, 0, "us");
+	print_start_times();
+	failed = report_not_started(ids, sizeof(ids));
+	if (smp_left_out())
+		diag("%d enabled CPUs of the MADT were left out: tickscope starts at most %d",
+		     smp_left_out(), SMP_MAX_CPUS);
+	summary_note("%d of %d CPUs, %lu ms%s", smp_online(), smp_possible(), smp_bringup_ms(),
+		     smp_left_out() ? " (the rest beyond the limit)" : "");
 	if (failed)
-		return fail("%d CPU(s) did not come up within 100 ms of their STARTUP IPIs", failed);
+		return fail("%d CPU(s) did not start: APIC ID %s; the other %d went on", failed, ids,
+			    smp_online());
 	return PASS;
 }
 
@@ -119,11 +181,11 @@ static enum verdict run_together(void (*loop)(void *), void *arg, const char *wh
 	warp_go = 0;
 	arrived = 0;
 	barrier_missed = 0;
-	for (int c = 1; c < smp_online(); c++)
+	for (int c = 1; c < smp_count(); c++)
 		called[c] = smp_call(c, loop, arg) == 0;
 	warp_go = 1;
 	loop(arg);
-	for (int c = 1; c < smp_online(); c++)
+	for (int c = 1; c < smp_count(); c++)
 		if (called[c] && !smp_wait(c, WORK_TIMEOUT_US)) {
 			warp_go = 0;
 			return error("CPU %d did not finish the %s within %u ms", c, what,
@@ -248,8 +310,10 @@ TEST(smp, tsc_warp)
 		plant_warp(env, planted);
 	if (env->cpu->tsc_adjust) {
 		on_all(read_adjust, adjust, true);
-		for (int c = 0; c < smp_online(); c++)
-			diag("CPU %d: IA32_TSC_ADJUST = %ld", c, (s64)adjust[c]);
+		diag("CPU 0: IA32_TSC_ADJUST = %ld", (s64)adjust[0]);
+		for (int c = 1; c < smp_count(); c++)	/* only those that differ */
+			if (smp_cpu_usable(c) && adjust[c] != adjust[0])
+				diag("CPU %d: IA32_TSC_ADJUST = %ld", c, (s64)adjust[c]);
 	}
 	/* Loops for ~20 ms on this CPU: a lock round trip is timed first. */
 	t0 = rdtsc_ordered();

@@ -132,7 +132,7 @@ static enum verdict judge_ticks(const char *what, u64 hz, u64 window_ns, bool re
 	(void)window_ns;
 	(void)start;
 	*lost_total = 0;
-	for (int c = 0; c < smp_online(); c++) {
+	for (int c = 0; c < smp_count(); c++) {
 		bool own = !relayed || c == 0;
 		if (c && !smp_cpu_usable(c))
 			continue;	/* failed in an earlier test: left out */
@@ -165,7 +165,7 @@ static enum verdict judge_ticks(const char *what, u64 hz, u64 window_ns, bool re
 /* ERROR naming the CPUs that did not finish their share of the window. */
 static enum verdict unfinished(const char *what)
 {
-	for (int c = 1; c < smp_online(); c++)
+	for (int c = 1; c < smp_count(); c++)
 		if (smp_cpu(c)->failed)
 			return error("CPU %d did not finish the %s window within %u ms; it is left "
 				     "out of the SMP tests that follow", c, what,
@@ -178,7 +178,7 @@ static bool window_spoiled(u64 start, u64 window_ns)
 {
 	u64 end = start + ns_to_tsc(window_ns);
 
-	for (int c = 0; c < smp_online(); c++) {
+	for (int c = 0; c < smp_count(); c++) {
 		struct gapset all = watches[c].cpu.absent;
 
 		if (c && !smp_cpu_usable(c))
@@ -206,7 +206,7 @@ static bool tick_windows(const char *what, u64 hz, bool (*start)(u64 hz), void (
 	do {
 		if (tries++)
 			steal_note_remeasured();
-		for (int c = 0; c < smp_online(); c++)
+		for (int c = 0; c < smp_count(); c++)
 			smp_cpu(c)->ticks = 0;
 		ok = start(hz);
 		ok = ok && run_window(hz, TICK_WINDOW_NS, start_tsc, true);
@@ -312,7 +312,7 @@ TEST(smp, broadcast)
 	v = judge_ticks("broadcast_ticks", hz, TICK_WINDOW_NS, true, start, &lost);
 	/* Ticks CPU 0 passed on that another CPU did not take, beyond those
 	 * that came while that CPU did not run. */
-	for (int c = 1; c < smp_online(); c++) {
+	for (int c = 1; c < smp_count(); c++) {
 		u64 t0 = window_ticks[0], tc = window_ticks[c] + smp_cpu(c)->stolen_periods;
 
 		if (smp_cpu_usable(c))
