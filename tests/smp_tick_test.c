@@ -61,9 +61,15 @@ static bool ensure_tick_vector(void)
  * timers under TCG). Ticks due inside those coalesce, which is not the
  * timer's fault. */
 struct spin_arg {
-	u64 end, period;
+	u64 begin, end, period;
 	bool witness;
 };
+
+/* The windows start together, this long after CPU 0 starts calling the
+ * others, so that every CPU counts over the same stretch (a CPU woken
+ * later still starts on arrival, and is judged over its own window). */
+#define WINDOW_LEAD_US		2000
+#define WINDOW_LEAD_PER_CPU_US	1000
 
 static struct watch watches[SMP_MAX_CPUS];
 static u64 window_ticks[SMP_MAX_CPUS];	/* ticks each CPU took inside its window */
@@ -79,6 +85,8 @@ static void spin_window(void *arg)
 	u64 t0;
 
 	irq_enable();
+	while (rdtsc_ordered() < a->begin)	/* bounded: a fixed TSC */
+		cpu_relax();
 	watch_begin(w, a->period, a->witness && this_cpu() == 0);
 	t0 = smp_cpu((int)this_cpu())->ticks;
 	watch_until(w, a->end);
@@ -91,7 +99,9 @@ static bool run_window(u64 hz, u64 window_ns, u64 *start, bool witness)
 {
 	static struct spin_arg a;
 
-	*start = rdtsc_ordered();
+	*start = rdtsc_ordered() + ns_to_tsc((WINDOW_LEAD_US + WINDOW_LEAD_PER_CPU_US *
+					     (u64)smp_count()) * 1000ull);
+	a.begin = *start;
 	a.end = *start + ns_to_tsc(window_ns);
 	a.period = tsc_hz() / hz;
 	a.witness = witness;
@@ -313,7 +323,12 @@ TEST(smp, broadcast)
 	/* Ticks CPU 0 passed on that another CPU did not take, beyond those
 	 * that came while that CPU did not run. */
 	for (int c = 1; c < smp_count(); c++) {
-		u64 t0 = window_ticks[0], tc = window_ticks[c] + smp_cpu(c)->stolen_periods;
+		/* What CPU 0 took over CPU c's own window (shorter when c
+		 * arrived late), as judge_ticks expects it. */
+		u64 len0 = watches[0].cpu.last - watches[0].cpu.start;
+		u64 len = watches[c].cpu.last - watches[c].cpu.start;
+		u64 t0 = mul_div_u64(window_ticks[0], MIN(len, len0), MAX(len0, 1ull));
+		u64 tc = window_ticks[c] + smp_cpu(c)->stolen_periods;
 
 		if (smp_cpu_usable(c))
 			worst = MAX(worst, t0 > tc ? t0 - tc : 0);
