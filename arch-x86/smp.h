@@ -55,6 +55,17 @@ static inline void spin_lock(spinlock_t *l)
 		while (*l)
 			__asm__ volatile("pause");
 }
+/* spin_lock, giving up (false) once the TSC passes end: with many vCPUs
+ * on few host cores the holder may be descheduled for long, and a loop
+ * with a deadline must not wait for it past that deadline. */
+static inline bool spin_lock_until(spinlock_t *l, u64 end)
+{
+	while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
+		while (*l)
+			if (rdtsc_ordered() > end)
+				return false;
+	return true;
+}
 static inline void spin_unlock(spinlock_t *l)
 {
 	__atomic_store_n(l, 0, __ATOMIC_RELEASE);

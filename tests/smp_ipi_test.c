@@ -103,15 +103,15 @@ TEST(smp, irq_route)
 	if (v != PASS)
 		return v;
 	/* The last usable AP an IOAPIC entry can name: its destination is
-	 * 8 bits, and higher x2APIC IDs need interrupt remapping, which
-	 * tickscope does not program (ioapic.h). */
-	while (target > 0 && (!smp_cpu_usable(target) || smp_cpu(target)->apic_id > 0xFF))
+	 * 8 bits (0xFF is broadcast), and higher x2APIC IDs need interrupt
+	 * remapping, which tickscope does not program (ioapic.h). */
+	while (target > 0 && (!smp_cpu_usable(target) || smp_cpu(target)->apic_id >= 0xFF))
 		target--;
 	if (target < smp_count() - 1)
-		diag("routing to CPU %d: the CPUs after it have failed or have APIC IDs above 255, "
-		     "which an IOAPIC entry cannot name without interrupt remapping", target);
+		diag("routing to CPU %d: the CPUs after it have failed or have APIC IDs of 255 "
+		     "or above, which an IOAPIC entry cannot name without interrupt remapping", target);
 	if (!target)
-		return skip("no usable AP with an APIC ID of 255 or less to route to");
+		return skip("no usable AP with an APIC ID below 255 to route to");
 	if (!env->nioapics) {
 		const char *p = acpi_problem(env->acpi, "APIC");
 

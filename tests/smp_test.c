@@ -165,11 +165,15 @@ static bool barrier(void)
 	u64 end = rdtsc_ordered() + ns_to_tsc(BARRIER_TIMEOUT_US * 1000ull);
 
 	__atomic_add_fetch(&arrived, 1, __ATOMIC_SEQ_CST);
-	while (arrived < (u32)usable_cpus() || !warp_go)
+	/* PAUSE while waiting: a hypervisor that exits on PAUSE loops then
+	 * runs the CPUs still to arrive instead of the ones waiting. */
+	while (arrived < (u32)usable_cpus() || !warp_go) {
 		if (rdtsc_ordered() > end) {
 			__atomic_add_fetch(&barrier_missed, 1, __ATOMIC_SEQ_CST);
 			return false;
 		}
+		cpu_relax();
+	}
 	return true;
 }
 
@@ -217,7 +221,8 @@ static void warp_loop(void *arg)
 		 * others may be descheduled, or done) for another CPU's turn. */
 		while (warp_last_cpu == this_cpu() && warp_running > 1 && rdtsc_ordered() < wait_end)
 			cpu_relax();
-		spin_lock(&warp_lock);
+		if (!spin_lock_until(&warp_lock, deadline))
+			break;
 		prev = warp_last;
 		now = rdtsc_ordered() + (this_cpu() == 1 ? sim_offset : 0);
 		warp_last = now;
@@ -365,13 +370,16 @@ static volatile u64 kc_last, kc_warps, kc_max;
 static void kvmclock_loop(void *arg)
 {
 	struct clocksource *cs = arg;
+	u64 deadline;
 
 	if (!barrier())
 		return;
-	for (int i = 0; i < 2000; i++) {
+	deadline = rdtsc_ordered() + ns_to_tsc(WARP_DEADLINE_US * 1000ull);
+	for (int i = 0; i < 2000 && rdtsc_ordered() < deadline; i++) {
 		u64 now;
 
-		spin_lock(&warp_lock);
+		if (!spin_lock_until(&warp_lock, deadline))
+			break;
 		now = cs->read(cs);
 		if (now < kc_last) {
 			kc_warps++;
