@@ -57,12 +57,18 @@ static inline void spin_lock(spinlock_t *l)
 }
 /* spin_lock, giving up (false) once the TSC passes end: with many vCPUs
  * on few host cores the holder may be descheduled for long, and a loop
- * with a deadline must not wait for it past that deadline. */
+ * with a deadline must not wait for it past that deadline. The TSC is
+ * read once every 256 polls of the lock: under TCG each RDTSC is a call
+ * into QEMU that, as QEMU 7.2's cpu_get_ticks() reads, takes a host
+ * spinlock all vCPUs share, so dozens of CPUs reading it in a tight loop
+ * hold each other up. */
 static inline bool spin_lock_until(spinlock_t *l, u64 end)
 {
+	u32 n = 0;
+
 	while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
 		while (*l)
-			if (rdtsc_ordered() > end)
+			if (!(++n & 255) && rdtsc_ordered() > end)
 				return false;
 	return true;
 }
