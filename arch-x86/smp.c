@@ -34,6 +34,7 @@ struct tramp_params {
 static struct percpu cpus[SMP_MAX_CPUS];
 static u8 stacks[SMP_MAX_CPUS][AP_STACK_SIZE] __attribute__((aligned(16)));
 static int possible = 1, count = 1, online = 1, left_out, call_vector = -1;
+static u32 planted_lost = SMP_NONE_LOST;
 static u64 bringup_ms;
 static void (*ap_hook)(void);
 
@@ -130,7 +131,7 @@ static void list_aps(const struct acpi_info *ai, u32 me)
 static void send_all(u32 lo, bool sipi)
 {
 	for (int i = 1; i < count; i++) {
-		if (cpus[i].not_sent || cpus[i].online)
+		if (cpus[i].not_sent || cpus[i].online || cpus[i].apic_id == planted_lost)
 			continue;
 		if (sipi && !cpus[i].sipi_tsc)
 			cpus[i].sipi_tsc = rdtsc_ordered();
@@ -178,7 +179,8 @@ static void start_aps(void)
 	}
 }
 
-int smp_init(const struct acpi_info *ai, bool tramp_free, void (*ap_init)(void))
+int smp_init(const struct acpi_info *ai, bool tramp_free, void (*ap_init)(void),
+	     u32 lost_apic_id)
 {
 	u32 me = lapic_id();
 	u64 t0 = rdtsc_ordered();
@@ -192,6 +194,7 @@ int smp_init(const struct acpi_info *ai, bool tramp_free, void (*ap_init)(void))
 	if (call_vector < 0)
 		return online;
 	ap_hook = ap_init;
+	planted_lost = lost_apic_id;
 	memcpy((void *)(uintptr_t)TRAMP_BASE, trampoline_start,
 	       (size_t)(trampoline_end - trampoline_start));
 	list_aps(ai, me);

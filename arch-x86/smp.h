@@ -20,10 +20,14 @@ void smp_early_init(void);
  * bound. ap_init, when set, runs on each AP before it reports online
  * (drivers' per-CPU set-up, e.g. kvm-clock). tramp_free says the caller
  * found the page at TRAMP_BASE (smp_layout.h) to be free RAM in its
- * memory map; without it no AP is started. Returns the number of CPUs
- * online, this one included.
+ * memory map; without it no AP is started. lost_apic_id, unless
+ * SMP_NONE_LOST, names a CPU to send no IPIs to, as if they were lost (a
+ * planted fault: that CPU must then be reported as not started). Returns
+ * the number of CPUs online, this one included.
  */
-int smp_init(const struct acpi_info *ai, bool tramp_free, void (*ap_init)(void));
+#define SMP_NONE_LOST	0xFFFFFFFFu
+int smp_init(const struct acpi_info *ai, bool tramp_free, void (*ap_init)(void),
+	     u32 lost_apic_id);
 /* CPUs listed enabled in the MADT (1 without one). */
 int smp_possible(void);
 /* CPUs given an index: this one and every AP a start was tried for (or

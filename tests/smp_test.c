@@ -121,7 +121,6 @@ TEST(smp, bringup)
 	int failed, n = 0;
 	struct summary s;
 
-	(void)env;
 	measure("smp.cpus", smp_possible(), 0, NULL);
 	measure("smp.started", smp_online(), 0, NULL);
 	measure_x("smp.left_out", smp_left_out(), 0, NULL, "enabled MADT CPUs beyond the %d "
@@ -137,6 +136,9 @@ TEST(smp, bringup)
 		  "APs started at once", n);
 	measure("smp.start_us.max", (s64)s.max, 0, "us");
 	print_start_times();
+	if (cmdline_has(env->cmd, "smp_lost"))
+		diag("smp_lost=%lu: no IPIs were sent to that APIC ID (planted: it must be named "
+		     "below)", cmdline_u64(env->cmd, "smp_lost", 0, 0xFFFFFFFEull, 0));
 	failed = report_not_started(ids, sizeof(ids));
 	if (smp_left_out())
 		diag("%d enabled CPUs of the MADT were left out: tickscope starts at most %d",
