@@ -111,7 +111,8 @@ static void list_aps(const struct acpi_info *ai, u32 me)
 	for (int i = 0; i < ai->ncpus; i++) {
 		u32 id = ai->cpus[i].apic_id;
 
-		if (!ai->cpus[i].enabled || id == me)
+		/* A CPU listed twice (a LAPIC and an x2APIC entry) once. */
+		if (!ai->cpus[i].enabled || id == me || index_of(id) >= 0)
 			continue;
 		if (count == SMP_MAX_CPUS) {
 			left_out++;
