@@ -20,7 +20,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # verdicts across repeated runs
     ("report", "matrix", "knownanswer", "parselog", "stability"),
     # sequences of runs
-    ("migrate", "scenario", "soak", "faults", "bench", "menu", "adviseverify"),
+    ("migrate", "scenario", "soak", "faults", "bench", "menu", "adviseverify", "lava"),
     # commands
     ("testsuite", "cli"),
 )

@@ -1,0 +1,315 @@
+"""LAVA: the job definitions of tools/lava/ (written here, so that their
+monitors follow the kernel's suites), and `make lava`: install Debian's
+lava-dispatcher when missing, run the QEMU job with `lava-run`, and check
+that every result of the serial report arrived in LAVA's results with the
+verdict the report gave, and every measurement with its value.
+
+How a LAVA test monitor works (lava_dispatcher/actions/test/monitor.py,
+2023.01) shapes the jobs: monitors run one after the other, each waiting
+for its `start` and recording every `pattern` match until its `end`; a
+match records a result from the groups `test_case_id`, `result` (mapped by
+`fixupdict` to pass, fail, skip or unknown), `measurement` and `units`.
+So there is one monitor per suite (its definition is the suite's name and
+its cases the suite's tests: short names are unique within a suite, and a
+leaf line that carries the full dotted name `hpet.oneshot` gives the same
+case), one for the measurements before the first suite and one for those
+after the last. A single pattern has to give a verdict to three kinds of
+lines, so it reads `SKIP` from the directive, else `ok`/`not ok`, and a
+`# measure:` line records its value with the result `unknown` (a
+measurement has no verdict; the test it belongs to has one). LAVA turns a
+case name's dots into underscores; the name as printed stays in
+`extra.test_case_id`, which is what the check compares."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from typing import Any
+
+from . import golden, parselog, paths, report
+
+LAVA_DIR = os.path.join(paths.ROOT, "tools", "lava")
+QEMU_JOB = os.path.join(LAVA_DIR, "qemu.yaml")
+X86_JOB = os.path.join(LAVA_DIR, "x86-ipxe.yaml")
+QEMU_DEVICE = os.path.join(LAVA_DIR, "qemu-device.yaml")
+# The URL the checked-in QEMU job names; `make lava` puts the built
+# kernel's file:// URL in its place and changes nothing else.
+KERNEL_URL = "https://example.invalid/tickscope/tickscope.elf"
+# The suites, in the kernel's order, are those of the default run's names.
+GOLDEN = "default-tcg"
+VERDICT = {"PASS": "pass", "FAIL": "fail", "ERROR": "fail", "SKIP": "skip"}
+FIXUP = {"ok": "pass", "not ok": "fail", "SKIP": "skip", "measure": "unknown"}
+
+
+def suites() -> list[str]:
+    """The kernel's suites in order (tests/golden/default-tcg.names)."""
+    out: list[str] = []
+    for line in golden.load(GOLDEN):
+        kind, _, name = line.partition(" ")
+        if kind == "test" and name.split(".")[0] not in out:
+            out.append(name.split(".")[0])
+    return out
+
+
+def pattern(suite: str = "") -> str:
+    """One line's result: a leaf test of suite (`ok N name`, `not ok N
+    name`, `ok N name # SKIP why`; name short or `suite.name`) or a
+    `# measure: NAME = VALUE UNIT` line, at any indentation. The line must
+    be complete (up to its newline) before it matches."""
+    prefix = f"(?:{re.escape(suite)}\\.)?" if suite else ""
+    return ("\\n[ ]*(?=(?:# measure: |(?:not )?ok \\d+ " + prefix + ")(?P<test_case_id>[\\w.-]+))"
+            "(?:ok \\d+ [^\\r\\n#]*# |# )?(?P<result>SKIP|ok|not ok|measure)"
+            "(?:: \\S+ = (?P<measurement>-?\\d+(?:\\.\\d+)?)(?: (?P<units>[^\\s(]+))?)?"
+            "[^\\r\\n]*(?=\\r*\\n)")
+
+
+def monitors() -> list[dict[str, str]]:
+    """The monitors, in the order the stream prints what they watch."""
+    out = [{"name": "preamble", "start": "KTAP version 1", "end": "\\n {4}(?=\\S)",
+            "pattern": pattern()}]
+    for s in suites():
+        out.append({"name": s, "start": f"# Subtest: {s}(?=\\s)",
+                    "end": f"\\n(?:not )?ok \\d+ {s}(?=[ \\r\\n])", "pattern": pattern(s)})
+    out.append({"name": "closing", "start": "\\n", "end": "# tickscope: halted",
+                "pattern": pattern()})
+    return out
+
+
+def _q(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _test_action() -> str:
+    fix = ", ".join(f"{_q(k)}: {v}" for k, v in FIXUP.items())
+    lines = ["- test:", "    timeout: {minutes: 10}", "    monitors:"]
+    for m in monitors():
+        lines += [f"    - name: {m['name']}", f"      start: {_q(m['start'])}",
+                  f"      end: {_q(m['end'])}", f"      pattern: {_q(m['pattern'])}",
+                  f"      fixupdict: {{{fix}}}"]
+    return "\n".join(lines) + "\n"
+
+
+HEAD = """\
+# {title}
+# Written by `python3 -m tickhost.lava --write` (tools/tickhost/lava.py):
+# one monitor per suite of the kernel's KTAP report, so every test is a
+# LAVA case (definition = suite, case = test) with its verdict (pass, fail,
+# skip; ERROR is fail), and every `# measure:` line a case with its value
+# and unit (result unknown: a measurement has no verdict of its own).
+device_type: {device_type}
+job_name: {job_name}
+timeouts:
+  job: {{minutes: 20}}
+  action: {{minutes: 10}}
+  connection: {{minutes: 2}}
+priority: medium
+visibility: public
+"""
+
+QEMU_ACTIONS = f"""\
+context:
+  arch: x86_64
+actions:
+- deploy:
+    to: tmpfs
+    images:
+      kernel:
+        image_arg: -kernel {{kernel}}
+        url: {KERNEL_URL}
+    timeout: {{minutes: 2}}
+- boot:
+    method: qemu
+    media: tmpfs
+    timeout: {{minutes: 2}}
+"""
+
+# iPXE loads a multiboot kernel itself (`kernel` then `boot`; a BIOS iPXE,
+# built with multiboot support as iPXE's default BIOS build is): the x86
+# device type offers only ipxe as its boot method, and GRUB-based commands
+# use `linux`, which refuses tickscope's ELF.
+X86_ACTIONS = f"""\
+actions:
+- deploy:
+    to: tftp
+    kernel:
+      url: {KERNEL_URL}
+    timeout: {{minutes: 5}}
+- boot:
+    method: ipxe
+    commands:
+    - dhcp net0
+    - kernel tftp://{{SERVER_IP}}/{{KERNEL}} exit=halt
+    - boot
+    timeout: {{minutes: 5}}
+"""
+
+
+def job(kind: str) -> str:
+    """The job definition's text: kind is qemu or x86."""
+    if kind == "qemu":
+        head = HEAD.format(title="tickscope on LAVA's qemu device type (make lava runs this job)",
+                           device_type="qemu", job_name="tickscope report on QEMU")
+        return head + QEMU_ACTIONS + _test_action()
+    head = HEAD.format(title="tickscope on x86 boards of LAVA's x86 device type, booted by iPXE",
+                       device_type="x86", job_name="tickscope report on an x86 board")
+    return head + X86_ACTIONS + _test_action()
+
+
+# ---- make lava ----
+
+def events(text: str) -> list[dict[str, Any]]:
+    """lava-run's log: one JSON object a line (others are skipped)."""
+    out = []
+    for line in text.splitlines():
+        try:
+            # lava-run tags some strings YAML's way: `"size": ! "919792"`.
+            ev = json.loads(line.replace(': ! "', ': "'))
+        except ValueError:
+            continue
+        if isinstance(ev, dict):
+            out.append(ev)
+    return out
+
+
+def serial_log(evs: list[dict[str, Any]]) -> list[str]:
+    """The target's lines as LAVA logged them (the serial report)."""
+    return [str(e.get("msg", "")).replace('\\"', '"') + "\n" for e in evs
+            if e.get("lvl") in ("target", "feedback")]
+
+
+def results(evs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The results the monitors recorded (not LAVA's own: definition lava)."""
+    return [e["msg"] for e in evs if e.get("lvl") == "results" and isinstance(e.get("msg"), dict)
+            and e["msg"].get("definition") != "lava"]
+
+
+def check(run: dict[str, Any], got: list[dict[str, Any]]) -> tuple[list[str], dict[str, Any]]:
+    """Problems with LAVA's results against the run parsed from the same
+    serial log, and the counts: every test once with its verdict, every
+    measurement once with its value, nothing else."""
+    problems: list[str] = []
+    want_tests = {}
+    for t in run["tests"]:
+        suite, _, name = t["path"].partition(".")
+        want_tests[(suite, name)] = VERDICT[t["result"]]
+    want_meas: dict[tuple[str, str], list[float]] = {}
+    for m in run["measurements"]:
+        suite = m["test"].split(".")[0] if m["test"] else ""
+        want_meas.setdefault((suite, m["name"]), []).append(float(m["value"]))
+    seen_tests: dict[tuple[str, str], str] = {}
+    seen_meas: dict[tuple[str, str], list[float]] = {}
+    for r in got:
+        d, case = r.get("definition", ""), r.get("extra", {}).get("test_case_id", "")
+        if r.get("result") == "unknown":
+            suite = "" if d in ("preamble", "closing") else d
+            seen_meas.setdefault((suite, case), []).append(float(r.get("measurement", "nan")))
+            continue
+        short = case[len(d) + 1:] if case.startswith(d + ".") else case
+        if (d, short) in seen_tests:
+            problems.append(f"{d}/{short}: recorded twice")
+        seen_tests[(d, short)] = r.get("result", "")
+    for key, v in want_tests.items():
+        if key not in seen_tests:
+            problems.append(f"{key[0]}.{key[1]}: {v} in the serial report, not in LAVA's results")
+        elif seen_tests[key] != v:
+            problems.append(f"{key[0]}.{key[1]}: {v} in the serial report, "
+                            f"{seen_tests[key]} in LAVA's results")
+    problems += [f"{k[0]}.{k[1]}: in LAVA's results ({v}), not a test of the serial report"
+                 for k, v in seen_tests.items() if k not in want_tests]
+    for key, vals in want_meas.items():
+        if sorted(seen_meas.get(key, [])) != sorted(vals):
+            problems.append(f"measurement {key[1]} ({key[0] or 'outside suites'}): "
+                            f"{vals} in the serial report, {seen_meas.get(key, [])} in LAVA's")
+    problems += [f"measurement {k[1]}: in LAVA's results, not in the serial report"
+                 for k in seen_meas if k not in want_meas]
+    counts = {"serial": {v: sum(1 for x in want_tests.values() if x == v)
+                         for v in ("pass", "fail", "skip")},
+              "lava": {v: sum(1 for x in seen_tests.values() if x == v)
+                       for v in ("pass", "fail", "skip")},
+              "serial_measurements": sum(len(v) for v in want_meas.values()),
+              "lava_measurements": sum(len(v) for v in seen_meas.values())}
+    return problems, counts
+
+
+def ensure_dispatcher() -> str:
+    """lava-run's path, installing Debian's lava-dispatcher when missing."""
+    exe = shutil.which("lava-run")
+    if exe:
+        return exe
+    subprocess.run([sys.executable, "-m", "tickhost.deps", "--install", "lava-dispatcher"],
+                   cwd=paths.TOOLS, check=False)
+    exe = shutil.which("lava-run")
+    if not exe:
+        raise SystemExit("make lava: lava-run is missing: apt-get install lava-dispatcher")
+    return exe
+
+
+def run_job(kernel: str, out_dir: str) -> tuple[int, str]:
+    """lava-run on the QEMU job with the built kernel's URL; its exit
+    status and log (also written to out_dir/lava-run.log)."""
+    os.makedirs(out_dir, exist_ok=True)
+    with open(QEMU_JOB, encoding="utf-8") as f:
+        text = f.read()
+    if text != job("qemu"):
+        raise SystemExit(f"make lava: {QEMU_JOB} is not what tickhost.lava writes: "
+                         "run python3 -m tickhost.lava --write (PYTHONPATH=tools)")
+    url = "file://" + os.path.abspath(kernel)
+    local = os.path.join(out_dir, "qemu-job.yaml")
+    with open(local, "w", encoding="utf-8") as f:
+        f.write(text.replace(KERNEL_URL, url))
+    cmd = [ensure_dispatcher(), "--job-id", "1", "--output-dir", os.path.join(out_dir, "out"),
+           "--device", QEMU_DEVICE, local]
+    r = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
+    with open(os.path.join(out_dir, "lava-run.log"), "w", encoding="utf-8") as f:
+        f.write(r.stdout + r.stderr)
+    return r.returncode, r.stdout + r.stderr
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="tickhost.lava")
+    p.add_argument("--write", action="store_true", help="write tools/lava/*.yaml jobs")
+    p.add_argument("--kernel", default=os.path.join(paths.BUILD, "tickscope.elf"))
+    p.add_argument("--out", default=os.path.join(paths.BUILD, "lava"))
+    a = p.parse_args(argv)
+    if a.write:
+        for path, kind in ((QEMU_JOB, "qemu"), (X86_JOB, "x86")):
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(job(kind))
+            print(f"wrote {path}")
+        return 0
+    t0 = time.monotonic()
+    status, log = run_job(a.kernel, a.out)
+    evs = events(log)
+    lines = serial_log(evs)
+    with open(os.path.join(a.out, "serial.log"), "w", encoding="utf-8") as f:
+        f.writelines(lines)
+    run = report.to_dict(parselog.parse(lines, "lava"))
+    job_result = next((e["msg"].get("result") for e in evs if e.get("lvl") == "results"
+                       and isinstance(e.get("msg"), dict) and e["msg"].get("case") == "job"
+                       and e["msg"].get("definition") == "lava"), "none")
+    problems, counts = check(run, results(evs))
+    if job_result != "pass":
+        problems.insert(0, f"the LAVA job's result is {job_result} (lava-run status {status})")
+    if not run["tests"]:
+        problems.insert(0, "no KTAP report in the job's log")
+    s, lv = counts["serial"], counts["lava"]
+    print(f"make lava: lava-run {status}, job {job_result}, {time.monotonic() - t0:.1f} s; "
+          f"serial report {s['pass']} pass, {s['fail']} fail, {s['skip']} skip, "
+          f"{counts['serial_measurements']} measurements; LAVA recorded {lv['pass']} pass, "
+          f"{lv['fail']} fail, {lv['skip']} skip, {counts['lava_measurements']} measurements "
+          f"(log: {os.path.relpath(os.path.join(a.out, 'lava-run.log'), paths.ROOT)})")
+    for pr in problems[:40]:
+        print(f"  - {pr}")
+    if len(problems) > 40:
+        print(f"  ... and {len(problems) - 40} more")
+    print("make lava: " + ("FAIL" if problems else "PASS"))
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
