@@ -42,9 +42,10 @@ HCFLAGS    := -std=gnu11 -O1 -g -DHOST_TEST -I. -Wall -Wextra -Werror \
 
 # Build tools a fresh machine needs (Debian package names).
 DEPS_PKGS := build-essential qemu-system-x86 qemu-utils grub-pc-bin grub-efi-amd64-bin \
-	     grub-common xorriso mtools ovmf python3 python3-hypothesis console-setup-linux
+	     grub-common xorriso mtools ovmf python3 python3-hypothesis console-setup-linux \
+	     chromium
 
-.PHONY: all iso run test unit bench soak faults clean deps check-deps layers
+.PHONY: all iso run test unit bench soak faults clean deps check-deps layers lava
 
 all: $(KERNEL)
 
@@ -106,6 +107,13 @@ unit: $(HOST_BINS)
 
 test: check-deps $(KERNEL) $(ISO) $(HOST_BINS)
 	$(HOSTPY) tickhost.testsuite --kernel $(KERNEL) --iso $(ISO) $(HOST_BINS)
+
+# The QEMU job of tools/lava/ run by Debian's lava-dispatcher (installed
+# here when missing) with `lava-run`: every result of the serial report must
+# be in LAVA's results with its verdict, every measurement with its value
+# (tools/tickhost/lava.py; the log goes to build/lava/).
+lava: $(KERNEL)
+	$(HOSTPY) tickhost.lava --kernel $(KERNEL)
 
 # The include graph against LAYERS: every include points down, no circle of
 # units (tools/tickhost/layers.py; make test runs it too).

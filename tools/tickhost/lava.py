@@ -37,6 +37,7 @@ LAVA_DIR = os.path.join(paths.ROOT, "tools", "lava")
 QEMU_JOB = os.path.join(LAVA_DIR, "qemu.yaml")
 X86_JOB = os.path.join(LAVA_DIR, "x86-ipxe.yaml")
 QEMU_DEVICE = os.path.join(LAVA_DIR, "qemu-device.yaml")
+X86_DEVICE = os.path.join(LAVA_DIR, "x86-device.yaml")
 # The URL the checked-in QEMU job names; `make lava` puts the built
 # kernel's file:// URL in its place and changes nothing else.
 KERNEL_URL = "https://example.invalid/tickscope/tickscope.elf"
@@ -196,6 +197,8 @@ def check(run: dict[str, Any], got: list[dict[str, Any]]) -> tuple[list[str], di
     want_tests = {}
     for t in run["tests"]:
         suite, _, name = t["path"].partition(".")
+        # A leaf printed with its full dotted name: the same case.
+        name = name[len(suite) + 1:] if name.startswith(suite + ".") else name
         want_tests[(suite, name)] = VERDICT[t["result"]]
     want_meas: dict[tuple[str, str], list[float]] = {}
     for m in run["measurements"]:
@@ -249,25 +252,35 @@ def ensure_dispatcher() -> str:
     return exe
 
 
-def run_job(kernel: str, out_dir: str) -> tuple[int, str]:
-    """lava-run on the QEMU job with the built kernel's URL; its exit
-    status and log (also written to out_dir/lava-run.log)."""
+def run_job(kind: str, kernel: str, out_dir: str, validate: bool = False) -> tuple[int, str]:
+    """lava-run on the job of kind (qemu, x86) with the built kernel's URL
+    (only validated with validate); its exit status and log (also written
+    to out_dir/lava-run-KIND.log)."""
     os.makedirs(out_dir, exist_ok=True)
-    with open(QEMU_JOB, encoding="utf-8") as f:
+    path, device = (QEMU_JOB, QEMU_DEVICE) if kind == "qemu" else (X86_JOB, X86_DEVICE)
+    with open(path, encoding="utf-8") as f:
         text = f.read()
-    if text != job("qemu"):
-        raise SystemExit(f"make lava: {QEMU_JOB} is not what tickhost.lava writes: "
+    if text != job(kind):
+        raise SystemExit(f"make lava: {path} is not what tickhost.lava writes: "
                          "run python3 -m tickhost.lava --write (PYTHONPATH=tools)")
     url = "file://" + os.path.abspath(kernel)
-    local = os.path.join(out_dir, "qemu-job.yaml")
+    local = os.path.join(out_dir, f"{kind}-job.yaml")
     with open(local, "w", encoding="utf-8") as f:
         f.write(text.replace(KERNEL_URL, url))
-    cmd = [ensure_dispatcher(), "--job-id", "1", "--output-dir", os.path.join(out_dir, "out"),
-           "--device", QEMU_DEVICE, local]
-    r = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
-    with open(os.path.join(out_dir, "lava-run.log"), "w", encoding="utf-8") as f:
+    cmd = [ensure_dispatcher(), "--job-id", str(os.getpid()), "--output-dir",
+           os.path.join(out_dir, "out-" + kind), "--device", device, local]
+    r = subprocess.run(cmd + (["--validate"] if validate else []), capture_output=True,
+                       text=True, errors="replace")
+    with open(os.path.join(out_dir, f"lava-run-{kind}.log"), "w", encoding="utf-8") as f:
         f.write(r.stdout + r.stderr)
     return r.returncode, r.stdout + r.stderr
+
+
+def job_result(evs: list[dict[str, Any]]) -> str:
+    """LAVA's verdict on the job itself (pass, fail; none if it said none)."""
+    return next((e["msg"].get("result") for e in evs if e.get("lvl") == "results"
+                 and isinstance(e.get("msg"), dict) and e["msg"].get("case") == "job"
+                 and e["msg"].get("definition") == "lava"), "none")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -283,26 +296,31 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {path}")
         return 0
     t0 = time.monotonic()
-    status, log = run_job(a.kernel, a.out)
+    x86_status, x86_log = run_job("x86", a.kernel, a.out, validate=True)
+    x86 = job_result(events(x86_log))
+    print(f"make lava: {os.path.relpath(X86_JOB, paths.ROOT)} validated by lava-run against "
+          f"{os.path.relpath(X86_DEVICE, paths.ROOT)}: {x86}")
+    status, log = run_job("qemu", a.kernel, a.out)
     evs = events(log)
     lines = serial_log(evs)
     with open(os.path.join(a.out, "serial.log"), "w", encoding="utf-8") as f:
         f.writelines(lines)
     run = report.to_dict(parselog.parse(lines, "lava"))
-    job_result = next((e["msg"].get("result") for e in evs if e.get("lvl") == "results"
-                       and isinstance(e.get("msg"), dict) and e["msg"].get("case") == "job"
-                       and e["msg"].get("definition") == "lava"), "none")
+    result = job_result(evs)
     problems, counts = check(run, results(evs))
-    if job_result != "pass":
-        problems.insert(0, f"the LAVA job's result is {job_result} (lava-run status {status})")
+    if result != "pass":
+        problems.insert(0, f"the LAVA job's result is {result} (lava-run status {status})")
+    if x86 != "pass":
+        problems.insert(0, f"the x86 job does not validate: {x86} (lava-run status {x86_status}; "
+                        f"build/lava/lava-run-x86.log)")
     if not run["tests"]:
         problems.insert(0, "no KTAP report in the job's log")
     s, lv = counts["serial"], counts["lava"]
-    print(f"make lava: lava-run {status}, job {job_result}, {time.monotonic() - t0:.1f} s; "
+    print(f"make lava: lava-run {status}, job {result}, {time.monotonic() - t0:.1f} s; "
           f"serial report {s['pass']} pass, {s['fail']} fail, {s['skip']} skip, "
           f"{counts['serial_measurements']} measurements; LAVA recorded {lv['pass']} pass, "
           f"{lv['fail']} fail, {lv['skip']} skip, {counts['lava_measurements']} measurements "
-          f"(log: {os.path.relpath(os.path.join(a.out, 'lava-run.log'), paths.ROOT)})")
+          f"(log: {os.path.relpath(os.path.join(a.out, 'lava-run-qemu.log'), paths.ROOT)})")
     for pr in problems[:40]:
         print(f"  - {pr}")
     if len(problems) > 40:
