@@ -5,10 +5,11 @@ the check finds each way LAVA's results can differ from the serial report.
 No lava-run here: `make lava` runs the real one."""
 from __future__ import annotations
 
+import os
 import re
 import unittest
 
-from tickhost import lava, parselog, report
+from tickhost import lava, parselog, paths, report
 
 LOG = """KTAP version 1
 1..3
@@ -79,6 +80,11 @@ class LavaTest(unittest.TestCase):
             with open(path, encoding="utf-8") as f:
                 self.assertEqual(f.read(), lava.job(kind), f"{path}: run tickhost.lava --write")
         self.assertEqual([m["name"] for m in lava.monitors()][1:-1], lava.suites())
+
+    def test_readme_shows_the_job_that_runs(self) -> None:
+        with open(os.path.join(paths.ROOT, "README.md"), encoding="utf-8") as f:
+            readme = f.read()
+        self.assertIn("```yaml\n" + lava.job("qemu") + "```", readme)
 
     def test_monitors_record_every_result_and_measurement(self) -> None:
         for eol in ("\n", "\r\n", "\r\r\n"):
