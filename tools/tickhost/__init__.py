@@ -12,7 +12,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # where the repository's files are
     ("paths",),
     # one job each on text, files and the host: none of them runs QEMU
-    ("resultfile", "ktap", "host", "htmlreport", "diff", "golden", "layers", "deps", "font",
+    ("numfmt", "resultfile", "ktap", "host", "htmlreport", "diff", "golden", "layers", "deps", "font",
      "screenshot", "spcr", "advise"),
     # one QEMU process, its control socket, what is done to it from outside
     ("qemu", "qmp", "actions"),

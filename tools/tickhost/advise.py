@@ -18,6 +18,8 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from .numfmt import fixed
+
 GUESTS = ("linux", "windows", "other")
 _TIMER = re.compile(r"<timer name='(\w+)'(.*?)/>$")
 
@@ -506,7 +508,7 @@ def rule_rtc_track(run: dict[str, Any], scen: dict[str, list[Figures]], guest: s
         return Item("rtc-track", "missing", "drift.pairs did not run (or found no RTC)",
                     todo=_run_cmd(accel))
     name, ppm, tol = d
-    ev = [f"{name} = {ppm:g} ppm (tol {tol:g})", f"-icount {'on' if cur['icount'] else 'off'}, "
+    ev = [f"{name} = {fixed(ppm)} ppm (tol {fixed(tol)})", f"-icount {'on' if cur['icount'] else 'off'}, "
           f"RTC clock={cur['rtc_clock']}"]
     track = {"vm": "guest", "host": "wall", "rt": "realtime"}.get(cur["rtc_clock"], "wall")
     if abs(ppm) > tol and cur["icount"]:

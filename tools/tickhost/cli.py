@@ -11,6 +11,7 @@ import sys
 from . import (advise, adviseverify, diff, faults, htmlreport, matrix, parselog, paths, qemu,
                report, resultfile, scenario, soak)
 from .host import kvm_usable
+from .numfmt import with_unit
 
 USAGE = """tickscope host tool: boot the kernel under QEMU and judge its report.
 
@@ -162,7 +163,7 @@ def cmd_scenario(a: argparse.Namespace) -> int:
     if out.run:
         for m in out.run.report.measurements:
             if m.name.startswith("monitor."):
-                print(f"measure: {m.name} = {m.value:g}")
+                print(f"measure: {m.name} = {with_unit(m.value, m.unit)}")
     print(f"tickscope: scenario {a.name}: {out.verdict} (accel={out.accel}, held "
           f"{out.held_s:.3f} s; sources that jumped by it: "
           f"{', '.join(e.get('source', '?') for e in out.jumps) or 'none'})")
