@@ -61,11 +61,15 @@ def pattern(suite: str = "") -> str:
     """One line's result: a leaf test of suite (`ok N name`, `not ok N
     name`, `ok N name # SKIP why`; name short or `suite.name`) or a
     `# measure: NAME = VALUE UNIT` line, at any indentation. The line must
-    be complete (up to its newline) before it matches."""
+    be complete (up to its newline) before it matches. A verdict line has
+    no measurement (null) and empty units."""
     prefix = f"(?:{re.escape(suite)}\\.)?" if suite else ""
     return ("\\n[ ]*(?=(?:# measure: |(?:not )?ok \\d+ " + prefix + ")(?P<test_case_id>[\\w.-]+))"
             "(?:ok \\d+ [^\\r\\n#]*# |# )?(?P<result>SKIP|ok|not ok|measure)"
-            "(?:: \\S+ = (?P<measurement>-?\\d+(?:\\.\\d+)?)(?: (?P<units>[^\\s(]+))?)?"
+            "(?:: \\S+ = (?P<measurement>-?\\d+(?:\\.\\d+)?))?"
+            # units: after the value and a space, else empty (never null:
+            # lava-server stores it in a text field)
+            "(?:(?<=\\d) )?(?P<units>(?<=\\d )[^\\s(]+|)"
             "[^\\r\\n]*(?=\\r*\\n)")
 
 
@@ -294,6 +298,16 @@ def main(argv: list[str] | None = None) -> int:
             with open(path, "w", encoding="utf-8") as f:
                 f.write(job(kind))
             print(f"wrote {path}")
+        # The README shows the QEMU job as it is: its ```yaml block.
+        readme = os.path.join(paths.ROOT, "README.md")
+        with open(readme, encoding="utf-8") as f:
+            text = f.read()
+        first = job("qemu").splitlines()[0]
+        start = text.index("```yaml\n" + first) + len("```yaml\n")
+        end = text.index("```", start)
+        with open(readme, "w", encoding="utf-8") as f:
+            f.write(text[:start] + job("qemu") + text[end:])
+        print(f"updated the job in {readme}")
         return 0
     t0 = time.monotonic()
     x86_status, x86_log = run_job("x86", a.kernel, a.out, validate=True)

@@ -84,7 +84,8 @@ class LavaTest(unittest.TestCase):
     def test_readme_shows_the_job_that_runs(self) -> None:
         with open(os.path.join(paths.ROOT, "README.md"), encoding="utf-8") as f:
             readme = f.read()
-        self.assertIn("```yaml\n" + lava.job("qemu") + "```", readme)
+        self.assertTrue("```yaml\n" + lava.job("qemu") + "```" in readme,
+                        "README.md: run tickhost.lava --write")
 
     def test_monitors_record_every_result_and_measurement(self) -> None:
         for eol in ("\n", "\r\n", "\r\r\n"):
@@ -98,7 +99,9 @@ class LavaTest(unittest.TestCase):
         meas = [r for r in got if r["result"] == "unknown"]
         self.assertEqual((meas[2]["extra"]["test_case_id"], meas[2]["measurement"],
                           meas[2]["units"]), ("tsc.freq_khz", "2596147.756", "kHz"))
-        self.assertIsNone(meas[1]["units"])
+        self.assertEqual(meas[1]["units"], "")
+        self.assertEqual([(r["measurement"], r["units"]) for r in got if r["result"] != "unknown"],
+                         [(None, "")] * 6)
         # The subtest header before the nested version line: the same results.
         swapped = LOG.replace("    KTAP version 1\n    # Subtest: smp", "    # Subtest: smp\n"
                               "    KTAP version 1")
