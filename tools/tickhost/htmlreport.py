@@ -303,11 +303,17 @@ def timeline_svg(title: str, events: list[dict[str, str]], length_s: float) -> s
 
 
 def drift_svg(title: str, samples: list[dict[str, str]]) -> str:
-    """Each source's offset from the median over time (ms, linear), one line each."""
+    """Each source's offset from the TSC over time (ms, linear), one line
+    each; from the median of all sources where the samples have no TSC."""
     if not samples:
         return ""
     names = [k for k in samples[0] if k != "at_s"]
-    pts = {n: [(float(s["at_s"]), float(s.get(n, 0))) for s in samples] for n in names}
+    ref = "tsc" if "tsc" in names else ""
+    names = [n for n in names if n != ref]
+
+    def off(s: dict[str, str], n: str) -> float:
+        return float(s.get(n, 0) or 0) - (float(s.get(ref, 0) or 0) if ref else 0.0)
+    pts = {n: [(float(s["at_s"]), off(s, n)) for s in samples] for n in names}
     t_max = max(float(s["at_s"]) for s in samples) or 1.0
     vals = [v for p in pts.values() for _, v in p] + [0.0]
     lo, hi = min(vals), max(vals)
@@ -328,8 +334,9 @@ def drift_svg(title: str, samples: list[dict[str, str]]) -> str:
                      f'stroke-width="2"><title>{html.escape(n)}</title></polyline>')
         parts.append(f'<text x="{40 + 70 * i}" y="192" font-size="12" '
                      f'fill="{COLORS[i % len(COLORS)]}">{html.escape(n)}</text>')
-    parts.append(f'<text x="4" y="12" font-size="12">{html.escape(title)}: offset from the '
-                 f'median (ms, linear axis) against time (s, linear)</text>'
+    against = "the TSC" if ref else "the median of the sources"
+    parts.append(f'<text x="4" y="12" font-size="12">{html.escape(title)}: offset from '
+                 f'{against} (ms, linear axis) against time (s, linear)</text>'
                  f'<text x="4" y="212" font-size="10">{fixed(lo)} to {fixed(hi)} ms over '
                  f'{fixed(t_max)} s</text></svg>')
     return "".join(parts)
