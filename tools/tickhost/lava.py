@@ -204,17 +204,17 @@ def check(run: dict[str, Any], got: list[dict[str, Any]]) -> tuple[list[str], di
         # A leaf printed with its full dotted name: the same case.
         name = name[len(suite) + 1:] if name.startswith(suite + ".") else name
         want_tests[(suite, name)] = VERDICT[t["result"]]
-    want_meas: dict[tuple[str, str], list[float]] = {}
+    # Measurements by name: which monitor saw one depends on where the
+    # stream prints it (in a suite, before the first, after the last).
+    want_meas: dict[str, list[float]] = {}
     for m in run["measurements"]:
-        suite = m["test"].split(".")[0] if m["test"] else ""
-        want_meas.setdefault((suite, m["name"]), []).append(float(m["value"]))
+        want_meas.setdefault(m["name"], []).append(float(m["value"]))
     seen_tests: dict[tuple[str, str], str] = {}
-    seen_meas: dict[tuple[str, str], list[float]] = {}
+    seen_meas: dict[str, list[float]] = {}
     for r in got:
         d, case = r.get("definition", ""), r.get("extra", {}).get("test_case_id", "")
         if r.get("result") == "unknown":
-            suite = "" if d in ("preamble", "closing") else d
-            seen_meas.setdefault((suite, case), []).append(float(r.get("measurement", "nan")))
+            seen_meas.setdefault(case, []).append(float(r.get("measurement", "nan")))
             continue
         short = case[len(d) + 1:] if case.startswith(d + ".") else case
         if (d, short) in seen_tests:
@@ -230,9 +230,9 @@ def check(run: dict[str, Any], got: list[dict[str, Any]]) -> tuple[list[str], di
                  for k, v in seen_tests.items() if k not in want_tests]
     for key, vals in want_meas.items():
         if sorted(seen_meas.get(key, [])) != sorted(vals):
-            problems.append(f"measurement {key[1]} ({key[0] or 'outside suites'}): "
-                            f"{vals} in the serial report, {seen_meas.get(key, [])} in LAVA's")
-    problems += [f"measurement {k[1]}: in LAVA's results, not in the serial report"
+            problems.append(f"measurement {key}: {vals} in the serial report, "
+                            f"{seen_meas.get(key, [])} in LAVA's")
+    problems += [f"measurement {k}: in LAVA's results, not in the serial report"
                  for k in seen_meas if k not in want_meas]
     counts = {"serial": {v: sum(1 for x in want_tests.values() if x == v)
                          for v in ("pass", "fail", "skip")},
