@@ -12,8 +12,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # where the repository's files are
     ("paths",),
     # one job each on text, files and the host: none of them runs QEMU
-    ("numfmt", "resultfile", "ktap", "host", "htmlreport", "diff", "golden", "layers", "deps", "font",
-     "screenshot", "spcr", "advise"),
+    ("numfmt", "resultfile", "ktap", "host", "htmlreport", "diff", "golden", "layers", "deps",
+     "font", "screenshot", "spcr", "advise"),
     # one QEMU process, its control socket, what is done to it from outside
     ("qemu", "qmp", "actions"),
     # what a run means: formats, the matrix's checks, the scenarios' answers,

@@ -392,7 +392,9 @@ def page(runs: list[dict[str, Any]], scenarios: list[dict[str, Any]], advice: st
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>tickscope report</title>
 <script>window.tickscopeErrors = [];
-window.addEventListener("error", function (e) {{ window.tickscopeErrors.push(String(e.message)); }});
+window.addEventListener("error", function (e) {{
+  window.tickscopeErrors.push(String(e.message));
+}});
 </script>
 <style>
 body {{ font-family: sans-serif; margin: 1em; }}
