@@ -112,7 +112,7 @@ test: check-deps $(KERNEL) $(ISO) $(HOST_BINS)
 # here when missing) with `lava-run`: every result of the serial report must
 # be in LAVA's results with its verdict, every measurement with its value
 # (tools/tickhost/lava.py; the log goes to build/lava/).
-lava: $(KERNEL)
+lava: check-deps $(KERNEL)
 	$(HOSTPY) tickhost.lava --kernel $(KERNEL)
 
 # The include graph against LAYERS: every include points down, no circle of
