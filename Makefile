@@ -108,10 +108,11 @@ unit: $(HOST_BINS)
 test: check-deps $(KERNEL) $(ISO) $(HOST_BINS)
 	$(HOSTPY) tickhost.testsuite --kernel $(KERNEL) --iso $(ISO) $(HOST_BINS)
 
-# The QEMU job of tools/lava/ run by Debian's lava-dispatcher (installed
-# here when missing) with `lava-run`: every result of the serial report must
-# be in LAVA's results with its verdict, every measurement with its value
-# (tools/tickhost/lava.py; the log goes to build/lava/).
+# The jobs of tools/lava/ (QEMU; x86 through iPXE, the board a QEMU) run by
+# Debian's lava-dispatcher (installed here when missing) with `lava-run`:
+# every result of the serial report must be in LAVA's results with its
+# verdict, every measurement with its value (tools/tickhost/lava.py; the
+# logs go to build/lava/).
 lava: check-deps $(KERNEL)
 	$(HOSTPY) tickhost.lava --kernel $(KERNEL)
 

@@ -1,8 +1,13 @@
 """LAVA: the job definitions of tools/lava/ (written here, so that their
 monitors follow the kernel's suites), and `make lava`: install Debian's
-lava-dispatcher when missing, run the QEMU job with `lava-run`, and check
-that every result of the serial report arrived in LAVA's results with the
-verdict the report gave, and every measurement with its value.
+lava-dispatcher when missing, run the QEMU job and the x86 iPXE job (on a
+board that is QEMU) with `lava-run`, and check that every result of the
+serial report arrived in LAVA's results with the verdict the report gave,
+and every measurement with its value.
+
+Monitors lose lines when their pattern eats the newline the next match
+starts with, so a pattern ends before the line's newline (and only matches
+once the newline has come: a line is never taken half-received).
 
 How a LAVA test monitor works (lava_dispatcher/actions/test/monitor.py,
 2023.01) shapes the jobs: monitors run one after the other, each waiting
