@@ -40,10 +40,13 @@ HOST_TESTS := $(wildcard tests/host/test_*.c)
 HCFLAGS    := -std=gnu11 -O1 -g -DHOST_TEST -I. -Wall -Wextra -Werror \
 	      -fsanitize=address,undefined -fno-sanitize-recover=all
 
-# Build tools a fresh machine needs (Debian package names).
+# Build tools a fresh machine needs (Debian package names). make test's KTAP
+# conformance check reads logs with Linux's kunit_parser (linux-source-6.1),
+# tap-parser (npm installs it into build/npm) and prove (perl); the HTML
+# report is checked in headless Chromium (chromium).
 DEPS_PKGS := build-essential qemu-system-x86 qemu-utils grub-pc-bin grub-efi-amd64-bin \
 	     grub-common xorriso mtools ovmf python3 python3-hypothesis console-setup-linux \
-	     chromium
+	     linux-source-6.1 npm perl chromium
 
 .PHONY: all iso run test unit bench soak faults clean deps check-deps layers lava
 
