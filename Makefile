@@ -42,12 +42,13 @@ HCFLAGS    := -std=gnu11 -O1 -g -DHOST_TEST -I. -Wall -Wextra -Werror \
 
 # Build tools a fresh machine needs (Debian package names). make test's KTAP
 # conformance check reads logs with Linux's kunit_parser (linux-source-6.1),
-# tap-parser (npm installs it into build/npm) and prove (perl).
+# tap-parser (npm installs it into build/npm) and prove (perl); the HTML
+# report is checked in headless Chromium (chromium).
 DEPS_PKGS := build-essential qemu-system-x86 qemu-utils grub-pc-bin grub-efi-amd64-bin \
 	     grub-common xorriso mtools ovmf python3 python3-hypothesis console-setup-linux \
-	     linux-source-6.1 npm perl
+	     linux-source-6.1 npm perl chromium
 
-.PHONY: all iso run test unit bench soak faults clean deps check-deps layers
+.PHONY: all iso run test unit bench soak faults clean deps check-deps layers lava
 
 all: $(KERNEL)
 
@@ -109,6 +110,14 @@ unit: $(HOST_BINS)
 
 test: check-deps $(KERNEL) $(ISO) $(HOST_BINS)
 	$(HOSTPY) tickhost.testsuite --kernel $(KERNEL) --iso $(ISO) $(HOST_BINS)
+
+# The jobs of tools/lava/ (QEMU; x86 through iPXE, the board a QEMU) run by
+# Debian's lava-dispatcher (installed here when missing) with `lava-run`:
+# every result of the serial report must be in LAVA's results with its
+# verdict, every measurement with its value (tools/tickhost/lava.py; the
+# logs go to build/lava/).
+lava: check-deps $(KERNEL)
+	$(HOSTPY) tickhost.lava --kernel $(KERNEL)
 
 # The include graph against LAYERS: every include points down, no circle of
 # units (tools/tickhost/layers.py; make test runs it too).

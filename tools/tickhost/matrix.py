@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from . import ktap, paths, qemu, screenshot, spcr, stability
+from .numfmt import fixed
 
 DEFAULT_FILE = paths.MATRIX_FILE
 _OPS: dict[str, Callable[[float, float], bool]] = {
@@ -161,7 +162,7 @@ def check(entry: Entry, r: qemu.RunResult) -> list[str]:
             continue
         v = abs(got.value) if use_abs else got.value
         if not _OPS[op](v, float(value)):
-            problems.append(f"{name} = {got.value:g} fails {spec}")
+            problems.append(f"{name} = {fixed(got.value)} fails {spec}")
     if entry.screen:
         problems += [f"screen: {p}" for p in
                      screenshot.judge(r.screen_ppm, r.screen_error, r.lines,
