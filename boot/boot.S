@@ -25,6 +25,12 @@
 #define PTE_P_RW_PS	0x83
 #define PTE_PWT_PCD	0x18
 #define BOOT_STACK_SIZE	65536
+#define VGA_TEXT	0xB8000
+#define VGA_ATTR	0x4F		/* white on red */
+/* isa-debug-exit (arch-x86/platform.h): code 3, QEMU status 7, is "this
+ * CPU cannot run tickscope" (README, Exit codes). */
+#define DEBUG_EXIT_PORT	0xF4
+#define EXIT_NO_LONG_MODE 3
 
 	.section .multiboot, "a"
 	.align 4
@@ -150,7 +156,9 @@ _start32:
 	ljmp $0x08, $start64
 
 no_long_mode:
-	/* Say why on COM1 (best effort, no probe possible yet) and stop. */
+	/* Say why on COM1 (best effort, no probe possible yet) and on the
+	 * VGA text screen (white on red, the screen cleared first), leave
+	 * through isa-debug-exit under a hypervisor, else stop. */
 	mov $no_lm_msg, %esi
 4:	lodsb
 	test %al, %al
@@ -158,8 +166,28 @@ no_long_mode:
 	mov $0x3f8, %dx
 	out %al, %dx
 	jmp 4b
-5:	hlt
-	jmp 5b
+5:	mov $VGA_TEXT, %edi
+	mov $(VGA_ATTR << 8 | ' '), %ax
+	mov $(80 * 25), %ecx
+	rep stosw
+	mov $no_lm_msg, %esi
+	mov $VGA_TEXT, %edi
+6:	lodsb
+	test %al, %al
+	jz 7f
+	cmp $' ', %al			/* CR and LF end the line on serial only */
+	jb 6b
+	stosw
+	jmp 6b
+7:	mov $1, %eax
+	cpuid
+	bt $31, %ecx			/* the hypervisor bit: isa-debug-exit may be there */
+	jnc 8f
+	mov $EXIT_NO_LONG_MODE, %al
+	out %al, $DEBUG_EXIT_PORT
+8:	cli
+	hlt
+	jmp 8b
 
 	.code64
 start64:

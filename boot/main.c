@@ -40,6 +40,7 @@ static struct acpi_info acpi;
 static struct cpu_info cpu;
 static u64 boot_sources_ms;	/* probing the clocksources and calibrating */
 static struct screen screen;	/* screen.name is NULL when there is none */
+static const char *early_tsc_why;	/* why there was no early TSC rate, or NULL */
 
 /* What each application processor sets up for itself. */
 static void ap_init(void)
@@ -205,6 +206,9 @@ static void report_platform(struct test_env *env)
 		kprintf("# warning: boot info: %s\n", boot.warnings[i]);
 	for (int i = 0; i < acpi.nproblems; i++)
 		kprintf("# warning: acpi: %s\n", acpi.problems[i]);
+	if (early_tsc_why)
+		kprintf("# warning: tsc: no early rate (%s): timeouts assumed a 1 GHz TSC until "
+			"the calibration\n", early_tsc_why);
 	for (int i = 0; i < cmd.nwarnings; i++)
 		kprintf("# warning: cmdline: %s\n", cmd.warnings[i]);
 	if (cmdline_has(&cmd, "help"))
@@ -241,8 +245,8 @@ void kmain(u32 magic, u32 info)
 	ioapics = env.acpi_ok ? ioapic_init(&acpi) : -ENODEV;
 	env.nioapics = ioapics > 0 ? ioapics : 0;
 	platform_set_exit(choose_exit(), &acpi);
-	if (tsc_early_calibrate(&cpu) != 0)
-		cmdline_warn(&cmd, "no PIT or CPUID TSC rate: timeouts assume a 1 GHz TSC");
+	if (tsc_early_calibrate(&cpu, &early_tsc_why) == 0)
+		early_tsc_why = NULL;
 	boot_sources_ms = rdtsc_ordered();
 	sources_init(&cpu, &acpi, env.nioapics, &cmd);
 	boot_sources_ms = tsc_to_ns(rdtsc_ordered() - boot_sources_ms) / 1000000;

@@ -199,9 +199,31 @@ static struct clockevent pit_ce = {
 	.passed = pit_passed,
 };
 
+/* Whether channel 0 counts: with no PIT (QEMU's pit=off) its ports float
+ * and every read gives 0xffff. Channel 0 is stopped (mode 0, count 1),
+ * which still counts down past zero, so two latched reads differ. */
+static bool ch0_counts(u16 *first)
+{
+	u16 b = 0;
+	int i;
+
+	pit_ch0_stop();
+	*first = pit_ch0_read();
+	for (i = 0; i < 10000 && (b = pit_ch0_read()) == *first; i++)
+		;
+	return b != *first;
+}
+
 int pit_clockevent_init(int nioapics, const char **why)
 {
+	u16 seen;
+
 	*why = ce_reason;
+	if (!ch0_counts(&seen)) {
+		snprintf_(ce_reason, sizeof(ce_reason), "no PIT: channel 0 does not count (reads 0x%x)",
+			  seen);
+		return -ENODEV;
+	}
 	if (!nioapics) {
 		snprintf_(ce_reason, sizeof(ce_reason), "no IOAPIC to route IRQ0 through (no ACPI MADT)");
 		return -ENODEV;

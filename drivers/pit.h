@@ -46,8 +46,9 @@ int pit_clocksource_init(const char **why);
 
 /*
  * Registers the "pit" clockevent: channel 0 on IRQ0 through the IOAPIC,
- * periodic (mode 2) and oneshot (mode 4). Returns 0, or -ENODEV without
- * an IOAPIC (*why says so).
+ * periodic (mode 2) and oneshot (mode 4). Returns 0, or -ENODEV when
+ * channel 0 does not count (no PIT) or there is no IOAPIC (*why says
+ * which).
  */
 int pit_clockevent_init(int nioapics, const char **why);
 
