@@ -6,6 +6,7 @@
 
 BUILD    := build
 KERNEL   := $(BUILD)/tickscope.elf
+PVH_KERNEL := $(BUILD)/tickscope-pvh.elf
 ISO      := $(BUILD)/tickscope.iso
 CC       := gcc
 PYTHON   := python3
@@ -46,7 +47,7 @@ DEPS_PKGS := build-essential qemu-system-x86 qemu-utils grub-pc-bin grub-efi-amd
 
 .PHONY: all iso run test unit bench soak faults clean deps check-deps layers
 
-all: $(KERNEL)
+all: $(KERNEL) $(PVH_KERNEL)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -70,6 +71,17 @@ $(BUILD)/%.o: %.S
 $(KERNEL): $(KOBJ) boot/linker.ld
 	@echo "  LD      $@"
 	@$(CC) $(KCFLAGS) $(KLDFLAGS) $(KOBJ) -o $@
+
+# The same kernel with its multiboot1 header blanked (zeros of the same
+# size, so nothing moves): QEMU's -kernel loader tries multiboot1 before
+# the PVH note, so this is the image that boots through PVH there.
+# Loaders that only know PVH (Firecracker, Cloud Hypervisor) take either.
+$(PVH_KERNEL): $(KERNEL)
+	@echo "  PVH     $@"
+	@objcopy --dump-section .multiboot1=$@.mb1 $<
+	@head -c $$(stat -c %s $@.mb1) /dev/zero > $@.mb1
+	@objcopy --update-section .multiboot1=$@.mb1 $< $@
+	@rm -f $@.mb1
 
 iso: $(ISO)
 

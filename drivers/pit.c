@@ -214,6 +214,68 @@ static bool ch0_counts(u16 *first)
 	return b != *first;
 }
 
+/*
+ * Where IRQ0 arrives. The MADT says: an override, else GSI 0. QEMU's
+ * IOAPIC model wires ISA IRQ0 to pin 2 whatever the machine
+ * (hw/intc/ioapic.c, ioapic_set_irq: "IRQ0 maps to GSI 2"), and the pc
+ * and q35 MADTs say so with an override; microvm's has none (it never
+ * sets apic_xrupt_override), so IRQ0 routed to GSI 0 never comes there.
+ * When the MADT names GSI 0 and nothing arrives, GSI 2 is tried (Linux's
+ * check_timer tries other pins too); what was found is reported.
+ */
+#define IRQ0_PROBE_MS	50	/* 50 periods at 1 kHz */
+
+static volatile u32 probe_hits;
+static char irq0_note[200];
+
+static void probe_irq(struct int_frame *f, void *ctx)
+{
+	(void)f;
+	(void)ctx;
+	probe_hits++;
+}
+
+static bool irq0_arrives(u32 gsi, u8 vec)
+{
+	u64 flags = irq_save(), end;
+
+	probe_hits = 0;
+	if (ioapic_route_gsi(gsi, vec, lapic_id(), 0) < 0) {
+		irq_restore(flags);
+		return false;
+	}
+	pit_ch0_periodic(PIT_HZ / 1000);
+	irq_enable();
+	end = rdtsc_ordered() + ns_to_tsc(IRQ0_PROBE_MS * 1000000ull);
+	while (!probe_hits && rdtsc_ordered() < end)
+		cpu_relax();
+	irq_disable();
+	pit_ch0_stop();
+	ioapic_mask_gsi(gsi);
+	irq_restore(flags);
+	return probe_hits != 0;
+}
+
+static void find_irq0(void)
+{
+	int vec;
+
+	if (ioapic_isa_gsi(0) != 0 || (vec = irq_alloc(probe_irq, NULL)) < 0)
+		return;
+	if (!irq0_arrives(0, (u8)vec) && irq0_arrives(2, (u8)vec)) {
+		ioapic_isa_fixup(0, 2);
+		snprintf_(irq0_note, sizeof(irq0_note), "IRQ0 arrives on GSI 2, not on GSI 0 as the "
+			  "MADT says (no override for it): the platform's tables misdescribe its "
+			  "wiring (QEMU microvm); routed to GSI 2");
+	}
+	irq_clear_handler((u8)vec);
+}
+
+const char *pit_irq0_note(void)
+{
+	return irq0_note[0] ? irq0_note : NULL;
+}
+
 int pit_clockevent_init(int nioapics, const char **why)
 {
 	u16 seen;
@@ -234,5 +296,6 @@ int pit_clockevent_init(int nioapics, const char **why)
 		return -EIO;
 	}
 	pit_ch0_stop();
+	find_irq0();
 	return clockevent_register(&pit_ce);
 }

@@ -51,5 +51,8 @@ int pit_clocksource_init(const char **why);
  * which).
  */
 int pit_clockevent_init(int nioapics, const char **why);
+/* When the clockevent's probe found IRQ0 elsewhere than the MADT says
+ * (and routes it there), what it found; else NULL. */
+const char *pit_irq0_note(void);
 
 #endif

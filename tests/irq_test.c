@@ -102,6 +102,8 @@ TEST(irq, pit_ioapic)
 		return fail("no IOAPIC input serves ISA IRQ0");
 	}
 	diag("ISA IRQ0 -> GSI %d -> vector 0x%x on APIC %u", gsi, vec, dest);
+	if (pit_irq0_note())
+		diag("%s", pit_irq0_note());
 	pit_ch0_periodic(PIT_HZ / PIT_TEST_HZ);
 	/* The first interrupt starts the window, so phase does not matter.
 	 * The waits are watched: time the host kept this vCPU (or QEMU's
