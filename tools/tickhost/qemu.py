@@ -28,6 +28,9 @@ FWCFG_CMDLINE = "opt/tickscope/cmdline"
 VGA_TEXT, VGA_TEXT_SIZE = 0xB8000, 80 * 25 * 2
 # isa-debug-exit: the guest writes c, QEMU exits with (c << 1) | 1.
 GUEST_EXIT = {1: "PASS", 3: "FAIL", 5: "ERROR"}
+# Codes the kernel writes when it stops before any report (boot/boot.S).
+GUEST_STOP = {7: "the kernel cannot run on this CPU: no long mode (exit code 3)"}
+MACHINES = ("pc", "q35", "microvm", "isapc")
 
 
 # KVM runs a vCPU's TSC unscaled when the rate asked for is within this of
@@ -65,9 +68,10 @@ class Config:
     name: str = "default"
     accel: str = "auto"           # auto | kvm | tcg
     firmware: str = "auto"        # auto | qboot | seabios | ovmf
-    machine: str = "pc"           # pc | q35
+    machine: str = "pc"           # pc | q35 | microvm | isapc, with ,property=value...
     iso: Optional[str] = None     # boot this ISO instead of -kernel
     kernel: str = "build/tickscope.elf"
+    pvh: bool = False             # boot the kernel's PVH image (pvh_image) instead
     cmdline: str = ""
     cpu: str = ""                 # QEMU -cpu; "" picks per accelerator
     smp: int = 1
@@ -122,11 +126,13 @@ def resolve(cfg: Config) -> tuple[Config, str]:
         return c, "OVMF cannot load a multiboot kernel; boot the ISO (--iso)"
     if c.iso and c.cmdline:
         return c, "the ISO's command line is fixed in iso/grub.cfg; --cmdline needs -kernel"
-    if c.machine not in ("pc", "q35"):
-        return c, f"unknown machine {c.machine!r} (pc or q35)"
+    if c.machine.split(",")[0] not in MACHINES:
+        return c, f"unknown machine {c.machine!r} ({', '.join(MACHINES)})"
+    if c.pvh and c.iso:
+        return c, "PVH boots the kernel image, not the ISO"
     if not c.cpu:
         c.cpu = "host,arch-capabilities=off" if c.accel == "kvm" else "max"
-    image = c.iso or c.kernel
+    image = c.iso or (pvh_image(c.kernel) if c.pvh else c.kernel)
     if not os.path.exists(image):
         return c, f"{image} does not exist (run make first)"
     fw = {"qboot": QBOOT, "ovmf": OVMF_CODE}.get(c.firmware)
@@ -135,6 +141,14 @@ def resolve(cfg: Config) -> tuple[Config, str]:
     if not shutil.which("qemu-system-x86_64"):
         return c, "qemu-system-x86_64 is missing (apt-get install qemu-system-x86)"
     return c, ""
+
+
+def pvh_image(kernel: str) -> str:
+    """The kernel built for a PVH boot under QEMU (the Makefile's
+    PVH_KERNEL): QEMU's -kernel loader tries multiboot1 before the PVH
+    note, so this copy has its multiboot1 header blanked."""
+    root, ext = os.path.splitext(kernel)
+    return f"{root}-pvh{ext}"
 
 
 def command(c: Config, vars_file: Optional[str]) -> list[str]:
@@ -153,7 +167,7 @@ def command(c: Config, vars_file: Optional[str]) -> list[str]:
     if c.iso:
         cmd += ["-cdrom", c.iso, "-boot", "d"]
     else:
-        cmd += ["-kernel", c.kernel]
+        cmd += ["-kernel", pvh_image(c.kernel) if c.pvh else c.kernel]
         if c.cmdline:
             cmd += ["-append", c.cmdline]
     return cmd + list(c.extra)
@@ -343,6 +357,8 @@ def judge(rep: ktap.Report, status: Optional[int], timed_out: bool, timeout: flo
         return "ERROR", f"timed out after {timeout:g} s" + (
             "" if rep.root else " before the KTAP header")
     if rep.root is None:
+        if status in GUEST_STOP:
+            return "ERROR", f"no KTAP report: {GUEST_STOP[status]} (QEMU status {status})"
         why = _qemu_error(stderr)
         return "ERROR", f"no KTAP report (QEMU status {status}{': ' + why if why else ''})"
     if rep.bail_out is not None:
