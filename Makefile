@@ -172,7 +172,7 @@ FUZZ_BENCH_SECONDS := 10
 # comparison tracing they run 10-20x fewer inputs per second.
 FUZZ_SECONDS_acpi := 300
 FUZZ_SECONDS_cmdline := 90
-FUZZ_TARGETS := mb1 mb2 acpi madt fadt hpet cmdline
+FUZZ_TARGETS := mb1 mb2 pvh acpi madt fadt hpet cmdline
 FUZZ_DEPS    := $(HOST_LIB) $(wildcard tests/fuzz/*.c tests/fuzz/*.h lib/*.h boot/*.h arch-x86/*.h) \
 		tests/fuzz/coverage-ignore.txt
 FUZZ_CFLAGS  := -std=gnu11 -O1 -g -DHOST_TEST -I. -Wall -Wextra -Werror \
@@ -183,6 +183,8 @@ FUZZ_SRC_mb1     := tests/fuzz/fuzz_mb.c tests/fuzz/image.c
 FUZZ_DEF_mb1     := -DFUZZ_MAGIC=MB1_BOOT_MAGIC
 FUZZ_SRC_mb2     := tests/fuzz/fuzz_mb.c tests/fuzz/image.c
 FUZZ_DEF_mb2     := -DFUZZ_MAGIC=MB2_BOOT_MAGIC
+FUZZ_SRC_pvh     := tests/fuzz/fuzz_mb.c tests/fuzz/image.c
+FUZZ_DEF_pvh     := -DFUZZ_MAGIC=PVH_BOOT_MAGIC
 FUZZ_SRC_acpi    := tests/fuzz/fuzz_acpi.c tests/fuzz/image.c
 FUZZ_SRC_madt    := tests/fuzz/fuzz_table.c
 FUZZ_DEF_madt    := -DFUZZ_TABLE='"APIC"'
