@@ -102,7 +102,7 @@ check-deps:
 	@command -v $(PYTHON) >/dev/null || { echo "python3 is missing: apt-get install python3"; exit 1; }
 	@$(HOSTPY) tickhost.deps --install $(DEPS_PKGS)
 
-run: check-deps $(KERNEL)
+run: check-deps $(KERNEL) $(PVH_KERNEL)
 	$(PYTHON) tools/tickscope run --kernel $(KERNEL) $(RUNARGS)
 
 $(BUILD)/host/%: tests/host/%.c $(HOST_LIB) $(wildcard lib/*.h boot/*.h arch-x86/*.h tests/host/*.h \
@@ -116,7 +116,7 @@ HOST_BINS := $(patsubst tests/host/%.c,$(BUILD)/host/%,$(HOST_TESTS))
 unit: $(HOST_BINS)
 	$(HOSTPY) tickhost.testsuite --unit-only $(HOST_BINS)
 
-test: check-deps $(KERNEL) $(ISO) $(HOST_BINS)
+test: check-deps $(KERNEL) $(PVH_KERNEL) $(ISO) $(HOST_BINS)
 	$(HOSTPY) tickhost.testsuite --kernel $(KERNEL) --iso $(ISO) $(HOST_BINS)
 
 # The include graph against LAYERS: every include points down, no circle of
@@ -130,7 +130,7 @@ $(BUILD)/host/bench_tick: tests/host/test_tick.c $(HOST_LIB)
 	@echo "  HOSTCC  $@"
 	@$(CC) -std=gnu11 -O2 -DHOST_TEST -I. $< $(HOST_LIB) -o $@
 
-bench: check-deps $(KERNEL) $(BUILD)/host/bench_tick
+bench: check-deps $(KERNEL) $(PVH_KERNEL) $(BUILD)/host/bench_tick
 	$(BUILD)/host/bench_tick bench
 	$(HOSTPY) tickhost.bench --kernel $(KERNEL)
 	@echo "== fuzz: executions per second and coverage, $(FUZZ_BENCH_SECONDS) s per target"
@@ -143,7 +143,7 @@ bench: check-deps $(KERNEL) $(BUILD)/host/bench_tick
 SOAK_RUNS ?= 20
 SOAK_LOAD ?= 1
 SOAK_ONLY ?=
-soak: check-deps $(KERNEL)
+soak: check-deps $(KERNEL) $(PVH_KERNEL)
 	$(PYTHON) tools/tickscope soak --kernel $(KERNEL) --runs $(SOAK_RUNS) --load $(SOAK_LOAD) \
 		--only "$(SOAK_ONLY)" --json $(BUILD)/soak.json
 
