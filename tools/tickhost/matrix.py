@@ -29,6 +29,9 @@ Each section of the file is one configuration:
                                          decode it with the kernel's font (or read
                                          the VGA text memory) and check the summary
                                          on it against serial
+    vga      = regex                     when a serial line matches it, the VGA text
+                                         memory is read and QEMU stopped; a screen line
+                                         must match it too (a message on both)
     soak     = yes | test                in `tickscope soak`'s default set; `test`:
                                          also in make test's short soak (which then
                                          runs it instead of a single boot)
@@ -85,7 +88,7 @@ def config_of(name: str, s: configparser.SectionProxy, kernel: str, iso: Optiona
         smp=s.getint("smp", 1),
         memory=s.get("memory", "128M"), timeout=s.getfloat("timeout", 120.0),
         extra=shlex.split(_expand(s.get("qemu", ""))),
-        screen=s.get("screen", "") == "check")
+        screen=s.get("screen", "") == "check", vga_at=s.get("vga", "").strip())
 
 
 def _expand(text: str) -> str:
@@ -174,6 +177,11 @@ def check(entry: Entry, r: qemu.RunResult) -> list[str]:
         problems += [f"screen: {p}" for p in
                      screenshot.judge(r.screen_ppm, r.screen_error, r.lines,
                                       r.screen_vga)[0]]
+    if entry.config.vga_at:
+        screen = screenshot.text(screenshot.vga_grid(r.screen_vga[:qemu.VGA_TEXT_SIZE]))
+        if not any(re.search(entry.config.vga_at, ln) for ln in screen):
+            problems.append(f"no VGA text line matches /{entry.config.vga_at}/"
+                            + (f" ({r.screen_error})" if not r.screen_vga else ""))
     text = [ln.rstrip("\n") for ln in r.lines]
     for rx in entry.output:
         if not any(re.search(rx, ln) for ln in text):

@@ -79,6 +79,9 @@ class Config:
     timeout: float = 120.0
     extra: list[str] = field(default_factory=list)
     screen: bool = False          # take a screendump of the finished dashboard
+    # When a serial line matches this regex, read the VGA text memory and
+    # stop QEMU (a kernel that halts with its message on screen).
+    vga_at: str = ""
 
 
 @dataclass
@@ -226,6 +229,8 @@ def run(cfg: Config, live: bool = True,
     shot: dict[str, object] = {}
     if c.screen:
         cmd, on_line = _screen_hook(cmd, tmp, shot, on_line)
+    elif c.vga_at:
+        cmd, on_line = _vga_hook(cmd, tmp, shot, on_line, c.vga_at)
     try:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
@@ -249,7 +254,9 @@ def run(cfg: Config, live: bool = True,
     ppm, vga_mem = shot.get("ppm", b""), shot.get("vga", b"")
     return RunResult(asdict(c), c.accel, cmd, verdict, reason, status, duration, lines,
                      stderr, rep, ppm if isinstance(ppm, bytes) else b"",
-                     str(shot.get("error", "" if ppm else "the kernel never said # hold:")),
+                     str(shot.get("error", "" if ppm or vga_mem else
+                                  "the kernel never said # hold:" if c.screen else
+                                  f"no serial line matched /{c.vga_at}/")),
                      vga_mem if isinstance(vga_mem, bytes) else b"",
                      truth, times=times)
 
@@ -305,6 +312,39 @@ def _screen_hook(cmd: list[str], tmp: str, shot: dict[str, object],
             q.close()
         except (OSError, RuntimeError, ValueError) as e:
             shot["error"] = f"screendump failed: {e}"
+    return cmd, hook
+
+
+def _vga_hook(cmd: list[str], tmp: str, shot: dict[str, object],
+              on_line: Optional[Callable[[str], None]], at: str
+              ) -> tuple[list[str], Callable[[str], None]]:
+    """QEMU options and a serial-line hook that, at the first line matching
+    at, copies the VGA text memory through QMP and quits QEMU: for a
+    kernel that says why it stopped on serial and screen, then halts."""
+    sock = os.path.join(tmp, "qmp.sock")
+    vga = os.path.join(tmp, "vga.bin")
+    cmd = cmd + ["-qmp", f"unix:{sock},server=on,wait=off"]
+
+    def hook(line: str) -> None:
+        if on_line:
+            on_line(line)
+        if "vga" in shot or "error" in shot or not re.search(at, line):
+            return
+        try:
+            q = QMP(sock)
+            # The kernel writes serial first: the screen may still be
+            # being written when the line arrives (give it 2 s).
+            for _ in range(40):
+                q.cmd("pmemsave", val=VGA_TEXT, size=VGA_TEXT_SIZE, filename=vga)
+                with open(vga, "rb") as f:
+                    shot["vga"] = f.read()
+                if re.search(at, bytes(shot["vga"][0::2]).decode("latin-1")):
+                    break
+                time.sleep(0.05)
+            q.cmd("quit")
+            q.close()
+        except (OSError, RuntimeError, ValueError) as e:
+            shot["error"] = f"reading the VGA text memory failed: {e}"
     return cmd, hook
 
 

@@ -131,6 +131,17 @@ class MatrixShapesTest(unittest.TestCase):
         self.assertEqual(matrix.check(e, r), ["QEMU exited with 5 (expected 7)"])
         self.assertIsNone(self.load("[m]\naccel = tcg\n").exit)
 
+    def test_vga_text_is_checked(self) -> None:
+        e = self.load("[p]\naccel = tcg\nverdict = ERROR\nvga = ^no long mode\n")
+        self.assertEqual(e.config.vga_at, "^no long mode")
+        screen = bytearray(b" \x07" * 2000)
+        screen[0:24:2] = b"no long mode"
+        r = qemu.RunResult({}, "tcg", [], "ERROR", "x", 0, 0.5, [], "", ktap.parse([]),
+                           screen_vga=bytes(screen))
+        self.assertEqual(matrix.check(e, r), [])
+        r.screen_vga, r.screen_error = b" \x07" * 2000, ""
+        self.assertEqual(matrix.check(e, r), ["no VGA text line matches /^no long mode/"])
+
 
 if __name__ == "__main__":
     unittest.main()
