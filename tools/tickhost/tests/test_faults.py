@@ -81,6 +81,14 @@ class MatrixExactTest(unittest.TestCase):
                 # A count or a flag is never negative: `>= 0` holds always.
                 self.assertIsNone(re.search(r">=\s*0$|>\s*-", spec), f"{e.config.name}: {spec}")
 
+    def test_no_test_list_is_split(self) -> None:
+        # A test= value continued on the next line gains a space: its tail
+        # becomes a stray word (the kernel warns and never runs those tests).
+        for e in matrix.load(matrix.DEFAULT_FILE, paths.KERNEL, paths.ISO):
+            for word in e.config.cmdline.split():
+                if "=" not in word:
+                    self.assertNotRegex(word, r"[.,*]", f"{e.config.name}: {word}")
+
     def test_host_findings_do_not_make_the_verdict(self) -> None:
         r = result(KTAP, verdict="FAIL")
         self.assertEqual(matrix.device_verdict(r), "PASS")
