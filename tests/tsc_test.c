@@ -56,6 +56,10 @@ static enum verdict against(const char *ref, struct test_env *env)
 		return v;
 	if (!r)
 		return error("%s is registered but was not calibrated against", ref);
+	if (r->remeasured)
+		diag("%s measured again alone %lu time(s): too few of its flags were seen in the "
+		     "shared window (they coalesce while the host keeps the poller or the emulator "
+		     "away)", ref, r->remeasured);
 	if (r->status)
 		return unusable_verdict(r, ref);
 	snprintf_(name, sizeof(name), "tsc.freq_khz.%s", ref);
