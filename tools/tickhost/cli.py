@@ -42,7 +42,10 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
                    help="boot the GRUB ISO (default build/tickscope.iso) instead of -kernel")
     p.add_argument("--accel", choices=["auto", "kvm", "tcg"], default="auto")
     p.add_argument("--firmware", choices=["auto", "qboot", "seabios", "ovmf"], default="auto")
-    p.add_argument("--machine", choices=["pc", "q35"], default="pc")
+    p.add_argument("--machine", default="pc",
+                   help="pc, q35, microvm or isapc, with ,property=value... (microvm,acpi=on)")
+    p.add_argument("--pvh", action="store_true",
+                   help="boot the kernel's PVH image (build/tickscope-pvh.elf) instead")
     p.add_argument("--cmdline", default="", help="kernel command line (-kernel boots)")
     p.add_argument("--cpu", default="", help="QEMU -cpu model")
     p.add_argument("--smp", type=int, default=1)
@@ -76,7 +79,7 @@ def truth_phrase(truth: dict) -> str:
 
 def cmd_run(a: argparse.Namespace, extra: list[str]) -> int:
     cfg = qemu.Config(accel=a.accel, firmware=a.firmware, machine=a.machine, iso=a.iso,
-                      kernel=a.kernel, cmdline=a.cmdline, cpu=a.cpu, smp=a.smp,
+                      kernel=a.kernel, pvh=a.pvh, cmdline=a.cmdline, cpu=a.cpu, smp=a.smp,
                       memory=a.memory, timeout=a.timeout, extra=extra)
     r = qemu.run(cfg, live=not a.quiet)
     if r.stderr.strip() and r.verdict == "ERROR":
