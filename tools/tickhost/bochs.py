@@ -98,8 +98,10 @@ def resolve(cfg: qemu.Config) -> tuple[qemu.Config, str]:
         return c, f"unknown Bochs clock sync {c.bochs_sync!r} ({', '.join(SYNCS)})"
     if c.extra:
         return c, "extra QEMU arguments do not apply to Bochs"
-    if c.screen:
-        return c, "the screen check needs QEMU's screendump"
+    if c.screen or c.vga_at:
+        return c, "the screen checks need QEMU's screendump and memory reads"
+    if c.pvh:
+        return c, "Bochs boots an ISO (GRUB, multiboot2), not the PVH entry"
     if c.iso and c.cmdline:
         return c, "the ISO's command line is fixed in iso/grub.cfg; give a command line " \
                   "without --iso (the tool then makes an ISO with it)"
