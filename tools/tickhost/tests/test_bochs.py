@@ -61,7 +61,9 @@ class ConfigTest(unittest.TestCase):
             for cfg, word in ((qemu.Config(emulator="bochs", bochs_sync="fast"), "sync"),
                               (qemu.Config(emulator="bochs", extra=["-S"]), "QEMU"),
                               (qemu.Config(emulator="bochs", iso="x.iso", cmdline="a"), "fixed"),
-                              (qemu.Config(emulator="bochs", memory="lots"), "memory")):
+                              (qemu.Config(emulator="bochs", memory="lots"), "memory"),
+                              (qemu.Config(emulator="bochs", pvh=True), "PVH"),
+                              (qemu.Config(emulator="bochs", vga_at="x"), "screen")):
                 self.assertIn(word, bochs.resolve(cfg)[1])
             c, err = bochs.resolve(qemu.Config(emulator="bochs", memory="1G"))
             self.assertEqual((err, c.cpu, c.accel), ("", bochs.DEFAULT_CPU, "bochs"))
