@@ -94,7 +94,7 @@ run: check-deps $(KERNEL)
 	$(PYTHON) tools/tickscope run --kernel $(KERNEL) $(RUNARGS)
 
 $(BUILD)/host/%: tests/host/%.c $(HOST_LIB) $(wildcard lib/*.h boot/*.h arch-x86/*.h tests/host/*.h \
-		  tick/*.h measure/*.h drivers/kvmclock.h)
+		  tick/*.h measure/*.h drivers/kvmclock.h drivers/hyperv.h)
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $@"
 	@$(CC) $(HCFLAGS) $< $(HOST_LIB) -o $@

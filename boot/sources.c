@@ -4,6 +4,7 @@
 #include "sources.h"
 #include "drivers/acpi_pm.h"
 #include "drivers/hpet.h"
+#include "drivers/hyperv.h"
 #include "drivers/kvmclock.h"
 #include "drivers/lapic_timer.h"
 #include "drivers/pit.h"
@@ -57,6 +58,7 @@ void sources_init(const struct cpu_info *ci, const struct acpi_info *ai, int nio
 	START("pit", pit_clocksource_init(&why));
 	START("rtc", rtc_clocksource_init(RTC_CAL_RATE, &why));
 	START("kvmclock", kvmclock_init(ci, &why));
+	START("hyperv", hyperv_init(ci, &why));
 	cal_ms = cmdline_u64(cmd, "cal_ms", 10, 10000, thorough ? 1000 : 100);
 	calibrate_boot(cal_ms * 1000000);
 

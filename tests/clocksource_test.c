@@ -261,6 +261,7 @@ CS_SUITE(pm)
 CS_SUITE(pit)
 CS_SUITE(rtc)
 CS_SUITE(kvmclock)
+CS_SUITE(hyperv)
 
 TEST(tsc, read_cost) { return cs_read_cost("tsc"); }
 TEST(tsc, monotonic) { return cs_monotonic("tsc"); }
