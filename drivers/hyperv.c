@@ -56,8 +56,8 @@ int hyperv_init(const struct cpu_info *ci, const char **why)
 
 	*why = reason;
 	if (!ci->hyperv) {
-		snprintf_(reason, sizeof(reason), "no Hyper-V interface at 0x40000000 (hypervisor "
-			  "\"%s\"; QEMU: -cpu ...,hv-time under KVM)", ci->hv_sig[0] ? ci->hv_sig : "none");
+		snprintf_(reason, sizeof(reason), "no Hyper-V interface: leaf 0x40000000 says \"%s\" "
+			  "(QEMU: hv-time, KVM only)", ci->hv_sig[0] ? ci->hv_sig : "none");
 		return -ENODEV;
 	}
 	r = cpuid(HV_CPUID_FEATURES, 0);

@@ -119,11 +119,11 @@ def boots(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
             continue
         if e.soak == "test":
             continue    # short_soak runs it, three times under load
-        if e.config.accel == "kvm" and not kvm_ok:
-            t.add(name, [], skipped=f"KVM not usable: {kvm_why}")
+        why = matrix.unmet(e)
+        if why:
+            t.add(name, [], skipped=why)
             if e.golden:
-                t.add(f"names {e.config.name} = golden {e.golden}", [],
-                      skipped=f"KVM not usable: {kvm_why}")
+                t.add(f"names {e.config.name} = golden {e.golden}", [], skipped=why)
             continue
         r = t.twice(name, lambda: qemu.run(e.config, live=False), lambda r: matrix.check(e, r))
         problems = matrix.check(e, r)
