@@ -35,6 +35,18 @@ struct clockevent *clockevent_best(u32 features)
 	return best;
 }
 
+int clockevent_program(struct clockevent *ce, u64 delta)
+{
+	delta = MIN(MAX(delta, ce->min_delta), ce->max_delta);
+	for (int i = 0; i < CE_ETIME_TRIES; i++) {
+		if (ce->set_next_event(ce, delta) != -ETIME)
+			return 0;
+		ce->etime++;
+		delta = delta > ce->max_delta / 2 ? ce->max_delta : MAX(2 * delta, 1ull);
+	}
+	return -ETIME;
+}
+
 void clockevent_irq(struct clockevent *ce, u64 tsc)
 {
 	ce->irq_tsc = tsc;

@@ -56,6 +56,7 @@ struct clockevent {
 	bool check_passed;
 	volatile bool irq_passed;
 	char route[80];		/* how the interrupt arrives, for the report */
+	u64 etime;		/* clockevent_program tries refused with -ETIME */
 };
 
 /* Adds ce; -EINVAL when malformed or the table is full. */
@@ -63,6 +64,19 @@ int clockevent_register(struct clockevent *ce);
 struct clockevent *clockevent_find(const char *name);
 /* The highest-rated device with all of `features`, or NULL. */
 struct clockevent *clockevent_best(u32 features);
+/*
+ * Programs ce delta ticks ahead (clamped to min_delta..max_delta) and
+ * makes sure the event comes: on -ETIME (the device says it is already
+ * due and lost, as an HPET comparator written behind its counter) the
+ * delta is doubled and tried again, at most CE_ETIME_TRIES times and
+ * never past max_delta, so the event comes later than asked rather than
+ * never (Linux's clockevents_program_min_delta grows its delta the same
+ * way). Every refusal is counted in ce->etime. Returns 0, or -ETIME when
+ * the last try was refused too.
+ */
+#define CE_ETIME_TRIES	10
+int clockevent_program(struct clockevent *ce, u64 delta);
+
 /*
  * The device's interrupt entry: drivers call it first thing in their
  * interrupt handler (it stamps irq_tsc, counts, calls the handler).
