@@ -24,6 +24,16 @@ struct clockevent *clockevent_find(const char *name)
 	return NULL;
 }
 
+int clockevent_count(void)
+{
+	return count;
+}
+
+struct clockevent *clockevent_get(int i)
+{
+	return i >= 0 && i < count ? devices[i] : NULL;
+}
+
 struct clockevent *clockevent_best(u32 features)
 {
 	struct clockevent *best = NULL;

@@ -15,6 +15,7 @@
 #define CE_ONESHOT	(1u << 1)	/* can interrupt once after a delta */
 #define CE_DEADLINE	(1u << 2)	/* oneshot is an absolute TSC deadline */
 #define CE_PERCPU	(1u << 3)	/* one per CPU (LAPIC) */
+#define CE_C3STOP	(1u << 4)	/* stops in deep C-states (LAPIC without ARAT) */
 
 #define ETIME		62		/* programmed event already passed */
 
@@ -62,6 +63,9 @@ struct clockevent {
 /* Adds ce; -EINVAL when malformed or the table is full. */
 int clockevent_register(struct clockevent *ce);
 struct clockevent *clockevent_find(const char *name);
+/* Number registered, and the i-th in registration order (NULL past it). */
+int clockevent_count(void);
+struct clockevent *clockevent_get(int i);
 /* The highest-rated device with all of `features`, or NULL. */
 struct clockevent *clockevent_best(u32 features);
 /*
