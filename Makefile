@@ -36,7 +36,7 @@ FONT_PY := tools/tickhost/font.py
 HOST_LIB   := lib/phys.c lib/printf.c lib/str.c lib/stats.c lib/fit.c lib/cmdline.c lib/gaps.c \
 	      boot/multiboot.c arch-x86/acpi.c arch-x86/acpi_sys.c boot/console_spec.c tick/timer.c \
 	      tick/timekeeping.c tick/clocksource.c tick/clockevent.c measure/calfit.c \
-	      tick/broadcast.c drivers/hpet_cmp.c
+	      tick/broadcast.c drivers/hpet_cmp.c arch-x86/paging.c
 HOST_TESTS := $(wildcard tests/host/test_*.c)
 HCFLAGS    := -std=gnu11 -O1 -g -DHOST_TEST -I. -Wall -Wextra -Werror \
 	      -fsanitize=address,undefined -fno-sanitize-recover=all

@@ -12,6 +12,7 @@
 #include "arch-x86/idt.h"
 #include "arch-x86/ioapic.h"
 #include "arch-x86/lapic.h"
+#include "arch-x86/paging.h"
 #include "lib/math.h"
 
 static struct hpet_info info;
@@ -58,15 +59,15 @@ int hpet_init(const struct acpi_info *ai, struct hpet_info *out, const char **wh
 		return -ENODEV;
 	}
 	info.base = ai->hpet_base.address;
-	/* Legal (HPETs may sit above 4 GiB), but beyond what we map. */
-	if (info.base >= 0x100000000ull) {
-		snprintf_(reason, sizeof(reason), "HPET at 0x%lx is above the 4 GiB this kernel maps",
-			  info.base);
-		return -ENODEV;
-	}
 	if (ai->hpet_base.space != ACPI_GAS_MEMORY || info.base == 0 || (info.base & 0x3FF)) {
 		snprintf_(reason, sizeof(reason), "HPET table gives an unusable base 0x%lx (space %u)",
 			  info.base, ai->hpet_base.space);
+		return -EIO;
+	}
+	/* HPETs may sit above 4 GiB, past the boot identity map: map the
+	 * 1 KiB block there on demand. */
+	if (paging_map_mmio(info.base, 0x400)) {
+		snprintf_(reason, sizeof(reason), "HPET at 0x%lx cannot be mapped", info.base);
 		return -EIO;
 	}
 	cap = hpet_read64(HPET_GCAP_ID);

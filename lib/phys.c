@@ -3,12 +3,23 @@
  * a range it cannot vouch for. */
 #include "phys.h"
 
+static int (*mapper)(u64 addr, u64 len);
+
+void phys_set_mapper(int (*map)(u64 addr, u64 len))
+{
+	mapper = map;
+}
+
 #ifndef HOST_TEST
 #define IDENTITY_LIMIT 0x100000000ull
 
 const void *phys_map(u64 addr, u64 len)
 {
-	if (addr == 0 || len > IDENTITY_LIMIT || addr > IDENTITY_LIMIT - len)
+	if (addr == 0 || addr + len < addr)
+		return NULL;
+	/* Above the boot identity map (ACPI tables firmware put above
+	 * 4 GiB): mapped on demand, or out of reach. */
+	if ((len > IDENTITY_LIMIT || addr > IDENTITY_LIMIT - len) && (!mapper || mapper(addr, len)))
 		return NULL;
 	return (const void *)(uintptr_t)addr;
 }

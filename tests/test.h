@@ -25,6 +25,7 @@ struct test_env {
 	struct cmdline *cmd;
 	bool acpi_ok;		/* ACPI tables were found */
 	int nioapics;		/* IOAPICs usable (0 without a MADT) */
+	u64 high_ram;		/* a usable RAM page above 4 GiB, 0 when none */
 };
 
 struct test {
