@@ -1,5 +1,6 @@
 /* Whether the tick needs a broadcast device (the LAPIC timer without
  * ARAT stops in deep C-states) and which the tick layer would pick. */
+#define TEST_ORDER_BASE 300	/* after walltime_test.c's tick tests */
 #include "test.h"
 #include "arch-x86/cpuinfo.h"
 #include "report/ktap.h"

@@ -2,6 +2,7 @@
  * sequence, its agreement with the reference counter MSR, and the
  * frequency MSRs' claims against the calibrated TSC and LAPIC timer. The
  * rate, read cost and monotonicity are clocksource_test.c's. */
+#define TEST_ORDER_BASE 500	/* after clocksource_test.c's hyperv tests */
 #include "sources.h"
 #include "arch-x86/cpu.h"
 #include "drivers/hyperv.h"
