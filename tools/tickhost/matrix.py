@@ -118,7 +118,8 @@ def unmet(entry: Entry) -> str:
     usable, why = host.kvm_usable()
     if not usable:
         return f"KVM not usable: {why}"
-    return "" if host.kvm_offers(entry.kvm_caps)[0] else host.kvm_offers(entry.kvm_caps)[1]
+    ok, why = host.kvm_offers(entry.kvm_caps)
+    return "" if ok else why
 
 
 def device_verdict(r: qemu.RunResult) -> str:
