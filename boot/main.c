@@ -40,7 +40,6 @@ static struct boot_info boot;
 static struct cmdline cmd;
 static struct acpi_info acpi;
 static struct cpu_info cpu;
-static u64 boot_sources_ms;	/* probing the clocksources and calibrating */
 static struct screen screen;	/* screen.name is NULL when there is none */
 
 /* What each application processor sets up for itself. */
@@ -172,7 +171,7 @@ static void print_help_line(const char *key, const char *help)
 	kprintf("# option %-10s %s\n", key, help);
 }
 
-static void report_platform(struct test_env *env)
+static void report_platform(void)
 {
 	static const char *const lapic_modes[] = { "none", "xapic", "x2apic" };
 
@@ -194,13 +193,6 @@ static void report_platform(struct test_env *env)
 		lapic_modes[lapic_mode()]);
 	kprintf("# memory: %lu MiB usable in %d map entries\n", boot.mem_kib / 1024, boot.mmap_count);
 	kprintf("# tsc ruler: %lu Hz from %s\n", tsc_hz(), tsc_hz_source());
-	kprintf("# measure: run.sources_init_ms = %lu ms\n", boot_sources_ms);
-	kprintf("# measure: platform.cpus = %d\n", acpi_enabled_cpus(&acpi));
-	kprintf("# measure: smp.cpus = %d\n", smp_possible());
-	kprintf("# measure: smp.started = %d\n", smp_online());
-	kprintf("# measure: platform.acpi = %d\n", env->acpi_ok ? 1 : 0);
-	kprintf("# measure: serial.drained = %u (stale input bytes read at probe, at most %d)\n",
-		serial_stats()->drained, SERIAL_DRAIN_MAX);
 	if (serial_stats()->undrained)
 		kprintf("# warning: serial: a UART's receiver never emptied: that port not used\n");
 	for (int i = 0; i < boot.nwarnings; i++)
@@ -230,7 +222,7 @@ static u64 high_ram(const struct boot_info *bi)
 
 void kmain(u32 magic, u32 info)
 {
-	struct test_env env = { &boot, &acpi, &cpu, &cmd, false, 0, 0 };
+	struct test_env env = { &boot, &acpi, &cpu, &cmd, false, 0, 0, 0 };
 	int ioapics;
 
 	/* Per-CPU data (GS) and the IDT first, so that even an early fault
@@ -263,15 +255,15 @@ void kmain(u32 magic, u32 info)
 	platform_set_exit(choose_exit(), &acpi);
 	if (tsc_early_calibrate(&cpu) != 0)
 		cmdline_warn(&cmd, "no PIT or CPUID TSC rate: timeouts assume a 1 GHz TSC");
-	boot_sources_ms = rdtsc_ordered();
+	env.sources_init_ms = rdtsc_ordered();
 	sources_init(&cpu, &acpi, env.nioapics, &cmd);
-	boot_sources_ms = tsc_to_ns(rdtsc_ordered() - boot_sources_ms) / 1000000;
+	env.sources_init_ms = tsc_to_ns(rdtsc_ordered() - env.sources_init_ms) / 1000000;
 	if (!cmdline_has(&cmd, "nosmp"))
 		smp_init(&acpi, tramp_page_free(), ap_init);
 
 	end_check_options(&cmd);
 	screen_header();
 	runner_begin(&env);
-	report_platform(&env);
+	report_platform();
 	end_run((enum exit_code)runner_run(&env), &cmd, &acpi, cpu.hypervisor, screen.name != NULL);
 }
