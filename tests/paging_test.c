@@ -1,14 +1,13 @@
 /* The on-demand mapping above the boot identity map, end to end: a page
  * of RAM above 4 GiB (what an HPET, LAPIC or ACPI table up there would
  * get) is mapped, written and read back. */
-#define TEST_ORDER_BASE 100	/* after platform_test.c's tests */
 #include "test.h"
 #include "arch-x86/paging.h"
 #include "report/ktap.h"
 
 #define PATTERN	0x5A5A000000000000ul
 
-TEST(platform, map_high)
+TEST(paging, map_high)
 {
 	volatile u64 *p;
 	u64 pages, seen[4];
@@ -34,6 +33,6 @@ TEST(platform, map_high)
 			return fail("read back 0x%lx at 0x%lx, wrote 0x%lx", seen[i],
 				    env->high_ram + (u64)i * 512,
 				    PATTERN ^ (env->high_ram + (u64)i * 512));
-	measure("platform.high_pages", (s64)pages, 0, NULL);
+	measure("paging.high_pages", (s64)pages, 0, NULL);
 	return PASS;
 }
