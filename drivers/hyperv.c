@@ -76,7 +76,12 @@ int hyperv_init(const struct cpu_info *ci, const char **why)
 	/* Keep the reserved bits 11:1 as read, as the TLFS asks. */
 	wrmsr(HV_MSR_REFERENCE_TSC, (rdmsr(HV_MSR_REFERENCE_TSC) & 0xFFEull) |
 	      (u64)(uintptr_t)&page | HV_REF_TSC_ENABLE);
-	info.page = hv_tsc_page_read(&tsc_page, ordered_tsc, NULL, &ref, &info.retries);
+	/* KVM fills the page before the vCPU next runs; allow a hypervisor
+	 * that takes a little longer (bounded). */
+	for (int i = 0; i < HV_PAGE_MAX_RETRIES && !info.page; i++) {
+		info.page = hv_tsc_page_read(&tsc_page, ordered_tsc, NULL, &ref, &info.retries);
+		cpu_relax();
+	}
 	if (!info.page) {
 		/* Hyper-V may leave the page invalid (sequence 0) when the
 		 * TSC cannot be trusted; the reference counter alone is then
