@@ -27,6 +27,8 @@ TEST(hpet, info)
 	diag("at 0x%lx: capabilities 0x%016lx, vendor 0x%04lx, revision %lu, legacy "
 	     "replacement %s", env->acpi->hpet_base.address, cap, cap >> 16 & 0xFFFF,
 	     cap & GCAP_REV_MASK, cap & GCAP_LEG_RT_CAP ? "capable" : "no");
+	if (cs->mask != ~0ull)
+		diag("32-bit main counter: wraps every %lu ms", cs_wrap_ns(cs) / 1000000);
 	measure("hpet.width_bits", cs->mask == ~0ull ? 64 : 32, 0, NULL);
 	measure("hpet.timers", (s64)((cap >> GCAP_NUM_TIM_SHIFT & 0x1F) + 1), 0, NULL);
 	measure_x("hpet.period_fs", (s64)(cap >> GCAP_PERIOD_SHIFT), 0, "fs",
@@ -46,9 +48,10 @@ TEST(pm, info)
 
 	if (v != PASS)
 		return v;
-	diag("%s 0x%lx, %s reads%s", pi->mmio ? "MMIO" : "port", pi->address,
-	     pi->verified ? "verified (3-read)" : "plain",
-	     pi->verified ? "" : "; pmtimer=verified enables the torn-read check");
+	diag("%s 0x%lx, %s reads%s; %d bits wrap every %lu ms", pi->mmio ? "MMIO" : "port",
+	     pi->address, pi->verified ? "verified (3-read)" : "plain",
+	     pi->verified ? "" : "; pmtimer=verified enables the torn-read check", pi->width,
+	     cs_wrap_ns(cs) / 1000000);
 	measure("pm.width_bits", pi->width, 0, NULL);
 	if (pi->verified)
 		measure("pm.verify_retries", (s64)pi->verify_retries, 0, NULL);
