@@ -178,10 +178,20 @@ def make_iso(kernel: str, cmdline: str, out_dir: str) -> tuple[str, str]:
         os.utime(iso)
         return iso, ""
     os.makedirs(out_dir, exist_ok=True)
-    made = sorted((os.path.join(out_dir, f) for f in os.listdir(out_dir)
-                   if f.startswith("tickscope-") and f.endswith(".iso")), key=os.path.getmtime)
-    for old in made[:-(ISOS_KEPT - 1)]:     # the tree stays small (20 MB each)
-        os.remove(old)
+    # The tree stays small (20 MB each). make test boots two at a time, so
+    # another run may be removing the same old ones.
+    made = []
+    for f in os.listdir(out_dir):
+        if f.startswith("tickscope-") and f.endswith(".iso"):
+            try:
+                made.append((os.path.getmtime(os.path.join(out_dir, f)), f))
+            except OSError:
+                pass
+    for _, old in sorted(made)[:-(ISOS_KEPT - 1)]:
+        try:
+            os.remove(os.path.join(out_dir, old))
+        except OSError:
+            pass
     tree = tempfile.mkdtemp(prefix="isodir-", dir=out_dir)
     try:
         os.makedirs(os.path.join(tree, "boot", "grub"))
