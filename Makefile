@@ -1,6 +1,7 @@
 # tickscope: `make` builds the kernel, `make iso` the GRUB ISO, `make run`
 # boots the default report, `make test` runs host unit tests and the boot
-# matrix, `make bench` the benchmarks, `make soak` repeats configurations under
+# matrix, `make bench` the benchmarks (`make bench-speed` boot to verdict
+# alone), `make soak` repeats configurations under
 # load, `make faults` runs the planted faults twenty times, `make deps`
 # installs build tools, `make layers` checks the include graph against LAYERS.
 
@@ -44,7 +45,7 @@ HCFLAGS    := -std=gnu11 -O1 -g -DHOST_TEST -I. -Wall -Wextra -Werror \
 DEPS_PKGS := build-essential qemu-system-x86 qemu-utils grub-pc-bin grub-efi-amd64-bin \
 	     grub-common xorriso mtools ovmf python3 python3-hypothesis console-setup-linux
 
-.PHONY: all iso run test unit bench soak faults clean deps check-deps layers
+.PHONY: all iso run test unit bench bench-speed soak faults clean deps check-deps layers
 
 all: $(KERNEL)
 
@@ -118,12 +119,18 @@ $(BUILD)/host/bench_tick: tests/host/test_tick.c $(HOST_LIB)
 	@echo "  HOSTCC  $@"
 	@$(CC) -std=gnu11 -O2 -DHOST_TEST -I. $< $(HOST_LIB) -o $@
 
-bench: check-deps $(KERNEL) $(BUILD)/host/bench_tick
+bench: check-deps $(KERNEL) $(ISO) $(BUILD)/host/bench_tick
 	$(BUILD)/host/bench_tick bench
-	$(HOSTPY) tickhost.bench --kernel $(KERNEL)
+	$(HOSTPY) tickhost.bench --kernel $(KERNEL) --iso $(ISO)
 	@echo "== fuzz: executions per second and coverage, $(FUZZ_BENCH_SECONDS) s per target"
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_BENCH_SECONDS) \
 		$(foreach t,$(FUZZ_TARGETS),FUZZ_SECONDS_$(t)=$(FUZZ_BENCH_SECONDS))
+
+# Only boot to verdict (per suite time and device reads, median of
+# SPEED_RUNS default runs under TCG and KVM) and the boot paths.
+SPEED_RUNS ?= 10
+bench-speed: check-deps $(KERNEL) $(ISO)
+	$(HOSTPY) tickhost.bench --kernel $(KERNEL) --iso $(ISO) --speed-only --speed-runs $(SPEED_RUNS)
 
 # The matrix entries marked `soak = yes|test` (or SOAK_ONLY=glob,glob),
 # SOAK_RUNS runs each beside SOAK_LOAD looping default boots; fails when a

@@ -39,6 +39,15 @@ static struct cmdline cmd;
 static struct acpi_info acpi;
 static struct cpu_info cpu;
 static u64 boot_sources_ms;	/* probing the clocksources and calibrating */
+/*
+ * Where the time before the first test goes. The TSC at kernel entry
+ * counts from where the VM's TSC started: QEMU starts it at zero when the
+ * machine starts running (TCG: its tick counter is offset then; KVM: the
+ * vCPU's TSC is set to zero at creation and reset), so it is the
+ * firmware's and the loader's time. The host compares the TSC at the
+ * KTAP header with the arrival of that line to find QEMU's own start.
+ */
+static u64 entry_tsc, header_tsc, header_io;
 static struct screen screen;	/* screen.name is NULL when there is none */
 
 /* What each application processor sets up for itself. */
@@ -193,6 +202,14 @@ static void report_platform(struct test_env *env)
 	kprintf("# memory: %lu MiB usable in %d map entries\n", boot.mem_kib / 1024, boot.mmap_count);
 	kprintf("# tsc ruler: %lu Hz from %s\n", tsc_hz(), tsc_hz_source());
 	kprintf("# measure: run.sources_init_ms = %lu ms\n", boot_sources_ms);
+	kprintf("# measure: run.boot.entry_ms = %lu ms (TSC at kernel entry: the firmware's and "
+		"loader's time since the VM's TSC started)\n", tsc_to_ns(entry_tsc) / 1000000);
+	kprintf("# measure: run.boot.setup_ms = %lu ms (kernel entry to the KTAP header, "
+		"sources_init included)\n", tsc_to_ns(header_tsc - entry_tsc) / 1000000);
+	kprintf("# measure: run.boot.header_ms = %lu ms (TSC at the KTAP header)\n",
+		tsc_to_ns(header_tsc) / 1000000);
+	kprintf("# measure: run.reads.setup = %lu (device accesses from kernel entry to the "
+		"KTAP header)\n", header_io);
 	kprintf("# measure: platform.cpus = %d\n", acpi_enabled_cpus(&acpi));
 	kprintf("# measure: smp.cpus = %d\n", smp_possible());
 	kprintf("# measure: smp.started = %d\n", smp_online());
@@ -215,7 +232,9 @@ void kmain(u32 magic, u32 info)
 {
 	struct test_env env = { &boot, &acpi, &cpu, &cmd, false, 0 };
 	int ioapics;
+	enum exit_code code;
 
+	entry_tsc = rdtsc_ordered();
 	/* Per-CPU data (GS) and the IDT first, so that even an early fault
 	 * is reported (or at least halts) instead of triple-faulting. */
 	smp_early_init();
@@ -251,7 +270,12 @@ void kmain(u32 magic, u32 info)
 
 	end_check_options(&cmd);
 	screen_header();
+	header_io = io_counts[IO_PORT] + io_counts[IO_MMIO] + io_counts[IO_MSR];
+	header_tsc = rdtsc_ordered();
 	runner_begin(&env);
 	report_platform(&env);
-	end_run((enum exit_code)runner_run(&env), &cmd, &acpi, cpu.hypervisor, screen.name != NULL);
+	code = (enum exit_code)runner_run(&env);
+	kprintf("# measure: run.boot.tests_ms = %lu ms (the KTAP header to the verdict)\n",
+		tsc_to_ns(rdtsc_ordered() - header_tsc) / 1000000);
+	end_run(code, &cmd, &acpi, cpu.hypervisor, screen.name != NULL);
 }

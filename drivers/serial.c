@@ -27,21 +27,28 @@ static u8 uart_in(const struct serial_port *p, int reg)
 {
 	u64 a = p->base + (u64)reg * p->stride;
 
+	io_count(IO_CONSOLE);
 	if (!p->mmio)
 		return inb((u16)a);
-	return p->stride == 4 ? (u8)mmio_read32(a) : *(volatile u8 *)(uintptr_t)a;
+	if (p->stride == 4)
+		return (u8)mmio_read32(a);
+	io_count(IO_MMIO);
+	return *(volatile u8 *)(uintptr_t)a;
 }
 
 static void uart_out(const struct serial_port *p, int reg, u8 v)
 {
 	u64 a = p->base + (u64)reg * p->stride;
 
+	io_count(IO_CONSOLE);
 	if (!p->mmio)
 		outb((u16)a, v);
 	else if (p->stride == 4)
 		mmio_write32(a, v);
-	else
+	else {
+		io_count(IO_MMIO);
 		*(volatile u8 *)(uintptr_t)a = v;
+	}
 }
 
 /* A byte sent in loopback mode must come back. Stale input is drained

@@ -3,6 +3,7 @@
  * verdict into the open row, and tests add notes. */
 #include "summary.h"
 #include "dashboard.h"
+#include "arch-x86/cpu.h"
 #include "lib/console.h"
 #include "lib/str.h"
 
@@ -12,6 +13,7 @@ struct row {
 	const char *name;
 	int counts[4];		/* by verdict */
 	u64 ms;			/* time the suite took */
+	u64 io[IO_KINDS];	/* device accesses it made, by kind */
 	char note[120];
 };
 
@@ -49,10 +51,12 @@ void summary_count(enum verdict v)
 	}
 }
 
-void summary_end_row(u64 ms)
+void summary_end_row(u64 ms, const u64 *io)
 {
-	if (current)
+	if (current) {
 		current->ms = ms;
+		memcpy(current->io, io, sizeof(current->io));
+	}
 	current = NULL;
 }
 
@@ -112,4 +116,12 @@ void summary_print(void)
 	dashboard_table_end();
 	for (int i = 0; i < nrows; i++)
 		kprintf("# measure: run.suite_ms.%s = %lu ms\n", rows[i].name, rows[i].ms);
+	for (int i = 0; i < nrows; i++) {
+		const u64 *io = rows[i].io;
+
+		kprintf("# measure: run.reads.%s = %lu (device accesses, each an exit under a "
+			"hypervisor: port %lu, mmio %lu, msr %lu; console output %lu of them)\n",
+			rows[i].name, io[IO_PORT] + io[IO_MMIO] + io[IO_MSR], io[IO_PORT],
+			io[IO_MMIO], io[IO_MSR], io[IO_CONSOLE]);
+	}
 }

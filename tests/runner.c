@@ -135,9 +135,10 @@ static const struct test *next_test(const char *suite, const struct test *after)
 static enum verdict run_suite(const struct suite *s, int sn, struct test_env *env)
 {
 	enum verdict sv = SKIP;
-	u64 t0 = rdtsc_ordered();
+	u64 t0 = rdtsc_ordered(), io[IO_KINDS];
 	int tn = 0;
 
+	memcpy(io, io_counts, sizeof(io));
 	summary_begin_row(s->name);
 	ktap_suite_begin(s->name, s->selected);
 	for (const struct test *t = next_test(s->name, NULL); t; t = next_test(s->name, t)) {
@@ -151,7 +152,9 @@ static enum verdict run_suite(const struct suite *s, int sn, struct test_env *en
 		sv = verdict_merge(sv, v);
 		ktap_test_result(++tn, t->name, v);
 	}
-	summary_end_row(tsc_to_ns(rdtsc_ordered() - t0) / 1000000);
+	for (int k = 0; k < IO_KINDS; k++)
+		io[k] = io_counts[k] - io[k];
+	summary_end_row(tsc_to_ns(rdtsc_ordered() - t0) / 1000000, io);
 	ktap_suite_end(sn, s->name, sv);
 	return sv;
 }
