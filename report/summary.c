@@ -116,7 +116,7 @@ void summary_print(void)
 	dashboard_table_end();
 	for (int i = 0; i < nrows; i++)
 		kprintf("# measure: run.suite_ms.%s = %lu ms\n", rows[i].name, rows[i].ms);
-	for (int i = 0; i < nrows; i++) {
+	for (int i = 0; i < nrows && IO_COUNTING; i++) {
 		const u64 *io = rows[i].io;
 
 		kprintf("# measure: run.reads.%s = %lu (device accesses, each an exit under a "

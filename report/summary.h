@@ -1,8 +1,8 @@
 /*
  * The human summary printed before the KTAP stream ends: one row per
  * suite (verdict, counts by verdict, milliseconds, notes), the totals,
- * and each suite's time and device accesses as run.suite_ms.<suite> and
- * run.reads.<suite> measurements.
+ * and each suite's time and (in the counting build, arch-x86/cpu.h) device
+ * accesses as run.suite_ms.<suite> and run.reads.<suite> measurements.
  */
 #ifndef REPORT_SUMMARY_H
 #define REPORT_SUMMARY_H
