@@ -41,9 +41,12 @@ HOST_TESTS := $(wildcard tests/host/test_*.c)
 HCFLAGS    := -std=gnu11 -O1 -g -DHOST_TEST -I. -Wall -Wextra -Werror \
 	      -fsanitize=address,undefined -fno-sanitize-recover=all
 
-# Build tools a fresh machine needs (Debian package names).
+# Build tools a fresh machine needs (Debian package names). make test's KTAP
+# conformance check reads logs with Linux's kunit_parser (linux-source-6.1),
+# tap-parser (npm installs it into build/npm) and prove (perl).
 DEPS_PKGS := build-essential qemu-system-x86 qemu-utils grub-pc-bin grub-efi-amd64-bin \
-	     grub-common xorriso mtools ovmf python3 python3-hypothesis console-setup-linux
+	     grub-common xorriso mtools ovmf python3 python3-hypothesis console-setup-linux \
+	     linux-source-6.1 npm perl
 
 .PHONY: all iso run test unit bench bench-speed soak faults clean deps check-deps layers
 

@@ -147,16 +147,23 @@ void exception_set_hook(void (*hook)(struct int_frame *f))
 	exc_hook = hook;
 }
 
+/* The dump is diagnostic lines at the report's current indent: they stay
+ * inside the KTAP test that faulted. */
 static void report_exception(struct int_frame *f)
 {
-	kprintf("# EXCEPTION: vector %lu (%s), error code 0x%lx\n", f->vector,
+	const char *in = console_indent();
+
+	kprintf("%s# EXCEPTION: vector %lu (%s), error code 0x%lx\n", in, f->vector,
 		exc_names[f->vector], f->error);
-	kprintf("# rip %016lx cs %04lx rflags %08lx rsp %016lx ss %04lx cr2 %016lx\n",
+	kprintf("%s# rip %016lx cs %04lx rflags %08lx rsp %016lx ss %04lx cr2 %016lx\n", in,
 		f->rip, f->cs, f->rflags, f->rsp, f->ss, read_cr2());
-	kprintf("# rax %016lx rbx %016lx rcx %016lx rdx %016lx\n", f->rax, f->rbx, f->rcx, f->rdx);
-	kprintf("# rsi %016lx rdi %016lx rbp %016lx r8  %016lx\n", f->rsi, f->rdi, f->rbp, f->r8);
-	kprintf("# r9  %016lx r10 %016lx r11 %016lx r12 %016lx\n", f->r9, f->r10, f->r11, f->r12);
-	kprintf("# r13 %016lx r14 %016lx r15 %016lx\n", f->r13, f->r14, f->r15);
+	kprintf("%s# rax %016lx rbx %016lx rcx %016lx rdx %016lx\n", in, f->rax, f->rbx, f->rcx,
+		f->rdx);
+	kprintf("%s# rsi %016lx rdi %016lx rbp %016lx r8  %016lx\n", in, f->rsi, f->rdi, f->rbp,
+		f->r8);
+	kprintf("%s# r9  %016lx r10 %016lx r11 %016lx r12 %016lx\n", in, f->r9, f->r10, f->r11,
+		f->r12);
+	kprintf("%s# r13 %016lx r14 %016lx r15 %016lx\n", in, f->r13, f->r14, f->r15);
 }
 
 void interrupt_dispatch(struct int_frame *f);
@@ -169,7 +176,8 @@ void interrupt_dispatch(struct int_frame *f)
 		report_exception(f);
 		if (this_cpu() != 0) {
 			/* The runner lives on CPU 0; an AP that faults stops. */
-			kprintf("# CPU %u stopped after the exception\n", this_cpu());
+			kprintf("%s# CPU %u stopped after the exception\n", console_indent(),
+				this_cpu());
 			this_percpu()->failed = true;
 			for (;;)
 				__asm__ volatile("cli; hlt");

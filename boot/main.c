@@ -38,17 +38,6 @@ static struct boot_info boot;
 static struct cmdline cmd;
 static struct acpi_info acpi;
 static struct cpu_info cpu;
-static u64 boot_sources_ms;	/* probing the clocksources and calibrating */
-/*
- * Where the time before the first test goes. The TSC at kernel entry
- * counts from where the VM's TSC started: QEMU's TCG starts it at zero
- * when the machine starts running (its tick counter is offset then), so
- * there it is the firmware's and the loader's time; where the hypervisor
- * hands the guest the host's TSC (kvm_pvm here) it is not, and the host
- * tool sees that (the TSC at the header is later than the header arrived). The host compares the TSC at the
- * KTAP header with the arrival of that line to find QEMU's own start.
- */
-static u64 entry_tsc, header_tsc, header_io;
 static struct screen screen;	/* screen.name is NULL when there is none */
 
 /* What each application processor sets up for itself. */
@@ -180,7 +169,7 @@ static void print_help_line(const char *key, const char *help)
 	kprintf("# option %-10s %s\n", key, help);
 }
 
-static void report_platform(struct test_env *env)
+static void report_platform(void)
 {
 	static const char *const lapic_modes[] = { "none", "xapic", "x2apic" };
 
@@ -202,22 +191,6 @@ static void report_platform(struct test_env *env)
 		lapic_modes[lapic_mode()]);
 	kprintf("# memory: %lu MiB usable in %d map entries\n", boot.mem_kib / 1024, boot.mmap_count);
 	kprintf("# tsc ruler: %lu Hz from %s\n", tsc_hz(), tsc_hz_source());
-	kprintf("# measure: run.sources_init_ms = %lu ms\n", boot_sources_ms);
-	kprintf("# measure: run.boot.entry_ms = %lu ms (TSC at kernel entry: the firmware's and "
-		"loader's time since the VM's TSC started)\n", tsc_to_ns(entry_tsc) / 1000000);
-	kprintf("# measure: run.boot.setup_ms = %lu ms (kernel entry to the KTAP header, "
-		"sources_init included)\n", tsc_to_ns(header_tsc - entry_tsc) / 1000000);
-	kprintf("# measure: run.boot.header_ms = %lu ms (TSC at the KTAP header)\n",
-		tsc_to_ns(header_tsc) / 1000000);
-	if (IO_COUNTING)
-		kprintf("# measure: run.reads.setup = %lu (device accesses from kernel entry to "
-			"the KTAP header)\n", header_io);
-	kprintf("# measure: platform.cpus = %d\n", acpi_enabled_cpus(&acpi));
-	kprintf("# measure: smp.cpus = %d\n", smp_possible());
-	kprintf("# measure: smp.started = %d\n", smp_online());
-	kprintf("# measure: platform.acpi = %d\n", env->acpi_ok ? 1 : 0);
-	kprintf("# measure: serial.drained = %u (stale input bytes read at probe, at most %d)\n",
-		serial_stats()->drained, SERIAL_DRAIN_MAX);
 	if (serial_stats()->undrained)
 		kprintf("# warning: serial: a UART's receiver never emptied: that port not used\n");
 	for (int i = 0; i < boot.nwarnings; i++)
@@ -232,11 +205,10 @@ static void report_platform(struct test_env *env)
 
 void kmain(u32 magic, u32 info)
 {
-	struct test_env env = { &boot, &acpi, &cpu, &cmd, false, 0 };
+	struct test_env env = { .boot = &boot, .acpi = &acpi, .cpu = &cpu, .cmd = &cmd };
 	int ioapics;
-	enum exit_code code;
 
-	entry_tsc = rdtsc_ordered();
+	env.entry_tsc = rdtsc_ordered();
 	/* Per-CPU data (GS) and the IDT first, so that even an early fault
 	 * is reported (or at least halts) instead of triple-faulting. */
 	smp_early_init();
@@ -264,20 +236,17 @@ void kmain(u32 magic, u32 info)
 	platform_set_exit(choose_exit(), &acpi);
 	if (tsc_early_calibrate(&cpu) != 0)
 		cmdline_warn(&cmd, "no PIT or CPUID TSC rate: timeouts assume a 1 GHz TSC");
-	boot_sources_ms = rdtsc_ordered();
+	env.sources_init_ms = rdtsc_ordered();
 	sources_init(&cpu, &acpi, env.nioapics, &cmd);
-	boot_sources_ms = tsc_to_ns(rdtsc_ordered() - boot_sources_ms) / 1000000;
+	env.sources_init_ms = tsc_to_ns(rdtsc_ordered() - env.sources_init_ms) / 1000000;
 	if (!cmdline_has(&cmd, "nosmp"))
 		smp_init(&acpi, tramp_page_free(), ap_init);
 
 	end_check_options(&cmd);
 	screen_header();
-	header_io = io_counts[IO_PORT] + io_counts[IO_MMIO] + io_counts[IO_MSR];
-	header_tsc = rdtsc_ordered();
+	env.header_io = io_counts[IO_PORT] + io_counts[IO_MMIO] + io_counts[IO_MSR];
+	env.header_tsc = rdtsc_ordered();
 	runner_begin(&env);
-	report_platform(&env);
-	code = (enum exit_code)runner_run(&env);
-	kprintf("# measure: run.boot.tests_ms = %lu ms (the KTAP header to the verdict)\n",
-		tsc_to_ns(rdtsc_ordered() - header_tsc) / 1000000);
-	end_run(code, &cmd, &acpi, cpu.hypervisor, screen.name != NULL);
+	report_platform();
+	end_run((enum exit_code)runner_run(&env), &cmd, &acpi, cpu.hypervisor, screen.name != NULL);
 }

@@ -143,14 +143,38 @@ static u8 poll_uip(u64 *a, u64 *b, u8 *sec)
 	return ra & REG_A_UIP;
 }
 
-static int one_edge(const struct acpi_info *ai, struct rtc_edge *e, const char **why)
+/*
+ * An edge's deadline counts this vCPU's presence: steps of RTC_AWAY_MS and
+ * more between the deadline's checks (the host kept us away; rtc_read's
+ * own waits are shorter) extend it, up to RTC_EDGE_WAIT_MAX_US in all.
+ */
+#define RTC_AWAY_MS		20
+#define RTC_EDGE_WAIT_MAX_US	(4 * RTC_EDGE_WAIT_US)
+
+struct edge_deadline {
+	struct steal away;
+	u64 end, hard;
+};
+
+static bool edge_late(struct edge_deadline *d)
 {
-	u64 end = rdtsc_ordered() + ns_to_tsc(RTC_EDGE_WAIT_US * 1000ull), lead, lo, hi, a, b;
+	u64 now = steal_poll(&d->away);
+
+	return now > d->end + d->away.cycles || now > d->hard;
+}
+
+static int edge_wait(const struct acpi_info *ai, struct rtc_edge *e, const char **why,
+		     struct edge_deadline *d)
+{
+	u64 lead, lo, hi, a, b;
 	struct rtc_time t;
 	u8 s0 = 0, sec = 0, regb = cmos_read(RTC_REG_B);
 	int rc;
 
 	*e = (struct rtc_edge){ 0 };
+	steal_begin(&d->away, ns_to_tsc(RTC_AWAY_MS * 1000000ull));
+	d->end = d->away.start + ns_to_tsc(RTC_EDGE_WAIT_US * 1000ull);
+	d->hard = d->away.start + ns_to_tsc(RTC_EDGE_WAIT_MAX_US * 1000ull);
 	lead = ns_to_tsc(RTC_UIP_LEAD_NS);
 	/* The time, then a poll that sees UIP low and the same second: the
 	 * transfer timed below is the next one, to the second after. */
@@ -160,10 +184,10 @@ static int one_edge(const struct acpi_info *ai, struct rtc_edge *e, const char *
 		 * again until the edge's own deadline. */
 		do {
 			rc = rtc_read(ai, &t, why);
-		} while (rc == -ETIMEDOUT && rdtsc_ordered() < end);
+		} while (rc == -ETIMEDOUT && !edge_late(d));
 		if (rc)
 			return rc;
-		if (rdtsc_ordered() > end)
+		if (edge_late(d))
 			goto timeout;
 	} while (poll_uip(&lo, &b, &s0) || rtc_decode(s0, regb) != t.second);
 	*why = reason;
@@ -182,7 +206,7 @@ static int one_edge(const struct acpi_info *ai, struct rtc_edge *e, const char *
 			hi = b;
 			break;
 		}
-		if (b > end)
+		if (edge_late(d))
 			goto timeout;
 		lo = a;
 	}
@@ -194,9 +218,20 @@ static int one_edge(const struct acpi_info *ai, struct rtc_edge *e, const char *
 	return 0;
 timeout:
 	*why = reason;
-	snprintf_(reason, sizeof(reason), "the RTC's second did not turn within %u ms",
-		  RTC_EDGE_WAIT_US / 1000);
 	return -ETIMEDOUT;
+}
+
+static int one_edge(const struct acpi_info *ai, struct rtc_edge *e, const char **why)
+{
+	struct edge_deadline d;
+	int rc = edge_wait(ai, e, why, &d);
+
+	steal_end(&d.away);
+	if (rc == -ETIMEDOUT)
+		snprintf_(reason, sizeof(reason), "the RTC's second did not turn within %u ms of "
+			  "this vCPU's presence (%lu ms away besides)", RTC_EDGE_WAIT_US / 1000,
+			  tsc_to_ns(d.away.cycles) / 1000000);
+	return rc;
 }
 
 int rtc_second_edge(const struct acpi_info *ai, struct rtc_edge *e, const char **why)

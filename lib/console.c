@@ -6,6 +6,7 @@
 
 static const struct console_sink *sinks[CONSOLE_MAX_SINKS];
 static int nsinks;
+static const char *indent = "";
 
 int console_register(const struct console_sink *sink)
 {
@@ -38,6 +39,16 @@ void kprintf(const char *fmt, ...)
 	va_start(ap, fmt);
 	vkprintf(fmt, ap);
 	va_end(ap);
+}
+
+void console_set_indent(const char *s)
+{
+	indent = s ? s : "";
+}
+
+const char *console_indent(void)
+{
+	return indent;
 }
 
 const char *console_outputs(void)

@@ -27,6 +27,12 @@ void console_write(const char *s, size_t n);
 /* printf to the console; lines longer than 512 bytes are cut. */
 void kprintf(const char *fmt, ...) PRINTF_FMT(1, 2);
 void vkprintf(const char *fmt, va_list ap);
+/* The indent of the report's current nesting level (set by the report,
+ * "" at the top): code below the report that prints diagnostic lines on
+ * its own (the exception dump) starts them with it, so that they stay
+ * inside the test that was running. */
+void console_set_indent(const char *indent);
+const char *console_indent(void);
 /* The live sinks' distinct names joined by '+', for the report
  * ("serial", ...), or "none". */
 const char *console_outputs(void);

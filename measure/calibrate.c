@@ -151,6 +151,7 @@ int calibrate_tsc(struct clocksource *const *refs, int n, u64 window_ns, struct 
 	for (int i = 0; i < n; i++) {
 		out[i].samples = st[i].count;
 		out[i].backwards = st[i].ext.backwards;
+		out[i].back_max = st[i].ext.back_max;
 		out[i].wraps = st[i].ext.wraps;
 		out[i].wraps_by_tsc = st[i].ext.missed;
 		if (!(refs[i]->flags & CS_EVENTS)) {

@@ -8,6 +8,14 @@
 static const char *indent = "";
 static char reason[160];
 
+/* The nesting level's indent, shared with the console for the lines that
+ * code below the report prints on its own. */
+static void set_indent(const char *s)
+{
+	indent = s;
+	console_set_indent(s);
+}
+
 void ktap_begin(int nsuites)
 {
 	/* A newline first: firmware may have left a partial line (GRUB
@@ -17,26 +25,35 @@ void ktap_begin(int nsuites)
 
 void ktap_suite_begin(const char *suite, int ntests)
 {
-	indent = "    ";
+	set_indent("    ");
 	kprintf("%sKTAP version 1\n%s# Subtest: %s\n%s1..%d\n", indent, indent, suite, indent,
 		ntests);
 }
 
-void ktap_test_result(int n, const char *name, enum verdict v)
+void ktap_test_result(int n, const char *suite, const char *name, enum verdict v)
 {
+	/* A SKIP or ERROR directive always says why (ktap.rst: the reason
+	 * follows the directive). */
+	const char *why = reason[0] ? reason : "no reason given";
+
 	if (v == PASS)
-		kprintf("%sok %d %s\n", indent, n, name);
+		kprintf("%sok %d %s.%s\n", indent, n, suite, name);
 	else if (v == SKIP)
-		kprintf("%sok %d %s # SKIP %s\n", indent, n, name, reason);
+		kprintf("%sok %d %s.%s # SKIP %s\n", indent, n, suite, name, why);
 	else if (v == FAIL)
-		kprintf("%snot ok %d %s\n", indent, n, name);
+		kprintf("%snot ok %d %s.%s\n", indent, n, suite, name);
 	else
-		kprintf("%snot ok %d %s # ERROR %s\n", indent, n, name, reason);
+		kprintf("%snot ok %d %s.%s # ERROR %s\n", indent, n, suite, name, why);
+}
+
+void ktap_suite_close(void)
+{
+	set_indent("");
 }
 
 void ktap_suite_end(int n, const char *suite, enum verdict v)
 {
-	indent = "";
+	set_indent("");
 	if (v == SKIP)
 		kprintf("ok %d %s # SKIP all tests skipped\n", n, suite);
 	else

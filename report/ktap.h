@@ -1,7 +1,14 @@
 /*
- * The KTAP version 1 stream: the header and plans, one result line per
- * test and per suite, and the diagnostic and measurement lines tests
- * print, indented at the current nesting level. The four verdicts and the
+ * The KTAP version 1 stream (Linux Documentation/dev-tools/ktap.rst): the
+ * header and plans, one result line per test and per suite, and the
+ * diagnostic and measurement lines tests print, indented at the current
+ * nesting level. Each suite is a nested test: "KTAP version 1", then
+ * "# Subtest: name" and its plan (as KUnit prints them), its tests' lines
+ * indented four spaces (KUnit's and TAP 14's indent; ktap.rst suggests two,
+ * which TAP 14 parsers do not take for a subtest), then the suite's own
+ * diagnostics unindented directly before its result line. A test's result
+ * line carries its full dotted name (suite.test), so that the name stays
+ * unique where a consumer flattens the tree. The four verdicts and the
  * reason given with the last one are kept here.
  *   PASS  the device behaved within tolerance
  *   SKIP  the device is absent or disabled (say why with skip())
@@ -19,9 +26,13 @@ enum verdict { PASS, SKIP, FAIL, ERROR };
 void ktap_begin(int nsuites);
 /* A suite's nested header and plan; the lines that follow are indented. */
 void ktap_suite_begin(const char *suite, int ntests);
-/* Test n's result line; SKIP and ERROR carry the reason last recorded. */
-void ktap_test_result(int n, const char *name, enum verdict v);
-/* Ends the suite's indentation and prints its own result line. */
+/* Test n's result line, "ok n suite.name"; SKIP and ERROR carry the reason
+ * last recorded. */
+void ktap_test_result(int n, const char *suite, const char *name, enum verdict v);
+/* Ends the suite's indentation: what prints next (the suite's own
+ * diagnostics) stands directly before its result line. */
+void ktap_suite_close(void);
+/* The suite's own result line (after ktap_suite_close). */
 void ktap_suite_end(int n, const char *suite, enum verdict v);
 /* The reason recorded with the last skip(), fail() or error(), or "". */
 const char *ktap_reason(void);

@@ -13,7 +13,6 @@ struct row {
 	const char *name;
 	int counts[4];		/* by verdict */
 	u64 ms;			/* time the suite took */
-	u64 io[IO_KINDS];	/* device accesses it made, by kind */
 	char note[120];
 };
 
@@ -53,9 +52,19 @@ void summary_count(enum verdict v)
 
 void summary_end_row(u64 ms, const u64 *io)
 {
+	char m[64];
+
 	if (current) {
 		current->ms = ms;
-		memcpy(current->io, io, sizeof(current->io));
+		snprintf_(m, sizeof(m), "run.suite_ms.%s", current->name);
+		measure(m, (s64)ms, 0, "ms");
+	}
+	if (current && IO_COUNTING) {
+		snprintf_(m, sizeof(m), "run.reads.%s", current->name);
+		measure_x(m, (s64)(io[IO_PORT] + io[IO_MMIO] + io[IO_MSR]), 0, NULL,
+			  "device accesses, each an exit under a hypervisor: port %lu, mmio %lu, "
+			  "msr %lu; console output %lu of them", io[IO_PORT], io[IO_MMIO],
+			  io[IO_MSR], io[IO_CONSOLE]);
 	}
 	current = NULL;
 }
@@ -77,17 +86,31 @@ void summary_note(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The width of the source column: the longest suite name, at least the
+ * heading's. */
+static int source_width(void)
+{
+	int w = (int)strlen("source");
+
+	for (int i = 0; i < nrows; i++)
+		if ((int)strlen(rows[i].name) > w)
+			w = (int)strlen(rows[i].name);
+	return w;
+}
+
 void summary_print(void)
 {
 	static const char *const names[] = { "PASS", "SKIP", "FAIL", "ERROR" };
 	int total[4] = { 0 };
 	enum verdict overall = SKIP;
+	int w = source_width();
 	char line[200];
 
 	/* Each line is formatted once and sent to serial ("# " first) and to
-	 * the screen as it is, so that the two carry the same text. */
+	 * the screen as it is, so that the two carry the same text; a row
+	 * without notes ends at its last number (no trailing spaces). */
 	kprintf("# ---- tickscope summary ----\n");
-	snprintf_(line, sizeof(line), "%-10s %-6s %5s %5s %5s %5s %7s  %s", "source", "result",
+	snprintf_(line, sizeof(line), "%-*s %-6s %5s %5s %5s %5s %7s  %s", w, "source", "result",
 		  "pass", "fail", "skip", "error", "ms", "notes");
 	kprintf("# %s\n", line);
 	dashboard_table_heading(line);
@@ -101,9 +124,9 @@ void summary_print(void)
 				v = verdict_merge(v, (enum verdict)k);
 		}
 		overall = verdict_merge(overall, v);
-		snprintf_(line, sizeof(line), "%-10s %-6s %5d %5d %5d %5d %7lu  %s", s->name,
+		snprintf_(line, sizeof(line), "%-*s %-6s %5d %5d %5d %5d %7lu%s%s", w, s->name,
 			  names[v], s->counts[PASS], s->counts[FAIL], s->counts[SKIP],
-			  s->counts[ERROR], s->ms, s->note);
+			  s->counts[ERROR], s->ms, s->note[0] ? "  " : "", s->note);
 		kprintf("# %s\n", line);
 		dashboard_table_row(line, v);
 	}
@@ -114,14 +137,4 @@ void summary_print(void)
 	for (int i = 0; i < nreasons; i++)
 		dashboard_reason(reasons[i].text, reasons[i].v);
 	dashboard_table_end();
-	for (int i = 0; i < nrows; i++)
-		kprintf("# measure: run.suite_ms.%s = %lu ms\n", rows[i].name, rows[i].ms);
-	for (int i = 0; i < nrows && IO_COUNTING; i++) {
-		const u64 *io = rows[i].io;
-
-		kprintf("# measure: run.reads.%s = %lu (device accesses, each an exit under a "
-			"hypervisor: port %lu, mmio %lu, msr %lu; console output %lu of them)\n",
-			rows[i].name, io[IO_PORT] + io[IO_MMIO] + io[IO_MSR], io[IO_PORT],
-			io[IO_MMIO], io[IO_MSR], io[IO_CONSOLE]);
-	}
 }

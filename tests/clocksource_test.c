@@ -121,24 +121,27 @@ static u64 bracket_overhead(void)
 	return best;
 }
 
-static enum verdict cs_read_cost(const char *name)
+static enum verdict cs_read_cost(struct test_env *env, const char *name)
 {
 	static u64 cyc[COST_READS];
 	struct clocksource *cs;
 	enum verdict v = source_or_verdict(name, &cs);
 	struct summary s;
-	u64 over, ns50, end;
+	u64 over, ns50, end, slow;
 	int n;
 	char m[48];
 
 	if (v != PASS)
 		return v;
 	over = bracket_overhead();
+	slow = test_planted(env, "read_cost", "every read takes 200 us more") ? ns_to_tsc(200000) : 0;
 	end = rdtsc_ordered() + ns_to_tsc(MONO_WINDOW_NS);
 	for (n = 0; n < COST_READS && (n < 100 || rdtsc_ordered() < end); n++) {
 		u64 a = rdtsc_ordered();
 
 		(void)cs->read(cs);
+		while (slow && rdtsc_ordered() - a < slow)
+			cpu_relax();
 		u64 b = rdtsc_ordered();
 		cyc[n] = b - a > over ? b - a - over : 0;
 	}
@@ -156,16 +159,19 @@ static enum verdict cs_read_cost(const char *name)
 	return PASS;
 }
 
-static enum verdict cs_monotonic(const char *name)
+static enum verdict cs_monotonic(struct test_env *env, const char *name)
 {
 	struct clocksource *cs;
 	enum verdict v = source_or_verdict(name, &cs);
 	struct cs_extender e;
-	u64 n, minstep = UINT64_MAX, ext_prev = 0, t0, t1, end, res_ns, prev_a, prev_b;
+	u64 n, minstep = UINT64_MAX, ext_prev = 0, t0, t1, end, res_ns, prev_a, prev_b, back;
 	char m[48];
 
 	if (v != PASS)
 		return v;
+	/* One read a millisecond's worth of ticks (at least one) back. */
+	back = test_planted(env, "monotonic", "one read stepped a millisecond back") ?
+	       MAX(cs->freq_hz / 1000, 1ull) : 0;
 	prev_a = rdtsc_ordered();
 	cs_extend_start(&e, cs->read(cs));
 	t0 = prev_b = rdtsc_ordered();
@@ -177,6 +183,9 @@ static enum verdict cs_monotonic(const char *name)
 		 * go back; the extension stays exact as long as the TSC is
 		 * right to within half a wrap. */
 		u64 a = rdtsc_ordered(), raw = cs->read(cs), b = rdtsc_ordered();
+
+		if (back && n == 10)
+			raw = (raw - back) & cs->mask;
 		u64 total = cs_extend_hint(&e, cs, raw,
 					   mul_div_u64((a + b) / 2 - (prev_a + prev_b) / 2,
 						       cs->freq_hz, tsc_hz()),
@@ -252,8 +261,8 @@ static enum verdict cs_rate(const char *name, struct test_env *env)
 
 #define CS_SUITE(src)								\
 	TEST(src, present) { return cs_present(#src); }				\
-	TEST(src, read_cost) { return cs_read_cost(#src); }			\
-	TEST(src, monotonic) { return cs_monotonic(#src); }			\
+	TEST(src, read_cost) { return cs_read_cost(env, #src); }			\
+	TEST(src, monotonic) { return cs_monotonic(env, #src); }			\
 	TEST(src, rate) { return cs_rate(#src, env); }
 
 CS_SUITE(hpet)
@@ -262,5 +271,5 @@ CS_SUITE(pit)
 CS_SUITE(rtc)
 CS_SUITE(kvmclock)
 
-TEST(tsc, read_cost) { return cs_read_cost("tsc"); }
-TEST(tsc, monotonic) { return cs_monotonic("tsc"); }
+TEST(tsc, read_cost) { return cs_read_cost(env, "tsc"); }
+TEST(tsc, monotonic) { return cs_monotonic(env, "tsc"); }

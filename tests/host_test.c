@@ -19,6 +19,13 @@
  * such a stretch are late beyond what the guest's own recovery assumes.
  */
 #define HOST_ABSENCE_MAX_MS	100
+/*
+ * A vCPU away for more than this share of the time it was watched (in
+ * percent) waited more than it ran: a starved vCPU whose absences came in
+ * short slices, each under the bound above (a SCHED_IDLE thread beside a
+ * busy one still gets a slice every few tens of ms), is a host finding too.
+ */
+#define HOST_ABSENT_MAX_PCT	50
 
 static u64 ms(u64 cycles)
 {
@@ -48,8 +55,8 @@ static void print_steps(int c, const struct steal_totals *t)
 TEST(host, absence)
 {
 	const struct watch_totals *wt = watch_totals();
-	u64 remeasured = 0, unjudged = 0, longest = 0;
-	int longest_cpu = -1;
+	u64 remeasured = 0, unjudged = 0, longest = 0, share = 0;
+	int longest_cpu = -1, share_cpu = -1;
 	char m[48];
 
 	(void)env;
@@ -71,6 +78,10 @@ TEST(host, absence)
 			     kvmsteal_info()->enabled ? " (host.steal says how much of it the host "
 			     "left it waiting)" : "; without steal time (TCG, or KVM without it) "
 			     "halted and descheduled cannot be told apart");
+		if (t->watched && t->absent * 100 / t->watched > share) {
+			share = t->absent * 100 / t->watched;
+			share_cpu = c;
+		}
 		remeasured += t->remeasured;
 		unjudged += t->unjudged;
 		if (ms(t->longest) > longest) {
@@ -96,6 +107,10 @@ TEST(host, absence)
 	if (longest > HOST_ABSENCE_MAX_MS)
 		return fail("CPU %d was away for %lu ms in one stretch, more than %u ms: %s",
 			    longest_cpu, longest, HOST_ABSENCE_MAX_MS, ABOUT);
+	if (share > HOST_ABSENT_MAX_PCT)
+		return fail("CPU %d was away for %lu %% of the time it was watched, more than %u %%: "
+			    "it waited more than it ran: %s", share_cpu, share, HOST_ABSENT_MAX_PCT,
+			    ABOUT);
 	if (wt->windows && ms(wt->longest) > HOST_ABSENCE_MAX_MS)
 		return fail("QEMU's main loop was away for %lu ms in one stretch, more than %u ms: %s",
 			    ms(wt->longest), HOST_ABSENCE_MAX_MS, ABOUT);

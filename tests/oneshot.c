@@ -165,8 +165,16 @@ static enum verdict oneshot_verdict(const char *name, const struct oneshot_count
 			     "even after %d samples taken again: cannot judge %s", mode, c->unjudged,
 			     ONESHOT_WAIT_NS / 1000000, c->remeasured, name);
 	}
+	if (!c->n && c->missed_slow == c->missed) {
+		steal_note_unjudged();
+		return error("%s: every programming attempt reported the event already passed, each "
+			     "after programming took longer than its delta (%d attempts): the host "
+			     "held this vCPU up while it programmed; cannot judge %s", mode,
+			     c->missed, name);
+	}
 	if (!c->n)
-		return fail("%s: every programming attempt reported the event already passed", mode);
+		return fail("%s: every programming attempt reported the event already passed (%d "
+			    "of %d within their delta)", mode, c->missed - c->missed_slow, c->missed);
 	return PASS;
 }
 

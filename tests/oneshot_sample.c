@@ -110,7 +110,7 @@ static bool host_lost_it(const struct watch *w)
 
 /* Programs the event (or plants a fault); false when the driver said
  * -ETIME, after waiting a little for what it may raise anyway. */
-static bool program(struct clockevent *ce, u64 ticks, u64 delta_ns, u64 before,
+static bool program(struct clockevent *ce, u64 ticks, u64 delta_ns, u64 before, u64 prog,
 		    struct watch *w, struct oneshot_counts *c, bool *planted)
 {
 	if (c->plant == PLANT_LOST) {
@@ -126,6 +126,7 @@ static bool program(struct clockevent *ce, u64 ticks, u64 delta_ns, u64 before,
 		 * at once. Either way, wait a little so that it is not taken
 		 * for the next event. */
 		c->missed++;
+		c->missed_slow += rdtsc_ordered() - prog > ns_to_tsc(delta_ns);
 		if (wait_event(ce, before, rdtsc_ordered() + ns_to_tsc(DRAIN_NS), NULL, w))
 			c->fired++;
 		else
@@ -158,7 +159,7 @@ enum sample_outcome oneshot_one(struct clockevent *ce, u64 ticks, u64 delta_ns,
 		bs = NULL;	/* the halted wait then polls */
 	watch_begin(&w, poll ? ns_to_tsc(ONESHOT_ABSENCE_PERIOD_NS) : 0, poll);
 	prog = rdtsc_ordered();
-	if (!program(ce, ticks, delta_ns, before, &w, c, &planted)) {
+	if (!program(ce, ticks, delta_ns, before, prog, &w, c, &planted)) {
 		watch_end(&w);
 		if (bs)
 			bs->shutdown(bs);

@@ -46,6 +46,8 @@ struct oneshot_counts {
 	enum wait_mode mode;
 	enum plant plant;	/* oneshot_plant=: to plant in this series, once */
 	int n, nstep, max, tries, early, missed, lost, fired, stale;
+	int missed_slow;	/* of the missed, those whose programming itself took
+				 * longer than their delta: the vCPU was held up */
 	int early_by_count;	/* interrupts before the device's own count reached
 				 * the event, none outstanding */
 	int remeasured;		/* samples taken again: the host held them up */

@@ -34,6 +34,24 @@ static bool verbose;
 
 bool test_verbose(void) { return verbose; }
 
+bool test_planted(struct test_env *env, const char *what, const char *how)
+{
+	const char *p = cmdline_get(env->cmd, "plant");
+	size_t n = strlen(what);
+
+	while (p && *p) {
+		if (!strncmp(p, what, n) && (p[n] == ',' || !p[n])) {
+			diag("plant=%s: %s (self-test: this check must FAIL)", what, how);
+			return true;
+		}
+		while (*p && *p != ',')
+			p++;
+		if (*p)
+			p++;
+	}
+	return false;
+}
+
 /* ---- selection ---- */
 
 static bool selected(const struct test *t)
@@ -131,8 +149,10 @@ static const struct test *next_test(const char *suite, const struct test *after)
 	return best;
 }
 
-/* Runs the selected tests of s as KTAP subtest sn; returns its verdict. */
-static enum verdict run_suite(const struct suite *s, int sn, struct test_env *env)
+/* Runs the selected tests of s as KTAP subtest sn; returns its verdict.
+ * The last suite prints the summary before its result line: the run's
+ * last result ends the KTAP stream. */
+static enum verdict run_suite(const struct suite *s, int sn, bool last, struct test_env *env)
 {
 	enum verdict sv = SKIP;
 	u64 t0 = rdtsc_ordered(), io[IO_KINDS];
@@ -150,11 +170,14 @@ static enum verdict run_suite(const struct suite *s, int sn, struct test_env *en
 		v = watchdog_run(t->fn, env);
 		summary_count(v);
 		sv = verdict_merge(sv, v);
-		ktap_test_result(++tn, t->name, v);
+		ktap_test_result(++tn, t->suite, t->name, v);
 	}
+	ktap_suite_close();
 	for (int k = 0; k < IO_KINDS; k++)
 		io[k] = io_counts[k] - io[k];
 	summary_end_row(tsc_to_ns(rdtsc_ordered() - t0) / 1000000, io);
+	if (last)
+		summary_print();
 	ktap_suite_end(sn, s->name, sv);
 	return sv;
 }
@@ -165,9 +188,14 @@ int runner_run(struct test_env *env)
 	int sn = 0;
 
 	for (int i = 0; i < nsuites; i++)
-		if (suites[i].selected)
-			overall = verdict_merge(overall, run_suite(&suites[i], ++sn, env));
-	summary_print();
+		if (suites[i].selected) {
+			sn++;
+			overall = verdict_merge(overall, run_suite(&suites[i], sn,
+								   sn == nselected_suites, env));
+		}
+	/* No suite selected: the empty plan 1..0, and the summary after it. */
+	if (!nselected_suites)
+		summary_print();
 	if (overall == ERROR)
 		return EXIT_ERROR;
 	return overall == FAIL ? EXIT_FAIL : EXIT_PASS;

@@ -25,6 +25,11 @@ struct test_env {
 	struct cmdline *cmd;
 	bool acpi_ok;		/* ACPI tables were found */
 	int nioapics;		/* IOAPICs usable (0 without a MADT) */
+	u64 sources_init_ms;	/* probing and calibrating the sources at boot */
+	/* Where the time before the first test went (boot/main.c): the TSC
+	 * at kernel entry and at the KTAP header, and the device accesses
+	 * made until then (counting build only, arch-x86/cpu.h). */
+	u64 entry_tsc, header_tsc, header_io;
 };
 
 struct test {
@@ -64,6 +69,12 @@ void watchdog_pause(void);
 void watchdog_resume(void);
 /* True when verbose was given on the command line. */
 bool test_verbose(void);
+/*
+ * True when `what` is in the command line's plant= list: the calling test
+ * then plants that fault (a self-test: its check must FAIL) and this says
+ * so in a diagnostic, with `how` describing the fault.
+ */
+bool test_planted(struct test_env *env, const char *what, const char *how);
 
 /* Runner entry points (boot/main.c). */
 /* Prints the KTAP header and the plan for the selected suites. */

@@ -62,7 +62,9 @@ static enum verdict against(const char *ref, struct test_env *env)
 	print_khz(name, r->tsc_hz, "unc %s ppm, %lu of %lu samples, brackets %lu-%lu cycles, "
 		  "window %lu ms", r->unc_ppb, r, run);
 	if (r->backwards)
-		return fail("%s stepped backwards %lu times during calibration", ref, r->backwards);
+		return fail("%s stepped backwards %lu times during calibration, the largest step %lu "
+			    "ticks (%lu us) back", ref, r->backwards, r->back_max,
+			    mul_div_u64(r->back_max, 1000000, MAX(r->cs->freq_hz, 1ull)));
 	return held_to_truth(env, name, sizeof(name), ref, r);
 }
 

@@ -72,6 +72,7 @@ u64 cs_extend(struct cs_extender *e, const struct clocksource *cs, u64 raw)
 
 	if (step > cs->mask / 2) {
 		e->backwards++;		/* went back: do not count it forward */
+		e->back_max = MAX(e->back_max, ((e->last - raw) & cs->mask));
 	} else {
 		if (raw < e->last)
 			e->wraps++;

@@ -59,6 +59,7 @@ struct cs_extender {
 	u64 last;
 	u64 total;
 	u64 backwards;
+	u64 back_max;		/* the largest step back, ticks */
 	u64 wraps;
 	u64 missed;		/* wraps only cs_extend_hint found */
 };

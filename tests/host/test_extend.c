@@ -21,10 +21,10 @@ static void test_plain(void)
 
 	cs_extend_start(&e, 0xFFF0);
 	CHECK(cs_extend(&e, &pit, 0x0010) == 0x20 && e.wraps == 1);
-	CHECK(cs_extend(&e, &pit, 0x0008) == 0x20 && e.backwards == 1);
+	CHECK(cs_extend(&e, &pit, 0x0008) == 0x20 && e.backwards == 1 && e.back_max == 8);
 	/* A step of more than half a wrap is taken for going back. */
 	cs_extend_start(&e, 0);
-	CHECK(cs_extend(&e, &pit, 0x9000) == 0 && e.backwards == 1);
+	CHECK(cs_extend(&e, &pit, 0x9000) == 0 && e.backwards == 1 && e.back_max == 0x7000);
 }
 
 static void test_hint(void)

@@ -18,7 +18,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("qemu", "qmp", "actions"),
     # what a run means: formats, the matrix's checks, the scenarios' answers,
     # verdicts across repeated runs
-    ("report", "matrix", "knownanswer", "parselog", "stability"),
+    ("report", "matrix", "knownanswer", "parselog", "conformance", "stability"),
     # sequences of runs
     ("migrate", "scenario", "soak", "faults", "bench", "menu", "adviseverify"),
     # commands

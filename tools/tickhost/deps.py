@@ -9,6 +9,19 @@ import subprocess
 import sys
 
 
+def provided() -> set[str]:
+    """The virtual packages installed packages provide (NodeSource's
+    nodejs provides npm, and conflicts with Debian's)."""
+    r = subprocess.run(["dpkg-query", "-W", "-f=${Status}\t${Provides}\n"],
+                       capture_output=True, text=True)
+    out: set[str] = set()
+    for line in r.stdout.splitlines():
+        status, _, provides = line.partition("\t")
+        if "install ok installed" in status:
+            out |= {p.split("(")[0].strip() for p in provides.split(",") if p.strip()}
+    return out
+
+
 def missing(pkgs: list[str]) -> list[str]:
     if not shutil.which("dpkg-query"):
         return []
@@ -18,6 +31,9 @@ def missing(pkgs: list[str]) -> list[str]:
                            capture_output=True, text=True)
         if "install ok installed" not in r.stdout:
             out.append(p)
+    if out:
+        virtual = provided()
+        out = [p for p in out if p not in virtual]
     return out
 
 

@@ -1,13 +1,16 @@
 """The name-identity check: a run's tests (in KTAP order) and distinct
-measurement names against tests/golden/NAME.names, recorded before a change.
-It compares names only; it must not judge values or verdicts, nor run anything.
+measurement names against tests/golden/NAME.names, recorded before a change;
+and the README's list of result names against a run's. It compares names
+only; it must not judge values or verdicts, nor run anything.
 
-    python3 -m tickhost.golden RUN.json    prints a run's names in that form
+    python3 -m tickhost.golden RUN.json           prints a run's names in that form
+    python3 -m tickhost.golden --readme RUN.json  prints the README's list for a run
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections import Counter
 from typing import Any
@@ -24,6 +27,40 @@ def names(run: dict[str, Any]) -> list[str]:
     tests = [f"test {t['path']}" for t in run.get("tests", [])]
     measures = sorted({m["name"] for m in run.get("measurements", [])})
     return tests + [f"measure {n}" for n in measures]
+
+
+README_BEGIN = "<!-- result names: begin"
+README_END = "<!-- result names: end -->"
+
+
+def result_names(run: dict[str, Any]) -> list[str]:
+    """Every result's name in the run, in report order: each suite's,
+    then those of its tests (as printed on their result lines)."""
+    out: list[str] = []
+    for t in run.get("tests", []):
+        suite = t["path"].split(".")[0]
+        if suite not in out:
+            out.append(suite)
+        out.append(t["path"])
+    return out
+
+
+def readme_lines(run: dict[str, Any]) -> list[str]:
+    """The README's list for a run: a line per suite with its tests."""
+    names = result_names(run)
+    suites = [n for n in names if "." not in n]
+    return [f"- `{s}`: " + ", ".join(f"`{n}`" for n in names if n.startswith(s + "."))
+            for s in suites]
+
+
+def readme_listed(path: str = paths.README) -> list[str]:
+    """The result names the README lists between its markers, in order."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    start, end = text.find(README_BEGIN), text.find(README_END)
+    if start < 0 or end < start:
+        return []
+    return re.findall(r"`([a-z0-9_.]+)`", text[text.index("\n", start):end])
 
 
 def path_of(name: str, directory: str = paths.GOLDEN_DIR) -> str:
@@ -76,12 +113,15 @@ def check(name: str, run: dict[str, Any], directory: str = paths.GOLDEN_DIR) -> 
 
 
 def main(argv: list[str]) -> int:
+    readme = argv[:1] == ["--readme"]
+    argv = argv[1:] if readme else argv
     if len(argv) != 1:
-        print("usage: python3 -m tickhost.golden RUN.json  (tickscope run --json RUN.json)")
+        print("usage: python3 -m tickhost.golden [--readme] RUN.json  "
+              "(tickscope run --json RUN.json)")
         return 2
     with open(argv[0], encoding="utf-8") as f:
         data = json.load(f)
-    print("\n".join(names(data)))
+    print("\n".join(readme_lines(data) if readme else names(data)))
     return 0
 
 

@@ -3,7 +3,15 @@ with diagnostics and `# measure:` values out. It must not run anything or
 import other modules of the package; everything else builds on it.
 
 Lines before the first `KTAP version` header (firmware noise) are ignored;
-escape sequences are stripped.
+escape sequences are stripped. Diagnostics belong to the test whose result
+line follows them at their depth (ktap.rst: "diagnostic lines regarding a
+test are directly before the test result line for that test"): lines
+between a suite's nested block and its result line are the suite's, lines
+before the first suite are the run's. A test's result line may carry its
+full dotted name (`ok 4 hpet.oneshot`) or only its own (`ok 4 oneshot`);
+both give the path hpet.oneshot. Result names must be unique, as paths and
+as printed (a consumer that flattens the tree sees the printed names):
+`duplicates()` lists any that are not.
 """
 from __future__ import annotations
 
@@ -55,6 +63,22 @@ class Report:
     events: list[dict[str, str]] = field(default_factory=list)  # monitor mode
     samples: list[dict[str, str]] = field(default_factory=list)  # monitor offsets
     problems: list[str] = field(default_factory=list)  # malformed stream
+    printed: list[str] = field(default_factory=list)  # names as on the result lines
+
+    def duplicates(self) -> list[str]:
+        """Result names given more than once in the run, as dotted paths
+        or as printed on the result lines (sorted; [] when all unique)."""
+        paths: list[str] = []
+
+        def walk(n: Node) -> None:
+            for c in n.children:
+                paths.append(c.path)
+                walk(c)
+        if self.root:
+            walk(self.root)
+        dup = {p for p in paths if paths.count(p) > 1}
+        dup |= {p for p in self.printed if self.printed.count(p) > 1}
+        return sorted(dup)
 
     def leaves(self) -> list[Node]:
         """Every test without subtests, depth first."""
@@ -88,8 +112,9 @@ class Report:
         return ok
 
     def verdict(self) -> str:
-        """ERROR > FAIL > PASS > SKIP over all leaves; ERROR if incomplete."""
-        if self.bail_out is not None or not self.complete():
+        """ERROR > FAIL > PASS > SKIP over all leaves; ERROR if incomplete
+        or when two results share a name (our own defect)."""
+        if self.bail_out is not None or not self.complete() or self.duplicates():
             return "ERROR"
         results = {n.result for n in self.leaves()}
         for r in ("ERROR", "FAIL", "PASS"):
@@ -187,13 +212,19 @@ class _Parser:
             parent.name = text[len("Subtest:"):].strip()
             parent.path = f"{up}.{parent.name}" if up else parent.name
             return
+        # A line after a nested block and before its result line is the
+        # nested test's own; any other line waits for the result line that
+        # follows at its depth (none at the top: those are the run's).
+        closing = self.stack[depth + 1] if len(self.stack) > depth + 1 else None
         mm = _MEASURE.match(text)
         if mm:
             # The test it belongs to is only named by the result line
-            # that follows; record the parent path now, fix up later.
+            # that follows; record a placeholder now, fix up later.
+            owner = (_marker(closing, depth + 1) if closing else
+                     _marker(parent, depth) if depth else "")
             rep.measurements.append(Measurement(
                 mm.group(1), float(mm.group(2)), (mm.group(3) or "").strip(),
-                (mm.group(4) or "").strip(), _marker(parent, depth) if depth else ""))
+                (mm.group(4) or "").strip(), owner))
         elif text.startswith("sample:"):
             rep.samples.append(parse_platform(text[len("sample:"):]))
         elif text.startswith("event:"):
@@ -209,7 +240,9 @@ class _Parser:
             self.in_summary = True
         if self.in_summary and depth == 0:
             rep.summary.append(text)
-        if depth:
+        if closing:
+            self.pending.setdefault(depth + 1, []).append(text)
+        elif depth:
             self.pending.setdefault(depth, []).append(text)
 
     def result(self, groups: tuple[str, ...], depth: int) -> None:
@@ -218,21 +251,29 @@ class _Parser:
         status, num, name, directive = groups
         result, reason = parse_result(status, directive or "")
         stack = self.stack
+        self.in_summary = False
+        markers = [_marker(stack[depth], depth)]
         if len(stack) > depth + 1:
             node = stack.pop()      # closes a subtest
             while len(stack) > depth + 1:
                 stack.pop()
                 self.rep.problems.append("subtest closed without its result")
+            markers.append(_marker(node, depth + 1))
+            node.diagnostics = node.diagnostics + self.pending.pop(depth + 1, [])
         else:
             node = Node()
         node.name, node.number = (name or "").strip(), int(num)
         node.result, node.reason = result, reason
         parent = stack[depth]
-        node.path = f"{parent.path}.{node.name}" if parent.path else node.name
+        # The printed name may already be the full dotted path.
+        if parent.path and not node.name.startswith(parent.path + "."):
+            node.path = f"{parent.path}.{node.name}"
+        else:
+            node.path = node.name
+        self.rep.printed.append(node.name)
         node.diagnostics = self.pending.pop(depth, []) + node.diagnostics
-        marker = _marker(parent, depth)
         for m in self.rep.measurements:
-            if m.test == marker:
+            if m.test in markers:
                 m.test = node.path
         parent.children.append(node)
 

@@ -12,7 +12,7 @@ from typing import Any, Iterable
 
 from . import ktap, qemu
 
-_HALTED = re.compile(r"^# tickscope: halted \(exit code (\d)\)")
+HALTED = re.compile(r"^# tickscope: halted \(exit code (\d)\)")
 EXIT_CODE = {0: "PASS", 1: "FAIL", 2: "ERROR"}      # arch-x86/platform.h
 # The JSON fields that come from the serial log, and so must be the same
 # whether the log was read live from QEMU or from a file.
@@ -29,9 +29,11 @@ def judge(rep: ktap.Report, lines: Iterable[str]) -> tuple[str, str]:
         return "ERROR", f"kernel bailed out: {rep.bail_out}"
     if not rep.complete():
         return "ERROR", "report incomplete (the log ends early)"
+    if rep.duplicates():
+        return "ERROR", "result names not unique (our defect): " + ", ".join(rep.duplicates()[:8])
     verdict = rep.verdict()
     for line in lines:
-        m = _HALTED.match(ktap.clean(line))
+        m = HALTED.match(ktap.clean(line))
         if m:
             said = EXIT_CODE.get(int(m.group(1)), "ERROR")
             want = "PASS" if verdict == "SKIP" else verdict

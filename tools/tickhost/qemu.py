@@ -362,6 +362,8 @@ def judge(rep: ktap.Report, status: Optional[int], timed_out: bool, timeout: flo
     if not rep.complete():
         why = _qemu_error(stderr)
         return "ERROR", f"report incomplete (QEMU status {status}{': ' + why if why else ''})"
+    if rep.duplicates():
+        return "ERROR", "result names not unique (our defect): " + ", ".join(rep.duplicates()[:8])
     guest = GUEST_EXIT.get(status if status is not None else -1)
     verdict = rep.verdict()
     if guest is None:

@@ -87,8 +87,10 @@ def write_junit(results: list[RunResult], path: str) -> None:
                                skipped=str(counts["SKIP"]))
             ET.SubElement(ts, "properties")
             for n in nodes:
+                # The full dotted path: unique in the run, also where a
+                # consumer shows testcase names without their class.
                 tc = ET.SubElement(ts, "testcase", classname=f"tickscope.{cfg}.{suite}",
-                                   name=n.path.rsplit(".", 1)[-1])
+                                   name=n.path)
                 text = "\n".join(n.diagnostics)
                 if n.result == "FAIL":
                     fails = [d for d in n.diagnostics if d.startswith("FAIL:")]

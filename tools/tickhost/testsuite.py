@@ -13,8 +13,8 @@ import time
 import unittest
 from typing import Callable, TypeVar
 
-from . import (advise, diff, faults, golden, htmlreport, layers, matrix, menu, parselog, paths,
-               qemu, report, scenario, soak, stability)
+from . import (advise, conformance, diff, faults, golden, htmlreport, layers, matrix, menu,
+               parselog, paths, qemu, report, scenario, soak, stability)
 from .host import host_tsc, kvm_usable
 from .knownanswer import Outcome
 
@@ -141,6 +141,8 @@ def boots(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
         if not qemu.no_serial(e.config):
             logs += 1
             parsed += same_as_parsed(e.config.name, r, results[-1])
+            if e.golden:
+                ktap_conformance(e.config.name, t)
     if logs:
         t.add(f"parse: {logs} saved serial logs (build/logs/) give their runs' JSON and "
               f"verdict (tickscope parse)", parsed)
@@ -160,6 +162,30 @@ def same_as_parsed(name: str, r: qemu.RunResult, run: dict) -> list[str]:
     if r.reason:
         diffs = [d for d in diffs if not d.startswith("verdict")]
     return [f"{name}: {d}" for d in diffs]
+
+
+def ktap_conformance(name: str, t: Tally) -> None:
+    """The full run's saved serial log (same_as_parsed wrote it) through
+    kunit_parser, strict tap-parser and prove: their totals must be the
+    host tool's, with no line dropped (tickhost.conformance)."""
+    start = time.monotonic()
+    log = os.path.join(paths.BUILD, "logs", name + ".log")
+    totals, problems = conformance.check(log, os.path.join(paths.BUILD, "conformance",
+                                                           name + ".tap"))
+    t.add(f"ktap {name}: kunit_parser, tap-parser --strict, prove agree "
+          f"[{time.monotonic() - start:.1f} s] ({'; '.join(totals)})", problems)
+
+
+def result_names(runs: list[dict], t: Tally) -> None:
+    """README's list of result names is the default run's (tcg-pc)."""
+    run = next((r for r in runs if r.get("config", {}).get("name") == "tcg-pc"), None)
+    if run is None:
+        return
+    want = golden.result_names(run)
+    got = golden.readme_listed()
+    problems = golden.compare([f"result {n}" for n in want], [f"result {n}" for n in got])
+    t.add(f"README lists the default run's {len(want)} result names (PYTHONPATH=tools "
+          f"python3 -m tickhost.golden --readme RUN.json)", problems)
 
 
 def grub_menu(iso: str, only: str, t: Tally) -> None:
@@ -399,6 +425,7 @@ def main() -> int:
     layering(t)
     if not a.unit_only:
         runs = boots(a.kernel, a.iso, a.only, t)
+        result_names(runs, t)
         grub_menu(a.iso, a.only, t)
         runs += short_soak(a.kernel, a.iso, a.only, t)
         planted_faults(a.kernel, a.only, t)

@@ -71,5 +71,22 @@ class MatrixGoldenTest(unittest.TestCase):
                 self.assertEqual(measures, sorted(set(measures)), f)
 
 
+
+class ReadmeListTest(unittest.TestCase):
+    def test_list_round_trips_and_readme_names_are_unique(self) -> None:
+        r = run(["tsc.freq", "tsc.claims", "hpet.rate"], [])
+        lines = golden.readme_lines(r)
+        self.assertEqual(lines, ["- `tsc`: `tsc.freq`, `tsc.claims`", "- `hpet`: `hpet.rate`"])
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "README.md")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write("text `x`\n" + golden.README_BEGIN + " -->\n" + "\n".join(lines) +
+                        "\n" + golden.README_END + "\n`y`\n")
+            self.assertEqual(golden.readme_listed(path), golden.result_names(r))
+        listed = golden.readme_listed()
+        self.assertGreater(len(listed), 40)
+        self.assertEqual(len(listed), len(set(listed)))          # unique as printed
+
+
 if __name__ == "__main__":
     unittest.main()

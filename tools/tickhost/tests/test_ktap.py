@@ -2,9 +2,12 @@
 scenarios' known answers. They must not boot QEMU: inputs are literal text."""
 from __future__ import annotations
 
+import os
+import tempfile
 import unittest
+import xml.etree.ElementTree as ET
 
-from tickhost import knownanswer, ktap, matrix, qemu
+from tickhost import knownanswer, ktap, matrix, qemu, report
 
 GOOD = """\x1b[2J\x1b[01;01HGRUB noise
 KTAP version 1
@@ -66,6 +69,62 @@ class ParserTest(unittest.TestCase):
         self.assertEqual(ktap.parse(lines[:3] + ["1..1"][:0]).verdict(), "ERROR")
         only_skip = ["KTAP version 1", "1..1", "ok 1 a # SKIP absent"]
         self.assertEqual(ktap.parse(only_skip).verdict(), "SKIP")
+
+
+# The stream as the kernel prints it now: full dotted names on the result
+# lines, a suite's own lines before its result, the summary before the last.
+NEW = """KTAP version 1
+1..2
+# platform: hypervisor=TCGTCGTCGTCG cpu="QEMU"
+    KTAP version 1
+    # Subtest: hpet
+    1..2
+    # measure: hpet.width_bits = 64
+    ok 1 hpet.info
+    ok 2 hpet.wrap # SKIP never wraps
+# measure: run.suite_ms.hpet = 5 ms
+ok 1 hpet
+    KTAP version 1
+    # Subtest: pit
+    1..1
+    ok 1 pit.info
+# measure: run.suite_ms.pit = 7 ms
+# ---- tickscope summary ----
+# totals: 2 passed, 0 failed, 1 skipped, 0 errors
+ok 2 pit
+""".splitlines()
+
+
+class NamesTest(unittest.TestCase):
+    def test_full_names_and_suite_lines(self) -> None:
+        r = ktap.parse(NEW)
+        self.assertEqual([n.path for n in r.leaves()], ["hpet.info", "hpet.wrap", "pit.info"])
+        self.assertEqual(r.measure("hpet.width_bits").test, "hpet.info")  # type: ignore
+        self.assertEqual(r.measure("run.suite_ms.hpet").test, "hpet")  # type: ignore
+        self.assertEqual(r.measure("run.suite_ms.pit").test, "pit")  # type: ignore
+        self.assertEqual(r.summary, ["---- tickscope summary ----",
+                                     "totals: 2 passed, 0 failed, 1 skipped, 0 errors"])
+        self.assertEqual((r.duplicates(), r.verdict()), ([], "PASS"))
+        self.assertEqual(qemu.judge(r, 1, False, 10, ""), ("PASS", ""))
+
+    def test_junit_testcases_carry_the_dotted_path(self) -> None:
+        r = qemu.RunResult({"name": "x"}, "tcg", [], "PASS", "", 1, 1.0, NEW, "", ktap.parse(NEW))
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "j.xml")
+            report.write_junit([r], path)
+            names = [tc.get("name") for tc in ET.parse(path).iter("testcase")]
+        self.assertEqual(names, ["hpet.info", "hpet.wrap", "pit.info"])
+
+    def test_duplicate_names_are_our_error(self) -> None:
+        # Flattened, two suites' "info" tests collide: an ERROR of ours.
+        old = [ln.replace("hpet.info", "info").replace("pit.info", "info") for ln in NEW]
+        r = ktap.parse(old)
+        self.assertEqual([n.path for n in r.leaves()], ["hpet.info", "hpet.wrap", "pit.info"])
+        self.assertEqual((r.duplicates(), r.verdict()), (["info"], "ERROR"))
+        self.assertIn("not unique", qemu.judge(r, 1, False, 10, "")[1])
+        again = NEW[:8] + ["    ok 3 hpet.info"] + NEW[8:]
+        again[5] = "    1..3"
+        self.assertEqual(ktap.parse(again).duplicates(), ["hpet.info"])
 
 
 class EventTest(unittest.TestCase):
