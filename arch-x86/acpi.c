@@ -143,13 +143,18 @@ static void parse_madt(struct acpi_info *ai, const u8 *t, u32 len)
 				off, elen);
 			ai->madt = ai->pcat_compat = false;
 			ai->lapic_addr = 0;
-			ai->ncpus = ai->nioapics = ai->noverrides = 0;
+			ai->ncpus = ai->nioapics = ai->noverrides = ai->cpus_beyond = 0;
 			return;
 		}
-		if (type == MADT_LAPIC && elen >= 8 && ai->ncpus < ACPI_MAX_CPUS) {
-			ai->cpus[ai->ncpus++] = (struct acpi_cpu){ e[3], e[2], rd32(e + 4) & 1 };
-		} else if (type == MADT_X2APIC && elen >= 16 && ai->ncpus < ACPI_MAX_CPUS) {
-			ai->cpus[ai->ncpus++] = (struct acpi_cpu){ rd32(e + 4), rd32(e + 12), rd32(e + 8) & 1 };
+		if ((type == MADT_LAPIC && elen >= 8) || (type == MADT_X2APIC && elen >= 16)) {
+			struct acpi_cpu c = type == MADT_LAPIC ?
+				(struct acpi_cpu){ e[3], e[2], rd32(e + 4) & 1 } :
+				(struct acpi_cpu){ rd32(e + 4), rd32(e + 12), rd32(e + 8) & 1 };
+
+			if (ai->ncpus < ACPI_MAX_CPUS)
+				ai->cpus[ai->ncpus++] = c;
+			else
+				ai->cpus_beyond += c.enabled;
 		} else if (type == MADT_IOAPIC && elen >= 12 && ai->nioapics < ACPI_MAX_IOAPICS) {
 			ai->ioapics[ai->nioapics++] = (struct acpi_ioapic){ e[2], rd32(e + 4), rd32(e + 8) };
 		} else if (type == MADT_ISO && elen >= 10 && ai->noverrides < ACPI_MAX_OVERRIDES) {
@@ -330,5 +335,6 @@ int acpi_enabled_cpus(const struct acpi_info *ai)
 
 	for (int i = 0; i < ai->ncpus; i++)
 		n += ai->cpus[i].enabled;
+	n += ai->cpus_beyond;
 	return ai->madt && n ? n : 1;
 }

@@ -10,7 +10,10 @@
 #include "lib/types.h"
 
 #define ACPI_MAX_TABLE_LEN	(1u << 20)	/* larger tables are refused */
-#define ACPI_MAX_CPUS		64
+/* Processor entries kept: as many as tickscope starts (SMP_MAX_CPUS,
+ * percpu.h says why 512); enabled ones beyond are counted in
+ * cpus_beyond, not kept. */
+#define ACPI_MAX_CPUS		512
 #define ACPI_MAX_IOAPICS	8
 #define ACPI_MAX_OVERRIDES	16
 #define ACPI_MAX_TABLES		24
@@ -77,6 +80,7 @@ struct acpi_info {
 	bool pcat_compat;	/* dual 8259s present */
 	struct acpi_cpu cpus[ACPI_MAX_CPUS];
 	int ncpus;		/* entries, enabled or not */
+	int cpus_beyond;	/* enabled entries past ACPI_MAX_CPUS, not kept */
 	struct acpi_ioapic ioapics[ACPI_MAX_IOAPICS];
 	int nioapics;
 	struct acpi_override overrides[ACPI_MAX_OVERRIDES];
@@ -125,7 +129,8 @@ u8 acpi_checksum(const void *p, u32 len);
  * override says otherwise). */
 u32 acpi_isa_gsi(const struct acpi_info *ai, u8 irq, u16 *flags);
 
-/* Number of enabled processors in the MADT (1 when there is no MADT). */
+/* Number of enabled processors in the MADT, those beyond ACPI_MAX_CPUS
+ * included (1 when there is no MADT). */
 int acpi_enabled_cpus(const struct acpi_info *ai);
 
 #endif

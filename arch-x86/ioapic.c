@@ -65,6 +65,12 @@ int ioapic_route_gsi(u32 gsi, u8 vector, u32 dest, u16 mps_flags)
 
 	if (!io)
 		return -ENODEV;
+	/* Physical destination mode names an 8-bit APIC ID (bits 63:56),
+	 * 0xFF meaning every CPU. Higher x2APIC IDs need interrupt
+	 * remapping (a VT-d IRTE holds a 32-bit destination), which
+	 * tickscope does not program. */
+	if (dest >= 0xFF)
+		return -ERANGE;
 	if ((mps_flags & MPS_POLARITY_MASK) == MPS_POLARITY_LOW)
 		lo |= REDIR_ACTIVE_LOW;
 	if ((mps_flags & MPS_TRIGGER_MASK) == MPS_TRIGGER_LEVEL)

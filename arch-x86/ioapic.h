@@ -28,7 +28,11 @@ int ioapic_init(const struct acpi_info *ai);
  * Routes ISA IRQ irq (through the MADT overrides) to vector on the CPU with
  * APIC ID dest, fixed delivery, physical destination, unmasked. Polarity and
  * trigger follow the override, else ISA's active-high edge. Returns the
- * GSI used, -ENODEV when no IOAPIC serves it.
+ * GSI used, -ENODEV when no IOAPIC serves it, -ERANGE when dest is 255
+ * or above: the redirection entry's destination is 8 bits (0xFF is
+ * broadcast), and reaching higher x2APIC IDs takes interrupt remapping
+ * (VT-d IRTEs), not done here, so a device interrupt goes to a CPU with an
+ * APIC ID below 255.
  */
 int ioapic_route_isa(u8 irq, u8 vector, u32 dest);
 /* Routes a GSI with explicit MPS flags (0 = active high, edge). */

@@ -60,11 +60,14 @@ int lapic_init(bool want_x2apic)
 	base = msr & 0xFFFFFF000ull;
 	msr |= APIC_BASE_EN;
 	wrmsr(MSR_APIC_BASE, msr);
-	mode = LAPIC_XAPIC;
+	/* mode is shared by all CPUs, which the APs enable at once: it is
+	 * written once, with its final value, never a passing one. */
 	if (want_x2apic && (cpuid(1, 0).ecx & (1u << 21))) {
 		/* EN must already be set when EXTD is (SDM 10.12.5). */
 		wrmsr(MSR_APIC_BASE, msr | APIC_BASE_EXTD);
 		mode = LAPIC_X2APIC;
+	} else {
+		mode = LAPIC_XAPIC;
 	}
 	lapic_write(LAPIC_TPR, 0);
 	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
@@ -106,10 +109,15 @@ static int wait_icr(void)
 
 int lapic_send_ipi(u32 dest, u32 lo)
 {
+	/* x2APIC: one 64-bit ICR write, the destination a full 32-bit
+	 * APIC ID in bits 63:32 (SDM 10.12.9). */
 	if (mode == LAPIC_X2APIC) {
 		wrmsr(MSR_X2APIC_FIRST + LAPIC_ICR_LO / 16, (u64)dest << 32 | lo);
 		return 0;
 	}
+	/* xAPIC: 8 bits in ICR_HI 31:24, and 0xFF means every CPU. */
+	if (dest >= 0xFF)
+		return -ERANGE;
 	lapic_write(LAPIC_ICR_HI, dest << 24);
 	lapic_write(LAPIC_ICR_LO, lo);
 	return wait_icr();

@@ -54,8 +54,9 @@ void lapic_write(u32 reg, u32 v);
 u32 lapic_id(void);
 void lapic_eoi(void);
 /* Sends an IPI with ICR low word lo (vector, delivery mode, level) to the
- * CPU with APIC ID dest. Returns 0, or -ETIMEDOUT when the xAPIC never
- * reported it sent. */
+ * CPU with APIC ID dest (32-bit in x2APIC mode). Returns 0, -ERANGE when
+ * dest does not fit the xAPIC's 8-bit field (0xFF is broadcast), or
+ * -ETIMEDOUT when the xAPIC never reported it sent. */
 int lapic_send_ipi(u32 dest, u32 lo);
 /* Sends a fixed interrupt on vector to this CPU. Returns 0, or
  * -ETIMEDOUT when the xAPIC never reported the IPI as sent. */

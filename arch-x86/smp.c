@@ -15,17 +15,26 @@
 #define ICR_STARTUP		0x0600
 #define INIT_WAIT_US		10000	/* SDM: 10 ms after INIT */
 #define SIPI_WAIT_US		200	/* SDM: 200 µs between SIPIs */
-#define ONLINE_WAIT_US		100000	/* give up on a CPU after 100 ms */
+/* Give up on the APs not online this long after the first STARTUP IPI.
+ * A CPU starts in well under 100 ms even under a software KVM; the host
+ * may keep a vCPU away for a few hundred ms (host.longest_absence_ms), and
+ * many vCPUs on few host cores start one after another. */
+#define ONLINE_WAIT_US		1000000
+#define ONLINE_WAIT_PER_AP_US	20000
 
 extern const u8 trampoline_start[], trampoline_end[], tramp_params[];
 
+/* The trampoline's parameter block (trampoline.S), shared by every AP:
+ * each takes the next stack by an atomic increment of next_stack. */
 struct tramp_params {
-	u64 cr3, stack, entry, cpu;
+	u64 cr3, stacks, entry;
+	u32 next_stack, pad;
 };
 
 static struct percpu cpus[SMP_MAX_CPUS];
 static u8 stacks[SMP_MAX_CPUS][AP_STACK_SIZE] __attribute__((aligned(16)));
-static int possible = 1, online = 1, call_vector = -1;
+static int possible = 1, count = 1, online = 1, left_out, call_vector = -1;
+static u32 planted_lost = SMP_NONE_LOST;
 static u64 bringup_ms;
 static void (*ap_hook)(void);
 
@@ -35,12 +44,14 @@ void smp_early_init(void)
 }
 
 int smp_possible(void) { return possible; }
+int smp_count(void) { return count; }
 int smp_online(void) { return online; }
+int smp_left_out(void) { return left_out; }
 u64 smp_bringup_ms(void) { return bringup_ms; }
 
 struct percpu *smp_cpu(int i)
 {
-	return i >= 0 && i < SMP_MAX_CPUS ? &cpus[i] : NULL;
+	return i >= 0 && i < count ? &cpus[i] : NULL;
 }
 
 static void call_irq(struct int_frame *f, void *ctx)
@@ -49,18 +60,37 @@ static void call_irq(struct int_frame *f, void *ctx)
 	(void)ctx;	/* waking the CPU from HLT is all it is for */
 }
 
-void ap_main(u32 index);
-
-void ap_main(u32 index)
+/* The AP's index: the one the BSP gave its APIC ID (-1: none). */
+static int index_of(u32 apic_id)
 {
-	struct percpu *me = &cpus[index];
+	for (int i = 1; i < count; i++)
+		if (cpus[i].apic_id == apic_id)
+			return i;
+	return -1;
+}
 
+void ap_main(u32 slot);
+
+/* slot is the stack the AP took, not its index: APs start together and
+ * take stacks in the order they get there. */
+void ap_main(u32 slot)
+{
+	struct percpu *me;
+	int index;
+
+	(void)slot;
 	idt_load_ap();
-	wrmsr(MSR_GS_BASE, (u64)(uintptr_t)me);
 	lapic_init(lapic_mode() == LAPIC_X2APIC);
+	index = index_of(lapic_id());
+	if (index < 0)		/* not one we started: stay out of the way */
+		for (;;)
+			__asm__ volatile("cli; hlt");
+	me = &cpus[index];
+	wrmsr(MSR_GS_BASE, (u64)(uintptr_t)me);
 	if (ap_hook)
 		ap_hook();
-	me->online = true;
+	me->online_tsc = rdtsc_ordered();
+	__atomic_store_n(&me->online, true, __ATOMIC_RELEASE);
 	for (;;) {
 		irq_disable();
 		if (me->work_seq != me->done_seq) {
@@ -74,57 +104,104 @@ void ap_main(u32 index)
 	}
 }
 
-static bool start_ap(int index, u32 apic_id)
+/* Gives every enabled MADT CPU but this one an index; those that cannot
+ * be reached get one too, with the reason, so that they are reported. */
+static void list_aps(const struct acpi_info *ai, u32 me)
+{
+	for (int i = 0; i < ai->ncpus; i++) {
+		u32 id = ai->cpus[i].apic_id;
+
+		/* A CPU listed twice (a LAPIC and an x2APIC entry) once. */
+		if (!ai->cpus[i].enabled || id == me || index_of(id) >= 0)
+			continue;
+		if (count == SMP_MAX_CPUS) {
+			left_out++;
+			continue;
+		}
+		cpus[count] = (struct percpu){ .index = (u32)count, .apic_id = id };
+		/* An xAPIC ICR names 8-bit destinations (0xFF is broadcast). */
+		if (lapic_mode() != LAPIC_X2APIC && id >= 0xFF)
+			cpus[count].not_sent = "APIC ID above 254 needs x2APIC mode";
+		count++;
+	}
+	left_out += ai->cpus_beyond;
+}
+
+/* Sends lo to every AP that was sent a start (and is not online yet, for
+ * the STARTUP IPIs); notes the TSC of the first STARTUP. */
+static void send_all(u32 lo, bool sipi)
+{
+	for (int i = 1; i < count; i++) {
+		if (cpus[i].not_sent || cpus[i].online || cpus[i].apic_id == planted_lost)
+			continue;
+		if (sipi && !cpus[i].sipi_tsc)
+			cpus[i].sipi_tsc = rdtsc_ordered();
+		lapic_send_ipi(cpus[i].apic_id, lo);
+	}
+}
+
+static bool all_online(void)
+{
+	for (int i = 1; i < count; i++)
+		if (!cpus[i].not_sent && !cpus[i].online)
+			return false;
+	return true;
+}
+
+static void start_aps(void)
 {
 	struct tramp_params *p = (struct tramp_params *)(uintptr_t)
 		(TRAMP_BASE + (tramp_params - trampoline_start));
-	u64 t0 = rdtsc_ordered(), end;
+	u64 end;
 
-	cpus[index] = (struct percpu){ .index = (u32)index, .apic_id = apic_id };
 	__asm__ volatile("mov %%cr3, %0" : "=r"(p->cr3));	/* the BSP's page tables */
-	p->stack = (u64)(uintptr_t)(stacks[index] + AP_STACK_SIZE);
+	p->stacks = (u64)(uintptr_t)stacks;
 	p->entry = (u64)(uintptr_t)ap_main;
-	p->cpu = (u64)index;
+	p->next_stack = 0;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	lapic_send_ipi(apic_id, ICR_INIT_ASSERT);
+	send_all(ICR_INIT_ASSERT, false);
 	tsc_delay_us(INIT_WAIT_US);
-	lapic_send_ipi(apic_id, ICR_INIT_DEASSERT);
-	for (int sipi = 0; sipi < 2 && !cpus[index].online; sipi++) {
-		lapic_send_ipi(apic_id, ICR_STARTUP | (TRAMP_BASE >> 12));
+	send_all(ICR_INIT_DEASSERT, false);
+	for (int sipi = 0; sipi < 2; sipi++) {
+		send_all(ICR_STARTUP | (TRAMP_BASE >> 12), true);
 		tsc_delay_us(SIPI_WAIT_US);
 	}
-	end = rdtsc_ordered() + ns_to_tsc(ONLINE_WAIT_US * 1000ull);
-	while (!cpus[index].online && rdtsc_ordered() < end)
+	end = rdtsc_ordered() + ns_to_tsc((ONLINE_WAIT_US + ONLINE_WAIT_PER_AP_US *
+					   (u64)(count - 1)) * 1000ull);
+	while (!all_online() && rdtsc_ordered() < end)
 		cpu_relax();
-	cpus[index].start_us = tsc_to_ns(rdtsc_ordered() - t0) / 1000;
-	cpus[index].failed = !cpus[index].online;
-	return cpus[index].online;
+	for (int i = 1; i < count; i++) {
+		struct percpu *c = &cpus[i];
+
+		c->failed = !c->online;
+		if (c->online && c->online_tsc > c->sipi_tsc)
+			c->start_us = tsc_to_ns(c->online_tsc - c->sipi_tsc) / 1000;
+		online += c->online;
+	}
 }
 
-int smp_init(const struct acpi_info *ai, bool tramp_free, void (*ap_init)(void))
+int smp_init(const struct acpi_info *ai, bool tramp_free, void (*ap_init)(void),
+	     u32 lost_apic_id)
 {
 	u32 me = lapic_id();
 	u64 t0 = rdtsc_ordered();
-	int next = 1;
 
 	cpus[0].apic_id = me;
 	cpus[0].online = true;
 	possible = acpi_enabled_cpus(ai);
-	if (possible > SMP_MAX_CPUS)
-		possible = SMP_MAX_CPUS;
 	if (!ai->madt || possible < 2 || lapic_mode() == LAPIC_OFF || !tramp_free)
 		return online;
 	call_vector = irq_alloc(call_irq, NULL);
 	if (call_vector < 0)
 		return online;
 	ap_hook = ap_init;
+	planted_lost = lost_apic_id;
 	memcpy((void *)(uintptr_t)TRAMP_BASE, trampoline_start,
 	       (size_t)(trampoline_end - trampoline_start));
-	for (int i = 0; i < ai->ncpus && next < SMP_MAX_CPUS; i++) {
-		if (!ai->cpus[i].enabled || ai->cpus[i].apic_id == me)
-			continue;
-		online += start_ap(next++, ai->cpus[i].apic_id);
-	}
+	list_aps(ai, me);
+	for (int i = 1; i < count; i++)
+		cpus[i].failed = cpus[i].not_sent != NULL;
+	start_aps();
 	bringup_ms = tsc_to_ns(rdtsc_ordered() - t0) / 1000000;
 	return online;
 }

@@ -2,8 +2,10 @@
  * Application-processor start-up code. It is copied to TRAMP_BASE (below
  * 1 MiB, page aligned) and entered there by the STARTUP IPI in real mode
  * with CS = TRAMP_BASE >> 4, IP = 0. It goes to protected mode, then long
- * mode on the kernel's page tables, and jumps to the C entry with the
- * stack and CPU index the BSP left in the parameter block at its end.
+ * mode on the kernel's page tables, and jumps to the C entry on a stack
+ * of its own: every AP starts at once from the same parameter block (at
+ * its end), so each takes the next stack by an atomic increment and
+ * passes that slot to the C entry, which finds its CPU by APIC ID.
  * It must not use data outside its own page before long mode is on.
  */
 #include "arch-x86/smp_layout.h"
@@ -51,8 +53,13 @@ lm64:
 	mov %ax, %ds
 	mov %ax, %es
 	mov %ax, %ss
-	mov ABS(tramp_stack), %rsp
-	mov ABS(tramp_cpu), %edi
+	mov $1, %edi
+	lock xaddl %edi, ABS(tramp_next)	/* edi: this AP's stack slot */
+	mov %edi, %eax
+	inc %rax
+	shl $AP_STACK_SHIFT, %rax
+	add ABS(tramp_stacks), %rax
+	mov %rax, %rsp			/* top of stack slot edi */
 	mov ABS(tramp_entry), %rax
 	xor %rbp, %rbp
 	call *%rax
@@ -75,7 +82,8 @@ tramp_gdt_ptr:
 	.global tramp_params
 tramp_params:
 tramp_cr3:	.quad 0
-tramp_stack:	.quad 0
+tramp_stacks:	.quad 0
 tramp_entry:	.quad 0
-tramp_cpu:	.quad 0
+tramp_next:	.long 0
+		.long 0
 trampoline_end:

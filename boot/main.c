@@ -240,7 +240,8 @@ void kmain(u32 magic, u32 info)
 	sources_init(&cpu, &acpi, env.nioapics, &cmd);
 	env.sources_init_ms = tsc_to_ns(rdtsc_ordered() - env.sources_init_ms) / 1000000;
 	if (!cmdline_has(&cmd, "nosmp"))
-		smp_init(&acpi, tramp_page_free(), ap_init);
+		smp_init(&acpi, tramp_page_free(), ap_init,
+			 (u32)cmdline_u64(&cmd, "smp_lost", 0, 0xFFFFFFFEull, SMP_NONE_LOST));
 
 	end_check_options(&cmd);
 	screen_header();

@@ -63,7 +63,7 @@ TEST(host, absence)
 	diag("%s: it says how much of the time the measurements watched each vCPU (and QEMU's "
 	     "main loop) was away; the devices' verdicts already excused what fell due then",
 	     ABOUT);
-	for (int c = 0; c < smp_online(); c++) {
+	for (int c = 0; c < smp_count(); c++) {
 		const struct steal_totals *t = steal_totals(c);
 
 		if (!t->windows)
@@ -128,7 +128,7 @@ TEST(host, steal)
 		return skip("%s", ki->why[0] ? ki->why : "no steal time");
 	diag("%s: KVM's steal time is the host's own count of the time a vCPU was ready to run "
 	     "but not run", ABOUT);
-	for (int c = 0; c < smp_online(); c++) {
+	for (int c = 0; c < smp_count(); c++) {
 		const struct steal_totals *t = steal_totals(c);
 
 		if (!t->windows && !t->halts)

@@ -245,9 +245,39 @@ static void test_malformed(void)
 	CHECK(acpi_init(NULL, 0, &ai) == 0 && ai.nproblems == 3);
 }
 
+/* More processor entries than ACPI_MAX_CPUS: the first ones are kept,
+ * the enabled ones beyond are counted (and still count as enabled CPUs),
+ * disabled ones beyond are not. */
+static void test_many_cpus(void)
+{
+	enum { BIG = 0x1000, N = ACPI_MAX_CPUS + 3 };
+	static struct acpi_info ai;
+	u8 *m;
+
+	build(0);
+	sdt(BIG, "APIC", 44 + 16 * N);
+	m = tables + BIG;
+	put32(m + 36, 0xFEE00000);
+	m += 44;
+	for (u32 i = 0; i < N; i++, m += 16) {
+		m[0] = MADT_X2APIC;
+		m[1] = 16;
+		put32(m + 4, i);
+		put32(m + 8, i == N - 1 ? 0 : 1);	/* the last one disabled */
+		put32(m + 12, i);
+	}
+	seal(BIG);
+	put32(tables + RSDT + 36, (u32)(TBL + BIG));
+	seal(RSDT);
+	CHECK(acpi_init(NULL, 0, &ai) == 0 && ai.nproblems == 0);
+	CHECK(ai.ncpus == ACPI_MAX_CPUS && ai.cpus[ACPI_MAX_CPUS - 1].apic_id == ACPI_MAX_CPUS - 1);
+	CHECK(ai.cpus_beyond == 2 && acpi_enabled_cpus(&ai) == ACPI_MAX_CPUS + 2);
+}
+
 int main(void)
 {
 	test_good();
 	test_malformed();
+	test_many_cpus();
 	return check_report("test_acpi");
 }

@@ -262,6 +262,7 @@ def main() -> int:
     hpet_periodic_known(a.kernel, a.runs)
     if a.soak_runs:
         short_soak(a.kernel, a.soak_runs)
+    many_cpus(a.kernel)
     for accel in accels if not a.no_advise else []:
         verify_advice(a.kernel, accel)
     if not a.no_advise:
@@ -283,6 +284,30 @@ def hpet_periodic_known(kernel: str, runs: int) -> None:
         vals += [m.value for m in r.report.measurements if m.name == "hpet.periodic.err_ppm"]
     print(f"  {fmt(vals)} ppm over {len(vals)} runs; "
           f"{sum(1 for v in vals if abs(v) <= 10)} within 10 ppm")
+
+
+def many_cpus(kernel: str) -> None:
+    """The entries of tools/matrix-bench.cfg (more than 255 CPUs under KVM):
+    their checks, how long the run and the bring-up took, and each AP's
+    start-up time as the kernel reported it."""
+    for e in matrix.load(paths.BENCH_MATRIX_FILE, kernel, paths.ISO):
+        name = e.config.name
+        if e.config.accel == "kvm" and not kvm_usable()[0]:
+            print(f"== {name}: SKIP (KVM not usable: {kvm_usable()[1]})")
+            continue
+        r = qemu.run(e.config, live=False)
+        problems = matrix.check(e, r)
+        print(f"== {name}: {r.verdict}, {r.duration_s:.1f} s; checks: "
+              f"{'; '.join(problems) if problems else 'all hold'}", flush=True)
+        got = {m.name: m.value for m in r.report.measurements}
+        print("  " + ", ".join(f"{k} {got[k]:g}" for k in
+                               ("smp.started", "smp.bringup_ms", "smp.start_us.p50",
+                                "smp.start_us.max", "run.suite_ms.smp") if k in got))
+        for n in r.report.leaves():
+            if n.path == "smp.bringup":
+                for d in n.diagnostics:
+                    if d.startswith("start-up us"):
+                        print(f"  {d}")
 
 
 def short_soak(kernel: str, runs: int) -> None:

@@ -15,6 +15,8 @@ ISO = os.path.join(BUILD, "tickscope.iso")
 MATRIX_FILE = os.path.join(TOOLS, "matrix.cfg")
 # Malformed firmware tables and hostile command lines (issue #15).
 BAD_INPUT_FILE = os.path.join(TOOLS, "matrix-bad-input.cfg")
+# Configurations too slow for make test, which make bench runs.
+BENCH_MATRIX_FILE = os.path.join(TOOLS, "matrix-bench.cfg")
 HOSTTSC_SRC = os.path.join(TOOLS, "hosttsc.c")
 HOSTTSC_BIN = os.path.join(BUILD, "hosttsc")
 GOLDEN_DIR = os.path.join(ROOT, "tests", "golden")
