@@ -7,6 +7,7 @@
 
 BUILD    := build
 KERNEL   := $(BUILD)/tickscope.elf
+PVH_KERNEL := $(BUILD)/tickscope-pvh.elf
 ISO      := $(BUILD)/tickscope.iso
 CC       := gcc
 PYTHON   := python3
@@ -43,14 +44,15 @@ HCFLAGS    := -std=gnu11 -O1 -g -DHOST_TEST -I. -Wall -Wextra -Werror \
 
 # Build tools a fresh machine needs (Debian package names). make test's KTAP
 # conformance check reads logs with Linux's kunit_parser (linux-source-6.1),
-# tap-parser (npm installs it into build/npm) and prove (perl).
+# tap-parser (npm installs it into build/npm) and prove (perl); the HTML
+# report is checked in headless Chromium (chromium).
 DEPS_PKGS := build-essential qemu-system-x86 qemu-utils grub-pc-bin grub-efi-amd64-bin \
 	     grub-common xorriso mtools ovmf python3 python3-hypothesis console-setup-linux \
-	     linux-source-6.1 npm perl
+	     linux-source-6.1 npm perl chromium
 
-.PHONY: all iso run test unit bench bench-speed soak faults clean deps check-deps layers
+.PHONY: all iso run test unit bench bench-speed soak faults clean deps check-deps layers lava
 
-all: $(KERNEL)
+all: $(KERNEL) $(PVH_KERNEL)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -96,6 +98,17 @@ $(COUNT_KERNEL): $(COUNT_KOBJ) boot/linker.ld
 	@echo "  LD      $@"
 	@$(CC) $(KCFLAGS) $(KLDFLAGS) $(COUNT_KOBJ) -o $@
 
+# The same kernel with its multiboot1 header blanked (zeros of the same
+# size, so nothing moves): QEMU's -kernel loader tries multiboot1 before
+# the PVH note, so this is the image that boots through PVH there.
+# Loaders that only know PVH (Firecracker, Cloud Hypervisor) take either.
+$(PVH_KERNEL): $(KERNEL)
+	@echo "  PVH     $@"
+	@objcopy --dump-section .multiboot1=$@.mb1 $<
+	@head -c $$(stat -c %s $@.mb1) /dev/zero > $@.mb1
+	@objcopy --update-section .multiboot1=$@.mb1 $< $@
+	@rm -f $@.mb1
+
 iso: $(ISO)
 
 $(ISO): $(KERNEL) iso/grub.cfg
@@ -115,7 +128,7 @@ check-deps:
 	@command -v $(PYTHON) >/dev/null || { echo "python3 is missing: apt-get install python3"; exit 1; }
 	@$(HOSTPY) tickhost.deps --install $(DEPS_PKGS)
 
-run: check-deps $(KERNEL)
+run: check-deps $(KERNEL) $(PVH_KERNEL)
 	$(PYTHON) tools/tickscope run --kernel $(KERNEL) $(RUNARGS)
 
 $(BUILD)/host/%: tests/host/%.c $(HOST_LIB) $(wildcard lib/*.h boot/*.h arch-x86/*.h tests/host/*.h \
@@ -129,8 +142,16 @@ HOST_BINS := $(patsubst tests/host/%.c,$(BUILD)/host/%,$(HOST_TESTS))
 unit: $(HOST_BINS)
 	$(HOSTPY) tickhost.testsuite --unit-only $(HOST_BINS)
 
-test: check-deps $(KERNEL) $(ISO) $(HOST_BINS)
+test: check-deps $(KERNEL) $(PVH_KERNEL) $(ISO) $(HOST_BINS)
 	$(HOSTPY) tickhost.testsuite --kernel $(KERNEL) --iso $(ISO) $(HOST_BINS)
+
+# The jobs of tools/lava/ (QEMU; x86 through iPXE, the board a QEMU) run by
+# Debian's lava-dispatcher (installed here when missing) with `lava-run`:
+# every result of the serial report must be in LAVA's results with its
+# verdict, every measurement with its value (tools/tickhost/lava.py; the
+# logs go to build/lava/).
+lava: check-deps $(KERNEL)
+	$(HOSTPY) tickhost.lava --kernel $(KERNEL)
 
 # The include graph against LAYERS: every include points down, no circle of
 # units (tools/tickhost/layers.py; make test runs it too).
@@ -143,7 +164,7 @@ $(BUILD)/host/bench_tick: tests/host/test_tick.c $(HOST_LIB)
 	@echo "  HOSTCC  $@"
 	@$(CC) -std=gnu11 -O2 -DHOST_TEST -I. $< $(HOST_LIB) -o $@
 
-bench: check-deps $(KERNEL) $(COUNT_KERNEL) $(ISO) $(BUILD)/host/bench_tick
+bench: check-deps $(KERNEL) $(PVH_KERNEL) $(COUNT_KERNEL) $(ISO) $(BUILD)/host/bench_tick
 	$(BUILD)/host/bench_tick bench
 	$(HOSTPY) tickhost.bench --kernel $(KERNEL) --count-kernel $(COUNT_KERNEL) --iso $(ISO)
 	@echo "== fuzz: executions per second and coverage, $(FUZZ_BENCH_SECONDS) s per target"
@@ -163,7 +184,7 @@ bench-speed: check-deps $(KERNEL) $(COUNT_KERNEL) $(ISO)
 SOAK_RUNS ?= 20
 SOAK_LOAD ?= 1
 SOAK_ONLY ?=
-soak: check-deps $(KERNEL)
+soak: check-deps $(KERNEL) $(PVH_KERNEL)
 	$(PYTHON) tools/tickscope soak --kernel $(KERNEL) --runs $(SOAK_RUNS) --load $(SOAK_LOAD) \
 		--only "$(SOAK_ONLY)" --json $(BUILD)/soak.json
 
@@ -192,7 +213,7 @@ FUZZ_BENCH_SECONDS := 10
 # comparison tracing they run 10-20x fewer inputs per second.
 FUZZ_SECONDS_acpi := 300
 FUZZ_SECONDS_cmdline := 90
-FUZZ_TARGETS := mb1 mb2 acpi madt fadt hpet cmdline
+FUZZ_TARGETS := mb1 mb2 pvh acpi madt fadt hpet cmdline
 FUZZ_DEPS    := $(HOST_LIB) $(wildcard tests/fuzz/*.c tests/fuzz/*.h lib/*.h boot/*.h arch-x86/*.h) \
 		tests/fuzz/coverage-ignore.txt
 FUZZ_CFLAGS  := -std=gnu11 -O1 -g -DHOST_TEST -I. -Wall -Wextra -Werror \
@@ -203,6 +224,8 @@ FUZZ_SRC_mb1     := tests/fuzz/fuzz_mb.c tests/fuzz/image.c
 FUZZ_DEF_mb1     := -DFUZZ_MAGIC=MB1_BOOT_MAGIC
 FUZZ_SRC_mb2     := tests/fuzz/fuzz_mb.c tests/fuzz/image.c
 FUZZ_DEF_mb2     := -DFUZZ_MAGIC=MB2_BOOT_MAGIC
+FUZZ_SRC_pvh     := tests/fuzz/fuzz_mb.c tests/fuzz/image.c
+FUZZ_DEF_pvh     := -DFUZZ_MAGIC=PVH_BOOT_MAGIC
 FUZZ_SRC_acpi    := tests/fuzz/fuzz_acpi.c tests/fuzz/image.c
 FUZZ_SRC_madt    := tests/fuzz/fuzz_table.c
 FUZZ_DEF_madt    := -DFUZZ_TABLE='"APIC"'

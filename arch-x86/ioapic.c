@@ -82,6 +82,30 @@ int ioapic_route_gsi(u32 gsi, u8 vector, u32 dest, u16 mps_flags)
 	return (int)gsi;
 }
 
+/* An ISA IRQ whose GSI was measured rather than read (ioapic_isa_fixup). */
+static int fixed_irq = -1;
+static u32 fixed_gsi;
+
+void ioapic_isa_fixup(u8 irq, u32 gsi)
+{
+	fixed_irq = irq;
+	fixed_gsi = gsi;
+}
+
+static u32 isa_gsi(u8 irq, u16 *flags)
+{
+	u32 gsi = acpi_isa_gsi(acpi, irq, flags);
+
+	return fixed_irq == irq ? fixed_gsi : gsi;
+}
+
+int ioapic_isa_gsi(u8 irq)
+{
+	u16 flags;
+
+	return acpi ? (int)isa_gsi(irq, &flags) : -ENODEV;
+}
+
 int ioapic_route_isa(u8 irq, u8 vector, u32 dest)
 {
 	u16 flags;
@@ -89,7 +113,7 @@ int ioapic_route_isa(u8 irq, u8 vector, u32 dest)
 
 	if (!acpi)
 		return -ENODEV;
-	gsi = acpi_isa_gsi(acpi, irq, &flags);
+	gsi = isa_gsi(irq, &flags);
 	return ioapic_route_gsi(gsi, vector, dest, flags);
 }
 
@@ -110,5 +134,5 @@ int ioapic_mask_isa(u8 irq)
 
 	if (!acpi)
 		return -ENODEV;
-	return ioapic_mask_gsi(acpi_isa_gsi(acpi, irq, &flags));
+	return ioapic_mask_gsi(isa_gsi(irq, &flags));
 }

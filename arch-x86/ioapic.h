@@ -41,5 +41,11 @@ int ioapic_route_gsi(u32 gsi, u8 vector, u32 dest, u16 mps_flags);
 int ioapic_mask_gsi(u32 gsi);
 /* Masks the entry serving ISA IRQ irq. */
 int ioapic_mask_isa(u8 irq);
+/* From now on ISA IRQ irq routes to gsi, whatever the MADT says: for a
+ * platform whose MADT misdescribes its wiring, as measured by the caller
+ * (drivers/pit.c for IRQ0). Polarity and trigger stay the MADT's. */
+void ioapic_isa_fixup(u8 irq, u32 gsi);
+/* The GSI ISA IRQ irq routes to, or -ENODEV without a MADT. */
+int ioapic_isa_gsi(u8 irq);
 
 #endif

@@ -11,6 +11,7 @@ enum exit_code {
 	EXIT_PASS = 0,	/* QEMU status 1: every test passed or skipped */
 	EXIT_FAIL = 1,	/* QEMU status 3: a device misbehaved */
 	EXIT_ERROR = 2,	/* QEMU status 5: our code or the environment broke */
+	EXIT_NO_LONG_MODE = 3,	/* QEMU status 7: this CPU cannot run us (boot/boot.S) */
 };
 
 enum exit_mode { EXIT_QEMU, EXIT_HALT, EXIT_REBOOT };

@@ -1,11 +1,15 @@
 /*
- * 32-bit entry for both boot protocols, and the switch to long mode.
+ * 32-bit entry for the three boot protocols, and the switch to long mode.
  *
  * Multiboot1 (QEMU -kernel with SeaBIOS or qboot) cannot load an ELF64
  * image, so its header sets the "address fields valid" flag (bit 16) and
  * names the load range itself. Multiboot2 (GRUB, BIOS and UEFI) loads the
  * ELF64 directly. Both enter here in 32-bit protected mode, paging off,
  * with the magic in EAX and the boot information pointer in EBX.
+ * PVH (Xen's x86/HVM direct boot ABI: Firecracker, Cloud Hypervisor, QEMU
+ * -kernel of an ELF with no multiboot1 header) enters at the address its
+ * ELF note names, in the same state with the start info's address in EBX
+ * and no magic: _start_pvh supplies the start info's own.
  * It must not call C before long mode, the page tables and the stack
  * are set up.
  */
@@ -18,6 +22,7 @@
 #define FB_HEIGHT	768
 #define FB_DEPTH	32
 #define MB2_MAGIC	0xE85250D6
+#define PVH_BOOT_MAGIC	0x336EC578	/* boot/multiboot.h */
 #define CR0_PG		(1 << 31)
 #define CR4_PAE		(1 << 5)
 #define EFER_MSR	0xC0000080
@@ -25,8 +30,17 @@
 #define PTE_P_RW_PS	0x83
 #define PTE_PWT_PCD	0x18
 #define BOOT_STACK_SIZE	65536
+#define VGA_TEXT	0xB8000
+#define VGA_ATTR	0x4F		/* white on red */
+/* isa-debug-exit (arch-x86/platform.h): code 3, QEMU status 7, is "this
+ * CPU cannot run tickscope" (README, Exit codes). */
+#define DEBUG_EXIT_PORT	0xF4
+#define EXIT_NO_LONG_MODE 3
 
-	.section .multiboot, "a"
+	/* The multiboot1 header alone in its section: the Makefile blanks
+	 * it in build/tickscope-pvh.elf, since QEMU's -kernel loader tries
+	 * multiboot1 before PVH (hw/i386/x86.c, x86_load_linux). */
+	.section .multiboot1, "a"
 	.align 4
 mb1_header:
 	.long MB1_MAGIC
@@ -42,6 +56,7 @@ mb1_header:
 	.long FB_HEIGHT
 	.long FB_DEPTH
 
+	.section .multiboot, "a"
 	.align 8
 mb2_header:
 	.long MB2_MAGIC
@@ -67,8 +82,25 @@ mb2_header:
 	.long 8
 mb2_end:
 
+	/* The PVH entry point: an ELF note of type XEN_ELFNOTE_PHYS32_ENTRY
+	 * (18) under the name "Xen", in a PT_NOTE segment (linker.ld). The
+	 * address is pointer-sized, as Linux writes it and QEMU reads it. */
+	.section .note.Xen, "a"
+	.align 4
+	.long 4			/* namesz */
+	.long 8			/* descsz */
+	.long 18		/* XEN_ELFNOTE_PHYS32_ENTRY */
+	.asciz "Xen"
+	.align 4
+	.quad _start_pvh
+
 	.section .text
 	.code32
+	.global _start_pvh
+_start_pvh:
+	mov $PVH_BOOT_MAGIC, %eax	/* EBX already holds the start info */
+	jmp _start32
+
 	.global _start32
 _start32:
 	cli
@@ -150,7 +182,9 @@ _start32:
 	ljmp $0x08, $start64
 
 no_long_mode:
-	/* Say why on COM1 (best effort, no probe possible yet) and stop. */
+	/* Say why on COM1 (best effort, no probe possible yet) and on the
+	 * VGA text screen (white on red, the screen cleared first), leave
+	 * through isa-debug-exit under a hypervisor, else stop. */
 	mov $no_lm_msg, %esi
 4:	lodsb
 	test %al, %al
@@ -158,8 +192,28 @@ no_long_mode:
 	mov $0x3f8, %dx
 	out %al, %dx
 	jmp 4b
-5:	hlt
-	jmp 5b
+5:	mov $VGA_TEXT, %edi
+	mov $(VGA_ATTR << 8 | ' '), %ax
+	mov $(80 * 25), %ecx
+	rep stosw
+	mov $no_lm_msg, %esi
+	mov $VGA_TEXT, %edi
+6:	lodsb
+	test %al, %al
+	jz 7f
+	cmp $' ', %al			/* CR and LF end the line on serial only */
+	jb 6b
+	stosw
+	jmp 6b
+7:	mov $1, %eax
+	cpuid
+	bt $31, %ecx			/* the hypervisor bit: isa-debug-exit may be there */
+	jnc 8f
+	mov $EXIT_NO_LONG_MODE, %al
+	out %al, $DEBUG_EXIT_PORT
+8:	cli
+	hlt
+	jmp 8b
 
 	.code64
 start64:

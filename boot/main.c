@@ -19,6 +19,7 @@
 #include "arch-x86/smp.h"
 #include "arch-x86/smp_layout.h"
 #include "drivers/kvmclock.h"
+#include "drivers/pit.h"
 #include "drivers/serial.h"
 #include "drivers/tsc.h"
 #include "drivers/fb.h"
@@ -39,6 +40,7 @@ static struct cmdline cmd;
 static struct acpi_info acpi;
 static struct cpu_info cpu;
 static struct screen screen;	/* screen.name is NULL when there is none */
+static const char *early_tsc_why;	/* why there was no early TSC rate, or NULL */
 
 /* What each application processor sets up for itself. */
 static void ap_init(void)
@@ -136,9 +138,9 @@ static void screen_header(void)
 
 	dashboard_header(0, " tickscope %s | %s", TICKSCOPE_VERSION,
 			 cpu.brand[0] ? cpu.brand : cpu.vendor);
-	dashboard_header(1, "firmware %s, %s (multiboot%d) | %s%s | %d CPU(s), %lu MiB",
+	dashboard_header(1, "firmware %s, %s (%s) | %s%s | %d CPU(s), %lu MiB",
 			 boot.efi ? "UEFI" : "BIOS", boot.loader[0] ? boot.loader : "?",
-			 boot.protocol, hv ? "hypervisor " : "bare metal", hv ? hv : "",
+			 boot_protocol_name(boot.protocol), hv ? "hypervisor " : "bare metal", hv ? hv : "",
 			 acpi_enabled_cpus(&acpi), boot.mem_kib / 1024);
 	if (acpi.present) {
 		char tables[5 * ACPI_MAX_TABLES + 1] = "";
@@ -177,8 +179,8 @@ static void report_platform(void)
 	bool none = !strcmp(out, "none");
 
 	/* console= names every output: the serial sinks and the screen. */
-	kprintf("# tickscope %s: boot=multiboot%d loader=\"%s\" firmware=%s console=%s%s%s\n",
-		TICKSCOPE_VERSION, boot.protocol, boot.loader[0] ? boot.loader : "?",
+	kprintf("# tickscope %s: boot=%s loader=\"%s\" firmware=%s console=%s%s%s\n",
+		TICKSCOPE_VERSION, boot_protocol_name(boot.protocol), boot.loader[0] ? boot.loader : "?",
 		boot.efi ? "uefi" : "bios", screen.name && none ? "" : out,
 		screen.name && !none ? "+" : "", screen.name ? screen.name : "");
 	kprintf("# cmdline: \"%s\"\n", boot.cmdline);
@@ -197,6 +199,11 @@ static void report_platform(void)
 		kprintf("# warning: boot info: %s\n", boot.warnings[i]);
 	for (int i = 0; i < acpi.nproblems; i++)
 		kprintf("# warning: acpi: %s\n", acpi.problems[i]);
+	if (pit_irq0_note())
+		kprintf("# warning: platform: %s\n", pit_irq0_note());
+	if (early_tsc_why)
+		kprintf("# warning: tsc: no early rate (%s): timeouts assumed a 1 GHz TSC until "
+			"the calibration\n", early_tsc_why);
 	for (int i = 0; i < cmd.nwarnings; i++)
 		kprintf("# warning: cmdline: %s\n", cmd.warnings[i]);
 	if (cmdline_has(&cmd, "help"))
@@ -217,7 +224,7 @@ void kmain(u32 magic, u32 info)
 	cpuinfo_read(&cpu);
 	if (cpu.hypervisor)
 		add_fwcfg_cmdline();
-	cmdline_parse(boot.cmdline, boot.protocol == 1, &cmd);
+	cmdline_parse(boot.cmdline, boot.protocol == BOOT_MB1, &cmd);
 	screen_start();
 	/* Steal time first: every window watched from here on can use it
 	 * (absent under TCG and where KVM does not offer it). */
@@ -234,8 +241,8 @@ void kmain(u32 magic, u32 info)
 	ioapics = env.acpi_ok ? ioapic_init(&acpi) : -ENODEV;
 	env.nioapics = ioapics > 0 ? ioapics : 0;
 	platform_set_exit(choose_exit(), &acpi);
-	if (tsc_early_calibrate(&cpu) != 0)
-		cmdline_warn(&cmd, "no PIT or CPUID TSC rate: timeouts assume a 1 GHz TSC");
+	if (tsc_early_calibrate(&cpu, &early_tsc_why) == 0)
+		early_tsc_why = NULL;
 	env.sources_init_ms = rdtsc_ordered();
 	sources_init(&cpu, &acpi, env.nioapics, &cmd);
 	env.sources_init_ms = tsc_to_ns(rdtsc_ordered() - env.sources_init_ms) / 1000000;

@@ -1,4 +1,4 @@
-/* Parses multiboot1 and multiboot2 boot information into struct boot_info.
+/* Parses multiboot1, multiboot2 and PVH boot information into struct boot_info.
  * It must not trust a length the loader gives, nor act on what it reads
  * (kmain does). */
 #include "multiboot.h"
@@ -234,6 +234,81 @@ static int parse_mb2(u64 info, struct boot_info *bi)
 	return 0;
 }
 
+/* The RSDP at addr: 20 bytes (ACPI 1.0), 36 from revision 2 on. Its
+ * checksums are acpi_init's to judge. */
+static void copy_rsdp(struct boot_info *bi, u64 addr)
+{
+	const u8 *r = phys_map(addr, 20);
+	u32 n = 20;
+
+	if (!r) {
+		warn(bi, "PVH RSDP pointer outside memory");
+		return;
+	}
+	if (r[15] >= 2 && phys_map(addr, sizeof(bi->rsdp)))
+		n = sizeof(bi->rsdp);
+	memcpy(bi->rsdp, phys_map(addr, n), n);
+	bi->rsdp_len = n;
+}
+
+/* struct hvm_start_info: version 0 carries the command line and RSDP,
+ * version 1 also the memory map; later versions only add fields. */
+static int parse_pvh(u64 info, struct boot_info *bi)
+{
+	const u8 *p = phys_map(info, PVH_INFO_V0_SIZE);
+	char msg[96];
+	u32 version, n;
+	u64 a;
+
+	if (!p || (info & 7)) {
+		warn(bi, "PVH start info pointer outside memory or misaligned");
+		return -EINVAL;
+	}
+	if (rd32(p) != PVH_BOOT_MAGIC) {
+		snprintf_(msg, sizeof(msg), "PVH start info magic 0x%x, not 0x%x", rd32(p),
+			  PVH_BOOT_MAGIC);
+		warn(bi, msg);
+		return -EINVAL;
+	}
+	version = rd32(p + PVH_OFF_VERSION);
+	if ((a = rd64(p + PVH_OFF_CMDLINE)))
+		copy_phys_str(bi, bi->cmdline, sizeof(bi->cmdline), a, "command line");
+	if ((a = rd64(p + PVH_OFF_RSDP)))
+		copy_rsdp(bi, a);
+	if (version == 0)
+		return 0;
+	if (!(p = phys_map(info, PVH_INFO_V1_SIZE))) {
+		warn(bi, "PVH start info (version 1) runs past memory");
+		return 0;
+	}
+	a = rd64(p + PVH_OFF_MEMMAP);
+	n = rd32(p + PVH_OFF_MEMMAP_N);
+	if (!a || !n)
+		return 0;
+	if (n > BOOT_INFO_MAX / PVH_MEMMAP_ENTRY ||
+	    !(p = phys_map(a, (u64)n * PVH_MEMMAP_ENTRY))) {
+		warn(bi, "PVH memory map outside memory or too large");
+		return 0;
+	}
+	for (u32 i = 0; i < n; i++, p += PVH_MEMMAP_ENTRY)
+		add_mmap(bi, rd64(p), rd64(p + 8), rd32(p + 16));
+	return 0;
+}
+
+const char *boot_protocol_name(int protocol)
+{
+	switch (protocol) {
+	case BOOT_MB1:
+		return "multiboot1";
+	case BOOT_MB2:
+		return "multiboot2";
+	case BOOT_PVH:
+		return "pvh";
+	default:
+		return "unknown";
+	}
+}
+
 int multiboot_parse(u32 magic, u64 info, struct boot_info *bi)
 {
 	char msg[96];
@@ -246,6 +321,10 @@ int multiboot_parse(u32 magic, u64 info, struct boot_info *bi)
 	if (magic == MB2_BOOT_MAGIC) {
 		bi->protocol = 2;
 		return parse_mb2(info, bi);
+	}
+	if (magic == PVH_BOOT_MAGIC) {
+		bi->protocol = BOOT_PVH;
+		return parse_pvh(info, bi);
 	}
 	snprintf_(msg, sizeof(msg), "unknown boot magic 0x%x", magic);
 	warn(bi, msg);

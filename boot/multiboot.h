@@ -1,5 +1,6 @@
-/* Boot information from multiboot1 or multiboot2, parsed as untrusted
- * input into one loader-independent structure. */
+/* Boot information from multiboot1, multiboot2 or the PVH entry (Xen's
+ * x86/HVM direct boot ABI), parsed as untrusted input into one
+ * loader-independent structure. */
 #ifndef BOOT_MULTIBOOT_H
 #define BOOT_MULTIBOOT_H
 
@@ -7,6 +8,24 @@
 
 #define MB1_BOOT_MAGIC	0x2BADB002
 #define MB2_BOOT_MAGIC	0x36D76289
+/* The PVH entry (boot.S) passes the start info's own magic as the boot
+ * magic, and the start info's address as the boot information. */
+#define PVH_BOOT_MAGIC	0x336EC578	/* XEN_HVM_START_MAGIC_VALUE, "xEn3" */
+
+/* struct hvm_start_info (Xen public/arch-x86/hvm/start_info.h): offsets. */
+#define PVH_INFO_V0_SIZE	40	/* magic .. rsdp_paddr */
+#define PVH_INFO_V1_SIZE	56	/* version 1 adds the memory map */
+#define PVH_OFF_VERSION		4
+#define PVH_OFF_CMDLINE		24	/* u64 physical address, 0 for none */
+#define PVH_OFF_RSDP		32	/* u64 physical address, 0 for none */
+#define PVH_OFF_MEMMAP		40	/* u64 physical address */
+#define PVH_OFF_MEMMAP_N	48	/* u32 entries */
+#define PVH_MEMMAP_ENTRY	24	/* u64 addr, u64 size, u32 type, u32 reserved */
+
+/* boot_info.protocol */
+#define BOOT_MB1	1
+#define BOOT_MB2	2
+#define BOOT_PVH	3
 
 /* Multiboot1 info flags. */
 #define MB1_INFO_MEM	(1u << 0)
@@ -47,7 +66,7 @@ struct boot_fb {
 };
 
 struct boot_info {
-	int protocol;		/* 1 or 2; 0 when the magic was unknown */
+	int protocol;		/* BOOT_MB1, BOOT_MB2 or BOOT_PVH; 0 when the magic was unknown */
 	char cmdline[512];
 	char loader[64];
 	u64 mem_kib;		/* usable RAM in the memory map, KiB */
@@ -56,7 +75,7 @@ struct boot_info {
 	bool efi;		/* booted by UEFI firmware (EFI system table tag) */
 	bool vga_text;		/* an EGA text console is there */
 	struct boot_fb fb;	/* a linear RGB framebuffer, when fb.addr != 0 */
-	u8 rsdp[36];		/* copy of the RSDP a multiboot2 loader gave */
+	u8 rsdp[36];		/* copy of the RSDP a multiboot2 or PVH loader gave */
 	u32 rsdp_len;		/* 0 when none was given */
 	char warnings[4][96];	/* what was malformed and ignored */
 	int nwarnings;
@@ -70,5 +89,8 @@ struct boot_info {
  * bi is always filled with whatever could be read.
  */
 int multiboot_parse(u32 magic, u64 info, struct boot_info *bi);
+
+/* "multiboot1", "multiboot2", "pvh", or "unknown": for reports. */
+const char *boot_protocol_name(int protocol);
 
 #endif

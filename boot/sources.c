@@ -2,6 +2,7 @@
  * calibration, then the clockevents. It must not judge a source: a failed
  * probe is only recorded (tick_absent) for the tests to report. */
 #include "sources.h"
+#include "arch-x86/delay.h"
 #include "drivers/acpi_pm.h"
 #include "drivers/hpet.h"
 #include "drivers/kvmclock.h"
@@ -58,6 +59,12 @@ void sources_init(const struct cpu_info *ci, const struct acpi_info *ai, int nio
 	START("rtc", rtc_clocksource_init(RTC_CAL_RATE, &why));
 	START("kvmclock", kvmclock_init(ci, &why));
 	cal_ms = cmdline_u64(cmd, "cal_ms", 10, 10000, thorough ? 1000 : 100);
+	/* Without an early rate (no PIT channel 2 to time, no CPUID rate)
+	 * the ruler assumes 1 GHz, so every window would be off by the true
+	 * rate's ratio, and the events numbered on a wrong period: a short
+	 * calibration against the counters first sets the ruler. */
+	if (!strcmp(tsc_hz_source(), "assumed"))
+		calibrate_boot(10 * 1000000);
 	calibrate_boot(cal_ms * 1000000);
 
 	/* Clockevents need the calibrated TSC: it times their calibration

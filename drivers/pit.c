@@ -199,9 +199,96 @@ static struct clockevent pit_ce = {
 	.passed = pit_passed,
 };
 
+/* Whether channel 0 counts: with no PIT (QEMU's pit=off) its ports float
+ * and every read gives 0xffff. Channel 0 is stopped (mode 0, count 1),
+ * which still counts down past zero, so two latched reads differ. */
+static bool ch0_counts(u16 *first)
+{
+	u16 b = 0;
+	int i;
+
+	pit_ch0_stop();
+	*first = pit_ch0_read();
+	for (i = 0; i < 10000 && (b = pit_ch0_read()) == *first; i++)
+		;
+	return b != *first;
+}
+
+/*
+ * Where IRQ0 arrives. The MADT says: an override, else GSI 0. QEMU's
+ * IOAPIC model wires ISA IRQ0 to pin 2 whatever the machine
+ * (hw/intc/ioapic.c, ioapic_set_irq: "IRQ0 maps to GSI 2"), and the pc
+ * and q35 MADTs say so with an override; microvm's has none (it never
+ * sets apic_xrupt_override), so IRQ0 routed to GSI 0 never comes there.
+ * When the MADT names GSI 0, GSI 0 and GSI 2 are both routed while the
+ * PIT runs at 1 kHz (Linux's check_timer tries other pins too): the first
+ * interrupt says where IRQ0 is, within a millisecond where it arrives at
+ * all; the bound only matters when it arrives nowhere.
+ */
+#define IRQ0_PROBE_MS	500
+
+static volatile u32 probe_hits[2];	/* on GSI 0, on GSI 2 */
+static char irq0_note[200];
+
+static void probe_irq(struct int_frame *f, void *ctx)
+{
+	(void)f;
+	probe_hits[(uintptr_t)ctx]++;
+}
+
+static void find_irq0(void)
+{
+	int vec0, vec2;
+	u64 flags, end;
+
+	if (ioapic_isa_gsi(0) != 0)
+		return;
+	vec0 = irq_alloc(probe_irq, (void *)0);
+	vec2 = irq_alloc(probe_irq, (void *)1);
+	if (vec0 >= 0 && vec2 >= 0) {
+		flags = irq_save();
+		probe_hits[0] = probe_hits[1] = 0;
+		if (ioapic_route_gsi(0, (u8)vec0, lapic_id(), 0) >= 0 &&
+		    ioapic_route_gsi(2, (u8)vec2, lapic_id(), 0) >= 0) {
+			pit_ch0_periodic(PIT_HZ / 1000);
+			irq_enable();
+			end = rdtsc_ordered() + ns_to_tsc(IRQ0_PROBE_MS * 1000000ull);
+			while (!probe_hits[0] && !probe_hits[1] && rdtsc_ordered() < end)
+				cpu_relax();
+			irq_disable();
+			pit_ch0_stop();
+		}
+		ioapic_mask_gsi(0);
+		ioapic_mask_gsi(2);
+		irq_restore(flags);
+		if (!probe_hits[0] && probe_hits[1]) {
+			ioapic_isa_fixup(0, 2);
+			snprintf_(irq0_note, sizeof(irq0_note), "IRQ0 arrives on GSI 2, not on GSI 0 as "
+				  "the MADT says (no override for it): the platform's tables "
+				  "misdescribe its wiring (QEMU microvm); routed to GSI 2");
+		}
+	}
+	if (vec0 >= 0)
+		irq_clear_handler((u8)vec0);
+	if (vec2 >= 0)
+		irq_clear_handler((u8)vec2);
+}
+
+const char *pit_irq0_note(void)
+{
+	return irq0_note[0] ? irq0_note : NULL;
+}
+
 int pit_clockevent_init(int nioapics, const char **why)
 {
+	u16 seen;
+
 	*why = ce_reason;
+	if (!ch0_counts(&seen)) {
+		snprintf_(ce_reason, sizeof(ce_reason), "no PIT: channel 0 does not count (reads 0x%x)",
+			  seen);
+		return -ENODEV;
+	}
 	if (!nioapics) {
 		snprintf_(ce_reason, sizeof(ce_reason), "no IOAPIC to route IRQ0 through (no ACPI MADT)");
 		return -ENODEV;
@@ -212,5 +299,6 @@ int pit_clockevent_init(int nioapics, const char **why)
 		return -EIO;
 	}
 	pit_ch0_stop();
+	find_irq0();
 	return clockevent_register(&pit_ce);
 }

@@ -46,9 +46,13 @@ int pit_clocksource_init(const char **why);
 
 /*
  * Registers the "pit" clockevent: channel 0 on IRQ0 through the IOAPIC,
- * periodic (mode 2) and oneshot (mode 4). Returns 0, or -ENODEV without
- * an IOAPIC (*why says so).
+ * periodic (mode 2) and oneshot (mode 4). Returns 0, or -ENODEV when
+ * channel 0 does not count (no PIT) or there is no IOAPIC (*why says
+ * which).
  */
 int pit_clockevent_init(int nioapics, const char **why);
+/* When the clockevent's probe found IRQ0 elsewhere than the MADT says
+ * (and routes it there), what it found; else NULL. */
+const char *pit_irq0_note(void);
 
 #endif

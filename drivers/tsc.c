@@ -8,6 +8,8 @@
 #include "arch-x86/cpuinfo.h"
 #include "arch-x86/delay.h"
 #include "lib/math.h"
+#include "lib/printf.h"
+#include "lib/str.h"
 #include "tick/clocksource.h"
 
 #define EARLY_PIT_COUNT	11932		/* 10 ms at PIT_HZ */
@@ -33,9 +35,13 @@ void tsc_set_hz(u64 h, const char *src)
 	tsc_cs.freq_hz = h;
 }
 
+static char early_why[128];
+
+/* The TSC rate over EARLY_PIT_COUNT ticks of PIT channel 2, or 0 with
+ * early_why saying what was seen instead. */
 static u64 pit_estimate(void)
 {
-	u64 t0, t1;
+	u64 t0, t1, hz;
 	u32 i;
 
 	pit_ch2_start(EARLY_PIT_COUNT);
@@ -43,18 +49,33 @@ static u64 pit_estimate(void)
 	for (i = 0; i < EARLY_SPINS && !pit_ch2_done(); i++)
 		;
 	t1 = rdtsc_ordered();
-	/* No PIT: port 0x61 floats (OUT2 reads high at once) or never moves. */
-	if (i == 0 || i == EARLY_SPINS)
+	/* No PIT, or no port 0x61 to read channel 2's output through (QEMU's
+	 * microvm has a PIT but no port 0x61): OUT2 reads high at once, or
+	 * never moves. */
+	if (i == 0) {
+		snprintf_(early_why, sizeof(early_why), "PIT channel 2's output (port 0x61 bit 5) "
+			  "was high before it counted: no port 0x61 or no PIT");
 		return 0;
-	return mul_div_u64(t1 - t0, PIT_HZ, EARLY_PIT_COUNT);
+	}
+	if (i == EARLY_SPINS) {
+		snprintf_(early_why, sizeof(early_why), "PIT channel 2's output (port 0x61 bit 5) "
+			  "never rose in %u reads", i);
+		return 0;
+	}
+	hz = mul_div_u64(t1 - t0, PIT_HZ, EARLY_PIT_COUNT);
+	snprintf_(early_why, sizeof(early_why), "PIT channel 2 gave %lu kHz, outside "
+		  "100 MHz..20 GHz", hz / 1000);
+	return hz;
 }
 
-int tsc_early_calibrate(const struct cpu_info *ci)
+int tsc_early_calibrate(const struct cpu_info *ci, const char **why)
 {
 	u64 est = pit_estimate();
 	struct tsc_claims c;
 	const char *which;
+	size_t n;
 
+	*why = early_why;
 	/* Anything below 100 MHz or above 20 GHz is not a TSC rate. */
 	if (est >= 100000000ull && est <= 20000000000ull) {
 		tsc_set_hz(est, "pit");
@@ -62,8 +83,11 @@ int tsc_early_calibrate(const struct cpu_info *ci)
 	}
 	tsc_read_claims(ci, &c);
 	est = tsc_cpuid_claim(&c, &which);
-	if (!est)
+	if (!est) {
+		n = strnlen(early_why, sizeof(early_why));
+		snprintf_(early_why + n, sizeof(early_why) - n, "; CPUID gives no TSC rate");
 		return -ENODEV;
+	}
 	tsc_set_hz(est, which);
 	return 0;
 }

@@ -12,9 +12,9 @@ struct cpu_info;
  * timing before the clocksource calibration runs: PIT channel 2 over
  * 10 ms, else CPUID 0x15/0x16/0x40000010. Returns 0 and sets the ruler, or
  * -ENODEV when no source answered (the ruler then assumes 1 GHz, and the
- * report says so).
+ * report says so); *why then says what each source showed.
  */
-int tsc_early_calibrate(const struct cpu_info *ci);
+int tsc_early_calibrate(const struct cpu_info *ci, const char **why);
 /* Sets the ruler rate (arch-x86/delay.h) and the clocksource's freq_hz,
  * after a better calibration. */
 void tsc_set_hz(u64 hz, const char *source);

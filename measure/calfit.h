@@ -19,6 +19,7 @@
 
 #define CAL_MAX_SAMPLES	4096
 #define CAL_MIN_SAMPLES	8
+#define CAL_RETRIES	2	/* windows again for an event source short of samples */
 
 /* One reading of a reference, bracketed by two TSC reads. */
 struct cal_sample {
@@ -33,6 +34,7 @@ struct cal_result {
 	u64 tsc_hz;		/* TSC rate measured against cs */
 	u64 unc_ppb;		/* 1-sigma statistical uncertainty, ppb */
 	u64 samples, kept;	/* taken, and used in the fit */
+	u64 remeasured;		/* windows measured again, this reference alone */
 	u64 wide;		/* dropped for a bracket too wide */
 	u64 rejected;		/* dropped as outliers by the robust refit */
 	u64 min_width, max_width;	/* bracket widths used, cycles */

@@ -10,6 +10,8 @@
 #include "arch-x86/ioapic.h"
 #include "arch-x86/lapic.h"
 #include "drivers/pit.h"
+#include "tick/clockevent.h"
+#include "sources.h"
 #include "lib/stats.h"
 
 #define IPI_SAMPLES	64
@@ -96,6 +98,9 @@ TEST(irq, pit_ioapic)
 
 		return skip("no IOAPIC known (%s)", p ? p : "no ACPI MADT");
 	}
+	/* The PIT clockevent is registered only where channel 0 counts. */
+	if (!clockevent_find("pit"))
+		return absent_verdict("pit");
 	irq_hits = 0;
 	vec = irq_alloc(stamp, NULL);
 	if (vec < 0)
@@ -106,6 +111,8 @@ TEST(irq, pit_ioapic)
 		return fail("no IOAPIC input serves ISA IRQ0");
 	}
 	diag("ISA IRQ0 -> GSI %d -> vector 0x%x on APIC %u", gsi, vec, dest);
+	if (pit_irq0_note())
+		diag("%s", pit_irq0_note());
 	pit_ch0_periodic(PIT_HZ / PIT_TEST_HZ);
 	/* The first interrupt starts the window, so phase does not matter.
 	 * The waits are watched: time the host kept this vCPU (or QEMU's

@@ -154,9 +154,11 @@ static bool jiffies_spoiled(const struct jiffy_window *w)
 	u64 seen = tsc_to_ns(gaps_total(&w->w.cpu.absent));
 	bool hidden = w->w.cpu.steal_known && w->w.cpu.steal_ns > seen + tick_period_ns();
 
+	if (w->j1 <= w->j0)
+		return true;	/* no tick at all: the host kept us from it (judged below) */
 	if (w->lost > jiffy_slack(w))
 		return hidden;	/* else lost beyond the excuse: judged as it is */
-	return w->excused || w->j1 <= w->j0;
+	return w->excused;
 }
 
 /* What the host's absences came to in the window judged. */

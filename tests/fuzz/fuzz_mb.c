@@ -1,7 +1,8 @@
 /*
- * The multiboot information parser, for protocol 1 or 2 (FUZZ_MAGIC is
- * the loader's magic), over a memory image (image.h) whose first segment
- * is where the loader's pointer points.
+ * The boot information parser, for multiboot1, multiboot2 or the PVH
+ * start info (FUZZ_MAGIC is the loader's magic, or PVH_BOOT_MAGIC), over
+ * a memory image (image.h) whose first segment is where the loader's
+ * pointer points.
  */
 #include "fuzz.h"
 #include "image.h"
@@ -10,7 +11,7 @@
 #include <string.h>
 
 #ifndef FUZZ_MAGIC
-#error "build with -DFUZZ_MAGIC=MB1_BOOT_MAGIC (or MB2_BOOT_MAGIC)"
+#error "build with -DFUZZ_MAGIC=MB1_BOOT_MAGIC (or MB2_BOOT_MAGIC, PVH_BOOT_MAGIC)"
 #endif
 
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
@@ -22,7 +23,8 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	image_load(data, size, &img, false);
 	ret = multiboot_parse(FUZZ_MAGIC, img.nseg ? img.seg[0].addr : 0, &bi);
 	FUZZ_CHECK(ret == 0 || ret == -EINVAL);
-	FUZZ_CHECK(bi.protocol == (FUZZ_MAGIC == MB1_BOOT_MAGIC ? 1 : 2));
+	FUZZ_CHECK(bi.protocol == (FUZZ_MAGIC == MB1_BOOT_MAGIC ? BOOT_MB1 :
+				   FUZZ_MAGIC == MB2_BOOT_MAGIC ? BOOT_MB2 : BOOT_PVH));
 	FUZZ_CHECK(fuzz_terminated(bi.cmdline, sizeof(bi.cmdline)));
 	FUZZ_CHECK(fuzz_terminated(bi.loader, sizeof(bi.loader)));
 	/* One past the maximum marks "more entries were dropped". */

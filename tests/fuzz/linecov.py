@@ -21,6 +21,7 @@ WALKER = ["acpi_init", "rsdp_valid", "scan_rsdp", "map_table", "parse_table", "p
 FOCUS = {
     "mb1": ("boot/multiboot.c", ["parse_mb1", "copy_phys_str", "copy_str", "add_mmap", "warn"]),
     "mb2": ("boot/multiboot.c", ["parse_mb2", "parse_mb2_tag", "copy_str", "add_mmap", "warn"]),
+    "pvh": ("boot/multiboot.c", ["parse_pvh", "copy_rsdp", "copy_phys_str", "add_mmap", "warn"]),
     "acpi": ("arch-x86/acpi.c", WALKER),
     "madt": ("arch-x86/acpi.c", ["parse_madt"]),
     "fadt": ("arch-x86/acpi.c", ["parse_fadt"]),

@@ -132,6 +132,49 @@ def mb2_cases() -> dict[str, bytes]:
     }
 
 
+# ---- PVH start info ----
+
+PVH_MAGIC = 0x336EC578
+
+
+def pvh_info(version: int = 1, cmdline: int = 0, rsdp: int = 0, memmap: int = 0,
+             entries: int = 0, magic: int = PVH_MAGIC) -> bytes:
+    """struct hvm_start_info (56 bytes: version 1's size)."""
+    return struct.pack("<IIIIQQQQII", magic, version, 0, 0, 0, cmdline, rsdp, memmap,
+                       entries, 0)
+
+
+def pvh_map(entries: list[tuple[int, int, int]]) -> bytes:
+    return b"".join(struct.pack("<QQII", a, n, t, 0) for a, n, t in entries)
+
+
+def pvh_cases() -> dict[str, bytes]:
+    at, ram = 0x10000, [(0, 0x9FC00, 1), (0x100000, 0x7EE0000, 1)]
+    rsdp2 = fw.rsdp(TBL, TBL + 0x100)
+    good = [(at, pvh_info(cmdline=0x11000, rsdp=0x12000, memmap=0x13000, entries=2)),
+            (0x11000, b"test=irq.*\0"), (0x12000, rsdp2), (0x13000, pvh_map(ram))]
+    return {
+        "good": image(0, good),
+        "bad-magic": image(0, [(at, pvh_info(magic=0x1BADB002))]),
+        "misaligned": image(0, [(at + 4, pvh_info())]),
+        "version-0-short": image(0, [(at, pvh_info(version=0)[:40])]),
+        "version-1-short": image(0, [(at, pvh_info(memmap=0x13000, entries=2)[:48])]),
+        "version-99": image(0, [(at, pvh_info(version=99, memmap=0x13000, entries=2)),
+                                (0x13000, pvh_map(ram))]),
+        "memmap-count-huge": image(0, [(at, pvh_info(memmap=0x13000, entries=0xFFFFFFFF)),
+                                       (0x13000, pvh_map(ram))]),
+        "memmap-past-end": image(0, [(at, pvh_info(memmap=0x13000, entries=3)),
+                                     (0x13000, pvh_map(ram))]),
+        "memmap-100-entries": image(0, [(at, pvh_info(memmap=0x13000, entries=100)),
+                                        (0x13000, pvh_map([(i << 20, 1 << 20, 1)
+                                                           for i in range(100)]))]),
+        "cmdline-unterminated": image(0, [(at, pvh_info(cmdline=0x11000)),
+                                          (0x11000, b"test=" + b"a" * 600)]),
+        "rsdp-short": image(0, [(at, pvh_info(rsdp=0x12000)), (0x12000, rsdp2[:16])]),
+        "rsdp-rev2-20-bytes": image(0, [(at, pvh_info(rsdp=0x12000)), (0x12000, rsdp2[:20])]),
+    }
+
+
 # ---- ACPI walker ----
 
 def madt(entries: bytes, lapic: int = 0xFEE00000) -> bytes:
@@ -308,7 +351,7 @@ def cmdline_cases() -> dict[str, bytes]:
 
 
 def main() -> int:
-    sets = {"mb1": mb1_cases(), "mb2": mb2_cases(), "acpi": acpi_cases(),
+    sets = {"mb1": mb1_cases(), "mb2": mb2_cases(), "pvh": pvh_cases(), "acpi": acpi_cases(),
             "madt": madt_cases(), "fadt": fadt_cases(), "hpet": hpet_cases(),
             "cmdline": cmdline_cases()}
     for target, cases in sets.items():

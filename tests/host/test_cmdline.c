@@ -1,5 +1,5 @@
-/* Command-line and multiboot parsing on the host, over good and
- * malformed input. It must use only HOST_LIB code (ASan/UBSan build). */
+/* Command-line, multiboot and PVH start-info parsing on the host, over
+ * good and malformed input. It must use only HOST_LIB code (ASan/UBSan build). */
 #include "tests/host/check.h"
 #include "lib/cmdline.h"
 #include "boot/multiboot.h"
@@ -183,10 +183,81 @@ static void test_mb2(void)
 	CHECK(multiboot_parse(MB2_BOOT_MAGIC, 0x10000, &bi) == -EINVAL);
 }
 
+/* struct hvm_start_info version 1 at 0x20000: command line, RSDP, and a
+ * memory map of two entries; then each field made wrong in turn. */
+static void test_pvh(void)
+{
+	static u8 info[64], map[48], cmd[16], rsdp[36];
+	static struct boot_info bi;
+
+	phys_test_reset();
+	phys_test_region(0x20000, info, PVH_INFO_V1_SIZE);
+	phys_test_region(0x21000, map, sizeof(map));
+	phys_test_region(0x22000, cmd, sizeof(cmd));
+	phys_test_region(0x23000, rsdp, sizeof(rsdp));
+	memset(info, 0, sizeof(info));
+	put32(info, PVH_BOOT_MAGIC);
+	put32(info + PVH_OFF_VERSION, 1);
+	put64(info + PVH_OFF_CMDLINE, 0x22000);
+	put64(info + PVH_OFF_RSDP, 0x23000);
+	put64(info + PVH_OFF_MEMMAP, 0x21000);
+	put32(info + PVH_OFF_MEMMAP_N, 2);
+	strcpy((char *)cmd, "test=irq.*");
+	memcpy(rsdp, "RSD PTR ", 8);
+	rsdp[15] = 2;
+	put64(map, 0);
+	put64(map + 8, 0x9FC00);
+	put32(map + 16, 1);
+	put64(map + 24, 0x100000);
+	put64(map + 32, 0x7F00000);
+	put32(map + 40, 1);
+	CHECK(multiboot_parse(PVH_BOOT_MAGIC, 0x20000, &bi) == 0);
+	CHECK(bi.protocol == BOOT_PVH && !bi.vga_text && bi.nwarnings == 0);
+	CHECK_STR(boot_protocol_name(bi.protocol), "pvh");
+	CHECK_STR(bi.cmdline, "test=irq.*");
+	CHECK(bi.rsdp_len == 36 && !memcmp(bi.rsdp, "RSD PTR ", 8));
+	CHECK(bi.mmap_count == 2 && bi.mmap[1].base == 0x100000 && bi.mmap[1].type == 1);
+	CHECK(bi.mem_kib == (0x9FC00 + 0x7F00000) / 1024);
+
+	/* An ACPI 1.0 RSDP is 20 bytes. */
+	rsdp[15] = 0;
+	CHECK(multiboot_parse(PVH_BOOT_MAGIC, 0x20000, &bi) == 0 && bi.rsdp_len == 20);
+	/* Version 0 has no memory map: the fields past it are not read. */
+	put32(info + PVH_OFF_VERSION, 0);
+	CHECK(multiboot_parse(PVH_BOOT_MAGIC, 0x20000, &bi) == 0 && bi.mmap_count == 0);
+	put32(info + PVH_OFF_VERSION, 1);
+	/* A map that runs past memory, or absurdly long, is refused whole. */
+	put32(info + PVH_OFF_MEMMAP_N, 3);
+	CHECK(multiboot_parse(PVH_BOOT_MAGIC, 0x20000, &bi) == 0);
+	CHECK(bi.mmap_count == 0 && bi.nwarnings == 1);
+	put32(info + PVH_OFF_MEMMAP_N, 0xFFFFFFFF);
+	CHECK(multiboot_parse(PVH_BOOT_MAGIC, 0x20000, &bi) == 0);
+	CHECK(bi.mmap_count == 0 && bi.nwarnings == 1);
+	put32(info + PVH_OFF_MEMMAP_N, 2);
+	/* Pointers nowhere: warned, the rest still read. */
+	put64(info + PVH_OFF_RSDP, 0x900000);
+	put64(info + PVH_OFF_CMDLINE, 0x22000 + sizeof(cmd));
+	CHECK(multiboot_parse(PVH_BOOT_MAGIC, 0x20000, &bi) == 0);
+	CHECK(bi.rsdp_len == 0 && bi.cmdline[0] == 0 && bi.nwarnings == 2 && bi.mmap_count == 2);
+	/* A wrong magic, a misaligned or unmapped start info. */
+	put32(info, 0x12345678);
+	CHECK(multiboot_parse(PVH_BOOT_MAGIC, 0x20000, &bi) == -EINVAL && bi.nwarnings == 1);
+	put32(info, PVH_BOOT_MAGIC);
+	CHECK(multiboot_parse(PVH_BOOT_MAGIC, 0x20004, &bi) == -EINVAL);
+	CHECK(multiboot_parse(PVH_BOOT_MAGIC, 0x30000, &bi) == -EINVAL);
+	/* A version-1 start info cut short by the end of memory keeps what
+	 * version 0 holds. */
+	phys_test_reset();
+	phys_test_region(0x20000, info, PVH_INFO_V0_SIZE);
+	CHECK(multiboot_parse(PVH_BOOT_MAGIC, 0x20000, &bi) == 0 && bi.nwarnings >= 1);
+	CHECK(bi.mmap_count == 0);
+}
+
 int main(void)
 {
 	test_cmdline();
 	test_mb1();
 	test_mb2();
+	test_pvh();
 	return check_report("test_cmdline");
 }

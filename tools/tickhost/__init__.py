@@ -12,15 +12,15 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # where the repository's files are
     ("paths",),
     # one job each on text, files and the host: none of them runs QEMU
-    ("resultfile", "ktap", "host", "htmlreport", "diff", "golden", "layers", "deps", "font",
-     "screenshot", "spcr", "advise"),
+    ("numfmt", "resultfile", "ktap", "host", "htmlreport", "diff", "golden", "layers", "deps",
+     "font", "screenshot", "spcr", "advise"),
     # one QEMU process, its control socket, what is done to it from outside
     ("qemu", "qmp", "actions"),
     # what a run means: formats, the matrix's checks, the scenarios' answers,
     # verdicts across repeated runs
     ("report", "matrix", "knownanswer", "parselog", "conformance", "stability"),
     # sequences of runs
-    ("migrate", "scenario", "soak", "faults", "bench", "menu", "adviseverify"),
+    ("migrate", "scenario", "soak", "faults", "bench", "menu", "adviseverify", "lava"),
     # commands
     ("testsuite", "cli"),
 )

@@ -18,6 +18,8 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from .numfmt import fixed
+
 GUESTS = ("linux", "windows", "other")
 _TIMER = re.compile(r"<timer name='(\w+)'(.*?)/>$")
 
@@ -298,9 +300,10 @@ def rule_kvmclock(run: dict[str, Any], scen: dict[str, list[Figures]], guest: st
                     [f"kvmclock.present = {present['result']} {present.get('reason', '')}"])
     stable = value(run, "kvmclock.stable")
     warps = value(run, "kvmclock.warps")
-    ev = [f"kvmclock.stable = {stable:g}" if stable is not None else "kvmclock.stable unmeasured"]
+    ev = [f"kvmclock.stable = {fixed(stable)}" if stable is not None
+          else "kvmclock.stable unmeasured"]
     if warps is not None:
-        ev.append(f"kvmclock.warps = {warps:g} (smp.kvmclock)")
+        ev.append(f"kvmclock.warps = {fixed(warps)} (smp.kvmclock)")
     cur = in_effect(run.get("command", []), accel)
     item = Item("kvmclock", "keep" if cur["kvmclock"] else "advise", "", ev,
                 xml="<timer name='kvmclock' present='yes'/>", cpu=["kvmclock=on"])
@@ -348,7 +351,7 @@ def rule_tsc(run: dict[str, Any], scen: dict[str, list[Figures]], guest: str) ->
     warp = value(run, "tsc.warp_cycles.max")
     dis = _tsc_disagreement(run)
     if warp is not None:
-        ev.append(f"tsc.warp_cycles.max = {warp:g}")
+        ev.append(f"tsc.warp_cycles.max = {fixed(warp)}")
     if dis:
         ev.append(f"TSC against {dis[0]}: {dis[1]:+.1f} ppm (tsc.freq_khz.{dis[0]} vs "
                   "tsc.freq_khz; Linux's watchdog allows 500)")
@@ -398,7 +401,7 @@ def _tick_rule(rule: str, dev: str, run: dict[str, Any], scen: dict[str, list[Fi
     t = fig.ticks[dev]
     policy = fig.policy[dev]
     ev = [f"starve (held {fig.held_s:.2f} s, {dev} policy {policy}): {num(t.lost)} of "
-          f"{t.hz:g} Hz ticks lost of {t.basis} (+-{t.unc:.1f}), "
+          f"{fixed(t.hz)} Hz ticks lost of {t.basis} (+-{t.unc:.1f}), "
           f"monitor.{dev}.deficit_end and walltime"]
     good, fix = ("delay", "delay") if dev == "pit" else ("slew", "catchup")
     # libvirt has no rtc 'discard': its 'delay' leaves QEMU's RTC default, discard.
@@ -450,17 +453,17 @@ def rule_hpet(run: dict[str, Any], scen: dict[str, list[Figures]], guest: str) -
     if lost is None:
         return Item("hpet", "missing", "hpet.periodic did not run", todo=_run_cmd(accel))
     stolen = measure(run, "hpet.periodic.stolen_ms")
-    ev = [f"hpet.periodic.lost = {lost:g}" + (f" (hpet.periodic.stolen_ms = "
-                                              f"{stolen['value']:g}: the vCPU was away)"
+    ev = [f"hpet.periodic.lost = {fixed(lost)}" + (f" (hpet.periodic.stolen_ms = "
+                                              f"{fixed(stolen['value'])}: the vCPU was away)"
                                               if stolen else "")]
     if lost > 1:
-        why = (f"its periodic mode lost {lost:g} ticks (> 1) and QEMU's HPET has no lost-tick "
+        why = (f"its periodic mode lost {fixed(lost)} ticks (> 1) and QEMU's HPET has no lost-tick "
                "policy to pay them back")
         if guest == "linux":
             why += "; Linux needs it only as a fallback clocksource (rating 250)"
         return Item("hpet", "advise", why, ev, xml="<timer name='hpet' present='no'/>",
                     qemu=["-machine hpet=off"])
-    return Item("hpet", "keep", f"its periodic mode lost {lost:g} ticks (<= 1)", ev,
+    return Item("hpet", "keep", f"its periodic mode lost {fixed(lost)} ticks (<= 1)", ev,
                 xml="<timer name='hpet' present='yes'/>")
 
 
@@ -474,7 +477,7 @@ def rule_hypervclock(run: dict[str, Any], scen: dict[str, list[Figures]], guest:
     stable = value(run, "kvmclock.stable")
     if stable is None:
         return Item("hypervclock", "missing", "kvmclock.flags did not run", todo=_run_cmd(accel))
-    ev = [f"kvmclock.stable = {stable:g}"]
+    ev = [f"kvmclock.stable = {fixed(stable)}"]
     if stable != 1:
         return Item("hypervclock", "n/a", "without kvm-clock's stable bit KVM leaves the "
                     "reference TSC page empty and Windows reads the reference counter MSR, "
@@ -506,8 +509,8 @@ def rule_rtc_track(run: dict[str, Any], scen: dict[str, list[Figures]], guest: s
         return Item("rtc-track", "missing", "drift.pairs did not run (or found no RTC)",
                     todo=_run_cmd(accel))
     name, ppm, tol = d
-    ev = [f"{name} = {ppm:g} ppm (tol {tol:g})", f"-icount {'on' if cur['icount'] else 'off'}, "
-          f"RTC clock={cur['rtc_clock']}"]
+    ev = [f"{name} = {fixed(ppm)} ppm (tol {fixed(tol)})",
+          f"-icount {'on' if cur['icount'] else 'off'}, RTC clock={cur['rtc_clock']}"]
     track = {"vm": "guest", "host": "wall", "rt": "realtime"}.get(cur["rtc_clock"], "wall")
     if abs(ppm) > tol and cur["icount"]:
         return Item("rtc-track", "advise", "under -icount the other clocks run on instruction "

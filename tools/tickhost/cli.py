@@ -11,6 +11,7 @@ import sys
 from . import (advise, adviseverify, diff, faults, htmlreport, matrix, parselog, paths, qemu,
                report, resultfile, scenario, soak)
 from .host import kvm_usable
+from .numfmt import with_unit
 
 USAGE = """tickscope host tool: boot the kernel under QEMU and judge its report.
 
@@ -41,7 +42,10 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
                    help="boot the GRUB ISO (default build/tickscope.iso) instead of -kernel")
     p.add_argument("--accel", choices=["auto", "kvm", "tcg"], default="auto")
     p.add_argument("--firmware", choices=["auto", "qboot", "seabios", "ovmf"], default="auto")
-    p.add_argument("--machine", choices=["pc", "q35"], default="pc")
+    p.add_argument("--machine", default="pc",
+                   help="pc, q35, microvm or isapc, with ,property=value... (microvm,acpi=on)")
+    p.add_argument("--pvh", action="store_true",
+                   help="boot the kernel's PVH image (build/tickscope-pvh.elf) instead")
     p.add_argument("--cmdline", default="", help="kernel command line (-kernel boots)")
     p.add_argument("--cpu", default="", help="QEMU -cpu model")
     p.add_argument("--smp", type=int, default=1)
@@ -76,7 +80,7 @@ def truth_phrase(truth: dict) -> str:
 
 def cmd_run(a: argparse.Namespace, extra: list[str]) -> int:
     cfg = qemu.Config(accel=a.accel, firmware=a.firmware, machine=a.machine, iso=a.iso,
-                      kernel=a.kernel, cmdline=a.cmdline, cpu=a.cpu, smp=a.smp,
+                      kernel=a.kernel, pvh=a.pvh, cmdline=a.cmdline, cpu=a.cpu, smp=a.smp,
                       memory=a.memory, timeout=a.timeout, extra=extra)
     r = qemu.run(cfg, live=not a.quiet)
     if r.stderr.strip() and r.verdict == "ERROR":
@@ -116,10 +120,10 @@ def cmd_matrix(a: argparse.Namespace) -> int:
         if scen:
             with open(a.json, encoding="utf-8") as f:
                 data = json.load(f)
-            data = data if "runs" in data else {"tool": "tickscope", "runs": [data]}
+            data = data if "runs" in data else {
+                "schema_version": resultfile.SCHEMA_VERSION, "tool": "tickscope", "runs": [data]}
             data["scenarios"] = scen
-            with open(a.json, "w", encoding="utf-8") as f:
-                json.dump(data, f, indent=2)
+            resultfile.dump(data, a.json)
     if a.junit and results:
         report.write_junit(results, a.junit)
     if a.html:
@@ -163,7 +167,7 @@ def cmd_scenario(a: argparse.Namespace) -> int:
     if out.run:
         for m in out.run.report.measurements:
             if m.name.startswith("monitor."):
-                print(f"measure: {m.name} = {m.value:g}")
+                print(f"measure: {m.name} = {with_unit(m.value, m.unit)}")
     print(f"tickscope: scenario {a.name}: {out.verdict} (accel={out.accel}, held "
           f"{out.held_s:.3f} s; sources that jumped by it: "
           f"{', '.join(e.get('source', '?') for e in out.jumps) or 'none'})")
@@ -175,8 +179,7 @@ def cmd_scenario(a: argparse.Namespace) -> int:
         unc = "?" if out.walltime_unc_ms is None else f"{out.walltime_unc_ms:.1f}"
         print(f"  the guest's clock fell {out.walltime_err_ms:.1f} +- {unc} ms behind the host's")
     if a.json:
-        with open(a.json, "w", encoding="utf-8") as f:
-            json.dump(report.scenario_dict(out), f, indent=2)
+        resultfile.dump(report.scenario_dict(out), a.json)
     return EXIT[out.verdict]
 
 
@@ -198,9 +201,7 @@ def cmd_soak(a: argparse.Namespace) -> int:
     print(f"tickscope soak: {len(boots.done)} load boots ran; {flips} device verdicts "
           f"differed between runs, {hflips} host findings did")
     if a.json:
-        with open(a.json, "w", encoding="utf-8") as f:
-            json.dump(soak.to_json(done, a.runs, a.load, a.load_accel, boots), f, indent=2)
-            f.write("\n")
+        resultfile.dump(soak.to_json(done, a.runs, a.load, a.load_accel, boots), a.json)
     if not done:
         return 3
     return 1 if flips else 0
@@ -268,9 +269,9 @@ def cmd_advise(a: argparse.Namespace) -> int:
         print(advise.text(adv, run.get("config", {}).get("cpu", "")))
         print()
     if a.json:
-        with open(a.json, "w", encoding="utf-8") as f:
-            json.dump({"tool": "tickscope", "runs": runs, "scenarios": made,
-                       "advice": [advise.to_dict(x) for x in advices]}, f, indent=2)
+        resultfile.dump({"schema_version": resultfile.SCHEMA_VERSION, "tool": "tickscope",
+                         "runs": runs, "scenarios": made,
+                         "advice": [advise.to_dict(x) for x in advices]}, a.json)
     if a.html:
         with open(a.html, "w", encoding="utf-8") as f:
             f.write(htmlreport.page(runs, made, advise.to_html(advices, made)))

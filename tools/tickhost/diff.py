@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from . import resultfile
+from .numfmt import fixed
 
 # (name pattern suffix or prefix, floor): bigger is worse for these.
 WORSE_IF_BIGGER = (("latency_ns.", 1000.0), ("read_ns.", 100.0), ("read_cycles.p50", 200.0),
@@ -56,7 +57,7 @@ def diff(a: dict[str, Any], b: dict[str, Any]) -> tuple[list[str], list[str]]:
             if va == vb:
                 continue
             if _worse(name, va, vb):
-                line = f"{cfg}: {name}: {va:g} -> {vb:g} (worse)"
+                line = f"{cfg}: {name}: {fixed(va)} -> {fixed(vb)} (worse)"
                 lines.append(line)
                 regressions.append(line)
     for cfg in sorted(set(ra) ^ set(rb)):

@@ -7,14 +7,17 @@ Each section of the file is one configuration:
     [name]
     accel    = auto | kvm | tcg          (kvm entries are skipped without KVM)
     firmware = auto | qboot | seabios | ovmf
-    machine  = pc | q35
-    boot     = kernel | iso
+    machine  = pc | q35 | microvm | isapc, optionally with ,property=value...
+               (e.g. microvm,acpi=on)
+    boot     = kernel | iso | pvh        (pvh: the kernel's PVH image, qemu.pvh_image)
     cmdline  = kernel command line (kernel boots only)
     cpu, smp, memory, timeout
     qemu     = extra QEMU arguments ({root} is the repository's top, {spcr_com2}
                an SPCR table naming COM2, written by tickhost.spcr)
     verdict  = the expected verdict of the run's device tests (every test outside the
                `host` suite, whose findings are about the host); default PASS
+    exit     = N                         QEMU's exit status must be N (e.g. 7: the
+                                         kernel stopped on a CPU it cannot run on)
     expect   = path-glob=RESULT[|RESULT], ...   e.g. irq.pit_ioapic=SKIP
     rest     = RESULT                    every device test no expect glob names must
                                          have it (makes an entry exact: rest = PASS)
@@ -26,6 +29,9 @@ Each section of the file is one configuration:
                                          decode it with the kernel's font (or read
                                          the VGA text memory) and check the summary
                                          on it against serial
+    vga      = regex                     when a serial line matches it, the VGA text
+                                         memory is read and QEMU stopped; a screen line
+                                         must match it too (a message on both)
     soak     = yes | test                in `tickscope soak`'s default set; `test`:
                                          also in make test's short soak (which then
                                          runs it instead of a single boot)
@@ -41,6 +47,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from . import ktap, paths, qemu, screenshot, spcr, stability
+from .numfmt import fixed
 
 DEFAULT_FILE = paths.MATRIX_FILE
 _OPS: dict[str, Callable[[float, float], bool]] = {
@@ -60,6 +67,7 @@ class Entry:
     screen: bool = False          # check the screendump against the serial summary
     soak: str = ""                # "", "yes" or "test" (see the module's doc)
     rest: str = ""                # the result of device tests no expect names
+    exit: Optional[int] = None    # QEMU's expected exit status, None for any
 
 
 def split(text: str, sep: str = ",") -> list[str]:
@@ -76,11 +84,12 @@ def config_of(name: str, s: configparser.SectionProxy, kernel: str, iso: Optiona
         name=name, accel=s.get("accel", accel), firmware=s.get("firmware", "auto"),
         machine=s.get("machine", "pc"), kernel=kernel,
         iso=iso if s.get("boot", "kernel") == "iso" else None,
+        pvh=s.get("boot", "kernel") == "pvh",
         cmdline=" ".join(s.get("cmdline", "").split()), cpu=s.get("cpu", ""),
         smp=s.getint("smp", 1),
         memory=s.get("memory", "128M"), timeout=s.getfloat("timeout", 120.0),
         extra=shlex.split(_expand(s.get("qemu", ""))),
-        screen=s.get("screen", "") == "check")
+        screen=s.get("screen", "") == "check", vga_at=s.get("vga", "").strip())
 
 
 def _expand(text: str) -> str:
@@ -103,7 +112,8 @@ def load(path: str, kernel: str, iso: str) -> list[Entry]:
         entries.append(Entry(cfg, s.get("verdict", "PASS").upper(), expect,
                              split(s.get("measure", "")), split(s.get("output", ""), ";"),
                              s.get("golden", "").strip(), cfg.screen, s.get("soak", "").strip(),
-                             s.get("rest", "").strip().upper()))
+                             s.get("rest", "").strip().upper(),
+                             s.getint("exit") if s.get("exit") else None))
     return entries
 
 
@@ -134,6 +144,8 @@ def check(entry: Entry, r: qemu.RunResult) -> list[str]:
                     and not stability.is_host(n.path):
                 why = [d for d in n.diagnostics if d.startswith("FAIL:")] or [n.reason]
                 problems.append(f"{n.path} {n.result}: {why[-1]}")
+    if entry.exit is not None and r.qemu_status != entry.exit:
+        problems.append(f"QEMU exited with {r.qemu_status} (expected {entry.exit})")
     leaves = r.report.leaves()
     for glob, want in entry.expect:
         hits = [n for n in leaves if fnmatch.fnmatchcase(n.path, glob)]
@@ -161,11 +173,16 @@ def check(entry: Entry, r: qemu.RunResult) -> list[str]:
             continue
         v = abs(got.value) if use_abs else got.value
         if not _OPS[op](v, float(value)):
-            problems.append(f"{name} = {got.value:g} fails {spec}")
+            problems.append(f"{name} = {fixed(got.value)} fails {spec}")
     if entry.screen:
         problems += [f"screen: {p}" for p in
                      screenshot.judge(r.screen_ppm, r.screen_error, r.lines,
                                       r.screen_vga)[0]]
+    if entry.config.vga_at:
+        screen = screenshot.text(screenshot.vga_grid(r.screen_vga[:qemu.VGA_TEXT_SIZE]))
+        if not any(re.search(entry.config.vga_at, ln) for ln in screen):
+            problems.append(f"no VGA text line matches /{entry.config.vga_at}/"
+                            + (f" ({r.screen_error})" if not r.screen_vga else ""))
     text = [ln.rstrip("\n") for ln in r.lines]
     for rx in entry.output:
         if not any(re.search(rx, ln) for ln in text):

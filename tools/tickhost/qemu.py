@@ -28,6 +28,9 @@ FWCFG_CMDLINE = "opt/tickscope/cmdline"
 VGA_TEXT, VGA_TEXT_SIZE = 0xB8000, 80 * 25 * 2
 # isa-debug-exit: the guest writes c, QEMU exits with (c << 1) | 1.
 GUEST_EXIT = {1: "PASS", 3: "FAIL", 5: "ERROR"}
+# Codes the kernel writes when it stops before any report (boot/boot.S).
+GUEST_STOP = {7: "the kernel cannot run on this CPU: no long mode (exit code 3)"}
+MACHINES = ("pc", "q35", "microvm", "isapc")
 
 
 # KVM runs a vCPU's TSC unscaled when the rate asked for is within this of
@@ -65,9 +68,10 @@ class Config:
     name: str = "default"
     accel: str = "auto"           # auto | kvm | tcg
     firmware: str = "auto"        # auto | qboot | seabios | ovmf
-    machine: str = "pc"           # pc | q35
+    machine: str = "pc"           # pc | q35 | microvm | isapc, with ,property=value...
     iso: Optional[str] = None     # boot this ISO instead of -kernel
     kernel: str = "build/tickscope.elf"
+    pvh: bool = False             # boot the kernel's PVH image (pvh_image) instead
     cmdline: str = ""
     cpu: str = ""                 # QEMU -cpu; "" picks per accelerator
     smp: int = 1
@@ -75,6 +79,9 @@ class Config:
     timeout: float = 120.0
     extra: list[str] = field(default_factory=list)
     screen: bool = False          # take a screendump of the finished dashboard
+    # When a serial line matches this regex, read the VGA text memory and
+    # stop QEMU (a kernel that halts with its message on screen).
+    vga_at: str = ""
 
 
 @dataclass
@@ -132,11 +139,13 @@ def resolve(cfg: Config) -> tuple[Config, str]:
         return c, "OVMF cannot load a multiboot kernel; boot the ISO (--iso)"
     if c.iso and c.cmdline:
         return c, "the ISO's command line is fixed in iso/grub.cfg; --cmdline needs -kernel"
-    if c.machine not in ("pc", "q35"):
-        return c, f"unknown machine {c.machine!r} (pc or q35)"
+    if c.machine.split(",")[0] not in MACHINES:
+        return c, f"unknown machine {c.machine!r} ({', '.join(MACHINES)})"
+    if c.pvh and c.iso:
+        return c, "PVH boots the kernel image, not the ISO"
     if not c.cpu:
         c.cpu = "host,arch-capabilities=off" if c.accel == "kvm" else "max"
-    image = c.iso or c.kernel
+    image = c.iso or (pvh_image(c.kernel) if c.pvh else c.kernel)
     if not os.path.exists(image):
         return c, f"{image} does not exist (run make first)"
     fw = {"qboot": QBOOT, "ovmf": OVMF_CODE}.get(c.firmware)
@@ -145,6 +154,14 @@ def resolve(cfg: Config) -> tuple[Config, str]:
     if not shutil.which("qemu-system-x86_64"):
         return c, "qemu-system-x86_64 is missing (apt-get install qemu-system-x86)"
     return c, ""
+
+
+def pvh_image(kernel: str) -> str:
+    """The kernel built for a PVH boot under QEMU (the Makefile's
+    PVH_KERNEL): QEMU's -kernel loader tries multiboot1 before the PVH
+    note, so this copy has its multiboot1 header blanked."""
+    root, ext = os.path.splitext(kernel)
+    return f"{root}-pvh{ext}"
 
 
 def command(c: Config, vars_file: Optional[str]) -> list[str]:
@@ -163,7 +180,7 @@ def command(c: Config, vars_file: Optional[str]) -> list[str]:
     if c.iso:
         cmd += ["-cdrom", c.iso, "-boot", "d"]
     else:
-        cmd += ["-kernel", c.kernel]
+        cmd += ["-kernel", pvh_image(c.kernel) if c.pvh else c.kernel]
         if c.cmdline:
             cmd += ["-append", c.cmdline]
     return cmd + list(c.extra)
@@ -222,6 +239,8 @@ def run(cfg: Config, live: bool = True,
     shot: dict[str, object] = {}
     if c.screen:
         cmd, on_line = _screen_hook(cmd, tmp, shot, on_line)
+    elif c.vga_at:
+        cmd, on_line = _vga_hook(cmd, tmp, shot, on_line, c.vga_at)
     launched = time.monotonic()
     try:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -247,7 +266,9 @@ def run(cfg: Config, live: bool = True,
     ppm, vga_mem = shot.get("ppm", b""), shot.get("vga", b"")
     return RunResult(asdict(c), c.accel, cmd, verdict, reason, status, duration, lines,
                      stderr, rep, ppm if isinstance(ppm, bytes) else b"",
-                     str(shot.get("error", "" if ppm else "the kernel never said # hold:")),
+                     str(shot.get("error", "" if ppm or vga_mem else
+                                  "the kernel never said # hold:" if c.screen else
+                                  f"no serial line matched /{c.vga_at}/")),
                      vga_mem if isinstance(vga_mem, bytes) else b"",
                      truth, times=times, launched=launched, exited=exited)
 
@@ -306,6 +327,39 @@ def _screen_hook(cmd: list[str], tmp: str, shot: dict[str, object],
     return cmd, hook
 
 
+def _vga_hook(cmd: list[str], tmp: str, shot: dict[str, object],
+              on_line: Optional[Callable[[str], None]], at: str
+              ) -> tuple[list[str], Callable[[str], None]]:
+    """QEMU options and a serial-line hook that, at the first line matching
+    at, copies the VGA text memory through QMP and quits QEMU: for a
+    kernel that says why it stopped on serial and screen, then halts."""
+    sock = os.path.join(tmp, "qmp.sock")
+    vga = os.path.join(tmp, "vga.bin")
+    cmd = cmd + ["-qmp", f"unix:{sock},server=on,wait=off"]
+
+    def hook(line: str) -> None:
+        if on_line:
+            on_line(line)
+        if "vga" in shot or "error" in shot or not re.search(at, line):
+            return
+        try:
+            q = QMP(sock)
+            # The kernel writes serial first: the screen may still be
+            # being written when the line arrives (give it 2 s).
+            for _ in range(40):
+                q.cmd("pmemsave", val=VGA_TEXT, size=VGA_TEXT_SIZE, filename=vga)
+                with open(vga, "rb") as f:
+                    shot["vga"] = f.read()
+                if re.search(at, bytes(shot["vga"][0::2]).decode("latin-1")):
+                    break
+                time.sleep(0.05)
+            q.cmd("quit")
+            q.close()
+        except (OSError, RuntimeError, ValueError) as e:
+            shot["error"] = f"reading the VGA text memory failed: {e}"
+    return cmd, hook
+
+
 def _collect(proc: subprocess.Popen, timeout: float, live: bool,
              on_line: Optional[Callable[[str], None]]
              ) -> tuple[Optional[int], bool, list[str], list[float], str]:
@@ -355,6 +409,8 @@ def judge(rep: ktap.Report, status: Optional[int], timed_out: bool, timeout: flo
         return "ERROR", f"timed out after {timeout:g} s" + (
             "" if rep.root else " before the KTAP header")
     if rep.root is None:
+        if status in GUEST_STOP:
+            return "ERROR", f"no KTAP report: {GUEST_STOP[status]} (QEMU status {status})"
         why = _qemu_error(stderr)
         return "ERROR", f"no KTAP report (QEMU status {status}{': ' + why if why else ''})"
     if rep.bail_out is not None:

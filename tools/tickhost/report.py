@@ -3,12 +3,11 @@ It only formats a finished run; it must not start QEMU or judge a run."""
 from __future__ import annotations
 
 import base64
-import json
 import xml.etree.ElementTree as ET
 from dataclasses import asdict
 from typing import Any
 
-from . import screenshot
+from . import resultfile, screenshot
 from .knownanswer import Outcome
 from .qemu import RunResult
 
@@ -27,6 +26,7 @@ def to_dict(r: RunResult) -> dict[str, Any]:
 def _fields(r: RunResult) -> dict[str, Any]:
     rep = r.report
     return {
+        "schema_version": resultfile.SCHEMA_VERSION,
         "tool": "tickscope",
         "config": r.config,
         "accel": r.accel,
@@ -53,8 +53,8 @@ def _fields(r: RunResult) -> dict[str, Any]:
 def scenario_dict(out: Outcome) -> dict[str, Any]:
     """A scenario's outcome as JSON: its run (to_dict; only the name and
     accelerator when it never ran) and what the scenario measured."""
-    d: dict[str, Any] = to_dict(out.run) if out.run else {"tool": "tickscope",
-                                                         "accel": out.accel}
+    d: dict[str, Any] = to_dict(out.run) if out.run else {
+        "schema_version": resultfile.SCHEMA_VERSION, "tool": "tickscope", "accel": out.accel}
     d.update(scenario=out.name, scenario_verdict=out.verdict, held_s=out.held_s,
              problems=out.problems, notes=out.notes, walltime_err_ms=out.walltime_err_ms,
              walltime_unc_ms=out.walltime_unc_ms, tsc_ppm=list(out.tsc_ppm))
@@ -63,10 +63,9 @@ def scenario_dict(out: Outcome) -> dict[str, Any]:
 
 def write_json(results: list[RunResult], path: str) -> None:
     data: Any = to_dict(results[0]) if len(results) == 1 else {
-        "tool": "tickscope", "runs": [to_dict(r) for r in results]}
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2)
-        f.write("\n")
+        "schema_version": resultfile.SCHEMA_VERSION, "tool": "tickscope",
+        "runs": [to_dict(r) for r in results]}
+    resultfile.dump(data, path)
 
 
 def write_junit(results: list[RunResult], path: str) -> None:

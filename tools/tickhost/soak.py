@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import matrix, qemu, report, stability
+from . import matrix, qemu, report, resultfile, stability
 from .host import kvm_usable
 
 Printer = Callable[[str], None]
@@ -186,7 +186,7 @@ def _flip_line(rec: stability.TestRecord, n: int) -> str:
 
 def to_json(done: list[EntrySoak], runs: int, load: int, load_accel: str,
             boots: LoadBoots) -> dict[str, Any]:
-    return {"tool": "tickscope", "soak": {
+    return {"schema_version": resultfile.SCHEMA_VERSION, "tool": "tickscope", "soak": {
         "runs": runs, "load": load, "load_accel": load_accel,
         "load_boots": len(boots.done), "load_verdicts": dict(
             (v, boots.done.count(v)) for v in sorted(set(boots.done))),

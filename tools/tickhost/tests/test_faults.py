@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import unittest
 from unittest import mock
 
@@ -80,6 +81,18 @@ class MatrixExactTest(unittest.TestCase):
                 # A count or a flag is never negative: `>= 0` holds always.
                 self.assertIsNone(re.search(r">=\s*0$|>\s*-", spec), f"{e.config.name}: {spec}")
 
+    def test_no_test_list_is_split(self) -> None:
+        # A test= value continued on the next line gains a space: its tail
+        # becomes a stray word (the kernel warns and never runs those tests).
+        for e in matrix.load(matrix.DEFAULT_FILE, paths.KERNEL, paths.ISO):
+            for word in e.config.cmdline.split():
+                if "=" not in word:
+                    self.assertNotRegex(word, r"[.,*]", f"{e.config.name}: {word}")
+                # The kernel refuses a value past 159 characters (then
+                # every test runs): lib/cmdline.c, tests/fuzz seeds.
+                self.assertLessEqual(len(word.partition("=")[2]), 159,
+                                     f"{e.config.name}: {word}")
+
     def test_host_findings_do_not_make_the_verdict(self) -> None:
         r = result(KTAP, verdict="FAIL")
         self.assertEqual(matrix.device_verdict(r), "PASS")
@@ -91,6 +104,59 @@ class MatrixExactTest(unittest.TestCase):
         e = matrix.Entry(qemu.Config(name="x"), "PASS", [], rest="PASS")
         self.assertEqual(matrix.check(e, r), [
             "tsc.claims is SKIP (expected PASS, as every test not named): no claim"])
+
+
+class MatrixShapesTest(unittest.TestCase):
+    """The keys for machines other than pc and q35, PVH boots and an
+    expected exit status (issue #13's configurations)."""
+
+    def load(self, text: str) -> matrix.Entry:
+        with tempfile.NamedTemporaryFile("w", suffix=".cfg", delete=False) as f:
+            f.write(text)
+        try:
+            return matrix.load(f.name, "build/k.elf", "build/k.iso")[0]
+        finally:
+            os.unlink(f.name)
+
+    def test_pvh_boots_the_pvh_image(self) -> None:
+        e = self.load("[m]\naccel = tcg\nmachine = microvm,pic=off\nboot = pvh\n")
+        self.assertTrue(e.config.pvh)
+        self.assertIsNone(e.config.iso)
+        self.assertEqual(qemu.pvh_image(e.config.kernel), "build/k-pvh.elf")
+        cmd = qemu.command(e.config, None)
+        self.assertEqual(cmd[cmd.index("-kernel") + 1], "build/k-pvh.elf")
+        self.assertEqual(cmd[cmd.index("-machine") + 1], "microvm,pic=off,accel=tcg")
+        self.assertFalse(self.load("[m]\naccel = tcg\n").config.pvh)
+
+    def test_machines(self) -> None:
+        for machine, ok in (("microvm,acpi=on", True), ("isapc", True), ("q35", True),
+                            ("virt", False), ("pcx", False)):
+            c = qemu.Config(accel="tcg", machine=machine, kernel=paths.ROOT)
+            err = qemu.resolve(c)[1]
+            self.assertEqual("unknown machine" not in err, ok, f"{machine}: {err}")
+
+    def test_exit_status_is_checked(self) -> None:
+        e = self.load("[p]\naccel = tcg\ncpu = pentium3\nverdict = ERROR\nexit = 7\n")
+        self.assertEqual(e.exit, 7)
+        verdict, why = qemu.judge(ktap.parse([]), 7, False, 30, "")
+        self.assertEqual(verdict, "ERROR")
+        self.assertIn("no long mode", why)
+        r = qemu.RunResult({}, "tcg", [], verdict, why, 7, 0.5, [], "", ktap.parse([]))
+        self.assertEqual(matrix.check(e, r), [])
+        r.qemu_status = 5
+        self.assertEqual(matrix.check(e, r), ["QEMU exited with 5 (expected 7)"])
+        self.assertIsNone(self.load("[m]\naccel = tcg\n").exit)
+
+    def test_vga_text_is_checked(self) -> None:
+        e = self.load("[p]\naccel = tcg\nverdict = ERROR\nvga = ^no long mode\n")
+        self.assertEqual(e.config.vga_at, "^no long mode")
+        screen = bytearray(b" \x07" * 2000)
+        screen[0:24:2] = b"no long mode"
+        r = qemu.RunResult({}, "tcg", [], "ERROR", "x", 0, 0.5, [], "", ktap.parse([]),
+                           screen_vga=bytes(screen))
+        self.assertEqual(matrix.check(e, r), [])
+        r.screen_vga, r.screen_error = b" \x07" * 2000, ""
+        self.assertEqual(matrix.check(e, r), ["no VGA text line matches /^no long mode/"])
 
 
 if __name__ == "__main__":
