@@ -23,7 +23,7 @@ import statistics
 import sys
 
 from . import advise, adviseverify, ktap, matrix, paths, qemu, report, soak
-from .host import host_tsc_hz, kvm_usable
+from .host import host_tsc_hz, host_tsc_now, kvm_usable
 
 REFS = ("hpet", "pm", "pit", "rtc", "kvmclock")
 SOURCE_SUITES = ("tsc", "hpet", "pm", "pit", "rtc", "kvmclock", "drift")
@@ -125,8 +125,10 @@ def verify_advice(kernel: str, accel: str) -> None:
     print("\n".join("  " + ln for ln in advise.libvirt_lines(a)))
 
 
-BOOT_PARTS = ("qemu_start", "firmware", "setup", "tests")
+BOOT_PARTS = ("qemu_start", "firmware", "before_kernel", "setup", "tests")
 BOOT_WHAT = {
+    "before_kernel": "QEMU's launch to kernel entry: the two above, or by the host's TSC "
+                     "where the guest's is the host's",
     "qemu_start": "QEMU's launch until the VM's TSC starts (host)",
     "firmware": "firmware and loader: the TSC at kernel entry",
     "setup": "kernel entry to the KTAP header (sources_init in it)",
@@ -137,7 +139,8 @@ BOOT_WHAT = {
 def boot_parts(r: qemu.RunResult) -> dict[str, float]:
     """Where one run's time went, in ms, from the kernel's run.boot.*
     measurements and the host's arrival time of the KTAP header line
-    ({} when the run did not say)."""
+    ({} when the run did not say); QEMU's launch to kernel entry also by
+    the host's TSC where the guest's is the host's."""
     rep = r.report
     m = {k: rep.measure(f"run.boot.{k}_ms") for k in ("entry", "setup", "header")}
     at = next((t for ln, t in zip(r.lines, r.times) if ktap.clean(ln) == "KTAP version 1"),
@@ -148,11 +151,19 @@ def boot_parts(r: qemu.RunResult) -> dict[str, float]:
     parts = {"qemu_start": header_host_ms - m["header"].value,
              "firmware": m["entry"].value, "setup": m["setup"].value,
              "tests": (r.exited - at) * 1000.0}
+    parts["before_kernel"] = parts["qemu_start"] + parts["firmware"]
     if m["header"].value > header_host_ms:
         # The VM's TSC did not start at zero when the VM did (kvm_pvm
         # hands the guest the host's): QEMU's start and the firmware's
-        # time cannot be told apart from it.
-        del parts["qemu_start"], parts["firmware"]
+        # time cannot be told apart from it, but together they are the
+        # kernel's entry less the host's TSC at QEMU's launch.
+        del parts["qemu_start"], parts["firmware"], parts["before_kernel"]
+        now, (hz, _) = host_tsc_now(), host_tsc_hz()
+        if now and hz:
+            launch_ms = now[0] * 1000.0 / hz + (r.launched - now[1]) * 1000.0
+            before = m["entry"].value - launch_ms
+            if 0 < before < header_host_ms:
+                parts["before_kernel"] = before
     return parts
 
 
@@ -212,7 +223,8 @@ def boot_paths(kernel: str, iso: str, runs: int) -> None:
               ("tcg -kernel qboot", qemu.Config(accel="tcg", firmware="qboot")),
               ("tcg iso seabios+grub", qemu.Config(accel="tcg", firmware="seabios", iso=iso))]
     if kvm_usable()[0]:
-        paths_.append(("kvm -kernel qboot", qemu.Config(accel="kvm", firmware="qboot")))
+        paths_ += [("kvm -kernel qboot", qemu.Config(accel="kvm", firmware="qboot")),
+                   ("kvm -kernel seabios", qemu.Config(accel="kvm", firmware="seabios"))]
     print(f"== boot paths, {runs} runs each (ms, medians)")
     print(f"  {'path':22s} " + " ".join(f"{k:>10s}" for k in BOOT_PARTS))
     for name, cfg in paths_:
