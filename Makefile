@@ -37,7 +37,8 @@ FONT_PY := tools/tickhost/font.py
 # Pure logic compiled for the host and unit-tested under ASan and UBSan.
 HOST_LIB   := lib/phys.c lib/printf.c lib/str.c lib/stats.c lib/fit.c lib/cmdline.c lib/gaps.c \
 	      boot/multiboot.c arch-x86/acpi.c arch-x86/acpi_sys.c boot/console_spec.c tick/timer.c \
-	      tick/timekeeping.c tick/clocksource.c measure/calfit.c
+	      tick/timekeeping.c tick/clocksource.c tick/clockevent.c measure/calfit.c \
+	      tick/broadcast.c drivers/hpet_cmp.c arch-x86/paging.c
 HOST_TESTS := $(wildcard tests/host/test_*.c)
 HCFLAGS    := -std=gnu11 -O1 -g -DHOST_TEST -I. -Wall -Wextra -Werror \
 	      -fsanitize=address,undefined -fno-sanitize-recover=all
@@ -132,7 +133,7 @@ run: check-deps $(KERNEL) $(PVH_KERNEL)
 	$(PYTHON) tools/tickscope run --kernel $(KERNEL) $(RUNARGS)
 
 $(BUILD)/host/%: tests/host/%.c $(HOST_LIB) $(wildcard lib/*.h boot/*.h arch-x86/*.h tests/host/*.h \
-		  tick/*.h measure/*.h drivers/kvmclock.h)
+		  tick/*.h measure/*.h drivers/kvmclock.h drivers/hyperv.h drivers/hpet_cmp.h)
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $@"
 	@$(CC) $(HCFLAGS) $< $(HOST_LIB) -o $@

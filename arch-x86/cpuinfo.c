@@ -78,18 +78,46 @@ static void read_extended(struct cpu_info *ci)
 		ci->invariant_tsc = cpuid(0x80000007, 0).edx & (1u << 8);
 }
 
-/* Hypervisor leaves, only meaningful with the hypervisor bit. */
+/* The signature of hypervisor leaf `leaf` as a string. */
+static void hv_signature(u32 leaf, char out[13], u32 *max)
+{
+	struct cpuid_regs r = cpuid(leaf, 0);
+	u32 v[3] = { r.ebx, r.ecx, r.edx };
+
+	*max = r.eax;
+	regs_str(out, v, 3);
+}
+
+/*
+ * Hypervisor leaves, only meaningful with the hypervisor bit. KVM's
+ * leaves sit at 0x40000000, or at 0x40000100 behind Hyper-V's when the
+ * hv-* enlightenments are on (QEMU moves them there; Linux searches
+ * 0x40000000..0x40010000 in steps of 0x100 for its signature, of which
+ * these two are the places QEMU uses).
+ */
 static void read_hypervisor(struct cpu_info *ci)
 {
-	struct cpuid_regs r = cpuid(HV_LEAF_BASE, 0);
-	u32 v[3];
+	struct cpuid_regs r;
+	char sig[13];
+	u32 max;
 
-	ci->hv_max_leaf = r.eax;
-	v[0] = r.ebx; v[1] = r.ecx; v[2] = r.edx;
-	regs_str(ci->hv_sig, v, 3);
-	if (!memcmp(ci->hv_sig, "KVMKVMKVM", 9))
-		ci->kvm_features = cpuid(HV_LEAF_BASE + 1, 0).eax;
-	if (ci->hv_max_leaf >= HV_LEAF_TIMING && ci->hv_max_leaf < HV_LEAF_BASE + 0x100) {
+	hv_signature(HV_LEAF_BASE, ci->hv_sig, &ci->hv_max_leaf);
+	ci->hyperv = !memcmp(ci->hv_sig, "Microsoft Hv", 12) &&
+		     ci->hv_max_leaf >= HV_LEAF_BASE + 1 &&
+		     cpuid(HV_LEAF_BASE + 1, 0).eax == 0x31237648u;	/* "Hv#1" */
+	if (!memcmp(ci->hv_sig, "KVMKVMKVM", 9)) {
+		ci->kvm_base = HV_LEAF_BASE;
+	} else {
+		hv_signature(HV_LEAF_BASE + 0x100, sig, &max);
+		if (!memcmp(sig, "KVMKVMKVM", 9))
+			ci->kvm_base = HV_LEAF_BASE + 0x100;
+	}
+	if (ci->kvm_base)
+		ci->kvm_features = cpuid(ci->kvm_base + 1, 0).eax;
+	/* The timing leaf belongs to the KVM/VMware leaf range; under
+	 * Hyper-V's 0x40000010 means something else. */
+	if (!ci->hyperv && ci->hv_max_leaf >= HV_LEAF_TIMING &&
+	    ci->hv_max_leaf < HV_LEAF_BASE + 0x100) {
 		r = cpuid(HV_LEAF_TIMING, 0);
 		ci->hv_tsc_khz = r.eax;
 		ci->hv_apic_khz = r.ebx;

@@ -23,7 +23,14 @@ struct cpu_info {
 	u32 l16_base_mhz, l16_max_mhz, l16_bus_mhz;
 	/* Leaf 0x40000010, when the hypervisor offers it. */
 	u32 hv_tsc_khz, hv_apic_khz;
-	u32 kvm_features;	/* leaf 0x40000001 EAX under KVM */
+	u32 kvm_features;	/* KVM's features leaf (base + 1) EAX */
+	/* Where KVM's signature leaf is, 0 when none: 0x40000000, or
+	 * 0x40000100 when the hypervisor shows Hyper-V's leaves first (KVM
+	 * with hv-* enlightenments), as Linux's kvm_cpuid_base searches. */
+	u32 kvm_base;
+	/* Leaf 0x40000001 EAX is "Hv#1": Hyper-V's interface at 0x40000000
+	 * (Hyper-V itself, or KVM/QEMU with hv-* enlightenments). */
+	bool hyperv;
 };
 
 /* Reads every leaf above that exists. */

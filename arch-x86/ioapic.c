@@ -1,6 +1,7 @@
 /* Routes and masks GSIs on the IOAPICs the MADT lists. It must not choose
  * routes itself: drivers and tests ask for each one. */
 #include "ioapic.h"
+#include "paging.h"
 #include "acpi.h"
 #include "cpu.h"
 
@@ -46,6 +47,9 @@ int ioapic_init(const struct acpi_info *ai)
 
 		io->base = ai->ioapics[i].address;
 		io->gsi_base = ai->ioapics[i].gsi_base;
+		/* Above 4 GiB it is mapped on demand (or left out). */
+		if (paging_map_mmio(io->base, 0x40))
+			continue;
 		ver = io_read(io, IOAPIC_REG_VER);
 		/* All ones: nothing answers at that address. */
 		if (ver == 0xFFFFFFFF)

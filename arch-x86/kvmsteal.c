@@ -25,7 +25,7 @@ int kvmsteal_init(const struct cpu_info *ci)
 {
 	u64 ns;
 
-	if (memcmp(ci->hv_sig, "KVMKVMKVM", 9)) {
+	if (!ci->kvm_base) {
 		snprintf_(info.why, sizeof(info.why), "not running under KVM (hypervisor \"%s\")",
 			  ci->hv_sig[0] ? ci->hv_sig : "none");
 		return -ENODEV;

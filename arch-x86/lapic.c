@@ -3,6 +3,7 @@
  * drivers/lapic_timer.c owns the timer. */
 #include "lapic.h"
 #include "cpu.h"
+#include "paging.h"
 #include "vectors.h"
 
 #define ICR_SPINS 100000
@@ -66,6 +67,11 @@ int lapic_init(bool want_x2apic)
 		/* EN must already be set when EXTD is (SDM 10.12.5). */
 		wrmsr(MSR_APIC_BASE, msr | APIC_BASE_EXTD);
 		mode = LAPIC_X2APIC;
+	} else if (paging_map_mmio(base, 0x1000)) {
+		/* An xAPIC page firmware moved above 4 GiB is mapped on
+		 * demand (by the BSP, before any AP: theirs then finds it
+		 * mapped); one that cannot be reached leaves no LAPIC. */
+		return -EIO;
 	} else {
 		mode = LAPIC_XAPIC;
 	}

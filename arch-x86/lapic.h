@@ -42,7 +42,8 @@ enum lapic_mode { LAPIC_OFF, LAPIC_XAPIC, LAPIC_X2APIC };
 /*
  * Enables this CPU's LAPIC with the spurious vector, TPR 0 and LINT0/1
  * and the timer masked. want_x2apic selects x2APIC when the CPU offers it.
- * Returns 0, or -ENODEV without an APIC (CPUID.1:EDX bit 9).
+ * Returns 0, -ENODEV without an APIC (CPUID.1:EDX bit 9), or -EIO when an
+ * xAPIC window above 4 GiB cannot be mapped (arch-x86/paging.h).
  */
 int lapic_init(bool want_x2apic);
 enum lapic_mode lapic_mode(void);

@@ -14,6 +14,7 @@
 #include "arch-x86/ioapic.h"
 #include "arch-x86/kvmsteal.h"
 #include "arch-x86/lapic.h"
+#include "arch-x86/paging.h"
 #include "arch-x86/pic.h"
 #include "arch-x86/platform.h"
 #include "arch-x86/smp.h"
@@ -27,6 +28,7 @@
 #include "drivers/vga.h"
 #include "lib/cmdline.h"
 #include "lib/console.h"
+#include "lib/phys.h"
 #include "lib/str.h"
 #include "report/dashboard.h"
 #include "tests/test.h"
@@ -210,6 +212,21 @@ static void report_platform(void)
 		cmdline_describe(print_help_line);
 }
 
+/* The first page of usable RAM above 4 GiB in the memory map, 0 when
+ * there is none: where the tests try the on-demand mapping. */
+static u64 high_ram(const struct boot_info *bi)
+{
+	for (int i = 0; i < bi->mmap_count; i++) {
+		const struct boot_mmap_entry *m = &bi->mmap[i];
+		u64 lo = MAX(m->base, 0x100000000ull);
+
+		lo = (lo + 0xFFF) & ~0xFFFull;
+		if (m->type == 1 && m->len && m->base + m->len > lo + 0x1000)
+			return lo;
+	}
+	return 0;
+}
+
 void kmain(u32 magic, u32 info)
 {
 	struct test_env env = { .boot = &boot, .acpi = &acpi, .cpu = &cpu, .cmd = &cmd };
@@ -220,8 +237,11 @@ void kmain(u32 magic, u32 info)
 	 * is reported (or at least halts) instead of triple-faulting. */
 	smp_early_init();
 	idt_init();
+	/* Firmware data above 4 GiB is mapped on demand. */
+	phys_set_mapper(paging_map_mmio);
 	multiboot_parse(magic, info, &boot);
 	cpuinfo_read(&cpu);
+	env.high_ram = high_ram(&boot);
 	if (cpu.hypervisor)
 		add_fwcfg_cmdline();
 	cmdline_parse(boot.cmdline, boot.protocol == BOOT_MB1, &cmd);

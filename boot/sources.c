@@ -5,6 +5,7 @@
 #include "arch-x86/delay.h"
 #include "drivers/acpi_pm.h"
 #include "drivers/hpet.h"
+#include "drivers/hyperv.h"
 #include "drivers/kvmclock.h"
 #include "drivers/lapic_timer.h"
 #include "drivers/pit.h"
@@ -58,6 +59,7 @@ void sources_init(const struct cpu_info *ci, const struct acpi_info *ai, int nio
 	START("pit", pit_clocksource_init(&why));
 	START("rtc", rtc_clocksource_init(RTC_CAL_RATE, &why));
 	START("kvmclock", kvmclock_init(ci, &why));
+	START("hyperv", hyperv_init(ci, &why));
 	cal_ms = cmdline_u64(cmd, "cal_ms", 10, 10000, thorough ? 1000 : 100);
 	/* Without an early rate (no PIT channel 2 to time, no CPUID rate)
 	 * the ruler assumes 1 GHz, so every window would be off by the true

@@ -3,6 +3,7 @@
 #include "acpi_pm.h"
 #include "arch-x86/acpi.h"
 #include "arch-x86/cpu.h"
+#include "arch-x86/paging.h"
 #include "lib/printf.h"
 #include "tick/clocksource.h"
 
@@ -68,8 +69,9 @@ int acpi_pm_init(const struct acpi_info *ai, bool verified, const char **why)
 	}
 	info.address = ai->pm_timer.address;
 	info.mmio = ai->pm_timer.space == ACPI_GAS_MEMORY;
+	/* An MMIO timer above 4 GiB is mapped on demand. */
 	if ((!info.mmio && (ai->pm_timer.space != ACPI_GAS_IO || info.address > 0xFFFC)) ||
-	    (info.mmio && info.address >= 0x100000000ull)) {
+	    (info.mmio && paging_map_mmio(info.address, 4))) {
 		snprintf_(reason, sizeof(reason), "PM timer at 0x%lx in address space %u is unusable",
 			  info.address, ai->pm_timer.space);
 		return -EIO;

@@ -2,6 +2,7 @@
  * "hpet" clockevent. It must not reset a counter that already runs, nor
  * leave its interrupt routed after shutdown. */
 #include "hpet.h"
+#include "hpet_cmp.h"
 #include "arch-x86/acpi.h"
 #include "arch-x86/cpu.h"
 #include "arch-x86/delay.h"
@@ -11,6 +12,7 @@
 #include "arch-x86/idt.h"
 #include "arch-x86/ioapic.h"
 #include "arch-x86/lapic.h"
+#include "arch-x86/paging.h"
 #include "lib/math.h"
 
 static struct hpet_info info;
@@ -57,15 +59,15 @@ int hpet_init(const struct acpi_info *ai, struct hpet_info *out, const char **wh
 		return -ENODEV;
 	}
 	info.base = ai->hpet_base.address;
-	/* Legal (HPETs may sit above 4 GiB), but beyond what we map. */
-	if (info.base >= 0x100000000ull) {
-		snprintf_(reason, sizeof(reason), "HPET at 0x%lx is above the 4 GiB this kernel maps",
-			  info.base);
-		return -ENODEV;
-	}
 	if (ai->hpet_base.space != ACPI_GAS_MEMORY || info.base == 0 || (info.base & 0x3FF)) {
 		snprintf_(reason, sizeof(reason), "HPET table gives an unusable base 0x%lx (space %u)",
 			  info.base, ai->hpet_base.space);
+		return -EIO;
+	}
+	/* HPETs may sit above 4 GiB, past the boot identity map: map the
+	 * 1 KiB block there on demand. */
+	if (paging_map_mmio(info.base, 0x400)) {
+		snprintf_(reason, sizeof(reason), "HPET at 0x%lx cannot be mapped", info.base);
 		return -EIO;
 	}
 	cap = hpet_read64(HPET_GCAP_ID);
@@ -232,39 +234,60 @@ static int hpet_periodic(struct clockevent *ce, u64 hz)
 
 static u64 programmed_cmp;
 
-/* The comparator fires on equality: the event has come once the main
- * counter is at or past it (within half the counter's range). */
-static bool cmp_passed(u64 now, u64 cmp)
+/* The comparator rules (hpet_cmp.c) reach the part through these; the
+ * first counter read of a programming is bracketed by the TSC, to place
+ * the event's due time. */
+struct cmp_ctx {
+	u64 a, b;
+	int reads;
+};
+
+static u64 cmp_read(void *ctx)
 {
-	return (s64)(((now - cmp) & hpet_cs.mask) << (64 - info.width)) >= 0;
+	struct cmp_ctx *c = ctx;
+	u64 a = rdtsc_ordered(), v = read_counter(NULL), b = rdtsc_ordered();
+
+	if (c->reads++ == 0) {
+		c->a = a;
+		c->b = b;
+	}
+	return v;
 }
+
+static void cmp_write(void *ctx, u64 v)
+{
+	(void)ctx;
+	write_cmp(v);
+}
+
+static struct hpet_cmp_dev cmp_dev = {
+	.read_counter = cmp_read,
+	.write_cmp = cmp_write,
+	.margin = HPET_CMP_MARGIN,
+};
 
 static bool hpet_passed(struct clockevent *ce)
 {
 	(void)ce;
-	return cmp_passed(read_counter(NULL), programmed_cmp);
+	return hpet_cmp_passed(read_counter(NULL), programmed_cmp, cmp_dev.width);
 }
 
+/* The comparator fires only on equality: if the counter passed it (or is
+ * about to) while we were writing, the event is lost and we say so with
+ * -ETIME, as Linux does; the caller tries again further ahead. */
 static int hpet_next(struct clockevent *ce, u64 delta)
 {
-	u64 a, b, now, cmp;
+	struct cmp_ctx c = { 0 };
+	int rc;
 
 	if (ce_route())
 		return -EINVAL;
 	set_cfg(TN_INT_ENB, TN_PERIODIC);
-	a = rdtsc_ordered();
-	now = read_counter(NULL);
-	b = rdtsc_ordered();
-	cmp = (now + delta) & hpet_cs.mask;
-	programmed_cmp = cmp;
-	write_cmp(cmp);
-	ce->due_tsc = a + (b - a) / 2 + mul_div_u64(delta, tsc_hz(), info.freq_hz);
-	ce->due_unc = (b - a) / 2;
-	/* The comparator only fires on equality: if the counter passed it
-	 * while we were writing, the event is lost (Linux re-reads too). */
-	if (cmp_passed(read_counter(NULL), cmp))
-		return -ETIME;
-	return 0;
+	cmp_dev.ctx = &c;
+	rc = hpet_cmp_program(&cmp_dev, delta, &programmed_cmp);
+	ce->due_tsc = c.a + (c.b - c.a) / 2 + mul_div_u64(delta, tsc_hz(), info.freq_hz);
+	ce->due_unc = (c.b - c.a) / 2;
+	return rc;
 }
 
 static void hpet_shutdown(struct clockevent *ce)
@@ -323,6 +346,7 @@ int hpet_clockevent_init(int nioapics, bool legacy, const char **why)
 	ce_gsi = (u32)gsi;
 	ce_legacy = info.legacy_capable && (legacy || gsi < 16);
 	ce_64 = (cfg & TN_SIZE_CAP) && info.width == 64;
+	cmp_dev.width = ce_64 ? 64 : 32;
 	if (cfg & TN_PERIODIC_CAP)
 		hpet_ce.features |= CE_PERIODIC;
 	ce_vector = irq_alloc(hpet_irq, NULL);

@@ -84,7 +84,7 @@ int kvmclock_init(const struct cpu_info *ci, const char **why)
 	struct pvclock_time snap;
 
 	*why = reason;
-	if (memcmp(ci->hv_sig, "KVMKVMKVM", 9)) {
+	if (!ci->kvm_base) {
 		snprintf_(reason, sizeof(reason), "not running under KVM (hypervisor \"%s\")",
 			  ci->hv_sig[0] ? ci->hv_sig : "none");
 		return -ENODEV;

@@ -10,6 +10,7 @@
 #include "lib/math.h"
 #include "lib/printf.h"
 #include "lib/str.h"
+#include "tick/broadcast.h"
 #include "tick/clockevent.h"
 
 static struct lapic_timer_info info;
@@ -230,6 +231,9 @@ int lapic_timer_init(const struct cpu_info *ci, const char **why, const char **w
 		return -EIO;
 	}
 	lapic_ce.freq_hz = info.freq_hz;
+	/* Without ARAT the timer stops in deep C-states (tick/broadcast.h). */
+	lapic_ce.features |= ce_c3stop_unless_arat(ci->arat);
+	deadline_ce.features |= ce_c3stop_unless_arat(ci->arat);
 	snprintf_(lapic_ce.route, sizeof(lapic_ce.route), "LAPIC LVT timer, vector 0x%x", vector);
 	if (clockevent_register(&lapic_ce))
 		return -EIO;

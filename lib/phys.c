@@ -3,12 +3,27 @@
  * a range it cannot vouch for. */
 #include "phys.h"
 
+static int (*mapper)(u64 addr, u64 len);
+
+void phys_set_mapper(int (*map)(u64 addr, u64 len))
+{
+	mapper = map;
+}
+
 #ifndef HOST_TEST
 #define IDENTITY_LIMIT 0x100000000ull
+#define HIGH_MAP_MAX	(16ull << 20)	/* the largest range mapped on demand */
 
 const void *phys_map(u64 addr, u64 len)
 {
-	if (addr == 0 || len > IDENTITY_LIMIT || addr > IDENTITY_LIMIT - len)
+	if (addr == 0 || addr + len < addr)
+		return NULL;
+	/* Above the boot identity map (ACPI tables firmware put above
+	 * 4 GiB): mapped on demand, or out of reach. A firmware length is
+	 * untrusted: at most HIGH_MAP_MAX is mapped that way, so that a bogus
+	 * one cannot use up the tables the devices need. */
+	if ((len > IDENTITY_LIMIT || addr > IDENTITY_LIMIT - len) &&
+	    (!mapper || len > HIGH_MAP_MAX || mapper(addr, len)))
 		return NULL;
 	return (const void *)(uintptr_t)addr;
 }

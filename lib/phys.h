@@ -13,6 +13,14 @@
  */
 const void *phys_map(u64 addr, u64 len);
 
+/*
+ * Lets phys_map reach beyond the identity map: map(addr, len) makes the
+ * range reachable at its own address and returns 0 (the kernel passes
+ * arch-x86's paging_map_mmio; lib cannot include it), for ranges of up
+ * to 16 MiB. Without one, what lies above 4 GiB is out of reach.
+ */
+void phys_set_mapper(int (*map)(u64 addr, u64 len));
+
 #ifdef HOST_TEST
 /* Host tests: makes [addr, addr+len) resolve to buf; up to 8 regions. */
 void phys_test_region(u64 addr, const void *buf, u64 len);

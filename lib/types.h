@@ -27,5 +27,8 @@ typedef int64_t s64;
 #define ERANGE 34
 #define EIO 5
 #define EBUSY 16
+#define ENOMEM 12
+#define EEXIST 17
+#define EFAULT 14
 
 #endif

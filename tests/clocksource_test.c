@@ -202,13 +202,13 @@ static enum verdict cs_monotonic(struct test_env *env, const char *name)
 	snprintf_(m, sizeof(m), "%s.backwards", name);
 	measure_x(m, (s64)e.backwards, 0, NULL, "in %lu reads over %lu us, expected 0", n,
 		  tsc_to_ns(t1 - t0) / 1000);
-	if (minstep != UINT64_MAX) {
-		/* The smallest step seen: the tick, or the read cost when a
-		 * read takes longer than a tick. */
-		res_ns = mul_div_u64(minstep, 1000000000ull * 1000, cs->freq_hz);
-		snprintf_(m, sizeof(m), "%s.resolution_ns", name);
-		measure_x(m, (s64)res_ns, 3, "ns", "smallest step seen: %lu ticks", minstep);
-	}
+	/* The smallest step seen: the tick, or the read cost when a read
+	 * takes longer than a tick (0 when none was seen: an event source
+	 * whose flag did not come in the window). */
+	res_ns = minstep == UINT64_MAX ? 0 : mul_div_u64(minstep, 1000000000ull * 1000, cs->freq_hz);
+	snprintf_(m, sizeof(m), "%s.resolution_ns", name);
+	measure_x(m, (s64)res_ns, 3, "ns", "smallest step seen: %lu ticks",
+		  minstep == UINT64_MAX ? 0 : minstep);
 	if (e.backwards)
 		return fail("%s went backwards %lu times in %lu reads", name, e.backwards, n);
 	if (minstep == UINT64_MAX && !(cs->flags & CS_EVENTS))
@@ -270,6 +270,7 @@ CS_SUITE(pm)
 CS_SUITE(pit)
 CS_SUITE(rtc)
 CS_SUITE(kvmclock)
+CS_SUITE(hyperv)
 
 TEST(tsc, read_cost) { return cs_read_cost(env, "tsc"); }
 TEST(tsc, monotonic) { return cs_monotonic(env, "tsc"); }

@@ -77,5 +77,5 @@ bool arm_backstop(struct clockevent *bs, u64 ns)
 	u64 ticks = mul_div_u64(ns, bs->freq_hz, 1000000000ull);
 
 	bs->handler = NULL;
-	return bs->set_next_event(bs, MIN(MAX(ticks, bs->min_delta), bs->max_delta)) == 0;
+	return clockevent_program(bs, ticks) == 0;
 }

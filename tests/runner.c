@@ -17,7 +17,7 @@ extern const struct test __tests_start[], __tests_end[];
 
 /* Suites in report order; others follow in link order. */
 static const char *const suite_order[] = {
-	"platform", "irq", "tsc", "hpet", "pm", "pit", "rtc", "kvmclock", "lapic", "tscdeadline",
+	"platform", "paging", "irq", "tsc", "hpet", "pm", "pit", "rtc", "kvmclock", "hyperv", "lapic", "tscdeadline",
 	"drift", "tick", "smp", "host", "monitor",
 };
 

@@ -290,7 +290,8 @@ TEST(tick, switch)
 	gap = (s64)(j1 - j0) - (s64)expect;
 	measure_x("tick.switch.retries", (s64)tick_stats()->late, 0, NULL, "programmings that found "
 		  "their event already due and tried again; %lu back-offs after %d tries, %lu "
-		  "catch-up jiffies", tick_stats()->backoffs, TICK_RETRIES, tick_stats()->catchup);
+		  "catch-up jiffies, %lu -ETIME refusals met by a larger delta",
+		  tick_stats()->backoffs, TICK_RETRIES, tick_stats()->catchup, t.ce->etime);
 	return check_within("tick.switch.jiffies_gap", gap, 0, 0, 0, "jiffies");
 }
 

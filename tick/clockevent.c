@@ -24,6 +24,16 @@ struct clockevent *clockevent_find(const char *name)
 	return NULL;
 }
 
+int clockevent_count(void)
+{
+	return count;
+}
+
+struct clockevent *clockevent_get(int i)
+{
+	return i >= 0 && i < count ? devices[i] : NULL;
+}
+
 struct clockevent *clockevent_best(u32 features)
 {
 	struct clockevent *best = NULL;
@@ -33,6 +43,18 @@ struct clockevent *clockevent_best(u32 features)
 		    (!best || devices[i]->rating > best->rating))
 			best = devices[i];
 	return best;
+}
+
+int clockevent_program(struct clockevent *ce, u64 delta)
+{
+	delta = MIN(MAX(delta, ce->min_delta), ce->max_delta);
+	for (int i = 0; i < CE_ETIME_TRIES; i++) {
+		if (ce->set_next_event(ce, delta) != -ETIME)
+			return 0;
+		ce->etime++;
+		delta = delta > ce->max_delta / 2 ? ce->max_delta : MAX(2 * delta, 1ull);
+	}
+	return -ETIME;
 }
 
 void clockevent_irq(struct clockevent *ce, u64 tsc)

@@ -15,6 +15,7 @@
 #define CE_ONESHOT	(1u << 1)	/* can interrupt once after a delta */
 #define CE_DEADLINE	(1u << 2)	/* oneshot is an absolute TSC deadline */
 #define CE_PERCPU	(1u << 3)	/* one per CPU (LAPIC) */
+#define CE_C3STOP	(1u << 4)	/* stops in deep C-states (LAPIC without ARAT) */
 
 #define ETIME		62		/* programmed event already passed */
 
@@ -56,13 +57,30 @@ struct clockevent {
 	bool check_passed;
 	volatile bool irq_passed;
 	char route[80];		/* how the interrupt arrives, for the report */
+	u64 etime;		/* clockevent_program tries refused with -ETIME */
 };
 
 /* Adds ce; -EINVAL when malformed or the table is full. */
 int clockevent_register(struct clockevent *ce);
 struct clockevent *clockevent_find(const char *name);
+/* Number registered, and the i-th in registration order (NULL past it). */
+int clockevent_count(void);
+struct clockevent *clockevent_get(int i);
 /* The highest-rated device with all of `features`, or NULL. */
 struct clockevent *clockevent_best(u32 features);
+/*
+ * Programs ce delta ticks ahead (clamped to min_delta..max_delta) and
+ * makes sure the event comes: on -ETIME (the device says it is already
+ * due and lost, as an HPET comparator written behind its counter) the
+ * delta is doubled and tried again, at most CE_ETIME_TRIES times and
+ * never past max_delta, so the event comes later than asked rather than
+ * never (Linux's clockevents_program_min_delta grows its delta the same
+ * way). Every refusal is counted in ce->etime. Returns 0, or -ETIME when
+ * the last try was refused too.
+ */
+#define CE_ETIME_TRIES	10
+int clockevent_program(struct clockevent *ce, u64 delta);
+
 /*
  * The device's interrupt entry: drivers call it first thing in their
  * interrupt handler (it stamps irq_tsc, counts, calls the handler).

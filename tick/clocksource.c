@@ -2,6 +2,7 @@
  * and the stuck-counter probe drivers share. It must not know any
  * particular device. */
 #include "clocksource.h"
+#include "lib/math.h"
 #include "lib/str.h"
 
 struct absent {
@@ -59,6 +60,13 @@ bool clocksource_counts(struct clocksource *cs, u64 *first)
 		b = cs->read(cs);
 	*first = a;
 	return b != a;
+}
+
+u64 cs_wrap_ns(const struct clocksource *cs)
+{
+	if (cs->mask == ~0ull)
+		return UINT64_MAX;
+	return mul_div_u64(cs->mask + 1, 1000000000ull, cs->freq_hz);
 }
 
 void cs_extend_start(struct cs_extender *e, u64 raw)

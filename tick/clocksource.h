@@ -50,6 +50,15 @@ void tick_absent(const char *name, int rc, const char *why);
 const char *tick_why(const char *name, int *rc);
 
 /*
+ * How long cs takes to wrap, in ns: (mask + 1) / freq_hz; UINT64_MAX for
+ * a 64-bit counter (or one that would not wrap within 2^64 ns). A 24-bit
+ * PM timer wraps in 4.69 s, a 32-bit one in 1200 s, a 32-bit HPET at
+ * 14.31818 MHz in 300 s. Reads less than half this apart extend plainly
+ * (cs_extend); a window longer than that needs cs_extend_hint.
+ */
+u64 cs_wrap_ns(const struct clocksource *cs);
+
+/*
  * A wrap-extended reader: feeds successive raw reads and accumulates the
  * elapsed count in 64 bits. Correct as long as reads are less than half a
  * wrap apart; a step of more than half the mask is taken as going

@@ -81,9 +81,9 @@ static void program_next(void)
 	tk0.stats.backoffs++;
 	{
 		u64 spent = MIN(tk_now_ns(&tk0.tk) - entry, TICK_BACKOFF_MAX_NS);
-		u64 ticks = mul_div_u64(spent, tk0.ce->freq_hz, 1000000000ull);
-
-		tk0.ce->set_next_event(tk0.ce, MIN(MAX(ticks, tk0.ce->min_delta), tk0.ce->max_delta));
+		/* Further ahead if the device refuses even that (-ETIME):
+		 * an event that never comes would stop the tick. */
+		clockevent_program(tk0.ce, mul_div_u64(spent, tk0.ce->freq_hz, 1000000000ull));
 	}
 }
 

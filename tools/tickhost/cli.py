@@ -10,7 +10,6 @@ import sys
 
 from . import (advise, adviseverify, diff, faults, htmlreport, matrix, parselog, paths, qemu,
                report, resultfile, scenario, soak)
-from .host import kvm_usable
 from .numfmt import with_unit
 
 USAGE = """tickscope host tool: boot the kernel under QEMU and judge its report.
@@ -99,8 +98,9 @@ def cmd_matrix(a: argparse.Namespace) -> int:
     for e in entries:
         if a.only and not fnmatch.fnmatchcase(e.config.name, a.only):
             continue
-        if e.config.accel == "kvm" and not kvm_usable()[0]:
-            print(f"tickscope: {e.config.name}: SKIP (KVM not usable: {kvm_usable()[1]})")
+        why = matrix.unmet(e)
+        if why:
+            print(f"tickscope: {e.config.name}: SKIP ({why})")
             continue
         r = qemu.run(e.config, live=a.verbose)
         results.append(r)

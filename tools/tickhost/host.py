@@ -12,6 +12,11 @@ from typing import Optional
 from . import paths
 
 KVM_GET_API_VERSION = 0xAE00
+KVM_CHECK_EXTENSION = 0xAE03
+# The KVM capabilities a matrix entry may need (linux/kvm.h KVM_CAP_*).
+# QEMU exposes Hyper-V's CPUID leaves only with KVM_CAP_HYPERV (its
+# hyperv_enabled()); hv-time also needs the reference TSC MSR.
+KVM_CAPS = {"hyperv": 44, "hyperv_time": 72}
 
 
 @dataclass(frozen=True)
@@ -105,3 +110,22 @@ def kvm_usable() -> tuple[bool, str]:
         return False, f"/dev/kvm ioctl: {e.strerror}"
     finally:
         os.close(fd)
+
+
+def kvm_offers(caps: list[str]) -> tuple[bool, str]:
+    """Whether /dev/kvm reports every capability named (keys of KVM_CAPS)
+    through KVM_CHECK_EXTENSION, and which it lacks."""
+    ok, why = kvm_usable()
+    if not ok or not caps:
+        return ok, why
+    fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
+    try:
+        lacking = [c for c in caps if c not in KVM_CAPS
+                   or fcntl.ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAPS[c]) <= 0]
+    finally:
+        os.close(fd)
+    if lacking:
+        return False, "/dev/kvm does not offer " + ", ".join(
+            f"KVM_CAP_{c.upper()}" if c in KVM_CAPS else f"{c} (unknown capability)"
+            for c in lacking)
+    return True, why

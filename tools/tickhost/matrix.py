@@ -6,6 +6,8 @@ Each section of the file is one configuration:
 
     [name]
     accel    = auto | kvm | tcg          (kvm entries are skipped without KVM)
+    kvm_caps = hyperv, hyperv_time       KVM capabilities the entry needs (host.KVM_CAPS);
+                                         skipped, with the reason, where /dev/kvm lacks one
     firmware = auto | qboot | seabios | ovmf
     machine  = pc | q35 | microvm | isapc, optionally with ,property=value...
                (e.g. microvm,acpi=on)
@@ -46,7 +48,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from . import ktap, paths, qemu, screenshot, spcr, stability
+from . import host, ktap, paths, qemu, screenshot, spcr, stability
 from .numfmt import fixed
 
 DEFAULT_FILE = paths.MATRIX_FILE
@@ -68,6 +70,7 @@ class Entry:
     soak: str = ""                # "", "yes" or "test" (see the module's doc)
     rest: str = ""                # the result of device tests no expect names
     exit: Optional[int] = None    # QEMU's expected exit status, None for any
+    kvm_caps: list[str] = field(default_factory=list)   # KVM capabilities needed
 
 
 def split(text: str, sep: str = ",") -> list[str]:
@@ -113,8 +116,21 @@ def load(path: str, kernel: str, iso: str) -> list[Entry]:
                              split(s.get("measure", "")), split(s.get("output", ""), ";"),
                              s.get("golden", "").strip(), cfg.screen, s.get("soak", "").strip(),
                              s.get("rest", "").strip().upper(),
-                             s.getint("exit") if s.get("exit") else None))
+                             s.getint("exit") if s.get("exit") else None,
+                             split(s.get("kvm_caps", ""))))
     return entries
+
+
+def unmet(entry: Entry) -> str:
+    """Why the entry cannot run on this host ("" when it can): KVM not
+    usable for a kvm entry, or a KVM capability it needs missing."""
+    if entry.config.accel != "kvm" and not entry.kvm_caps:
+        return ""
+    usable, why = host.kvm_usable()
+    if not usable:
+        return f"KVM not usable: {why}"
+    ok, why = host.kvm_offers(entry.kvm_caps)
+    return "" if ok else why
 
 
 def device_verdict(r: qemu.RunResult) -> str:

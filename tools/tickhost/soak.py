@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from . import matrix, qemu, report, resultfile, stability
-from .host import kvm_usable
 
 Printer = Callable[[str], None]
 
@@ -111,11 +110,11 @@ def soak(entries: list[matrix.Entry], runs: int, load: int, load_accel: str, ker
          out: Printer = print) -> tuple[list[EntrySoak], LoadBoots]:
     """Runs every entry `runs` times beside `load` load boots; prints one
     line per run as it ends."""
-    kvm_ok, kvm_why = kvm_usable()
     todo = []
     for e in entries:
-        if e.config.accel == "kvm" and not kvm_ok:
-            out(f"soak {e.config.name}: SKIP (KVM not usable: {kvm_why})")
+        why = matrix.unmet(e)
+        if why:
+            out(f"soak {e.config.name}: SKIP ({why})")
         else:
             todo.append(EntrySoak(e))
     boots = LoadBoots(load, load_accel, kernel).start()

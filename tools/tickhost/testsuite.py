@@ -122,7 +122,7 @@ def boots(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
     entries = [e for e in (matrix.load(matrix.DEFAULT_FILE, kernel, iso)
                            + matrix.load(paths.BAD_INPUT_FILE, kernel, iso))
                if (not only or only in e.config.name) and e.soak != "test"
-               and (e.config.accel != "kvm" or kvm_ok)]
+               and not matrix.unmet(e)]
     # The first try of every boot, BOOT_JOBS at a time, taken in order
     # below (a second try runs on its own, beside them). short_soak runs
     # the entries marked `soak = test`, three times under load.
@@ -134,12 +134,12 @@ def boots(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
         if only and only not in e.config.name:
             continue
         if e.soak == "test":
-            continue
-        if e.config.accel == "kvm" and not kvm_ok:
-            t.add(name, [], skipped=f"KVM not usable: {kvm_why}")
+            continue    # short_soak runs it, three times under load
+        why = matrix.unmet(e)
+        if why:
+            t.add(name, [], skipped=why)
             if e.golden:
-                t.add(f"names {e.config.name} = golden {e.golden}", [],
-                      skipped=f"KVM not usable: {kvm_why}")
+                t.add(f"names {e.config.name} = golden {e.golden}", [], skipped=why)
             continue
         tries = [firsts.pop(e.config.name).result]   # the first try, then a new boot
         r = t.twice(name, lambda: (tries.pop() if tries else

@@ -106,6 +106,29 @@ class MatrixExactTest(unittest.TestCase):
             "tsc.claims is SKIP (expected PASS, as every test not named): no claim"])
 
 
+    def test_kvm_caps_decide_whether_an_entry_runs(self) -> None:
+        """An entry needing a KVM capability runs only where /dev/kvm has
+        it, and says which it lacks; entries without needs are untouched."""
+        plain = matrix.Entry(qemu.Config(name="t", accel="tcg"))
+        hv = matrix.Entry(qemu.Config(name="h", accel="kvm"), kvm_caps=["hyperv", "hyperv_time"])
+        with mock.patch.object(host, "kvm_usable", return_value=(False, "/dev/kvm: absent")):
+            self.assertEqual(matrix.unmet(plain), "")
+            self.assertEqual(matrix.unmet(hv), "KVM not usable: /dev/kvm: absent")
+        with mock.patch.object(host, "kvm_usable", return_value=(True, "API 12")), \
+                mock.patch.object(host.fcntl, "ioctl", side_effect=lambda fd, req, cap: cap != 44), \
+                mock.patch.object(host.os, "open", return_value=-1), \
+                mock.patch.object(host.os, "close"):
+            self.assertEqual(matrix.unmet(hv), "/dev/kvm does not offer KVM_CAP_HYPERV")
+        with mock.patch.object(host, "kvm_usable", return_value=(True, "API 12")), \
+                mock.patch.object(host.fcntl, "ioctl", return_value=1), \
+                mock.patch.object(host.os, "open", return_value=-1), \
+                mock.patch.object(host.os, "close"):
+            self.assertEqual(matrix.unmet(hv), "")
+        self.assertEqual([e.kvm_caps for e in matrix.load(matrix.DEFAULT_FILE, paths.KERNEL,
+                                                          paths.ISO)
+                          if e.config.name == "kvm-hyperv"], [["hyperv", "hyperv_time"]])
+
+
 class MatrixShapesTest(unittest.TestCase):
     """The keys for machines other than pc and q35, PVH boots and an
     expected exit status (issue #13's configurations)."""
