@@ -1,6 +1,7 @@
 # tickscope: `make` builds the kernel, `make iso` the GRUB ISO, `make run`
 # boots the default report, `make test` runs host unit tests and the boot
-# matrix, `make bench` the benchmarks, `make soak` repeats configurations under
+# matrix, `make bench` the benchmarks (`make bench-speed` boot to verdict
+# alone), `make soak` repeats configurations under
 # load, `make faults` runs the planted faults twenty times, `make deps`
 # installs build tools, `make layers` checks the include graph against LAYERS.
 
@@ -50,7 +51,7 @@ DEPS_PKGS := build-essential qemu-system-x86 qemu-utils grub-pc-bin grub-efi-amd
 	     grub-common xorriso mtools ovmf python3 python3-hypothesis console-setup-linux \
 	     bochs bochsbios vgabios bochs-term linux-source-6.1 npm perl chromium
 
-.PHONY: all iso run test unit bench soak faults clean deps check-deps layers lava
+.PHONY: all iso run test unit bench bench-speed soak faults clean deps check-deps layers lava
 
 all: $(KERNEL) $(PVH_KERNEL)
 
@@ -76,6 +77,27 @@ $(BUILD)/%.o: %.S
 $(KERNEL): $(KOBJ) boot/linker.ld
 	@echo "  LD      $@"
 	@$(CC) $(KCFLAGS) $(KLDFLAGS) $(KOBJ) -o $@
+
+# The counting build (IO_COUNT, arch-x86/cpu.h): every device access
+# counted, for make bench's run.reads.* figures. Its read paths carry the
+# count, so its read costs are not the default kernel's.
+COUNT_KERNEL := $(BUILD)/count/tickscope.elf
+COUNT_KOBJ := $(patsubst %.c,$(BUILD)/count/%.o,$(KSRC)) \
+	      $(patsubst %.S,$(BUILD)/count/%.o,$(KASM)) $(BUILD)/gen/font.o
+
+$(BUILD)/count/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	@$(CC) $(KCFLAGS) -DIO_COUNT -MMD -MP -c $< -o $@
+
+$(BUILD)/count/%.o: %.S
+	@mkdir -p $(dir $@)
+	@echo "  AS      $@"
+	@$(CC) $(KCFLAGS) -DIO_COUNT -MMD -MP -c $< -o $@
+
+$(COUNT_KERNEL): $(COUNT_KOBJ) boot/linker.ld
+	@echo "  LD      $@"
+	@$(CC) $(KCFLAGS) $(KLDFLAGS) $(COUNT_KOBJ) -o $@
 
 # The same kernel with its multiboot1 header blanked (zeros of the same
 # size, so nothing moves): QEMU's -kernel loader tries multiboot1 before
@@ -143,12 +165,19 @@ $(BUILD)/host/bench_tick: tests/host/test_tick.c $(HOST_LIB)
 	@echo "  HOSTCC  $@"
 	@$(CC) -std=gnu11 -O2 -DHOST_TEST -I. $< $(HOST_LIB) -o $@
 
-bench: check-deps $(KERNEL) $(PVH_KERNEL) $(BUILD)/host/bench_tick
+bench: check-deps $(KERNEL) $(PVH_KERNEL) $(COUNT_KERNEL) $(ISO) $(BUILD)/host/bench_tick
 	$(BUILD)/host/bench_tick bench
-	$(HOSTPY) tickhost.bench --kernel $(KERNEL)
+	$(HOSTPY) tickhost.bench --kernel $(KERNEL) --count-kernel $(COUNT_KERNEL) --iso $(ISO)
 	@echo "== fuzz: executions per second and coverage, $(FUZZ_BENCH_SECONDS) s per target"
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_BENCH_SECONDS) \
 		$(foreach t,$(FUZZ_TARGETS),FUZZ_SECONDS_$(t)=$(FUZZ_BENCH_SECONDS))
+
+# Only boot to verdict (per suite time and device reads, median of
+# SPEED_RUNS default runs under TCG and KVM) and the boot paths.
+SPEED_RUNS ?= 10
+bench-speed: check-deps $(KERNEL) $(COUNT_KERNEL) $(ISO)
+	$(HOSTPY) tickhost.bench --kernel $(KERNEL) --count-kernel $(COUNT_KERNEL) --iso $(ISO) \
+		--speed-only --speed-runs $(SPEED_RUNS)
 
 # The matrix entries marked `soak = yes|test` (or SOAK_ONLY=glob,glob),
 # SOAK_RUNS runs each beside SOAK_LOAD looping default boots; fails when a

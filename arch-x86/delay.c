@@ -51,6 +51,12 @@ void steal_begin(struct steal *s, u64 period)
 	s->start = s->last = rdtsc_ordered();
 }
 
+void steal_backdate(struct steal *s, u64 from)
+{
+	if (from < s->start && s->last == s->start)
+		s->start = s->last = from;
+}
+
 static void hist_add(struct steal_totals *t, u64 step)
 {
 	u64 ns = tsc_to_ns(step);

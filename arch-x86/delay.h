@@ -56,6 +56,10 @@ void steal_begin(struct steal *s, u64 period);
 /* Reads the TSC (ordered) and accounts the step from the previous poll;
  * returns the TSC read. */
 u64 steal_poll(struct steal *s);
+/* Before the first poll: moves the window's start back to TSC `from`, when
+ * it began later (this CPU came late to a window that began then), so that
+ * the first poll's step covers the time since. */
+void steal_backdate(struct steal *s, u64 from);
 /* Ends the window: reads KVM steal time and adds the window to this
  * CPU's totals. */
 void steal_end(struct steal *s);

@@ -110,12 +110,19 @@ _start32:
 	mov $boot_stack_top, %esp
 
 	/* Zero .bss (which holds the stack): not every loader does it for an
-	 * address-field image. */
+	 * address-field image. Four bytes a step: where the hypervisor
+	 * emulates each step of a REP STOS (kvm_pvm, ~0.3 us a step) byte
+	 * steps over the 11.5 MiB took 3.5 s of a KVM boot, dword steps 0.9 s. */
 	mov %edi, %ebp
 	mov $__bss_start, %edi
 	mov $__bss_end, %ecx
 	sub %edi, %ecx
 	xor %eax, %eax
+	mov %ecx, %edx
+	shr $2, %ecx
+	rep stosl
+	mov %edx, %ecx
+	and $3, %ecx
 	rep stosb
 	mov %ebp, %edi
 

@@ -244,9 +244,10 @@ static u64 high_ram(const struct boot_info *bi)
 
 void kmain(u32 magic, u32 info)
 {
-	struct test_env env = { &boot, &acpi, &cpu, &cmd, false, 0, 0, 0 };
+	struct test_env env = { .boot = &boot, .acpi = &acpi, .cpu = &cpu, .cmd = &cmd };
 	int ioapics;
 
+	env.entry_tsc = rdtsc_ordered();
 	/* Per-CPU data (GS) and the IDT first, so that even an early fault
 	 * is reported (or at least halts) instead of triple-faulting. */
 	smp_early_init();
@@ -286,6 +287,8 @@ void kmain(u32 magic, u32 info)
 
 	end_check_options(&cmd);
 	screen_header();
+	env.header_io = io_counts[IO_PORT] + io_counts[IO_MMIO] + io_counts[IO_MSR];
+	env.header_tsc = rdtsc_ordered();
 	runner_begin(&env);
 	report_platform();
 	end_run((enum exit_code)runner_run(&env), &cmd, &acpi, virtual_machine(),

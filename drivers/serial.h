@@ -18,6 +18,9 @@
 #define UART_IER	1
 #define UART_DLM	1	/* divisor latch high (DLAB=1) */
 #define UART_FCR	2
+#define UART_IIR	2	/* interrupt identification (read) */
+#define  IIR_FIFO	0xC0	/* both set: a 16550A's FIFOs are on */
+#define UART_FIFO_SIZE	16	/* a 16550A's transmit FIFO */
 #define UART_LCR	3
 #define   LCR_8N1	0x03
 #define   LCR_DLAB	0x80

@@ -18,13 +18,18 @@ static u8 cp437(u8 c)
 
 static void put(int row, int col, u8 c, u8 attr)
 {
+	io_count(IO_MMIO);
+	io_count(IO_CONSOLE);
 	cells[row * VGA_COLS + col] = (u16)attr << 8 | cp437(c);
 }
 
 void vga_init(struct screen *s)
 {
-	for (int i = 0; i < VGA_COLS * VGA_ROWS; i++)
+	for (int i = 0; i < VGA_COLS * VGA_ROWS; i++) {
+		io_count(IO_MMIO);
+		io_count(IO_CONSOLE);
 		cells[i] = SCREEN_ATTR(COL_GREY, COL_BLACK) << 8 | ' ';
+	}
 	/* CRTC register 0x0A bit 5 turns the cursor off. */
 	outb(0x3D4, 0x0A);
 	outb(0x3D5, 0x20);

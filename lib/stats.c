@@ -36,19 +36,34 @@ void sort_u64(u64 *v, size_t n)
 	}
 }
 
+/*
+ * Chained selections instead of a sort: select_u64 leaves v partitioned
+ * around the rank it found (nothing after it is smaller), so the next (a higher rank) is looked for only
+ * above it. About 4n comparisons instead of 2n log2 n, the same values;
+ * where the guest is interpreted (kvm_pvm) a 1000-sample sort took a
+ * large share of each read-cost test.
+ */
 void summarize(u64 *v, size_t n, struct summary *s)
 {
+	size_t k50, k90, k99;
+
 	s->n = n;
 	if (n == 0) {
 		s->min = s->p50 = s->p90 = s->p99 = s->max = 0;
 		return;
 	}
-	sort_u64(v, n);
+	k50 = 50 * (n - 1) / 100;
+	k90 = 90 * (n - 1) / 100;
+	k99 = 99 * (n - 1) / 100;
+	s->p50 = select_u64(v, n, k50);
+	s->p90 = select_u64(v + k50, n - k50, k90 - k50);
+	s->p99 = select_u64(v + k90, n - k90, k99 - k90);
 	s->min = v[0];
-	s->p50 = v[50 * (n - 1) / 100];
-	s->p90 = v[90 * (n - 1) / 100];
-	s->p99 = v[99 * (n - 1) / 100];
-	s->max = v[n - 1];
+	for (size_t i = 1; i <= k50; i++)
+		s->min = v[i] < s->min ? v[i] : s->min;
+	s->max = v[k99];
+	for (size_t i = k99 + 1; i < n; i++)
+		s->max = v[i] > s->max ? v[i] : s->max;
 }
 
 u64 select_u64(u64 *v, size_t n, size_t k)

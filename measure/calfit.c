@@ -27,20 +27,11 @@ struct fit {
 	u64 x0, y0;
 };
 
-/* Two-group fit over the samples whose index is in use[0..m). */
-static bool fit(const struct cal_sample *s, const u32 *use, u64 m, u64 ref_hz, struct fit *f,
-		u64 *tsc_hz)
+/* The rate from the two halves' sums in f (false when they do not rise). */
+static bool fit_finish(struct fit *f, u64 ref_hz, u64 *tsc_hz)
 {
 	u128 x1, x0, y1, y0;
 
-	*f = (struct fit){ .x0 = s[use[0]].x, .y0 = s[use[0]].y };
-	for (u64 k = 0; k < m; k++) {
-		int g = k < m / 2 ? 0 : 1;
-
-		f->n[g]++;
-		f->sx[g] += s[use[k]].x - f->x0;
-		f->sy[g] += s[use[k]].y - f->y0;
-	}
 	x1 = f->sx[1] * f->n[0];
 	x0 = f->sx[0] * f->n[1];
 	y1 = f->sy[1] * f->n[0];
@@ -51,6 +42,21 @@ static bool fit(const struct cal_sample *s, const u32 *use, u64 m, u64 ref_hz, s
 	f->dy = y1 - y0;
 	*tsc_hz = mul_div_u128(f->dx, ref_hz, f->dy);
 	return true;
+}
+
+/* Two-group fit over the samples whose index is in use[0..m). */
+static bool fit(const struct cal_sample *s, const u32 *use, u64 m, u64 ref_hz, struct fit *f,
+		u64 *tsc_hz)
+{
+	*f = (struct fit){ .x0 = s[use[0]].x, .y0 = s[use[0]].y };
+	for (u64 k = 0; k < m; k++) {
+		int g = k < m / 2 ? 0 : 1;
+
+		f->n[g]++;
+		f->sx[g] += s[use[k]].x - f->x0;
+		f->sy[g] += s[use[k]].y - f->y0;
+	}
+	return fit_finish(f, ref_hz, tsc_hz);
 }
 
 /* Residual of sample i from the fitted line through the overall means, in
@@ -73,6 +79,65 @@ static s64 residual(const struct cal_sample *si, const struct fit *f, u64 tsc_hz
 
 static u32 use[CAL_MAX_SAMPLES], sub[CAL_MAX_SAMPLES];
 static u64 absres[CAL_MAX_SAMPLES], sorted[CAL_MAX_SAMPLES];
+/* Running sums of x and y over use[], relative to its first sample. */
+static u128 psx[CAL_MAX_SAMPLES + 1], psy[CAL_MAX_SAMPLES + 1];
+
+/*
+ * Fills the prefix sums psx, psy over use[0..m); false when x or y ever
+ * decreases along use[] (fit()'s u64 differences would then wrap, which
+ * sums of differences cannot reproduce).
+ */
+static bool prefix_sums(const struct cal_sample *s, u64 m)
+{
+	u64 x0 = s[use[0]].x, y0 = s[use[0]].y;
+
+	psx[0] = psy[0] = 0;
+	for (u64 k = 0; k < m; k++) {
+		const struct cal_sample *p = &s[use[k]];
+
+		if (p->x < x0 || p->y < y0 || (k && (p->x < s[use[k - 1]].x ||
+						     p->y < s[use[k - 1]].y)))
+			return false;
+		psx[k + 1] = psx[k] + (p->x - x0);
+		psy[k + 1] = psy[k] + (p->y - y0);
+	}
+	return true;
+}
+
+/* Adds positions [a, b) of use[] to half g of f, relative to f's x0, y0
+ * (no sample of the range below them: prefix_sums checked). */
+static void add_range(struct fit *f, int g, u64 a, u64 b, u64 x0, u64 y0)
+{
+	if (b <= a)
+		return;
+	f->n[g] += b - a;
+	f->sx[g] += psx[b] - psx[a] - (u128)(b - a) * (f->x0 - x0);
+	f->sy[g] += psy[b] - psy[a] - (u128)(b - a) * (f->y0 - y0);
+}
+
+/*
+ * fit() over use[] without positions [lo, hi), from the prefix sums: the
+ * same sums fit() forms (integers, exact), in constant time instead of a
+ * pass over every sample, which counts where the guest is interpreted.
+ */
+static bool fit_without(const struct cal_sample *s, u64 m, u64 lo, u64 hi, u64 ref_hz,
+			struct fit *f, u64 *tsc_hz)
+{
+	u64 n = m - (hi - lo), half = n / 2, first = lo ? 0 : hi;
+	u64 x0 = s[use[0]].x, y0 = s[use[0]].y;
+
+	*f = (struct fit){ .x0 = s[use[first]].x, .y0 = s[use[first]].y };
+	if (half <= lo) {
+		add_range(f, 0, 0, half, x0, y0);
+		add_range(f, 1, half, lo, x0, y0);
+		add_range(f, 1, hi, m, x0, y0);
+	} else {
+		add_range(f, 0, 0, lo, x0, y0);
+		add_range(f, 0, hi, hi + half - lo, x0, y0);
+		add_range(f, 1, hi + half - lo, m, x0, y0);
+	}
+	return fit_finish(f, ref_hz, tsc_hz);
+}
 
 /* Block-jackknife standard error of the rate, in ppb of all (the rate
  * from all of use[0..m)); 0 when there are too few samples. */
@@ -81,16 +146,24 @@ static u64 jackknife_ppb(const struct cal_sample *s, u64 m, u64 ref_hz, u64 all)
 	s64 est[JK_BLOCKS], mean = 0;
 	u128 ssq = 0;
 	struct fit f;
+	bool sums;
 
 	if (m < JK_BLOCKS * CAL_MIN_SAMPLES)
 		return 0;
+	sums = prefix_sums(s, m);
 	for (u64 b = 0; b < JK_BLOCKS; b++) {
 		u64 lo = m * b / JK_BLOCKS, hi = m * (b + 1) / JK_BLOCKS, n = 0, hz;
+		bool ok;
 
-		for (u64 k = 0; k < m; k++)
-			if (k < lo || k >= hi)
-				sub[n++] = use[k];
-		if (!fit(s, sub, n, ref_hz, &f, &hz))
+		if (sums) {
+			ok = fit_without(s, m, lo, hi, ref_hz, &f, &hz);
+		} else {
+			for (u64 k = 0; k < m; k++)
+				if (k < lo || k >= hi)
+					sub[n++] = use[k];
+			ok = fit(s, sub, n, ref_hz, &f, &hz);
+		}
+		if (!ok)
 			return 0;
 		est[b] = MAX(MIN(ppb_diff(hz, all), JK_CLAMP), -JK_CLAMP);
 		mean += est[b];

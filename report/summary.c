@@ -3,6 +3,7 @@
  * verdict into the open row, and tests add notes. */
 #include "summary.h"
 #include "dashboard.h"
+#include "arch-x86/cpu.h"
 #include "lib/console.h"
 #include "lib/str.h"
 
@@ -49,7 +50,7 @@ void summary_count(enum verdict v)
 	}
 }
 
-void summary_end_row(u64 ms)
+void summary_end_row(u64 ms, const u64 *io)
 {
 	char m[64];
 
@@ -57,6 +58,13 @@ void summary_end_row(u64 ms)
 		current->ms = ms;
 		snprintf_(m, sizeof(m), "run.suite_ms.%s", current->name);
 		measure(m, (s64)ms, 0, "ms");
+	}
+	if (current && IO_COUNTING) {
+		snprintf_(m, sizeof(m), "run.reads.%s", current->name);
+		measure_x(m, (s64)(io[IO_PORT] + io[IO_MMIO] + io[IO_MSR]), 0, NULL,
+			  "device accesses, each an exit under a hypervisor: port %lu, mmio %lu, "
+			  "msr %lu; console output %lu of them", io[IO_PORT], io[IO_MMIO],
+			  io[IO_MSR], io[IO_CONSOLE]);
 	}
 	current = NULL;
 }

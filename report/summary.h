@@ -21,9 +21,11 @@ void summary_test_begin(const char *suite, const char *name);
 /* Counts one test's verdict in the open row. */
 void summary_count(enum verdict v);
 /* Closes the open row with the time its suite took and prints that as
- * the measurement run.suite_ms.<suite> (call it after ktap_suite_close,
+ * the measurement run.suite_ms.<suite>, and in the counting build
+ * (arch-x86/cpu.h) the device accesses it made, io[IO_KINDS] by kind, as
+ * run.reads.<suite> (call it after ktap_suite_close,
  * so that the line stands directly before the suite's result line). */
-void summary_end_row(u64 ms);
+void summary_end_row(u64 ms, const u64 *io);
 /* A short note for the open row; notes of several tests are joined with
  * "; ". Ignored when no row is open. */
 void summary_note(const char *fmt, ...) PRINTF_FMT(1, 2);

@@ -25,7 +25,18 @@ struct suite {
 	const char *name;
 	int rank;
 	int selected;
+	int first;		/* its first test in ordered[] */
 };
+
+/*
+ * The selected tests, suite by suite in report order and in declaration
+ * order within each, found once by runner_begin: finding each next test
+ * by a scan of the whole section was quadratic, which counts where the
+ * guest is interpreted (kvm_pvm). Past MAX_TESTS the scan is used.
+ */
+#define MAX_TESTS	512
+static const struct test *ordered[MAX_TESTS];
+static bool ordered_ok;
 
 static struct suite suites[MAX_SUITES];
 static int nsuites, nselected_suites, ntests;
@@ -98,6 +109,38 @@ static struct suite *suite_of(const char *name)
 	return &suites[nsuites++];
 }
 
+/* Declaration order within a file (__COUNTER__), then address. */
+static bool before(const struct test *a, const struct test *b)
+{
+	return a->order < b->order || (a->order == b->order && a < b);
+}
+
+/* Fills ordered[]: each suite's selected tests (insertion sort by
+ * before(), which orders every pair: the same order a scan for the next
+ * one gives), suites in their sorted order. */
+static void order_tests(void)
+{
+	int n = 0;
+
+	ordered_ok = ntests <= MAX_TESTS;
+	for (int i = 0; i < nsuites && ordered_ok; i++) {
+		suites[i].first = n;
+		for (const struct test *t = __tests_start; t < __tests_end; t++) {
+			int j;
+
+			if (strcmp(t->suite, suites[i].name) || !selected(t))
+				continue;
+			if (n == MAX_TESTS) {
+				ordered_ok = false;
+				break;
+			}
+			for (j = n++; j > suites[i].first && before(t, ordered[j - 1]); j--)
+				ordered[j] = ordered[j - 1];
+			ordered[j] = t;
+		}
+	}
+}
+
 void runner_begin(struct test_env *env)
 {
 	globs = cmdline_get(env->cmd, "test");
@@ -123,6 +166,7 @@ void runner_begin(struct test_env *env)
 		nselected_suites += suites[i].selected > 0;
 		ntests += suites[i].selected;
 	}
+	order_tests();
 	dashboard_plan(ntests);
 	ktap_begin(nselected_suites);
 	watchdog_setup(env);
@@ -130,11 +174,6 @@ void runner_begin(struct test_env *env)
 
 /* ---- running ---- */
 
-/* Declaration order within a file (__COUNTER__), then address. */
-static bool before(const struct test *a, const struct test *b)
-{
-	return a->order < b->order || (a->order == b->order && a < b);
-}
 
 /* The selected test of suite that comes next after `after` (NULL: the
  * first): the compiler may emit a file's descriptors in any order. */
@@ -149,18 +188,28 @@ static const struct test *next_test(const char *suite, const struct test *after)
 	return best;
 }
 
+/* The k-th selected test of s (after prev, the (k-1)-th), NULL past the
+ * last: from ordered[] when it holds every selected test. */
+static const struct test *test_at(const struct suite *s, int k, const struct test *prev)
+{
+	if (ordered_ok)
+		return k < s->selected ? ordered[s->first + k] : NULL;
+	return next_test(s->name, k ? prev : NULL);
+}
+
 /* Runs the selected tests of s as KTAP subtest sn; returns its verdict.
  * The last suite prints the summary before its result line: the run's
  * last result ends the KTAP stream. */
 static enum verdict run_suite(const struct suite *s, int sn, bool last, struct test_env *env)
 {
 	enum verdict sv = SKIP;
-	u64 t0 = rdtsc_ordered();
+	u64 t0 = rdtsc_ordered(), io[IO_KINDS];
 	int tn = 0;
 
+	memcpy(io, io_counts, sizeof(io));
 	summary_begin_row(s->name);
 	ktap_suite_begin(s->name, s->selected);
-	for (const struct test *t = next_test(s->name, NULL); t; t = next_test(s->name, t)) {
+	for (const struct test *t = test_at(s, 0, NULL); t; t = test_at(s, tn, t)) {
 		enum verdict v;
 
 		if (verbose)
@@ -172,7 +221,9 @@ static enum verdict run_suite(const struct suite *s, int sn, bool last, struct t
 		ktap_test_result(++tn, t->suite, t->name, v);
 	}
 	ktap_suite_close();
-	summary_end_row(tsc_to_ns(rdtsc_ordered() - t0) / 1000000);
+	for (int k = 0; k < IO_KINDS; k++)
+		io[k] = io_counts[k] - io[k];
+	summary_end_row(tsc_to_ns(rdtsc_ordered() - t0) / 1000000, io);
 	if (last)
 		summary_print();
 	ktap_suite_end(sn, s->name, sv);

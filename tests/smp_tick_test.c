@@ -67,7 +67,7 @@ struct spin_arg {
 
 /* The windows start together, this long after CPU 0 starts calling the
  * others, so that every CPU counts over the same stretch (a CPU woken
- * later still starts on arrival, and is judged over its own window). */
+ * later is judged over the same window, the part it missed its absence). */
 #define WINDOW_LEAD_US		2000
 #define WINDOW_LEAD_PER_CPU_US	1000
 
@@ -90,6 +90,10 @@ static void spin_window(void *arg)
 	for (u32 n = 0; (++n & 63) || rdtsc_ordered() < a->begin;)
 		;
 	watch_begin(w, a->period, a->witness && this_cpu() == 0);
+	/* A CPU that came late (the host did not run it when the call came)
+	 * is still judged over the common window: the time it missed is its
+	 * absence, the first poll's step. */
+	steal_backdate(&w->cpu, a->begin);
 	t0 = smp_cpu((int)this_cpu())->ticks;
 	watch_until(w, a->end);
 	window_ticks[this_cpu()] = smp_cpu((int)this_cpu())->ticks - t0;

@@ -27,6 +27,10 @@ struct test_env {
 	int nioapics;		/* IOAPICs usable (0 without a MADT) */
 	u64 sources_init_ms;	/* probing and calibrating the sources at boot */
 	u64 high_ram;		/* a usable RAM page above 4 GiB, 0 when none */
+	/* Where the time before the first test went (boot/main.c): the TSC
+	 * at kernel entry and at the KTAP header, and the device accesses
+	 * made until then (counting build only, arch-x86/cpu.h). */
+	u64 entry_tsc, header_tsc, header_io;
 };
 
 struct test {

@@ -9,6 +9,8 @@
  * samples, and each sample reads both clocks inside one bracket.
  *
  *   hosttsc [window_ms]  ->  "raw_hz=N mono_hz=N unc_ppb=N slew_ppb=N"
+ *   hosttsc now          ->  "tsc=N mono_ns=N"  (one narrow-bracketed pair: where a
+ *                            guest's TSC is the host's, the host's TSC at a host time)
  *
  * slew_ppb is how much faster CLOCK_MONOTONIC ran than CLOCK_MONOTONIC_RAW
  * over the window (positive: NTP speeds the clock up), to within unc_ppb.
@@ -16,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <x86intrin.h>
 
@@ -57,6 +60,11 @@ int main(int argc, char **argv)
 	struct timespec sl;
 	double dt, raw_hz, mono_hz, unc, slew;
 
+	if (argc > 1 && !strcmp(argv[1], "now")) {
+		s0 = best_sample();
+		printf("tsc=%llu mono_ns=%lld\n", (unsigned long long)s0.tsc, (long long)s0.mono_ns);
+		return 0;
+	}
 	if (ms < 10 || ms > 60000) {
 		fprintf(stderr, "hosttsc: window must be 10..60000 ms\n");
 		return 2;

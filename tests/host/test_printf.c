@@ -92,8 +92,23 @@ static void test_stats_math(void)
 		v[i] = (u64)((i * 37) % 101);	/* a permutation of 0..100 */
 	summarize(v, 101, &s);
 	CHECK(s.min == 0 && s.max == 100 && s.p50 == 50 && s.p99 == 99 && s.p90 == 90);
+	sort_u64(v, 101);
 	for (int i = 1; i < 101; i++)
 		CHECK(v[i - 1] <= v[i]);
+	/* summarize selects: the same ranks a sort gives, on every size and
+	 * on inputs full of ties. */
+	for (size_t n = 1; n <= 300; n++) {
+		u64 a[300], b[300];
+		struct summary t;
+
+		for (size_t i = 0; i < n; i++)
+			a[i] = b[i] = (u64)((i * 7919 + n * 31) % (n % 3 ? n : 5));
+		summarize(a, n, &t);
+		sort_u64(b, n);
+		CHECK(t.n == n && t.min == b[0] && t.max == b[n - 1]);
+		CHECK(t.p50 == b[50 * (n - 1) / 100] && t.p90 == b[90 * (n - 1) / 100] &&
+		      t.p99 == b[99 * (n - 1) / 100]);
+	}
 	for (int k = 0; k < 101; k += 7) {
 		u64 w[101];
 

@@ -2,7 +2,13 @@
 repeated boots. Not a test: it prints medians and extremes, and must never
 fail on speed nor judge a run beyond naming the tests that failed.
 
-For TCG (and KVM when usable), for each calibration window: the TSC error
+First the speed of the default run (`--speed-runs`, 10 by default; also
+`--speed-only`): per suite, its wall time and device accesses (each an exit
+under a hypervisor), their sum against boot to verdict (QEMU's launch to
+its exit), and where the time before the first test goes; then boot paths
+side by side (-kernel with SeaBIOS or qboot, the GRUB ISO).
+
+Then, for TCG (and KVM when usable), for each calibration window: the TSC error
 against the known answer (the host's rate) per reference, the stated
 uncertainty, and the time the clocksource suites add to a run; then a short
 soak (verdicts that differed between runs under load), and `advise --verify`
@@ -12,11 +18,12 @@ on the default run: the scenarios as configured and as advised, side by side
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 
 from . import advise, adviseverify, ktap, matrix, paths, qemu, report, soak
-from .host import host_tsc_hz, kvm_usable
+from .host import host_tsc_hz, host_tsc_now, kvm_usable
 
 REFS = ("hpet", "pm", "pit", "rtc", "kvmclock")
 SOURCE_SUITES = ("tsc", "hpet", "pm", "pit", "rtc", "kvmclock", "drift")
@@ -118,6 +125,121 @@ def verify_advice(kernel: str, accel: str) -> None:
     print("\n".join("  " + ln for ln in advise.libvirt_lines(a)))
 
 
+BOOT_PARTS = ("qemu_start", "firmware", "before_kernel", "setup", "tests")
+BOOT_WHAT = {
+    "before_kernel": "QEMU's launch to kernel entry: the two above, or by the host's TSC "
+                     "where the guest's is the host's",
+    "qemu_start": "QEMU's launch until the VM's TSC starts (host)",
+    "firmware": "firmware and loader: the TSC at kernel entry",
+    "setup": "kernel entry to the KTAP header (sources_init in it)",
+    "tests": "the KTAP header's arrival to QEMU's exit (host)",
+}
+
+
+def boot_parts(r: qemu.RunResult) -> dict[str, float]:
+    """Where one run's time went, in ms, from the kernel's run.boot.*
+    measurements and the host's arrival time of the KTAP header line
+    ({} when the run did not say); QEMU's launch to kernel entry also by
+    the host's TSC where the guest's is the host's."""
+    rep = r.report
+    m = {k: rep.measure(f"run.boot.{k}_ms") for k in ("entry", "setup", "header")}
+    at = next((t for ln, t in zip(r.lines, r.times) if ktap.clean(ln) == "KTAP version 1"),
+              None)
+    if at is None or not r.exited or not all(m.values()):
+        return {}
+    header_host_ms = (at - r.launched) * 1000.0
+    parts = {"qemu_start": header_host_ms - m["header"].value,
+             "firmware": m["entry"].value, "setup": m["setup"].value,
+             "tests": (r.exited - at) * 1000.0}
+    parts["before_kernel"] = parts["qemu_start"] + parts["firmware"]
+    if m["header"].value > header_host_ms:
+        # The VM's TSC did not start at zero when the VM did (kvm_pvm
+        # hands the guest the host's): QEMU's start and the firmware's
+        # time cannot be told apart from it, but together they are the
+        # kernel's entry less the host's TSC at QEMU's launch.
+        del parts["qemu_start"], parts["firmware"], parts["before_kernel"]
+        now, (hz, _) = host_tsc_now(), host_tsc_hz()
+        if now and hz:
+            launch_ms = now[0] * 1000.0 / hz + (r.launched - now[1]) * 1000.0
+            before = m["entry"].value - launch_ms
+            if 0 < before < header_host_ms:
+                parts["before_kernel"] = before
+    return parts
+
+
+def speed(kernel: str, count_kernel: str, accel: str, runs: int, count_runs: int) -> None:
+    """Boot to verdict of the default run: per suite wall time (runs of
+    kernel) and device accesses (count_runs of the counting build, whose
+    read paths carry the count), medians; their sum against the whole;
+    where the time before the first test went. Prints numbers only."""
+    total: list[float] = []
+    suite_ms: dict[str, list[float]] = {}
+    reads: dict[str, list[float]] = {}
+    parts: dict[str, list[float]] = {k: [] for k in BOOT_PARTS}
+    verdicts = []
+    for i in range(runs + count_runs):
+        counting = i >= runs
+        r = qemu.run(qemu.Config(accel=accel, kernel=count_kernel if counting else kernel),
+                     live=False)
+        if counting:
+            for m in r.report.measurements:
+                if m.name.startswith("run.reads."):
+                    reads.setdefault(m.name[len("run.reads."):], []).append(m.value)
+            continue
+        verdicts.append(r.verdict)
+        total.append(r.qemu_s)
+        for m in r.report.measurements:
+            if m.name.startswith("run.suite_ms."):
+                suite_ms.setdefault(m.name[len("run.suite_ms."):], []).append(m.value)
+        for k, v in boot_parts(r).items():
+            parts[k].append(v)
+    med = statistics.median
+    print(f"== speed, {accel}, default run, {runs} runs (reads: {count_runs} runs of "
+          f"{count_kernel}), verdicts {', '.join(verdicts)}")
+    print(f"  boot to verdict s        {fmt(total)}")
+    print(f"  {'suite':12s} {'ms (median)':>12s} {'min':>7s} {'max':>7s} {'reads (median)':>15s}")
+    for name in ["setup"] + list(suite_ms):
+        ms = suite_ms.get(name, parts["setup"] if name == "setup" else [])
+        rd = reads.get(name, [])
+        print(f"  {name:12s} {med(ms) if ms else 0:12.0f} {min(ms) if ms else 0:7.0f} "
+              f"{max(ms) if ms else 0:7.0f} {med(rd) if rd else 0:15.0f}")
+    suites = sum(med(v) for v in suite_ms.values())
+    for k in BOOT_PARTS:
+        if parts[k]:
+            print(f"  boot.{k:10s} ms {fmt(parts[k])}  ({BOOT_WHAT[k]})")
+    if parts["tests"] and total:
+        print(f"  sum of suite medians {suites:.0f} ms of tests and exit "
+              f"{med(parts['tests']):.0f} ms; "
+              f"boot parts sum {sum(med(v) for v in parts.values() if v):.0f} ms "
+              f"of boot to verdict {med(total) * 1000:.0f} ms")
+
+
+def boot_paths(kernel: str, iso: str, runs: int) -> None:
+    """Where the time before the first test goes on each boot path: the
+    same kernel from -kernel (SeaBIOS, qboot) and from the GRUB ISO, with
+    one quick test so that only the boot differs (an ISO's command line is
+    fixed: it runs everything, and only its boot parts count here)."""
+    paths_ = [("tcg -kernel seabios", qemu.Config(accel="tcg", firmware="seabios")),
+              ("tcg -kernel qboot", qemu.Config(accel="tcg", firmware="qboot")),
+              ("tcg iso seabios+grub", qemu.Config(accel="tcg", firmware="seabios", iso=iso))]
+    if kvm_usable()[0]:
+        paths_ += [("kvm -kernel qboot", qemu.Config(accel="kvm", firmware="qboot")),
+                   ("kvm -kernel seabios", qemu.Config(accel="kvm", firmware="seabios"))]
+    print(f"== boot paths, {runs} runs each (ms, medians)")
+    print(f"  {'path':22s} " + " ".join(f"{k:>10s}" for k in BOOT_PARTS))
+    for name, cfg in paths_:
+        cfg.kernel = kernel
+        if not cfg.iso:
+            cfg.cmdline = "test=platform.cpu"
+        parts: dict[str, list[float]] = {k: [] for k in BOOT_PARTS}
+        for _ in range(runs):
+            for k, v in boot_parts(qemu.run(cfg, live=False)).items():
+                parts[k].append(v)
+        print(f"  {name:22s} " + " ".join(
+            f"{statistics.median(parts[k]) if parts[k] else float('nan'):10.0f}"
+            for k in BOOT_PARTS))
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--kernel", default="build/tickscope.elf")
@@ -126,10 +248,26 @@ def main() -> int:
     p.add_argument("--soak-runs", type=int, default=3,
                    help="runs of each `soak = yes` entry beside one load boot (0: none)")
     p.add_argument("--no-advise", action="store_true", help="skip advise --verify")
+    p.add_argument("--speed-runs", type=int, default=10,
+                   help="default runs for boot to verdict per accelerator (0: none)")
+    p.add_argument("--boot-runs", type=int, default=3, help="runs of each boot path (0: none)")
+    p.add_argument("--iso", default=paths.ISO)
+    p.add_argument("--count-kernel", default="build/count/tickscope.elf",
+                   help="the counting build (make build/count/tickscope.elf) for run.reads.*")
+    p.add_argument("--count-runs", type=int, default=3, help="runs of it per accelerator")
+    p.add_argument("--speed-only", action="store_true",
+                   help="only boot to verdict and the boot paths")
     a = p.parse_args()
     accels = ["tcg"] + (["kvm"] if kvm_usable()[0] else [])
     hz, why = host_tsc_hz()
     print(f"host TSC: {hz} Hz ({why})")
+    print(f"host: {os.uname().nodename}, {os.cpu_count()} CPUs, load {os.getloadavg()}")
+    for accel in accels if a.speed_runs else []:
+        speed(a.kernel, a.count_kernel, accel, a.speed_runs, a.count_runs)
+    if a.boot_runs:
+        boot_paths(a.kernel, a.iso, a.boot_runs)
+    if a.speed_only:
+        return 0
     for accel in accels:
         for w in a.windows.split(","):
             bench(a.kernel, accel, int(w), a.runs)

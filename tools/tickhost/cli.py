@@ -67,7 +67,8 @@ def line(r: qemu.RunResult) -> str:
     the known TSC answer passed (with the host clocks' slew)."""
     extra = f": {r.reason}" if r.reason else ""
     return (f"tickscope: {r.config['name']}: {r.verdict} (accel={r.accel}, "
-            f"firmware={r.config['firmware']}, {r.duration_s:.1f} s; {truth_phrase(r.truth)})"
+            f"firmware={r.config['firmware']}, {r.duration_s:.1f} s, boot to verdict "
+            f"{r.qemu_s:.1f} s; {truth_phrase(r.truth)})"
             f"{extra}")
 
 

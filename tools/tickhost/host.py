@@ -72,6 +72,21 @@ def host_tsc() -> HostTsc:
     return _host_tsc
 
 
+def host_tsc_now() -> Optional[tuple[int, float]]:
+    """One (host TSC, time.monotonic() seconds) pair, read inside one narrow
+    bracket by tools/hosttsc.c; None when it cannot run. Where a guest's TSC
+    is the host's, this places a guest TSC reading in host time."""
+    if not host_tsc().hz:       # builds the helper, or says why not
+        return None
+    try:
+        out = subprocess.run([paths.HOSTTSC_BIN, "now"], check=True, capture_output=True,
+                             text=True).stdout
+        fields = dict(kv.split("=") for kv in out.split())
+        return int(fields["tsc"]), int(fields["mono_ns"]) / 1e9
+    except (OSError, subprocess.CalledProcessError, KeyError, ValueError):
+        return None
+
+
 def host_tsc_hz() -> tuple[int, str]:
     """The host's TSC rate against CLOCK_MONOTONIC, the clock QEMU's devices
     follow (0 and a reason when it cannot be measured)."""

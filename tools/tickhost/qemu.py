@@ -109,6 +109,16 @@ class RunResult:
     # host time.monotonic() at which each of lines arrived (scenarios use
     # it as the host's truth for the guest's clock)
     times: list[float] = field(default_factory=list)
+    # host time.monotonic() when QEMU was started and when it had exited:
+    # boot to verdict is their difference (duration_s also counts the
+    # host's own preparation, the known answer's measurement among it)
+    launched: float = 0.0
+    exited: float = 0.0
+
+    @property
+    def qemu_s(self) -> float:
+        """QEMU's launch to its exit: boot to verdict."""
+        return self.exited - self.launched if self.exited else 0.0
 
 
 def resolve(cfg: Config) -> tuple[Config, str]:
@@ -237,6 +247,7 @@ def run(cfg: Config, live: bool = True,
         cmd, on_line = _screen_hook(cmd, tmp, shot, on_line)
     elif c.vga_at:
         cmd, on_line = _vga_hook(cmd, tmp, shot, on_line, c.vga_at)
+    launched = time.monotonic()
     try:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
@@ -247,6 +258,7 @@ def run(cfg: Config, live: bool = True,
     if on_start:
         on_start(proc)
     status, timed_out, lines, times, stderr = _collect(proc, c.timeout, live, on_line)
+    exited = time.monotonic()
     shutil.rmtree(tmp, ignore_errors=True)
     # QEMU's -kernel loader notes our multiboot1 video request on every
     # boot ("multiboot knows VBE. we don't"): not a message about the run.
@@ -264,7 +276,7 @@ def run(cfg: Config, live: bool = True,
                                   "the kernel never said # hold:" if c.screen else
                                   f"no serial line matched /{c.vga_at}/")),
                      vga_mem if isinstance(vga_mem, bytes) else b"",
-                     truth, times=times)
+                     truth, times=times, launched=launched, exited=exited)
 
 
 def known_truth(c: "Config") -> dict:

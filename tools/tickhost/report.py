@@ -35,6 +35,7 @@ def _fields(r: RunResult) -> dict[str, Any]:
         "reason": r.reason,
         "qemu_status": r.qemu_status,
         "duration_s": round(r.duration_s, 3),
+        "qemu_s": round(r.qemu_s, 3),
         "truth": r.truth,
         "platform": rep.platform,
         "warnings": rep.warnings,
