@@ -97,6 +97,7 @@ u64 pt_translate(const struct pt_env *e, u64 root, u64 virt)
 }
 
 #ifndef HOST_TEST
+#include "cpu.h"
 /* Enough for MMIO in a dozen separate GiBs; each new GiB takes one PD,
  * each new 512 GiB one PDPT. */
 #define POOL_TABLES	16
@@ -125,6 +126,16 @@ static u64 *low_table(void *ctx, u64 phys)
 
 static const struct pt_env kernel_env = { pool_alloc, low_table, NULL };
 
+/* Physical address bits (CPUID 0x80000008 EAX[7:0]; 36 without the
+ * leaf): an entry naming an address at or beyond 2^bits sets reserved
+ * bits, and using it faults (#PF with RSVD). */
+static u64 phys_limit(void)
+{
+	u32 bits = cpuid(0x80000000, 0).eax >= 0x80000008 ? cpuid(0x80000008, 0).eax & 0xFF : 36;
+
+	return bits >= 52 || bits < 32 ? 1ull << 52 : 1ull << bits;
+}
+
 int paging_map_mmio(u64 phys, u64 len)
 {
 	u64 cr3;
@@ -132,6 +143,8 @@ int paging_map_mmio(u64 phys, u64 len)
 
 	if (len && phys < LOW_LIMIT && len <= LOW_LIMIT - phys)
 		return 0;
+	if (phys >= phys_limit() || len > phys_limit() - phys)
+		return -ERANGE;
 	__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
 	rc = pt_map_identity(&kernel_env, cr3, phys, len, PTE_PCD | PTE_PWT, &pages_added);
 	/* Entries went from not present to present: no stale translation

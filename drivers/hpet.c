@@ -42,7 +42,7 @@ static struct clocksource hpet_cs = {
 int hpet_init(const struct acpi_info *ai, struct hpet_info *out, const char **why)
 {
 	u64 cap, first;
-	int i;
+	int i, rc;
 
 	*why = reason;
 	if (!ai->present) {
@@ -66,8 +66,10 @@ int hpet_init(const struct acpi_info *ai, struct hpet_info *out, const char **wh
 	}
 	/* HPETs may sit above 4 GiB, past the boot identity map: map the
 	 * 1 KiB block there on demand. */
-	if (paging_map_mmio(info.base, 0x400)) {
-		snprintf_(reason, sizeof(reason), "HPET at 0x%lx cannot be mapped", info.base);
+	rc = paging_map_mmio(info.base, 0x400);
+	if (rc) {
+		snprintf_(reason, sizeof(reason), "HPET at 0x%lx cannot be mapped (%s)", info.base,
+			  rc == -ERANGE ? "beyond this CPU's physical address bits" : "no page table left");
 		return -EIO;
 	}
 	cap = hpet_read64(HPET_GCAP_ID);
