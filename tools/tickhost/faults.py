@@ -9,7 +9,6 @@ it runs and is reported the same way, as waiting rather than failing.
 """
 from __future__ import annotations
 
-import configparser
 import os
 import re
 import shlex
@@ -61,9 +60,7 @@ def expand(text: str) -> str:
 
 def load(path: str, kernel: str) -> list[Fault]:
     """The faults of path; placeholders are expanded when a fault runs."""
-    cp = configparser.ConfigParser(interpolation=None)
-    if not cp.read(path):
-        raise FileNotFoundError(path)
+    cp = matrix.read(path)
     out = []
     for name in cp.sections():
         s = cp[name]

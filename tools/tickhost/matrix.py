@@ -112,10 +112,17 @@ def _expand(text: str) -> str:
     return text.replace("{spcr_com2}", spcr.write()) if "{spcr_com2}" in text else text
 
 
-def load(path: str, kernel: str, iso: str) -> list[Entry]:
+def read(path: str) -> configparser.ConfigParser:
+    """A configurations file (matrix or faults), sections as written;
+    FileNotFoundError when it cannot be read."""
     cp = configparser.ConfigParser(interpolation=None)
     if not cp.read(path):
         raise FileNotFoundError(path)
+    return cp
+
+
+def load(path: str, kernel: str, iso: str) -> list[Entry]:
+    cp = read(path)
     entries = []
     for name in cp.sections():
         s = cp[name]

@@ -119,24 +119,19 @@ def boots(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
     results = []
     parsed: list[str] = []
     logs = 0
+    # short_soak runs the entries marked `soak = test`, three times under load.
     entries = [e for e in (matrix.load(matrix.DEFAULT_FILE, kernel, iso)
                            + matrix.load(paths.BAD_INPUT_FILE, kernel, iso))
-               if (not only or only in e.config.name) and e.soak != "test"
-               and not matrix.unmet(e)]
+               if (not only or only in e.config.name) and e.soak != "test"]
+    unmet = {e.config.name: matrix.unmet(e) for e in entries}
     # The first try of every boot, BOOT_JOBS at a time, taken in order
-    # below (a second try runs on its own, beside them). short_soak runs
-    # the entries marked `soak = test`, three times under load.
+    # below (a second try runs on its own, beside them).
     pool = concurrent.futures.ThreadPoolExecutor(BOOT_JOBS)
     firsts = {e.config.name: pool.submit(bochs.run_config, e.config, live=False)
-              for e in entries}
-    for e in (matrix.load(matrix.DEFAULT_FILE, kernel, iso)
-              + matrix.load(paths.BAD_INPUT_FILE, kernel, iso)):
+              for e in entries if not unmet[e.config.name]}
+    for e in entries:
         name = f"boot {e.config.name}"
-        if only and only not in e.config.name:
-            continue
-        if e.soak == "test":
-            continue    # short_soak runs it, three times under load
-        why = matrix.unmet(e)
+        why = unmet[e.config.name]
         if why:
             t.add(name, [], skipped=why)
             if e.golden:
@@ -164,6 +159,7 @@ def boots(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
             parsed += same_as_parsed(e.config.name, r, results[-1])
             if e.golden:
                 ktap_conformance(e.config.name, t)
+    pool.shutdown()
     if logs:
         t.add(f"parse: {logs} saved serial logs (build/logs/) give their runs' JSON and "
               f"verdict (tickscope parse)", parsed)
