@@ -80,20 +80,29 @@ static struct clocksource pit_cs = {
 	.read_method = "latch + 2 inb (channel 2)",
 };
 
+/* Whether a channel counts: a read that differs from the first (in
+ * *first) within 10000 reads. With no PIT the ports float (0xffff). */
+static bool counts(u16 (*read)(void), u16 *first)
+{
+	u16 b = 0;
+	int i;
+
+	*first = read();
+	for (i = 0; i < 10000 && (b = read()) == *first; i++)
+		;
+	return b != *first;
+}
+
 int pit_clocksource_init(const char **why)
 {
-	u16 a, b = 0;
-	int i;
+	u16 a;
 
 	*why = reason;
 	outb(PORT_61, (u8)((inb(PORT_61) & ~P61_SPEAKER) | P61_GATE2));
 	outb(PIT_CMD, PIT_SEL_CH2 | PIT_LOHI | PIT_MODE2);
 	outb(PIT_CH2, 0);
 	outb(PIT_CH2, 0);
-	a = ch2_latched();
-	for (i = 0; i < 10000 && (b = ch2_latched()) == a; i++)
-		;
-	if (a == b) {
+	if (!counts(ch2_latched, &a)) {
 		snprintf_(reason, sizeof(reason), "PIT channel 2 does not count (reads 0x%x)", a);
 		return -ENODEV;
 	}
@@ -204,14 +213,8 @@ static struct clockevent pit_ce = {
  * which still counts down past zero, so two latched reads differ. */
 static bool ch0_counts(u16 *first)
 {
-	u16 b = 0;
-	int i;
-
 	pit_ch0_stop();
-	*first = pit_ch0_read();
-	for (i = 0; i < 10000 && (b = pit_ch0_read()) == *first; i++)
-		;
-	return b != *first;
+	return counts(pit_ch0_read, first);
 }
 
 /*

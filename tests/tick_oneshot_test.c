@@ -277,8 +277,10 @@ TEST(tick, idle)
 		tick_add_timer(&nag);
 	}
 	tick_idle_until(tick_now_ns() + IDLE_ONESHOT_NS, t.halt);
-	nagging = false;
-	tick_del_timer(&nag);
+	if (nagging) {
+		nagging = false;
+		tick_del_timer(&nag);
+	}
 	n_oneshot = t.ce->events - e0;
 	per_s_oneshot = n_oneshot * 1000000000ull / IDLE_ONESHOT_NS;
 	tick_test_stop(&t);
