@@ -39,6 +39,7 @@ TEST(smp, ipi_latency)
 	static u64 lat[IPI_SAMPLES * SMP_MAX_CPUS], sent[SMP_MAX_CPUS], before[SMP_MAX_CPUS];
 	int n = 0;
 	struct summary s;
+	char m[24];
 
 	if (v != PASS)
 		return v;
@@ -81,7 +82,7 @@ TEST(smp, ipi_latency)
 	}
 	summarize(lat, (size_t)n, &s);
 	measure_percentiles("ipi.latency_ns", &s, "ns");
-	summary_note("IPI p50 %lu us", s.p50 / 1000);
+	summary_note("IPI p50 %s us", fx(m, sizeof(m), (s64)s.p50, 3));
 	return PASS;
 }
 
