@@ -359,6 +359,8 @@ int hpet_clockevent_init(int nioapics, bool legacy, const char **why)
 	hpet_shutdown(&hpet_ce);
 	hpet_ce.freq_hz = info.freq_hz;
 	if (ce_legacy)
+		hpet_ce.features |= CE_LEGACY_RT;
+	if (ce_legacy)
 		snprintf_(hpet_ce.route, sizeof(hpet_ce.route), "comparator %d, legacy replacement "
 			  "(IRQ0), vector 0x%x", HPET_CE_TIMER, ce_vector);
 	else

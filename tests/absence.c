@@ -32,6 +32,7 @@ void watch_begin(struct watch *w, u64 period, bool witness)
 	u64 hz = 0;
 
 	w->witness = witness && !in_use && witness_runs(&hz);
+	w->sighted = false;
 	if (!witness)
 		snprintf_(what, sizeof(what), "emulator not watched (the RTC is under test)");
 	w->nsight = w->overflow = 0;
@@ -48,11 +49,46 @@ void watch_begin(struct watch *w, u64 period, bool witness)
 	w->next_rtc = w->cpu.start;
 }
 
+void watch_begin_sighted(struct watch *w, u64 period, u64 hz)
+{
+	watch_begin(w, period, false);
+	if (in_use || !hz)
+		return;
+	in_use = true;
+	w->witness = w->sighted = true;
+	w->rtc_period = tsc_hz() / hz;
+	snprintf_(what, sizeof(what), "RTC interrupt at %lu Hz", hz);
+}
+
+void watch_sight(struct watch *w, u64 seen, u64 clear)
+{
+	if (!w->sighted || seen < w->cpu.start)
+		return;
+	if (w->nsight < WATCH_SIGHTINGS) {
+		seen_at[w->nsight] = seen;
+		clear_at[w->nsight++] = clear;
+	} else {
+		w->overflow++;
+	}
+}
+
+void watch_share(struct watch *w, const struct watch *from)
+{
+	w->witness = from->witness;
+	w->sighted = from->sighted;
+	w->emulator = from->emulator;
+	gaps_remove(&w->emulator, 0, w->cpu.start);
+	gaps_remove(&w->emulator, w->cpu.last, UINT64_MAX);
+	gaps_init(&w->all);
+	gaps_union(&w->all, &w->cpu.absent);
+	gaps_union(&w->all, &w->emulator);
+}
+
 u64 watch_poll(struct watch *w)
 {
 	u64 now = steal_poll(&w->cpu);
 
-	if (!w->witness || now < w->next_rtc)
+	if (!w->witness || w->sighted || now < w->next_rtc)
 		return now;
 	/* Sixteen polls per RTC period: the flag's time is known to 1/16
 	 * of a period, far below the tick periods it excuses. */

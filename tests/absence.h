@@ -21,6 +21,7 @@
 struct watch {
 	struct steal cpu;	/* this vCPU's own gaps */
 	bool witness;		/* the RTC flag is watched */
+	bool sighted;		/* ... through the RTC's own interrupts (watch_sight) */
 	u64 rtc_period;		/* its period, cycles */
 	u64 next_rtc;		/* TSC of the next witness poll */
 	u64 nsight, overflow;	/* flags seen; seen beyond WATCH_SIGHTINGS */
@@ -36,6 +37,18 @@ struct watch {
  * Only one window at a time may use the witness.
  */
 void watch_begin(struct watch *w, u64 period, bool witness);
+/*
+ * As watch_begin with the witness, when the RTC's periodic interrupt runs
+ * at hz under another window's test (tests/clockevent_test.c measures
+ * several devices at once): the flag is not polled (the RTC's handler
+ * reads register C); the caller hands each interrupt in with watch_sight
+ * before watch_end, with the last poll of this window before it.
+ */
+void watch_begin_sighted(struct watch *w, u64 period, u64 hz);
+void watch_sight(struct watch *w, u64 seen, u64 clear);
+/* After watch_end of both: w (a window inside from's, on the same CPU)
+ * takes from's emulator absences within its own span as its own. */
+void watch_share(struct watch *w, const struct watch *from);
 /* One poll: reads the TSC (returned) and, now and then, the witness. */
 u64 watch_poll(struct watch *w);
 /* Ends the window: finishes this CPU's accounting and works out the

@@ -15,6 +15,8 @@
 #include "drivers/lapic_timer.h"
 #include "oneshot.h"
 #include "measure/lapic_rate.h"
+#include "lib/cmdline.h"
+#include "lib/str.h"
 
 #define PERIODIC_HZ		250	/* the default HZ */
 /* The RTC only has powers of two. Its emulation runs on QEMU's main-loop
@@ -28,9 +30,6 @@
 #define RTC_WINDOW_MS		800
 #define PERIODIC_TRIES		3	/* windows at most, when the host spoils them */
 
-static u64 stamps[PERIODIC_MAX];
-static volatile u64 nstamps;
-
 enum verdict ce_or_verdict(const char *name, u32 features, struct clockevent **out)
 {
 	*out = clockevent_find(name);
@@ -41,70 +40,74 @@ enum verdict ce_or_verdict(const char *name, u32 features, struct clockevent **o
 	return absent_verdict(name);
 }
 
-static void stamp(struct clockevent *ce)
-{
-	if (nstamps < PERIODIC_MAX)
-		stamps[nstamps++] = ce->irq_tsc;
-}
+/*
+ * The periodic devices, in the order of their tests. Their <ce>.periodic
+ * windows run at the same time, each device on its own vector with its own
+ * timestamps and its own watch (this vCPU's gaps over its own window), in
+ * as few windows as the devices allow: HPET legacy replacement takes the
+ * PIT's and the RTC's interrupts, so those go in another window. Each test
+ * then judges its device on that window's data. lapic.concurrent shows
+ * that the concurrent figures agree with figures taken one at a time, and
+ * where they do not, every device is measured again alone in its test.
+ */
+#define PERIODIC_DEVS	4
+static const char *const periodic_names[PERIODIC_DEVS] = { "hpet", "pit", "rtc", "lapic" };
 
 struct periodic_result {
 	bool refused;
 	u64 taken, discarded;
 	u64 excused;		/* grid ticks that fell due while nothing ran */
 	struct watch w;		/* the vCPU's and the emulator's absences */
+	char witness[64];	/* how the emulator was watched, for the report */
 	struct periodic_fit fit;
 };
 
-/* One window of periodic interrupts at hz, placed on the device's grid
- * and fitted, watched for absences: the RTC's own test cannot use the
- * RTC witness. */
-static void periodic_window(struct test_env *env, struct clockevent *ce, u64 hz, u64 window_ns,
-			    struct periodic_result *r)
-{
-	u64 first = 0, period, start, stop, n;
-	struct periodic_fit *f = &r->fit;
+/* One device in a window. */
+struct periodic_slot {
+	struct clockevent *ce;
+	u64 hz, window_ns;
+	u64 period, start, stop, end, limit;
+	bool running;
+	struct periodic_result r;
+	volatile u64 n;
+	u64 stamps[PERIODIC_MAX];
+};
 
-	*r = (struct periodic_result){ 0 };
-	if (ce->features & CE_PERCPU)
-		watchdog_pause();
-	nstamps = 0;
-	ce->handler = stamp;
-	start = rdtsc_ordered();
-	if (ce->set_periodic(ce, hz)) {
-		ce->handler = NULL;
-		if (ce->features & CE_PERCPU)
-			watchdog_resume();
-		r->refused = true;
+static struct periodic_slot slots[PERIODIC_DEVS];
+/* The RTC's interrupts as the witness of a window it shares: for each, the
+ * last poll of the watching window before it. */
+static u64 rtc_clear[PERIODIC_MAX];
+static struct watch *volatile sight_watch;
+
+static void stamp(struct clockevent *ce)
+{
+	struct periodic_slot *s = ce->ctx;
+
+	if (s->n >= PERIODIC_MAX)
 		return;
-	}
-	period = mul_div_u64(tsc_hz(), 1000, ce->period_mhz);
-	watch_begin(&r->w, period, __builtin_strcmp(ce->name, "rtc"));
-	watch_until(&r->w, rdtsc_ordered() + ns_to_tsc(window_ns));
-	/* A device that owes ticks delivers them late (KVM's PIT reinjects
-	 * what its injecting host thread could not deliver, once it runs):
-	 * while more than one tick due has not come, the window runs on, by
-	 * at most half of it, so that the catch-up lands inside. */
-	for (u64 limit = r->w.cpu.last + ns_to_tsc(window_ns / 2);
-	     r->w.cpu.last < limit && (r->w.cpu.last - start) / period > nstamps + 1;)
-		watch_until(&r->w, MIN(r->w.cpu.last + 10 * period, limit));
-	ce->handler = NULL;	/* what shutting down may raise is not a tick */
-	stop = rdtsc_ordered();
-	ce->shutdown(ce);
-	watch_end(&r->w);
-	if (ce->features & CE_PERCPU)
-		watchdog_resume();
-	n = nstamps;
+	if (sight_watch && !__builtin_strcmp(ce->name, "rtc"))
+		rtc_clear[s->n] = sight_watch->cpu.last;
+	s->stamps[s->n++] = ce->irq_tsc;
+}
+
+/* Places a device's stopped window on its grid and fits it. */
+static void periodic_finish(struct test_env *env, struct periodic_slot *s)
+{
+	struct periodic_result *r = &s->r;
+	struct periodic_fit *f = &r->fit;
+	u64 first = 0, n = s->n, period = s->period;
+
 	/* An edge left pending in an emulated IOAPIC while the input was
 	 * masked (or a tick KVM's PIT held back to reinject) is delivered when
 	 * the input is unmasked. Every device here starts counting when it is
 	 * programmed, so its first tick cannot come before a whole period:
 	 * anything before three quarters of one is not ours. */
-	while (first < n && stamps[first] < start + period * 3 / 4)
+	while (first < n && s->stamps[first] < s->start + period * 3 / 4)
 		first++;
 	r->discarded = first;
 	r->taken = n - first;
-	plant_rate(env, stamps + first, n - first);
-	periodic_fit(stamps + first, NULL, n - first, period, f);
+	plant_rate(env, s->stamps + first, n - first);
+	periodic_fit(s->stamps + first, NULL, n - first, period, f);
 	if (f->status)
 		return;
 	/* Two interrupts in one cell of the grid are extra only if there are
@@ -112,7 +115,7 @@ static void periodic_window(struct test_env *env, struct clockevent *ce, u64 hz,
 	 * shutdown: a device that delivers ticks late rather than dropping
 	 * them (KVM's PIT reinjects, one per acknowledgement) puts those it
 	 * caught up on in the cells where they arrived. */
-	if (r->taken <= (stop - start) / period + 1) {
+	if (r->taken <= (s->stop - s->start) / period + 1) {
 		f->bunched += f->extra;
 		f->extra = 0;
 	}
@@ -126,6 +129,114 @@ static void periodic_window(struct test_env *env, struct clockevent *ce, u64 hz,
 	 * on its way when it began, and met the others there. */
 	gaps_widen(&r->w.all, ns_to_tsc(f->late.p50));
 	r->excused = gaps_coalesced(&r->w.all, f->t_ref, period, f->k_first, f->k_last);
+}
+
+static void periodic_stop(struct periodic_slot *s, bool lead, const struct periodic_slot *rtc)
+{
+	struct clockevent *ce = s->ce;
+
+	ce->handler = NULL;	/* what shutting down may raise is not a tick */
+	s->stop = rdtsc_ordered();
+	ce->shutdown(ce);
+	s->running = false;
+	if (lead && s->r.w.sighted) {
+		sight_watch = NULL;
+		for (u64 i = 0; rtc && i < rtc->n && rtc->stamps[i] <= s->r.w.cpu.last; i++)
+			watch_sight(&s->r.w, rtc->stamps[i], rtc_clear[i]);
+	}
+	watch_end(&s->r.w);
+}
+
+/*
+ * One window of periodic interrupts for the devices g[0..n) at once, each
+ * at its own hz for its own window_ns, watched for absences: the RTC's own
+ * window cannot use the RTC witness; the others share one witness, the
+ * RTC's flag, or the RTC's interrupts when the RTC is in the window.
+ */
+static void periodic_window(struct test_env *env, struct periodic_slot **g, int n)
+{
+	struct periodic_slot *rtc = NULL, *lead = NULL;
+	bool percpu = false, any = false;
+
+	for (int i = 0; i < n; i++) {
+		percpu |= (g[i]->ce->features & CE_PERCPU) != 0;
+		if (!__builtin_strcmp(g[i]->ce->name, "rtc"))
+			rtc = g[i];
+		else if (!lead || g[i]->window_ns > lead->window_ns)
+			lead = g[i];
+	}
+	if (percpu)
+		watchdog_pause();
+	/* The lead's watch begins first: it holds the witness. */
+	for (int j = -1; j < n; j++) {
+		struct periodic_slot *s = j < 0 ? lead : g[j];
+		struct clockevent *ce;
+
+		if (!s || (j >= 0 && s == lead))
+			continue;
+		ce = s->ce;
+		s->r = (struct periodic_result){ 0 };
+		s->n = 0;
+		s->limit = 0;
+		ce->ctx = s;
+		ce->handler = stamp;
+		s->start = rdtsc_ordered();
+		if (ce->set_periodic(ce, s->hz)) {
+			ce->handler = NULL;
+			s->r.refused = true;
+			continue;
+		}
+		s->running = any = true;
+		s->period = mul_div_u64(tsc_hz(), 1000, ce->period_mhz);
+		s->end = s->start + ns_to_tsc(s->window_ns);
+		if (s == lead && rtc && n > 1) {
+			watch_begin_sighted(&s->r.w, s->period, rtc->hz);
+			sight_watch = &s->r.w;
+		} else {
+			watch_begin(&s->r.w, s->period, s == lead);
+		}
+		snprintf_(s->r.witness, sizeof(s->r.witness), "%s", watch_witness_what(&s->r.w));
+	}
+	while (any) {
+		any = false;
+		for (int i = 0; i < n; i++) {
+			struct periodic_slot *s = g[i];
+			u64 now;
+
+			if (!s->running)
+				continue;
+			any = true;
+			now = watch_poll(&s->r.w);
+			if (now < s->end)
+				continue;
+			/* A device that owes ticks delivers them late (KVM's PIT
+			 * reinjects what its injecting host thread could not
+			 * deliver, once it runs): while more than one tick due
+			 * has not come, its window runs on, by at most half of
+			 * it, so that the catch-up lands inside. */
+			if (!s->limit)
+				s->limit = now + ns_to_tsc(s->window_ns / 2);
+			if (now < s->limit && (now - s->start) / s->period > s->n + 1)
+				s->end = MIN(now + 10 * s->period, s->limit);
+			else
+				periodic_stop(s, s == lead, rtc);
+		}
+		cpu_relax();
+	}
+	sight_watch = NULL;
+	if (percpu)
+		watchdog_resume();
+	for (int i = 0; i < n; i++) {
+		struct periodic_slot *s = g[i];
+
+		if (s->r.refused)
+			continue;
+		if (s != rtc && s != lead && lead && !lead->r.refused) {
+			watch_share(&s->r.w, &lead->r.w);
+			snprintf_(s->r.witness, sizeof(s->r.witness), "%s", lead->r.witness);
+		}
+		periodic_finish(env, s);
+	}
 }
 
 /* Lost beyond what absences excuse, or extra ticks: the device's. */
@@ -174,12 +285,21 @@ static void report_absences(const char *name, const struct periodic_result *r, u
 	measure_x(m, (s64)r->excused, 0, NULL, "ticks due while this vCPU (%lu ms in %lu gaps) "
 		  "or the emulator (%lu ms more, by the %s) did not run", tsc_to_ns(r->w.cpu.cycles)
 		  / 1000000, r->w.cpu.gaps, tsc_to_ns(watch_emulator_only(&r->w)) / 1000000,
-		  watch_witness_what(&r->w));
+		  r->witness);
 	snprintf_(m, sizeof(m), "%s.periodic.remeasured", name);
 	measure_x(m, (s64)tries - 1, 0, NULL, "windows measured again because the host's "
 		  "absences spoiled them (at most %d)%s", PERIODIC_TRIES - 1, r->w.witness ? "" :
 		  ", or lost ticks with the emulator unwatched");
 }
+
+/* What a device's test judges: the least spoiled of its windows. */
+struct periodic_best {
+	struct periodic_result r;
+	u64 tries;		/* windows measured (0: the device refused the rate) */
+	bool done;
+	bool solo;		/* to be measured again without the RTC */
+	char with[32];		/* the devices measured in the same window */
+};
 
 /*
  * A window the host spoiled is measured again, a bounded number of times;
@@ -189,71 +309,258 @@ static void report_absences(const char *name, const struct periodic_result *r, u
  * nothing could watch where the ticks come from: the RTC is its own
  * witness, so the main loop's absences in its test are unseen, and KVM's
  * steal time beyond the gaps seen says the host was short of CPU for
- * threads the guest cannot watch. Returns the windows measured (0: the
- * device refused the rate).
+ * threads the guest cannot watch. The devices g[0..n) are measured at
+ * once, each again only while its own windows call for it.
  */
-static u64 periodic_best(struct test_env *env, struct clockevent *ce, u64 hz, u64 window_ns,
-			 struct periodic_result *best)
+static void periodic_measure(struct test_env *env, struct periodic_slot **g, int n,
+			     struct periodic_best **best)
 {
-	static struct periodic_result r;
-	u64 tries = 0;
+	struct periodic_slot *pending[PERIODIC_DEVS];
+	int np;
 
+	for (int i = 0; i < n; i++) {
+		*best[i] = (struct periodic_best){ 0 };
+		for (int j = 0; j < n; j++)
+			if (j != i && strlen(best[i]->with) + strlen(g[j]->ce->name) + 3 <
+			    sizeof(best[i]->with))
+				snprintf_(best[i]->with + strlen(best[i]->with),
+					  sizeof(best[i]->with) - strlen(best[i]->with), "%s%s",
+					  best[i]->with[0] ? ", " : "", g[j]->ce->name);
+	}
 	do {
-		periodic_window(env, ce, hz, window_ns, &r);
-		if (tries++)
-			steal_note_remeasured();
-		if (r.refused)
-			return 0;
-		if (tries == 1 || less_spoiled(&r, best))
-			*best = r;
-		if (!r.fit.status && bad_count(&r) && r.w.witness &&
-		    !hidden_steal(&r, mul_div_u64(tsc_hz(), 1000, ce->period_mhz))) {
-			*best = r;
-			break;
+		struct periodic_slot *rtc = NULL;
+		bool solo = false;
+
+		np = 0;
+		for (int i = 0; i < n; i++) {
+			solo |= !best[i]->done && best[i]->solo;
+			if (!best[i]->done)
+				pending[np++] = g[i];
 		}
-	} while ((spoiled(best) || bad_count(best)) && tries < PERIODIC_TRIES);
-	return tries;
+		if (!np)
+			break;
+		/* A device the RTC's interrupts watched for, that lost ticks
+		 * they did not excuse, goes again without the RTC: the RTC's
+		 * flag at its own rate watches more closely (a main-loop
+		 * stall is seen once it holds a flag up by an eighth of its
+		 * period: 0.5 ms at 256 Hz, 2 ms at the test's 64 Hz). */
+		for (int i = 0; solo && np > 1 && i < np; i++)
+			if (!__builtin_strcmp(pending[i]->ce->name, "rtc")) {
+				rtc = pending[i];
+				pending[i] = pending[--np];
+			}
+		periodic_window(env, pending, np);
+		if (rtc)
+			periodic_window(env, &rtc, 1);
+		for (int i = 0; i < n; i++) {
+			struct periodic_best *b = best[i];
+			struct periodic_result *r = &g[i]->r;
+
+			if (b->done)
+				continue;
+			if (b->tries++)
+				steal_note_remeasured();
+			if (r->refused) {
+				b->tries = 0;
+				b->done = true;
+				continue;
+			}
+			if (b->tries == 1 || less_spoiled(r, &b->r))
+				b->r = *r;
+			b->solo = !r->fit.status && bad_count(r) && r->w.sighted;
+			if (!r->fit.status && bad_count(r) && r->w.witness && !r->w.sighted &&
+			    !hidden_steal(r, g[i]->period)) {
+				b->r = *r;
+				b->done = true;
+			}
+			if ((!spoiled(&b->r) && !bad_count(&b->r)) || b->tries >= PERIODIC_TRIES)
+				b->done = true;
+		}
+	} while (np);
+}
+
+/* The devices' results, measured once by the first periodic test. */
+static struct periodic_best bests[PERIODIC_DEVS];
+static bool measured, fallback;
+/* The interference check: device i alone, and how it compared. */
+static struct periodic_best alone[PERIODIC_DEVS], together[PERIODIC_DEVS];
+static bool checked[PERIODIC_DEVS];
+
+static int periodic_index(const char *name)
+{
+	for (int i = 0; i < PERIODIC_DEVS; i++)
+		if (!__builtin_strcmp(periodic_names[i], name))
+			return i;
+	return -1;
+}
+
+static void slot_setup(struct test_env *env, int i, struct clockevent *ce, u64 def_ms)
+{
+	bool rtc = !__builtin_strcmp(ce->name, "rtc");
+
+	slots[i].ce = ce;
+	slots[i].hz = rtc ? RTC_TEST_HZ : PERIODIC_HZ;
+	slots[i].window_ns = periodic_window_ns(env, def_ms ? def_ms : rtc ? RTC_WINDOW_MS :
+						PERIODIC_WINDOW_MS);
+}
+
+/* Device i measured alone into *b, with a window of def_ms (0: its own). */
+static void periodic_alone(struct test_env *env, int i, u64 def_ms, struct periodic_best *b)
+{
+	struct periodic_slot *g[1] = { &slots[i] };
+	struct periodic_best *bp[1] = { b };
+
+	slot_setup(env, i, slots[i].ce, def_ms);
+	periodic_measure(env, g, 1, bp);
+	slot_setup(env, i, slots[i].ce, 0);
+}
+
+/* Two fits of one device agree within three of their combined sigma. */
+static bool agree(const struct periodic_result *a, const struct periodic_result *b, s64 *diff,
+		  u64 *tol)
+{
+	*diff = ppb_diff(a->fit.rate_uhz, b->fit.rate_uhz);
+	*tol = 3 * hypot_u64(a->fit.unc_ppb, b->fit.unc_ppb);
+	return !a->fit.status && !b->fit.status && *diff <= (s64)*tol && *diff >= -(s64)*tol;
+}
+
+/*
+ * Measures every selected periodic device, as few windows as their
+ * interrupts allow, then the interference check: by default the LAPIC
+ * (or the first device that shared a window) alone for half its window,
+ * with thorough every device that shared one, alone for its whole window.
+ * A disagreement, or a check the host left without a figure, makes every
+ * test measure its device alone.
+ */
+static void periodic_all(struct test_env *env)
+{
+	struct periodic_slot *groups[PERIODIC_DEVS][PERIODIC_DEVS];
+	int ngroup[PERIODIC_DEVS] = { 0 }, gi[PERIODIC_DEVS] = { 0 }, ng = 0, pick = -1;
+	bool thorough = cmdline_has(env->cmd, "thorough");
+
+	measured = true;
+	for (int i = 0; i < PERIODIC_DEVS; i++) {
+		struct clockevent *ce = clockevent_find(periodic_names[i]);
+		int g;
+
+		slots[i].ce = NULL;
+		if (!test_selected(periodic_names[i], "periodic") || !ce ||
+		    !(ce->features & CE_PERIODIC))
+			continue;
+		slot_setup(env, i, ce, 0);
+		/* First fit: the first window it does not clash with. */
+		for (g = 0; g < ng; g++) {
+			bool clash = false;
+
+			for (int j = 0; j < ngroup[g]; j++) {
+				struct clockevent *o = groups[g][j]->ce;
+				bool isa = !__builtin_strcmp(ce->name, "pit") ||
+					   !__builtin_strcmp(ce->name, "rtc");
+				bool oisa = !__builtin_strcmp(o->name, "pit") ||
+					    !__builtin_strcmp(o->name, "rtc");
+
+				clash |= ((o->features & CE_LEGACY_RT) && isa) ||
+					 ((ce->features & CE_LEGACY_RT) && oisa);
+			}
+			if (!clash)
+				break;
+		}
+		if (g == ng)
+			ng++;
+		gi[i] = g;
+		groups[g][ngroup[g]++] = &slots[i];
+	}
+	for (int g = 0; g < ng; g++) {
+		struct periodic_best *bp[PERIODIC_DEVS];
+
+		for (int j = 0; j < ngroup[g]; j++)
+			bp[j] = &bests[groups[g][j] - slots];
+		periodic_measure(env, groups[g], ngroup[g], bp);
+	}
+	for (int i = 0; i < PERIODIC_DEVS; i++) {
+		checked[i] = slots[i].ce && ngroup[gi[i]] > 1 && bests[i].tries;
+		}
+	/* By default one device: the LAPIC when it shared a window, else the
+	 * first other one that did, but not the RTC (800 ms). */
+	if (!thorough) {
+		pick = checked[3] ? 3 : checked[0] ? 0 : checked[1] ? 1 : -1;
+		for (int i = 0; i < PERIODIC_DEVS; i++)
+			checked[i] = i == pick;
+	}
+	for (int i = 0; i < PERIODIC_DEVS; i++) {
+		s64 diff;
+		u64 tol;
+
+		if (!checked[i])
+			continue;
+		together[i] = bests[i];
+		periodic_alone(env, i, thorough ? 0 : (slots[i].window_ns / 2000000), &alone[i]);
+		if (!alone[i].tries || !agree(&bests[i].r, &alone[i].r, &diff, &tol))
+			fallback = true;
+	}
+}
+
+/* The device's figures: from the shared windows, or alone after all. */
+static const struct periodic_best *periodic_get(struct test_env *env, struct clockevent *ce)
+{
+	int i = periodic_index(ce->name);
+
+	if (!measured)
+		periodic_all(env);
+	if (fallback || !slots[i].ce) {
+		slots[i].ce = ce;
+		periodic_alone(env, i, 0, &bests[i]);
+		bests[i].with[0] = 0;
+	}
+	return &bests[i];
 }
 
 static enum verdict ce_periodic(struct test_env *env, const char *name)
 {
 	struct clockevent *ce;
 	enum verdict v = ce_or_verdict(name, CE_PERIODIC, &ce);
-	u64 hz = !__builtin_strcmp(name, "rtc") ? RTC_TEST_HZ : PERIODIC_HZ, tries;
-	u64 window_ns = periodic_window_ns(env, !__builtin_strcmp(name, "rtc") ? RTC_WINDOW_MS :
-					   PERIODIC_WINDOW_MS);
-	static struct periodic_result r;
-	struct periodic_fit *f = &r.fit;
+	const struct periodic_best *b;
+	const struct periodic_result *r;
+	const struct periodic_fit *f;
+	u64 hz, tries, window_ns;
 	struct rate_expect x;
 	char m[64], e[64];
 
 	if (v != PASS)
 		return v;
-	tries = periodic_best(env, ce, hz, window_ns, &r);
+	b = periodic_get(env, ce);
+	r = &b->r;
+	f = &r->fit;
+	tries = b->tries;
+	hz = slots[periodic_index(name)].hz;
+	window_ns = slots[periodic_index(name)].window_ns;
 	if (!tries)
 		return error("%s refused a periodic rate of %lu Hz", name, hz);
-	if (r.discarded)
-		diag("discarded %lu stale interrupt(s) from before the first period", r.discarded);
+	if (r->discarded)
+		diag("discarded %lu stale interrupt(s) from before the first period", r->discarded);
 	diag("%s: %s; programmed %lu.%03lu Hz (%lu ticks of %lu Hz) for %lu ms", name, ce->route,
 	     ce->period_mhz / 1000, ce->period_mhz % 1000, ce->period_ticks, ce->freq_hz,
 	     window_ns / 1000000);
-	report_absences(name, &r, tries);
+	if (b->with[0])
+		diag("%s: measured in one window with %s, each on its own vector (lapic.concurrent "
+		     "compares such figures with figures taken one at a time)", name, b->with);
+	report_absences(name, r, tries);
 	if (f->status) {
-		if (r.w.cpu.cycles + watch_emulator_only(&r.w) > ns_to_tsc(window_ns) / 2) {
+		if (r->w.cpu.cycles + watch_emulator_only(&r->w) > ns_to_tsc(window_ns) / 2) {
 			steal_note_unjudged();
 			return error("only %lu periodic interrupts in %lu ms at %lu Hz in each of %lu "
 				     "windows, the host absent for most of each: cannot judge the "
-				     "device", r.taken, window_ns / 1000000, hz, tries);
+				     "device", r->taken, window_ns / 1000000, hz, tries);
 		}
-		return fail("only %lu periodic interrupts in %lu ms at %lu Hz", r.taken,
+		return fail("only %lu periodic interrupts in %lu ms at %lu Hz", r->taken,
 			    window_ns / 1000000, hz);
 	}
 	/* Lost is what the device is judged on: missing from the grid
 	 * beyond what the host's absences excuse. */
 	snprintf_(m, sizeof(m), "%s.periodic.lost", name);
-	measure_x(m, MAX(f->lost - (s64)r.excused, 0ll), 0, NULL, "beyond those excused: %ld "
+	measure_x(m, MAX(f->lost - (s64)r->excused, 0ll), 0, NULL, "beyond those excused: %ld "
 		  "missing from ticks %lu..%lu of the grid, %lu excused; %lu interrupts over %lu us",
-		  f->lost, f->k_first, f->k_last, r.excused, f->n, tsc_to_ns(f->span) / 1000);
+		  f->lost, f->k_first, f->k_last, r->excused, f->n, tsc_to_ns(f->span) / 1000);
 	snprintf_(m, sizeof(m), "%s.periodic.extra", name);
 	measure_x(m, f->extra, 0, NULL, "more interrupts than ticks");
 	snprintf_(m, sizeof(m), "%s.periodic.bunched", name);
@@ -262,19 +569,19 @@ static enum verdict ce_periodic(struct test_env *env, const char *name)
 	snprintf_(m, sizeof(m), "%s.periodic.lateness_ns", name);
 	measure_percentiles(m, &f->late, "ns");
 	snprintf_(m, sizeof(m), "%s.periodic.stolen_ms", name);
-	measure_x(m, (s64)(tsc_to_ns(r.w.cpu.cycles) / 1000000), 0, "ms", "%lu gaps of a period "
-		  "or more when this CPU did not run, %lu periods inside them", r.w.cpu.gaps,
-		  r.w.cpu.periods);
-	summary_note("periodic %lu Hz, lost %ld (%lu excused), bunched %ld", hz, f->lost, r.excused,
+	measure_x(m, (s64)(tsc_to_ns(r->w.cpu.cycles) / 1000000), 0, "ms", "%lu gaps of a period "
+		  "or more when this CPU did not run, %lu periods inside them", r->w.cpu.gaps,
+		  r->w.cpu.periods);
+	summary_note("periodic %lu Hz, lost %ld (%lu excused), bunched %ld", hz, f->lost, r->excused,
 		     f->bunched);
 	periodic_expect(env, ce, &x);
 	snprintf_(m, sizeof(m), "%s.periodic.rate_hz", name);
 	snprintf_(e, sizeof(e), "%s.periodic.err_ppm", name);
 	v = periodic_judge(env, m, e, f, &x);
-	if (bad_count(&r))
+	if (bad_count(r))
 		v = verdict_merge(v, fail("%ld ticks lost (%lu of them excused: due while this vCPU or "
 					  "the emulator did not run) and %ld extra in %lu us",
-					  f->lost, r.excused, f->extra, tsc_to_ns(f->span) / 1000));
+					  f->lost, r->excused, f->extra, tsc_to_ns(f->span) / 1000));
 	return v;
 }
 
@@ -348,4 +655,60 @@ TEST(lapic, calibration)
 	return verdict_merge(v, check_within("lapic.claim_err_ppm",
 					     ppb_diff(hz_milli, li->claimed_hz * 1000), 0, 10000000,
 					     3, "ppm"));
+}
+
+/*
+ * Interference: the periodic tests measured their devices at once, each
+ * on its own vector. Their rates must agree, within three of their
+ * combined sigma, with the same devices' rates measured one at a time: by
+ * default the LAPIC's (or the first other device's that shared a window),
+ * alone for half its window; with thorough every device that shared one,
+ * alone for its whole window. Where they do not, every periodic test
+ * measured its device alone instead, and this test says so.
+ */
+TEST(lapic, concurrent)
+{
+	enum verdict v = PASS;
+	bool any = false;
+	char m[64], a[24], b[24], uc[24], uo[24];
+
+	if (!measured)
+		periodic_all(env);
+	for (int i = 0; i < PERIODIC_DEVS; i++) {
+		const struct periodic_result *c = &together[i].r, *o = &alone[i].r;
+		s64 diff;
+		u64 tol;
+
+		if (!checked[i])
+			continue;
+		any = true;
+		if (!alone[i].tries) {
+			v = verdict_merge(v, error("%s refused a periodic rate alone after taking it "
+						   "with others", periodic_names[i]));
+			continue;
+		}
+		if (c->fit.status || o->fit.status) {
+			v = verdict_merge(v, skip("%s: %lu interrupts at once with others, %lu alone: "
+						  "too few to compare; the periodic tests measured "
+						  "their devices alone", periodic_names[i], c->taken,
+						  o->taken));
+			continue;
+		}
+		agree(c, o, &diff, &tol);
+		diag("%s: at once with %s %s Hz over %lu us, alone %s Hz over %lu us (%lu "
+		     "window(s)); tol = 3 x sqrt(%s^2 + %s^2) ppm", periodic_names[i],
+		     together[i].with,
+		     fx(a, sizeof(a), (s64)c->fit.rate_uhz, 6), tsc_to_ns(c->fit.span) / 1000,
+		     fx(b, sizeof(b), (s64)o->fit.rate_uhz, 6), tsc_to_ns(o->fit.span) / 1000,
+		     alone[i].tries, fx(uc, sizeof(uc), (s64)c->fit.unc_ppb, 3),
+		     fx(uo, sizeof(uo), (s64)o->fit.unc_ppb, 3));
+		snprintf_(m, sizeof(m), "%s.periodic.alone_diff_ppm", periodic_names[i]);
+		v = verdict_merge(v, check_within(m, diff, 0, (s64)tol, 3, "ppm"));
+	}
+	if (!any)
+		return skip("no two periodic devices were measured in one window");
+	if (fallback)
+		diag("the figures disagreed or could not be compared: every periodic test measured "
+		     "its device alone");
+	return v;
 }

@@ -16,6 +16,8 @@
 #define CE_DEADLINE	(1u << 2)	/* oneshot is an absolute TSC deadline */
 #define CE_PERCPU	(1u << 3)	/* one per CPU (LAPIC) */
 #define CE_C3STOP	(1u << 4)	/* stops in deep C-states (LAPIC without ARAT) */
+#define CE_LEGACY_RT	(1u << 5)	/* takes IRQ0 and IRQ8 from the PIT and the RTC
+					 * while it runs (HPET legacy replacement) */
 
 #define ETIME		62		/* programmed event already passed */
 
