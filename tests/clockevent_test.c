@@ -146,8 +146,11 @@ static void periodic_stop(struct periodic_slot *s, bool lead, const struct perio
 	s->running = false;
 	if (lead && s->r.w.sighted) {
 		sight_watch = NULL;
+		/* Not what came before three quarters of the RTC's first
+		 * period: a stale edge (periodic_finish). */
 		for (u64 i = 0; rtc && i < rtc->n && rtc->stamps[i] <= s->r.w.cpu.last; i++)
-			watch_sight(&s->r.w, rtc->stamps[i], rtc_clear[i]);
+			if (rtc->stamps[i] >= rtc->start + rtc->period * 3 / 4)
+				watch_sight(&s->r.w, rtc->stamps[i], rtc_clear[i]);
 	}
 	watch_end(&s->r.w);
 }
