@@ -59,6 +59,7 @@ struct periodic_result {
 	u64 excused;		/* grid ticks that fell due while nothing ran */
 	struct watch w;		/* the vCPU's and the emulator's absences */
 	char witness[64];	/* how the emulator was watched, for the report */
+	char with[32];		/* the other devices in the window */
 	struct periodic_fit fit;
 };
 
@@ -205,6 +206,15 @@ static void periodic_window(struct test_env *env, struct periodic_slot **g, int 
 		}
 		snprintf_(s->r.witness, sizeof(s->r.witness), "%s", watch_witness_what(&s->r.w));
 	}
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < n; j++) {
+			char *w = g[i]->r.with;
+			size_t l = strlen(w);
+
+			if (j != i && l + strlen(g[j]->ce->name) + 3 < sizeof(g[i]->r.with))
+				snprintf_(w + l, sizeof(g[i]->r.with) - l, "%s%s", l ? ", " : "",
+					  g[j]->ce->name);
+		}
 	while (any) {
 		any = false;
 		for (int i = 0; i < n; i++) {
@@ -306,7 +316,6 @@ struct periodic_best {
 	u64 tries;		/* windows measured (0: the device refused the rate) */
 	bool done;
 	bool solo;		/* to be measured again without the RTC */
-	char with[32];		/* the devices measured in the same window */
 };
 
 /*
@@ -317,49 +326,67 @@ struct periodic_best {
  * nothing could watch where the ticks come from: the RTC is its own
  * witness, so the main loop's absences in its test are unseen, and KVM's
  * steal time beyond the gaps seen says the host was short of CPU for
- * threads the guest cannot watch. The devices g[0..n) are measured at
- * once, each again only while its own windows call for it.
+ * threads the guest cannot watch. The devices g[0..n) are measured in
+ * rounds: each round puts every device still to be measured into as few
+ * windows as clash() allows (first fit, in test order), so that one
+ * device measured again rides in another's window where they can share.
  */
+static bool isa_irq(const struct clockevent *ce)
+{
+	return !__builtin_strcmp(ce->name, "pit") || !__builtin_strcmp(ce->name, "rtc");
+}
+
+/*
+ * Two devices that cannot share a window: HPET legacy replacement takes
+ * the PIT's and the RTC's interrupts; and a device the RTC's interrupts
+ * watched for, that lost ticks they did not excuse, goes again without
+ * the RTC: the RTC's flag at its own rate watches more closely (a
+ * main-loop stall is seen once it holds a flag up by an eighth of its
+ * period: 0.5 ms at 256 Hz, 2 ms at the test's 64 Hz).
+ */
+static bool clash(const struct periodic_slot *a, const struct periodic_best *ba,
+		  const struct periodic_slot *b, const struct periodic_best *bb)
+{
+	return ((a->ce->features & CE_LEGACY_RT) && isa_irq(b->ce)) ||
+	       ((b->ce->features & CE_LEGACY_RT) && isa_irq(a->ce)) ||
+	       (ba->solo && !__builtin_strcmp(b->ce->name, "rtc")) ||
+	       (bb->solo && !__builtin_strcmp(a->ce->name, "rtc"));
+}
+
 static void periodic_measure(struct test_env *env, struct periodic_slot **g, int n,
 			     struct periodic_best **best)
 {
-	struct periodic_slot *pending[PERIODIC_DEVS];
-	int np;
-
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < n; i++)
 		*best[i] = (struct periodic_best){ 0 };
-		for (int j = 0; j < n; j++)
-			if (j != i && strlen(best[i]->with) + strlen(g[j]->ce->name) + 3 <
-			    sizeof(best[i]->with))
-				snprintf_(best[i]->with + strlen(best[i]->with),
-					  sizeof(best[i]->with) - strlen(best[i]->with), "%s%s",
-					  best[i]->with[0] ? ", " : "", g[j]->ce->name);
-	}
-	do {
-		struct periodic_slot *rtc = NULL;
-		bool solo = false;
+	for (;;) {
+		int left[PERIODIC_DEVS], nl = 0;
 
-		np = 0;
-		for (int i = 0; i < n; i++) {
-			solo |= !best[i]->done && best[i]->solo;
+		for (int i = 0; i < n; i++)
 			if (!best[i]->done)
-				pending[np++] = g[i];
-		}
-		if (!np)
+				left[nl++] = i;
+		if (!nl)
 			break;
-		/* A device the RTC's interrupts watched for, that lost ticks
-		 * they did not excuse, goes again without the RTC: the RTC's
-		 * flag at its own rate watches more closely (a main-loop
-		 * stall is seen once it holds a flag up by an eighth of its
-		 * period: 0.5 ms at 256 Hz, 2 ms at the test's 64 Hz). */
-		for (int i = 0; solo && np > 1 && i < np; i++)
-			if (!__builtin_strcmp(pending[i]->ce->name, "rtc")) {
-				rtc = pending[i];
-				pending[i] = pending[--np];
+		/* This round's windows: each takes the first device left and
+		 * every later one that clashes with none it holds. */
+		while (nl) {
+			struct periodic_slot *win[PERIODIC_DEVS];
+			int in[PERIODIC_DEVS], nw = 0, rest = 0;
+
+			for (int k = 0; k < nl; k++) {
+				bool ok = true;
+
+				for (int j = 0; j < nw && ok; j++)
+					ok = !clash(g[left[k]], best[left[k]], g[in[j]], best[in[j]]);
+				if (ok) {
+					in[nw] = left[k];
+					win[nw++] = g[left[k]];
+				} else {
+					left[rest++] = left[k];
+				}
 			}
-		periodic_window(env, pending, np);
-		if (rtc)
-			periodic_window(env, &rtc, 1);
+			periodic_window(env, win, nw);
+			nl = rest;
+		}
 		for (int i = 0; i < n; i++) {
 			struct periodic_best *b = best[i];
 			struct periodic_result *r = &g[i]->r;
@@ -384,7 +411,7 @@ static void periodic_measure(struct test_env *env, struct periodic_slot **g, int
 			if ((!spoiled(&b->r) && !bad_count(&b->r)) || b->tries >= PERIODIC_TRIES)
 				b->done = true;
 		}
-	} while (np);
+	}
 }
 
 /* The devices' results, measured once by the first periodic test. */
@@ -433,17 +460,19 @@ static bool agree(const struct periodic_result *a, const struct periodic_result 
 }
 
 /*
- * Measures every selected periodic device, as few windows as their
- * interrupts allow, then the interference check: by default the LAPIC
- * (or the first device that shared a window) alone for half its window,
+ * Measures every selected periodic device, in as few windows as their
+ * interrupts allow, then the interference check, for the devices whose
+ * judged window was shared: by default the LAPIC (else the HPET, else
+ * the PIT; not the RTC's 800 ms) alone for half its window,
  * with thorough every device that shared one, alone for its whole window.
  * A disagreement, or a check the host left without a figure, makes every
  * test measure its device alone.
  */
 static void periodic_all(struct test_env *env)
 {
-	struct periodic_slot *groups[PERIODIC_DEVS][PERIODIC_DEVS];
-	int ngroup[PERIODIC_DEVS] = { 0 }, gi[PERIODIC_DEVS] = { 0 }, ng = 0, pick = -1;
+	struct periodic_slot *g[PERIODIC_DEVS];
+	struct periodic_best *bp[PERIODIC_DEVS];
+	int n = 0, pick;
 	bool thorough = cmdline_has(env->cmd, "thorough");
 
 	measured = true;
@@ -452,47 +481,21 @@ static void periodic_all(struct test_env *env)
 					"must FAIL, and the periodic tests measure alone");
 	for (int i = 0; i < PERIODIC_DEVS; i++) {
 		struct clockevent *ce = clockevent_find(periodic_names[i]);
-		int g;
 
 		slots[i].ce = NULL;
 		if (!test_selected(periodic_names[i], "periodic") || !ce ||
 		    !(ce->features & CE_PERIODIC))
 			continue;
 		slot_setup(env, i, ce, 0);
-		/* First fit: the first window it does not clash with. */
-		for (g = 0; g < ng; g++) {
-			bool clash = false;
-
-			for (int j = 0; j < ngroup[g]; j++) {
-				struct clockevent *o = groups[g][j]->ce;
-				bool isa = !__builtin_strcmp(ce->name, "pit") ||
-					   !__builtin_strcmp(ce->name, "rtc");
-				bool oisa = !__builtin_strcmp(o->name, "pit") ||
-					    !__builtin_strcmp(o->name, "rtc");
-
-				clash |= ((o->features & CE_LEGACY_RT) && isa) ||
-					 ((ce->features & CE_LEGACY_RT) && oisa);
-			}
-			if (!clash)
-				break;
-		}
-		if (g == ng)
-			ng++;
-		gi[i] = g;
-		groups[g][ngroup[g]++] = &slots[i];
+		g[n] = &slots[i];
+		bp[n++] = &bests[i];
 	}
-	for (int g = 0; g < ng; g++) {
-		struct periodic_best *bp[PERIODIC_DEVS];
-
-		for (int j = 0; j < ngroup[g]; j++)
-			bp[j] = &bests[groups[g][j] - slots];
-		periodic_measure(env, groups[g], ngroup[g], bp);
-	}
-	for (int i = 0; i < PERIODIC_DEVS; i++) {
-		checked[i] = slots[i].ce && ngroup[gi[i]] > 1 && bests[i].tries;
-		}
-	/* By default one device: the LAPIC when it shared a window, else the
-	 * first other one that did, but not the RTC (800 ms). */
+	periodic_measure(env, g, n, bp);
+	/* The figures a test will judge came from a window shared with
+	 * others. */
+	for (int i = 0; i < PERIODIC_DEVS; i++)
+		checked[i] = slots[i].ce && bests[i].tries && bests[i].r.with[0];
+	/* By default one device. */
 	if (!thorough) {
 		pick = checked[3] ? 3 : checked[0] ? 0 : checked[1] ? 1 : -1;
 		for (int i = 0; i < PERIODIC_DEVS; i++)
@@ -521,7 +524,6 @@ static const struct periodic_best *periodic_get(struct test_env *env, struct clo
 	if (fallback || !slots[i].ce) {
 		slots[i].ce = ce;
 		periodic_alone(env, i, 0, &bests[i]);
-		bests[i].with[0] = 0;
 	}
 	return &bests[i];
 }
@@ -552,9 +554,9 @@ static enum verdict ce_periodic(struct test_env *env, const char *name)
 	diag("%s: %s; programmed %lu.%03lu Hz (%lu ticks of %lu Hz) for %lu ms", name, ce->route,
 	     ce->period_mhz / 1000, ce->period_mhz % 1000, ce->period_ticks, ce->freq_hz,
 	     window_ns / 1000000);
-	if (b->with[0])
+	if (r->with[0])
 		diag("%s: measured in one window with %s, each on its own vector (lapic.concurrent "
-		     "compares such figures with figures taken one at a time)", name, b->with);
+		     "compares such figures with figures taken one at a time)", name, r->with);
 	report_absences(name, r, tries);
 	if (f->status) {
 		if (r->w.cpu.cycles + watch_emulator_only(&r->w) > ns_to_tsc(window_ns) / 2) {
@@ -708,7 +710,7 @@ TEST(lapic, concurrent)
 		agree(c, o, &diff, &tol);
 		diag("%s: at once with %s %s Hz over %lu us, alone %s Hz over %lu us (%lu "
 		     "window(s)); tol = 3 x sqrt(%s^2 + %s^2) ppm", periodic_names[i],
-		     together[i].with,
+		     together[i].r.with,
 		     fx(a, sizeof(a), (s64)c->fit.rate_uhz, 6), tsc_to_ns(c->fit.span) / 1000,
 		     fx(b, sizeof(b), (s64)o->fit.rate_uhz, 6), tsc_to_ns(o->fit.span) / 1000,
 		     alone[i].tries, fx(uc, sizeof(uc), (s64)c->fit.unc_ppb, 3),
