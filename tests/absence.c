@@ -149,8 +149,20 @@ static void emulator_gaps(struct watch *w)
 	/* One period before the grid point at that phase: every flag seen
 	 * is after it. */
 	base = seen_at[0] + first[best] - P;
+	/*
+	 * The earlier flag's own due point is the grid point at or before it,
+	 * or one up to an eighth of a period after it: phases are taken from
+	 * the first flag, itself seen up to a poll late, so flags seen a
+	 * little earlier in their period than the first one fall in the bin
+	 * before the busiest, after the grid point that bin gives. Taken as
+	 * the point before, d was that flag's own due point, and the stretch
+	 * to the next flag looked like the main loop away for most of a
+	 * period, every period (82 ms of a 200 ms window under icount, where
+	 * nothing is ever away, once the polls drifted across the first
+	 * flag's phase).
+	 */
 	for (u64 i = 1; i < n; i++) {
-		u64 d = base + ((seen_at[i - 1] - base) / P + 1) * P;
+		u64 d = base + ((seen_at[i - 1] + P / EMULATOR_LATE_DIV - base) / P + 1) * P;
 
 		if (clear_at[i] > d + P / EMULATOR_LATE_DIV)
 			gaps_add(&w->emulator, seen_at[i - 1], seen_at[i]);
