@@ -37,7 +37,7 @@ static int tick_vector = -1;
  */
 #define RELAY_RING	1024	/* send times kept: 1 s at HZ_MAX */
 #define RELAY_TAKES	8192	/* takes kept per window, all CPUs together */
-#define RELAY_PLANT_EVERY 4	/* plant=relay: every 4th relay is not sent */
+#define RELAY_PLANT_EVERY 2	/* plant=relay: every 2nd relay is not sent */
 
 struct relay_view {
 	volatile bool in_window;
@@ -180,6 +180,7 @@ struct spin_arg {
 static struct watch watches[SMP_MAX_CPUS];
 static u64 window_ticks[SMP_MAX_CPUS];	/* ticks each CPU took inside its window */
 static u64 before_window[SMP_MAX_CPUS];	/* from when it did not run before its window */
+static bool last_spoiled;		/* the last window measured was spoiled too */
 
 /* Counts only the ticks inside the CPU's own window: starting the
  * timers and the broadcast, and stopping them, takes a call round trip
@@ -278,6 +279,7 @@ static u64 excused(int c, u64 period, u64 start, u64 end)
 static enum verdict judge_ticks(const char *what, u64 hz, bool relayed, u64 *lost_total)
 {
 	enum verdict v = PASS;
+	bool extra = false;
 	u64 period = tsc_hz() / hz;
 
 	*lost_total = 0;
@@ -303,14 +305,29 @@ static enum verdict judge_ticks(const char *what, u64 hz, bool relayed, u64 *los
 			  tsc_to_ns(gaps_total_in(&watches[c].cpu.absent, lo, hi)) / 1000000, early);
 		if (got + 2 + ex < want) {
 			*lost_total += want - got;
-			v = fail("CPU %d took %lu %s ticks, expected %lu (%lu excused: due while it or "
-				 "the emulator did not run; +-2 for the window's ends)", c, got, what,
-				 want, ex);
+			v = verdict_merge(v, fail("CPU %d took %lu %s ticks, expected %lu (%lu excused: "
+				 "due while it or the emulator did not run; +-2 for the window's "
+				 "ends; the emulator watched by %s, away %lu ms)", c, got, what, want,
+				 ex, watch_witness_what(&watches[0]),
+				 tsc_to_ns(gaps_total_in(&watches[0].emulator, lo, hi)) / 1000000));
 		} else if (got > want + 2 + early) {
-			v = fail("CPU %d took %lu %s ticks, more than %lu (+2 for the window's ends, "
+			extra = true;
+			v = verdict_merge(v, fail("CPU %d took %lu %s ticks, more than %lu (+2 for the window's ends, "
 				 "+%lu due while it did not run just before it)", c, got, what, want,
-				 early);
+				 early));
 		}
+	}
+	/* Counts that fall short by more than the absences excuse, in a
+	 * window the host kept a CPU or the emulator away from for most of
+	 * every try: the excuse (floor(L / period) an interval, without the
+	 * ticks' phase) is then too coarse to tell the device's loss from the
+	 * host's. The host suite reports it (host.absence, unjudged). */
+	if (v == FAIL && !extra && last_spoiled) {
+		steal_note_unjudged();
+		return error("the host kept a CPU or the emulator away for most of each of %d "
+			     "windows; what it excuses does not account for the ticks short (above): "
+			     "cannot judge the %s", TICK_TRIES, relayed ? "broadcast device's ticks" :
+			     "per-CPU timers");
 	}
 	return v;
 }
@@ -396,7 +413,7 @@ static bool tick_windows(const char *what, u64 hz, bool (*start)(u64 hz), void (
 			 bool common, u64 *start_tsc)
 {
 	u64 tries = 0, armed;
-	bool ok, spoiled;
+	bool ok;
 	char m[48];
 
 	do {
@@ -408,12 +425,12 @@ static bool tick_windows(const char *what, u64 hz, bool (*start)(u64 hz), void (
 		ok = start(hz);
 		ok = ok && run_window(hz, TICK_WINDOW_NS, armed, start_tsc, true, common);
 		stop();
-		spoiled = ok && window_spoiled(*start_tsc, TICK_WINDOW_NS);
-	} while (spoiled && tries < TICK_TRIES);
+		last_spoiled = ok && window_spoiled(*start_tsc, TICK_WINDOW_NS);
+	} while (last_spoiled && tries < TICK_TRIES);
 	snprintf_(m, sizeof(m), "smp.%s.remeasured", what);
 	measure_x(m, (s64)tries - 1, 0, NULL, "windows measured again: the host kept a CPU or the "
 		  "emulator away for most of the window (at most %d)%s", TICK_TRIES - 1,
-		  spoiled ? "; the last one too, judged with what it excuses" : "");
+		  last_spoiled ? "; the last one too, judged with what it excuses" : "");
 	return ok;
 }
 
@@ -506,7 +523,7 @@ TEST(smp, broadcast)
 	if (!ensure_tick_vector())
 		return error("no free vector for the broadcast IPI");
 	bcast_ce = ce;
-	relay_plant = test_planted(env, "relay", "every 8th tick CPU 0 relays is numbered as sent "
+	relay_plant = test_planted(env, "relay", "every 2nd tick CPU 0 relays is numbered as sent "
 				   "but its IPI is not sent");
 	relay_on = true;
 	ok = tick_windows("broadcast_ticks", hz, bcast_start, bcast_stop, false, &start);
