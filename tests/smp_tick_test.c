@@ -157,7 +157,6 @@ static bool ensure_tick_vector(void)
 	return true;
 }
 
-
 /* Every CPU busy-waits through the window with interrupts on, watching
  * for the gaps when the host did not run it; CPU 0 also watches the
  * emulator (the per-CPU timers and the broadcast device are the emulator's
@@ -190,9 +189,7 @@ static void spin_window(void *arg)
 {
 	struct spin_arg *a = arg;
 	struct watch *w = &watches[this_cpu()];
-	u64 t0;
-
-	u64 now, ran = a->armed;
+	u64 t0, now, ran = a->armed;
 
 	irq_enable();
 	/* Bounded (a fixed TSC); no PAUSE and the TSC read only now and
@@ -312,9 +309,9 @@ static enum verdict judge_ticks(const char *what, u64 hz, bool relayed, u64 *los
 				 tsc_to_ns(gaps_total_in(&watches[0].emulator, lo, hi)) / 1000000));
 		} else if (got > want + 2 + early) {
 			extra = true;
-			v = verdict_merge(v, fail("CPU %d took %lu %s ticks, more than %lu (+2 for the window's ends, "
-				 "+%lu due while it did not run just before it)", c, got, what, want,
-				 early));
+			v = verdict_merge(v, fail("CPU %d took %lu %s ticks, more than %lu (+2 for "
+				 "the window's ends, +%lu due while it did not run just before it)",
+				 c, got, what, want, early));
 		}
 	}
 	/* Counts that fall short by more than the absences excuse, in a
@@ -354,10 +351,11 @@ static enum verdict judge_relays(const char *what, u64 *worst)
 		*worst = MAX(*worst, lost);
 		snprintf_(m, sizeof(m), "smp.%s.cpu%d", what, c);
 		measure_x(m, (s64)got, 0, "ticks", "of %lu relays CPU 0 sent in its %lu us window; "
-			  "%lu merged with a later one, %lu of them excused as sent while the one before was "
-			  "still pending: %lu while this vCPU was away (%lu ms in all), %lu sent closer "
-			  "together than its slowest take while it ran (%lu us)%s", want, tsc_to_ns(watches[c].cpu.last - watches[c].cpu.start) / 1000,
-			  r->merged, ex, r->away,
+			  "%lu merged with a later one, %lu of them excused as sent while the one "
+			  "before was still pending: %lu while this vCPU was away (%lu ms in all), %lu "
+			  "sent closer together than its slowest take while it ran (%lu us)%s", want,
+			  tsc_to_ns(watches[c].cpu.last - watches[c].cpu.start) / 1000, r->merged, ex,
+			  r->away,
 			  tsc_to_ns(gaps_total(&watches[c].cpu.absent)) / 1000000, r->bunched,
 			  tsc_to_ns(r->slowest) / 1000, r->unkept ? "; more takes than kept, their "
 			  "merges not excused" : "");
