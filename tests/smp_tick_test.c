@@ -37,7 +37,12 @@ static int tick_vector = -1;
  */
 #define RELAY_RING	1024	/* send times kept: 1 s at HZ_MAX */
 #define RELAY_TAKES	8192	/* takes kept per window, all CPUs together */
-#define RELAY_PLANT_EVERY 2	/* plant=relay: every 2nd relay is not sent */
+/* plant=relay: no relay's IPI is sent (each still numbered as sent);
+ * plant=relay_half: every 2nd one's. A relay dropped while the AP was away
+ * from one send to the next looks exactly like one merged there, so the
+ * half plant shows only where the AP ran; the whole one shows always. */
+#define RELAY_PLANT_ALL		1
+#define RELAY_PLANT_HALF	2
 
 struct relay_view {
 	volatile bool in_window;
@@ -58,7 +63,8 @@ struct relay_take {
 
 static volatile u64 relay_sent;		/* relays CPU 0 sent, numbered from 1 */
 static volatile u64 relay_at[RELAY_RING];	/* TSC of relay n at n % RELAY_RING */
-static bool relay_on, relay_plant;
+static bool relay_on;
+static u64 relay_plant;			/* drop every relay_plant-th IPI (0: none) */
 static struct relay_view relays[SMP_MAX_CPUS];
 static struct relay_take takes[RELAY_TAKES];
 static u32 ntakes;			/* entries claimed this window (may exceed) */
@@ -480,7 +486,7 @@ static void bcast_handler(struct clockevent *ce)
 	smp_cpu(0)->ticks++;
 	relay_at[n % RELAY_RING] = rdtsc_ordered();
 	relay_sent = n;		/* numbered before it is sent: a take sees it */
-	if (!relay_plant || n % RELAY_PLANT_EVERY)
+	if (!relay_plant || n % relay_plant)
 		lapic_ipi_others((u8)tick_vector);
 }
 
@@ -521,8 +527,13 @@ TEST(smp, broadcast)
 	if (!ensure_tick_vector())
 		return error("no free vector for the broadcast IPI");
 	bcast_ce = ce;
-	relay_plant = test_planted(env, "relay", "every 2nd tick CPU 0 relays is numbered as sent "
-				   "but its IPI is not sent");
+	relay_plant = 0;
+	if (test_planted(env, "relay", "every tick CPU 0 relays is numbered as sent but no IPI "
+			 "is sent"))
+		relay_plant = RELAY_PLANT_ALL;
+	else if (test_planted(env, "relay_half", "every 2nd tick CPU 0 relays is numbered as "
+			      "sent but its IPI is not sent"))
+		relay_plant = RELAY_PLANT_HALF;
 	relay_on = true;
 	ok = tick_windows("broadcast_ticks", hz, bcast_start, bcast_stop, false, &start);
 	relay_on = false;
