@@ -182,8 +182,8 @@ int calibrate_choose(const struct cal_result *r, int n)
 	int best = -1;
 
 	for (int i = 0; i < n; i++) {
-		if (r[i].status || (r[i].cs->flags & CS_TSC_BASED))
-			continue;
+		if (r[i].status || r[i].backwards || (r[i].cs->flags & CS_TSC_BASED))
+			continue;	/* a counter that stepped back is no ruler */
 		if (best < 0 || r[i].unc_ppb < r[best].unc_ppb)
 			best = i;
 	}
@@ -219,6 +219,35 @@ void calibrate_boot(u64 window_ns)
 			calibrate_tsc(&refs[i], 1, window_ns, &run.r[i]);
 			run.r[i].remeasured = k + 1;
 		}
+	/*
+	 * A counter that stepped back is measured again alone, on the ruler
+	 * the other counters of this window gave (at most CAL_RETRIES times,
+	 * counted). How a 16-bit PIT "steps back": the extender takes the
+	 * early ruler's word for how far the count went between two reads,
+	 * and that ruler is 10 ms of PIT channel 2 timed by polling its
+	 * output (drivers/tsc.c), which comes out fast by however long the
+	 * vCPU was away when the output rose. With it 3x fast, 45 ms away
+	 * between two reads looks like 15 ms, under a quarter of the 55 ms
+	 * wrap, so the raw step of 54000 ticks is taken as 11500 back and a
+	 * wrap's worth is lost (loaded KVM: "stepped backwards 1 times",
+	 * then -133000 ppm). The latch is not the cause: nothing else reads
+	 * channel 2 while this runs (no interrupt handler does), and QEMU's
+	 * and KVM's PITs latch per channel. A counter that truly goes back
+	 * does so again and is judged (tsc.freq_<ref>).
+	 */
+	for (int i = 0; i < n; i++) {
+		u64 again = 0;
+
+		while (again < CAL_RETRIES && !(refs[i]->flags & CS_EVENTS) && run.r[i].backwards) {
+			int best = calibrate_choose(run.r, n);	/* never i: it stepped back */
+
+			if (best >= 0)
+				tsc_set_hz(run.r[best].tsc_hz, run.r[best].cs->name);
+			steal_note_remeasured();
+			calibrate_tsc(&refs[i], 1, window_ns, &run.r[i]);
+			run.r[i].back_windows = run.r[i].remeasured = ++again;
+		}
+	}
 	run.chosen = calibrate_choose(run.r, n);
 	if (run.chosen >= 0)
 		tsc_set_hz(run.r[run.chosen].tsc_hz, run.r[run.chosen].cs->name);
