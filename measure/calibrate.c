@@ -226,11 +226,11 @@ void calibrate_boot(u64 window_ns)
 	 * early ruler's word for how far the count went between two reads,
 	 * and that ruler is 10 ms of PIT channel 2 timed by polling its
 	 * output (drivers/tsc.c), which comes out fast by however long the
-	 * vCPU was away when the output rose. With it 3x fast, 45 ms away
-	 * between two reads looks like 15 ms, under a quarter of the 55 ms
-	 * wrap, so the raw step of 54000 ticks is taken as 11500 back and a
-	 * wrap's worth is lost (loaded KVM: "stepped backwards 1 times",
-	 * then -133000 ppm). The latch is not the cause: nothing else reads
+	 * vCPU was away when the output rose. With it 2.5x fast, 30 ms away
+	 * between two reads looks like 12 ms, under a quarter of the 55 ms
+	 * wrap, so the raw step of 35795 ticks is taken as 29741 back and
+	 * lost (tests/host/test_extend.c; loaded KVM: "stepped backwards 1
+	 * times", then -133000 ppm). The latch is not the cause: nothing else reads
 	 * channel 2 while this runs (no interrupt handler does), and QEMU's
 	 * and KVM's PITs latch per channel. A counter that truly goes back
 	 * does so again and is judged (tsc.freq_<ref>).
