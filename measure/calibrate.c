@@ -220,28 +220,31 @@ void calibrate_boot(u64 window_ns)
 			run.r[i].remeasured = k + 1;
 		}
 	/*
-	 * A counter that stepped back is measured again alone, on the ruler
-	 * the other counters of this window gave (at most CAL_RETRIES times,
-	 * counted). How a 16-bit PIT "steps back": the extender takes the
-	 * early ruler's word for how far the count went between two reads,
-	 * and that ruler is 10 ms of PIT channel 2 timed by polling its
-	 * output (drivers/tsc.c), which comes out fast by however long the
-	 * vCPU was away when the output rose. With it 2.5x fast, 30 ms away
-	 * between two reads looks like 12 ms, under a quarter of the 55 ms
-	 * wrap, so the raw step of 35795 ticks is taken as 29741 back and
-	 * lost (tests/host/test_extend.c; loaded KVM: "stepped backwards 1
-	 * times", then -133000 ppm). The latch is not the cause: nothing else reads
-	 * channel 2 while this runs (no interrupt handler does), and QEMU's
-	 * and KVM's PITs latch per channel. A counter that truly goes back
-	 * does so again and is judged (tsc.freq_<ref>).
+	 * A counter that stepped back, or whose wraps only the TSC's hint
+	 * could count, is measured again alone on the ruler the other
+	 * counters of this window gave (at most CAL_RETRIES times, counted).
+	 * Both rest on the early ruler's word for how far the count went
+	 * between two reads, and that ruler is 10 ms of PIT channel 2 timed
+	 * by polling its output (drivers/tsc.c), fast by however long the
+	 * vCPU was away when the output rose. How a 16-bit PIT "steps back":
+	 * with the ruler 2.5x fast, 30 ms away between two reads looks like
+	 * 12 ms, under a quarter of the 55 ms wrap, so the raw step of 35795
+	 * ticks is taken as 29741 back and lost (tests/host/test_extend.c;
+	 * loaded KVM: "stepped backwards 1 times", then -133000 ppm). Longer
+	 * away, the hint counts too few wraps (loaded TCG, early ruler 5.97
+	 * GHz for 2.60: tsc.err_ppm.pit +519832). The latch is not the cause:
+	 * nothing else reads channel 2 while this runs (no interrupt handler
+	 * does), and QEMU's and KVM's PITs latch per channel. A counter that
+	 * truly goes back does so again and is judged (tsc.freq_<ref>).
 	 */
 	for (int i = 0; i < n; i++) {
 		u64 again = 0;
 
-		while (again < CAL_RETRIES && !(refs[i]->flags & CS_EVENTS) && run.r[i].backwards) {
-			int best = calibrate_choose(run.r, n);	/* never i: it stepped back */
+		while (again < CAL_RETRIES && !(refs[i]->flags & CS_EVENTS) &&
+		       (run.r[i].backwards || (run.r[i].wraps_by_tsc && !again))) {
+			int best = calibrate_choose(run.r, n);	/* not i when it stepped back */
 
-			if (best >= 0)
+			if (best >= 0 && best != i)
 				tsc_set_hz(run.r[best].tsc_hz, run.r[best].cs->name);
 			steal_note_remeasured();
 			calibrate_tsc(&refs[i], 1, window_ns, &run.r[i]);

@@ -58,8 +58,8 @@ static enum verdict against(const char *ref, struct test_env *env)
 		return error("%s is registered but was not calibrated against", ref);
 	if (r->back_windows)
 		diag("%s measured again alone %lu time(s) on the other counters' ruler: it stepped "
-		     "back (a read more than half a wrap ahead of what the early ruler said had "
-		     "passed, the host having kept us away)", ref, r->back_windows);
+		     "back or its wraps were counted by the early ruler (the host kept us away "
+		     "between reads)", ref, r->back_windows);
 	else if (r->remeasured)
 		diag("%s measured again alone %lu time(s): too few of its flags were seen in the "
 		     "shared window (they coalesce while the host keeps the poller or the emulator "
