@@ -236,8 +236,8 @@ TEST(tick, periodic)
 	}
 	if (w.lost > jiffy_slack(&w) && mostly_away(&w)) {
 		steal_note_unjudged();
-		return error("%ld jiffies lost, %lu excused, with the host away for most of each of "
-			     "%lu windows: cannot judge the tick", w.lost, w.excused, tries);
+		return error("%ld jiffies lost, %lu excused, with the host away for most of the last "
+			     "of %lu spoiled windows: cannot judge the tick", w.lost, w.excused, tries);
 	}
 	plant_rate(env, jif_t, w.n);
 	periodic_fit(jif_t, jif_k, w.n, ns_to_tsc(tick_period_ns()), &f);
@@ -246,8 +246,8 @@ TEST(tick, periodic)
 		 * was away for most of the last, else the tick's. */
 		if (mostly_away(&w)) {
 			steal_note_unjudged();
-			return error("only %lu jiffy advances in %lu ms in each of %lu windows, the "
-				     "host absent for most of each: cannot judge the tick", w.n,
+			return error("only %lu jiffy advances in %lu ms, the host absent for most of "
+				     "the last of %lu spoiled windows: cannot judge the tick", w.n,
 				     window_ns / 1000000, tries);
 		}
 		return fail("only %lu jiffy advances in %lu ms (%ld lost, %lu excused)", w.n,
