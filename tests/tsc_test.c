@@ -62,8 +62,8 @@ static enum verdict against(const char *ref, struct test_env *env)
 		     "between reads)", ref, r->back_windows);
 	else if (r->remeasured)
 		diag("%s measured again alone %lu time(s): too few of its flags were seen in the "
-		     "shared window (they coalesce while the host keeps the poller or the emulator "
-		     "away)", ref, r->remeasured);
+		     "shared window to fit (they coalesce while the host keeps the poller or the "
+		     "emulator away), or the early ruler made that window short", ref, r->remeasured);
 	if (r->status)
 		return unusable_verdict(r, ref);
 	snprintf_(name, sizeof(name), "tsc.freq_khz.%s", ref);
