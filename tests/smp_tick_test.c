@@ -31,9 +31,16 @@ static void tick_irq(struct int_frame *f, void *ctx)
 	smp_cpu((int)this_cpu())->ticks++;
 }
 
+/* Planted faults: extra ticks, PLANT_FACTOR times as many (a lost tick is
+ * excused where the host kept the CPU away: a halved, and on a host at
+ * load 7 a doubled, rate passed). */
+#define PLANT_FACTOR	10
+static int fast_cpu = -1;	/* plant=percpu_ticks: this CPU's timer runs fast */
+static bool fast_relay;		/* plant=broadcast: the device runs fast; CPU 0 counts at hz */
+
 static void lapic_tick_start(void *arg)
 {
-	u64 count = (u64)(uintptr_t)arg;
+	u64 count = (u64)(uintptr_t)arg / ((int)this_cpu() == fast_cpu ? PLANT_FACTOR : 1);
 
 	smp_cpu((int)this_cpu())->ticks = 0;
 	lapic_timer_start(LAPIC_TIMER_DIV16, LVT_TIMER_PERIODIC, (u8)tick_vector, (u32)count);
@@ -269,7 +276,11 @@ TEST(smp, percpu_ticks)
 		return skip("no calibrated LAPIC timer");
 	watchdog_pause();
 	lapic_count = (li->freq_hz + hz / 2) / hz;
+	if (test_planted(env, "percpu_ticks", "the last CPU's LAPIC timer counts a tenth of the "
+			 "period"))
+		fast_cpu = smp_count() - 1;
 	ok = tick_windows("lapic_ticks", hz, percpu_start, percpu_stop, true, &start);
+	fast_cpu = -1;
 	watchdog_resume();
 	if (!ok)
 		return unfinished("per-CPU tick");
@@ -283,8 +294,11 @@ TEST(smp, percpu_ticks)
  * timer stops. */
 static void bcast_handler(struct clockevent *ce)
 {
+	static u64 n;
+
 	(void)ce;
-	smp_cpu(0)->ticks++;
+	if (!fast_relay || !(++n % PLANT_FACTOR))
+		smp_cpu(0)->ticks++;
 	lapic_ipi_others((u8)tick_vector);
 }
 
@@ -311,6 +325,7 @@ TEST(smp, broadcast)
 	enum verdict v = need_smp();
 	u64 hz = cmdline_u64(env->cmd, "hz", HZ_MIN, HZ_MAX, HZ_DEFAULT), lost, start, worst = 0;
 	struct clockevent *ce = clockevent_find("pit");
+	bool ok;
 
 	if (v != PASS)
 		return v;
@@ -324,7 +339,12 @@ TEST(smp, broadcast)
 	if (!ensure_tick_vector())
 		return error("no free vector for the broadcast IPI");
 	bcast_ce = ce;
-	if (!tick_windows("broadcast_ticks", hz, bcast_start, bcast_stop, false, &start)) {
+	fast_relay = test_planted(env, "broadcast", "the device runs 10x fast; CPU 0 counts one "
+				  "tick in 10 but passes on every one");
+	ok = tick_windows("broadcast_ticks", hz * (fast_relay ? PLANT_FACTOR : 1), bcast_start,
+			  bcast_stop, false, &start);
+	fast_relay = false;
+	if (!ok) {
 		if (bcast_refused)
 			return error("%s refused %lu Hz", ce->name, hz);
 		return unfinished("broadcast");
