@@ -48,6 +48,7 @@ TEST(pm, info)
 	struct clocksource *cs;
 	enum verdict v = source_or_verdict("pm", &cs);
 	const struct pm_info *pi = acpi_pm_info();
+	struct acpi_gas g = env->acpi->pm_timer;
 
 	if (v != PASS)
 		return v;
@@ -58,6 +59,19 @@ TEST(pm, info)
 	measure("pm.width_bits", pi->width, 0, NULL);
 	if (pi->verified)
 		measure("pm.verify_retries", (s64)pi->verify_retries, 0, NULL);
+	/* Planted: the register's description read 3 bytes wide, as a FADT
+	 * whose X_PM_TMR_BLK disagrees with PM_TMR_LEN would give it. */
+	if (test_planted(env, "pm_info", "the FADT's PM timer block read as 24 bits wide"))
+		g.bit_width = 24;
+	/* The block is one 32-bit register (ACPI 5.2.9: PM_TMR_LEN must be
+	 * 4; ACPICA warns of an X_PM_TMR_BLK whose bit width differs, and a
+	 * 32-bit count does not fit a narrower one). A width of 0 is left
+	 * unsaid, not wrong. */
+	diag("FADT PM timer block: space %u, %u bits at offset %u", g.space, g.bit_width,
+	     g.bit_offset);
+	if ((g.bit_width && g.bit_width != 32) || g.bit_offset)
+		return fail("the FADT describes the PM timer as %u bits at bit %u: the register is "
+			    "32 bits at bit 0 (PM_TMR_LEN 4)", g.bit_width, g.bit_offset);
 	return PASS;
 }
 
