@@ -61,8 +61,15 @@ void dashboard_init(const struct screen *s)
 		return;
 	cols = MIN(s->cols, MAX_COLS);
 	rows = MIN(s->rows, MAX_ROWS);
-	for (int r = 0; r < rows; r++)
-		text_at(r, 0, "", TEXT, true);
+	/* A screen the driver blanked as we would is not written again
+	 * (each cell an exit under a hypervisor, VGA text). */
+	if (s->blank == (TEXT << 8 | ' '))
+		for (int r = 0; r < rows; r++)
+			for (int c = 0; c < cols; c++)
+				shadow[r][c] = s->blank;
+	else
+		for (int r = 0; r < rows; r++)
+			text_at(r, 0, "", TEXT, true);
 	t0 = rdtsc();
 }
 
