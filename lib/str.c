@@ -55,22 +55,34 @@ int memcmp(const void *a, const void *b, size_t n)
 	return 0;
 }
 
+/* strlen, strnlen and memchr scan by REPNE SCASB: where the guest is
+ * interpreted (kvm_pvm) a step costs ~0.5 us and a C loop's byte ~2 us,
+ * and the report's formatting scans every string it prints. */
+void *memchr(const void *s, int c, size_t n)
+{
+	const u8 *p = s;
+
+	if (!n)
+		return NULL;
+	__asm__ volatile("repne scasb" : "+D"(p), "+c"(n) : "a"((u8)c) : "memory", "cc");
+	/* p is one past the last byte compared: the match, or s[n - 1]. */
+	return p[-1] == (u8)c ? (void *)(uintptr_t)(p - 1) : NULL;
+}
+
 size_t strlen(const char *s)
 {
-	size_t n = 0;
+	const char *p = s;
+	size_t n = ~(size_t)0;
 
-	while (s[n])
-		n++;
-	return n;
+	__asm__ volatile("repne scasb" : "+D"(p), "+c"(n) : "a"(0) : "memory", "cc");
+	return (size_t)(p - s) - 1;
 }
 
 size_t strnlen(const char *s, size_t max)
 {
-	size_t n = 0;
+	const char *z = memchr(s, 0, max);
 
-	while (n < max && s[n])
-		n++;
-	return n;
+	return z ? (size_t)(z - s) : max;
 }
 
 int strcmp(const char *a, const char *b)
