@@ -113,8 +113,8 @@ _start32:
 	 * are written below; boot_pd is written whole). The rest of .bss is
 	 * zeroed in long mode, eight bytes a step: where the hypervisor
 	 * emulates each step of a REP STOS (kvm_pvm, ~0.3 us a step), byte
-	 * steps over an 11.5 MiB .bss took 3.5 s of a KVM boot. The AP stacks
-	 * (.noinit, linker.ld) need no zeroing and get none. */
+	 * steps over an 11.5 MiB .bss took 3.5 s of a KVM boot. NOINIT
+	 * buffers (.noinit, linker.ld) get none. */
 	mov %edi, %ebp
 	mov $boot_pml4, %edi
 	mov $((boot_pd - boot_pml4) / 4), %ecx
