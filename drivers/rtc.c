@@ -166,9 +166,9 @@ static bool edge_late(struct edge_deadline *d)
 static int edge_wait(const struct acpi_info *ai, struct rtc_edge *e, const char **why,
 		     struct edge_deadline *d)
 {
-	u64 lead, lo, hi, a, b;
+	u64 lead, gap, lo, hi, a, b;
 	struct rtc_time t;
-	u8 s0 = 0, sec = 0, regb = cmos_read(RTC_REG_B);
+	u8 s0 = 0, sec = 0, ra, regb = cmos_read(RTC_REG_B);
 	int rc;
 
 	*e = (struct rtc_edge){ 0 };
@@ -196,15 +196,33 @@ static int edge_wait(const struct acpi_info *ai, struct rtc_edge *e, const char 
 	 * least 244 us after it began; one that sees UIP high puts it at
 	 * most 244 us after it ended, one that sees the new second (UIP
 	 * missed: the vCPU did not run through its 244 us) at its end.
+	 *
+	 * Register A stays selected, so that a poll is one port read (one
+	 * exit where ports trap, not four: the faster the polls, the less
+	 * often UIP is missed and the edge taken again a second later). A
+	 * poll that sees UIP low is still before the transfer when it came
+	 * less than 244 us after the last poll known to be (UIP would have
+	 * been high in between; half that, for margin); after a longer gap
+	 * the seconds are read to know.
 	 */
+	gap = lead / 2;
+	outb(CMOS_INDEX, RTC_REG_A);
 	for (;;) {
-		if (poll_uip(&a, &b, &sec)) {
+		a = rdtsc_ordered();
+		ra = inb(CMOS_DATA);
+		b = rdtsc_ordered();
+		if (ra & REG_A_UIP) {
 			hi = b + lead;
 			break;
 		}
-		if (sec != s0) {
-			hi = b;
-			break;
+		if (b - lo > gap) {
+			sec = cmos_read(RTC_SECONDS);
+			b = rdtsc_ordered();
+			outb(CMOS_INDEX, RTC_REG_A);
+			if (sec != s0) {
+				hi = b;
+				break;
+			}
 		}
 		if (edge_late(d))
 			goto timeout;
@@ -234,6 +252,14 @@ static int one_edge(const struct acpi_info *ai, struct rtc_edge *e, const char *
 	return rc;
 }
 
+static struct rtc_edge last_edge;
+
+bool rtc_last_edge(struct rtc_edge *e)
+{
+	*e = last_edge;
+	return last_edge.tsc != 0;
+}
+
 int rtc_second_edge(const struct acpi_info *ai, struct rtc_edge *e, const char **why)
 {
 	int rc = 0, retaken = 0;
@@ -245,6 +271,8 @@ int rtc_second_edge(const struct acpi_info *ai, struct rtc_edge *e, const char *
 		retaken++;
 	}
 	e->retaken = retaken;
+	if (!rc)
+		last_edge = *e;
 	return rc;
 }
 
