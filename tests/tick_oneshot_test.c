@@ -16,8 +16,12 @@
 #define NTIMERS		64
 #define TIMER_SPAN_MS	50
 #define TIMER_TRIES	3	/* rounds of timers at most, when the host spoils them */
-#define IDLE_PERIODIC_NS 200000000ull
-#define IDLE_ONESHOT_NS	500000000ull
+/* The idle windows: as long as a tick that did not stop would need to
+ * show IDLE_FACTOR times the interrupts NO_HZ idle is allowed, within
+ * these bounds. */
+#define IDLE_MIN_NS	100000000ull
+#define IDLE_MAX_NS	500000000ull
+#define IDLE_FACTOR	4
 
 struct probe {
 	struct swtimer t;
@@ -250,17 +254,48 @@ static void nag_fn(struct swtimer *t, u64 now)
 	tick_add_timer(t);
 }
 
+/*
+ * The idle window's length W: NO_HZ idle is allowed W / stretch + 2
+ * interrupts, a tick that keeps running at HZ gives HZ x W. W is the
+ * shortest window in which the latter is IDLE_FACTOR times the former,
+ * W = 2 IDLE_FACTOR stretch / (HZ stretch - IDLE_FACTOR), within
+ * IDLE_MIN_NS..IDLE_MAX_NS (the upper bound where the device's stretch is
+ * too short for any window to show that much).
+ */
+static u64 idle_window_ns(u64 hz, u64 stretch_ns)
+{
+	u64 hs, f = IDLE_FACTOR * 1000000000ull, w;
+
+	/* Beyond 1000 s the stretch no longer changes W (nor overflows). */
+	stretch_ns = MIN(stretch_ns, 1000000000000ull);
+	hs = hz * stretch_ns;
+
+	if (hs <= f)
+		return IDLE_MAX_NS;
+	w = mul_div_u64(2 * IDLE_FACTOR * stretch_ns, 1000000000ull, hs - f);
+	return MIN(MAX(w, IDLE_MIN_NS), IDLE_MAX_NS);
+}
+
 TEST(tick, idle)
 {
 	struct tick_setup t;
 	enum verdict v = tick_test_start(env, &t, true);
-	u64 e0, per_s_periodic, per_s_oneshot, n_oneshot, allowed, stretch_ns;
+	u64 e0, per_s_periodic, per_s_oneshot, n_oneshot, allowed, stretch_ns, window_ns;
 
 	if (v != PASS)
 		return v;
+	/* NO_HZ idle takes the wake-up alone, plus one per longest stretch
+	 * it may sleep: the longest delta the device can be programmed for
+	 * (the PIT's 16-bit counter reaches only 27 ms) or the clocksource's
+	 * max_idle_ns (half its range: 24 ms for the PIT), whichever is
+	 * shorter; plus the tick re-armed between the settling idle and this
+	 * one if it fired in that instant. */
+	stretch_ns = MIN(mul_div_u64(t.ce->max_delta, 1000000000ull, t.ce->freq_hz),
+			 tick_max_idle_ns());
+	window_ns = idle_window_ns(t.hz, stretch_ns);
 	e0 = t.ce->events;
-	tick_idle_until(tick_now_ns() + IDLE_PERIODIC_NS, t.halt);
-	per_s_periodic = (t.ce->events - e0) * 1000000000ull / IDLE_PERIODIC_NS;
+	tick_idle_until(tick_now_ns() + window_ns, t.halt);
+	per_s_periodic = (t.ce->events - e0) * 1000000000ull / window_ns;
 	if (tick_switch_oneshot()) {
 		tick_test_stop(&t);
 		return error("could not switch %s to oneshot mode", t.ce->name);
@@ -276,28 +311,25 @@ TEST(tick, idle)
 		nag.expires = tick_now_ns() + 1000000;
 		tick_add_timer(&nag);
 	}
-	tick_idle_until(tick_now_ns() + IDLE_ONESHOT_NS, t.halt);
+	tick_idle_until(tick_now_ns() + window_ns, t.halt);
 	if (nagging) {
 		nagging = false;
 		tick_del_timer(&nag);
 	}
 	n_oneshot = t.ce->events - e0;
-	per_s_oneshot = n_oneshot * 1000000000ull / IDLE_ONESHOT_NS;
+	per_s_oneshot = n_oneshot * 1000000000ull / window_ns;
 	tick_test_stop(&t);
 	diag("idle with %s: %s", t.halt ? "HLT" : "PAUSE (the device under test is the watchdog's)",
 	     t.ce->name);
-	measure("tick.idle_irqs_per_s.periodic", (s64)per_s_periodic, 0, "irq/s");
+	allowed = window_ns / stretch_ns + 2;
+	diag("idle windows of %lu ms: a tick that did not stop would give %lu interrupts, at least "
+	     "%d times the %lu allowed (the shortest such window, within %llu..%llu ms)", window_ns / 1000000,
+	     mul_div_u64(t.hz, window_ns, 1000000000ull), IDLE_FACTOR, allowed, IDLE_MIN_NS / 1000000,
+	     IDLE_MAX_NS / 1000000);
+	measure_x("tick.idle_irqs_per_s.periodic", (s64)per_s_periodic, 0, "irq/s",
+		  "%lu ms of idle", window_ns / 1000000);
 	measure_x("tick.idle_irqs_per_s.oneshot", (s64)per_s_oneshot, 0, "irq/s",
-		  "%lu interrupts in %llu ms of idle", n_oneshot, IDLE_ONESHOT_NS / 1000000);
-	/* NO_HZ idle takes the wake-up alone, plus one per longest stretch
-	 * it may sleep: the longest delta the device can be programmed for
-	 * (the PIT's 16-bit counter reaches only 27 ms) or the clocksource's
-	 * max_idle_ns (half its range: 24 ms for the PIT), whichever is
-	 * shorter; plus the tick re-armed between the settling idle and this
-	 * one if it fired in that instant. */
-	stretch_ns = MIN(mul_div_u64(t.ce->max_delta, 1000000000ull, t.ce->freq_hz),
-			 tick_max_idle_ns());
-	allowed = IDLE_ONESHOT_NS / stretch_ns + 2;
+		  "%lu interrupts in %lu ms of idle", n_oneshot, window_ns / 1000000);
 	diag("longest idle stretch %lu us (the device's longest delta, or %s's max_idle_ns); "
 	     "timekeeping folded in %lu times while idle", stretch_ns / 1000, t.cs->name,
 	     tick_stats()->idle_updates);
