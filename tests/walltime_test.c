@@ -58,10 +58,12 @@ static s64 wall_at(u64 tsc, u64 *unc)
 }
 
 /*
- * An edge taken earlier in the run (kvmclock.wall, rtc.second) seeds the
- * wall time instead of one of its own when carrying it here by the ruler
- * keeps its share of the tolerance within WALL_CARRY_BUDGET_NS; the tick
- * runs at least WALL_MIN_TICK_NS before it is read at the next edge.
+ * An edge taken earlier in the run (rtc.date, kvmclock.wall, rtc.second)
+ * seeds the wall time instead of one of its own when it was placed as well
+ * as rtc_second_edge aims to (within UIP's 244 us) and carrying it here
+ * by the ruler keeps its share of the tolerance within
+ * WALL_CARRY_BUDGET_NS; the tick runs at least WALL_MIN_TICK_NS before it
+ * is read at the next edge.
  */
 #define WALL_CARRY_BUDGET_NS	250000ull
 #define WALL_MIN_TICK_NS	100000000ull
@@ -91,7 +93,7 @@ TEST(tick, walltime)
 	allow = wall_rate_allowance(env, t.cs, &allow_why);
 	/* The span an earlier edge would cover: to at most a second after
 	 * the tick's shortest run from now. */
-	if (rtc_last_edge(&e0) &&
+	if (rtc_last_edge(&e0) && tsc_to_ns(e0.unc) <= RTC_UIP_LEAD_NS &&
 	    mul_div_u64(tsc_to_ns(rdtsc_ordered() - e0.tsc) + WALL_MIN_TICK_NS + 1000000000ull,
 			allow, 1000000000ull) <= WALL_CARRY_BUDGET_NS) {
 		carried_ns = tsc_to_ns(rdtsc_ordered() - e0.tsc);
