@@ -262,9 +262,14 @@ bool rtc_last_edge(struct rtc_edge *e)
 
 int rtc_second_edge(const struct acpi_info *ai, struct rtc_edge *e, const char **why)
 {
+	return rtc_edge_tries(ai, e, RTC_EDGE_TRIES, why);
+}
+
+int rtc_edge_tries(const struct acpi_info *ai, struct rtc_edge *e, int tries, const char **why)
+{
 	int rc = 0, retaken = 0;
 
-	for (int i = 0; i < RTC_EDGE_TRIES; i++) {
+	for (int i = 0; i < tries; i++) {
 		rc = one_edge(ai, e, why);
 		if (rc || tsc_to_ns(e->unc) <= RTC_UIP_LEAD_NS)
 			break;
