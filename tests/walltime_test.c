@@ -66,6 +66,10 @@ static s64 wall_at(u64 tsc, u64 *unc)
  * is read at the next edge.
  */
 #define WALL_CARRY_BUDGET_NS	250000ull
+/* The tolerance an edge to read at may give before it is taken again: well
+ * under the millisecond walltime is judged to (plant_wall_us=1000 must
+ * FAIL). */
+#define WALL_TOL_BUDGET_NS	750000ull
 #define WALL_MIN_TICK_NS	100000000ull
 
 /*
@@ -79,9 +83,9 @@ TEST(tick, walltime)
 	struct tick_setup t;
 	enum verdict v;
 	struct rtc_edge e0, e1;
-	u64 a, b, mono, plant, u0, u1, allow, span_ns, tol_ns, carried_ns = 0;
+	u64 a, b, mono, plant, u0, u1 = 0, allow, span_ns = 0, tol_ns = 0, carried_ns = 0;
 	const char *why, *allow_why;
-	s64 err_ns;
+	s64 err_ns = 0;
 	char x[24], y[24];
 	int rc;
 
@@ -116,13 +120,24 @@ TEST(tick, walltime)
 		diag("plant_wall_us=%lu: wall time seeded %lu us ahead (self-test: this check must "
 		     "FAIL)", plant, plant);
 	tick_test_run_for(WALL_MIN_TICK_NS);
-	rc = rtc_second_edge(env->acpi, &e1, &why);
-	err_ns = rc ? 0 : wall_at(e1.tsc, &u1) - (s64)(e1.unix_s * 1000000000ull);
+	/* The edge to read at is taken again (a second later, at most
+	 * RTC_EDGE_TRIES in all) only while the tolerance it gives is over
+	 * WALL_TOL_BUDGET_NS, not whenever it is wider than UIP's 244 us. */
+	for (int i = 0, retaken = 0; i < RTC_EDGE_TRIES; i++, retaken++) {
+		rc = rtc_edge_tries(env->acpi, &e1, 1, &why);
+		if (rc)
+			break;
+		err_ns = wall_at(e1.tsc, &u1) - (s64)(e1.unix_s * 1000000000ull);
+		e1.retaken = retaken;
+		span_ns = tsc_to_ns(e1.tsc - e0.tsc);
+		tol_ns = tsc_to_ns(e0.unc + e1.unc + u0 + u1) +
+			 mul_div_u64(span_ns, allow, 1000000000ull);
+		if (tol_ns <= WALL_TOL_BUDGET_NS)
+			break;
+	}
 	tick_test_stop(&t);
 	if (rc)
 		return fail("no second edge of the RTC to read at: %s", why);
-	span_ns = tsc_to_ns(e1.tsc - e0.tsc);
-	tol_ns = tsc_to_ns(e0.unc + e1.unc + u0 + u1) + mul_div_u64(span_ns, allow, 1000000000ull);
 	if (carried_ns)
 		diag("seeded from the edge taken earlier in the run, %lu ms before (carried by the "
 		     "ruler: within %llu us of the tolerance over the span)", carried_ns / 1000000,
@@ -131,8 +146,9 @@ TEST(tick, walltime)
 	     "244 us)", e0.unix_s, e1.unix_s, span_ns / 1000, tsc_to_ns(e0.unc) / 1000,
 	     tsc_to_ns(e1.unc) / 1000);
 	if (e0.retaken + e1.retaken)
-		diag("%d edge(s) taken again: the vCPU did not run through UIP's 244 us (the host's "
-		     "doing)", e0.retaken + e1.retaken);
+		diag("%d edge(s) taken again: placed too widely (the vCPU did not run through UIP's "
+		     "244 us, the host's doing): the seed's beyond 244 us, the reading's beyond a "
+		     "tolerance of %llu us", e0.retaken + e1.retaken, WALL_TOL_BUDGET_NS / 1000);
 	diag("tol = the edges and readings (%lu us) + %s us: %s ppm over the span for %s",
 	     tsc_to_ns(e0.unc + e1.unc + u0 + u1) / 1000,
 	     fx(x, sizeof(x), (s64)mul_div_u64(span_ns, allow, 1000000000ull) / 1000, 0),
