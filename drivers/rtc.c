@@ -262,18 +262,20 @@ bool rtc_last_edge(struct rtc_edge *e)
 
 int rtc_second_edge(const struct acpi_info *ai, struct rtc_edge *e, const char **why)
 {
-	return rtc_edge_tries(ai, e, RTC_EDGE_TRIES, why);
+	return rtc_edge_within(ai, e, RTC_UIP_LEAD_NS, RTC_EDGE_TRIES, why);
 }
 
-int rtc_edge_tries(const struct acpi_info *ai, struct rtc_edge *e, int tries, const char **why)
+int rtc_edge_within(const struct acpi_info *ai, struct rtc_edge *e, u64 max_unc_ns, int tries,
+		    const char **why)
 {
 	int rc = 0, retaken = 0;
 
 	for (int i = 0; i < tries; i++) {
+		if (i)
+			retaken++;
 		rc = one_edge(ai, e, why);
-		if (rc || tsc_to_ns(e->unc) <= RTC_UIP_LEAD_NS)
+		if (rc || tsc_to_ns(e->unc) <= max_unc_ns)
 			break;
-		retaken++;
 	}
 	e->retaken = retaken;
 	if (!rc)

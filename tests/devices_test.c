@@ -199,7 +199,7 @@ TEST(rtc, date)
 		struct rtc_edge e;
 
 		/* One try: a second more would cost what it saves. */
-		if (rtc_edge_tries(env->acpi, &e, 1, &why))
+		if (rtc_edge_within(env->acpi, &e, RTC_UIP_LEAD_NS, 1, &why))
 			diag("no second edge taken for tick.walltime: %s", why);
 		else
 			diag("second edge of %lu s taken for tick.walltime, placed within %lu us",
@@ -286,6 +286,7 @@ TEST(kvmclock, flags)
  * RTC's second plus [0, 1) s, and the edge's bracket on top.
  */
 #define KVM_WALL_REUSE_NS	2000000000ull
+#define KVM_WALL_EDGE_NS	10000000ull
 
 TEST(kvmclock, wall)
 {
@@ -304,12 +305,14 @@ TEST(kvmclock, wall)
 	/* An edge an earlier test took (rtc.date) in the last KVM_WALL_REUSE_NS
 	 * serves, carried here by the ruler: its error over that span (the
 	 * ruler's cited 500 ppm and the RTC's 23 ppm) joins the tolerance, as
-	 * does its bracket, however wide (so one try of our own will do). */
-	if (rtc_last_edge(&e) && tsc_to_ns(rdtsc_ordered() - e.tsc) <= KVM_WALL_REUSE_NS) {
+	 * does its bracket. A bracket within KVM_WALL_EDGE_NS (1 % of the
+	 * second the check allows) does, here or of our own. */
+	if (rtc_last_edge(&e) && tsc_to_ns(e.unc) <= KVM_WALL_EDGE_NS &&
+	    tsc_to_ns(rdtsc_ordered() - e.tsc) <= KVM_WALL_REUSE_NS) {
 		carried = true;
 		carry_us = mul_div_u64(tsc_to_ns(rdtsc_ordered() - e.tsc), REF_SPEC_PPB + RTC_SPEC_PPB,
 				       1000000000ull * 1000);
-	} else if (rtc_edge_tries(env->acpi, &e, 1, &why))
+	} else if (rtc_edge_within(env->acpi, &e, KVM_WALL_EDGE_NS, RTC_EDGE_TRIES, &why))
 		return skip("no RTC edge to compare with: %s", why);
 	a = rdtsc_ordered();
 	wall = kvmclock_wall_ns();

@@ -124,7 +124,7 @@ TEST(tick, walltime)
 	 * RTC_EDGE_TRIES in all) only while the tolerance it gives is over
 	 * WALL_TOL_BUDGET_NS, not whenever it is wider than UIP's 244 us. */
 	for (int i = 0, retaken = 0; i < RTC_EDGE_TRIES; i++, retaken++) {
-		rc = rtc_edge_tries(env->acpi, &e1, 1, &why);
+		rc = rtc_edge_within(env->acpi, &e1, RTC_UIP_LEAD_NS, 1, &why);
 		if (rc)
 			break;
 		err_ns = wall_at(e1.tsc, &u1) - (s64)(e1.unix_s * 1000000000ull);
