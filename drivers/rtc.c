@@ -14,6 +14,9 @@
 
 static char reason[96];
 static u64 read_retries;	/* passes read again because two disagreed */
+/* CMOS registers IRQ8's handler selected: edge_wait keeps register A
+ * selected between its polls, and must know when that changed. */
+static volatile u32 irq_selects;
 
 u8 cmos_read(u8 reg)
 {
@@ -167,6 +170,7 @@ static int edge_wait(const struct acpi_info *ai, struct rtc_edge *e, const char 
 		     struct edge_deadline *d)
 {
 	u64 lead, gap, lo, hi, a, b;
+	u32 sel;
 	struct rtc_time t;
 	u8 s0 = 0, sec = 0, ra, regb = cmos_read(RTC_REG_B);
 	int rc;
@@ -206,11 +210,21 @@ static int edge_wait(const struct acpi_info *ai, struct rtc_edge *e, const char 
 	 * the seconds are read to know.
 	 */
 	gap = lead / 2;
+	sel = irq_selects;
 	outb(CMOS_INDEX, RTC_REG_A);
 	for (;;) {
 		a = rdtsc_ordered();
 		ra = inb(CMOS_DATA);
 		b = rdtsc_ordered();
+		/* IRQ8's handler selected register C in between: this read
+		 * may be of that, so it does not count. */
+		if (irq_selects != sel) {
+			sel = irq_selects;
+			outb(CMOS_INDEX, RTC_REG_A);
+			if (edge_late(d))
+				goto timeout;
+			continue;
+		}
 		if (ra & REG_A_UIP) {
 			hi = b + lead;
 			break;
@@ -334,11 +348,14 @@ static bool running;
 static void rtc_irq(struct int_frame *f, void *ctx)
 {
 	u64 tsc = rdtsc();
+	u8 c;
 
 	(void)f;
 	(void)ctx;
 	/* Reading register C acknowledges IRQ8; only PF is ours. */
-	if (cmos_read(RTC_REG_C) & REG_C_PF)
+	c = cmos_read(RTC_REG_C);
+	irq_selects++;
+	if (c & REG_C_PF)
 		clockevent_irq(&rtc_ce, tsc);
 }
 
