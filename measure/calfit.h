@@ -39,7 +39,9 @@ struct cal_result {
 	u64 rejected;		/* dropped as outliers by the robust refit */
 	u64 min_width, max_width;	/* bracket widths used, cycles */
 	u64 span_cycles;	/* TSC time from first to last kept sample */
-	u64 backwards;		/* steps back seen while reading */
+	u64 back_windows;	/* windows measured again because it stepped back
+				 * or counted wraps by the early ruler's hint */
+	u64 backwards;		/* steps back seen while reading (the last window) */
 	u64 back_max;		/* the largest of them, counter ticks */
 	u64 wraps;
 	u64 wraps_by_tsc;	/* of them, wraps only the TSC showed (reads more

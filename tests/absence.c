@@ -90,13 +90,36 @@ u64 watch_poll(struct watch *w)
  * (0.5 ms at 256 Hz) after it was due. */
 #define EMULATOR_LATE_DIV	8
 
+/*
+ * The window's ends, where no grid is needed: register C was read (the
+ * flag cleared) when the window began, and a flag is due at least once a
+ * period, so a flag still clear more than a period and an eighth after
+ * the window began (or after the last flag seen) means the main loop did
+ * not run from then until that poll. Without these, a main loop that
+ * stopped before the first flag or after the last one, or for the whole
+ * window (no flag, or one), went unseen.
+ */
+static void emulator_edges(struct watch *w)
+{
+	u64 P = w->rtc_period, n = w->nsight, late = P + P / EMULATOR_LATE_DIV;
+	u64 first_clear = n ? clear_at[0] : last_clear, after = n ? seen_at[n - 1] : w->cpu.start;
+
+	if (first_clear > w->cpu.start + late)
+		gaps_add(&w->emulator, w->cpu.start, n ? seen_at[0] : first_clear);
+	if (n && !w->overflow && last_clear > after + late)
+		gaps_add(&w->emulator, after, last_clear);
+}
+
 static void emulator_gaps(struct watch *w)
 {
 	u64 P = w->rtc_period, n = w->nsight, base, first[PHASE_BINS];
 	u32 count[PHASE_BINS] = { 0 };
 	int best = 0;
 
-	if (n < 2 || P < PHASE_BINS)
+	if (P < PHASE_BINS)
+		return;
+	emulator_edges(w);
+	if (n < 2)
 		return;
 	for (int b = 0; b < PHASE_BINS; b++)
 		first[b] = P;

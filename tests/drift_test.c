@@ -15,8 +15,15 @@ TEST(drift, pairs)
 {
 	const struct cal_run *run = calibrate_last();
 	enum verdict v = SKIP;
-	int pairs = 0;
+	int pairs = 0, off = -1;
 	u64 worst = 0;
+
+	/* Planted: the first reference's calibrated rate taken 1 % high, as
+	 * a reference whose crystal ran 1 % off would give (a copy: the
+	 * other tests keep the calibration as it was). */
+	if (test_planted(env, "drift", "the first reference's TSC rate taken 1 % high"))
+		for (int i = 0; i < run->n && off < 0; i++)
+			off = run->r[i].status ? -1 : i;
 
 	for (int i = 0; i < run->n; i++) {
 		const struct cal_result *a = &run->r[i];
@@ -32,7 +39,8 @@ TEST(drift, pairs)
 
 			if (b->status)
 				continue;
-			ppb = ppb_diff(b->tsc_hz, a->tsc_hz);
+			ppb = ppb_diff(j == off ? b->tsc_hz + b->tsc_hz / 100 : b->tsc_hz,
+				       i == off ? a->tsc_hz + a->tsc_hz / 100 : a->tsc_hz);
 			tol = source_spec_ppb(a->cs, &cite) + source_spec_ppb(b->cs, &cite) +
 			      3 * hypot_u64(a->unc_ppb, b->unc_ppb);
 			snprintf_(name, sizeof(name), "drift.%s.%s.ppm", a->cs->name, b->cs->name);

@@ -28,8 +28,9 @@ struct periodic_fit {
 	u64 span;		/* TSC cycles from the first event to the last */
 	struct envelope env;
 	u64 rate_uhz;		/* events per ruler second, uHz */
-	u64 unc_ppb;		/* the fit's 1-sigma: the jackknife, at least the
-				 * resolution of two timestamps over the span */
+	u64 unc_ppb;		/* the fit's 1-sigma: the floor's flatness, at
+				 * least the resolution of two timestamps and
+				 * the median lateness over the span */
 	u64 stamp_cycles;	/* what one timestamp costs (back-to-back TSC reads) */
 	struct summary late;	/* ns above the envelope: delivery beyond the floor */
 	bool ambiguous;		/* an interrupt half a period late or more, on the

@@ -24,16 +24,132 @@
  * broadcast IPI. */
 static int tick_vector = -1;
 
+/*
+ * Relayed ticks, sent against taken. CPU 0 numbers each relay and keeps
+ * its send time; an AP taking the IPI reads the latest number. An IPI
+ * still pending in the target's IRR is not queued twice: relays sent
+ * while their predecessor was not yet taken merge into one interrupt.
+ * That is no loss when the measurement shows the predecessor could
+ * still be pending: between the two sends this CPU ran no longer than its
+ * slowest take of a relay while it ran (it was away meanwhile, or the two
+ * were sent closer together than that: the host bunched CPU 0's ticks).
+ * Otherwise a missing relay is lost.
+ */
+#define RELAY_RING	1024	/* send times kept: 1 s at HZ_MAX */
+#define RELAY_TAKES	8192	/* takes kept per window, all CPUs together */
+/* plant=relay: no relay's IPI is sent (each still numbered as sent);
+ * plant=relay_half: every 2nd one's. A relay dropped while the AP was away
+ * from one send to the next looks exactly like one merged there, so the
+ * half plant shows only where the AP ran; the whole one shows always. */
+#define RELAY_PLANT_ALL		1
+#define RELAY_PLANT_HALF	2
+
+struct relay_view {
+	volatile bool in_window;
+	u64 taken;			/* the latest relay number seen at a take */
+	u64 first, last;		/* relays sent at the window's start and end */
+	u64 unkept;			/* merged relays of takes not kept (not excused) */
+	u64 slowest;			/* the slowest take while present, cycles */
+	u64 merged;			/* relays that came merged with a later one */
+	u64 bunched, away;		/* of those, excused, by reason */
+};
+
+/* One take: relays prev + 1 .. seq came as one interrupt, lat cycles
+ * after relay seq was sent. */
+struct relay_take {
+	u16 cpu;
+	u32 prev, seq, lat;
+};
+
+static volatile u64 relay_sent;		/* relays CPU 0 sent, numbered from 1 */
+static volatile u64 relay_at[RELAY_RING];	/* TSC of relay n at n % RELAY_RING */
+static bool relay_on;
+static u64 relay_plant;			/* drop every relay_plant-th IPI (0: none) */
+static struct relay_view relays[SMP_MAX_CPUS];
+static struct relay_take takes[RELAY_TAKES];
+static u32 ntakes;			/* entries claimed this window (may exceed) */
+
+static void relay_take(u32 c)
+{
+	struct relay_view *r = &relays[c];
+	u64 now = rdtsc_ordered(), seq = relay_sent, lat;
+	u32 i;
+
+	if (!r->in_window || seq <= r->taken)
+		return;
+	lat = now - relay_at[seq % RELAY_RING];
+	i = __atomic_fetch_add(&ntakes, 1, __ATOMIC_RELAXED);
+	if (i < RELAY_TAKES)
+		takes[i] = (struct relay_take){ (u16)c, (u32)r->taken, (u32)seq,
+						(u32)MIN(lat, (u64)UINT32_MAX) };
+	else
+		r->unkept += seq - r->taken - 1;
+	r->taken = seq;
+}
+
 static void tick_irq(struct int_frame *f, void *ctx)
 {
+	u32 c = this_cpu();
+
 	(void)f;
 	(void)ctx;
-	smp_cpu((int)this_cpu())->ticks++;
+	smp_cpu((int)c)->ticks++;
+	if (relay_on && c)
+		relay_take(c);
 }
+
+/* At the end of CPU c's window (on CPU c, while the ring still holds the
+ * window's relays): which of its merged relays the measurement explains.
+ * Relay k merged when it was sent while k - 1 was still pending. */
+static void relay_judge_merges(u32 c, const struct gapset *absent)
+{
+	struct relay_view *r = &relays[c];
+	u32 n = MIN(ntakes, (u32)RELAY_TAKES);
+
+	r->merged = r->bunched = r->away = r->slowest = 0;
+	/* How long a relay took to be taken while this CPU ran. */
+	for (u32 i = 0; i < n; i++) {
+		u64 sent = relay_at[takes[i].seq % RELAY_RING];
+
+		if (takes[i].cpu == c && relay_sent - takes[i].seq < RELAY_RING &&
+		    !gaps_total_in(absent, sent, sent + takes[i].lat + 1))
+			r->slowest = MAX(r->slowest, (u64)takes[i].lat);
+	}
+	for (u32 i = 0; i < n; i++) {
+		if (takes[i].cpu != c)
+			continue;
+		r->merged += takes[i].seq - takes[i].prev - 1;
+		for (u64 k = (u64)takes[i].prev + 2; k <= takes[i].seq; k++) {
+			u64 a, b;
+
+			if (relay_sent - (k - 1) >= RELAY_RING)
+				continue;	/* overwritten: not known, not excused */
+			a = relay_at[(k - 1) % RELAY_RING];
+			b = relay_at[k % RELAY_RING];
+			if (b < a)
+				continue;
+			/* Relay k - 1 was pending from a to b: had this CPU run
+			 * longer than its slowest take meanwhile, it would
+			 * have taken it. */
+			if (b - a <= r->slowest)
+				r->bunched++;
+			else if (b - a - gaps_total_in(absent, a, b) <= r->slowest)
+				r->away++;
+		}
+	}
+}
+
+/* Planted faults: extra ticks, PLANT_FACTOR times as many (a lost tick is
+ * excused where the host kept the CPU away: a halved, and on a host at
+ * load 7 a doubled, rate passed; at load 10-12, with the vCPUs away 85 %
+ * of the window, 10x passed 2 runs in 5). */
+#define PLANT_FACTOR	40
+static int fast_cpu = -1;	/* plant=percpu_ticks: this CPU's timer runs fast */
+static bool fast_relay;		/* plant=broadcast: the device runs fast; CPU 0 counts at hz */
 
 static void lapic_tick_start(void *arg)
 {
-	u64 count = (u64)(uintptr_t)arg;
+	u64 count = (u64)(uintptr_t)arg / ((int)this_cpu() == fast_cpu ? PLANT_FACTOR : 1);
 
 	smp_cpu((int)this_cpu())->ticks = 0;
 	lapic_timer_start(LAPIC_TIMER_DIV16, LVT_TIMER_PERIODIC, (u8)tick_vector, (u32)count);
@@ -62,6 +178,7 @@ static bool ensure_tick_vector(void)
  * timer's fault. */
 struct spin_arg {
 	u64 begin, end, period;
+	u64 armed;		/* TSC before the ticks were set going */
 	bool witness;
 	bool common;		/* a late CPU is judged over the common window */
 };
@@ -75,6 +192,8 @@ struct spin_arg {
 
 static struct watch watches[SMP_MAX_CPUS];
 static u64 window_ticks[SMP_MAX_CPUS];	/* ticks each CPU took inside its window */
+static u64 before_window[SMP_MAX_CPUS];	/* from when it did not run before its window */
+static bool last_spoiled;		/* the last window measured was spoiled too */
 
 /* Counts only the ticks inside the CPU's own window: starting the
  * timers and the broadcast, and stopping them, takes a call round trip
@@ -84,14 +203,26 @@ static void spin_window(void *arg)
 {
 	struct spin_arg *a = arg;
 	struct watch *w = &watches[this_cpu()];
-	u64 t0;
+	u64 t0, now, ran = a->armed;
 
 	irq_enable();
 	/* Bounded (a fixed TSC); no PAUSE and the TSC read only now and
-	 * then: see spin_lock_until in smp.h. */
-	for (u32 n = 0; (++n & 63) || rdtsc_ordered() < a->begin;)
-		;
+	 * then: see spin_lock_until in smp.h. `ran` is the last read before
+	 * the window: this CPU ran, interrupts on, until then. */
+	for (u32 n = 0;; n++) {
+		if (n & 63)
+			continue;
+		now = rdtsc_ordered();
+		if (now >= a->begin)
+			break;
+		ran = now;
+	}
 	watch_begin(w, a->period, a->witness && this_cpu() == 0);
+	/* Away (or interrupts off, in the call) from `ran` to the window:
+	 * ticks due then may come late, inside it (KVM's PIT delivers every
+	 * tick due; lost_tick_policy delay). */
+	before_window[this_cpu()] = w->cpu.start - ran >= a->period / STEAL_RECORD_DIV ?
+		ran : w->cpu.start;
 	/* A CPU that came late to its own ticks (the host did not run it when
 	 * the call came) is still judged over the common window: the time it
 	 * missed is its absence, the first poll's step. (Relayed ticks are
@@ -99,16 +230,30 @@ static void spin_window(void *arg)
 	if (a->common)
 		steal_backdate(&w->cpu, a->begin);
 	t0 = smp_cpu((int)this_cpu())->ticks;
+	if (relay_on && this_cpu()) {
+		struct relay_view *r = &relays[this_cpu()];
+
+		r->unkept = 0;
+		r->first = r->taken = relay_sent;
+		r->in_window = true;
+	}
 	watch_until(w, a->end);
 	window_ticks[this_cpu()] = smp_cpu((int)this_cpu())->ticks - t0;
+	if (relay_on && this_cpu()) {
+		relays[this_cpu()].in_window = false;
+		relays[this_cpu()].last = relay_sent;
+	}
 	watch_end(w);
+	if (relay_on && this_cpu())
+		relay_judge_merges(this_cpu(), &w->cpu.absent);
 }
 
 /* Runs the window on every CPU; false when a CPU did not finish it. */
-static bool run_window(u64 hz, u64 window_ns, u64 *start, bool witness, bool common)
+static bool run_window(u64 hz, u64 window_ns, u64 armed, u64 *start, bool witness, bool common)
 {
 	static struct spin_arg a;
 
+	a.armed = armed;
 	*start = rdtsc_ordered() + ns_to_tsc((WINDOW_LEAD_US + WINDOW_LEAD_PER_CPU_US *
 					     (u64)smp_count()) * 1000ull);
 	a.begin = *start;
@@ -116,20 +261,20 @@ static bool run_window(u64 hz, u64 window_ns, u64 *start, bool witness, bool com
 	a.period = tsc_hz() / hz;
 	a.witness = witness;
 	a.common = common;
+	ntakes = 0;
 	return on_all(spin_window, &a, true);
 }
 
 /*
- * Ticks CPU c could not take: due while it did not run, or (for the
- * emulator's timers, what_emulator) while the emulator did not. Without
- * the ticks' phase, an interval of length L excuses floor(L / period).
+ * Ticks CPU c could not take: due while it did not run, or while the
+ * emulator behind the device's timers did not. Without the ticks' phase,
+ * an interval of length L excuses floor(L / period).
  */
-static u64 excused(int c, u64 period, u64 start, u64 end, bool emulator)
+static u64 excused(int c, u64 period, u64 start, u64 end)
 {
 	struct gapset all = watches[c].cpu.absent;
 
-	if (emulator)
-		gaps_union(&all, &watches[0].emulator);
+	gaps_union(&all, &watches[0].emulator);
 	/* A stretch between two absences shorter than the gaps the watch
 	 * keeps is not known to be presence. */
 	gaps_bridge(&all, period / STEAL_RECORD_DIV);
@@ -137,48 +282,104 @@ static u64 excused(int c, u64 period, u64 start, u64 end, bool emulator)
 }
 
 /*
- * Checks each CPU's tick count: CPU 0's (or every CPU's, for local
- * timers) against hz over the window, and, when `relayed`, every other
- * CPU's against what CPU 0 passed on. Ticks due while a CPU (or, for the
- * device's own ticks, the emulator) did not run are excused, and 2 ticks
- * for the window's ends.
+ * Checks each CPU's own tick count (CPU 0's only, when the others take
+ * relayed ticks: judge_relays checks theirs) against hz over its window.
+ * Ticks due while a CPU (or, for the device's own ticks, the emulator)
+ * did not run are excused, and 2 ticks for the window's ends.
  */
-static enum verdict judge_ticks(const char *what, u64 hz, u64 window_ns, bool relayed,
-				u64 start, u64 *lost_total)
+static enum verdict judge_ticks(const char *what, u64 hz, bool relayed, u64 *lost_total)
 {
 	enum verdict v = PASS;
+	bool extra = false;
 	u64 period = tsc_hz() / hz;
-	u64 len0 = watches[0].cpu.last - watches[0].cpu.start;
 
-	(void)window_ns;
-	(void)start;
 	*lost_total = 0;
-	for (int c = 0; c < smp_count(); c++) {
-		bool own = !relayed || c == 0;
+	for (int c = 0; c < (relayed ? 1 : smp_count()); c++) {
 		if (c && !smp_cpu_usable(c))
 			continue;	/* failed in an earlier test: left out */
 		/* Each CPU's own window: the APs start theirs a call round
 		 * trip after CPU 0. */
 		u64 lo = watches[c].cpu.start, hi = watches[c].cpu.last, len = hi - lo;
-		u64 got = window_ticks[c], ex = excused(c, period, lo, hi, own);
-		u64 want = own ? len / period : mul_div_u64(window_ticks[0], len, MAX(len0, 1ull));
+		u64 got = window_ticks[c], ex = excused(c, period, lo, hi);
+		u64 want = len / period;
+		/* Ticks due while it did not run just before its window, which
+		 * a device that delivers every tick due brings inside it. */
+		u64 early = lo > before_window[c] ? (lo - before_window[c] + period - 1) / period : 0;
 		char m[48];
 
 		smp_cpu(c)->stolen_periods = ex;
 		snprintf_(m, sizeof(m), "smp.%s.cpu%d", what, c);
-		measure_x(m, (s64)got, 0, "ticks", "expected %lu in its %lu us window%s; %lu excused: "
-			  "due while this vCPU (%lu ms)%s did not run", want, tsc_to_ns(len) / 1000,
-			  own ? "" : " (as many as CPU 0 passed on)", ex,
-			  tsc_to_ns(gaps_total_in(&watches[c].cpu.absent, lo, hi)) / 1000000,
-			  own ? " or the emulator" : "");
+		measure_x(m, (s64)got, 0, "ticks", "expected %lu in its %lu us window; %lu excused: "
+			  "due while this vCPU (%lu ms) or the emulator did not run; %lu more may "
+			  "have been due while it did not run just before it", want,
+			  tsc_to_ns(len) / 1000, ex,
+			  tsc_to_ns(gaps_total_in(&watches[c].cpu.absent, lo, hi)) / 1000000, early);
 		if (got + 2 + ex < want) {
 			*lost_total += want - got;
-			v = fail("CPU %d took %lu %s ticks, expected %lu (%lu excused: due while it%s "
-				 "did not run; +-2 for the window's ends)", c, got, what, want, ex,
-				 own ? " or the emulator" : "");
-		} else if (got > want + 2) {
-			v = fail("CPU %d took %lu %s ticks, more than %lu", c, got, what, want);
+			v = verdict_merge(v, fail("CPU %d took %lu %s ticks, expected %lu (%lu excused: "
+				 "due while it or the emulator did not run; +-2 for the window's "
+				 "ends; the emulator watched by %s, away %lu ms)", c, got, what, want,
+				 ex, watch_witness_what(&watches[0]),
+				 tsc_to_ns(gaps_total_in(&watches[0].emulator, lo, hi)) / 1000000));
+		} else if (got > want + 2 + early) {
+			extra = true;
+			v = verdict_merge(v, fail("CPU %d took %lu %s ticks, more than %lu (+2 for "
+				 "the window's ends, +%lu due while it did not run just before it)",
+				 c, got, what, want, early));
 		}
+	}
+	/* Counts that fall short by more than the absences excuse, in a
+	 * window the host kept a CPU or the emulator away from for most of
+	 * every try: the excuse (floor(L / period) an interval, without the
+	 * ticks' phase) is then too coarse to tell the device's loss from the
+	 * host's. The host suite reports it (host.absence, unjudged). */
+	if (v == FAIL && !extra && last_spoiled) {
+		steal_note_unjudged();
+		return error("the host kept a CPU or the emulator away for most of each of %d "
+			     "windows; what it excuses does not account for the ticks short (above): "
+			     "cannot judge the %s", TICK_TRIES, relayed ? "broadcast device's ticks" :
+			     "per-CPU timers");
+	}
+	return v;
+}
+
+/*
+ * Checks every AP's relayed ticks against the relays CPU 0 sent inside
+ * the AP's window: one may be in flight at each end; merged relays the
+ * host explains are excused (relay_judge_merges). *worst is the most
+ * relays one CPU lost beyond those.
+ */
+static enum verdict judge_relays(const char *what, u64 *worst)
+{
+	enum verdict v = PASS;
+
+	*worst = 0;
+	for (int c = 1; c < smp_count(); c++) {
+		const struct relay_view *r = &relays[c];
+		u64 got = window_ticks[c], want = r->last - r->first, ex = r->bunched + r->away;
+		u64 lost = want > got + ex ? want - got - ex : 0;
+		char m[48];
+
+		if (!smp_cpu_usable(c))
+			continue;
+		*worst = MAX(*worst, lost);
+		snprintf_(m, sizeof(m), "smp.%s.cpu%d", what, c);
+		measure_x(m, (s64)got, 0, "ticks", "of %lu relays CPU 0 sent in its %lu us window; "
+			  "%lu merged with a later one, %lu of them excused as sent while the one "
+			  "before was still pending: %lu while this vCPU was away (%lu ms in all), %lu "
+			  "sent closer together than its slowest take while it ran (%lu us)%s", want,
+			  tsc_to_ns(watches[c].cpu.last - watches[c].cpu.start) / 1000, r->merged, ex,
+			  r->away,
+			  tsc_to_ns(gaps_total(&watches[c].cpu.absent)) / 1000000, r->bunched,
+			  tsc_to_ns(r->slowest) / 1000, r->unkept ? "; more takes than kept, their "
+			  "merges not excused" : "");
+		if (lost > 1)
+			v = fail("CPU %d took %lu of the %lu ticks CPU 0 relayed: %lu lost (%lu "
+				 "excused: merged while the host held them up; 1 may be in flight at "
+				 "the window's end)", c, got, want, lost, ex);
+		else if (got > want + 1)
+			v = fail("CPU %d took %lu relayed ticks, more than the %lu CPU 0 sent (+1 in "
+				 "flight at the window's start)", c, got, want);
 	}
 	return v;
 }
@@ -194,7 +395,7 @@ static enum verdict unfinished(const char *what)
 	return error("a CPU did not finish the %s window", what);
 }
 
-/* Most of a CPU's window absent: its count says little. */
+/* Most of a CPU's window absent (or missed): its count says little. */
 static bool window_spoiled(u64 start, u64 window_ns)
 {
 	u64 end = start + ns_to_tsc(window_ns);
@@ -205,6 +406,9 @@ static bool window_spoiled(u64 start, u64 window_ns)
 		if (c && !smp_cpu_usable(c))
 			continue;
 		gaps_union(&all, &watches[0].emulator);
+		/* A CPU that came late to its window (not backdated: relayed
+		 * ticks are judged over its own window) missed its start. */
+		gaps_add(&all, start, MAX(start, watches[c].cpu.start));
 		if (gaps_total_in(&all, start, end) > (end - start) / 2)
 			return true;
 	}
@@ -220,8 +424,8 @@ static bool window_spoiled(u64 start, u64 window_ns)
 static bool tick_windows(const char *what, u64 hz, bool (*start)(u64 hz), void (*stop)(void),
 			 bool common, u64 *start_tsc)
 {
-	u64 tries = 0;
-	bool ok, spoiled;
+	u64 tries = 0, armed;
+	bool ok;
 	char m[48];
 
 	do {
@@ -229,15 +433,16 @@ static bool tick_windows(const char *what, u64 hz, bool (*start)(u64 hz), void (
 			steal_note_remeasured();
 		for (int c = 0; c < smp_count(); c++)
 			smp_cpu(c)->ticks = 0;
+		armed = rdtsc_ordered();
 		ok = start(hz);
-		ok = ok && run_window(hz, TICK_WINDOW_NS, start_tsc, true, common);
+		ok = ok && run_window(hz, TICK_WINDOW_NS, armed, start_tsc, true, common);
 		stop();
-		spoiled = ok && window_spoiled(*start_tsc, TICK_WINDOW_NS);
-	} while (spoiled && tries < TICK_TRIES);
+		last_spoiled = ok && window_spoiled(*start_tsc, TICK_WINDOW_NS);
+	} while (last_spoiled && tries < TICK_TRIES);
 	snprintf_(m, sizeof(m), "smp.%s.remeasured", what);
 	measure_x(m, (s64)tries - 1, 0, NULL, "windows measured again: the host kept a CPU or the "
 		  "emulator away for most of the window (at most %d)%s", TICK_TRIES - 1,
-		  spoiled ? "; the last one too, judged with what it excuses" : "");
+		  last_spoiled ? "; the last one too, judged with what it excuses" : "");
 	return ok;
 }
 
@@ -269,11 +474,15 @@ TEST(smp, percpu_ticks)
 		return skip("no calibrated LAPIC timer");
 	watchdog_pause();
 	lapic_count = (li->freq_hz + hz / 2) / hz;
+	if (test_planted(env, "percpu_ticks", "the last CPU's LAPIC timer counts a 40th of the "
+			 "period"))
+		fast_cpu = smp_count() - 1;
 	ok = tick_windows("lapic_ticks", hz, percpu_start, percpu_stop, true, &start);
+	fast_cpu = -1;
 	watchdog_resume();
 	if (!ok)
 		return unfinished("per-CPU tick");
-	v = judge_ticks("lapic_ticks", hz, TICK_WINDOW_NS, false, start, &lost);
+	v = judge_ticks("lapic_ticks", hz, false, &lost);
 	summary_note("per-CPU ticks lost %lu", lost);
 	return v;
 }
@@ -283,9 +492,16 @@ TEST(smp, percpu_ticks)
  * timer stops. */
 static void bcast_handler(struct clockevent *ce)
 {
+	static u64 plant_n;
+	u64 n = relay_sent + 1;
+
 	(void)ce;
-	smp_cpu(0)->ticks++;
-	lapic_ipi_others((u8)tick_vector);
+	if (!fast_relay || !(++plant_n % PLANT_FACTOR))
+		smp_cpu(0)->ticks++;
+	relay_at[n % RELAY_RING] = rdtsc_ordered();
+	relay_sent = n;		/* numbered before it is sent: a take sees it */
+	if (!relay_plant || n % relay_plant)
+		lapic_ipi_others((u8)tick_vector);
 }
 
 static struct clockevent *bcast_ce;
@@ -310,43 +526,48 @@ TEST(smp, broadcast)
 {
 	enum verdict v = need_smp();
 	u64 hz = cmdline_u64(env->cmd, "hz", HZ_MIN, HZ_MAX, HZ_DEFAULT), lost, start, worst = 0;
-	struct clockevent *ce = clockevent_find("pit");
+	struct clockevent *ce = clockevent_find("hpet");
+	bool ok;
 
 	if (v != PASS)
 		return v;
-	/* The PIT first: under KVM it is emulated in the host kernel, while
-	 * the HPET's timers run in QEMU's main loop and were seen to stall
-	 * under load (1 tick in 200 ms once). */
+	/* The HPET first, as tick.broadcast ranks them: its timers run in
+	 * QEMU's main loop, which the witness (the RTC flag, set by the same
+	 * loop) watches, so ticks the loop held up are seen as the host's.
+	 * Under KVM the PIT is emulated in the host kernel and its ticks are
+	 * injected by a kernel worker thread (kvm-pit) no witness sees: with
+	 * the PIT, KVM runs at load 10-14 took 0 to 4 ticks in 200 ms windows
+	 * the vCPU was present for 75 ms of. */
 	if (!ce)
-		ce = clockevent_find("hpet");
+		ce = clockevent_find("pit");
 	if (!ce || !(ce->features & CE_PERIODIC))
 		return skip("no global periodic device (PIT or HPET) to broadcast from");
 	if (!ensure_tick_vector())
 		return error("no free vector for the broadcast IPI");
 	bcast_ce = ce;
-	if (!tick_windows("broadcast_ticks", hz, bcast_start, bcast_stop, false, &start)) {
+	relay_plant = 0;
+	if (test_planted(env, "relay", "every tick CPU 0 relays is numbered as sent but no IPI "
+			 "is sent"))
+		relay_plant = RELAY_PLANT_ALL;
+	else if (test_planted(env, "relay_half", "every 2nd tick CPU 0 relays is numbered as "
+			      "sent but its IPI is not sent"))
+		relay_plant = RELAY_PLANT_HALF;
+	fast_relay = test_planted(env, "broadcast", "the device runs 40x fast; CPU 0 counts one "
+				  "tick in 40 but passes on every one");
+	relay_on = true;
+	ok = tick_windows("broadcast_ticks", hz * (fast_relay ? PLANT_FACTOR : 1), bcast_start,
+			  bcast_stop, false, &start);
+	relay_on = false;
+	fast_relay = false;
+	if (!ok) {
 		if (bcast_refused)
 			return error("%s refused %lu Hz", ce->name, hz);
 		return unfinished("broadcast");
 	}
 	diag("broadcasting %s ticks (%s) by IPI", ce->name, ce->route);
-	v = judge_ticks("broadcast_ticks", hz, TICK_WINDOW_NS, true, start, &lost);
-	/* Ticks CPU 0 passed on that another CPU did not take, beyond those
-	 * that came while that CPU did not run. */
-	for (int c = 1; c < smp_count(); c++) {
-		/* What CPU 0 took over CPU c's own window (shorter when c
-		 * arrived late), as judge_ticks expects it. */
-		u64 len0 = watches[0].cpu.last - watches[0].cpu.start;
-		u64 len = watches[c].cpu.last - watches[c].cpu.start;
-		u64 t0 = mul_div_u64(window_ticks[0], MIN(len, len0), MAX(len0, 1ull));
-		u64 tc = window_ticks[c] + smp_cpu(c)->stolen_periods;
-
-		if (smp_cpu_usable(c))
-			worst = MAX(worst, t0 > tc ? t0 - tc : 0);
-	}
-	measure_x("tick.broadcast.lost", (s64)worst, 0, NULL, "most ticks CPU 0 took that another "
-		  "CPU did not, beyond those due while it did not run");
-	if (worst > 1)
-		v = verdict_merge(v, fail("a CPU missed %lu broadcast ticks", worst));
+	v = judge_ticks("broadcast_ticks", hz, true, &lost);
+	v = verdict_merge(v, judge_relays("broadcast_ticks", &worst));
+	measure_x("tick.broadcast.lost", (s64)worst, 0, NULL, "most relays CPU 0 sent that another "
+		  "CPU did not take, beyond those merged while the host held them up");
 	return v;
 }

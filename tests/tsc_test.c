@@ -56,10 +56,14 @@ static enum verdict against(const char *ref, struct test_env *env)
 		return v;
 	if (!r)
 		return error("%s is registered but was not calibrated against", ref);
-	if (r->remeasured)
+	if (r->back_windows)
+		diag("%s measured again alone %lu time(s) on the other counters' ruler: it stepped "
+		     "back or its wraps were counted by the early ruler (the host kept us away "
+		     "between reads)", ref, r->back_windows);
+	else if (r->remeasured)
 		diag("%s measured again alone %lu time(s): too few of its flags were seen in the "
-		     "shared window (they coalesce while the host keeps the poller or the emulator "
-		     "away)", ref, r->remeasured);
+		     "shared window to fit (they coalesce while the host keeps the poller or the "
+		     "emulator away), or the early ruler made that window short", ref, r->remeasured);
 	if (r->status)
 		return unusable_verdict(r, ref);
 	snprintf_(name, sizeof(name), "tsc.freq_khz.%s", ref);
@@ -67,8 +71,9 @@ static enum verdict against(const char *ref, struct test_env *env)
 		  "window %lu ms", r->unc_ppb, r, run);
 	if (r->backwards)
 		return fail("%s stepped backwards %lu times during calibration, the largest step %lu "
-			    "ticks (%lu us) back", ref, r->backwards, r->back_max,
-			    mul_div_u64(r->back_max, 1000000, MAX(r->cs->freq_hz, 1ull)));
+			    "ticks (%lu us) back, in each of %lu windows", ref, r->backwards, r->back_max,
+			    mul_div_u64(r->back_max, 1000000, MAX(r->cs->freq_hz, 1ull)),
+			    r->back_windows + 1);
 	return held_to_truth(env, name, sizeof(name), ref, r);
 }
 

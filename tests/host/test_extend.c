@@ -133,10 +133,33 @@ static void test_real_parts(void)
 	CHECK(e.total == 86400 * 3579545ull && e.backwards == 0);
 }
 
+/*
+ * How the PIT "stepped backwards" in a loaded KVM calibration: the hint
+ * comes from the early ruler, which is fast by however long the vCPU was
+ * away as channel 2's output rose (drivers/tsc.c). 30 ms away between two
+ * reads (35795 ticks) by a ruler 2.5x fast (15 ms away in its 10 ms) is a
+ * hint of 14318: small enough for the plain extender, which takes the raw
+ * step for 29741 back and loses it. With the ruler the other counters
+ * give, the same reads count.
+ */
+static void test_fast_early_ruler(void)
+{
+	struct cs_extender e;
+	u64 away = 35795, slack = 40;
+
+	cs_extend_start(&e, 0x1000);
+	cs_extend_hint(&e, &pit, (0x1000 + away) & 0xFFFF, away * 2 / 5, away * 2 / 5 + slack);
+	CHECK(e.backwards == 1 && e.back_max == 0x10000 - away && e.total == 0);
+	cs_extend_start(&e, 0x1000);
+	CHECK(cs_extend_hint(&e, &pit, (0x1000 + away) & 0xFFFF, away, away + slack) == away);
+	CHECK(e.backwards == 0);
+}
+
 int main(void)
 {
 	test_plain();
 	test_hint();
 	test_real_parts();
+	test_fast_early_ruler();
 	return check_report("test_extend");
 }
