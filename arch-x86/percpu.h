@@ -11,7 +11,7 @@
 /*
  * CPUs tickscope starts, at most. QEMU 7.2's largest machine (q35) takes
  * 288 vCPUs and KVM hosts commonly allow 1024; 512 covers the former with
- * room and costs 8 MiB of AP stacks (smp.c) plus 512 small per-CPU
+ * room and costs 8 MiB of AP stacks (smp.c, not zeroed) plus 512 small per-CPU
  * records, which the smallest VM we boot (128 MiB) holds easily. Enabled
  * MADT CPUs beyond it are counted and reported (smp_left_out), not started.
  */

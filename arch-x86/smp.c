@@ -32,7 +32,9 @@ struct tramp_params {
 };
 
 static struct percpu cpus[SMP_MAX_CPUS];
-static u8 stacks[SMP_MAX_CPUS][AP_STACK_SIZE] __attribute__((aligned(16)));
+/* Never read before the AP writes it (NOINIT): zeroing its 8 MiB again
+ * cost ~0.3 s of every boot where each REP STOSQ step is emulated. */
+static u8 stacks[SMP_MAX_CPUS][AP_STACK_SIZE] NOINIT __attribute__((aligned(16)));
 static int possible = 1, count = 1, online = 1, left_out, call_vector = -1;
 static u32 planted_lost = SMP_NONE_LOST;
 static u64 bringup_ms;

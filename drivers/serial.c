@@ -85,39 +85,67 @@ static bool loopback_ok(const struct serial_port *p)
  * out without asking again, as Linux's 8250 driver does. Each LSR read is
  * an exit under a hypervisor, so this halves the console's cost there.
  * Never more than the FIFO holds: QEMU drops a byte written to a full one.
+ * Returns how many bytes may be written now (0: the UART was given up).
  */
-static void put_byte(struct uart *u, char c)
+static int tx_room(struct uart *u)
 {
 	int i;
 
-	if (u->room == 0) {
-		for (i = 0; i < TX_SPINS; i++)
-			if (uart_in(&u->port, UART_LSR) & LSR_THRE)
-				break;
-		if (i == TX_SPINS) {
-			stats.stalls++;
-			if (++u->stalls >= MAX_STALLS) {
-				u->present = false;
-				return;
-			}
-			/* Not seen empty: one byte, then ask again. */
-			u->room = 1;
-		} else {
-			u->room = u->fifo;
+	if (u->room)
+		return u->room;
+	for (i = 0; i < TX_SPINS; i++)
+		if (uart_in(&u->port, UART_LSR) & LSR_THRE)
+			break;
+	if (i == TX_SPINS) {
+		stats.stalls++;
+		if (++u->stalls >= MAX_STALLS) {
+			u->present = false;
+			return 0;
 		}
+		/* Not seen empty: one byte, then ask again. */
+		u->room = 1;
+	} else {
+		u->room = u->fifo;
 	}
-	u->room--;
-	uart_out(&u->port, UART_THR, (u8)c);
+	return u->room;
 }
 
+/*
+ * The bytes of s (each '\n' as "\r\n"), as many at a time as the FIFO
+ * takes. A port UART gets each batch by one REP OUTSB, the same writes to
+ * THR that single OUTBs make: KVM can pass the string to QEMU in one exit,
+ * and even kvm_pvm, which exits per byte, takes a fifth less time.
+ */
 static void uart_write(const struct console_sink *sink, const char *s, size_t n)
 {
 	struct uart *u = (struct uart *)sink;
+	u8 batch[UART_FIFO_SIZE];
+	size_t i = 0;
+	bool cr_sent = false;	/* s[i] is '\n' and its '\r' went out */
 
-	for (size_t i = 0; i < n && u->present; i++) {
-		if (s[i] == '\n')
-			put_byte(u, '\r');
-		put_byte(u, s[i]);
+	while (i < n && u->present) {
+		int room = tx_room(u), k = 0;
+
+		while (k < room && i < n) {
+			if (s[i] == '\n' && !cr_sent) {
+				batch[k++] = '\r';
+				cr_sent = true;
+				continue;
+			}
+			batch[k++] = (u8)s[i++];
+			cr_sent = false;
+		}
+		if (k == 0)
+			break;
+		u->room -= k;
+		if (!u->port.mmio) {
+			for (int j = 0; j < k; j++)
+				io_count(IO_CONSOLE);
+			outsb((u16)u->port.base, batch, (size_t)k);	/* THR: register 0 */
+		} else {
+			for (int j = 0; j < k; j++)
+				uart_out(&u->port, UART_THR, batch[j]);
+		}
 	}
 }
 

@@ -25,10 +25,16 @@ static void put(int row, int col, u8 c, u8 attr)
 
 void vga_init(struct screen *s)
 {
-	for (int i = 0; i < VGA_COLS * VGA_ROWS; i++) {
+	u64 blank = SCREEN_ATTR(COL_GREY, COL_BLACK) << 8 | ' ';
+	volatile u64 *quad = (volatile u64 *)VGA_TEXT_BASE;
+
+	/* Four cells a store: each store to the text window exits under a
+	 * hypervisor (2000 exits were ~70 ms of a kvm_pvm boot). */
+	_Static_assert(VGA_COLS * VGA_ROWS % 4 == 0, "whole quads");
+	for (int i = 0; i < VGA_COLS * VGA_ROWS / 4; i++) {
 		io_count(IO_MMIO);
 		io_count(IO_CONSOLE);
-		cells[i] = SCREEN_ATTR(COL_GREY, COL_BLACK) << 8 | ' ';
+		quad[i] = blank * 0x0001000100010001ull;
 	}
 	/* CRTC register 0x0A bit 5 turns the cursor off. */
 	outb(0x3D4, 0x0A);
@@ -37,5 +43,6 @@ void vga_init(struct screen *s)
 	s->cols = VGA_COLS;
 	s->rows = VGA_ROWS;
 	s->put = put;
+	s->blank = (u16)blank;
 	str_copy(s->what, "80x25 VGA text", sizeof(s->what));
 }

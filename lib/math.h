@@ -74,9 +74,15 @@ static inline unsigned bits_u128(u128 v)
  */
 static inline u64 mul_div_u128(u128 a, u64 b, u128 c)
 {
-	unsigned ab = bits_u128(a) + bits_u128(b), cb;
+	unsigned ab, cb;
 	u128 n;
 
+	/* Both within 64 bits: no cut below applies, and this is the same
+	 * mulq and divq, without counting bits (each instruction costs where
+	 * the guest is interpreted; the calibration's fit calls this per sample). */
+	if (!(u64)(a >> 64) && !(u64)(c >> 64))
+		return mul_div_u64((u64)a, b, (u64)c);
+	ab = bits_u128(a) + bits_u128(b);
 	if (ab > 128) {
 		a >>= ab - 128;
 		c >>= ab - 128;

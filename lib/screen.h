@@ -30,6 +30,10 @@ struct screen {
 	/* Draws character c (ASCII or a GLYPH_ code) at (row, col). The
 	 * caller keeps row and col inside the grid. */
 	void (*put)(int row, int col, u8 c, u8 attr);
+	/* What every cell shows after the driver's init, as attr << 8 | c
+	 * (0: not known): whoever draws need not write it again, each write
+	 * being an exit under a hypervisor (VGA text). */
+	u16 blank;
 };
 
 #endif

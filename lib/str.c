@@ -4,22 +4,32 @@
 
 /* The host build (unit tests) uses libc's versions of these. */
 #ifndef HOST_TEST
+/*
+ * memset and memcpy by REP STOS / REP MOVS, eight bytes a step, then the
+ * remaining bytes. Where the guest's instructions are interpreted (kvm_pvm
+ * emulates ring-0 code, ~1 us an instruction) a byte loop cost ~4 us a
+ * byte and a string instruction's step ~0.3 us; on hardware and under TCG
+ * both are fast. DF is clear (boot.S, and the interrupt stubs' ABI).
+ */
 void *memset(void *dst, int c, size_t n)
 {
-	u8 *d = dst;
+	void *d = dst;
+	u64 v = 0x0101010101010101ull * (u8)c;
+	size_t q = n / 8, r = n % 8;
 
-	while (n--)
-		*d++ = (u8)c;
+	__asm__ volatile("rep stosq" : "+D"(d), "+c"(q) : "a"(v) : "memory");
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(r) : "a"(v) : "memory");
 	return dst;
 }
 
 void *memcpy(void *dst, const void *src, size_t n)
 {
-	u8 *d = dst;
-	const u8 *s = src;
+	void *d = dst;
+	const void *s = src;
+	size_t q = n / 8, r = n % 8;
 
-	while (n--)
-		*d++ = *s++;
+	__asm__ volatile("rep movsq" : "+D"(d), "+S"(s), "+c"(q) : : "memory");
+	__asm__ volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(r) : : "memory");
 	return dst;
 }
 
@@ -45,22 +55,34 @@ int memcmp(const void *a, const void *b, size_t n)
 	return 0;
 }
 
+/* strlen, strnlen and memchr scan by REPNE SCASB: where the guest is
+ * interpreted (kvm_pvm) a step costs ~0.5 us and a C loop's byte ~2 us,
+ * and the report's formatting scans every string it prints. */
+void *memchr(const void *s, int c, size_t n)
+{
+	const u8 *p = s;
+
+	if (!n)
+		return NULL;
+	__asm__ volatile("repne scasb" : "+D"(p), "+c"(n) : "a"((u8)c) : "memory", "cc");
+	/* p is one past the last byte compared: the match, or s[n - 1]. */
+	return p[-1] == (u8)c ? (void *)(uintptr_t)(p - 1) : NULL;
+}
+
 size_t strlen(const char *s)
 {
-	size_t n = 0;
+	const char *p = s;
+	size_t n = ~(size_t)0;
 
-	while (s[n])
-		n++;
-	return n;
+	__asm__ volatile("repne scasb" : "+D"(p), "+c"(n) : "a"(0) : "memory", "cc");
+	return (size_t)(p - s) - 1;
 }
 
 size_t strnlen(const char *s, size_t max)
 {
-	size_t n = 0;
+	const char *z = memchr(s, 0, max);
 
-	while (n < max && s[n])
-		n++;
-	return n;
+	return z ? (size_t)(z - s) : max;
 }
 
 int strcmp(const char *a, const char *b)

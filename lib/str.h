@@ -10,6 +10,8 @@ void *memcpy(void *dst, const void *src, size_t n);
 void *memmove(void *dst, const void *src, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
 size_t strlen(const char *s);
+/* The first c in s[0..n), or NULL. */
+void *memchr(const void *s, int c, size_t n);
 /* Length of s, but never reads past max bytes. */
 size_t strnlen(const char *s, size_t max);
 int strcmp(const char *a, const char *b);

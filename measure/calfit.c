@@ -77,10 +77,10 @@ static s64 residual(const struct cal_sample *si, const struct fit *f, u64 tsc_hz
 	return (s64)res / (s64)n;
 }
 
-static u32 use[CAL_MAX_SAMPLES], sub[CAL_MAX_SAMPLES];
-static u64 absres[CAL_MAX_SAMPLES], sorted[CAL_MAX_SAMPLES];
+static u32 use[CAL_MAX_SAMPLES] NOINIT, sub[CAL_MAX_SAMPLES] NOINIT;
+static u64 absres[CAL_MAX_SAMPLES] NOINIT, sorted[CAL_MAX_SAMPLES] NOINIT;
 /* Running sums of x and y over use[], relative to its first sample. */
-static u128 psx[CAL_MAX_SAMPLES + 1], psy[CAL_MAX_SAMPLES + 1];
+static u128 psx[CAL_MAX_SAMPLES + 1] NOINIT, psy[CAL_MAX_SAMPLES + 1] NOINIT;
 
 /*
  * Fills the prefix sums psx, psy over use[0..m); false when x or y ever

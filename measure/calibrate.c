@@ -9,7 +9,7 @@
 #include "lib/math.h"
 #include "lib/str.h"
 
-static struct cal_sample samples[CS_MAX][CAL_MAX_SAMPLES];
+static struct cal_sample samples[CS_MAX][CAL_MAX_SAMPLES] NOINIT;
 
 /*
  * An event source (a flag seen set). Each sample is a poll that saw an
@@ -23,7 +23,7 @@ static struct cal_sample samples[CS_MAX][CAL_MAX_SAMPLES];
  * carried the lateness into the rate (tsc.err_ppm.rtc -500 ppm from 1 s
  * under load).
  */
-static u64 ev_t[CAL_MAX_SAMPLES], ev_k[CAL_MAX_SAMPLES], ev_scratch[CAL_MAX_SAMPLES];
+static u64 ev_t[CAL_MAX_SAMPLES] NOINIT, ev_k[CAL_MAX_SAMPLES] NOINIT, ev_scratch[CAL_MAX_SAMPLES] NOINIT;
 
 static void estimate_events(struct cal_result *r, const struct cal_sample *s, u64 n, u64 tsc_hz)
 {

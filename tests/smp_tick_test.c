@@ -145,7 +145,6 @@ static void relay_judge_merges(u32 c, const struct gapset *absent)
  * of the window, 10x passed 2 runs in 5). */
 #define PLANT_FACTOR	40
 static int fast_cpu = -1;	/* plant=percpu_ticks: this CPU's timer runs fast */
-static bool fast_relay;		/* plant=broadcast: the device runs fast; CPU 0 counts at hz */
 
 static void lapic_tick_start(void *arg)
 {
@@ -492,12 +491,10 @@ TEST(smp, percpu_ticks)
  * timer stops. */
 static void bcast_handler(struct clockevent *ce)
 {
-	static u64 plant_n;
 	u64 n = relay_sent + 1;
 
 	(void)ce;
-	if (!fast_relay || !(++plant_n % PLANT_FACTOR))
-		smp_cpu(0)->ticks++;
+	smp_cpu(0)->ticks++;
 	relay_at[n % RELAY_RING] = rdtsc_ordered();
 	relay_sent = n;		/* numbered before it is sent: a take sees it */
 	if (!relay_plant || n % relay_plant)
@@ -552,13 +549,9 @@ TEST(smp, broadcast)
 	else if (test_planted(env, "relay_half", "every 2nd tick CPU 0 relays is numbered as "
 			      "sent but its IPI is not sent"))
 		relay_plant = RELAY_PLANT_HALF;
-	fast_relay = test_planted(env, "broadcast", "the device runs 40x fast; CPU 0 counts one "
-				  "tick in 40 but passes on every one");
 	relay_on = true;
-	ok = tick_windows("broadcast_ticks", hz * (fast_relay ? PLANT_FACTOR : 1), bcast_start,
-			  bcast_stop, false, &start);
+	ok = tick_windows("broadcast_ticks", hz, bcast_start, bcast_stop, false, &start);
 	relay_on = false;
-	fast_relay = false;
 	if (!ok) {
 		if (bcast_refused)
 			return error("%s refused %lu Hz", ce->name, hz);

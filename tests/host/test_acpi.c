@@ -106,6 +106,22 @@ static void build(int rev)
 	phys_test_region(TBL, tables, sizeof(tables));
 }
 
+/* The scan takes the first valid RSDP on a 16-byte boundary: a signature
+ * between two boundaries, or one whose checksum fails, is passed over. */
+static void test_scan_decoys(void)
+{
+	static struct acpi_info ai;
+
+	build(0);
+	memcpy(bios + 0x408, bios + RSDP_AT, 20);	/* valid, 8 bytes off a boundary */
+	memcpy(bios + 0x800, bios + RSDP_AT, 20);	/* checksum fails */
+	bios[0x808] ^= 1;
+	memcpy(bios + sizeof(bios) - 8, "RSD PTR ", 8);	/* too near the end */
+	CHECK(acpi_init(NULL, 0, &ai) == 0 && ai.rsdp_addr == 0xE0000 + RSDP_AT);
+	memset(bios + RSDP_AT, 0, 8);			/* none valid: no ACPI */
+	CHECK(acpi_init(NULL, 0, &ai) == -ENODEV);
+}
+
 static void test_good(void)
 {
 	static struct acpi_info ai;
@@ -277,6 +293,7 @@ static void test_many_cpus(void)
 int main(void)
 {
 	test_good();
+	test_scan_decoys();
 	test_malformed();
 	test_many_cpus();
 	return check_report("test_acpi");

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import sys
 
@@ -177,10 +178,13 @@ def speed(kernel: str, count_kernel: str, accel: str, runs: int, count_runs: int
     reads: dict[str, list[float]] = {}
     parts: dict[str, list[float]] = {k: [] for k in BOOT_PARTS}
     verdicts = []
+    cpu: list[float] = []
     for i in range(runs + count_runs):
         counting = i >= runs
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         r = qemu.run(qemu.Config(accel=accel, kernel=count_kernel if counting else kernel),
                      live=False)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if counting:
             for m in r.report.measurements:
                 if m.name.startswith("run.reads."):
@@ -188,6 +192,7 @@ def speed(kernel: str, count_kernel: str, accel: str, runs: int, count_runs: int
             continue
         verdicts.append(r.verdict)
         total.append(r.qemu_s)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         for m in r.report.measurements:
             if m.name.startswith("run.suite_ms."):
                 suite_ms.setdefault(m.name[len("run.suite_ms."):], []).append(m.value)
@@ -197,6 +202,10 @@ def speed(kernel: str, count_kernel: str, accel: str, runs: int, count_runs: int
     print(f"== speed, {accel}, default run, {runs} runs (reads: {count_runs} runs of "
           f"{count_kernel}), verdicts {', '.join(verdicts)}")
     print(f"  boot to verdict s        {fmt(total)}")
+    # Where the guest is interpreted (kvm_pvm) its run is mostly CPU time
+    # of QEMU's vCPU thread; on a loaded host wall time grows with the
+    # load and this far less, so a change shows here first.
+    print(f"  QEMU CPU s (user+sys)    {fmt(cpu)}")
     print(f"  {'suite':12s} {'ms (median)':>12s} {'min':>7s} {'max':>7s} {'reads (median)':>15s}")
     for name in ["setup"] + list(suite_ms):
         ms = suite_ms.get(name, parts["setup"] if name == "setup" else [])
