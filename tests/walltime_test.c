@@ -172,5 +172,17 @@ TEST(tick, walltime)
 		diag("+ %lu us: the ruler's %s ppm over the %lu ms the seed was carried",
 		     mul_div_u64(carried_ns, carry_allow, 1000000000ull) / 1000,
 		     fx(y, sizeof(y), (s64)carry_allow, 3), carried_ns / 1000000);
+	/* Every try's edges and readings placed more widely than the budget:
+	 * the host kept the vCPU away through UIP each time. A tolerance that
+	 * wide holds whatever the wall time is (1.6 s was seen at load 13), so
+	 * the check is not made: unjudged, the host's (host.absence counts it). */
+	if (tsc_to_ns(e0.unc + e1.unc + u0 + u1) > WALL_TOL_BUDGET_NS) {
+		steal_note_unjudged();
+		return error("the edges and readings were placed within %lu us in each of %d tries, "
+			     "over the %llu us the wall time is judged to: the host kept this vCPU "
+			     "away through UIP; cannot judge the wall time",
+			     tsc_to_ns(e0.unc + e1.unc + u0 + u1) / 1000, e1.retaken + 1,
+			     WALL_TOL_BUDGET_NS / 1000);
+	}
 	return check_within("walltime.err_ms.rtc", err_ns / 1000, 0, (s64)tol_ns / 1000, 3, "ms");
 }
