@@ -14,6 +14,9 @@
 
 static char reason[96];
 static u64 read_retries;	/* passes read again because two disagreed */
+/* CMOS registers IRQ8's handler selected: edge_wait keeps register A
+ * selected between its polls, and must know when that changed. */
+static volatile u32 irq_selects;
 
 u8 cmos_read(u8 reg)
 {
@@ -166,9 +169,10 @@ static bool edge_late(struct edge_deadline *d)
 static int edge_wait(const struct acpi_info *ai, struct rtc_edge *e, const char **why,
 		     struct edge_deadline *d)
 {
-	u64 lead, lo, hi, a, b;
+	u64 lead, gap, lo, hi, a, b;
+	u32 sel;
 	struct rtc_time t;
-	u8 s0 = 0, sec = 0, regb = cmos_read(RTC_REG_B);
+	u8 s0 = 0, sec = 0, ra, regb = cmos_read(RTC_REG_B);
 	int rc;
 
 	*e = (struct rtc_edge){ 0 };
@@ -196,15 +200,43 @@ static int edge_wait(const struct acpi_info *ai, struct rtc_edge *e, const char 
 	 * least 244 us after it began; one that sees UIP high puts it at
 	 * most 244 us after it ended, one that sees the new second (UIP
 	 * missed: the vCPU did not run through its 244 us) at its end.
+	 *
+	 * Register A stays selected, so that a poll is one port read (one
+	 * exit where ports trap, not four: the faster the polls, the less
+	 * often UIP is missed and the edge taken again a second later). A
+	 * poll that sees UIP low is still before the transfer when it came
+	 * less than 244 us after the last poll known to be (UIP would have
+	 * been high in between; half that, for margin); after a longer gap
+	 * the seconds are read to know.
 	 */
+	gap = lead / 2;
+	sel = irq_selects;
+	outb(CMOS_INDEX, RTC_REG_A);
 	for (;;) {
-		if (poll_uip(&a, &b, &sec)) {
+		a = rdtsc_ordered();
+		ra = inb(CMOS_DATA);
+		b = rdtsc_ordered();
+		/* IRQ8's handler selected register C in between: this read
+		 * may be of that, so it does not count. */
+		if (irq_selects != sel) {
+			sel = irq_selects;
+			outb(CMOS_INDEX, RTC_REG_A);
+			if (edge_late(d))
+				goto timeout;
+			continue;
+		}
+		if (ra & REG_A_UIP) {
 			hi = b + lead;
 			break;
 		}
-		if (sec != s0) {
-			hi = b;
-			break;
+		if (b - lo > gap) {
+			sec = cmos_read(RTC_SECONDS);
+			b = rdtsc_ordered();
+			outb(CMOS_INDEX, RTC_REG_A);
+			if (sec != s0) {
+				hi = b;
+				break;
+			}
 		}
 		if (edge_late(d))
 			goto timeout;
@@ -234,17 +266,34 @@ static int one_edge(const struct acpi_info *ai, struct rtc_edge *e, const char *
 	return rc;
 }
 
+static struct rtc_edge last_edge;
+
+bool rtc_last_edge(struct rtc_edge *e)
+{
+	*e = last_edge;
+	return last_edge.tsc != 0;
+}
+
 int rtc_second_edge(const struct acpi_info *ai, struct rtc_edge *e, const char **why)
+{
+	return rtc_edge_within(ai, e, RTC_UIP_LEAD_NS, RTC_EDGE_TRIES, why);
+}
+
+int rtc_edge_within(const struct acpi_info *ai, struct rtc_edge *e, u64 max_unc_ns, int tries,
+		    const char **why)
 {
 	int rc = 0, retaken = 0;
 
-	for (int i = 0; i < RTC_EDGE_TRIES; i++) {
+	for (int i = 0; i < tries; i++) {
+		if (i)
+			retaken++;
 		rc = one_edge(ai, e, why);
-		if (rc || tsc_to_ns(e->unc) <= RTC_UIP_LEAD_NS)
+		if (rc || tsc_to_ns(e->unc) <= max_unc_ns)
 			break;
-		retaken++;
 	}
 	e->retaken = retaken;
+	if (!rc)
+		last_edge = *e;
 	return rc;
 }
 
@@ -299,11 +348,14 @@ static bool running;
 static void rtc_irq(struct int_frame *f, void *ctx)
 {
 	u64 tsc = rdtsc();
+	u8 c;
 
 	(void)f;
 	(void)ctx;
 	/* Reading register C acknowledges IRQ8; only PF is ours. */
-	if (cmos_read(RTC_REG_C) & REG_C_PF)
+	c = cmos_read(RTC_REG_C);
+	irq_selects++;
+	if (c & REG_C_PF)
 		clockevent_irq(&rtc_ce, tsc);
 }
 

@@ -78,6 +78,16 @@ struct rtc_edge {
  * -ETIMEDOUT (*why says why), or what rtc_read returns. */
 #define RTC_EDGE_TRIES		3
 int rtc_second_edge(const struct acpi_info *ai, struct rtc_edge *e, const char **why);
+/* The same, but an edge placed less well than +- max_unc_ns is taken
+ * again, at most `tries` edges in all (1: the first, however well it is
+ * placed), for a caller whose tolerance takes a wider bracket or that can
+ * do without the edge: each try more costs a second. */
+int rtc_edge_within(const struct acpi_info *ai, struct rtc_edge *e, u64 max_unc_ns, int tries,
+		    const char **why);
+/* The last edge rtc_second_edge returned in this run (false: none yet),
+ * for a caller that can carry it forward by the TSC instead of waiting
+ * for one of its own. */
+bool rtc_last_edge(struct rtc_edge *e);
 
 /* Days-from-civil: Unix seconds of t (UTC), for years 1970..9999. */
 u64 rtc_to_unix(const struct rtc_time *t);

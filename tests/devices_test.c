@@ -265,6 +265,18 @@ TEST(rtc, date)
 		return fail("the RTC says year %d: its battery or the host's clock is wrong", t.year);
 	if (!(cmos_read(RTC_REG_D) & REG_D_VRT))
 		return fail("register D says the RTC's RAM and time are not valid (battery)");
+	/* tick.walltime seeds from the last edge taken (rtc_last_edge)
+	 * rather than wait for one of its own when it is this recent. */
+	if (test_selected("tick", "walltime")) {
+		struct rtc_edge e;
+
+		/* One try: a second more would cost what it saves. */
+		if (rtc_edge_within(env->acpi, &e, RTC_UIP_LEAD_NS, 1, &why))
+			diag("no second edge taken for tick.walltime: %s", why);
+		else
+			diag("second edge of %lu s taken for tick.walltime, placed within %lu us",
+			     e.unix_s, tsc_to_ns(e.unc) / 1000);
+	}
 	return PASS;
 }
 
@@ -360,20 +372,34 @@ TEST(kvmclock, flags)
  * a second after the host's: at an edge, kvm-clock's wall time is the
  * RTC's second plus [0, 1) s, and the edge's bracket on top.
  */
+#define KVM_WALL_REUSE_NS	2000000000ull
+#define KVM_WALL_EDGE_NS	10000000ull
+
 TEST(kvmclock, wall)
 {
 	struct clocksource *cs;
 	enum verdict v = source_or_verdict("kvmclock", &cs);
 	struct rtc_edge e;
 	const char *why;
-	u64 a, b, wall;
+	u64 a, b, wall, carry_us = 0;
+	bool carried = false;
 	s64 diff_us;
 
 	if (v != PASS)
 		return v;
 	if (!kvmclock_wall_ns())
 		return fail("the kvm-clock wall-clock record is empty or never settled");
-	if (rtc_second_edge(env->acpi, &e, &why))
+	/* An edge an earlier test took (rtc.date) in the last KVM_WALL_REUSE_NS
+	 * serves, carried here by the ruler: its error over that span (the
+	 * ruler's cited 500 ppm and the RTC's 23 ppm) joins the tolerance, as
+	 * does its bracket. A bracket within KVM_WALL_EDGE_NS (1 % of the
+	 * second the check allows) does, here or of our own. */
+	if (rtc_last_edge(&e) && tsc_to_ns(e.unc) <= KVM_WALL_EDGE_NS &&
+	    tsc_to_ns(rdtsc_ordered() - e.tsc) <= KVM_WALL_REUSE_NS) {
+		carried = true;
+		carry_us = mul_div_u64(tsc_to_ns(rdtsc_ordered() - e.tsc), REF_SPEC_PPB + RTC_SPEC_PPB,
+				       1000000000ull * 1000);
+	} else if (rtc_edge_within(env->acpi, &e, KVM_WALL_EDGE_NS, RTC_EDGE_TRIES, &why))
 		return skip("no RTC edge to compare with: %s", why);
 	a = rdtsc_ordered();
 	wall = kvmclock_wall_ns();
@@ -382,9 +408,12 @@ TEST(kvmclock, wall)
 	a += (b - a) / 2;
 	diff_us = ((s64)wall - (a >= e.tsc ? (s64)tsc_to_ns(a - e.tsc) : -(s64)tsc_to_ns(e.tsc - a)) -
 		   (s64)(e.unix_s * 1000000000ull)) / 1000;
-	diag("at the RTC edge of %lu s (placed within %lu us, %d taken again); expected [0, 1000) ms "
-	     "by QEMU starting its RTC on a whole host second", e.unix_s, tsc_to_ns(e.unc) / 1000,
-	     e.retaken);
+	diag("at the RTC edge of %lu s (placed within %lu us, %d taken again%s); expected [0, 1000) "
+	     "ms by QEMU starting its RTC on a whole host second", e.unix_s,
+	     tsc_to_ns(e.unc) / 1000, e.retaken, carried ? ", taken earlier in the run" : "");
+	if (carried)
+		diag("the edge carried here by the ruler over %lu ms: + %lu us for 523 ppm over that",
+		     tsc_to_ns(a - e.tsc) / 1000000, carry_us);
 	return check_within("walltime.kvmclock_vs_rtc_ms", diff_us, 500000,
-			    500000 + (s64)tsc_to_ns(e.unc + (b - a)) / 1000, 3, "ms");
+			    500000 + (s64)(tsc_to_ns(e.unc + (b - a)) / 1000 + carry_us), 3, "ms");
 }

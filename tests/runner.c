@@ -149,6 +149,14 @@ static void order_tests(void)
 	}
 }
 
+bool test_selected(const char *suite, const char *name)
+{
+	for (const struct test *t = __tests_start; t < __tests_end; t++)
+		if (!strcmp(t->suite, suite) && !strcmp(t->name, name))
+			return selected(t);
+	return false;
+}
+
 void runner_begin(struct test_env *env)
 {
 	globs = cmdline_get(env->cmd, "test");

@@ -72,6 +72,8 @@ void watchdog_resume(void);
 bool test_selected(const char *suite, const char *name);
 /* True when verbose was given on the command line. */
 bool test_verbose(void);
+/* True when the test suite.name is selected to run in this run. */
+bool test_selected(const char *suite, const char *name);
 /*
  * True when `what` is in the command line's plant= list: the calling test
  * then plants that fault (a self-test: its check must FAIL) and this says

@@ -19,15 +19,22 @@
  * the truth is known), three of the combined uncertainty, what the truth
  * rests on, and the RTC crystal's cited 23 ppm (DS12887).
  */
+static bool counter_is_ruler(const struct clocksource *cs, const struct cal_result **r)
+{
+	*r = cs ? cal_for(cs->name) : NULL;
+	return !(*r && !(*r)->status && !(cs->flags & CS_TSC_BASED));
+}
+
+/* The same for the ruler itself: cs NULL. */
 static u64 wall_rate_allowance(struct test_env *env, const struct clocksource *cs, const char **what)
 {
-	const struct cal_result *r = cal_for(cs->name);
+	const struct cal_result *r;
 	const struct cal_run *run = calibrate_last();
 	u64 counter_tsc_hz = tsc_hz(), unc = run->chosen >= 0 ? run->r[run->chosen].unc_ppb : 0;
 	struct truth t;
 	s64 err;
 
-	if (r && !r->status && !(cs->flags & CS_TSC_BASED)) {
+	if (!counter_is_ruler(cs, &r)) {
 		counter_tsc_hz = r->tsc_hz;
 		unc = r->unc_ppb;
 	}
@@ -58,30 +65,62 @@ static s64 wall_at(u64 tsc, u64 *unc)
 }
 
 /*
+ * An edge taken earlier in the run (rtc.date, kvmclock.wall, rtc.second)
+ * seeds the wall time instead of one of its own when it was placed as well
+ * as rtc_second_edge aims to (within UIP's 244 us) and carrying it here
+ * by the ruler keeps its share of the tolerance within
+ * WALL_CARRY_BUDGET_NS; the tick runs at least WALL_MIN_TICK_NS before it
+ * is read at the next edge.
+ */
+#define WALL_CARRY_BUDGET_NS	250000ull
+/* The tolerance an edge to read at may give before it is taken again: well
+ * under the millisecond walltime is judged to (plant_wall_us=1000 must
+ * FAIL). */
+#define WALL_TOL_BUDGET_NS	750000ull
+#define WALL_MIN_TICK_NS	100000000ull
+
+/*
  * Wall time against the RTC at its second edges (drivers/rtc.h): seeded
- * at one edge, read at the next, a second later. The tolerance is how
- * well both edges and both readings are placed, plus a second of the
- * rate allowance above.
+ * at one edge, read at a later one with the tick running in between. The
+ * tolerance is how well both edges and both readings are placed, plus the
+ * rate allowance above over the span between the edges.
  */
 TEST(tick, walltime)
 {
 	struct tick_setup t;
 	enum verdict v;
 	struct rtc_edge e0, e1;
-	u64 a, b, mono, plant, u0, u1, allow, span_ns, tol_ns;
-	const char *why;
-	s64 err_ns;
+	u64 a, b, mono, plant, u0, u1 = 0, allow, carry_allow, span_ns = 0, tol_ns = 0, carried_ns = 0;
+	const struct cal_result *cr;
+	const char *why, *allow_why;
+	s64 err_ns = 0;
 	char x[24], y[24];
 	int rc;
 
 	if (cmos_read(RTC_REG_A) == 0xFF)
 		return skip("no CMOS RTC answers");
-	rc = rtc_second_edge(env->acpi, &e0, &why);
-	if (rc)
-		return fail("no second edge of the RTC to seed from: %s", why);
 	v = tick_test_start(env, &t, false);
 	if (v != PASS)
 		return v;
+	allow = wall_rate_allowance(env, t.cs, &allow_why);
+	/* An earlier edge is carried to the seed by the ruler: when the
+	 * counter is not the ruler, the ruler's allowance over that too. */
+	carry_allow = counter_is_ruler(t.cs, &cr) ? 0 : wall_rate_allowance(env, NULL, &why);
+	/* The span an earlier edge would cover: to at most a second after
+	 * the tick's shortest run from now. */
+	if (rtc_last_edge(&e0) && tsc_to_ns(e0.unc) <= RTC_UIP_LEAD_NS &&
+	    mul_div_u64(tsc_to_ns(rdtsc_ordered() - e0.tsc) + WALL_MIN_TICK_NS + 1000000000ull,
+			allow, 1000000000ull) +
+	    mul_div_u64(tsc_to_ns(rdtsc_ordered() - e0.tsc), carry_allow, 1000000000ull) <=
+	    WALL_CARRY_BUDGET_NS) {
+		carried_ns = tsc_to_ns(rdtsc_ordered() - e0.tsc);
+	} else {
+		rc = rtc_second_edge(env->acpi, &e0, &why);
+		if (rc) {
+			tick_test_stop(&t);
+			return fail("no second edge of the RTC to seed from: %s", why);
+		}
+	}
 	/* Seed: the wall time at the edge plus what has passed since. */
 	plant = cmdline_u64(env->cmd, "plant_wall_us", 1, 10000000, 0);
 	a = rdtsc_ordered();
@@ -93,23 +132,57 @@ TEST(tick, walltime)
 	if (plant)
 		diag("plant_wall_us=%lu: wall time seeded %lu us ahead (self-test: this check must "
 		     "FAIL)", plant, plant);
-	rc = rtc_second_edge(env->acpi, &e1, &why);
-	err_ns = rc ? 0 : wall_at(e1.tsc, &u1) - (s64)(e1.unix_s * 1000000000ull);
+	tick_test_run_for(WALL_MIN_TICK_NS);
+	/* The edge to read at is taken again (a second later, at most
+	 * RTC_EDGE_TRIES in all) only while the tolerance it gives is over
+	 * WALL_TOL_BUDGET_NS, not whenever it is wider than UIP's 244 us. */
+	for (int i = 0, retaken = 0; i < RTC_EDGE_TRIES; i++, retaken++) {
+		rc = rtc_edge_within(env->acpi, &e1, RTC_UIP_LEAD_NS, 1, &why);
+		if (rc)
+			break;
+		err_ns = wall_at(e1.tsc, &u1) - (s64)(e1.unix_s * 1000000000ull);
+		e1.retaken = retaken;
+		span_ns = tsc_to_ns(e1.tsc - e0.tsc);
+		tol_ns = tsc_to_ns(e0.unc + e1.unc + u0 + u1) +
+			 mul_div_u64(span_ns, allow, 1000000000ull) +
+			 mul_div_u64(carried_ns, carry_allow, 1000000000ull);
+		if (tol_ns <= WALL_TOL_BUDGET_NS)
+			break;
+	}
 	tick_test_stop(&t);
 	if (rc)
 		return fail("no second edge of the RTC to read at: %s", why);
-	span_ns = tsc_to_ns(e1.tsc - e0.tsc);
-	allow = wall_rate_allowance(env, t.cs, &why);
-	tol_ns = tsc_to_ns(e0.unc + e1.unc + u0 + u1) + mul_div_u64(span_ns, allow, 1000000000ull);
+	if (carried_ns)
+		diag("seeded from the edge taken earlier in the run, %lu ms before (carried by the "
+		     "ruler: within %llu us of the tolerance over the span%s)", carried_ns / 1000000,
+		     WALL_CARRY_BUDGET_NS / 1000, carry_allow ? ", with the ruler's own allowance "
+		     "over the carry, the counter not being the ruler" : "");
 	diag("edges at %lu and %lu s, %lu us apart, each placed within %lu / %lu us (UIP rise + "
 	     "244 us)", e0.unix_s, e1.unix_s, span_ns / 1000, tsc_to_ns(e0.unc) / 1000,
 	     tsc_to_ns(e1.unc) / 1000);
 	if (e0.retaken + e1.retaken)
-		diag("%d edge(s) taken again: the vCPU did not run through UIP's 244 us (the host's "
-		     "doing)", e0.retaken + e1.retaken);
+		diag("%d edge(s) taken again: placed too widely (the vCPU did not run through UIP's "
+		     "244 us, the host's doing): the seed's beyond 244 us, the reading's beyond a "
+		     "tolerance of %llu us", e0.retaken + e1.retaken, WALL_TOL_BUDGET_NS / 1000);
 	diag("tol = the edges and readings (%lu us) + %s us: %s ppm over the span for %s",
 	     tsc_to_ns(e0.unc + e1.unc + u0 + u1) / 1000,
 	     fx(x, sizeof(x), (s64)mul_div_u64(span_ns, allow, 1000000000ull) / 1000, 0),
-	     fx(y, sizeof(y), (s64)allow, 3), why);
+	     fx(y, sizeof(y), (s64)allow, 3), allow_why);
+	if (carried_ns && carry_allow)
+		diag("+ %lu us: the ruler's %s ppm over the %lu ms the seed was carried",
+		     mul_div_u64(carried_ns, carry_allow, 1000000000ull) / 1000,
+		     fx(y, sizeof(y), (s64)carry_allow, 3), carried_ns / 1000000);
+	/* Every try's edges and readings placed more widely than the budget:
+	 * the host kept the vCPU away through UIP each time. A tolerance that
+	 * wide holds whatever the wall time is (1.6 s was seen at load 13), so
+	 * the check is not made: unjudged, the host's (host.absence counts it). */
+	if (tsc_to_ns(e0.unc + e1.unc + u0 + u1) > WALL_TOL_BUDGET_NS) {
+		steal_note_unjudged();
+		return error("the edges and readings were placed within %lu us in each of %d tries, "
+			     "over the %llu us the wall time is judged to: the host kept this vCPU "
+			     "away through UIP; cannot judge the wall time",
+			     tsc_to_ns(e0.unc + e1.unc + u0 + u1) / 1000, e1.retaken + 1,
+			     WALL_TOL_BUDGET_NS / 1000);
+	}
 	return check_within("walltime.err_ms.rtc", err_ns / 1000, 0, (s64)tol_ns / 1000, 3, "ms");
 }
