@@ -90,14 +90,6 @@ static bool selected(const struct test *t)
 	return false;
 }
 
-bool test_selected(const char *suite, const char *name)
-{
-	for (const struct test *t = __tests_start; t < __tests_end; t++)
-		if (!strcmp(t->suite, suite) && !strcmp(t->name, name))
-			return selected(t);
-	return false;
-}
-
 static int rank_of(const char *name)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(suite_order); i++)

@@ -68,8 +68,6 @@ struct test {
  * paused, the test's own bounded waits are what end it. */
 void watchdog_pause(void);
 void watchdog_resume(void);
-/* True when test suite.name exists and this run selected it. */
-bool test_selected(const char *suite, const char *name);
 /* True when verbose was given on the command line. */
 bool test_verbose(void);
 /* True when the test suite.name is selected to run in this run. */
