@@ -60,9 +60,11 @@ class TableTest(unittest.TestCase):
 
 class RetryTest(unittest.TestCase):
     def test_counted_from_measures_and_diagnostics(self) -> None:
-        r = run({"kvmclock.flags": "PASS", "rtc.periodic": "PASS"},
+        r = run({"kvmclock.flags": "PASS", "rtc.periodic": "PASS", "pit.wrap": "PASS"},
                 measures={"kvmclock.retries": 3, "pm.verify_retries": 0, "tsc.freq_khz": 7},
-                diags={"rtc.periodic": ["first window: 2 lost; measuring again"]})
+                diags={"rtc.periodic": ["first window: 2 lost; measuring again"],
+                       "pit.wrap": ["measure: pit.wraps_by_tsc = 0 (...; 0 windows measured "
+                                    "again)"]})
         self.assertEqual(stability.retries(r), {"kvmclock": 3, "rtc.periodic": 1})
         s = stability.retry_summary([r, run({}), r])
         self.assertEqual(s["rtc.periodic"], {"runs": 2, "retries": 2})
