@@ -424,6 +424,8 @@ static bool measured, fallback;
 /* The interference check: device i alone, and how it compared. */
 static struct periodic_best alone[PERIODIC_DEVS], together[PERIODIC_DEVS];
 static bool checked[PERIODIC_DEVS];
+/* Device i was measured alone for its whole window after a fallback. */
+static bool full_alone[PERIODIC_DEVS];
 
 static int periodic_index(const char *name)
 {
@@ -525,9 +527,10 @@ static const struct periodic_best *periodic_get(struct test_env *env, struct clo
 
 	if (!measured)
 		periodic_all(env);
-	if (fallback || !slots[i].ce) {
+	if ((fallback || !slots[i].ce) && !full_alone[i]) {
 		slots[i].ce = ce;
 		periodic_alone(env, i, 0, &bests[i]);
+		full_alone[i] = true;
 	}
 	return &bests[i];
 }
@@ -711,13 +714,30 @@ TEST(lapic, concurrent)
 						  o->taken));
 			continue;
 		}
-		agree(c, o, &diff, &tol);
-		diag("%s: at once with %s %s Hz over %lu us, alone %s Hz over %lu us (%lu "
-		     "window(s)); tol = 3 x sqrt(%s^2 + %s^2) ppm", periodic_names[i],
-		     together[i].r.with,
+		if (!agree(c, o, &diff, &tol)) {
+			/* The short window alone is a screen: after a fallback
+			 * the device was (or is now) measured alone for its
+			 * whole window, and that figure decides. Interference
+			 * is systematic and shows in both; a short window's own
+			 * scatter under load does not (a q35 -smp 3 soak run:
+			 * 135 ppm against 117 once in 20). */
+			const struct periodic_best *f = periodic_get(env, slots[i].ce);
+
+			diag("%s: alone for %lu us, %s Hz, %ld ppm from the shared figure (tol %lu "
+			     "ppm): compared again with its whole window alone", periodic_names[i],
+			     tsc_to_ns(o->fit.span) / 1000, fx(a, sizeof(a), (s64)o->fit.rate_uhz, 6),
+			     diff / 1000, tol / 1000);
+			if (f->tries && !f->r.fit.status) {
+				o = &f->r;
+				agree(c, o, &diff, &tol);
+				steal_note_remeasured();
+			}
+		}
+		diag("%s: at once with %s %s Hz over %lu us, alone %s Hz over %lu us; tol = "
+		     "3 x sqrt(%s^2 + %s^2) ppm", periodic_names[i], together[i].r.with,
 		     fx(a, sizeof(a), (s64)c->fit.rate_uhz, 6), tsc_to_ns(c->fit.span) / 1000,
 		     fx(b, sizeof(b), (s64)o->fit.rate_uhz, 6), tsc_to_ns(o->fit.span) / 1000,
-		     alone[i].tries, fx(uc, sizeof(uc), (s64)c->fit.unc_ppb, 3),
+		     fx(uc, sizeof(uc), (s64)c->fit.unc_ppb, 3),
 		     fx(uo, sizeof(uo), (s64)o->fit.unc_ppb, 3));
 		snprintf_(m, sizeof(m), "%s.periodic.alone_diff_ppm", periodic_names[i]);
 		v = verdict_merge(v, check_within(m, diff, 0, (s64)tol, 3, "ppm"));
