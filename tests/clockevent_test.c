@@ -84,13 +84,18 @@ static struct periodic_slot slots[PERIODIC_DEVS];
 static u64 rtc_clear[SLOT_STAMPS];
 static struct watch *volatile sight_watch;
 
+static bool is_rtc(const struct clockevent *ce)
+{
+	return !__builtin_strcmp(ce->name, "rtc");
+}
+
 static void stamp(struct clockevent *ce)
 {
 	struct periodic_slot *s = ce->ctx;
 
 	if (s->n >= SLOT_STAMPS)
 		return;
-	if (sight_watch && !__builtin_strcmp(ce->name, "rtc"))
+	if (sight_watch && is_rtc(ce))
 		rtc_clear[s->n] = sight_watch->cpu.last;
 	s->stamps[s->n++] = ce->irq_tsc;
 }
@@ -173,7 +178,7 @@ static void periodic_window(struct test_env *env, struct periodic_slot **g, int 
 
 	for (int i = 0; i < n; i++) {
 		percpu |= (g[i]->ce->features & CE_PERCPU) != 0;
-		if (!__builtin_strcmp(g[i]->ce->name, "rtc"))
+		if (is_rtc(g[i]->ce))
 			rtc = g[i];
 		else if (!lead || g[i]->window_ns > lead->window_ns)
 			lead = g[i];
@@ -337,7 +342,7 @@ struct periodic_best {
  */
 static bool isa_irq(const struct clockevent *ce)
 {
-	return !__builtin_strcmp(ce->name, "pit") || !__builtin_strcmp(ce->name, "rtc");
+	return !__builtin_strcmp(ce->name, "pit") || is_rtc(ce);
 }
 
 /*
@@ -353,8 +358,8 @@ static bool clash(const struct periodic_slot *a, const struct periodic_best *ba,
 {
 	return ((a->ce->features & CE_LEGACY_RT) && isa_irq(b->ce)) ||
 	       ((b->ce->features & CE_LEGACY_RT) && isa_irq(a->ce)) ||
-	       (ba->solo && !__builtin_strcmp(b->ce->name, "rtc")) ||
-	       (bb->solo && !__builtin_strcmp(a->ce->name, "rtc"));
+	       (ba->solo && is_rtc(b->ce)) ||
+	       (bb->solo && is_rtc(a->ce));
 }
 
 static void periodic_measure(struct test_env *env, struct periodic_slot **g, int n,
@@ -437,7 +442,7 @@ static int periodic_index(const char *name)
 
 static void slot_setup(struct test_env *env, int i, struct clockevent *ce, u64 def_ms)
 {
-	bool rtc = !__builtin_strcmp(ce->name, "rtc");
+	bool rtc = is_rtc(ce);
 
 	slots[i].ce = ce;
 	slots[i].hz = rtc ? RTC_TEST_HZ : PERIODIC_HZ;
@@ -552,8 +557,8 @@ static enum verdict ce_periodic(struct test_env *env, const char *name)
 	r = &b->r;
 	f = &r->fit;
 	tries = b->tries;
-	hz = slots[periodic_index(name)].hz;
-	window_ns = slots[periodic_index(name)].window_ns;
+	hz = slots[b - bests].hz;
+	window_ns = slots[b - bests].window_ns;
 	if (!tries)
 		return error("%s refused a periodic rate of %lu Hz", name, hz);
 	if (r->discarded)
