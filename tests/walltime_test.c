@@ -120,13 +120,12 @@ TEST(tick, walltime)
 	carry_allow = counter_is_ruler(t.cs, &cr) ? 0 : wall_rate_allowance(env, NULL, &why);
 	/* The span an earlier edge would cover: to at most a second after
 	 * the tick's shortest run from now. */
-	if (rtc_last_edge(&e0) && tsc_to_ns(e0.unc) <= RTC_UIP_LEAD_NS &&
-	    mul_div_u64(tsc_to_ns(rdtsc_ordered() - e0.tsc) + WALL_MIN_TICK_NS + 1000000000ull,
-			allow, 1000000000ull) +
-	    mul_div_u64(tsc_to_ns(rdtsc_ordered() - e0.tsc), carry_allow, 1000000000ull) <=
-	    WALL_CARRY_BUDGET_NS) {
+	if (rtc_last_edge(&e0))
 		carried_ns = tsc_to_ns(rdtsc_ordered() - e0.tsc);
-	} else {
+	if (!carried_ns || tsc_to_ns(e0.unc) > RTC_UIP_LEAD_NS ||
+	    mul_div_u64(carried_ns + WALL_MIN_TICK_NS + 1000000000ull, allow, 1000000000ull) +
+	    mul_div_u64(carried_ns, carry_allow, 1000000000ull) > WALL_CARRY_BUDGET_NS) {
+		carried_ns = 0;
 		rc = rtc_second_edge(env->acpi, &e0, &why);
 		if (rc) {
 			tick_test_stop(&t);
@@ -157,7 +156,7 @@ TEST(tick, walltime)
 		/* A seed edge placed more widely than this one spoils every
 		 * reading after it: seed again here, read at a later edge. */
 		if (e1.unc < e0.unc && i + 1 < RTC_EDGE_TRIES) {
-			e1.retaken = e0.retaken + 1;
+			e1.retaken = e0.retaken;	/* the seed's own; the loop counts these */
 			e0 = e1;
 			carried_ns = 0;
 			u0 = seed_wall(&e0, plant);
