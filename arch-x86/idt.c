@@ -36,8 +36,9 @@ struct table_ptr {
 } __attribute__((packed));
 
 extern const u8 isr_stubs[];
+extern const u8 user_ud_entry[];
 
-static u64 gdt[5] __attribute__((aligned(16)));
+static u64 gdt[7] __attribute__((aligned(16)));
 static struct tss tss __attribute__((aligned(16)));
 static struct idt_gate idt[256] __attribute__((aligned(16)));
 static u8 ist_stack[IST_STACK_SIZE] __attribute__((aligned(16)));
@@ -94,6 +95,9 @@ void idt_init(void)
 	gdt[3] = (sizeof(tss) - 1) | ((tss_base & 0xFFFFFF) << 16) | (0x89ull << 40) |
 		 ((tss_base >> 24 & 0xFF) << 56);
 	gdt[4] = tss_base >> 32;
+	/* CPL-3 segments for usermode.c: data (USER_DS), 64-bit code (USER_CS). */
+	gdt[5] = 0x00CFF2000000FFFFull;
+	gdt[6] = 0x00AFFA000000FFFFull;
 	tss.ist[0] = (u64)(uintptr_t)(ist_stack + IST_STACK_SIZE);
 	tss.iomap_base = sizeof(tss);
 
@@ -109,7 +113,17 @@ void idt_init(void)
 			.off_mid = a >> 16 & 0xFFFF, .off_hi = a >> 32,
 		};
 	}
+	/* #UD first checks for user_entry.S's way back from CPL 3. */
+	idt[6].off_lo = (u64)(uintptr_t)user_ud_entry & 0xFFFF;
+	idt[6].off_mid = (u64)(uintptr_t)user_ud_entry >> 16 & 0xFFFF;
+	idt[6].off_hi = (u64)(uintptr_t)user_ud_entry >> 32;
 	load_tables(true);
+}
+
+void *idt_rsp0_slot(void)
+{
+	/* At offset 4: unaligned, which x86 stores handle. */
+	return (u8 *)&tss + __builtin_offsetof(struct tss, rsp);
 }
 
 int irq_set_handler(u8 vector, irq_fn fn, void *ctx)

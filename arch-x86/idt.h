@@ -23,6 +23,9 @@ void ctx_restore(struct jmp_ctx *c, int v) __attribute__((noreturn));
 
 /* Loads the GDT, TSS and IDT. Interrupts stay disabled. */
 void idt_init(void);
+/* The TSS's RSP0: the stack an interrupt taken at CPL 3 runs on (the boot
+ * CPU's; user_entry.S sets it). */
+void *idt_rsp0_slot(void);
 /* An application processor's share: the same GDT and IDT, no TSS (a
  * double fault there is not caught on a separate stack). */
 void idt_load_ap(void);

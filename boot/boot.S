@@ -27,7 +27,10 @@
 #define CR4_PAE		(1 << 5)
 #define EFER_MSR	0xC0000080
 #define EFER_LME	(1 << 8)
-#define PTE_P_RW_PS	0x83
+/* Present, writable, user (US: arch-x86/usermode.c runs pure computation
+ * at CPL 3 on this map), large page. */
+#define PTE_P_RW_US_PS	0x87
+#define PTE_P_RW_US	0x07
 #define PTE_PWT_PCD	0x18
 #define BOOT_STACK_SIZE	65536
 #define VGA_TEXT	0xB8000
@@ -141,7 +144,7 @@ _start32:
 	xor %ecx, %ecx
 1:	mov %ecx, %eax
 	shl $21, %eax
-	or $PTE_P_RW_PS, %eax
+	or $PTE_P_RW_US_PS, %eax
 	cmp $1536, %ecx
 	jb 2f
 	or $PTE_PWT_PCD, %eax
@@ -156,7 +159,7 @@ _start32:
 3:	mov %ecx, %eax
 	shl $12, %eax
 	add $boot_pd, %eax
-	or $3, %eax
+	or $PTE_P_RW_US, %eax
 	mov %eax, (%ebx, %ecx, 8)
 	movl $0, 4(%ebx, %ecx, 8)
 	inc %ecx
@@ -164,7 +167,7 @@ _start32:
 	jb 3b
 
 	mov $boot_pdpt, %eax
-	or $3, %eax
+	or $PTE_P_RW_US, %eax
 	mov %eax, boot_pml4
 	movl $0, boot_pml4 + 4
 

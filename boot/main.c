@@ -19,6 +19,7 @@
 #include "arch-x86/platform.h"
 #include "arch-x86/smp.h"
 #include "arch-x86/smp_layout.h"
+#include "arch-x86/usermode.h"
 #include "drivers/kvmclock.h"
 #include "drivers/pit.h"
 #include "drivers/serial.h"
@@ -252,6 +253,10 @@ void kmain(u32 magic, u32 info)
 	 * is reported (or at least halts) instead of triple-faulting. */
 	smp_early_init();
 	idt_init();
+	/* Pure computation (formatting, fits) at CPL 3 from here on: where
+	 * the hypervisor interprets ring 0 (kvm_pvm), ring 3 runs natively. */
+	usermode_init();
+	offload_set(usermode_run);
 	/* Firmware data above 4 GiB is mapped on demand. */
 	phys_set_mapper(paging_map_mmio);
 	multiboot_parse(magic, info, &boot);

@@ -2,6 +2,7 @@
  * stay pure: no hardware, no ruler, nothing the host tests cannot link. */
 #include "calfit.h"
 #include "lib/math.h"
+#include "lib/offload.h"
 #include "lib/stats.h"
 #include "lib/str.h"
 
@@ -203,7 +204,7 @@ static u64 drop_outliers(const struct cal_sample *s, u64 *m, const struct fit *f
 	return n - kept;
 }
 
-void cal_estimate(struct cal_result *r, const struct cal_sample *s, u64 n)
+static void estimate(struct cal_result *r, const struct cal_sample *s, u64 n)
 {
 	u64 minw = UINT64_MAX, maxw = 0, m = 0, ref_hz = r->cs->freq_hz, sigma, k;
 	u128 ssq = 0;
@@ -243,4 +244,29 @@ void cal_estimate(struct cal_result *r, const struct cal_sample *s, u64 n)
 	 * of the two is stated. */
 	r->unc_ppb = MAX(r->unc_ppb, jackknife_ppb(s, m, ref_hz, r->tsc_hz));
 	r->status = 0;
+}
+
+/* cal_estimate's arguments, for offload(). */
+struct estimate_job {
+	struct cal_result *r;
+	const struct cal_sample *s;
+	u64 n;
+};
+
+static u64 estimate_job(void *arg)
+{
+	struct estimate_job *j = arg;
+
+	estimate(j->r, j->s, j->n);
+	return 0;
+}
+
+void cal_estimate(struct cal_result *r, const struct cal_sample *s, u64 n)
+{
+	struct estimate_job j = { r, s, n };
+
+	/* Pure arithmetic: offloaded where that is cheaper (lib/offload.h):
+	 * 250-450 ms a window where the kernel's instructions are
+	 * interpreted (kvm_pvm). */
+	offload(estimate_job, &j);
 }
