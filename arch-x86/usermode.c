@@ -28,8 +28,11 @@ void usermode_init(void)
 u64 usermode_run(offload_fn fn, void *arg)
 {
 	u64 sp = (u64)(uintptr_t)__builtin_frame_address(0), flags, r;
+	u16 cs;
 
-	if (!armed || this_cpu() != 0 || (busy_sp && sp < busy_sp))
+	/* Already at CPL 3 (an offloaded function offloading again): on. */
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	if ((cs & 3) || !armed || this_cpu() != 0 || (busy_sp && sp < busy_sp))
 		return fn(arg);
 	__asm__ volatile("pushfq; popq %0" : "=r"(flags));
 	busy_sp = sp;

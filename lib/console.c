@@ -2,7 +2,6 @@
  * drivers registered. It must not touch a device itself (no port or MMIO
  * access here), so that the layers below drivers can print. */
 #include "console.h"
-#include "offload.h"
 #include "str.h"
 
 static const struct console_sink *sinks[CONSOLE_MAX_SINKS];
@@ -23,34 +22,10 @@ void console_write(const char *s, size_t n)
 		sinks[i]->write(sinks[i], s, n);
 }
 
-/* vsnprintf_'s arguments and result, for offload(). */
-struct format_job {
-	char *buf;
-	size_t size;
-	const char *fmt;
-	va_list ap;
-	int n;
-};
-
-static u64 format(void *arg)
-{
-	struct format_job *j = arg;
-
-	j->n = vsnprintf_(j->buf, j->size, j->fmt, j->ap);
-	return 0;
-}
-
 void vkprintf(const char *fmt, va_list ap)
 {
-	char buf[512];
-	struct format_job j = { .buf = buf, .size = sizeof(buf), .fmt = fmt };
-	int n;
-
-	/* Formatting is pure: offloaded, where that is cheaper (offload.h). */
-	va_copy(j.ap, ap);
-	offload(format, &j);
-	va_end(j.ap);
-	n = j.n;
+	char buf[KPRINTF_MAX];
+	int n = vsnprintf_(buf, sizeof(buf), fmt, ap);
 
 	if (n >= (int)sizeof(buf))
 		n = sizeof(buf) - 1;

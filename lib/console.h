@@ -25,6 +25,7 @@ int console_register(const struct console_sink *sink);
 /* Writes n bytes to every sink. */
 void console_write(const char *s, size_t n);
 /* printf to the console; lines longer than 512 bytes are cut. */
+#define KPRINTF_MAX	512
 void kprintf(const char *fmt, ...) PRINTF_FMT(1, 2);
 void vkprintf(const char *fmt, va_list ap);
 /* The indent of the report's current nesting level (set by the report,

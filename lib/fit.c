@@ -3,6 +3,7 @@
  * clock or print. */
 #include "fit.h"
 #include "math.h"
+#include "offload.h"
 #include "stats.h"
 
 typedef __int128 s128;
@@ -72,7 +73,7 @@ static u64 floor_max(const u64 *k, const u64 *t, u64 n, const struct envelope *e
 	return worst;
 }
 
-int envelope_fit(const u64 *k, const u64 *t, u64 n, u64 *scratch, struct envelope *e)
+static int fit_envelope(const u64 *k, const u64 *t, u64 n, u64 *scratch, struct envelope *e)
 {
 	*e = (struct envelope){ 0 };
 	if (n < ENV_MIN_POINTS)
@@ -92,7 +93,7 @@ int envelope_fit(const u64 *k, const u64 *t, u64 n, u64 *scratch, struct envelop
 	return 0;
 }
 
-u64 grid_place(const u64 *t, u64 n, u64 period, u64 *k, u64 *scratch)
+static u64 place(const u64 *t, u64 n, u64 period, u64 *k, u64 *scratch)
 {
 	u64 best_gap, phase;
 
@@ -115,6 +116,45 @@ u64 grid_place(const u64 *t, u64 n, u64 period, u64 *k, u64 *scratch)
 		k[i] = (t[i] - t[0] + period - phase) / period;
 	/* The phases span the circle but for the largest gap. */
 	return period - best_gap;
+}
+
+/* envelope_fit's and grid_place's arguments, for offload(). */
+struct fit_job {
+	const u64 *k, *t;
+	u64 n, period;
+	u64 *kout, *scratch;
+	struct envelope *e;
+};
+
+static u64 envelope_job(void *arg)
+{
+	struct fit_job *j = arg;
+
+	return (u64)(s64)fit_envelope(j->k, j->t, j->n, j->scratch, j->e);
+}
+
+static u64 place_job(void *arg)
+{
+	struct fit_job *j = arg;
+
+	return place(j->t, j->n, j->period, j->kout, j->scratch);
+}
+
+/* Both are pure work over every event: offloaded (lib/offload.h), where
+ * the kernel's own instructions are interpreted the hull, the selection
+ * and the sort cost ~1 us an instruction. */
+int envelope_fit(const u64 *k, const u64 *t, u64 n, u64 *scratch, struct envelope *e)
+{
+	struct fit_job j = { .k = k, .t = t, .n = n, .scratch = scratch, .e = e };
+
+	return (int)(s64)offload(envelope_job, &j);
+}
+
+u64 grid_place(const u64 *t, u64 n, u64 period, u64 *k, u64 *scratch)
+{
+	struct fit_job j = { .t = t, .n = n, .period = period, .kout = k, .scratch = scratch };
+
+	return offload(place_job, &j);
 }
 
 u64 envelope_rate(const struct envelope *e, u64 base_hz, u64 scale)

@@ -1,6 +1,7 @@
 /* Our printf (vsnprintf_, snprintf_) and fixed-point decimals (fx). It
  * must not print anywhere: it formats into buffers, lib/console prints. */
 #include "printf.h"
+#include "offload.h"
 #include "str.h"
 
 struct out {
@@ -180,7 +181,7 @@ static void convert(struct out *o, char c, const struct spec *sp, va_list *ap)
 	}
 }
 
-int vsnprintf_(char *buf, size_t size, const char *fmt, va_list ap)
+static int format(char *buf, size_t size, const char *fmt, va_list ap)
 {
 	struct out o = { buf, size, 0 };
 	struct spec sp;
@@ -210,6 +211,36 @@ int vsnprintf_(char *buf, size_t size, const char *fmt, va_list ap)
 	return (int)o.len;
 }
 
+/* vsnprintf_'s arguments and result, for offload(). */
+struct format_job {
+	char *buf;
+	size_t size;
+	const char *fmt;
+	va_list ap;
+	int n;
+};
+
+static u64 format_job(void *arg)
+{
+	struct format_job *j = arg;
+
+	j->n = format(j->buf, j->size, j->fmt, j->ap);
+	return 0;
+}
+
+/* Formatting is pure and costs a few hundred instructions a conversion:
+ * offloaded (lib/offload.h), where the kernel's own instructions are
+ * interpreted a measure line took ~0.9 ms to format. */
+int vsnprintf_(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	struct format_job j = { .buf = buf, .size = size, .fmt = fmt };
+
+	va_copy(j.ap, ap);
+	offload(format_job, &j);
+	va_end(j.ap);
+	return j.n;
+}
+
 int snprintf_(char *buf, size_t size, const char *fmt, ...)
 {
 	va_list ap;
@@ -221,7 +252,7 @@ int snprintf_(char *buf, size_t size, const char *fmt, ...)
 	return n;
 }
 
-char *fx(char *buf, size_t size, s64 v, int decimals)
+static char *fixed(char *buf, size_t size, s64 v, int decimals)
 {
 	u64 scale = 1, mag = v < 0 ? 0 - (u64)v : (u64)v;
 	u64 ip, fp;
@@ -260,5 +291,30 @@ char *fx(char *buf, size_t size, s64 v, int decimals)
 	if (neg)
 		*--p = '-';
 	str_copy(buf, p, size);
+	return buf;
+}
+
+/* fx's arguments, for offload(). */
+struct fx_job {
+	char *buf;
+	size_t size;
+	s64 v;
+	int decimals;
+};
+
+static u64 fx_job(void *arg)
+{
+	struct fx_job *j = arg;
+
+	fixed(j->buf, j->size, j->v, j->decimals);
+	return 0;
+}
+
+/* Offloaded too: its divisions by ten cost ~0.2 ms interpreted. */
+char *fx(char *buf, size_t size, s64 v, int decimals)
+{
+	struct fx_job j = { buf, size, v, decimals };
+
+	offload(fx_job, &j);
 	return buf;
 }
