@@ -164,6 +164,23 @@ static void uart_write(const struct console_sink *sink, const char *s, size_t n)
 	}
 }
 
+/* Text whose newlines are already "\r\n" (console.h): FIFO batches
+ * straight out, nothing to look for. */
+static void uart_write_crlf(const struct console_sink *sink, const char *s, size_t n)
+{
+	struct uart *u = (struct uart *)sink;
+	size_t i = 0;
+
+	while (i < n && u->present) {
+		int room = tx_room(u), k = (int)MIN(n - i, (size_t)room);
+
+		if (room == 0)
+			break;
+		uart_send(u, s + i, k);
+		i += (size_t)k;
+	}
+}
+
 static bool uart_live(const struct console_sink *sink)
 {
 	return ((const struct uart *)sink)->present;
@@ -203,7 +220,7 @@ int serial_add(const struct serial_port *p)
 	/* Every UART is the kind "serial" in the report's console list;
 	 * which ports they are is said apart (boot/consoles.c). */
 	u->sink = (struct console_sink){ .name = "serial", .write = uart_write,
-					 .live = uart_live };
+					 .write_crlf = uart_write_crlf, .live = uart_live };
 	if (console_register(&u->sink) != 0)
 		return -ERANGE;
 	nuarts++;

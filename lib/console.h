@@ -15,6 +15,10 @@ struct console_sink {
 	/* Writes n bytes; self is the registered sink (a driver with several
 	 * devices embeds it in its own structure). */
 	void (*write)(const struct console_sink *self, const char *s, size_t n);
+	/* As write, for text whose newlines are already "\r\n" (a UART's
+	 * line ends), so that the sink need not look at every byte; NULL when
+	 * it takes plain text only. */
+	void (*write_crlf)(const struct console_sink *self, const char *s, size_t n);
 	/* Whether the sink still works (a UART can be given up on); NULL
 	 * when it always does. */
 	bool (*live)(const struct console_sink *self);
