@@ -43,7 +43,7 @@ static void note_changes(const struct pvclock_time *p, u64 tsc)
 		if (old->tsc_timestamp != p->tsc_timestamp || old->system_time != p->system_time ||
 		    old->tsc_to_system_mul != p->tsc_to_system_mul ||
 		    old->tsc_shift != p->tsc_shift) {
-			step = (s64)(pvclock_ns_at(p, tsc) - pvclock_ns_at(old, tsc));
+			step = pvclock_step_ns(old, p, tsc);
 			__atomic_fetch_add(&info.rebases, 1, __ATOMIC_RELAXED);
 			if (old->tsc_to_system_mul != p->tsc_to_system_mul ||
 			    old->tsc_shift != p->tsc_shift)

@@ -115,6 +115,23 @@ static inline u64 kvmclock_tsc_hz(const struct pvclock_time *p)
 		return shift >= 64 ? 0 : hz >> shift;
 	return -shift >= 64 || hz > UINT64_MAX >> -shift ? UINT64_MAX : hz << -shift;
 }
+/*
+ * The step a re-base makes at TSC value tsc: kvm-clock's time by the new
+ * record minus its time by the old one, both at tsc (ns; clamped to
+ * +-INT64_MAX). 0 when the hypervisor's new base continues the old clock
+ * exactly; otherwise what a reader sees the clock jump by at the change,
+ * beyond its rate. Pure, for the host tests.
+ */
+static inline s64 pvclock_step_ns(const struct pvclock_time *old, const struct pvclock_time *p,
+				  u64 tsc)
+{
+	u64 a = pvclock_ns_at(p, tsc), b = pvclock_ns_at(old, tsc);
+
+	if (a >= b)
+		return a - b > (u64)INT64_MAX ? INT64_MAX : (s64)(a - b);
+	return b - a > (u64)INT64_MAX ? -INT64_MAX : -(s64)(b - a);
+}
+
 /* Wall-clock time now, in Unix ns (boot wall clock + system time);
  * 0 when the wall-clock record is not readable. */
 u64 kvmclock_wall_ns(void);
