@@ -223,12 +223,12 @@ TEST(tick, periodic)
 	 * the part of the window after it. Over 26 ticks (100 ms at 250 Hz)
 	 * the block floors did not show it: 146 ppm off against 54 stated,
 	 * 19 of 1084 windows beyond 3 x the stated uncertainty (blocks of
-	 * two did not help); over 50 ticks none of 894, the worst 1.9 x
-	 * (every clean window of that length in twenty 3 s tick.periodic
-	 * runs, 16 on q35 -smp 3 and 4 on pc, each beside a load boot,
-	 * against QEMU's exact rate). So the window
-	 * holds at least 50 ticks: the periodic device tests' 200 ms at 250
-	 * Hz, 500 ms at HZ_MIN, periodic_ms= or not.
+	 * two instead of three: still 2 of 601); over 50 ticks none of 894,
+	 * the worst 1.9 x (every clean window of that length in twenty 3 s
+	 * tick.periodic runs, 16 on q35 -smp 3 and 4 on pc, each beside a
+	 * load boot, against QEMU's exact rate). So the window holds at
+	 * least 50 ticks: the periodic device tests' 200 ms at 250 Hz,
+	 * 500 ms at HZ_MIN, periodic_ms= or not.
 	 */
 	window_ns = MAX(window_ns, FIT_MIN_TICKS * tick_period_ns());
 	run_for(tick_period_ns() * 2);
