@@ -178,6 +178,7 @@ def speed(kernel: str, count_kernel: str, accel: str, runs: int, count_runs: int
     reads: dict[str, list[float]] = {}
     parts: dict[str, list[float]] = {k: [] for k in BOOT_PARTS}
     verdicts = []
+    not_passed: list[str] = []
     cpu: list[float] = []
     for i in range(runs + count_runs):
         counting = i >= runs
@@ -191,6 +192,11 @@ def speed(kernel: str, count_kernel: str, accel: str, runs: int, count_runs: int
                     reads.setdefault(m.name[len("run.reads."):], []).append(m.value)
             continue
         verdicts.append(r.verdict)
+        # A run that did not pass says which tests did not, so that a slow
+        # run can be told apart from one that measured again or gave up.
+        bad = [n.path for n in r.report.leaves() if n.result in ("FAIL", "ERROR")]
+        if bad:
+            not_passed.append(f"run {i + 1}: {', '.join(bad)}")
         total.append(r.qemu_s)
         cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         for m in r.report.measurements:
@@ -201,6 +207,8 @@ def speed(kernel: str, count_kernel: str, accel: str, runs: int, count_runs: int
     med = statistics.median
     print(f"== speed, {accel}, default run, {runs} runs (reads: {count_runs} runs of "
           f"{count_kernel}), verdicts {', '.join(verdicts)}")
+    for line in not_passed:
+        print(f"  not passed in {line}")
     print(f"  boot to verdict s        {fmt(total)}")
     # Where the guest is interpreted (kvm_pvm) its run is mostly CPU time
     # of QEMU's vCPU thread; on a loaded host wall time grows with the
