@@ -267,11 +267,162 @@ static int one_edge(const struct acpi_info *ai, struct rtc_edge *e, const char *
 }
 
 static struct rtc_edge last_edge;
+/* The last two edges placed within RTC_UIP_LEAD_NS, the newer second. */
+static struct rtc_edge placed[2];
+
+static void edge_taken(const struct rtc_edge *e)
+{
+	last_edge = *e;
+	if (tsc_to_ns(e->unc) > RTC_UIP_LEAD_NS)
+		return;
+	placed[0] = placed[1];
+	placed[1] = *e;
+}
 
 bool rtc_last_edge(struct rtc_edge *e)
 {
 	*e = last_edge;
 	return last_edge.tsc != 0;
+}
+
+bool rtc_edge_pair(struct rtc_edge *e0, struct rtc_edge *e1)
+{
+	if (!placed[0].tsc || placed[1].unix_s != placed[0].unix_s + 1)
+		return false;
+	*e0 = placed[0];
+	*e1 = placed[1];
+	return true;
+}
+
+/* ---- catching edges in another loop ---- */
+
+/* Polling starts this long before the next edge is due a second after the
+ * last (the RTC's and the ruler's rates are known far better than that). */
+#define CATCH_NEAR_NS		20000000ull
+
+static struct {
+	bool on, turned;	/* turned: UIP seen high, the new second not yet read */
+	u64 lo;			/* a poll that saw UIP low in second s0 */
+	u64 near;		/* no polls before this TSC */
+	u64 unix_s;		/* the second s0 is */
+	u8 s0, regb;
+} cat;
+
+/* The seconds, read again while IRQ8's handler intervened (it may have
+ * selected another register in between); s0, as if unchanged, when it
+ * kept intervening. */
+static u8 catch_seconds(void)
+{
+	for (int i = 0; i < 8; i++) {
+		u32 sel = irq_selects;
+		u8 v;
+
+		outb(CMOS_INDEX, RTC_SECONDS);
+		v = inb(CMOS_DATA);
+		if (irq_selects == sel)
+			return v;
+	}
+	return cat.s0;
+}
+
+void rtc_edge_catch_begin(const struct acpi_info *ai)
+{
+	struct rtc_time t;
+	const char *why;
+	u64 b;
+
+	cat = (typeof(cat)){ 0 };
+	if (rtc_read(ai, &t, &why))
+		return;
+	cat.regb = cmos_read(RTC_REG_B);
+	/* The transfer caught next is the one after this second. */
+	if (poll_uip(&cat.lo, &b, &cat.s0) || rtc_decode(cat.s0, cat.regb) != t.second)
+		return;
+	cat.unix_s = rtc_to_unix(&t);
+	cat.on = true;
+}
+
+void rtc_edge_catch_end(void)
+{
+	cat.on = false;
+}
+
+/* An edge in [lo, hi] (TSC), of the second after s0's: kept when placed
+ * within RTC_UIP_LEAD_NS (a wider one is the host's doing, or spans more
+ * than one second); the next is then polled for from shortly before it
+ * is due. */
+static void catch_edge(u64 lo, u64 hi)
+{
+	struct rtc_edge e = { 0 };
+
+	hi = MAX(hi, lo);
+	e.unc = (hi - lo) / 2;
+	e.tsc = lo + e.unc;
+	e.unix_s = cat.unix_s + 1;
+	if (tsc_to_ns(e.unc) > RTC_UIP_LEAD_NS)
+		return;
+	edge_taken(&e);
+	cat.near = e.tsc + ns_to_tsc(1000000000ull - CATCH_NEAR_NS);
+}
+
+/* The seconds now read sec: the second count moves on by as many. */
+static void catch_second(u8 sec)
+{
+	int d = (rtc_decode(sec, cat.regb) - rtc_decode(cat.s0, cat.regb) + 60) % 60;
+
+	cat.unix_s += (u64)d;
+	cat.s0 = sec;
+}
+
+bool rtc_edge_catch_poll(void)
+{
+	struct rtc_edge e0, e1;
+	u64 a, b, lead = ns_to_tsc(RTC_UIP_LEAD_NS);
+	u8 ra, sec;
+
+	if (!cat.on)
+		return false;
+	if (rtc_edge_pair(&e0, &e1))
+		return true;
+	a = rdtsc_ordered();
+	if (a < cat.near)
+		return false;
+	/* IRQ8's handler leaves register A selected while catching. */
+	outb(CMOS_INDEX, RTC_REG_A);
+	ra = inb(CMOS_DATA);
+	b = rdtsc_ordered();
+	if (ra & REG_A_UIP) {
+		/* As in edge_wait: the transfer at most 244 us after this
+		 * poll, at least 244 us after the last that saw UIP low. */
+		if (!cat.turned)
+			catch_edge(cat.lo + lead, b + lead);
+		cat.turned = true;
+		return false;
+	}
+	if (cat.turned) {
+		/* The second that began at the edge: from here on, s0. */
+		sec = catch_seconds();
+		if (sec != cat.s0) {
+			catch_second(sec);
+			cat.turned = false;
+			cat.lo = a;
+		}
+		return false;
+	}
+	if (b - cat.lo > lead / 2) {
+		/* UIP may have come and gone unseen since the last poll. */
+		sec = catch_seconds();
+		b = rdtsc_ordered();
+		if (sec != cat.s0) {
+			if (rtc_decode(sec, cat.regb) == (rtc_decode(cat.s0, cat.regb) + 1) % 60)
+				catch_edge(cat.lo + lead, b);
+			catch_second(sec);
+			cat.lo = b;
+			return false;
+		}
+	}
+	cat.lo = a;
+	return false;
 }
 
 int rtc_second_edge(const struct acpi_info *ai, struct rtc_edge *e, const char **why)
@@ -293,7 +444,7 @@ int rtc_edge_within(const struct acpi_info *ai, struct rtc_edge *e, u64 max_unc_
 	}
 	e->retaken = retaken;
 	if (!rc)
-		last_edge = *e;
+		edge_taken(e);
 	return rc;
 }
 
@@ -355,6 +506,9 @@ static void rtc_irq(struct int_frame *f, void *ctx)
 	/* Reading register C acknowledges IRQ8; only PF is ours. */
 	c = cmos_read(RTC_REG_C);
 	irq_selects++;
+	/* An edge being caught polls register A around this handler. */
+	if (cat.on)
+		outb(CMOS_INDEX, RTC_REG_A);
 	if (c & REG_C_PF)
 		clockevent_irq(&rtc_ce, tsc);
 }
