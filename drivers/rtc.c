@@ -299,6 +299,7 @@ bool rtc_edge_pair(struct rtc_edge *e0, struct rtc_edge *e1)
 /* Polling starts this long before the next edge is due a second after the
  * last (the RTC's and the ruler's rates are known far better than that). */
 #define CATCH_NEAR_NS		20000000ull
+#define CATCH_LOST_NS		30000000000ull
 
 static struct {
 	bool on, turned;	/* turned: UIP seen high, the new second not yet read */
@@ -391,6 +392,12 @@ bool rtc_edge_catch_poll(void)
 	outb(CMOS_INDEX, RTC_REG_A);
 	ra = inb(CMOS_DATA);
 	b = rdtsc_ordered();
+	/* Seconds are counted modulo a minute: after half of one unseen,
+	 * the count is not trusted and catching stops. */
+	if (b - cat.lo > ns_to_tsc(CATCH_LOST_NS)) {
+		cat.on = false;
+		return false;
+	}
 	if (ra & REG_A_UIP) {
 		/* As in edge_wait: the transfer at most 244 us after this
 		 * poll, at least 244 us after the last that saw UIP low. */
