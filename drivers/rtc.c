@@ -267,16 +267,19 @@ static int one_edge(const struct acpi_info *ai, struct rtc_edge *e, const char *
 }
 
 static struct rtc_edge last_edge;
-/* The last two edges placed within RTC_UIP_LEAD_NS, the newer second. */
-static struct rtc_edge placed[2];
+/* The last edges placed within RTC_UIP_LEAD_NS, the newest last: a pair
+ * caught early survives a test taking a single edge later. */
+#define PLACED_KEPT		4
+static struct rtc_edge placed[PLACED_KEPT];
 
 static void edge_taken(const struct rtc_edge *e)
 {
 	last_edge = *e;
 	if (tsc_to_ns(e->unc) > RTC_UIP_LEAD_NS)
 		return;
-	placed[0] = placed[1];
-	placed[1] = *e;
+	for (int i = 1; i < PLACED_KEPT; i++)
+		placed[i - 1] = placed[i];
+	placed[PLACED_KEPT - 1] = *e;
 }
 
 bool rtc_last_edge(struct rtc_edge *e)
@@ -287,11 +290,13 @@ bool rtc_last_edge(struct rtc_edge *e)
 
 bool rtc_edge_pair(struct rtc_edge *e0, struct rtc_edge *e1)
 {
-	if (!placed[0].tsc || placed[1].unix_s != placed[0].unix_s + 1)
-		return false;
-	*e0 = placed[0];
-	*e1 = placed[1];
-	return true;
+	for (int i = PLACED_KEPT - 1; i > 0; i--)
+		if (placed[i - 1].tsc && placed[i].unix_s == placed[i - 1].unix_s + 1) {
+			*e0 = placed[i - 1];
+			*e1 = placed[i];
+			return true;
+		}
+	return false;
 }
 
 /* ---- catching edges in another loop ---- */

@@ -102,8 +102,9 @@ bool rtc_last_edge(struct rtc_edge *e);
 void rtc_edge_catch_begin(const struct acpi_info *ai);
 bool rtc_edge_catch_poll(void);
 void rtc_edge_catch_end(void);
-/* The last two edges this run took (caught or waited for), when they are
- * of consecutive seconds and each placed within RTC_UIP_LEAD_NS. */
+/* The newest two of the last few edges this run took (caught or waited
+ * for) that are of consecutive seconds, each placed within
+ * RTC_UIP_LEAD_NS; false when there are none. */
 bool rtc_edge_pair(struct rtc_edge *e0, struct rtc_edge *e1);
 
 /* Days-from-civil: Unix seconds of t (UTC), for years 1970..9999. */
