@@ -124,13 +124,13 @@ TEST(tick, walltime)
 	/* An earlier edge is carried to the seed by the ruler: when the
 	 * counter is not the ruler, the ruler's allowance over that too. */
 	carry_allow = counter_is_ruler(t.cs, &cr) ? 0 : wall_rate_allowance(env, NULL, &why);
-	/* The span an earlier edge would cover: to at most a second after
-	 * the tick's shortest run from now. */
 	/* Two edges of consecutive seconds caught earlier (drivers/rtc.h,
 	 * during the periodic windows) serve as seed and reading, both carried
 	 * by the ruler: the wall time is then read after the tick's shortest
 	 * run, compared with the later edge as it was then. */
 	caught = rtc_edge_pair(&e0, &e1);
+	/* The span an earlier edge would cover: to at most a second after
+	 * the tick's shortest run from now. */
 	if (caught || rtc_last_edge(&e0))
 		carried_ns = tsc_to_ns(rdtsc_ordered() - e0.tsc);
 	if (!carried_ns || tsc_to_ns(e0.unc) > RTC_UIP_LEAD_NS ||
