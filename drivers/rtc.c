@@ -17,15 +17,20 @@ static u64 read_retries;	/* passes read again because two disagreed */
 /* CMOS registers IRQ8's handler selected: edge_wait keeps register A
  * selected between its polls, and must know when that changed. */
 static volatile u32 irq_selects;
+/* Registers selected through cmos_read and cmos_write: an edge being
+ * caught keeps register A selected between its polls until this moves. */
+static volatile u32 cmos_selects;
 
 u8 cmos_read(u8 reg)
 {
+	cmos_selects++;
 	outb(CMOS_INDEX, reg);
 	return inb(CMOS_DATA);
 }
 
 void cmos_write(u8 reg, u8 v)
 {
+	cmos_selects++;
 	outb(CMOS_INDEX, reg);
 	outb(CMOS_DATA, v);
 }
@@ -305,11 +310,17 @@ bool rtc_edge_pair(struct rtc_edge *e0, struct rtc_edge *e1)
  * last (the RTC's and the ruler's rates are known far better than that). */
 #define CATCH_NEAR_NS		20000000ull
 #define CATCH_LOST_NS		30000000000ull
+/* Register A is read at most this often (the edge is placed to half of
+ * it: 2 us placed it to 1 us under icount, where edge_wait's polls place
+ * it to 0), one port read a poll, as edge_wait's. */
+#define CATCH_POLL_NS		500ull
 
 static struct {
 	bool on, turned;	/* turned: UIP seen high, the new second not yet read */
 	u64 lo;			/* a poll that saw UIP low in second s0 */
 	u64 near;		/* no polls before this TSC */
+	u64 last;		/* the last poll */
+	u32 sel;		/* cmos_selects when register A was selected */
 	u64 unix_s;		/* the second s0 is */
 	u8 s0, regb;
 } cat;
@@ -323,6 +334,7 @@ static u8 catch_seconds(void)
 		u32 sel = irq_selects;
 		u8 v;
 
+		cmos_selects++;
 		outb(CMOS_INDEX, RTC_SECONDS);
 		v = inb(CMOS_DATA);
 		if (irq_selects == sel)
@@ -391,10 +403,15 @@ bool rtc_edge_catch_poll(void)
 	if (rtc_edge_pair(&e0, &e1))
 		return true;
 	a = rdtsc_ordered();
-	if (a < cat.near)
+	if (a < cat.near || a - cat.last < ns_to_tsc(CATCH_POLL_NS))
 		return false;
-	/* IRQ8's handler leaves register A selected while catching. */
-	outb(CMOS_INDEX, RTC_REG_A);
+	cat.last = a;
+	/* One port read a poll, as in edge_wait: register A stays selected
+	 * (IRQ8's handler selects it again while catching). */
+	if (cat.sel != cmos_selects) {
+		outb(CMOS_INDEX, RTC_REG_A);
+		cat.sel = cmos_selects;
+	}
 	ra = inb(CMOS_DATA);
 	b = rdtsc_ordered();
 	/* Seconds are counted modulo a minute: after half of one unseen,
@@ -519,8 +536,10 @@ static void rtc_irq(struct int_frame *f, void *ctx)
 	c = cmos_read(RTC_REG_C);
 	irq_selects++;
 	/* An edge being caught polls register A around this handler. */
-	if (cat.on)
+	if (cat.on) {
+		cmos_selects++;
 		outb(CMOS_INDEX, RTC_REG_A);
+	}
 	if (c & REG_C_PF)
 		clockevent_irq(&rtc_ce, tsc);
 }
