@@ -42,9 +42,11 @@ static inline const struct cal_result *cal_for(const char *name)
 /*
  * The accuracy a source's nominal rate is specified to, in ppb, and where
  * the figure comes from (*cite): the HPET spec's +-0.05 % for the HPET,
- * the DS12887 data sheet's +-1 minute a month (23 ppm) for the RTC, and
- * for the PM timer, the PIT and kvm-clock, which no spec bounds, the
- * 500 ppm beyond which Linux's refined TSC calibration warns.
+ * the DS12887 data sheet's +-1 minute a month (23 ppm) for the RTC,
+ * KVM's whole-kHz TSC rate behind kvm-clock's scale (500 Hz of the TSC
+ * rate), none for another source computed from the TSC, and for the PM
+ * timer and the PIT, which no spec bounds, the 500 ppm beyond which
+ * Linux's refined TSC calibration warns.
  */
 u64 source_spec_ppb(const struct clocksource *cs, const char **cite);
 
