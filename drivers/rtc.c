@@ -310,6 +310,10 @@ bool rtc_edge_pair(struct rtc_edge *e0, struct rtc_edge *e1)
  * last (the RTC's and the ruler's rates are known far better than that). */
 #define CATCH_NEAR_NS		20000000ull
 #define CATCH_LOST_NS		30000000000ull
+/* Two edges caught are kept when a second apart to this (5000 ppm). */
+#define CATCH_PAIR_NS		5000000ull
+/* rtc_edge_catch_end waits this much past a second after the last edge. */
+#define CATCH_END_SLACK_NS	50000000ull
 /* Register A is read at most this often (the edge is placed to half of
  * it: 2 us placed it to 1 us under icount, where edge_wait's polls place
  * it to 0), one port read a poll, as edge_wait's. */
@@ -321,6 +325,7 @@ static struct {
 	u64 near;		/* no polls before this TSC */
 	u64 last;		/* the last poll */
 	u32 sel;		/* cmos_selects when register A was selected */
+	struct rtc_edge prev;	/* the last edge caught, not yet confirmed */
 	u64 unix_s;		/* the second s0 is */
 	u8 s0, regb;
 } cat;
@@ -360,8 +365,12 @@ void rtc_edge_catch_begin(const struct acpi_info *ai)
 	cat.on = true;
 }
 
-void rtc_edge_catch_end(void)
+void rtc_edge_catch_end(bool pair)
 {
+	u64 end = cat.prev.tsc + ns_to_tsc(1000000000ull + CATCH_END_SLACK_NS);
+
+	while (pair && cat.on && cat.prev.tsc && !rtc_edge_catch_poll() && rdtsc_ordered() < end)
+		cpu_relax();
 	cat.on = false;
 }
 
@@ -379,7 +388,17 @@ static void catch_edge(u64 lo, u64 hi)
 	e.unix_s = cat.unix_s + 1;
 	if (tsc_to_ns(e.unc) > RTC_UIP_LEAD_NS)
 		return;
-	edge_taken(&e);
+	/* Kept only as a pair a second apart (to CATCH_PAIR_NS) by the
+	 * ruler: each confirms the other's placement and second. A pair
+	 * further apart (an RTC off its rate, or a misread) is left to
+	 * rtc_second_edge's own waits. */
+	if (cat.prev.tsc && cat.prev.unix_s + 1 == e.unix_s &&
+	    tsc_to_ns(e.tsc - cat.prev.tsc) >= 1000000000ull - CATCH_PAIR_NS &&
+	    tsc_to_ns(e.tsc - cat.prev.tsc) <= 1000000000ull + CATCH_PAIR_NS) {
+		edge_taken(&cat.prev);
+		edge_taken(&e);
+	}
+	cat.prev = e;
 	cat.near = e.tsc + ns_to_tsc(1000000000ull - CATCH_NEAR_NS);
 }
 

@@ -479,25 +479,10 @@ static bool agree(const struct periodic_result *a, const struct periodic_result 
  * the next edge is waited for here, at most a second after the last: that
  * is less than tick.walltime would wait for its own two.
  */
-#define EDGE_PAIR_SLACK_NS	50000000ull
-
 static void edges_begin(struct test_env *env)
 {
 	if (test_selected("tick", "walltime"))
 		rtc_edge_catch_begin(env->acpi);
-}
-
-static void edges_end(void)
-{
-	struct rtc_edge e;
-	u64 end;
-
-	if (!rtc_edge_catch_poll() && rtc_last_edge(&e) && tsc_to_ns(e.unc) <= RTC_UIP_LEAD_NS) {
-		end = e.tsc + ns_to_tsc(1000000000ull + EDGE_PAIR_SLACK_NS);
-		while (!rtc_edge_catch_poll() && rdtsc_ordered() < end)
-			cpu_relax();
-	}
-	rtc_edge_catch_end();
 }
 
 /*
@@ -554,7 +539,7 @@ static void periodic_all(struct test_env *env)
 		if (!alone[i].tries || !agree(&bests[i].r, &alone[i].r, &diff, &tol))
 			fallback = true;
 	}
-	edges_end();
+	rtc_edge_catch_end(true);
 }
 
 /* The device's figures: from the shared windows, or alone after all. */
