@@ -15,6 +15,12 @@ static inline u64 known_tsc_hz(struct test_env *env)
 	return cmdline_u64(env->cmd, "tsc_hz", 1000000, 100000000000ull, 0);
 }
 
+/* The host's TSC rate against CLOCK_MONOTONIC_RAW (tsc_raw_hz=), or 0. */
+static inline u64 known_tsc_raw_hz(struct test_env *env)
+{
+	return cmdline_u64(env->cmd, "tsc_raw_hz", 1000000, 100000000000ull, 0);
+}
+
 /* How well the known TSC rate is known: tsc_unc_ppb= (1 sigma, ppb),
  * 0 when not given (an exact answer such as -icount's 1 GHz). */
 static inline u64 known_tsc_unc_ppb(struct test_env *env)
@@ -60,7 +66,12 @@ struct truth {
 };
 
 /*
- * The known TSC rate (tsc_hz=, with tsc_unc_ppb=) when given; else the
+ * The known TSC rate (tsc_hz=, with tsc_unc_ppb=) when given, or for a
+ * clock KVM computes from the TSC (`except` CS_TSC_BASED: kvm-clock,
+ * Hyper-V's) the rate against CLOCK_MONOTONIC_RAW when given (tsc_raw_hz=):
+ * KVM's master clock follows that clock, QEMU's devices CLOCK_MONOTONIC,
+ * which NTP slews by up to 500 ppm (Linux arch/x86/kvm/x86.c,
+ * pvclock_update_vm_gtod_copy, and QEMU's QEMU_CLOCK_VIRTUAL); else the
  * usable independent reference (not derived from the TSC) other than
  * `except` with the smallest uncertainty, so that without a known answer
  * a rate is held to the agreement of the others. False when neither.

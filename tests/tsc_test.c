@@ -35,7 +35,7 @@ static enum verdict held_to_truth(struct test_env *env, char *name, size_t size,
 		diag("held to the agreement with %s (%lu Hz, unc %s ppm): no tsc_hz= was given",
 		     t.name, t.tsc_hz, fx(a, sizeof(a), (s64)t.unc_ppb, 3));
 	else
-		diag("held to the known answer tsc_hz=%lu (unc %s ppm)", t.tsc_hz,
+		diag("held to the known answer %s%lu (unc %s ppm)", t.name, t.tsc_hz,
 		     fx(a, sizeof(a), (s64)t.unc_ppb, 3));
 	diag("tol = 3 x combined uncertainty + %s ppm (%s)%s%s", fx(b, sizeof(b), (s64)spec, 3), cite, t.spec_ppb ? " + the other's " : "",
 	     t.spec_ppb ? fx(a, sizeof(a), (s64)t.spec_ppb, 3) : "");
