@@ -310,6 +310,11 @@ bool rtc_edge_pair(struct rtc_edge *e0, struct rtc_edge *e1)
  * last (the RTC's and the ruler's rates are known far better than that). */
 #define CATCH_NEAR_NS		20000000ull
 #define CATCH_LOST_NS		30000000000ull
+/* An edge caught is kept when placed within this: the windows' loop polls
+ * less often than edge_wait where every poll is an exit (KVM: 150 us
+ * against edge_wait's ~50), and tick.walltime's tolerance holds the
+ * placement; a wider one leaves the edges to edge_wait. */
+#define CATCH_UNC_NS		50000ull
 /* Two edges caught are kept when a second apart to this (5000 ppm). */
 #define CATCH_PAIR_NS		5000000ull
 /* rtc_edge_catch_end waits this much past a second after the last edge. */
@@ -386,7 +391,7 @@ static void catch_edge(u64 lo, u64 hi)
 	e.unc = (hi - lo) / 2;
 	e.tsc = lo + e.unc;
 	e.unix_s = cat.unix_s + 1;
-	if (tsc_to_ns(e.unc) > RTC_UIP_LEAD_NS)
+	if (tsc_to_ns(e.unc) > CATCH_UNC_NS)
 		return;
 	/* Kept only as a pair a second apart (to CATCH_PAIR_NS) by the
 	 * ruler: each confirms the other's placement and second. A pair

@@ -95,7 +95,7 @@ bool rtc_last_edge(struct rtc_edge *e);
  * turn of the caller's loop, polls UIP as rtc_second_edge does (register A
  * and, after a gap, the seconds; no port access until the next edge is
  * near, none once two consecutive edges are held) and keeps each edge placed
- * within RTC_UIP_LEAD_NS, as a pair of consecutive seconds a second
+ * within 50 us, as a pair of consecutive seconds a second
  * apart by the ruler (to 5 ms) each confirming the other; no single edge
  * is kept. It returns true once rtc_edge_pair holds a pair.
  * Register reads that IRQ8's handler may have reselected in between are
