@@ -51,13 +51,20 @@ static int queue_probes(u64 base, u64 late)
 	u64 seed = 12345;
 
 	for (int i = 0; i < NTIMERS; i++) {
+		u64 flags;
+		int rc;
+
 		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
 		swtimer_init(&probes[i].t, probe_fn, &probes[i]);
 		probes[i].due = base + (seed >> 33) % TIMER_SPAN_MS * 1000000ull;
 		probes[i].t.expires = probes[i].due + late;
 		probes[i].fired_ns = 0;
+		/* No timer may fire between the count and the queueing. */
+		flags = irq_save();
 		probes[i].queued_after = fired;
-		if (tick_add_timer(&probes[i].t))
+		rc = tick_add_timer(&probes[i].t);
+		irq_restore(flags);
+		if (rc)
 			return -ERANGE;
 	}
 	return 0;
