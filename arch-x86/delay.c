@@ -32,6 +32,20 @@ void tsc_delay_us(u64 us)
 
 /* Per-CPU totals: each CPU writes only its own. */
 static struct steal_totals totals[SMP_MAX_CPUS];
+/*
+ * How far each CPU's totals already reach. Windows overlap (periodic
+ * devices measured at once, each polling its own window): a gap between
+ * polls is then seen by every window open, and each window spans the same
+ * time. The totals count the time after these marks only, so that they
+ * add up the union of the windows, not their sum (windows end in time
+ * order; one that began before an earlier-ended one began loses only that
+ * head, microseconds where windows start together).
+ */
+static struct {
+	u64 step;	/* TSC to which steps are counted (histogram, gaps) */
+	u64 watched;	/* TSC to which watched time is counted */
+	u64 steal;	/* KVM steal time counted so far */
+} upto[SMP_MAX_CPUS];
 
 const struct steal_totals *steal_totals(int cpu)
 {
@@ -69,6 +83,25 @@ static void hist_add(struct steal_totals *t, u64 step)
 	t->hist[b]++;
 }
 
+/* A step of this window into the CPU's totals: only its part after what
+ * other windows' steps already counted. */
+static void total_step(const struct steal *s, u64 now, u64 step)
+{
+	int c = this_cpu();
+	struct steal_totals *t = &totals[c];
+	u64 from = MAX(s->last, upto[c].step);
+
+	if (now <= from)
+		return;
+	if (s->period && step >= s->period) {
+		t->gaps += from == s->last;
+		t->absent += now - from;
+	}
+	if (now - from >= ns_to_tsc(1ull << STEAL_HIST_MIN))
+		hist_add(t, now - from);
+	upto[c].step = now;
+}
+
 u64 steal_poll(struct steal *s)
 {
 	u64 now = rdtsc_ordered(), step = now - s->last;
@@ -82,30 +115,34 @@ u64 steal_poll(struct steal *s)
 	}
 	if (s->period && step >= s->period / STEAL_RECORD_DIV)
 		gaps_add(&s->absent, s->last, now);
-	if (step >= ns_to_tsc(1ull << STEAL_HIST_MIN))
-		hist_add(&totals[this_cpu()], step);
+	if (step >= MIN(s->period ? s->period : UINT64_MAX, ns_to_tsc(1ull << STEAL_HIST_MIN)))
+		total_step(s, now, step);
 	s->last = now;
 	return now;
 }
 
 void steal_end(struct steal *s)
 {
-	struct steal_totals *t = &totals[this_cpu()];
+	int c = this_cpu();
+	struct steal_totals *t = &totals[c];
 	u64 ns;
 
-	if (s->steal_known && steal_now(&ns))
+	if (s->steal_known && steal_now(&ns)) {
 		s->steal_ns = ns >= s->steal0 ? ns - s->steal0 : 0;
-	else
+		if (ns > MAX(s->steal0, upto[c].steal))
+			t->steal_ns += ns - MAX(s->steal0, upto[c].steal);
+		upto[c].steal = MAX(upto[c].steal, ns);
+	} else {
 		s->steal_known = false;
+	}
 	/* A last poll after that read: were the vCPU kept away just before
 	 * it, the steal read then counts it, and so must the window. */
 	steal_poll(s);
 	t->windows++;
-	t->watched += s->last - s->start;
-	t->gaps += s->gaps;
-	t->absent += s->cycles;
+	if (s->last > MAX(s->start, upto[c].watched))
+		t->watched += s->last - MAX(s->start, upto[c].watched);
+	upto[c].watched = MAX(upto[c].watched, s->last);
 	t->longest = MAX(t->longest, s->longest);
-	t->steal_ns += s->steal_ns;
 }
 
 void tsc_wait_steal(u64 end, u64 period, struct steal *s)
