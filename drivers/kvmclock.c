@@ -16,6 +16,47 @@ static u32 sys_msr_used;
 static struct pvclock_wall wall;
 static struct kvmclock_info info;
 static char reason[96];
+/* Each CPU's previous record (version 0: none yet) and its steps' sum. */
+static struct pvclock_time seen[SMP_MAX_CPUS];
+static s64 steps_ns[SMP_MAX_CPUS];
+static u64 rebases[SMP_MAX_CPUS];
+
+/*
+ * Counts what changed since this CPU's previous read, and the step a
+ * change of base or scale made at the TSC value tsc: the time by the new
+ * record minus the time by the old, both at tsc. A fresh record from the
+ * hypervisor is continuous with the old only as far as its host clock
+ * and the old record's scale agree (the master clock re-anchors
+ * system_time to the host's clock; the old record ran at the rate its
+ * mul/shift state).
+ */
+static void note_changes(const struct pvclock_time *p, u64 tsc)
+{
+	u32 cpu = this_cpu();
+	struct pvclock_time *old = &seen[cpu];
+	s64 step;
+
+	if (old->version == p->version)
+		return;
+	if (old->version) {
+		__atomic_fetch_add(&info.updates, 1, __ATOMIC_RELAXED);
+		if (old->tsc_timestamp != p->tsc_timestamp || old->system_time != p->system_time ||
+		    old->tsc_to_system_mul != p->tsc_to_system_mul ||
+		    old->tsc_shift != p->tsc_shift) {
+			step = pvclock_step_ns(old, p, tsc);
+			__atomic_fetch_add(&info.rebases, 1, __ATOMIC_RELAXED);
+			if (old->tsc_to_system_mul != p->tsc_to_system_mul ||
+			    old->tsc_shift != p->tsc_shift)
+				__atomic_fetch_add(&info.scale_changes, 1, __ATOMIC_RELAXED);
+			steps_ns[cpu] += step;
+			rebases[cpu]++;
+			info.step_last_ns = step;
+			if ((u64)(step < 0 ? -step : step) > info.step_max_ns)
+				info.step_max_ns = (u64)(step < 0 ? -step : step);
+		}
+	}
+	*old = *p;
+}
 
 /*
  * A consistent copy of this CPU's record and the TSC read with it: the
@@ -40,6 +81,7 @@ static bool consistent(struct pvclock_time *out, u64 *tsc)
 			__asm__ volatile("" ::: "memory");
 			if (p->version == v) {
 				out->version = v;
+				note_changes(out, *tsc);
 				return true;
 			}
 		}
@@ -68,10 +110,25 @@ static u64 read_ns(struct clocksource *cs)
 	return pvclock_ns_at(&p, tsc);
 }
 
+static u64 read_exact(struct clocksource *cs, struct cs_exact *e)
+{
+	struct pvclock_time p;
+	u64 ns;
+
+	(void)cs;
+	e->tsc = rdtsc_ordered();
+	ns = consistent(&p, &e->tsc) ? pvclock_ns_at(&p, e->tsc) :
+		pvti[this_cpu()].system_time;	/* counted in info.failures */
+	e->steps = steps_ns[this_cpu()];
+	e->rebases = rebases[this_cpu()];
+	return ns;
+}
+
 static struct clocksource kvm_cs = {
 	.name = "kvmclock",
 	.rating = 400,
 	.read = read_ns,
+	.read_exact = read_exact,
 	.mask = ~0ull,
 	.freq_hz = 1000000000,
 	.flags = CS_TSC_BASED,

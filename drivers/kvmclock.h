@@ -41,11 +41,23 @@ struct kvmclock_info {
 	bool stable_feature;	/* KVM_FEATURE_CLOCKSOURCE_STABLE_BIT */
 	u64 retries;		/* reads that saw an odd or changed version */
 	u64 failures;		/* reads that never got a stable snapshot */
+	/* What the hypervisor changed between two of a CPU's reads (KVM
+	 * rewrites the record in kvm_guest_time_update, on a master clock
+	 * update or after the vCPU moved between host CPUs): */
+	u64 updates;		/* the version moved on */
+	u64 rebases;		/* of them, tsc_timestamp, system_time, mul or
+				 * shift changed */
+	u64 scale_changes;	/* of them, mul or shift changed */
+	u64 step_max_ns;	/* the largest |step| a re-base made, ns: the
+				 * new record's time at the reading's TSC minus
+				 * the old record's at the same TSC */
+	s64 step_last_ns;	/* the latest step */
 };
 
 /*
  * Enables kvm-clock for this CPU and registers the "kvmclock" clocksource
- * (nanoseconds). Returns 0, or -ENODEV when the hypervisor does not offer
+ * (nanoseconds; its read_exact gives the TSC each read converted and the
+ * sum of this CPU's re-base steps, in ns). Returns 0, or -ENODEV when the hypervisor does not offer
  * it (*why says why), or -EIO when the record never becomes readable.
  */
 int kvmclock_init(const struct cpu_info *ci, const char **why);
@@ -103,6 +115,23 @@ static inline u64 kvmclock_tsc_hz(const struct pvclock_time *p)
 		return shift >= 64 ? 0 : hz >> shift;
 	return -shift >= 64 || hz > UINT64_MAX >> -shift ? UINT64_MAX : hz << -shift;
 }
+/*
+ * The step a re-base makes at TSC value tsc: kvm-clock's time by the new
+ * record minus its time by the old one, both at tsc (ns; clamped to
+ * +-INT64_MAX). 0 when the hypervisor's new base continues the old clock
+ * exactly; otherwise what a reader sees the clock jump by at the change,
+ * beyond its rate. Pure, for the host tests.
+ */
+static inline s64 pvclock_step_ns(const struct pvclock_time *old, const struct pvclock_time *p,
+				  u64 tsc)
+{
+	u64 a = pvclock_ns_at(p, tsc), b = pvclock_ns_at(old, tsc);
+
+	if (a >= b)
+		return a - b > (u64)INT64_MAX ? INT64_MAX : (s64)(a - b);
+	return b - a > (u64)INT64_MAX ? -INT64_MAX : -(s64)(b - a);
+}
+
 /* Wall-clock time now, in Unix ns (boot wall clock + system time);
  * 0 when the wall-clock record is not readable. */
 u64 kvmclock_wall_ns(void);

@@ -46,6 +46,15 @@ struct cal_result {
 	u64 wraps;
 	u64 wraps_by_tsc;	/* of them, wraps only the TSC showed (reads more
 				 * than half a wrap apart: the host kept us away) */
+	/* A source with read_exact (kvm-clock): the times its parameters
+	 * changed in the window (the hypervisor's re-base) and the largest
+	 * step one made, counts; and calibrate_boot's windows measured
+	 * again for a re-base, the re-bases in all its windows, and the
+	 * windows measured again for too few usable samples. */
+	u64 rebases;
+	u64 step_max;
+	u64 rebase_windows, rebases_seen, step_max_seen;
+	u64 short_windows;
 };
 
 /*

@@ -356,6 +356,17 @@ TEST(kvmclock, flags)
 	     p.flags & PVCLOCK_GUEST_STOPPED ? "yes" : "no");
 	measure("kvmclock.stable", p.flags & PVCLOCK_TSC_STABLE ? 1 : 0, 0, NULL);
 	measure("kvmclock.retries", (s64)ki->retries, 0, NULL);
+	/* What the hypervisor changed so far in this run, on every CPU: a
+	 * finding about the host (kvm_guest_time_update's rewrites), judged
+	 * where it matters (tsc.freq_kvmclock measures again a window that
+	 * had one, smp.kvmclock and kvmclock.monotonic see the steps). */
+	measure_x("kvmclock.updates", (s64)ki->updates, 0, NULL, "times a CPU's record had a new "
+		  "version since that CPU's previous read");
+	measure_x("kvmclock.rebases", (s64)ki->rebases, 0, NULL, "of them, with a new base or "
+		  "scale (%lu with a new mul/shift); the latest step %ld ns", ki->scale_changes,
+		  ki->step_last_ns);
+	measure_x("kvmclock.rebase_step_ns.max", (s64)ki->step_max_ns, 0, "ns", "the largest jump "
+		  "a re-base made: the new record's time minus the old's, at one TSC value");
 	if (ki->failures)
 		return fail("%lu reads never got a consistent pvclock snapshot", ki->failures);
 	/* Offering the stable-bit feature but not setting the bit is not

@@ -15,6 +15,12 @@ static inline u64 known_tsc_hz(struct test_env *env)
 	return cmdline_u64(env->cmd, "tsc_hz", 1000000, 100000000000ull, 0);
 }
 
+/* The host's TSC rate against CLOCK_MONOTONIC_RAW (tsc_raw_hz=), or 0. */
+static inline u64 known_tsc_raw_hz(struct test_env *env)
+{
+	return cmdline_u64(env->cmd, "tsc_raw_hz", 1000000, 100000000000ull, 0);
+}
+
 /* How well the known TSC rate is known: tsc_unc_ppb= (1 sigma, ppb),
  * 0 when not given (an exact answer such as -icount's 1 GHz). */
 static inline u64 known_tsc_unc_ppb(struct test_env *env)
@@ -42,9 +48,11 @@ static inline const struct cal_result *cal_for(const char *name)
 /*
  * The accuracy a source's nominal rate is specified to, in ppb, and where
  * the figure comes from (*cite): the HPET spec's +-0.05 % for the HPET,
- * the DS12887 data sheet's +-1 minute a month (23 ppm) for the RTC, and
- * for the PM timer, the PIT and kvm-clock, which no spec bounds, the
- * 500 ppm beyond which Linux's refined TSC calibration warns.
+ * the DS12887 data sheet's +-1 minute a month (23 ppm) for the RTC,
+ * KVM's whole-kHz TSC rate behind kvm-clock's scale (500 Hz of the TSC
+ * rate), none for another source computed from the TSC, and for the PM
+ * timer and the PIT, which no spec bounds, the 500 ppm beyond which
+ * Linux's refined TSC calibration warns.
  */
 u64 source_spec_ppb(const struct clocksource *cs, const char **cite);
 
@@ -58,7 +66,12 @@ struct truth {
 };
 
 /*
- * The known TSC rate (tsc_hz=, with tsc_unc_ppb=) when given; else the
+ * The known TSC rate (tsc_hz=, with tsc_unc_ppb=) when given, or for a
+ * clock KVM computes from the TSC (`except` CS_TSC_BASED: kvm-clock,
+ * Hyper-V's) the rate against CLOCK_MONOTONIC_RAW when given (tsc_raw_hz=):
+ * KVM's master clock follows that clock, QEMU's devices CLOCK_MONOTONIC,
+ * which NTP slews by up to 500 ppm (Linux arch/x86/kvm/x86.c,
+ * pvclock_update_vm_gtod_copy, and QEMU's QEMU_CLOCK_VIRTUAL); else the
  * usable independent reference (not derived from the TSC) other than
  * `except` with the smallest uncertainty, so that without a known answer
  * a rate is held to the agreement of the others. False when neither.

@@ -17,6 +17,9 @@
 #define ONESHOT_NS	100000000ull	/* 100 ms after the switch */
 #define NTIMERS		64
 #define TIMER_SPAN_MS	50
+#define FIT_MIN_TICKS	50	/* ticks a jiffies window holds at least, for a
+				 * fit whose stated uncertainty holds under load
+				 * (see TEST(tick, periodic)) */
 #define JIFFY_TRIES	6	/* windows at most, when the host spoils them: a loaded
 				 * 2-core host kept the vCPU away 360 of 444 ms over 3 */
 
@@ -212,6 +215,22 @@ TEST(tick, periodic)
 
 	if (v != PASS)
 		return v;
+	/*
+	 * Under TCG on a loaded host the least-late ticks do not sit on one
+	 * floor: the delivery delay steps between about 1 and 10 us and
+	 * stays there for tens of ms (the host's scheduling of QEMU's
+	 * threads, not the device), and the envelope tilts by the step over
+	 * the part of the window after it. Over 26 ticks (100 ms at 250 Hz)
+	 * the block floors did not show it: 146 ppm off against 54 stated,
+	 * 19 of 1084 windows beyond 3 x the stated uncertainty (blocks of
+	 * two instead of three: still 2 of 601); over 50 ticks none of 894,
+	 * the worst 1.9 x (every clean window of that length in twenty 3 s
+	 * tick.periodic runs, 16 on q35 -smp 3 and 4 on pc, each beside a
+	 * load boot, against QEMU's exact rate). So the window holds at
+	 * least 50 ticks: the periodic device tests' 200 ms at 250 Hz,
+	 * 500 ms at HZ_MIN, periodic_ms= or not.
+	 */
+	window_ns = MAX(window_ns, FIT_MIN_TICKS * tick_period_ns());
 	run_for(tick_period_ns() * 2);
 	/* A window the host spoiled is measured again, at most twice; the
 	 * last is judged, with what fell due in its absences excused. One
@@ -253,8 +272,9 @@ TEST(tick, periodic)
 		return fail("only %lu jiffy advances in %lu ms (%ld lost, %lu excused)", w.n,
 			    window_ns / 1000000, w.lost, w.excused);
 	}
-	diag("%lu jiffies over %lu us at HZ=%lu on %s, %lu advances seen", w.j1 - w.j0,
-	     tsc_to_ns(w.t1 - w.t0) / 1000, t.hz, t.ce->name, w.n);
+	diag("%lu jiffies over %lu us at HZ=%lu on %s, %lu advances seen (window %lu ms, at "
+	     "least %d ticks)", w.j1 - w.j0, tsc_to_ns(w.t1 - w.t0) / 1000, t.hz, t.ce->name, w.n,
+	     window_ns / 1000000, FIT_MIN_TICKS);
 	periodic_expect(env, t.ce, &x);
 	/* In periodic mode a tick that falls due while nothing runs
 	 * coalesces with the next and its jiffy is lost (the host's doing,

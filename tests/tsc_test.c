@@ -35,7 +35,7 @@ static enum verdict held_to_truth(struct test_env *env, char *name, size_t size,
 		diag("held to the agreement with %s (%lu Hz, unc %s ppm): no tsc_hz= was given",
 		     t.name, t.tsc_hz, fx(a, sizeof(a), (s64)t.unc_ppb, 3));
 	else
-		diag("held to the known answer tsc_hz=%lu (unc %s ppm)", t.tsc_hz,
+		diag("held to the known answer %s%lu (unc %s ppm)", t.name, t.tsc_hz,
 		     fx(a, sizeof(a), (s64)t.unc_ppb, 3));
 	diag("tol = 3 x combined uncertainty + %s ppm (%s)%s%s", fx(b, sizeof(b), (s64)spec, 3), cite, t.spec_ppb ? " + the other's " : "",
 	     t.spec_ppb ? fx(a, sizeof(a), (s64)t.spec_ppb, 3) : "");
@@ -60,7 +60,19 @@ static enum verdict against(const char *ref, struct test_env *env)
 		diag("%s measured again alone %lu time(s) on the other counters' ruler: it stepped "
 		     "back or its wraps were counted by the early ruler (the host kept us away "
 		     "between reads)", ref, r->back_windows);
-	else if (r->remeasured)
+	if (r->short_windows)
+		diag("%s measured again alone %lu time(s): too few of its samples were usable (the "
+		     "host kept this vCPU away for most of the window)", ref, r->short_windows);
+	if (r->cs->read_exact) {
+		diag("%s is computed from the TSC: each value is placed at the TSC it converted, "
+		     "not at its bracket's middle", ref);
+		snprintf_(name, sizeof(name), "tsc.rebases.%s", ref);
+		measure_x(name, (s64)r->rebases_seen, 0, NULL, "the record's "
+			  "base or scale changed inside the calibration's windows (the hypervisor's "
+			  "re-base), the largest step %lu ns; %lu window(s) measured again for one, "
+			  "%lu in the window judged", r->step_max_seen, r->rebase_windows, r->rebases);
+	}
+	if (!r->back_windows && !r->short_windows && !r->rebase_windows && r->remeasured)
 		diag("%s measured again alone %lu time(s): too few of its flags were seen in the "
 		     "shared window to fit (they coalesce while the host keeps the poller or the "
 		     "emulator away), or the early ruler made that window short", ref, r->remeasured);

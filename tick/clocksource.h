@@ -15,10 +15,23 @@
 #define CS_TSC_BASED	(1u << 1)	/* derived from the TSC: no independent reference */
 #define CS_EVENTS	(1u << 2)	/* counts events (RTC flags), polled, not read */
 
+/* A read of a source computed from the TSC, with what it was computed
+ * from (see read_exact below). */
+struct cs_exact {
+	u64 tsc;		/* the TSC value the read converted */
+	s64 steps;		/* the sum of the steps (counts) its parameters
+				 * have made so far on this CPU */
+	u64 rebases;		/* how many times they changed so far */
+};
+
 struct clocksource {
 	const char *name;	/* short, lowercase: tsc, hpet, pm, pit, kvmclock */
 	int rating;		/* Linux's scale: 1-99 unfit ... 400 ideal */
 	u64 (*read)(struct clocksource *cs);
+	/* Optional, for a CS_TSC_BASED source: read, and fill *e, so that
+	 * a calibration pairs each value with its own TSC exactly and can
+	 * take out the steps a hypervisor's re-base made (kvm-clock). */
+	u64 (*read_exact)(struct clocksource *cs, struct cs_exact *e);
 	u64 mask;		/* counter width: values wrap at mask + 1 */
 	u64 freq_hz;		/* nominal rate, from hardware or the spec */
 	u32 flags;

@@ -237,6 +237,53 @@ static void test_pvclock(void)
 
 static struct cal_sample samples[CAL_MAX_SAMPLES];
 
+/* A re-base's step (pvclock_step_ns), and the calibration's fit over
+ * kvm-clock samples placed at the TSC each read converted. */
+static void test_pvclock_rebase(void)
+{
+	struct pvclock_time old = record_for(2596148000ull, 1ull << 40, 7000000000ull), p = old;
+	struct clocksource kc = { .name = "kvmclock", .mask = ~0ull, .freq_hz = 1000000000 };
+	struct cal_result r = { .cs = &kc };
+	u64 t = old.tsc_timestamp + 2596148000ull;
+
+	/* A master clock update that continues the clock: a later base on
+	 * the old line, the same scale: no step but the ns rounding. */
+	p.tsc_timestamp = old.tsc_timestamp + 1298074000ull;
+	p.system_time = pvclock_ns_at(&old, p.tsc_timestamp);
+	CHECK(pvclock_step_ns(&old, &p, t) >= -1 && pvclock_step_ns(&old, &p, t) <= 1);
+	/* The host clock 1000 ns ahead of the old record's line. */
+	p.system_time += 1000;
+	CHECK(pvclock_step_ns(&old, &p, t) >= 999 && pvclock_step_ns(&old, &p, t) <= 1001);
+	/* A new scale 1 kHz slower: 1 s after the base, 385 ns more. */
+	p = record_for(2596147000ull, old.tsc_timestamp, old.system_time);
+	CHECK(pvclock_step_ns(&old, &p, t) >= 384 && pvclock_step_ns(&old, &p, t) <= 386);
+	/* A reading behind the new base: the new clock holds there. */
+	p = old;
+	p.tsc_timestamp = t + 1000;
+	p.system_time = pvclock_ns_at(&old, t);
+	CHECK(pvclock_step_ns(&old, &p, t) == 0);
+	/* The extremes clamp rather than wrap. */
+	p = old;
+	p.system_time = UINT64_MAX - 10;
+	old.system_time = 0;
+	CHECK(pvclock_step_ns(&old, &p, t) == INT64_MAX);
+	CHECK(pvclock_step_ns(&p, &old, t) == -INT64_MAX);
+	/* Samples at the TSC each read converted, whatever the bracket:
+	 * the fit is the record's own rate, to a ppb. */
+	old = record_for(2596148000ull, 1ull << 40, 7000000000ull);
+	for (int i = 0; i < 100; i++) {
+		u64 x = old.tsc_timestamp + (u64)i * 2596148ull + next_u64() % 1000;
+
+		samples[i] = (struct cal_sample){ x, pvclock_ns_at(&old, x),
+			(u32)(135000 + next_u64() % 200000) };
+	}
+	cal_estimate(&r, samples, 100);
+	CHECK(r.status == 0);
+	CHECK(ppb_diff(r.tsc_hz, kvmclock_tsc_hz(&old)) >= -1 &&
+	      ppb_diff(r.tsc_hz, kvmclock_tsc_hz(&old)) <= 1);
+	CHECK(r.unc_ppb <= 10);
+}
+
 /*
  * n samples over span_ms of a TSC at tsc_hz against reference cs,
  * read through the wrap extender as the calibration reads it. Each read
@@ -386,6 +433,7 @@ int main(void)
 	test_sqrt();
 	test_mul_div_u128();
 	test_pvclock();
+	test_pvclock_rebase();
 	test_calfit();
 	test_calfit_wild();
 	return check_report("test_overflow");

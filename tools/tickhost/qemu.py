@@ -241,6 +241,9 @@ def run(cfg: Config, live: bool = True,
         unc = truth.get("unc_ppb", 0)
         if unc and "tsc_unc_ppb=" not in c.cmdline:
             c.cmdline += f" tsc_unc_ppb={unc}"
+        raw = truth.get("host", {}).get("raw_hz", 0)
+        if raw and "tsc_raw_hz=" not in c.cmdline:
+            c.cmdline += f" tsc_raw_hz={raw}"
     cmd = command(c, vars_file)
     shot: dict[str, object] = {}
     if c.screen:
