@@ -158,25 +158,44 @@ static int pit_periodic(struct clockevent *ce, u64 hz)
 
 static u16 programmed;	/* the last oneshot count */
 
-/* Mode 4 counts down from the count written, through 0 (the event; the
- * interrupt comes on the next clock) and on from 0xFFFF: what it has
- * counted is (count - now) mod 2^16, valid for 55 ms after the write. */
+/* Mode 0 counts down from the count written, through 0 (the event) and on
+ * from 0xFFFF: what it has counted is (count - now) mod 2^16, valid for
+ * 55 ms after the write. */
 static bool pit_passed(struct clockevent *ce)
 {
 	(void)ce;
 	return (u16)(programmed - pit_ch0_read()) >= programmed;
 }
 
+/*
+ * Oneshot events use mode 0, interrupt on terminal count: the control
+ * word drops OUT, the count loads on the clock after its second byte, and
+ * OUT rises when it reaches 0 (N + 1 clocks after the write) and stays
+ * high until the next programming: one rising edge per event.
+ *
+ * Not mode 4 (software-triggered strobe, as Linux's i8253 uses): QEMU's
+ * 8254 (hw/timer/i8254.c, 7.2) raises IRQ0 twice for each mode 4 event.
+ * Its transition that should end OUT's one-clock pulse is timed at the
+ * count + 1 instant truncated to a nanosecond, where the elapsed count
+ * truncates back to the terminal count, so it sets OUT high again; the
+ * IOAPIC's edge-triggered input keeps no level and delivers every
+ * raise. Traced (-trace ioapic_set_irq): two level-1 raises per mode 4
+ * event, one per mode 0 event. The second comes one PIT clock later: the
+ * LAPIC merges it with the first when QEMU runs both timer callbacks in
+ * one pass, and delivers it apart when the vCPU took the first in between
+ * (always under -icount: 256 of 256 events; rarely, as the host schedules
+ * threads, without). Taken just after the next event's count was written,
+ * it read the fresh count and looked like that event come early (q35
+ * -smp 3 beside a load boot: once in 20 runs).
+ */
 static int pit_next(struct clockevent *ce, u64 delta)
 {
 	u64 a, b;
 
 	if (route())
 		return -EINVAL;
-	/* Mode 4: counting starts on the clock after the count is written;
-	 * the interrupt comes when it reaches 0. */
 	programmed = (u16)delta;
-	outb(PIT_CMD, PIT_SEL_CH0 | PIT_LOHI | PIT_MODE4);
+	outb(PIT_CMD, PIT_SEL_CH0 | PIT_LOHI | PIT_MODE0);
 	outb(PIT_CH0, delta & 0xFF);
 	a = rdtsc_ordered();
 	outb(PIT_CH0, (delta >> 8) & 0xFF);
@@ -186,13 +205,17 @@ static int pit_next(struct clockevent *ce, u64 delta)
 	return 0;
 }
 
+/* IRQ0 is masked before channel 0 is stopped: the stop (mode 0, count 1)
+ * raises OUT one clock later, an edge that the masked input ignores
+ * (82093AA; QEMU's ioapic_set_irq alike) instead of delivering it as an
+ * interrupt no event was programmed for. */
 static void pit_shutdown(struct clockevent *ce)
 {
 	(void)ce;
-	pit_ch0_stop();
 	if (routed)
 		ioapic_mask_isa(0);
 	routed = false;
+	pit_ch0_stop();
 }
 
 static struct clockevent pit_ce = {

@@ -46,9 +46,9 @@ int pit_clocksource_init(const char **why);
 
 /*
  * Registers the "pit" clockevent: channel 0 on IRQ0 through the IOAPIC,
- * periodic (mode 2) and oneshot (mode 4). Returns 0, or -ENODEV when
- * channel 0 does not count (no PIT) or there is no IOAPIC (*why says
- * which).
+ * periodic (mode 2) and oneshot (mode 0: one edge per event, see
+ * pit_next). Returns 0, or -ENODEV when channel 0 does not count (no PIT)
+ * or there is no IOAPIC (*why says which).
  */
 int pit_clockevent_init(int nioapics, const char **why);
 /* When the clockevent's probe found IRQ0 elsewhere than the MADT says

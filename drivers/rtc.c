@@ -17,15 +17,20 @@ static u64 read_retries;	/* passes read again because two disagreed */
 /* CMOS registers IRQ8's handler selected: edge_wait keeps register A
  * selected between its polls, and must know when that changed. */
 static volatile u32 irq_selects;
+/* Registers selected through cmos_read and cmos_write: an edge being
+ * caught keeps register A selected between its polls until this moves. */
+static volatile u32 cmos_selects;
 
 u8 cmos_read(u8 reg)
 {
+	cmos_selects++;
 	outb(CMOS_INDEX, reg);
 	return inb(CMOS_DATA);
 }
 
 void cmos_write(u8 reg, u8 v)
 {
+	cmos_selects++;
 	outb(CMOS_INDEX, reg);
 	outb(CMOS_DATA, v);
 }
@@ -267,11 +272,210 @@ static int one_edge(const struct acpi_info *ai, struct rtc_edge *e, const char *
 }
 
 static struct rtc_edge last_edge;
+/* The last edges placed within RTC_UIP_LEAD_NS, the newest last: a pair
+ * caught early survives a test taking a single edge later. */
+#define PLACED_KEPT		4
+static struct rtc_edge placed[PLACED_KEPT];
+
+static void edge_taken(const struct rtc_edge *e)
+{
+	last_edge = *e;
+	if (tsc_to_ns(e->unc) > RTC_UIP_LEAD_NS)
+		return;
+	for (int i = 1; i < PLACED_KEPT; i++)
+		placed[i - 1] = placed[i];
+	placed[PLACED_KEPT - 1] = *e;
+}
 
 bool rtc_last_edge(struct rtc_edge *e)
 {
 	*e = last_edge;
 	return last_edge.tsc != 0;
+}
+
+bool rtc_edge_pair(struct rtc_edge *e0, struct rtc_edge *e1)
+{
+	for (int i = PLACED_KEPT - 1; i > 0; i--)
+		if (placed[i - 1].tsc && placed[i].unix_s == placed[i - 1].unix_s + 1) {
+			*e0 = placed[i - 1];
+			*e1 = placed[i];
+			return true;
+		}
+	return false;
+}
+
+/* ---- catching edges in another loop ---- */
+
+/* Polling starts this long before the next edge is due a second after the
+ * last (the RTC's and the ruler's rates are known far better than that). */
+#define CATCH_NEAR_NS		20000000ull
+#define CATCH_LOST_NS		30000000000ull
+/* An edge caught is kept when placed within this: the windows' loop polls
+ * less often than edge_wait where every poll is an exit (KVM: 150 us
+ * against edge_wait's ~50), and tick.walltime's tolerance holds the
+ * placement; a wider one leaves the edges to edge_wait. */
+#define CATCH_UNC_NS		50000ull
+/* Two edges caught are kept when a second apart to this (5000 ppm). */
+#define CATCH_PAIR_NS		5000000ull
+/* rtc_edge_catch_end waits this much past a second after the last edge. */
+#define CATCH_END_SLACK_NS	50000000ull
+/* Register A is read at most this often (the edge is placed to half of
+ * it: 2 us placed it to 1 us under icount, where edge_wait's polls place
+ * it to 0), one port read a poll, as edge_wait's. */
+#define CATCH_POLL_NS		500ull
+
+static struct {
+	bool on, turned;	/* turned: UIP seen high, the new second not yet read */
+	u64 lo;			/* a poll that saw UIP low in second s0 */
+	u64 near;		/* no polls before this TSC */
+	u64 last;		/* the last poll */
+	u32 sel;		/* cmos_selects when register A was selected */
+	struct rtc_edge prev;	/* the last edge caught, not yet confirmed */
+	u64 unix_s;		/* the second s0 is */
+	u8 s0, regb;
+} cat;
+
+/* The seconds, read again while IRQ8's handler intervened (it may have
+ * selected another register in between); s0, as if unchanged, when it
+ * kept intervening. */
+static u8 catch_seconds(void)
+{
+	for (int i = 0; i < 8; i++) {
+		u32 sel = irq_selects;
+		u8 v;
+
+		cmos_selects++;
+		outb(CMOS_INDEX, RTC_SECONDS);
+		v = inb(CMOS_DATA);
+		if (irq_selects == sel)
+			return v;
+	}
+	return cat.s0;
+}
+
+void rtc_edge_catch_begin(const struct acpi_info *ai)
+{
+	struct rtc_time t;
+	const char *why;
+	u64 b;
+
+	cat = (typeof(cat)){ 0 };
+	if (rtc_read(ai, &t, &why))
+		return;
+	cat.regb = cmos_read(RTC_REG_B);
+	/* The transfer caught next is the one after this second. */
+	if (poll_uip(&cat.lo, &b, &cat.s0) || rtc_decode(cat.s0, cat.regb) != t.second)
+		return;
+	cat.unix_s = rtc_to_unix(&t);
+	cat.on = true;
+}
+
+void rtc_edge_catch_end(bool pair)
+{
+	u64 end = cat.prev.tsc + ns_to_tsc(1000000000ull + CATCH_END_SLACK_NS);
+
+	while (pair && cat.on && cat.prev.tsc && !rtc_edge_catch_poll() && rdtsc_ordered() < end)
+		cpu_relax();
+	cat.on = false;
+}
+
+/* An edge in [lo, hi] (TSC), of the second after s0's: kept when placed
+ * within RTC_UIP_LEAD_NS (a wider one is the host's doing, or spans more
+ * than one second); the next is then polled for from shortly before it
+ * is due. */
+static void catch_edge(u64 lo, u64 hi)
+{
+	struct rtc_edge e = { 0 };
+
+	hi = MAX(hi, lo);
+	e.unc = (hi - lo) / 2;
+	e.tsc = lo + e.unc;
+	e.unix_s = cat.unix_s + 1;
+	if (tsc_to_ns(e.unc) > CATCH_UNC_NS)
+		return;
+	/* Kept only as a pair a second apart (to CATCH_PAIR_NS) by the
+	 * ruler: each confirms the other's placement and second. A pair
+	 * further apart (an RTC off its rate, or a misread) is left to
+	 * rtc_second_edge's own waits. */
+	if (cat.prev.tsc && cat.prev.unix_s + 1 == e.unix_s &&
+	    tsc_to_ns(e.tsc - cat.prev.tsc) >= 1000000000ull - CATCH_PAIR_NS &&
+	    tsc_to_ns(e.tsc - cat.prev.tsc) <= 1000000000ull + CATCH_PAIR_NS) {
+		edge_taken(&cat.prev);
+		edge_taken(&e);
+	}
+	cat.prev = e;
+	cat.near = e.tsc + ns_to_tsc(1000000000ull - CATCH_NEAR_NS);
+}
+
+/* The seconds now read sec: the second count moves on by as many. */
+static void catch_second(u8 sec)
+{
+	int d = (rtc_decode(sec, cat.regb) - rtc_decode(cat.s0, cat.regb) + 60) % 60;
+
+	cat.unix_s += (u64)d;
+	cat.s0 = sec;
+}
+
+bool rtc_edge_catch_poll(void)
+{
+	struct rtc_edge e0, e1;
+	u64 a, b, lead = ns_to_tsc(RTC_UIP_LEAD_NS);
+	u8 ra, sec;
+
+	if (!cat.on)
+		return false;
+	if (rtc_edge_pair(&e0, &e1))
+		return true;
+	a = rdtsc_ordered();
+	if (a < cat.near || a - cat.last < ns_to_tsc(CATCH_POLL_NS))
+		return false;
+	cat.last = a;
+	/* One port read a poll, as in edge_wait: register A stays selected
+	 * (IRQ8's handler selects it again while catching). */
+	if (cat.sel != cmos_selects) {
+		outb(CMOS_INDEX, RTC_REG_A);
+		cat.sel = cmos_selects;
+	}
+	ra = inb(CMOS_DATA);
+	b = rdtsc_ordered();
+	/* Seconds are counted modulo a minute: after half of one unseen,
+	 * the count is not trusted and catching stops. */
+	if (b - cat.lo > ns_to_tsc(CATCH_LOST_NS)) {
+		cat.on = false;
+		return false;
+	}
+	if (ra & REG_A_UIP) {
+		/* As in edge_wait: the transfer at most 244 us after this
+		 * poll, at least 244 us after the last that saw UIP low. */
+		if (!cat.turned)
+			catch_edge(cat.lo + lead, b + lead);
+		cat.turned = true;
+		return false;
+	}
+	if (cat.turned) {
+		/* The second that began at the edge: from here on, s0. */
+		sec = catch_seconds();
+		if (sec != cat.s0) {
+			catch_second(sec);
+			cat.turned = false;
+			cat.lo = a;
+		}
+		return false;
+	}
+	if (b - cat.lo > lead / 2) {
+		/* UIP may have come and gone unseen since the last poll. */
+		sec = catch_seconds();
+		b = rdtsc_ordered();
+		if (sec != cat.s0) {
+			if (rtc_decode(sec, cat.regb) == (rtc_decode(cat.s0, cat.regb) + 1) % 60)
+				catch_edge(cat.lo + lead, b);
+			catch_second(sec);
+			cat.lo = b;
+			return false;
+		}
+	}
+	cat.lo = a;
+	return false;
 }
 
 int rtc_second_edge(const struct acpi_info *ai, struct rtc_edge *e, const char **why)
@@ -293,7 +497,7 @@ int rtc_edge_within(const struct acpi_info *ai, struct rtc_edge *e, u64 max_unc_
 	}
 	e->retaken = retaken;
 	if (!rc)
-		last_edge = *e;
+		edge_taken(e);
 	return rc;
 }
 
@@ -355,6 +559,11 @@ static void rtc_irq(struct int_frame *f, void *ctx)
 	/* Reading register C acknowledges IRQ8; only PF is ours. */
 	c = cmos_read(RTC_REG_C);
 	irq_selects++;
+	/* An edge being caught polls register A around this handler. */
+	if (cat.on) {
+		cmos_selects++;
+		outb(CMOS_INDEX, RTC_REG_A);
+	}
 	if (c & REG_C_PF)
 		clockevent_irq(&rtc_ce, tsc);
 }

@@ -210,8 +210,8 @@ static void report_all(const char *name, const struct clockevent *ce, const stru
 	snprintf_(m, sizeof(m), "%s.oneshot.stale", name);
 	measure_x(m, c[0].stale + c[1].stale, 0, NULL, "interrupts not taken for their event: "
 		  "stamped before it was programmed (an edge held back, a tick KVM's PIT "
-		  "reinjects), or before the device's count reached it while an earlier event was "
-		  "outstanding");
+		  "reinjects, a second one after an event's own), or before the device's count "
+		  "reached it while an earlier event was outstanding");
 	snprintf_(m, sizeof(m), "%s.oneshot.remeasured", name);
 	measure_x(m, c[0].remeasured + c[1].remeasured, 0, NULL, "samples taken again: this vCPU "
 		  "or the emulator was away between the due time and the interrupt (at most %d a "
@@ -255,7 +255,7 @@ enum verdict ce_oneshot(const char *name, struct test_env *env)
 	bool thorough = cmdline_has(env->cmd, "thorough");
 	int want = thorough ? ONESHOT_THOROUGH : ONESHOT_DEFAULT;
 	u64 budget = thorough ? ONESHOT_THOROUGH_NS : ONESHOT_BUDGET_NS;
-	struct outstanding out = { 0, 0 };
+	struct outstanding out = { 0, 0, 0 };
 	struct oneshot_counts c[2] = { { .mode = WAIT_POLL }, { .mode = WAIT_HALT } };
 	enum plant plant;
 

@@ -142,6 +142,18 @@ static bool program(struct clockevent *ce, u64 ticks, u64 delta_ns, u64 before, 
 	return true;
 }
 
+/* Interrupts taken since the last sample ended, before this one is
+ * programmed, are none of its own: stale, an outstanding one each while
+ * there are any. Counted here, they would otherwise pass unseen. */
+static void stale_between(u64 before, struct oneshot_counts *c)
+{
+	struct outstanding *o = c->out;
+	u64 n = o->seen && before > o->seen ? before - o->seen : 0;
+
+	c->stale += (int)n;
+	o->n -= (int)MIN(n, (u64)o->n);
+}
+
 /* A halted wait is bounded by bs, armed first (so that arming it does not
  * delay the event) and shut down after. A polled wait is watched with the
  * emulator's witness; a halted one only for KVM steal time (a halted vCPU
@@ -154,6 +166,7 @@ enum sample_outcome oneshot_one(struct clockevent *ce, u64 ticks, u64 delta_ns,
 	s64 lat = 0;
 	bool got, planted = false, poll = c->mode == WAIT_POLL;
 
+	stale_between(before, c);
 	c->tries++;
 	if (c->mode == WAIT_HALT && bs && !arm_backstop(bs, delta_ns + ONESHOT_WAIT_NS + 1000000))
 		bs = NULL;	/* the halted wait then polls */
@@ -163,9 +176,11 @@ enum sample_outcome oneshot_one(struct clockevent *ce, u64 ticks, u64 delta_ns,
 		watch_end(&w);
 		if (bs)
 			bs->shutdown(bs);
+		c->out->seen = ce->events;
 		return SAMPLE_MISSED;
 	}
 	got = wait_lateness(ce, before, prog, bs, bs_before, planted, poll ? &w : NULL, c, &lat);
+	c->out->seen = ce->events;
 	watch_end(&w);
 	if (bs)
 		bs->shutdown(bs);

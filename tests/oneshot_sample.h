@@ -34,10 +34,14 @@ enum sample_outcome { SAMPLE_OK, SAMPLE_MISSED, SAMPLE_LOST, SAMPLE_SPOILED };
 /* Events programmed and not seen, which may still be on their way: a
  * missed one (-ETIME) not seen within DRAIN_NS, or one given up as lost.
  * The device is stopped then; what is already raised can still arrive,
- * and is expected until TSC `until` (ONESHOT_WAIT_NS after the last). */
+ * and is expected until TSC `until` (ONESHOT_WAIT_NS after the last).
+ * `seen` is the device's interrupt count when the last sample ended (0
+ * before the first): what comes after it and before the next sample is
+ * programmed is stale too (a second interrupt for one event). */
 struct outstanding {
 	int n;
 	u64 until;
+	u64 seen;
 };
 
 /* What one waiting mode's series of oneshot events came to; latencies go
