@@ -124,23 +124,10 @@ def boots(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
                            + matrix.load(paths.BAD_INPUT_FILE, kernel, iso))
                if (not only or only in e.config.name) and e.soak != "test"]
     unmet = {e.config.name: matrix.unmet(e) for e in entries}
-    # The first try of every boot, BOOT_JOBS at a time, taken in order
-    # below (a second try runs on its own, beside them).
-    pool = concurrent.futures.ThreadPoolExecutor(BOOT_JOBS)
-    firsts = {e.config.name: pool.submit(bochs.run_config, e.config, live=False)
-              for e in entries if not unmet[e.config.name]}
-    for e in entries:
+
+    def finish(e: matrix.Entry, r: qemu.RunResult) -> None:
+        nonlocal logs
         name = f"boot {e.config.name}"
-        why = unmet[e.config.name]
-        if why:
-            t.add(name, [], skipped=why)
-            if e.golden:
-                t.add(f"names {e.config.name} = golden {e.golden}", [], skipped=why)
-            continue
-        tries = [firsts.pop(e.config.name).result]   # the first try, then a new boot
-        r = t.twice(name, lambda: (tries.pop() if tries else
-                                   lambda: bochs.run_config(e.config, live=False))(),
-                    lambda r: matrix.check(e, r))
         problems = matrix.check(e, r)
         results.append(report.to_dict(r))
         retried = stability.describe_retries(stability.retries(results[-1]))
@@ -156,10 +143,36 @@ def boots(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
             same_names(e, results[-1], t)
         if not qemu.no_serial(e.config):
             logs += 1
-            parsed += same_as_parsed(e.config.name, r, results[-1])
+            parsed.extend(same_as_parsed(e.config.name, r, results[-1]))
             if e.golden:
                 ktap_conformance(e.config.name, t)
+
+    # The first try of every boot, BOOT_JOBS at a time, taken in order
+    # below. A second try waits until they are all done and runs alone: a
+    # first try that failed beside another boot is tried again beside
+    # none, not beside two more (counted and printed: Tally.twice).
+    pool = concurrent.futures.ThreadPoolExecutor(BOOT_JOBS)
+    firsts = {e.config.name: pool.submit(bochs.run_config, e.config, live=False)
+              for e in entries if not unmet[e.config.name]}
+    again = []
+    for e in entries:
+        why = unmet[e.config.name]
+        if why:
+            t.add(f"boot {e.config.name}", [], skipped=why)
+            if e.golden:
+                t.add(f"names {e.config.name} = golden {e.golden}", [], skipped=why)
+            continue
+        r = firsts.pop(e.config.name).result()
+        if matrix.check(e, r):
+            again.append((e, r))
+        else:
+            finish(e, r)
     pool.shutdown()
+    for e, first in again:
+        tries = [first]
+        finish(e, t.twice(f"boot {e.config.name}",
+                          lambda: tries.pop() if tries else bochs.run_config(e.config, live=False),
+                          lambda r: matrix.check(e, r)))
     if logs:
         t.add(f"parse: {logs} saved serial logs (build/logs/) give their runs' JSON and "
               f"verdict (tickscope parse)", parsed)
