@@ -14,11 +14,9 @@
 
 static char reason[96];
 static u64 read_retries;	/* passes read again because two disagreed */
-/* CMOS registers IRQ8's handler selected: edge_wait keeps register A
- * selected between its polls, and must know when that changed. */
-static volatile u32 irq_selects;
-/* Registers selected through cmos_read and cmos_write: an edge being
- * caught keeps register A selected between its polls until this moves. */
+/* Registers selected (cmos_read, cmos_write, IRQ8's handler among them):
+ * edge_wait and an edge being caught keep register A selected between
+ * their polls, and must know when that changed. */
 static volatile u32 cmos_selects;
 
 u8 cmos_read(u8 reg)
@@ -215,7 +213,7 @@ static int edge_wait(const struct acpi_info *ai, struct rtc_edge *e, const char 
 	 * the seconds are read to know.
 	 */
 	gap = lead / 2;
-	sel = irq_selects;
+	sel = ++cmos_selects;
 	outb(CMOS_INDEX, RTC_REG_A);
 	for (;;) {
 		a = rdtsc_ordered();
@@ -223,8 +221,8 @@ static int edge_wait(const struct acpi_info *ai, struct rtc_edge *e, const char 
 		b = rdtsc_ordered();
 		/* IRQ8's handler selected register C in between: this read
 		 * may be of that, so it does not count. */
-		if (irq_selects != sel) {
-			sel = irq_selects;
+		if (cmos_selects != sel) {
+			sel = ++cmos_selects;
 			outb(CMOS_INDEX, RTC_REG_A);
 			if (edge_late(d))
 				goto timeout;
@@ -237,6 +235,7 @@ static int edge_wait(const struct acpi_info *ai, struct rtc_edge *e, const char 
 		if (b - lo > gap) {
 			sec = cmos_read(RTC_SECONDS);
 			b = rdtsc_ordered();
+			sel = ++cmos_selects;
 			outb(CMOS_INDEX, RTC_REG_A);
 			if (sec != s0) {
 				hi = b;
@@ -341,13 +340,12 @@ static struct {
 static u8 catch_seconds(void)
 {
 	for (int i = 0; i < 8; i++) {
-		u32 sel = irq_selects;
+		u32 sel = ++cmos_selects;
 		u8 v;
 
-		cmos_selects++;
 		outb(CMOS_INDEX, RTC_SECONDS);
 		v = inb(CMOS_DATA);
-		if (irq_selects == sel)
+		if (cmos_selects == sel)
 			return v;
 	}
 	return cat.s0;
@@ -558,7 +556,6 @@ static void rtc_irq(struct int_frame *f, void *ctx)
 	(void)ctx;
 	/* Reading register C acknowledges IRQ8; only PF is ours. */
 	c = cmos_read(RTC_REG_C);
-	irq_selects++;
 	/* An edge being caught polls register A around this handler. */
 	if (cat.on) {
 		cmos_selects++;
