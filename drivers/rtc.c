@@ -325,6 +325,7 @@ bool rtc_edge_pair(struct rtc_edge *e0, struct rtc_edge *e1)
 
 static struct {
 	bool on, turned;	/* turned: UIP seen high, the new second not yet read */
+	bool paired;		/* rtc_edge_pair holds a pair: nothing more to poll */
 	u64 lo;			/* a poll that saw UIP low in second s0 */
 	u64 near;		/* no polls before this TSC */
 	u64 last;		/* the last poll */
@@ -353,6 +354,7 @@ static u8 catch_seconds(void)
 
 void rtc_edge_catch_begin(const struct acpi_info *ai)
 {
+	struct rtc_edge e0, e1;
 	struct rtc_time t;
 	const char *why;
 	u64 b;
@@ -366,6 +368,7 @@ void rtc_edge_catch_begin(const struct acpi_info *ai)
 		return;
 	cat.unix_s = rtc_to_unix(&t);
 	cat.on = true;
+	cat.paired = rtc_edge_pair(&e0, &e1);
 }
 
 void rtc_edge_catch_end(bool pair)
@@ -400,6 +403,7 @@ static void catch_edge(u64 lo, u64 hi)
 	    tsc_to_ns(e.tsc - cat.prev.tsc) <= 1000000000ull + CATCH_PAIR_NS) {
 		edge_taken(&cat.prev);
 		edge_taken(&e);
+		cat.paired = true;
 	}
 	cat.prev = e;
 	cat.near = e.tsc + ns_to_tsc(1000000000ull - CATCH_NEAR_NS);
@@ -416,13 +420,15 @@ static void catch_second(u8 sec)
 
 bool rtc_edge_catch_poll(void)
 {
-	struct rtc_edge e0, e1;
 	u64 a, b, lead = ns_to_tsc(RTC_UIP_LEAD_NS);
 	u8 ra, sec;
 
+	/* Called on every turn of a measurement loop: a flag, not a search
+	 * of the edges kept (an instruction costs a microsecond where a
+	 * hypervisor interprets them). */
 	if (!cat.on)
 		return false;
-	if (rtc_edge_pair(&e0, &e1))
+	if (cat.paired)
 		return true;
 	a = rdtsc_ordered();
 	if (a < cat.near || a - cat.last < ns_to_tsc(CATCH_POLL_NS))
