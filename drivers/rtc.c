@@ -309,10 +309,16 @@ bool rtc_edge_pair(struct rtc_edge *e0, struct rtc_edge *e1)
  * last (the RTC's and the ruler's rates are known far better than that). */
 #define CATCH_NEAR_NS		20000000ull
 #define CATCH_LOST_NS		30000000000ull
-/* An edge caught is kept when placed within this: the windows' loop polls
- * less often than edge_wait where every poll is an exit (KVM: 150 us
- * against edge_wait's ~50), and tick.walltime's tolerance holds the
- * placement; a wider one leaves the edges to edge_wait. */
+/* A pair caught is kept when one of its edges is placed within this, as
+ * edge_wait places its own where every poll is an exit (~50 us under
+ * kvm_pvm), and the other within RTC_UIP_LEAD_NS: tick.walltime places
+ * both by every edge it saw, each carried by the ruler to the other's
+ * second within its allowance per second (tens of ppm against a known
+ * truth), so the wider edge is then placed nearly as well as the narrow
+ * one. The windows' loop polls less often than edge_wait where every
+ * poll is an exit (KVM: ~290 us apart, edges placed to ~150 us); the
+ * edge after such an edge, waited for by rtc_edge_catch_end's own loop,
+ * is placed as edge_wait's. */
 #define CATCH_UNC_NS		50000ull
 /* Two edges caught are kept when a second apart to this (5000 ppm). */
 #define CATCH_PAIR_NS		5000000ull
@@ -392,13 +398,14 @@ static void catch_edge(u64 lo, u64 hi)
 	e.unc = (hi - lo) / 2;
 	e.tsc = lo + e.unc;
 	e.unix_s = cat.unix_s + 1;
-	if (tsc_to_ns(e.unc) > CATCH_UNC_NS)
+	if (tsc_to_ns(e.unc) > RTC_UIP_LEAD_NS)
 		return;
 	/* Kept only as a pair a second apart (to CATCH_PAIR_NS) by the
 	 * ruler: each confirms the other's placement and second. A pair
 	 * further apart (an RTC off its rate, or a misread) is left to
 	 * rtc_second_edge's own waits. */
 	if (cat.prev.tsc && cat.prev.unix_s + 1 == e.unix_s &&
+	    tsc_to_ns(MIN(e.unc, cat.prev.unc)) <= CATCH_UNC_NS &&
 	    tsc_to_ns(e.tsc - cat.prev.tsc) >= 1000000000ull - CATCH_PAIR_NS &&
 	    tsc_to_ns(e.tsc - cat.prev.tsc) <= 1000000000ull + CATCH_PAIR_NS) {
 		edge_taken(&cat.prev);
