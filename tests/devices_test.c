@@ -243,7 +243,9 @@ static enum verdict wrap_test(struct test_env *env, const char *name, u64 wraps,
 			    0, (s64)tol_ppb, 3, "ppm");
 }
 
-TEST(pit, wrap) { return wrap_test(env, "pit", 2, true, ""); }
+/* One wrap, as the PM timer's: a lost one is then ~800000 ppm (two gave
+ * 445313), and the second cost every run 55 ms. */
+TEST(pit, wrap) { return wrap_test(env, "pit", 1, true, ""); }
 TEST(pm, wrap) { return wrap_test(env, "pm", 1, thorough(env), "the wrap test needs `thorough`"); }
 TEST(hpet, wrap)
 {
