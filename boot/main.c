@@ -273,6 +273,7 @@ void kmain(u32 magic, u32 info)
 	 * the hypervisor interprets ring 0 (kvm_pvm), ring 3 runs natively. */
 	usermode_init();
 	offload_set(usermode_run);
+	idt_init_irqs();
 	/* Firmware data above 4 GiB is mapped on demand. */
 	phys_set_mapper(paging_map_mmio);
 	multiboot_parse(magic, info, &boot);
