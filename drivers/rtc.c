@@ -309,16 +309,17 @@ bool rtc_edge_pair(struct rtc_edge *e0, struct rtc_edge *e1)
  * last (the RTC's and the ruler's rates are known far better than that). */
 #define CATCH_NEAR_NS		20000000ull
 #define CATCH_LOST_NS		30000000000ull
-/* A pair caught is kept when one of its edges is placed within this, as
- * edge_wait places its own where every poll is an exit (~50 us under
- * kvm_pvm), and the other within RTC_UIP_LEAD_NS: tick.walltime places
+/* A pair caught is kept when both edges are placed within RTC_UIP_LEAD_NS
+ * (as rtc.date takes its own edge) and one of them as well as edge_wait
+ * places edges here: within this, or taken by rtc_edge_catch_end's own
+ * loop, which polls as edge_wait does (one port read a turn: ~50 us
+ * under kvm_pvm on an idle host, ~77 at load 6). tick.walltime places
  * both by every edge it saw, each carried by the ruler to the other's
  * second within its allowance per second (tens of ppm against a known
- * truth), so the wider edge is then placed nearly as well as the narrow
- * one. The windows' loop polls less often than edge_wait where every
- * poll is an exit (KVM: ~290 us apart, edges placed to ~150 us); the
- * edge after such an edge, waited for by rtc_edge_catch_end's own loop,
- * is placed as edge_wait's. */
+ * truth), so the wider edge is then placed within the narrow one's
+ * bracket and that. The windows' loop polls less often than edge_wait
+ * where every poll is an exit (KVM: ~290 us apart, edges placed to ~150
+ * us); the edge after such an edge is what rtc_edge_catch_end waits for. */
 #define CATCH_UNC_NS		50000ull
 /* Two edges caught are kept when a second apart to this (5000 ppm). */
 #define CATCH_PAIR_NS		5000000ull
@@ -332,11 +333,14 @@ bool rtc_edge_pair(struct rtc_edge *e0, struct rtc_edge *e1)
 static struct {
 	bool on, turned;	/* turned: UIP seen high, the new second not yet read */
 	bool paired;		/* rtc_edge_pair holds a pair: nothing more to poll */
+	bool tight;		/* polled by rtc_edge_catch_end's own loop */
+	bool prev_narrow;	/* prev placed as edge_wait places edges */
 	u64 lo;			/* a poll that saw UIP low in second s0 */
 	u64 near;		/* no polls before this TSC */
 	u64 last;		/* the last poll */
 	u32 sel;		/* cmos_selects when register A was selected */
 	struct rtc_edge prev;	/* the last edge caught, not yet confirmed */
+	struct rtc_catch_stats st;
 	u64 unix_s;		/* the second s0 is */
 	u8 s0, regb;
 } cat;
@@ -381,8 +385,10 @@ void rtc_edge_catch_end(bool pair)
 {
 	u64 end = cat.prev.tsc + ns_to_tsc(1000000000ull + CATCH_END_SLACK_NS);
 
+	cat.tight = true;
 	while (pair && cat.on && cat.prev.tsc && !rtc_edge_catch_poll() && rdtsc_ordered() < end)
 		cpu_relax();
+	cat.tight = false;
 	cat.on = false;
 }
 
@@ -393,19 +399,24 @@ void rtc_edge_catch_end(bool pair)
 static void catch_edge(u64 lo, u64 hi)
 {
 	struct rtc_edge e = { 0 };
+	bool narrow;
 
 	hi = MAX(hi, lo);
 	e.unc = (hi - lo) / 2;
 	e.tsc = lo + e.unc;
 	e.unix_s = cat.unix_s + 1;
+	cat.st.min_unc_ns = cat.st.edges++ ? MIN(cat.st.min_unc_ns, tsc_to_ns(e.unc)) :
+			    tsc_to_ns(e.unc);
+	cat.st.max_unc_ns = MAX(cat.st.max_unc_ns, tsc_to_ns(e.unc));
 	if (tsc_to_ns(e.unc) > RTC_UIP_LEAD_NS)
 		return;
+	narrow = cat.tight || tsc_to_ns(e.unc) <= CATCH_UNC_NS;
 	/* Kept only as a pair a second apart (to CATCH_PAIR_NS) by the
 	 * ruler: each confirms the other's placement and second. A pair
 	 * further apart (an RTC off its rate, or a misread) is left to
 	 * rtc_second_edge's own waits. */
 	if (cat.prev.tsc && cat.prev.unix_s + 1 == e.unix_s &&
-	    tsc_to_ns(MIN(e.unc, cat.prev.unc)) <= CATCH_UNC_NS &&
+	    (narrow || cat.prev_narrow) &&
 	    tsc_to_ns(e.tsc - cat.prev.tsc) >= 1000000000ull - CATCH_PAIR_NS &&
 	    tsc_to_ns(e.tsc - cat.prev.tsc) <= 1000000000ull + CATCH_PAIR_NS) {
 		edge_taken(&cat.prev);
@@ -413,7 +424,14 @@ static void catch_edge(u64 lo, u64 hi)
 		cat.paired = true;
 	}
 	cat.prev = e;
+	cat.prev_narrow = narrow;
 	cat.near = e.tsc + ns_to_tsc(1000000000ull - CATCH_NEAR_NS);
+}
+
+void rtc_edge_catch_stats(struct rtc_catch_stats *st)
+{
+	*st = cat.st;
+	st->paired = cat.paired;
 }
 
 /* The seconds now read sec: the second count moves on by as many. */

@@ -96,8 +96,9 @@ bool rtc_last_edge(struct rtc_edge *e);
  * and, after a gap, the seconds; no port access until the next edge is
  * near, none once two consecutive edges are held) and keeps edges as a
  * pair of consecutive seconds a second apart by the ruler (to 5 ms), each
- * confirming the other, one placed within 50 us and the other within
- * RTC_UIP_LEAD_NS; no single edge is kept. It returns true once rtc_edge_pair holds a pair.
+ * confirming the other, both placed within RTC_UIP_LEAD_NS and one of them
+ * within 50 us or by rtc_edge_catch_end's own loop (as edge_wait places
+ * edges); no single edge is kept. It returns true once rtc_edge_pair holds a pair.
  * Register reads that IRQ8's handler may have reselected in between are
  * read again; while catching, that handler leaves register A selected.
  */
@@ -108,6 +109,14 @@ bool rtc_edge_catch_poll(void);
  * completes a pair, in a loop of its own that places it as edge_wait
  * does. */
 void rtc_edge_catch_end(bool pair);
+/* What the catcher saw: edges placed (any width), their narrowest and
+ * widest placement (+- ns), and whether a pair is held. */
+struct rtc_catch_stats {
+	u32 edges;
+	u64 min_unc_ns, max_unc_ns;
+	bool paired;
+};
+void rtc_edge_catch_stats(struct rtc_catch_stats *st);
 /* The newest two of the last few edges this run took (caught or waited
  * for) that are of consecutive seconds, each placed within
  * RTC_UIP_LEAD_NS; false when there are none. */
