@@ -20,8 +20,10 @@
 #define FIT_MIN_TICKS	50	/* ticks a jiffies window holds at least, for a
 				 * fit whose stated uncertainty holds under load
 				 * (see TEST(tick, periodic)) */
-#define JIFFY_TRIES	6	/* windows at most, when the host spoils them: a loaded
-				 * 2-core host kept the vCPU away 360 of 444 ms over 3 */
+#define JIFFY_TRIES	3	/* windows at most, when the host spoils them (each
+				 * lengthens itself up to JIFFY_MAX_NS of presence) */
+#define JIFFY_TOL_PPB	500000ull	/* tolerance tick.periodic's window aims for */
+#define JIFFY_MAX_NS	1000000000ull	/* its hard bound, in this vCPU's presence */
 
 /* Starts the periodic tick on the device (clockevent=, else the best
  * with the modes needed) with timekeeping on the clocksource
@@ -96,18 +98,107 @@ struct jiffy_window {
 	u64 n;			/* advances seen (jif_k, jif_t) */
 	s64 lost;		/* jiffies due by the TSC but not counted */
 	u64 excused;		/* ticks due while the vCPU or the emulator did not run */
+	u64 window_ns;		/* how long it ran, by the TSC */
+	u64 extended;		/* times it was lengthened for its uncertainty */
 	struct watch w;
+};
+
+/* The jiffies' rate fitted over the present stretches of a window. */
+struct present_fit {
+	struct periodic_fit f;	/* the combined fit (rate, uncertainty, points, span) */
+	u64 stretches;		/* present stretches fitted */
+	u64 tol_ppb;		/* the tolerance periodic_judge will hold it to */
 };
 
 static u64 jif_k[PERIODIC_MAX], jif_t[PERIODIC_MAX];
 
-/* Polls jiffies through the window under watch; each change is recorded
- * with the interrupt's TSC stamp. */
-static void jiffy_window(struct tick_setup *t, u64 window_ns, struct jiffy_window *w)
+/*
+ * One rate over the stretches where the vCPU and the emulator were
+ * present: a run of advances none of whose steps holds an absence in g.
+ * Across an absence the periodic device's ticks coalesce (a jiffy is lost
+ * and the tick after it comes late), so no stretch is numbered against
+ * another: each is fitted on its own (periodic_fit, jiffies as the tick
+ * numbers), the advance that ended an absence left out, and the slopes
+ * are combined by their uncertainties (weights 1 / unc^2; the combined
+ * uncertainty 1 / sqrt(sum of the weights)). A host that spoils the
+ * window shortens the stretches and so widens the uncertainty, but never
+ * by the ticks it coalesced: the rate is judged on ticks that came while
+ * we ran.
+ */
+static void present_fit(const u64 *t, const u64 *k, u64 n, const struct gapset *g, u64 period,
+			const struct rate_expect *x, struct present_fit *p)
 {
-	u64 period = ns_to_tsc(tick_period_ns()), e0 = t->ce->events, end, j, ts, due;
+	static struct periodic_fit fs;
+	u128 wsum = 0;
+	s128 dsum = 0;
+	u64 used = 0, span = 0, best = 0, unc, wt, q;
+	s64 d;
 
-	w->j0 = w->t0 = w->j1 = w->t1 = w->n = w->excused = 0;
+	p->f = (struct periodic_fit){ .status = -EINVAL };
+	p->stretches = 0;
+	p->tol_ppb = UINT64_MAX;
+	for (u64 a = 0, b; a < n; a = b + 1) {
+		for (b = a + 1; b < n && !gaps_total_in(g, t[b - 1], t[b]); b++)
+			;
+		if (b - a < ENV_MIN_POINTS)
+			continue;
+		periodic_fit(t + a, k + a, b - a, period, &fs);
+		if (fs.status)
+			continue;
+		/* Weights 2^62 / unc^2, unc within 1 ppb..2^31 ppb. */
+		unc = MIN(MAX(fs.unc_ppb, 1ull), 1ull << 31);
+		wt = (1ull << 62) / (unc * unc);
+		d = ppb_diff(fs.rate_uhz, x->uhz);
+		d = MAX(MIN(d, 1000000000ll), -1000000000ll);
+		wsum += wt;
+		dsum += (s128)d * wt;
+		used += fs.n;
+		span += fs.span;
+		p->stretches++;
+		if (fs.span > best) {
+			best = fs.span;
+			p->f = fs;	/* its hull, lateness and stamp cost stand for all */
+		}
+	}
+	if (!p->stretches)
+		return;
+	q = mul_div_u128(dsum < 0 ? (u128)-dsum : (u128)dsum, 1, wsum);
+	d = dsum < 0 ? -(s64)q : (s64)q;
+	p->f.rate_uhz = x->uhz + (u64)mul_div_s64(d, x->uhz, 1000000000ull);
+	p->f.unc_ppb = MAX((1ull << 31) / MAX(isqrt_u128(wsum), 1ull), 1ull);
+	p->f.n = used;
+	p->f.span = span;
+	p->tol_ppb = 3 * hypot_u64(p->f.unc_ppb, x->unc_ppb) + x->spec_ppb;
+}
+
+/* Polls jiffies under watch until TSC `end`; each change is recorded
+ * with the interrupt's TSC stamp. */
+static void jiffy_collect(struct clockevent *ce, struct jiffy_window *w, u64 end)
+{
+	u64 j, ts;
+
+	while (watch_poll(&w->w) < end) {
+		snapshot(ce, &j, &ts);
+		if (j != jif_k[w->n - 1] && w->n < PERIODIC_MAX) {
+			jif_k[w->n] = j;
+			jif_t[w->n++] = ts;
+		}
+	}
+}
+
+/*
+ * One window of at least min_ns, lengthened (at most to max_ns of this
+ * vCPU's presence) until the fit over its present stretches is known well
+ * enough for a tolerance of at most target_ppb: each time by as much as
+ * the uncertainty says it lacks (it falls as the span grows).
+ */
+static void jiffy_window(struct tick_setup *t, u64 min_ns, u64 max_ns, u64 target_ppb,
+			 const struct rate_expect *x, struct jiffy_window *w)
+{
+	u64 period = ns_to_tsc(tick_period_ns()), e0 = t->ce->events, end, due, start;
+	static struct present_fit p;
+
+	w->j0 = w->t0 = w->j1 = w->t1 = w->n = w->excused = w->extended = 0;
 	w->lost = 0;
 	watch_begin(&w->w, period, __builtin_strcmp(t->ce->name, "rtc"));
 	/* The window starts at a tick that came while watched: the last one
@@ -115,7 +206,7 @@ static void jiffy_window(struct tick_setup *t, u64 window_ns, struct jiffy_windo
 	 * the host kept us away, and that span holds absences the watch did
 	 * not see. Without one in a whole window's presence, the window is
 	 * spoiled (no tick, j1 == j0). */
-	end = rdtsc_ordered() + ns_to_tsc(window_ns);
+	end = rdtsc_ordered() + ns_to_tsc(min_ns);
 	while (t->ce->events == e0 && watch_poll(&w->w) < end + w->w.cpu.cycles)
 		cpu_relax();
 	snapshot(t->ce, &w->j0, &w->t0);
@@ -124,16 +215,32 @@ static void jiffy_window(struct tick_setup *t, u64 window_ns, struct jiffy_windo
 	jif_k[0] = w->j0;
 	jif_t[0] = w->t0;
 	w->n = 1;
-	end = rdtsc_ordered() + ns_to_tsc(window_ns);
-	while (watch_poll(&w->w) < end) {
-		snapshot(t->ce, &j, &ts);
-		if (j != jif_k[w->n - 1] && w->n < PERIODIC_MAX) {
-			jif_k[w->n] = j;
-			jif_t[w->n++] = ts;
-		}
+	start = rdtsc_ordered();
+	end = start + ns_to_tsc(min_ns);
+	for (;;) {
+		u64 have, want, fit_end;
+
+		jiffy_collect(t->ce, w, end);
+		/* The decision uses this vCPU's own gaps (the emulator's are
+		 * worked out at the end). */
+		present_fit(jif_t, jif_k, w->n, &w->w.cpu.absent, period, x, &p);
+		have = end - start - MIN(gaps_total_in(&w->w.cpu.absent, start, end), end - start);
+		if (p.tol_ppb <= target_ppb || have >= ns_to_tsc(max_ns) ||
+		    w->n >= PERIODIC_MAX)
+			break;
+		/* The fit's uncertainty falls about as the span grows: ask
+		 * for the span it needs, a quarter more, at least 25 ticks. */
+		want = p.stretches ? mul_div_u64(have, p.tol_ppb, target_ppb) : 2 * have;
+		want = MIN(MAX(want + want / 4, have + 25 * period), ns_to_tsc(max_ns));
+		fit_end = rdtsc_ordered();
+		/* The fit's own time is ours, not an absence. */
+		w->w.cpu.last = fit_end;
+		end = fit_end + (want - have);
+		w->extended++;
 	}
 	snapshot(t->ce, &w->j1, &w->t1);
 	watch_end(&w->w);
+	w->window_ns = tsc_to_ns(w->w.cpu.last - start);
 	/*
 	 * Due is judged to the window's end, not only to the last tick seen:
 	 * ticks that stop coming (or a vCPU away) after the last one are due
@@ -171,20 +278,20 @@ static bool mostly_away(const struct jiffy_window *w)
 	       (w->w.cpu.last - w->w.cpu.start) / 2;
 }
 
-/* The host spoiled the window: it coalesced ticks, or no tick came; or
- * jiffies were lost while KVM counted more steal time than the gaps seen
- * (by a tick): the host was short of CPU for threads the guest cannot
- * watch (KVM injects its LAPIC timer's and PIT's interrupts from them). */
-static bool jiffies_spoiled(const struct jiffy_window *w)
+/* The host spoiled the window: no tick came, or it was away most of the
+ * time, or no present stretch held enough ticks to fit; or jiffies were
+ * lost while KVM counted more steal time than the gaps seen (by a tick):
+ * the host was short of CPU for threads the guest cannot watch (KVM
+ * injects its LAPIC timer's and PIT's interrupts from them). Ticks the
+ * host coalesced do not spoil it: the rate is fitted where we ran. */
+static bool jiffies_spoiled(const struct jiffy_window *w, const struct present_fit *p)
 {
 	u64 seen = tsc_to_ns(gaps_total(&w->w.cpu.absent));
 	bool hidden = w->w.cpu.steal_known && w->w.cpu.steal_ns > seen + tick_period_ns();
 
-	if (w->j1 <= w->j0 || mostly_away(w))
+	if (w->j1 <= w->j0 || mostly_away(w) || !p->stretches)
 		return true;	/* no tick at all, or the host away most of the time (judged below) */
-	if (w->lost > jiffy_slack(w))
-		return hidden;	/* else lost beyond the excuse: judged as it is */
-	return w->excused;
+	return w->lost > jiffy_slack(w) && hidden;
 }
 
 /* What the host's absences came to in the window judged. */
@@ -193,16 +300,19 @@ static void report_jiffy_absences(const struct jiffy_window *w, u64 tries)
 	measure_x("tick.jiffies_remeasured", (s64)tries - 1, 0, NULL, "windows measured again "
 		  "because the host's absences spoiled them (at most %d)", JIFFY_TRIES - 1);
 	measure_x("tick.jiffies_excused", (s64)w->excused, 0, NULL, "ticks due while this vCPU "
-		  "(%lu ms) or the emulator (%lu ms more) did not run",
-		  tsc_to_ns(w->w.cpu.cycles) / 1000000, tsc_to_ns(watch_emulator_only(&w->w)) / 1000000);
+		  "(%lu ms) or the emulator (%lu ms more) did not run; not fitted, and not held "
+		  "against the tick", tsc_to_ns(w->w.cpu.cycles) / 1000000,
+		  tsc_to_ns(watch_emulator_only(&w->w)) / 1000000);
 }
 
 /*
- * Jiffies against the TSC at the instants they advance: the lower
- * envelope of (jiffy, interrupt TSC) gives the tick's rate, held to the
- * rate its device was programmed for on the device's measured counter
- * (tests/periodic.h). A count of jiffies over a window is quantised to
- * one jiffy (40000 ppm over 100 ms at 250 Hz) and measures the window.
+ * Jiffies against the TSC at the instants they advance, over the
+ * stretches where this vCPU and the emulator ran (present_fit): the
+ * tick's rate, held to the rate its device was programmed for on the
+ * device's measured counter (tests/periodic.h). A count of jiffies over a
+ * window is quantised to one jiffy (40000 ppm over 100 ms at 250 Hz) and
+ * measures the window. The window lasts until the fit's uncertainty gives
+ * a tolerance of at most JIFFY_TOL_PPB, within JIFFY_MAX_NS of presence.
  */
 TEST(tick, periodic)
 {
@@ -210,8 +320,9 @@ TEST(tick, periodic)
 	enum verdict v = setup(env, &t, false);
 	u64 window_ns = periodic_window_ns(env, PERIODIC_NS / 1000000), tries = 0;
 	static struct jiffy_window w;
-	struct periodic_fit f;
+	static struct present_fit p;
 	struct rate_expect x;
+	char a[24], b[24];
 
 	if (v != PASS)
 		return v;
@@ -231,16 +342,17 @@ TEST(tick, periodic)
 	 * 500 ms at HZ_MIN, periodic_ms= or not.
 	 */
 	window_ns = MAX(window_ns, FIT_MIN_TICKS * tick_period_ns());
+	periodic_expect(env, t.ce, &x);
 	run_for(tick_period_ns() * 2);
-	/* A window the host spoiled is measured again, at most twice; the
-	 * last is judged, with what fell due in its absences excused. One
-	 * that lost jiffies beyond its excuse is judged as it is, unless the
-	 * host's loss could not be seen. */
+	/* A window the host spoiled (no present stretch to fit) is
+	 * measured again; the last is judged. */
 	do {
 		if (tries++)
 			steal_note_remeasured();
-		jiffy_window(&t, window_ns, &w);
-	} while (jiffies_spoiled(&w) && tries < JIFFY_TRIES);
+		jiffy_window(&t, window_ns, MAX(window_ns, JIFFY_MAX_NS), JIFFY_TOL_PPB, &x, &w);
+		plant_rate(env, jif_t, w.n);
+		present_fit(jif_t, jif_k, w.n, &w.w.all, ns_to_tsc(tick_period_ns()), &x, &p);
+	} while (jiffies_spoiled(&w, &p) && tries < JIFFY_TRIES);
 	finish(&t);
 	report_jiffy_absences(&w, tries);
 	if (w.j1 <= w.j0) {
@@ -248,9 +360,9 @@ TEST(tick, periodic)
 			steal_note_unjudged();
 			return error("jiffies did not advance in %lu ms in %lu windows, the host "
 				     "absent for most of each: cannot judge the tick",
-				     window_ns / 1000000, tries);
+				     w.window_ns / 1000000, tries);
 		}
-		return fail("jiffies did not advance in %lu ms (%lu -> %lu)", window_ns / 1000000,
+		return fail("jiffies did not advance in %lu ms (%lu -> %lu)", w.window_ns / 1000000,
 			    w.j0, w.j1);
 	}
 	if (w.lost > jiffy_slack(&w) && mostly_away(&w)) {
@@ -258,38 +370,31 @@ TEST(tick, periodic)
 		return error("%ld jiffies lost, %lu excused, with the host away for most of the last "
 			     "of %lu spoiled windows: cannot judge the tick", w.lost, w.excused, tries);
 	}
-	plant_rate(env, jif_t, w.n);
-	periodic_fit(jif_t, jif_k, w.n, ns_to_tsc(tick_period_ns()), &f);
-	if (f.status) {
-		/* Too few advances to fit in every window: the host's if it
-		 * was away for most of the last, else the tick's. */
+	if (!p.stretches) {
+		/* No stretch of presence with enough advances to fit in any
+		 * window: the host's if it was away for most of the last,
+		 * else the tick's. */
 		if (mostly_away(&w)) {
 			steal_note_unjudged();
 			return error("only %lu jiffy advances in %lu ms, the host absent for most of "
 				     "the last of %lu spoiled windows: cannot judge the tick", w.n,
-				     window_ns / 1000000, tries);
+				     w.window_ns / 1000000, tries);
 		}
 		return fail("only %lu jiffy advances in %lu ms (%ld lost, %lu excused)", w.n,
-			    window_ns / 1000000, w.lost, w.excused);
+			    w.window_ns / 1000000, w.lost, w.excused);
 	}
-	diag("%lu jiffies over %lu us at HZ=%lu on %s, %lu advances seen (window %lu ms, at "
-	     "least %d ticks)", w.j1 - w.j0, tsc_to_ns(w.t1 - w.t0) / 1000, t.hz, t.ce->name, w.n,
-	     window_ns / 1000000, FIT_MIN_TICKS);
-	periodic_expect(env, t.ce, &x);
-	/* In periodic mode a tick that falls due while nothing runs
-	 * coalesces with the next and its jiffy is lost (the host's doing,
-	 * excused in tick.jiffies_lost): each such tick may slow the jiffies
-	 * by one over the window. */
-	if (w.excused) {
-		u64 host_ppb = mul_div_u64(w.excused, 1000000000ull,
-					   MAX(w.j1 - w.j0 + (u64)MAX(w.lost, 0), 1ull));
-		char b[24];
-
-		x.spec_ppb += host_ppb;
-		diag("+ %s ppm for the %lu ticks excused", fx(b, sizeof(b), (s64)host_ppb, 3),
-		     w.excused);
-	}
-	v = periodic_judge(env, "tick.jiffies_rate_hz", "tick.jiffies_err_ppm", &f, &x);
+	diag("%lu jiffies over %lu us at HZ=%lu on %s, %lu advances seen; fitted %lu in %lu "
+	     "stretches of presence (median %lu ns above the floor)", w.j1 - w.j0,
+	     tsc_to_ns(w.t1 - w.t0) / 1000, t.hz, t.ce->name, w.n, p.f.n, p.stretches,
+	     p.f.late.p50);
+	diag("window %lu ms (at least %lu ms, %d ticks; lengthened %lu times): %s", w.window_ns / 1000000,
+	     window_ns / 1000000, FIT_MIN_TICKS, w.extended,
+	     p.tol_ppb <= JIFFY_TOL_PPB ? "stopped once the tolerance met its target" :
+	     "the target was not met within the bound");
+	diag("target tolerance %s ppm (Linux's 500 ppm clocksource figure), this fit's %s ppm, "
+	     "bound %llu ms of presence", fx(a, sizeof(a), (s64)JIFFY_TOL_PPB, 3),
+	     fx(b, sizeof(b), (s64)p.tol_ppb, 3), MAX(window_ns, JIFFY_MAX_NS) / 1000000);
+	v = periodic_judge(env, "tick.jiffies_rate_hz", "tick.jiffies_err_ppm", &p.f, &x);
 	return verdict_merge(v, check_within("tick.jiffies_lost", w.lost, 0, jiffy_slack(&w), 0,
 					     NULL));
 }
