@@ -122,6 +122,7 @@ static bool jif_away[PERIODIC_MAX];	/* this vCPU was away since the advance befo
 static u64 pres_k[PERIODIC_MAX], pres_t[PERIODIC_MAX];
 static bool pres_joint[PERIODIC_MAX];	/* numbered by time from the one before */
 #define RENUMBER_PASSES	4
+#define STRETCH_MIN	2	/* ticks a stretch keeps at least: one step of jiffies */
 
 /* Height of point i above the fitted line (negative below), cycles. */
 static s64 above_line(const struct envelope *e, u64 i)
@@ -184,9 +185,9 @@ static void present_fit(const u64 *t, const u64 *k, const bool *away, u64 n,
 		for (b = a + 1; b < n && present_step(t, k, away, g, period, b); b++)
 			;
 		/* A stretch too short to hold its own ticks' numbering
-		 * (fewer than ENV_MIN_POINTS after the advance that ended
+		 * (fewer than STRETCH_MIN after the advance that ended
 		 * the absence) is left out whole. */
-		if (b < first + ENV_MIN_POINTS || m + (b - first) > PERIODIC_MAX) {
+		if (b < first + STRETCH_MIN || m + (b - first) > PERIODIC_MAX) {
 			p->left_out += b - a;
 			continue;
 		}
