@@ -113,7 +113,7 @@ struct present_fit {
 	u64 absences, disagree;	/* steps that crossed a seen absence; whose jiffies
 				 * disagreed with their time (and no absence seen) */
 	bool ambiguous;		/* a stretch's floor a quarter period off the line */
-	u64 stretches_out;	/* times stretches that far off were left out */
+	u64 stretches_out;	/* stretches left out as that far off */
 	u64 tol_ppb;		/* the tolerance periodic_judge will hold it to */
 };
 
@@ -145,12 +145,15 @@ static s64 above_line(const struct envelope *e, u64 i)
  * guest cannot watch; on a loaded host 16 jiffies lost with none seen).
  * Across an absence the periodic device's ticks coalesce (a jiffy lost,
  * the tick after it late), so such an advance is left out (and a stretch
- * too short to number its own ticks), and the next one kept is numbered from the last one kept by the time between them,
- * in periods of the rate fitted so far (of the nominal period until ten
- * are counted): a rate error moves it by a fraction of a period over the
- * absence, which the slope then shows. Inside a stretch the jiffies
- * number the ticks. One periodic_fit over the points kept, so its
- * uncertainty rules hold over the whole span (fitting each stretch alone
+ * too short to number its own ticks), and the next one kept is numbered
+ * from the last one kept by the time between them, in periods of the rate
+ * fitted so far (of the nominal period until ten are counted): a rate
+ * error moves it by a fraction of a period over the absence, which the
+ * slope then shows. Inside a stretch the jiffies number the ticks. Then
+ * each stretch is moved to the whole periods its floor lies off the
+ * fitted line, and one still a quarter period off is left out. One
+ * periodic_fit over the points kept, so its uncertainty rules hold over
+ * the whole span (fitting each stretch alone
  * stated a few ppm for four points on their own hull, and failed clean
  * runs at -651 ppm). The host's coalesced ticks never widen the
  * tolerance: the rate is judged on ticks that came while we ran.
@@ -258,7 +261,7 @@ static void present_fit(const u64 *t, const u64 *k, const bool *away, u64 n,
 	 * numbered by time). */
 	p->ambiguous = false;
 	for (int pass = 0; pass < 2 && !p->ambiguous; pass++) {
-		u64 kept = 0, out = 0;
+		u64 kept = 0, out = 0, gone = 0;
 
 		for (u64 a = 0, b; a < m; a = b) {
 			s64 fl = above_line(&p->f.env, a);
@@ -267,6 +270,7 @@ static void present_fit(const u64 *t, const u64 *k, const bool *away, u64 n,
 				fl = MIN(fl, above_line(&p->f.env, b));
 			if ((u64)(fl < 0 ? -fl : fl) >= period / 4) {
 				out += b - a;
+				gone++;
 				if (b < m)
 					pres_joint[b] = true;
 				continue;
@@ -287,7 +291,8 @@ static void present_fit(const u64 *t, const u64 *k, const bool *away, u64 n,
 		m = kept;
 		pres_joint[0] = false;
 		p->left_out += out;
-		p->stretches_out++;
+		p->stretches -= gone;
+		p->stretches_out += gone;
 		for (u64 i = m; i-- > 0;)
 			pres_k[i] -= pres_k[0];
 		periodic_fit(pres_t, pres_k, m, period, &p->f);
@@ -545,8 +550,9 @@ TEST(tick, periodic)
 
 	diag("%lu jiffies over %lu us at HZ=%lu on %s, %lu advances seen; fitted %lu over %lu "
 	     "stretches of presence, %lu left out as ending an absence (median %lu ns above "
-	     "the floor)", w.j1 - w.j0, tsc_to_ns(w.t1 - w.t0) / 1000, t.hz, t.ce->name, w.n,
-	     p.f.n, p.stretches, p.left_out, p.f.late.p50);
+	     "the floor; %lu stretches left out a quarter period off the line)", w.j1 - w.j0,
+	     tsc_to_ns(w.t1 - w.t0) / 1000, t.hz, t.ce->name, w.n, p.f.n, p.stretches, p.left_out,
+	     p.f.late.p50, p.stretches_out);
 	diag("window %lu ms (at least %lu ms, %d ticks; lengthened %lu times): %s", w.window_ns / 1000000,
 	     window_ns / 1000000, FIT_MIN_TICKS, w.extended,
 	     p.tol_ppb <= JIFFY_TOL_PPB ? "stopped once the tolerance met its target" :
