@@ -20,8 +20,11 @@
 				 * lengthens itself up to JIFFY_MAX_NS of presence) */
 #define JIFFY_TOL_PPB	500000ull	/* tolerance tick.periodic's window aims for */
 #define JIFFY_MAX_NS	1000000000ull	/* its hard bound, in this vCPU's presence */
-#define JIFFY_JUDGE_PPB	(2 * JIFFY_TOL_PPB)	/* beyond this tolerance the host kept the
-						 * check from measuring: not judged */
+/* Beyond this tolerance the host kept the check from measuring: not judged.
+ * Half again the target, so that a tick 1000 ppm off (plant_rate=1000)
+ * lies a third of the tolerance beyond it even at the limit (at 995 ppm
+ * it would pass as often as not). */
+#define JIFFY_JUDGE_PPB	(JIFFY_TOL_PPB * 3 / 2)
 
 /* Starts the periodic tick on the device (clockevent=, else the best
  * with the modes needed) with timekeeping on the clocksource
