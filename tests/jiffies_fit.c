@@ -21,7 +21,12 @@ static void snapshot(struct clockevent *ce, u64 *j, u64 *tsc)
 }
 
 static u64 jif_k[PERIODIC_MAX], jif_t[PERIODIC_MAX];
-static bool jif_away[PERIODIC_MAX];	/* this vCPU was away since the advance before */
+/* Per advance: this vCPU was away a period or more (JIF_AWAY: a tick may
+ * have coalesced there) or less (JIF_DELAYED: the tick may have been held
+ * up) just before it was taken. */
+static u8 jif_away[PERIODIC_MAX];
+#define JIF_AWAY	1
+#define JIF_DELAYED	2
 static u64 pres_k[PERIODIC_MAX], pres_t[PERIODIC_MAX];
 static bool pres_joint[PERIODIC_MAX];	/* numbered by time from the one before */
 
@@ -59,14 +64,14 @@ static s64 above_line(const struct envelope *e, u64 i)
  * runs at -651 ppm). The host's coalesced ticks never widen the
  * tolerance: the rate is judged on ticks that came while we ran.
  */
-static bool present_step(const u64 *t, const u64 *k, const bool *away, const struct gapset *g,
+static bool present_step(const u64 *t, const u64 *k, const u8 *away, const struct gapset *g,
 			 u64 period, u64 i)
 {
-	return !away[i] && !(g && gaps_total_in(g, t[i - 1], t[i]) >= period) &&
+	return !(away[i] & JIF_AWAY) && !(g && gaps_total_in(g, t[i - 1], t[i]) >= period) &&
 	       k[i] - k[i - 1] == (t[i] - t[i - 1] + period / 2) / period;
 }
 
-static void present_fit(const u64 *t, const u64 *k, const bool *away, u64 n,
+static void present_fit(const u64 *t, const u64 *k, const u8 *away, u64 n,
 			const struct gapset *g, u64 period, const struct rate_expect *x,
 			struct present_fit *p)
 {
@@ -75,7 +80,7 @@ static void present_fit(const u64 *t, const u64 *k, const bool *away, u64 n,
 	p->f = (struct periodic_fit){ .status = -EINVAL };
 	p->stretches = p->left_out = p->absences = p->disagree = 0;
 	for (u64 i = 1; i < n; i++) {
-		if (away[i] || (g && gaps_total_in(g, t[i - 1], t[i]) >= period))
+		if ((away[i] & JIF_AWAY) || (g && gaps_total_in(g, t[i - 1], t[i]) >= period))
 			p->absences++;
 		else if (!present_step(t, k, away, g, period, i))
 			p->disagree++;
@@ -96,22 +101,30 @@ static void present_fit(const u64 *t, const u64 *k, const bool *away, u64 n,
 			continue;
 		}
 		p->left_out += first - a;
-		for (u64 i = first; i < b; i++) {
+		for (u64 i = first, last = first, joint = m > 0; i < b; i++) {
 			u64 dk, per;
 
+			/* Held up by a short absence just before: not on the
+			 * floor, and no tick lost (the jiffies go on). */
+			if (away[i] & JIF_DELAYED) {
+				p->left_out++;
+				continue;
+			}
 			if (!m) {
 				dk = 0;
-			} else if (i == first) {
+			} else if (joint) {
 				/* Across the absence: by the rate so far. */
 				per = pres_k[m - 1] >= 10 ? (pres_t[m - 1] - pres_t[0]) / pres_k[m - 1]
 							  : period;
 				dk = MAX((t[i] - pres_t[m - 1] + per / 2) / per, 1ull);
 			} else {
-				dk = k[i] - k[i - 1];
+				dk = k[i] - k[last];
 			}
 			pres_k[m] = m ? pres_k[m - 1] + dk : 0;
-			pres_joint[m] = m && i == first;
+			pres_joint[m] = joint;
 			pres_t[m++] = t[i];
+			last = i;
+			joint = false;
 		}
 		p->stretches++;
 	}
@@ -218,17 +231,20 @@ static void present_fit(const u64 *t, const u64 *k, const bool *away, u64 n,
  * with the interrupt's TSC stamp. */
 static void jiffy_collect(struct clockevent *ce, struct jiffy_window *w, u64 end)
 {
-	u64 period = ns_to_tsc(tick_period_ns());
-	u64 j, ts, prev = w->w.cpu.last, now, g0 = 0, g1 = 0;
+	u64 period = ns_to_tsc(tick_period_ns()), short_gap = period / STEAL_RECORD_DIV;
+	u64 j, ts, prev = w->w.cpu.last, now, g0 = 0, g1 = 0, s0 = 0, s1 = 0;
 
-	/* Only a gap of a period or more can coalesce a tick; a shorter one
-	 * delays it, as any delivery delay, which the lower envelope leaves
-	 * out (and a tick delayed into the next period shows as jiffies
-	 * that disagree with their time). */
+	/* Only a gap of a period or more can coalesce a tick (and end a
+	 * stretch); a shorter one can only delay the tick after it, which
+	 * is then left out alone (a tick delayed into the next period shows
+	 * as jiffies that disagree with their time). */
 	while ((now = watch_poll(&w->w)) < end) {
 		if (now - prev >= period) {
 			g0 = g0 ? g0 : prev;
 			g1 = now;
+		} else if (now - prev >= short_gap) {
+			s0 = s0 ? s0 : prev;
+			s1 = now;
 		}
 		prev = now;
 		snapshot(ce, &j, &ts);
@@ -237,9 +253,10 @@ static void jiffy_collect(struct clockevent *ce, struct jiffy_window *w, u64 end
 			 * or within a quarter period after them, may have been
 			 * held up by them; one taken later came in presence. */
 			jif_k[w->n] = j;
-			jif_away[w->n] = g1 && ts >= g0 && ts <= g1 + period / 4;
+			jif_away[w->n] = g1 && ts >= g0 && ts <= g1 + period / 4 ? JIF_AWAY :
+					 s1 && ts >= s0 && ts <= s1 + period / 4 ? JIF_DELAYED : 0;
 			jif_t[w->n++] = ts;
-			g0 = g1 = 0;
+			g0 = g1 = s0 = s1 = 0;
 		}
 	}
 }
@@ -269,7 +286,7 @@ void jiffy_window(struct clockevent *ce, u64 min_ns, u64 max_ns, u64 target_ppb,
 	if (ce->events == e0)
 		w->t0 = w->w.cpu.last;	/* no tick: j1 == j0, and no span before the watch */
 	jif_k[0] = w->j0;
-	jif_away[0] = false;
+	jif_away[0] = 0;
 	jif_t[0] = w->t0;
 	w->n = 1;
 	start = rdtsc_ordered();
