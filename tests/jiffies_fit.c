@@ -250,11 +250,15 @@ static void jiffy_collect(struct clockevent *ce, struct jiffy_window *w, u64 end
 		snapshot(ce, &j, &ts);
 		if (j != jif_k[w->n - 1] && w->n < PERIODIC_MAX) {
 			/* A tick taken inside the gaps since the last advance,
-			 * or within a quarter period after them, may have been
-			 * held up by them; one taken later came in presence. */
+			 * or soon after them (a quarter period after a long
+			 * one; a thirty-second after a short one: a tick held
+			 * up is taken as the vCPU resumes, and at 100 Hz most
+			 * ticks came within 2.5 ms of some short gap), may
+			 * have been held up by them; one taken later came in
+			 * presence. */
 			jif_k[w->n] = j;
 			jif_away[w->n] = g1 && ts >= g0 && ts <= g1 + period / 4 ? JIF_AWAY :
-					 s1 && ts >= s0 && ts <= s1 + period / 4 ? JIF_DELAYED : 0;
+					 s1 && ts >= s0 && ts <= s1 + short_gap / 4 ? JIF_DELAYED : 0;
 			jif_t[w->n++] = ts;
 			g0 = g1 = s0 = s1 = 0;
 		}
