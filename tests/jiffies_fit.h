@@ -29,7 +29,9 @@ struct jiffy_window {
 struct present_fit {
 	struct periodic_fit f;	/* the fit (rate, uncertainty, points, span) */
 	u64 stretches;		/* present stretches it spans */
-	u64 left_out;		/* advances left out: each ended an absence */
+	u64 left_out;		/* advances left out: each ended an absence, was
+				 * held up by a short one, or lay in a stretch too
+				 * short or too far off the line */
 	u64 absences, disagree;	/* steps that crossed a seen absence; whose jiffies
 				 * disagreed with their time (and no absence seen) */
 	bool ambiguous;		/* a stretch's floor a quarter period off the line */

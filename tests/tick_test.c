@@ -192,10 +192,10 @@ TEST(tick, periodic)
 	}
 
 	diag("%lu jiffies over %lu us at HZ=%lu on %s, %lu advances seen; fitted %lu over %lu "
-	     "stretches of presence, %lu left out as ending an absence (median %lu ns above "
-	     "the floor; %lu stretches left out a quarter period off the line)", w.j1 - w.j0,
-	     tsc_to_ns(w.t1 - w.t0) / 1000, t.hz, t.ce->name, w.n, p.f.n, p.stretches, p.left_out,
-	     p.f.late.p50, p.stretches_out);
+	     "stretches of presence, %lu left out as ending or held up by an absence (median "
+	     "%lu ns above the floor; %lu stretches left out a quarter period off the line)",
+	     w.j1 - w.j0, tsc_to_ns(w.t1 - w.t0) / 1000, t.hz, t.ce->name, w.n, p.f.n, p.stretches,
+	     p.left_out, p.f.late.p50, p.stretches_out);
 	diag("window %lu ms (at least %lu ms, %d ticks; lengthened %lu times): %s", w.window_ns / 1000000,
 	     window_ns / 1000000, FIT_MIN_TICKS, w.extended,
 	     p.tol_ppb <= JIFFY_TOL_PPB ? "stopped once the tolerance met its target" :
