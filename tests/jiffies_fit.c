@@ -8,6 +8,7 @@
 #include "arch-x86/delay.h"
 
 #define RENUMBER_PASSES	4
+#define LEAVE_OUT_PASSES	6	/* refits after leaving stretches out, at most */
 #define STRETCH_MIN	2	/* ticks a stretch keeps at least: one step of jiffies */
 
 /* jiffies and the TSC of the tick that made them, read together. */
@@ -174,7 +175,7 @@ static void present_fit(const u64 *t, const u64 *k, const u8 *away, u64 n,
 	 * known only to a period over the span (as periodic_fit holds events
 	 * numbered by time). */
 	p->ambiguous = false;
-	for (int pass = 0; pass < 2 && !p->ambiguous; pass++) {
+	for (int pass = 0; pass < LEAVE_OUT_PASSES && !p->ambiguous; pass++) {
 		u64 kept = 0, out = 0, gone = 0;
 
 		for (u64 a = 0, b; a < m; a = b) {
