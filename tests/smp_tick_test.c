@@ -537,7 +537,7 @@ static void bcast_handler(struct clockevent *ce)
 	if (!relay_plant || n % relay_plant)
 		lapic_ipi_others((u8)tick_vector);
 	/* Posted once the ICR write is done: under TCG it waits for QEMU's
-	 * global lock (seen held up 0.17-8.7 ms under load), and the IPI is
+	 * global lock (seen held up 0.17-17.5 ms under load), and the IPI is
 	 * surely pending only from here. */
 	relay_posted = n;
 }
