@@ -321,6 +321,14 @@ bool rtc_edge_pair(struct rtc_edge *e0, struct rtc_edge *e1)
  * where every poll is an exit (KVM: ~290 us apart, edges placed to ~150
  * us); the edge after such an edge is what rtc_edge_catch_end waits for. */
 #define CATCH_UNC_NS		50000ull
+/* The wider edge of a pair may be placed this widely by its own polls
+ * (the windows' loop under KVM at load 2: ~290 us, polls ~580 us apart),
+ * and is then placed by the narrow one carried a second by the ruler
+ * within CATCH_RATE_NS (an RTC off by more loses the pair, and is judged
+ * by the edges tick.walltime waits for then): what tick.walltime's own
+ * placement by every edge (within its tens of ppm) narrows further. */
+#define CATCH_WIDE_NS		1000000ull
+#define CATCH_RATE_NS		100000ull
 /* Two edges caught are kept when a second apart to this (5000 ppm). */
 #define CATCH_PAIR_NS		5000000ull
 /* rtc_edge_catch_end waits this much past a second after the last edge. */
@@ -396,6 +404,25 @@ void rtc_edge_catch_end(bool pair)
  * within RTC_UIP_LEAD_NS (a wider one is the host's doing, or spans more
  * than one second); the next is then polled for from shortly before it
  * is due. */
+/*
+ * The wider edge w of a pair placed by the narrow one n as well: n carried
+ * a second (later when later) by the ruler, within CATCH_RATE_NS more, must
+ * meet w, and w becomes where they meet. False when they do not meet or
+ * either is then wider than RTC_UIP_LEAD_NS.
+ */
+static bool place_by(struct rtc_edge *w, const struct rtc_edge *n, bool later)
+{
+	u64 sec = ns_to_tsc(1000000000ull), h = n->unc + ns_to_tsc(CATCH_RATE_NS);
+	u64 c = later ? n->tsc + sec : n->tsc - sec;
+	u64 lo = MAX(w->tsc - w->unc, c - h), hi = MIN(w->tsc + w->unc, c + h);
+
+	if (lo > hi)
+		return false;
+	w->unc = (hi - lo) / 2;
+	w->tsc = lo + w->unc;
+	return tsc_to_ns(w->unc) <= RTC_UIP_LEAD_NS && tsc_to_ns(n->unc) <= RTC_UIP_LEAD_NS;
+}
+
 static void catch_edge(u64 lo, u64 hi)
 {
 	struct rtc_edge e = { 0 };
@@ -408,9 +435,10 @@ static void catch_edge(u64 lo, u64 hi)
 	cat.st.min_unc_ns = cat.st.edges++ ? MIN(cat.st.min_unc_ns, tsc_to_ns(e.unc)) :
 			    tsc_to_ns(e.unc);
 	cat.st.max_unc_ns = MAX(cat.st.max_unc_ns, tsc_to_ns(e.unc));
-	if (tsc_to_ns(e.unc) > RTC_UIP_LEAD_NS)
+	if (tsc_to_ns(e.unc) > CATCH_WIDE_NS)
 		return;
-	narrow = cat.tight || tsc_to_ns(e.unc) <= CATCH_UNC_NS;
+	narrow = tsc_to_ns(e.unc) <= RTC_UIP_LEAD_NS &&
+		 (cat.tight || tsc_to_ns(e.unc) <= CATCH_UNC_NS);
 	/* Kept only as a pair a second apart (to CATCH_PAIR_NS) by the
 	 * ruler: each confirms the other's placement and second. A pair
 	 * further apart (an RTC off its rate, or a misread) is left to
@@ -419,9 +447,13 @@ static void catch_edge(u64 lo, u64 hi)
 	    (narrow || cat.prev_narrow) &&
 	    tsc_to_ns(e.tsc - cat.prev.tsc) >= 1000000000ull - CATCH_PAIR_NS &&
 	    tsc_to_ns(e.tsc - cat.prev.tsc) <= 1000000000ull + CATCH_PAIR_NS) {
-		edge_taken(&cat.prev);
-		edge_taken(&e);
-		cat.paired = true;
+		struct rtc_edge a = cat.prev, b = e;
+
+		if (narrow ? place_by(&a, &b, false) : place_by(&b, &a, true)) {
+			edge_taken(&a);
+			edge_taken(&b);
+			cat.paired = true;
+		}
 	}
 	cat.prev = e;
 	cat.prev_narrow = narrow;

@@ -96,9 +96,10 @@ bool rtc_last_edge(struct rtc_edge *e);
  * and, after a gap, the seconds; no port access until the next edge is
  * near, none once two consecutive edges are held) and keeps edges as a
  * pair of consecutive seconds a second apart by the ruler (to 5 ms), each
- * confirming the other, both placed within RTC_UIP_LEAD_NS and one of them
- * within 50 us or by rtc_edge_catch_end's own loop (as edge_wait places
- * edges); no single edge is kept. It returns true once rtc_edge_pair holds a pair.
+ * confirming the other: one placed as edge_wait places edges (within 50
+ * us, or by rtc_edge_catch_end's own loop), the other within 1 ms by its
+ * own polls and within RTC_UIP_LEAD_NS once placed by the first carried a
+ * second by the ruler (within 100 ppm); no single edge is kept. It returns true once rtc_edge_pair holds a pair.
  * Register reads that IRQ8's handler may have reselected in between are
  * read again; while catching, that handler leaves register A selected.
  */

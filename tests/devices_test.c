@@ -293,8 +293,8 @@ TEST(rtc, date)
 		rtc_edge_catch_stats(&cs);
 		if (cs.edges)
 			diag("no pair of second edges caught earlier in the run: %u seen in passing, "
-			     "placed within %lu-%lu us (a pair needs both within 244 us, one of them "
-			     "as edge_wait places edges)", cs.edges, cs.min_unc_ns / 1000, cs.max_unc_ns / 1000);
+			     "placed within %lu-%lu us (a pair needs one placed as edge_wait places "
+			     "edges, the other within 1 ms)", cs.edges, cs.min_unc_ns / 1000, cs.max_unc_ns / 1000);
 		/* One try: a second more would cost what it saves. */
 		if (rtc_edge_within(env->acpi, &e, RTC_UIP_LEAD_NS, 1, &why))
 			diag("no second edge taken for tick.walltime: %s", why);
