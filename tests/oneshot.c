@@ -1,12 +1,17 @@
-/* Oneshot latency of a clockevent, waiting polled and halted, with the
- * histogram, the explanation of the difference and the verdict. It must
- * program devices only through the clockevent interface, and bound every
- * wait (a halted one by a second device's oneshot). */
+/* Oneshot latency of the clockevents, waiting polled and halted, every
+ * device that can share a window with others measured at the same time on
+ * its own vector, with the histogram, the explanation of the difference,
+ * the verdict per device and the check against a device measured alone.
+ * It must program devices only through the clockevent interface, and
+ * bound every wait (a halted one by another device's oneshot). */
 #include "oneshot.h"
 #include "sources.h"
 #include "arch-x86/cpu.h"
 #include "arch-x86/delay.h"
+#include "lib/math.h"
 #include "lib/stats.h"
+#include "lib/str.h"
+#include "lib/cmdline.h"
 #include "event_wait.h"
 #include "oneshot_sample.h"
 
@@ -22,15 +27,54 @@
 #define ONESHOT_BUDGET_NS	250000000ul
 #define ONESHOT_THOROUGH	ONESHOT_MAX
 #define ONESHOT_THOROUGH_NS	12000000000ul
-/* Samples taken again per waiting mode, at most, when the host spoils
- * them; after that the time it held them up is taken off. */
-#define ONESHOT_REMEASURE	64
 /* log2 buckets from 1 ns to 2^34 ns (17 s, past the watchdog), so that a
  * latency up to the loss bound and beyond lands in a bucket of its own. */
 #define HIST_BUCKETS		34
 
-static u64 lat_ns[2][ONESHOT_MAX];
-static u64 poll_step_ns[ONESHOT_MAX];
+/*
+ * Concurrency. The devices are put into as few windows as their hardware
+ * allows (first fit, in test order): the "lapic" and "tscdeadline"
+ * clockevents are one LVT, and an HPET in legacy replacement takes the
+ * PIT's IRQ0, so under QEMU hpet+lapic share one window and pit with
+ * tscdeadline the next. In a window every device gets one sample a round,
+ * all at the round's delta, ONESHOT_STAGGER_NS apart from place to place
+ * (the places turn round by round), so that two events seldom fall due
+ * within one handler's reach; the rest, held up by another device's
+ * handler or programming, are taken again (oneshot_sample.c). Each device
+ * keeps its own samples, counts, early/lost/stale checks and verdict.
+ */
+#define OS_DEVS			4
+#define ONESHOT_STAGGER_NS	20000ull
+/* The check of concurrent against alone: a screen of a device alone with
+ * this many samples (or a quarter of the budget) per waiting mode. */
+#define ONESHOT_SCREEN		64
+
+static const char *const os_names[OS_DEVS] = { "hpet", "pit", "lapic", "tscdeadline" };
+
+struct os_compare {
+	bool done;
+	u64 conc, alone, tol;	/* p50s and the tolerance, ns */
+	s64 diff;
+	int n_alone;
+};
+
+struct os_result {
+	struct clockevent *ce;
+	struct clockevent *bs;	/* bounding its halted waits alone, or NULL */
+	bool measured, halted, alone;
+	int group;		/* its window's number */
+	char with[40];		/* the devices it shared its window with */
+	struct outstanding out;
+	struct oneshot_counts c[2];
+	struct os_compare cmp[2];	/* against a series alone (the check) */
+};
+
+static struct os_result res[OS_DEVS];
+static u64 lat_ns[OS_DEVS][2][ONESHOT_MAX];
+static u64 step_ns[OS_DEVS][ONESHOT_MAX];
+static u64 screen_lat[2][ONESHOT_MAX], screen_step[ONESHOT_MAX];
+static bool os_measured, os_fallback, os_checked;
+static u64 stagger_ns = ONESHOT_STAGGER_NS;	/* oneshot_stagger_us= sets it */
 
 static void print_histogram(const char *name, const u64 *v, int n)
 {
@@ -55,49 +99,13 @@ static void print_histogram(const char *name, const u64 *v, int n)
 
 static const char *const mode_name[] = { "poll", "halt" };
 
-/* Events at each of the four deltas in turn, until `want` samples or
- * budget_ns have passed, waiting in `mode`. */
-static void oneshot_series(struct clockevent *ce, enum wait_mode mode, const u64 *deltas_ns,
-			   int want, u64 budget_ns, struct clockevent *bs, enum plant plant,
-			   struct outstanding *out, struct oneshot_counts *c)
-{
-	u64 start = rdtsc_ordered(), stop = start + ns_to_tsc(budget_ns);
-
-	*c = (struct oneshot_counts){ .mode = mode, .plant = plant, .out = out, .max = ONESHOT_MAX,
-				      .lat = lat_ns[mode], .step = poll_step_ns };
-	for (int i = 0; c->n < want && rdtsc_ordered() < stop; i++) {
-		u64 d = deltas_ns[i % 4], t0 = rdtsc_ordered();
-		u64 ticks = MAX(mul_div_u64(d, ce->freq_hz, 1000000000ull), ce->min_delta);
-		bool planting = c->plant != PLANT_NONE;
-		enum sample_outcome o;
-
-		/* A sample the host held up (this vCPU or the emulator away
-		 * between its due time and its interrupt, or away for most of
-		 * the wait for one that never came) is taken again, up to
-		 * ONESHOT_REMEASURE times in the series. */
-		while ((o = oneshot_one(ce, ticks, d, bs, c->remeasured < ONESHOT_REMEASURE, c)) ==
-		       SAMPLE_SPOILED && c->remeasured < ONESHOT_REMEASURE) {
-			c->remeasured++;
-			steal_note_remeasured();
-		}
-		c->lost += o == SAMPLE_LOST;
-		c->unjudged += o == SAMPLE_SPOILED;
-		if (planting && c->plant == PLANT_NONE)
-			stop += rdtsc_ordered() - t0;	/* a planted sample is extra */
-	}
-	c->ns = tsc_to_ns(rdtsc_ordered() - start);
-	summarize(lat_ns[mode], (size_t)c->n, &c->lat_sum);
-	if (mode == WAIT_POLL)
-		summarize(poll_step_ns, (size_t)c->nstep, &c->step_sum);
-}
-
 /* One mode's lines: the histogram, the count and the percentiles. */
 static void report_mode(const char *name, const struct oneshot_counts *c)
 {
 	char m[64], h[48];
 
 	snprintf_(h, sizeof(h), "oneshot %s latency", mode_name[c->mode]);
-	print_histogram(h, lat_ns[c->mode], c->n);
+	print_histogram(h, c->lat, c->n);
 	snprintf_(m, sizeof(m), "%s.oneshot.%s.samples", name, mode_name[c->mode]);
 	measure_x(m, c->n, 0, NULL, "in %lu ms: %d programmed, %d missed, %d lost, %d early, "
 		  "%d late ones of earlier samples", c->ns / 1000000, c->tries, c->missed, c->lost,
@@ -179,19 +187,36 @@ static enum verdict oneshot_verdict(const char *name, const struct oneshot_count
 }
 
 /* The lines of both modes, the totals and the summary note. */
-static void report_all(const char *name, const struct clockevent *ce, const struct clockevent *bs,
-		       const struct oneshot_counts *c, u64 min_ns, int want, u64 budget)
+static void report_all(const char *name, const struct os_result *r, u64 min_ns, int want,
+		       u64 budget)
 {
+	const struct clockevent *ce = r->ce;
+	const struct oneshot_counts *c = r->c;
 	char m[64], m2[24];
 
 	diag("%s: %s; deltas %lu (minimum) / 20000 / 100000 / 1000000 ns in turn, up to %d "
 	     "samples or %lu ms per waiting mode; an event is lost %lu ms past due", name,
 	     ce->route, min_ns, want, budget / 1000000, ONESHOT_WAIT_NS / 1000000);
+	if (r->with[0] && !r->alone)
+		diag("%s: measured in one window with %s, each on its own vector, due %lu us apart "
+		     "from place to place; %d samples taken again because another device's interrupt "
+		     "or programming held them up (%d kept so after %d); lapic.oneshot_concurrent "
+		     "compares such figures with figures taken alone", name, r->with,
+		     stagger_ns / 1000, c[0].disturbed + c[1].disturbed,
+		     c[0].disturbed_kept + c[1].disturbed_kept, ONESHOT_REMEASURE);
+	else if (r->alone && os_fallback)
+		diag("%s: measured alone (concurrent and alone figures disagreed)", name);
 	report_mode(name, &c[WAIT_POLL]);
-	if (bs) {
-		diag("halted waits: STI;HLT, the handler's first act reads the TSC; bounded by "
-		     "%s's oneshot 1 ms past the loss bound; %lu HLTs ended by other interrupts",
-		     bs->name, c[WAIT_HALT].others);
+	if (r->halted) {
+		if (r->bs)
+			diag("halted waits: STI;HLT, the handler's first act reads the TSC; bounded by "
+			     "%s's oneshot 1 ms past the loss bound; %lu HLTs ended by other "
+			     "interrupts", r->bs->name, c[WAIT_HALT].others);
+		else
+			diag("halted waits: STI;HLT, the handler's first act reads the TSC; bounded by "
+			     "the other devices of the window (the first whose event came armed again "
+			     "1 ms past the others' loss bound); %lu HLTs ended by other interrupts",
+			     c[WAIT_HALT].others);
 		report_mode(name, &c[WAIT_HALT]);
 		explain_modes(&c[WAIT_POLL], &c[WAIT_HALT]);
 	} else {
@@ -218,7 +243,7 @@ static void report_all(const char *name, const struct clockevent *ce, const stru
 		  "mode); %d kept with that time taken off their latency", ONESHOT_REMEASURE,
 		  c[0].excused + c[1].excused);
 	/* In us with the ns kept: a latency under 1 us is not 0. */
-	if (bs)
+	if (r->halted)
 		summary_note("oneshot p50 poll %s us, halt %s us",
 			     fx(m, sizeof(m), (s64)c[0].lat_sum.p50, 3),
 			     fx(m2, sizeof(m2), (s64)c[1].lat_sum.p50, 3));
@@ -241,6 +266,225 @@ static enum plant plant_of(struct test_env *env)
 	return PLANT_NONE;
 }
 
+/* The minimum delta of ce in ns (the first of the four in turn). */
+static u64 min_delta_ns(const struct clockevent *ce)
+{
+	return mul_div_u64(ce->min_delta, 1000000000ull, ce->freq_hz) + 1;
+}
+
+/* Two devices that cannot share a window: one LVT, or the HPET's legacy
+ * replacement taking the PIT's IRQ0. */
+static bool clash(const struct clockevent *a, const struct clockevent *b)
+{
+	bool a_pit = !__builtin_strcmp(a->name, "pit"), b_pit = !__builtin_strcmp(b->name, "pit");
+
+	return ((a->features & b->features) & CE_PERCPU) ||
+	       ((a->features & CE_LEGACY_RT) && b_pit) || ((b->features & CE_LEGACY_RT) && a_pit);
+}
+
+static void counts_init(struct oneshot_counts *c, enum wait_mode mode, enum plant plant,
+			struct outstanding *out, u64 *lat, u64 *step)
+{
+	*c = (struct oneshot_counts){ .mode = mode, .plant = plant, .out = out,
+				      .max = ONESHOT_MAX, .lat = lat, .step = step };
+}
+
+/*
+ * Both waiting modes of the devices idx[0..n) in one window each: polled,
+ * then halted (bounded by bs when n is 1, else by each other; not at all
+ * when n is 1 and bs is NULL). Results go to res[] unless `into` is given
+ * (a screen of one device: its counts there, samples in screen_*).
+ */
+static void os_window(const int *idx, int n, int want, u64 budget, enum plant plant,
+		      struct clockevent *bs, struct oneshot_counts *into)
+{
+	static const u64 deltas_ns[4] = { 0, 20000, 100000, 1000000 };
+	struct oneshot_dev g[ONESHOT_GROUP];
+	bool percpu = bs && (bs->features & CE_PERCPU);
+	struct outstanding screen_out = { 0, 0, 0 };
+
+	for (int i = 0; i < n; i++)
+		percpu |= (res[idx[i]].ce->features & CE_PERCPU) != 0;
+	/* The LAPIC timer is the watchdog's: paused while it is used. */
+	if (percpu)
+		watchdog_pause();
+	for (int mode = WAIT_POLL; mode <= WAIT_HALT; mode++) {
+		u64 start;
+
+		if (mode == WAIT_HALT && n == 1 && !bs)
+			break;
+		for (int i = 0; i < n; i++) {
+			struct os_result *r = &res[idx[i]];
+			struct oneshot_counts *c = into ? &into[mode] : &r->c[mode];
+
+			/* A new series: what came before is none of its business. */
+			if (mode == WAIT_POLL)
+				*(into ? &screen_out : &r->out) = (struct outstanding){ 0, 0, 0 };
+			if (into)
+				counts_init(c, mode, plant, &screen_out, screen_lat[mode], screen_step);
+			else
+				counts_init(c, mode, plant, &r->out, lat_ns[idx[i]][mode],
+					    step_ns[idx[i]]);
+			g[i] = (struct oneshot_dev){ .ce = r->ce, .c = c, .want = want };
+		}
+		start = rdtsc_ordered();
+		for (int i = 0; i < n; i++)
+			g[i].stop = start + ns_to_tsc(budget);
+		oneshot_window(g, n, deltas_ns, stagger_ns, n == 1 ? bs : NULL);
+	}
+	if (percpu)
+		watchdog_resume();
+	for (int i = 0; i < n && !into; i++) {
+		struct os_result *r = &res[idx[i]];
+
+		r->measured = true;
+		r->halted = n > 1 || bs;
+		r->bs = n == 1 ? bs : NULL;
+		for (int j = 0; j < n && n > 1; j++)
+			if (j != i)
+				snprintf_(r->with + strlen(r->with), sizeof(r->with) - strlen(r->with),
+					  "%s%s", r->with[0] ? ", " : "", res[idx[j]].ce->name);
+	}
+}
+
+/* The device measured alone, both modes, with its backstop. */
+static void os_alone(int i, int want, u64 budget, enum plant plant, struct oneshot_counts *into)
+{
+	os_window(&i, 1, want, budget, plant, backstop_for(res[i].ce), into);
+	if (!into)
+		res[i].alone = true;
+}
+
+/* Half the width of the median's 3-sigma band by order statistics: the
+ * ranks n/2 +- 1.5 sqrt(n) of the sorted samples. */
+static u64 median_band(u64 *v, int n)
+{
+	u64 k = (3 * isqrt_u64((u64)n) + 1) / 2;
+	u64 lo, hi;
+
+	if (n < 2)
+		return 0;
+	sort_u64(v, (size_t)n);
+	lo = (u64)n / 2 > k ? (u64)n / 2 - k : 0;
+	hi = MIN((u64)n / 2 + k, (u64)n - 1);
+	return (v[hi] - v[lo]) / 2;
+}
+
+/* Concurrent against alone, one mode: the p50s must agree within their
+ * bands combined (and one poll step, the polled wait's granularity). */
+static bool os_agree(struct oneshot_counts *conc, struct oneshot_counts *alone, u64 step,
+		     struct os_compare *k)
+{
+	*k = (struct os_compare){ .done = true, .conc = conc->lat_sum.p50,
+				  .alone = alone->lat_sum.p50, .n_alone = alone->n };
+	k->diff = (s64)k->alone - (s64)k->conc;
+	k->tol = hypot_u64(median_band(conc->lat, conc->n), median_band(alone->lat, alone->n)) +
+		 step;
+	return !conc->n || !alone->n || (u64)(k->diff < 0 ? -k->diff : k->diff) <= k->tol;
+}
+
+/* Compares device i's concurrent series with a series of it alone (a
+ * screen, or with `full` its whole series alone, which then replaces the
+ * concurrent one in its test). */
+static bool os_compare_alone(int i, bool full, int want, u64 budget, enum plant plant)
+{
+	static struct oneshot_counts alone[2];
+	static struct oneshot_counts conc[2];
+	static u64 conc_lat[2][ONESHOT_MAX];
+	struct os_result *r = &res[i];
+	bool ok = true;
+
+	/* Keep the concurrent samples: a full series alone overwrites them. */
+	for (int m = 0; m < 2; m++) {
+		conc[m] = r->c[m];
+		conc[m].lat = conc_lat[m];
+		__builtin_memcpy(conc_lat[m], r->c[m].lat, sizeof(u64) * (size_t)r->c[m].n);
+	}
+	alone[0] = alone[1] = (struct oneshot_counts){ 0 };
+	if (full) {
+		os_alone(i, want, budget, plant, NULL);
+		alone[0] = r->c[0];
+		alone[1] = r->c[1];
+	} else {
+		os_alone(i, MIN(want, ONESHOT_SCREEN), budget / 4, PLANT_NONE, alone);
+	}
+	for (int m = 0; m < 2; m++) {
+		if (m == WAIT_HALT && !r->halted)
+			break;
+		ok &= os_agree(&conc[m], &alone[m], m == WAIT_POLL ? conc[0].step_sum.p50 : 0,
+			       &r->cmp[m]);
+	}
+	return ok;
+}
+
+/*
+ * Measures every selected oneshot device (all of them when the check is
+ * selected), in as few windows as their hardware allows, then the check:
+ * by default the first per-CPU device that shared a window (with
+ * `thorough` every device that did) is measured alone for a screen; where
+ * a screen disagrees, every device that shared a window is measured again
+ * alone in full, and its test reports that.
+ */
+static void oneshot_all(struct test_env *env)
+{
+	bool thorough = cmdline_has(env->cmd, "thorough");
+	bool check = test_selected("lapic", "oneshot_concurrent");
+	int want = thorough ? ONESHOT_THOROUGH : ONESHOT_DEFAULT;
+	u64 budget = thorough ? ONESHOT_THOROUGH_NS : ONESHOT_BUDGET_NS;
+	enum plant plant = plant_of(env);
+	int group[OS_DEVS][OS_DEVS], gn[OS_DEVS] = { 0 }, ng = 0;
+	bool ok = true;
+
+	os_measured = true;
+	stagger_ns = cmdline_u64(env->cmd, "oneshot_stagger_us", 0, 10000,
+				 ONESHOT_STAGGER_NS / 1000) * 1000;
+	for (int i = 0; i < OS_DEVS; i++) {
+		struct clockevent *ce = clockevent_find(os_names[i]);
+		int g;
+
+		res[i] = (struct os_result){ .ce = ce };
+		if (!ce || !(ce->features & CE_ONESHOT) ||
+		    (!check && !test_selected(os_names[i], "oneshot")))
+			continue;
+		for (g = 0; g < ng; g++) {
+			bool fits = true;
+
+			for (int j = 0; j < gn[g]; j++)
+				fits &= !clash(ce, res[group[g][j]].ce);
+			if (fits)
+				break;
+		}
+		ng += g == ng;
+		res[i].group = g;
+		group[g][gn[g]++] = i;
+	}
+	for (int g = 0; g < ng; g++) {
+		if (gn[g] == 1)
+			os_alone(group[g][0], want, budget, plant, NULL);
+		else
+			os_window(group[g], gn[g], want, budget, plant, NULL, NULL);
+	}
+	for (int i = 0; check && i < OS_DEVS; i++) {
+		if (!res[i].measured || !res[i].with[0] ||
+		    (!thorough && (os_checked || !(res[i].ce->features & CE_PERCPU))))
+			continue;
+		os_checked = true;
+		ok &= os_compare_alone(i, false, want, budget, plant);
+	}
+	if (ok)
+		return;
+	os_fallback = true;
+	steal_note_remeasured();
+	for (int i = 0; i < OS_DEVS; i++) {
+		if (!res[i].measured || !res[i].with[0])
+			continue;
+		if (res[i].cmp[0].done)
+			os_compare_alone(i, true, want, budget, plant);
+		else
+			os_alone(i, want, budget, plant, NULL);
+	}
+}
+
 /*
  * Oneshot latency of the clockevent named name, polling and halted, one
  * verdict for both: the device must never be early and never lose an
@@ -249,37 +493,68 @@ static enum plant plant_of(struct test_env *env)
  */
 enum verdict ce_oneshot(const char *name, struct test_env *env)
 {
-	struct clockevent *ce, *bs;
+	struct clockevent *ce;
 	enum verdict v = ce_or_verdict(name, CE_ONESHOT, &ce);
-	u64 deltas_ns[4] = { 0, 20000, 100000, 1000000 };
 	bool thorough = cmdline_has(env->cmd, "thorough");
-	int want = thorough ? ONESHOT_THOROUGH : ONESHOT_DEFAULT;
-	u64 budget = thorough ? ONESHOT_THOROUGH_NS : ONESHOT_BUDGET_NS;
-	struct outstanding out = { 0, 0, 0 };
-	struct oneshot_counts c[2] = { { .mode = WAIT_POLL }, { .mode = WAIT_HALT } };
-	enum plant plant;
+	struct os_result *r = NULL;
 
 	if (v != PASS)
 		return v;
-	plant = plant_of(env);
-	bs = backstop_for(ce);
-	/* The LAPIC timer is the watchdog's: paused while either is used. */
-	if (ce->features & CE_PERCPU)
-		watchdog_pause();
-	deltas_ns[0] = mul_div_u64(ce->min_delta, 1000000000ull, ce->freq_hz) + 1;
-	ce->handler = NULL;
-	ce->check_passed = ce->passed != NULL;
-	oneshot_series(ce, WAIT_POLL, deltas_ns, want, budget, NULL, plant, &out, &c[WAIT_POLL]);
-	if (bs && (bs->features & CE_PERCPU))
-		watchdog_pause();
-	if (bs)
-		oneshot_series(ce, WAIT_HALT, deltas_ns, want, budget, bs, plant, &out,
-			       &c[WAIT_HALT]);
-	ce->shutdown(ce);
-	ce->check_passed = false;
-	if ((ce->features | (bs ? bs->features : 0)) & CE_PERCPU)
-		watchdog_resume();
-	report_all(name, ce, bs, c, deltas_ns[0], want, budget);
-	v = oneshot_verdict(name, &c[WAIT_POLL]);
-	return bs ? verdict_merge(v, oneshot_verdict(name, &c[WAIT_HALT])) : v;
+	for (int i = 0; i < OS_DEVS; i++)
+		if (!__builtin_strcmp(os_names[i], name))
+			r = &res[i];
+	if (!r)
+		return error("%s: no oneshot series for it", name);
+	if (!os_measured)
+		oneshot_all(env);
+	if (!r->measured)
+		return error("%s: its oneshot series was not taken", name);
+	report_all(name, r, min_delta_ns(ce), thorough ? ONESHOT_THOROUGH : ONESHOT_DEFAULT,
+		   thorough ? ONESHOT_THOROUGH_NS : ONESHOT_BUDGET_NS);
+	v = oneshot_verdict(name, &r->c[WAIT_POLL]);
+	return r->halted ? verdict_merge(v, oneshot_verdict(name, &r->c[WAIT_HALT])) : v;
+}
+
+/*
+ * Interference: the oneshot tests measured their devices in shared
+ * windows, each on its own vector. Their median latencies must agree with
+ * the same device's measured alone: by default the first per-CPU device
+ * that shared a window, with `thorough` every one that did, per waiting
+ * mode, within the 3-sigma bands of both medians (order statistics)
+ * combined, plus one poll step. Where a screen alone disagrees, every
+ * device that shared a window was measured again alone in full, its test
+ * reports that series, and the comparison here is with it.
+ */
+enum verdict ce_oneshot_concurrent(struct test_env *env)
+{
+	enum verdict v = PASS;
+	bool any = false;
+	char m[64];
+
+	if (!os_measured)
+		oneshot_all(env);
+	for (int i = 0; i < OS_DEVS; i++) {
+		struct os_result *r = &res[i];
+
+		for (int mode = 0; mode < 2; mode++) {
+			const struct os_compare *k = &r->cmp[mode];
+
+			if (!k->done)
+				continue;
+			any = true;
+			diag("%s %s: p50 %lu ns with %s, %lu ns alone (%d samples%s); tol = band of "
+			     "each median combined + a poll step = %lu ns", os_names[i],
+			     mode_name[mode], k->conc, r->with, k->alone, k->n_alone,
+			     r->alone ? ", its whole series" : ", a screen", k->tol);
+			snprintf_(m, sizeof(m), "%s.oneshot.%s.alone_diff_ns", os_names[i],
+				  mode_name[mode]);
+			v = verdict_merge(v, check_within(m, k->diff, 0, (s64)k->tol, 0, "ns"));
+		}
+	}
+	if (!any)
+		return skip("no oneshot device shared a window with another");
+	if (os_fallback)
+		diag("a screen alone disagreed: every oneshot test that shared a window measured "
+		     "its device alone");
+	return v;
 }
