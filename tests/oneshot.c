@@ -45,9 +45,6 @@
  */
 #define OS_DEVS			4
 #define ONESHOT_STAGGER_NS	20000ull
-/* The check of concurrent against alone: a screen of a device alone with
- * this many samples (or a quarter of the budget) per waiting mode. */
-#define ONESHOT_SCREEN		64
 
 static const char *const os_names[OS_DEVS] = { "hpet", "pit", "lapic", "tscdeadline" };
 
@@ -55,25 +52,25 @@ struct os_compare {
 	bool done;
 	u64 conc, alone, tol;	/* p50s and the tolerance, ns */
 	s64 diff;
-	int n_alone;
+	int n_alone, n_shared;
 };
 
 struct os_result {
 	struct clockevent *ce;
 	struct clockevent *bs;	/* bounding its halted waits alone, or NULL */
 	bool measured, halted, alone;
-	int group;		/* its window's number */
 	char with[40];		/* the devices it shared its window with */
 	struct outstanding out;
 	struct oneshot_counts c[2];
-	struct os_compare cmp[2];	/* against a series alone (the check) */
+	int nsolo[2], nshared[2];	/* samples of its solo and shared rounds */
+	struct os_compare cmp[2];	/* shared against solo rounds (the check) */
 };
 
 static struct os_result res[OS_DEVS];
 static u64 lat_ns[OS_DEVS][2][ONESHOT_MAX];
 static u64 step_ns[OS_DEVS][ONESHOT_MAX];
-static u64 screen_lat[2][ONESHOT_MAX], screen_step[ONESHOT_MAX];
-static bool os_measured, os_fallback, os_checked;
+static u64 solo_ns[OS_DEVS][2][ONESHOT_MAX], shared_ns[OS_DEVS][2][ONESHOT_MAX];
+static bool os_measured, os_fallback;
 static u64 stagger_ns = ONESHOT_STAGGER_NS;	/* oneshot_stagger_us= sets it */
 
 static void print_histogram(const char *name, const u64 *v, int n)
@@ -199,13 +196,15 @@ static void report_all(const char *name, const struct os_result *r, u64 min_ns, 
 	     ce->route, min_ns, want, budget / 1000000, ONESHOT_WAIT_NS / 1000000);
 	if (r->with[0] && !r->alone)
 		diag("%s: measured in one window with %s, each on its own vector, due %lu us apart "
-		     "from place to place; %d samples taken again because another device's interrupt "
-		     "or programming held them up (%d kept so after %d); lapic.oneshot_concurrent "
-		     "compares such figures with figures taken alone", name, r->with,
-		     stagger_ns / 1000, c[0].disturbed + c[1].disturbed,
-		     c[0].disturbed_kept + c[1].disturbed_kept, ONESHOT_REMEASURE);
-	else if (r->alone && os_fallback)
-		diag("%s: measured alone (concurrent and alone figures disagreed)", name);
+		     "from place to place, every fourth block of rounds one device alone in turn; %d "
+		     "samples taken within %lu ns after another device's interrupt or programming, "
+		     "which may have held them up (counted, kept); lapic.oneshot_concurrent compares "
+		     "the shared rounds with the solo ones", name, r->with,
+		     MAX(c[0].stagger_ns, c[1].stagger_ns) / 1000, c[0].disturbed + c[1].disturbed,
+		     MAX(c[0].guard_ns, c[1].guard_ns));
+	else if (r->with[0])
+		diag("%s: measured alone again: in the window shared with %s its figures and its "
+		     "solo rounds' disagreed (lapic.oneshot_concurrent)", name, r->with);
 	report_mode(name, &c[WAIT_POLL]);
 	if (r->halted) {
 		if (r->bs)
@@ -282,26 +281,17 @@ static bool clash(const struct clockevent *a, const struct clockevent *b)
 	       ((a->features & CE_LEGACY_RT) && b_pit) || ((b->features & CE_LEGACY_RT) && a_pit);
 }
 
-static void counts_init(struct oneshot_counts *c, enum wait_mode mode, enum plant plant,
-			struct outstanding *out, u64 *lat, u64 *step)
-{
-	*c = (struct oneshot_counts){ .mode = mode, .plant = plant, .out = out,
-				      .max = ONESHOT_MAX, .lat = lat, .step = step };
-}
-
 /*
  * Both waiting modes of the devices idx[0..n) in one window each: polled,
  * then halted (bounded by bs when n is 1, else by each other; not at all
- * when n is 1 and bs is NULL). Results go to res[] unless `into` is given
- * (a screen of one device: its counts there, samples in screen_*).
+ * when n is 1 and bs is NULL), into res[].
  */
 static void os_window(const int *idx, int n, int want, u64 budget, enum plant plant,
-		      struct clockevent *bs, struct oneshot_counts *into)
+		      struct clockevent *bs)
 {
 	static const u64 deltas_ns[4] = { 0, 20000, 100000, 1000000 };
 	struct oneshot_dev g[ONESHOT_GROUP];
 	bool percpu = bs && (bs->features & CE_PERCPU);
-	struct outstanding screen_out = { 0, 0, 0 };
 
 	for (int i = 0; i < n; i++)
 		percpu |= (res[idx[i]].ce->features & CE_PERCPU) != 0;
@@ -315,29 +305,36 @@ static void os_window(const int *idx, int n, int want, u64 budget, enum plant pl
 			break;
 		for (int i = 0; i < n; i++) {
 			struct os_result *r = &res[idx[i]];
-			struct oneshot_counts *c = into ? &into[mode] : &r->c[mode];
+			struct oneshot_counts *c = &r->c[mode];
 
 			/* A new series: what came before is none of its business. */
 			if (mode == WAIT_POLL)
-				*(into ? &screen_out : &r->out) = (struct outstanding){ 0, 0, 0 };
-			if (into)
-				counts_init(c, mode, plant, &screen_out, screen_lat[mode], screen_step);
-			else
-				counts_init(c, mode, plant, &r->out, lat_ns[idx[i]][mode],
-					    step_ns[idx[i]]);
+				r->out = (struct outstanding){ 0, 0, 0 };
+			*c = (struct oneshot_counts){ .mode = mode, .plant = plant, .out = &r->out,
+						      .max = ONESHOT_MAX, .lat = lat_ns[idx[i]][mode],
+						      .step = step_ns[idx[i]] };
 			g[i] = (struct oneshot_dev){ .ce = r->ce, .c = c, .want = want };
+			if (n > 1) {
+				g[i].solo = solo_ns[idx[i]][mode];
+				g[i].shared = shared_ns[idx[i]][mode];
+			}
 		}
 		start = rdtsc_ordered();
 		for (int i = 0; i < n; i++)
 			g[i].stop = start + ns_to_tsc(budget);
 		oneshot_window(g, n, deltas_ns, stagger_ns, n == 1 ? bs : NULL);
+		for (int i = 0; i < n; i++) {
+			res[idx[i]].nsolo[mode] = g[i].nsolo;
+			res[idx[i]].nshared[mode] = g[i].nshared;
+		}
 	}
 	if (percpu)
 		watchdog_resume();
-	for (int i = 0; i < n && !into; i++) {
+	for (int i = 0; i < n; i++) {
 		struct os_result *r = &res[idx[i]];
 
 		r->measured = true;
+		r->alone = n == 1;
 		r->halted = n > 1 || bs;
 		r->bs = n == 1 ? bs : NULL;
 		for (int j = 0; j < n && n > 1; j++)
@@ -345,14 +342,6 @@ static void os_window(const int *idx, int n, int want, u64 budget, enum plant pl
 				snprintf_(r->with + strlen(r->with), sizeof(r->with) - strlen(r->with),
 					  "%s%s", r->with[0] ? ", " : "", res[idx[j]].ce->name);
 	}
-}
-
-/* The device measured alone, both modes, with its backstop. */
-static void os_alone(int i, int want, u64 budget, enum plant plant, struct oneshot_counts *into)
-{
-	os_window(&i, 1, want, budget, plant, backstop_for(res[i].ce), into);
-	if (!into)
-		res[i].alone = true;
 }
 
 /* Half the width of the median's 3-sigma band by order statistics: the
@@ -370,60 +359,39 @@ static u64 median_band(u64 *v, int n)
 	return (v[hi] - v[lo]) / 2;
 }
 
-/* Concurrent against alone, one mode: the p50s must agree within their
- * bands combined (and one poll step, the polled wait's granularity). */
-static bool os_agree(struct oneshot_counts *conc, struct oneshot_counts *alone, u64 step,
-		     struct os_compare *k)
+/*
+ * Shared against solo rounds of device i in one mode (the same window,
+ * the same host): their medians must agree within their 3-sigma bands
+ * combined, plus what interference could add unseen (a sample taken
+ * within the guard after another device's busy interval was taken again;
+ * one later was not held up) and one poll step (the polled wait's
+ * granularity). False when they disagree.
+ */
+static bool os_agree(int i, int mode, u64 *so, int nso)
 {
-	*k = (struct os_compare){ .done = true, .conc = conc->lat_sum.p50,
-				  .alone = alone->lat_sum.p50, .n_alone = alone->n };
-	k->diff = (s64)k->alone - (s64)k->conc;
-	k->tol = hypot_u64(median_band(conc->lat, conc->n), median_band(alone->lat, alone->n)) +
-		 step;
-	return !conc->n || !alone->n || (u64)(k->diff < 0 ? -k->diff : k->diff) <= k->tol;
-}
-
-/* Compares device i's concurrent series with a series of it alone (a
- * screen, or with `full` its whole series alone, which then replaces the
- * concurrent one in its test). */
-static bool os_compare_alone(int i, bool full, int want, u64 budget, enum plant plant)
-{
-	static struct oneshot_counts alone[2];
-	static struct oneshot_counts conc[2];
-	static u64 conc_lat[2][ONESHOT_MAX];
 	struct os_result *r = &res[i];
-	bool ok = true;
+	struct os_compare *k = &r->cmp[mode];
+	struct oneshot_counts *c = &r->c[mode];
+	u64 *sh = shared_ns[i][mode];
+	int nsh = r->nshared[mode];
+	u64 step = mode == WAIT_POLL ? c->step_sum.p50 : 0;
 
-	/* Keep the concurrent samples: a full series alone overwrites them. */
-	for (int m = 0; m < 2; m++) {
-		conc[m] = r->c[m];
-		conc[m].lat = conc_lat[m];
-		__builtin_memcpy(conc_lat[m], r->c[m].lat, sizeof(u64) * (size_t)r->c[m].n);
-	}
-	alone[0] = alone[1] = (struct oneshot_counts){ 0 };
-	if (full) {
-		os_alone(i, want, budget, plant, NULL);
-		alone[0] = r->c[0];
-		alone[1] = r->c[1];
-	} else {
-		os_alone(i, MIN(want, ONESHOT_SCREEN), budget / 4, PLANT_NONE, alone);
-	}
-	for (int m = 0; m < 2; m++) {
-		if (m == WAIT_HALT && !r->halted)
-			break;
-		ok &= os_agree(&conc[m], &alone[m], m == WAIT_POLL ? conc[0].step_sum.p50 : 0,
-			       &r->cmp[m]);
-	}
-	return ok;
+	*k = (struct os_compare){ .done = nsh > 0 && nso > 0, .n_alone = nso, .n_shared = nsh };
+	if (!k->done)
+		return true;
+	k->tol = hypot_u64(median_band(sh, nsh), median_band(so, nso)) + c->guard_ns + step;
+	k->conc = sh[(nsh - 1) / 2];
+	k->alone = so[(nso - 1) / 2];
+	k->diff = (s64)k->conc - (s64)k->alone;
+	return (u64)(k->diff < 0 ? -k->diff : k->diff) <= k->tol;
 }
 
 /*
  * Measures every selected oneshot device (all of them when the check is
- * selected), in as few windows as their hardware allows, then the check:
- * by default the first per-CPU device that shared a window (with
- * `thorough` every device that did) is measured alone for a screen; where
- * a screen disagrees, every device that shared a window is measured again
- * alone in full, and its test reports that.
+ * selected), in as few windows as their hardware allows, then compares
+ * each shared device's shared and solo rounds; where any disagree, every
+ * device that shared a window is measured again alone, and its test
+ * reports that.
  */
 static void oneshot_all(struct test_env *env)
 {
@@ -447,7 +415,7 @@ static void oneshot_all(struct test_env *env)
 		    (!check && !test_selected(os_names[i], "oneshot")))
 			continue;
 		for (g = 0; g < ng; g++) {
-			bool fits = true;
+			bool fits = gn[g] < ONESHOT_GROUP;
 
 			for (int j = 0; j < gn[g]; j++)
 				fits &= !clash(ce, res[group[g][j]].ce);
@@ -455,33 +423,28 @@ static void oneshot_all(struct test_env *env)
 				break;
 		}
 		ng += g == ng;
-		res[i].group = g;
 		group[g][gn[g]++] = i;
 	}
-	for (int g = 0; g < ng; g++) {
-		if (gn[g] == 1)
-			os_alone(group[g][0], want, budget, plant, NULL);
-		else
-			os_window(group[g], gn[g], want, budget, plant, NULL, NULL);
-	}
-	for (int i = 0; check && i < OS_DEVS; i++) {
-		if (!res[i].measured || !res[i].with[0] ||
-		    (!thorough && (os_checked || !(res[i].ce->features & CE_PERCPU))))
-			continue;
-		os_checked = true;
-		ok &= os_compare_alone(i, false, want, budget, plant);
-	}
+	for (int g = 0; g < ng; g++)
+		os_window(group[g], gn[g], want, budget, plant,
+			  gn[g] == 1 ? backstop_for(res[group[g][0]].ce) : NULL);
+	for (int i = 0; i < OS_DEVS; i++)
+		for (int mode = 0; mode < 2 && res[i].measured && res[i].with[0]; mode++)
+			ok &= os_agree(i, mode, solo_ns[i][mode], res[i].nsolo[mode]);
 	if (ok)
 		return;
+	/* A screen: each device that shared a window is measured alone in
+	 * full, its test reports that, and the shared rounds are compared
+	 * again with it (the solo rounds are few). */
 	os_fallback = true;
 	steal_note_remeasured();
 	for (int i = 0; i < OS_DEVS; i++) {
 		if (!res[i].measured || !res[i].with[0])
 			continue;
-		if (res[i].cmp[0].done)
-			os_compare_alone(i, true, want, budget, plant);
-		else
-			os_alone(i, want, budget, plant, NULL);
+		os_window(&i, 1, want, budget, plant, backstop_for(res[i].ce));
+		for (int mode = 0; mode < 2; mode++)
+			if (res[i].cmp[mode].done)
+				os_agree(i, mode, res[i].c[mode].lat, res[i].c[mode].n);
 	}
 }
 
@@ -517,13 +480,12 @@ enum verdict ce_oneshot(const char *name, struct test_env *env)
 
 /*
  * Interference: the oneshot tests measured their devices in shared
- * windows, each on its own vector. Their median latencies must agree with
- * the same device's measured alone: by default the first per-CPU device
- * that shared a window, with `thorough` every one that did, per waiting
- * mode, within the 3-sigma bands of both medians (order statistics)
- * combined, plus one poll step. Where a screen alone disagrees, every
- * device that shared a window was measured again alone in full, its test
- * reports that series, and the comparison here is with it.
+ * windows, each on its own vector, and every fourth block of rounds each
+ * device alone in turn (solo rounds) in the same window. Per device and
+ * waiting mode, the median latency of its shared rounds must agree with
+ * that of its solo rounds (os_agree). Where any did not, every device that
+ * shared a window was measured again alone in full, and its test reports
+ * that series.
  */
 enum verdict ce_oneshot_concurrent(struct test_env *env)
 {
@@ -542,10 +504,13 @@ enum verdict ce_oneshot_concurrent(struct test_env *env)
 			if (!k->done)
 				continue;
 			any = true;
-			diag("%s %s: p50 %lu ns with %s, %lu ns alone (%d samples%s); tol = band of "
-			     "each median combined + a poll step = %lu ns", os_names[i],
-			     mode_name[mode], k->conc, r->with, k->alone, k->n_alone,
-			     r->alone ? ", its whole series" : ", a screen", k->tol);
+			diag("%s %s: p50 %lu ns over %d samples in rounds shared with %s, %lu ns over "
+			     "%d alone (%s); tol = 3-sigma bands of both medians "
+			     "combined + the interference guard %lu ns%s = %lu ns", os_names[i],
+			     mode_name[mode], k->conc, k->n_shared, r->with, k->alone, k->n_alone,
+			     r->alone ? "its whole series alone, after its solo rounds disagreed" :
+			     "solo rounds in the same window", r->c[mode].guard_ns,
+			     mode == WAIT_POLL ? " + a poll step" : "", k->tol);
 			snprintf_(m, sizeof(m), "%s.oneshot.%s.alone_diff_ns", os_names[i],
 				  mode_name[mode]);
 			v = verdict_merge(v, check_within(m, k->diff, 0, (s64)k->tol, 0, "ns"));
@@ -554,7 +519,7 @@ enum verdict ce_oneshot_concurrent(struct test_env *env)
 	if (!any)
 		return skip("no oneshot device shared a window with another");
 	if (os_fallback)
-		diag("a screen alone disagreed: every oneshot test that shared a window measured "
-		     "its device alone");
+		diag("the figures disagreed: every oneshot test that shared a window measured its "
+		     "device alone again, and reported that");
 	return v;
 }

@@ -7,9 +7,9 @@
  * reached the event (clockevent.passed) while an earlier event is
  * outstanding, is stale; one before the device's count with none
  * outstanding is early by the device's count. A sample the host held up
- * is spoiled, one another device of the window held up is disturbed: the
- * caller's window takes either again (bounded), and after that keeps it
- * (the time the host held it up taken off).
+ * is spoiled and taken again (bounded; after that kept with the time the
+ * host held it up taken off); one another device of the window may have
+ * held up is counted as disturbed.
  */
 #ifndef TESTS_ONESHOT_SAMPLE_H
 #define TESTS_ONESHOT_SAMPLE_H
@@ -26,8 +26,7 @@
 #define ONESHOT_PLANT_NS	100000000ul
 #define DRAIN_NS		2000000ul	/* for a missed (-ETIME) event */
 /* Samples taken again per device and waiting mode, at most, when the host
- * spoils them, and as many when another device of the window disturbs
- * them; after that they are kept (the host's time taken off). */
+ * spoils them; after that they are kept (the host's time taken off). */
 #define ONESHOT_REMEASURE	64
 /* Devices in one window, at most. */
 #define ONESHOT_GROUP		4
@@ -38,7 +37,7 @@ enum wait_mode { WAIT_POLL, WAIT_HALT };
 enum plant { PLANT_NONE, PLANT_EARLY, PLANT_LOST };
 
 /* What one programmed event came to. */
-enum sample_outcome { SAMPLE_OK, SAMPLE_MISSED, SAMPLE_LOST, SAMPLE_SPOILED, SAMPLE_DISTURBED };
+enum sample_outcome { SAMPLE_OK, SAMPLE_MISSED, SAMPLE_LOST, SAMPLE_SPOILED };
 
 /* Events programmed and not seen, which may still be on their way: a
  * missed one (-ETIME) not seen within DRAIN_NS, or one given up as lost.
@@ -65,9 +64,8 @@ struct oneshot_counts {
 				 * the event, none outstanding */
 	int remeasured;		/* samples taken again: the host held them up */
 	int excused;		/* of the samples kept, those the host held up */
-	int disturbed;		/* samples taken again: another device of the window
-				 * (its interrupt, or its programming) held them up */
-	int disturbed_kept;	/* ... kept, the re-measurements used up */
+	int disturbed;		/* samples kept that another device of the window (its
+				 * interrupt, or its programming) may have held up */
 	int unjudged;		/* never came while the host was away for most of
 				 * the wait, after the re-measurements ran out */
 	u64 *lat, *step;
@@ -76,6 +74,8 @@ struct oneshot_counts {
 	s64 early_after;	/* the worst early one: cycles after programming began */
 	u64 others;		/* halt: HLTs ended by an interrupt of no device waited for */
 	u64 ns;			/* how long the series took */
+	u64 guard_ns;		/* the interference guard (the largest of the rounds) */
+	u64 stagger_ns;		/* places apart in a round (the largest) */
 	struct summary lat_sum, step_sum;
 };
 
@@ -86,6 +86,11 @@ struct oneshot_dev {
 	struct oneshot_counts *c;
 	int want;
 	u64 stop;
+	/* Optional (n > 1): the samples of its solo rounds (alone in the
+	 * window) and of its shared ones, kept as well to compare them;
+	 * at most c->max each. */
+	u64 *solo, *shared;
+	int nsolo, nshared;
 	/* the sample in flight (oneshot_sample.c) */
 	u64 before, prog, prog_end, end;
 	u64 irq, due, unc;	/* its event's stamp, due time and uncertainty, kept
@@ -97,7 +102,10 @@ struct oneshot_dev {
  * Takes the series of g[0..n) (n <= ONESHOT_GROUP; devices that may run
  * at once: no two sharing hardware) in one window of c->mode: rounds of
  * one sample per device still short of its want and before its stop, at
- * deltas_ns[round % 4] plus stagger_ns per place in the round. A halted
+ * deltas_ns[round % 4] plus stagger_ns per place in the round. With n > 1
+ * every fourth block of four rounds (one of each delta) is solo: one
+ * device alone, in turn, so that each device has samples alone taken in
+ * the same window, under the same host, as its shared ones. A halted
  * wait is bounded by bs (a device of none of g, armed past the loss bound;
  * NULL when n > 1: the devices then bound each other). Each c must be
  * zeroed but for mode, plant, max, lat, step and out.
