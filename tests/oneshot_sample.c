@@ -431,7 +431,7 @@ void oneshot_window(struct oneshot_dev *g, int n, const u64 *deltas_ns, u64 stag
 	for (int r = 0;; r++) {
 		struct oneshot_dev *in[ONESHOT_GROUP], run[ONESHOT_GROUP], *partner;
 		enum sample_outcome o[ONESHOT_GROUP];
-		int k = 0, solo = n > 1 && (r / 4) % 4 == 3 ? (r / 16) % n : -1;
+		int b = r / 4, k = 0, solo = n > 1 && b && (b - 1) % (4 * n) < n ? (b - 1) % (4 * n) : -1;
 		u64 now = rdtsc_ordered(), t0;
 
 		for (int i = 0; i < n && k < ONESHOT_GROUP; i++)

@@ -103,9 +103,10 @@ struct oneshot_dev {
  * at once: no two sharing hardware) in one window of c->mode: rounds of
  * one sample per device still short of its want and before its stop, at
  * deltas_ns[round % 4] plus stagger_ns per place in the round. With n > 1
- * every fourth block of four rounds (one of each delta) is solo: one
- * device alone, in turn, so that each device has samples alone taken in
- * the same window, under the same host, as its shared ones. A halted
+ * blocks of four rounds (one of each delta) are solo, one device alone:
+ * blocks 1..n, then every 4n blocks again, so that each device has early
+ * on samples alone taken in the same window, under the same host, as its
+ * shared ones (an eighth of its rounds for two devices). A halted
  * wait is bounded by bs (a device of none of g, armed past the loss bound;
  * NULL when n > 1: the devices then bound each other). Each c must be
  * zeroed but for mode, plant, max, lat, step and out.
