@@ -325,7 +325,7 @@ static void os_window(const int *idx, int n, int want, u64 budget, enum plant pl
 		for (int i = 0; i < n; i++)
 			g[i].stop = start + ns_to_tsc(budget);
 		oneshot_window(g, n, deltas_ns, stagger_ns, n == 1 ? bs : NULL);
-		for (int i = 0; i < n; i++) {
+		for (int i = 0; i < n && n > 1; i++) {
 			res[idx[i]].nsolo[mode] = g[i].nsolo;
 			res[idx[i]].nshared[mode] = g[i].nshared;
 			for (int j = 0; plant_shared && j < g[i].nshared; j++)
