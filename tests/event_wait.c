@@ -24,36 +24,6 @@ bool wait_event(struct clockevent *ce, u64 after, u64 end, struct poll_stats *ps
 	return got;
 }
 
-/* The check runs with interrupts off and STI's one-instruction shadow
- * makes STI;HLT atomic: an event that comes after the check still ends the
- * HLT. Without a bound a lost event would halt for ever. */
-bool halt_wait(struct clockevent *ce, u64 after, u64 end, struct clockevent *bs,
-	       u64 bs_before, u64 *others)
-{
-	bool got;
-
-	for (;;) {
-		irq_disable();
-		if (ce->events > after) {
-			got = true;
-			break;
-		}
-		if (rdtsc_ordered() > end) {
-			got = false;
-			break;
-		}
-		if (!bs || bs->events != bs_before) {
-			irq_enable();
-			return wait_event(ce, after, end, NULL, NULL);
-		}
-		__asm__ volatile("sti; hlt" ::: "memory");
-		if (ce->events <= after)
-			(*others)++;
-	}
-	irq_enable();
-	return got;
-}
-
 /* The "lapic" and "tscdeadline" clockevents are one LVT, and the HPET in
  * legacy-replacement mode takes the PIT's IRQ0: a per-CPU device is
  * bounded by a global one and the other way round. */

@@ -36,11 +36,16 @@
  * clockevents are one LVT, and an HPET in legacy replacement takes the
  * PIT's IRQ0, so under QEMU hpet+lapic share one window and pit with
  * tscdeadline the next. In a window every device gets one sample a round,
- * all at the round's delta, ONESHOT_STAGGER_NS apart from place to place
- * (the places turn round by round), so that two events seldom fall due
- * within one handler's reach; the rest, held up by another device's
- * handler or programming, are taken again (oneshot_sample.c). Each device
- * keeps its own samples, counts, early/lost/stale checks and verdict.
+ * all at the round's delta, at least ONESHOT_STAGGER_NS (and two handlers)
+ * apart from place to place (the places turn round by round), so that two
+ * events seldom fall due within one handler's reach; those that were
+ * taken right after another device's handler or programming are counted
+ * (oneshot_sample.c). Blocks of rounds with one device alone in turn give
+ * each device solo figures from the same window, which
+ * lapic.oneshot_concurrent checks the shared ones against; where they
+ * disagree every device that shared a window is measured alone. Each
+ * device keeps its own samples, counts, early/lost/stale checks and
+ * verdict.
  */
 #define OS_DEVS			4
 #define ONESHOT_STAGGER_NS	20000ull
@@ -74,6 +79,7 @@ static u64 stagger_ns = ONESHOT_STAGGER_NS;
 /* plant=oneshot_concurrent: the shared rounds' latencies read this late. */
 #define ONESHOT_PLANT_SHARED_NS	200000ull
 static bool plant_shared;
+#define ONESHOT_DRIFT_DIV	4
 
 static void print_histogram(const char *name, const u64 *v, int n)
 {
@@ -198,7 +204,7 @@ static void report_all(const char *name, const struct os_result *r, u64 min_ns, 
 	     ce->route, min_ns, want, budget / 1000000, ONESHOT_WAIT_NS / 1000000);
 	if (r->with[0] && !r->alone)
 		diag("%s: measured in one window with %s, each on its own vector, due %lu us apart "
-		     "from place to place, every fourth block of rounds one device alone in turn; %d "
+		     "from place to place, blocks of rounds with one device alone in turn; %d "
 		     "samples taken within %lu ns after another device's interrupt or programming, "
 		     "which may have held them up (counted, kept); lapic.oneshot_concurrent compares "
 		     "the shared rounds with the solo ones", name, r->with,
@@ -364,12 +370,14 @@ static u64 median_band(u64 *v, int n)
 }
 
 /*
- * Shared against solo rounds of device i in one mode (the same window,
- * the same host): their medians must agree within their 3-sigma bands
- * combined, plus what interference could add unseen (a sample taken
- * within the guard after another device's busy interval was taken again;
- * one later was not held up) and one poll step (the polled wait's
- * granularity). False when they disagree.
+ * Shared against solo rounds of device i in one mode (the same window):
+ * their medians must agree within their 3-sigma bands combined, plus the
+ * interference guard (oneshot_sample.c), one poll step (the polled wait's
+ * granularity) and a quarter of the larger median: the host's load moves
+ * a latency median between blocks of one window by that much (TCG at load
+ * 11 on 2 cores: 19 us of 36 us halted, a median band of 7 us), which the
+ * bands of samples taken under a steady load do not cover. False when
+ * they disagree.
  */
 static bool os_agree(int i, int mode, u64 *so, int nso)
 {
@@ -383,9 +391,10 @@ static bool os_agree(int i, int mode, u64 *so, int nso)
 	*k = (struct os_compare){ .done = nsh > 0 && nso > 0, .n_alone = nso, .n_shared = nsh };
 	if (!k->done)
 		return true;
-	k->tol = hypot_u64(median_band(sh, nsh), median_band(so, nso)) + c->guard_ns + step;
 	k->conc = sh[(nsh - 1) / 2];
 	k->alone = so[(nso - 1) / 2];
+	k->tol = hypot_u64(median_band(sh, nsh), median_band(so, nso)) + c->guard_ns + step +
+		 MAX(k->conc, k->alone) / ONESHOT_DRIFT_DIV;
 	k->diff = (s64)k->conc - (s64)k->alone;
 	return (u64)(k->diff < 0 ? -k->diff : k->diff) <= k->tol;
 }
@@ -518,7 +527,7 @@ enum verdict ce_oneshot_concurrent(struct test_env *env)
 			any = true;
 			diag("%s %s: p50 %lu ns over %d samples in rounds shared with %s, %lu ns over "
 			     "%d alone (%s); tol = 3-sigma bands of both medians combined + the "
-			     "interference guard %lu ns%s = %lu ns", os_names[i], mode_name[mode],
+			     "interference guard %lu ns%s + a quarter of the larger median = %lu ns", os_names[i], mode_name[mode],
 			     k->conc, k->n_shared, r->with, k->alone, k->n_alone,
 			     r->alone ? "its whole series alone, after its solo rounds disagreed" :
 			     "solo rounds in the same window", r->c[mode].guard_ns,
