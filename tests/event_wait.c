@@ -1,5 +1,5 @@
-/* Waiting for a clockevent's next event, polling the TSC or halted, and
- * the second device that bounds a halted wait. It must not judge what it
+/* Waiting for a clockevent's next event by polling the TSC, and the
+ * second device that bounds a halted wait. It must not judge what it
  * waited for (the tests do), and every wait it makes has a bound. */
 #include "event_wait.h"
 #include "arch-x86/cpu.h"
