@@ -361,9 +361,9 @@ static u64 median_band(u64 *v, int n)
 	u64 k = (3 * isqrt_u64((u64)n) + 1) / 2;
 	u64 lo, hi;
 
+	sort_u64(v, (size_t)n);
 	if (n < 2)
 		return 0;
-	sort_u64(v, (size_t)n);
 	lo = (u64)n / 2 > k ? (u64)n / 2 - k : 0;
 	hi = MIN((u64)n / 2 + k, (u64)n - 1);
 	return (v[hi] - v[lo]) / 2;
@@ -394,10 +394,11 @@ static bool os_agree(int i, int mode, u64 *so, int nso)
 	*k = (struct os_compare){ .done = nsh > 0 && nso > 0, .n_alone = nso, .n_shared = nsh };
 	if (!k->done)
 		return true;
+	/* median_band sorts both: the medians are read after it. */
+	k->tol = hypot_u64(median_band(sh, nsh), median_band(so, nso)) + c->guard_ns + step;
 	k->conc = sh[(nsh - 1) / 2];
 	k->alone = so[(nso - 1) / 2];
-	k->tol = hypot_u64(median_band(sh, nsh), median_band(so, nso)) + c->guard_ns + step +
-		 MAX(k->conc, k->alone) / ONESHOT_DRIFT_DIV;
+	k->tol += MAX(k->conc, k->alone) / ONESHOT_DRIFT_DIV;
 	k->diff = (s64)k->conc - (s64)k->alone;
 	return (u64)(k->diff < 0 ? -k->diff : k->diff) <= k->tol;
 }
