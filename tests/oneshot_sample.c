@@ -450,8 +450,13 @@ void oneshot_window(struct oneshot_dev *g, int n, const u64 *deltas_ns, u64 stag
 			run[i].end = 0;
 			o[i] = SAMPLE_OK;
 		}
-		/* A solo round halted is bounded by a partner armed past it. */
-		partner = solo >= 0 && g[0].c->mode == WAIT_HALT ? &g[(solo + 1) % n] : NULL;
+		/* A round of one device halted (a solo round, or the others
+		 * done) is bounded by a partner armed past it, as a device alone
+		 * is by bs. */
+		partner = NULL;
+		for (int i = 0; k == 1 && n > 1 && g[0].c->mode == WAIT_HALT && !partner && i < n; i++)
+			if (&g[i] != in[0])
+				partner = &g[i];
 		t0 = rdtsc_ordered();
 		round_of(run, k, r, deltas_ns[r % 4], stagger_ns, solo >= 0,
 			 partner ? partner->ce : bs, &w, o);
