@@ -228,11 +228,21 @@ static bool arm_as_backstop(struct oneshot_dev *g, int n, struct oneshot_dev *d)
 	for (int i = 0; i < n; i++)
 		if (g[i].waiting)
 			last = MAX(last, g[i].end);
+	d->backstop = false;
+	d->bs_events = d->ce->events;
 	if (last > now &&
 	    clockevent_program(d->ce, mul_div_u64(tsc_to_ns(last - now) + 1000000, d->ce->freq_hz,
 						  1000000000ull)) == 0)
 		d->backstop = true;
 	return d->backstop;
+}
+
+/* A backstop bounds a HLT only until it fires: one whose range is shorter
+ * than the wait (the PIT's 55 ms) fires before the bound, and is armed
+ * again (or the wait polls). */
+static bool backstop_armed(const struct oneshot_dev *d)
+{
+	return d->backstop && d->ce->events == d->bs_events;
 }
 
 /*
@@ -243,14 +253,14 @@ static bool arm_as_backstop(struct oneshot_dev *g, int n, struct oneshot_dev *d)
  * event comes is armed as the backstop); else the wait polls.
  */
 static void wait_all(struct oneshot_dev *g, int n, bool halt, struct clockevent *bs,
-		     struct watch *w, struct poll_stats *ps)
+		     u64 bs_before, struct watch *w, struct poll_stats *ps)
 {
 	u64 first = halt ? rdtsc_ordered() : watch_poll(w), now = first, polls = 1;
 	int hlt_from = nbusy;
 
 	for (;;) {
 		int waiting = 0, armed = 0;
-		bool backstop = bs != NULL, came = false;
+		bool backstop = bs && bs->events == bs_before, came = false;
 
 		for (int i = 0; i < n; i++) {
 			struct oneshot_dev *d = &g[i];
@@ -276,8 +286,8 @@ static void wait_all(struct oneshot_dev *g, int n, bool halt, struct clockevent 
 		if (!waiting)
 			break;
 		for (int i = 0; i < n; i++)
-			backstop |= g[i].backstop;
-		for (int i = 0; halt && !backstop && armed < 2 && i < n; i++)
+			backstop |= backstop_armed(&g[i]);
+		for (int i = 0; halt && !backstop && !bs && armed < 2 && i < n; i++)
 			if (!g[i].waiting && g[i].got)
 				backstop = arm_as_backstop(g, n, &g[i]);
 		if (!halt || (!backstop && armed < 2)) {
@@ -323,7 +333,7 @@ static void round_of(struct oneshot_dev *g, int n, int r, u64 delta_ns, u64 stag
 	struct poll_stats ps = { 0, 0 };
 	static u64 h[HANDLERS];
 	unsigned nh = MIN(nhandler, HANDLERS);
-	u64 hmed;
+	u64 hmed, bs_before;
 
 	__builtin_memcpy(h, handler_ns, sizeof(h));
 	hmed = nh ? tsc_to_ns(select_u64(h, nh, nh / 2)) : 0;
@@ -335,6 +345,7 @@ static void round_of(struct oneshot_dev *g, int n, int r, u64 delta_ns, u64 stag
 		g[i].c->stagger_ns = MAX(g[i].c->stagger_ns, n > 1 ? stagger_ns : 0);
 	}
 	nbusy = 0;
+	bs_before = bs ? bs->events : 0;
 	if (halt && bs && !arm_backstop(bs, delta_ns + (u64)n * stagger_ns + ONESHOT_WAIT_NS +
 					    1000000))
 		bs = NULL;	/* the halted waits then poll */
@@ -359,9 +370,9 @@ static void round_of(struct oneshot_dev *g, int n, int r, u64 delta_ns, u64 stag
 		if (n > 1)
 			busy_add(ce, d->prog, d->prog_end);
 	}
-	wait_all(g, n, halt, bs, w, &ps);
+	wait_all(g, n, halt, halt ? bs : NULL, bs_before, w, &ps);
 	watch_end(w);
-	if (bs)
+	if (halt && bs)
 		bs->shutdown(bs);
 	for (int i = 0; i < n; i++) {
 		struct oneshot_dev *d = &g[i];

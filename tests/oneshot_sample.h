@@ -96,6 +96,7 @@ struct oneshot_dev {
 	u64 irq, due, unc;	/* its event's stamp, due time and uncertainty, kept
 				 * when it came (the device may be armed again) */
 	bool waiting, armed, planted, got, backstop;
+	u64 bs_events;		/* its count when armed as the backstop */
 };
 
 /*
