@@ -44,6 +44,7 @@
  * apart from this: they use only the device's own stamps and count.
  */
 #define BUSY_MAX		32
+#define WARM_UP_NS		5000000ull	/* past a warm-up event's due time */
 #define BUSY_GUARD_NS		2000ull
 
 struct busy {
@@ -483,6 +484,30 @@ static void round_of(struct oneshot_dev *g, int n, int r, u64 delta_ns, u64 stag
 	}
 }
 
+/*
+ * Before a window, one event of each device that is no sample: an edge
+ * an interrupt controller held while the input was masked (the HPET gives
+ * IRQ0 back to the PIT masked, and that makes an edge; the PIT's own
+ * shutdown makes one) is delivered when the device's first programming
+ * unmasks it, and would be taken for an interrupt before the device's
+ * count reached that event (under KVM pit.oneshot FAILed so once in 5
+ * runs, its window straight after the HPET's). What comes here is not
+ * counted: it is the previous window's.
+ */
+static void warm_up(struct oneshot_dev *d)
+{
+	struct clockevent *ce = d->ce;
+	u64 end;
+
+	if (ce->set_next_event(ce, ce->min_delta))
+		return;
+	end = ce->due_tsc + ns_to_tsc(WARM_UP_NS);
+	while (rdtsc_ordered() < end)
+		cpu_relax();
+	if (d->c->out->seen)
+		d->c->out->seen = ce->events;
+}
+
 void oneshot_window(struct oneshot_dev *g, int n, const u64 *deltas_ns, u64 stagger_ns,
 		    struct clockevent *bs)
 {
@@ -493,6 +518,7 @@ void oneshot_window(struct oneshot_dev *g, int n, const u64 *deltas_ns, u64 stag
 	for (int i = 0; i < n; i++) {
 		g[i].ce->handler = window_handler;
 		g[i].ce->check_passed = g[i].ce->passed != NULL;
+		warm_up(&g[i]);
 	}
 	for (int r = 0;; r++) {
 		struct oneshot_dev *in[ONESHOT_GROUP], run[ONESHOT_GROUP], *partner;
