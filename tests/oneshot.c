@@ -81,10 +81,11 @@ static u64 stagger_ns = ONESHOT_STAGGER_NS;
 static bool plant_shared;
 #define ONESHOT_DRIFT_DIV	2
 /* Fewer samples than this on either side are not compared: the median of
- * a few is one sample, which the host may have held up (a KVM run at load
- * 10 on 2 cores left 1 to 6 solo samples a mode, and a screen on them sent
- * every device to be measured again alone). */
-#define ONESHOT_CMP_MIN		8
+ * one or two is one sample, which the host may have held up (a KVM run at
+ * load 10 on 2 cores left 1 to 6 solo samples a mode, and a screen on
+ * them sent every device to be measured again alone; with 8 at least,
+ * such runs had nothing left to compare). */
+#define ONESHOT_CMP_MIN		4
 
 static void print_histogram(const char *name, const u64 *v, int n)
 {
