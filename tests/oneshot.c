@@ -75,7 +75,6 @@ static u64 lat_ns[OS_DEVS][2][ONESHOT_MAX];
 static u64 step_ns[OS_DEVS][ONESHOT_MAX];
 static u64 solo_ns[OS_DEVS][2][ONESHOT_MAX], shared_ns[OS_DEVS][2][ONESHOT_MAX];
 static bool os_measured, os_fallback;
-static u64 stagger_ns = ONESHOT_STAGGER_NS;
 /* plant=oneshot_concurrent: the shared rounds' latencies read this late. */
 #define ONESHOT_PLANT_SHARED_NS	200000ull
 static bool plant_shared;
@@ -336,7 +335,7 @@ static void os_window(const int *idx, int n, int want, u64 budget, enum plant pl
 		start = rdtsc_ordered();
 		for (int i = 0; i < n; i++)
 			g[i].stop = start + ns_to_tsc(budget);
-		oneshot_window(g, n, deltas_ns, stagger_ns, n == 1 ? bs : NULL);
+		oneshot_window(g, n, deltas_ns, ONESHOT_STAGGER_NS, n == 1 ? bs : NULL);
 		for (int i = 0; i < n && n > 1; i++) {
 			res[idx[i]].nsolo[mode] = g[i].nsolo;
 			res[idx[i]].nshared[mode] = g[i].nshared;
