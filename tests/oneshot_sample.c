@@ -508,13 +508,15 @@ static void warm_up(struct oneshot_dev *d)
 		/* Refused: QEMU's HPET fires anyway; let that come here. */
 		wait_event(ce, before, rdtsc_ordered() + ns_to_tsc(DRAIN_NS), NULL, NULL);
 	} else {
-		/* Until its own interrupt (stamped at its due time or after:
-		 * a held edge comes first), at most the loss bound: on a busy
-		 * host it came more than WARM_UP_NS late, inside the first
-		 * round, where a planted lost sample took it for its own. */
+		/* Until its own interrupt (stamped at its due time or after,
+		 * within its bracket; a held edge comes first), at most the
+		 * loss bound: on a busy host it came more than 5 ms late,
+		 * inside the first round, where a planted lost sample took it
+		 * for its own. */
 		end = ce->due_tsc + ns_to_tsc(ONESHOT_WAIT_NS);
 		while (rdtsc_ordered() < end &&
-		       (ce->events == before || (s64)(ce->irq_tsc - ce->due_tsc) < 0))
+		       (ce->events == before ||
+			(s64)(ce->irq_tsc - ce->due_tsc) < early_limit(ce, ce->due_unc)))
 			cpu_relax();
 		end = rdtsc_ordered() + ns_to_tsc(WARM_UP_NS);
 		while (rdtsc_ordered() < end)
@@ -536,6 +538,10 @@ void oneshot_window(struct oneshot_dev *g, int n, const u64 *deltas_ns, u64 stag
 		g[i].ce->check_passed = g[i].ce->passed != NULL;
 		warm_up(&g[i]);
 	}
+	/* The warm-up is not the series': its time is given back. */
+	for (int i = 0; i < n; i++)
+		g[i].stop += rdtsc_ordered() - start;
+	start = rdtsc_ordered();
 	for (int r = 0;; r++) {
 		struct oneshot_dev *in[ONESHOT_GROUP], run[ONESHOT_GROUP], *partner;
 		struct clockevent *rbs;
