@@ -63,8 +63,10 @@ static void read_one(struct read_window *w, struct rw_source *s, u64 slow)
 	}
 	w->t1 = b;
 	keep_cost(s, b - a);
+	/* Planted: a millisecond behind the read before it, which may be
+	 * a turn of the other counters earlier. */
 	if (++s->reads == 11 && s->back)
-		raw = (raw - s->back) & cs->mask;
+		raw = (s->e.last - s->back) & cs->mask;
 	if (b - s->prev_a < s->plain_cyc) {
 		total = cs_extend(&s->e, cs, raw);
 	} else {

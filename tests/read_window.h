@@ -46,7 +46,7 @@ struct rw_source {
 	/* Running state: the extended count, the previous read's bracket,
 	 * and how long after it a read extends plainly (TSC cycles). */
 	u64 total, prev_a, prev_b, plain_cyc;
-	u64 back;		/* planted: ticks its 11th read is stepped back */
+	u64 back;		/* planted: ticks its 11th read steps back */
 	u64 samples[RW_COST_KEEP];
 };
 
@@ -70,7 +70,8 @@ struct read_window {
  * every counter has RW_COST_MIN reads, or once every counter has RW_ENOUGH
  * reads, and at RW_BOUND_NS whatever it has. Later calls return the same.
  * The planted faults apply here: plant=read_cost makes every read 200 us
- * slower, plant=monotonic steps one read of each counter a millisecond back.
+ * slower, plant=monotonic makes one read of each counter a millisecond
+ * behind the one before it.
  */
 const struct read_window *read_window(struct test_env *env);
 
