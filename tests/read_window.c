@@ -33,10 +33,15 @@ static void keep_cost(struct rw_source *s, u64 cyc)
 	if (--s->skip)
 		return;
 	if (s->kept == RW_COST_KEEP) {
+		/* Kept: reads stride, 2 stride, ...; now every other one, and
+		 * this read (an odd multiple) is not on the new grid: the
+		 * next one kept comes a stride later. */
 		for (u32 i = 0; i < RW_COST_KEEP / 2; i++)
 			s->samples[i] = s->samples[2 * i + 1];
 		s->kept = RW_COST_KEEP / 2;
+		s->skip = s->stride;
 		s->stride *= 2;
+		return;
 	}
 	s->samples[s->kept++] = cyc;
 	s->skip = s->stride;
@@ -114,12 +119,12 @@ static const char *window_end(const struct read_window *w, u64 now)
 		need |= w->s[i].reads < RW_COST_MIN;
 		more |= w->s[i].reads < RW_ENOUGH;
 	}
-	if (now - w->t0 >= ns_to_tsc(RW_BOUND_NS))
-		return "at the bound";
 	if (!more)
 		return "with enough reads";
 	if (!need && now - w->t0 >= ns_to_tsc(RW_SPAN_NS))
 		return "with the span and reads it needs";
+	if (now - w->t0 >= ns_to_tsc(RW_BOUND_NS))
+		return "at the bound";
 	return NULL;
 }
 
