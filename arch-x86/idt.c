@@ -7,6 +7,7 @@
 #include "platform.h"
 #include "percpu.h"
 #include "lib/console.h"
+#include "lib/offload.h"
 #include "lib/str.h"
 
 #define GDT_CODE	0x08
@@ -84,6 +85,35 @@ void idt_load_ap(void)
 	load_tables(false);
 }
 
+/* Gates from..to-1 to their entry stubs. */
+static void fill_gates(int from, int to)
+{
+	for (int v = from; v < to; v++) {
+		u64 a = (u64)(uintptr_t)(isr_stubs + 16 * v);
+
+		idt[v] = (struct idt_gate){
+			.off_lo = a & 0xFFFF, .sel = GDT_CODE,
+			/* Double fault and NMI run on their own stack, so a blown
+			 * stack is still reported rather than triple-faulting. */
+			.ist = (v == 8 || v == 2) ? 1 : 0,
+			.type = 0x8E, /* present, DPL 0, interrupt gate */
+			.off_mid = a >> 16 & 0xFFFF, .off_hi = a >> 32,
+		};
+	}
+}
+
+static u64 fill_job(void *arg)
+{
+	(void)arg;
+	fill_gates(VEC_FIRST_IRQ, 256);
+	return 0;
+}
+
+void idt_init_irqs(void)
+{
+	offload(fill_job, NULL);
+}
+
 void idt_init(void)
 {
 	u64 tss_base = (u64)(uintptr_t)&tss;
@@ -101,18 +131,7 @@ void idt_init(void)
 	tss.ist[0] = (u64)(uintptr_t)(ist_stack + IST_STACK_SIZE);
 	tss.iomap_base = sizeof(tss);
 
-	for (int v = 0; v < 256; v++) {
-		u64 a = (u64)(uintptr_t)(isr_stubs + 16 * v);
-
-		idt[v] = (struct idt_gate){
-			.off_lo = a & 0xFFFF, .sel = GDT_CODE,
-			/* Double fault and NMI run on their own stack, so a blown
-			 * stack is still reported rather than triple-faulting. */
-			.ist = (v == 8 || v == 2) ? 1 : 0,
-			.type = 0x8E, /* present, DPL 0, interrupt gate */
-			.off_mid = a >> 16 & 0xFFFF, .off_hi = a >> 32,
-		};
-	}
+	fill_gates(0, VEC_FIRST_IRQ);
 	/* #UD first checks for user_entry.S's way back from CPL 3. */
 	idt[6].off_lo = (u64)(uintptr_t)user_ud_entry & 0xFFFF;
 	idt[6].off_mid = (u64)(uintptr_t)user_ud_entry >> 16 & 0xFFFF;

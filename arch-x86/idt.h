@@ -21,8 +21,15 @@ struct jmp_ctx { u64 rbx, rbp, r12, r13, r14, r15, rsp, rip; };
 int ctx_save(struct jmp_ctx *c) __attribute__((returns_twice));
 void ctx_restore(struct jmp_ctx *c, int v) __attribute__((noreturn));
 
-/* Loads the GDT, TSS and IDT. Interrupts stay disabled. */
+/* Loads the GDT, TSS and IDT, with the exception gates (0-31) filled.
+ * Interrupts stay disabled. */
 void idt_init(void);
+/* The gates of the interrupt vectors (32-255), which idt_init leaves not
+ * present: filled at CPL 3 (lib/offload.h) once usermode_init has run,
+ * before interrupts are enabled, where the 224 gates took ~4 ms of
+ * interpreted ring 0 under kvm_pvm. */
+#define VEC_FIRST_IRQ	32
+void idt_init_irqs(void);
 /* The TSS's RSP0: the stack an interrupt taken at CPL 3 runs on (the boot
  * CPU's; user_entry.S sets it). */
 void *idt_rsp0_slot(void);

@@ -309,11 +309,26 @@ bool rtc_edge_pair(struct rtc_edge *e0, struct rtc_edge *e1)
  * last (the RTC's and the ruler's rates are known far better than that). */
 #define CATCH_NEAR_NS		20000000ull
 #define CATCH_LOST_NS		30000000000ull
-/* An edge caught is kept when placed within this: the windows' loop polls
- * less often than edge_wait where every poll is an exit (KVM: 150 us
- * against edge_wait's ~50), and tick.walltime's tolerance holds the
- * placement; a wider one leaves the edges to edge_wait. */
+/* A pair caught is kept when both edges are placed within RTC_UIP_LEAD_NS
+ * (as rtc.date takes its own edge) and one of them as well as edge_wait
+ * places edges here: within this, or taken by rtc_edge_catch_end's own
+ * loop, which polls as edge_wait does (one port read a turn: ~50 us
+ * under kvm_pvm on an idle host, ~77 at load 6). tick.walltime places
+ * both by every edge it saw, each carried by the ruler to the other's
+ * second within its allowance per second (tens of ppm against a known
+ * truth), so the wider edge is then placed within the narrow one's
+ * bracket and that. The windows' loop polls less often than edge_wait
+ * where every poll is an exit (KVM: ~290 us apart, edges placed to ~150
+ * us); the edge after such an edge is what rtc_edge_catch_end waits for. */
 #define CATCH_UNC_NS		50000ull
+/* The wider edge of a pair may be placed this widely by its own polls
+ * (the windows' loop under KVM at load 2: ~290 us, polls ~580 us apart),
+ * and is then placed by the narrow one carried a second by the ruler
+ * within CATCH_RATE_NS (an RTC off by more loses the pair, and is judged
+ * by the edges tick.walltime waits for then): what tick.walltime's own
+ * placement by every edge (within its tens of ppm) narrows further. */
+#define CATCH_WIDE_NS		1000000ull
+#define CATCH_RATE_NS		100000ull
 /* Two edges caught are kept when a second apart to this (5000 ppm). */
 #define CATCH_PAIR_NS		5000000ull
 /* rtc_edge_catch_end waits this much past a second after the last edge. */
@@ -326,11 +341,14 @@ bool rtc_edge_pair(struct rtc_edge *e0, struct rtc_edge *e1)
 static struct {
 	bool on, turned;	/* turned: UIP seen high, the new second not yet read */
 	bool paired;		/* rtc_edge_pair holds a pair: nothing more to poll */
+	bool tight;		/* polled by rtc_edge_catch_end's own loop */
+	bool prev_narrow;	/* prev placed as edge_wait places edges */
 	u64 lo;			/* a poll that saw UIP low in second s0 */
 	u64 near;		/* no polls before this TSC */
 	u64 last;		/* the last poll */
 	u32 sel;		/* cmos_selects when register A was selected */
 	struct rtc_edge prev;	/* the last edge caught, not yet confirmed */
+	struct rtc_catch_stats st;
 	u64 unix_s;		/* the second s0 is */
 	u8 s0, regb;
 } cat;
@@ -375,8 +393,10 @@ void rtc_edge_catch_end(bool pair)
 {
 	u64 end = cat.prev.tsc + ns_to_tsc(1000000000ull + CATCH_END_SLACK_NS);
 
+	cat.tight = true;
 	while (pair && cat.on && cat.prev.tsc && !rtc_edge_catch_poll() && rdtsc_ordered() < end)
 		cpu_relax();
+	cat.tight = false;
 	cat.on = false;
 }
 
@@ -384,29 +404,66 @@ void rtc_edge_catch_end(bool pair)
  * within RTC_UIP_LEAD_NS (a wider one is the host's doing, or spans more
  * than one second); the next is then polled for from shortly before it
  * is due. */
+/*
+ * The wider edge w of a pair placed by the narrow one n as well: n carried
+ * a second (later when later) by the ruler, within CATCH_RATE_NS more, must
+ * meet w, and w becomes where they meet. False when they do not meet or
+ * either is then wider than RTC_UIP_LEAD_NS.
+ */
+static bool place_by(struct rtc_edge *w, const struct rtc_edge *n, bool later)
+{
+	u64 sec = ns_to_tsc(1000000000ull), h = n->unc + ns_to_tsc(CATCH_RATE_NS);
+	u64 c = later ? n->tsc + sec : n->tsc - sec;
+	u64 lo = MAX(w->tsc - w->unc, c - h), hi = MIN(w->tsc + w->unc, c + h);
+
+	if (lo > hi)
+		return false;
+	w->unc = (hi - lo) / 2;
+	w->tsc = lo + w->unc;
+	return tsc_to_ns(w->unc) <= RTC_UIP_LEAD_NS && tsc_to_ns(n->unc) <= RTC_UIP_LEAD_NS;
+}
+
 static void catch_edge(u64 lo, u64 hi)
 {
 	struct rtc_edge e = { 0 };
+	bool narrow;
 
 	hi = MAX(hi, lo);
 	e.unc = (hi - lo) / 2;
 	e.tsc = lo + e.unc;
 	e.unix_s = cat.unix_s + 1;
-	if (tsc_to_ns(e.unc) > CATCH_UNC_NS)
+	cat.st.min_unc_ns = cat.st.edges++ ? MIN(cat.st.min_unc_ns, tsc_to_ns(e.unc)) :
+			    tsc_to_ns(e.unc);
+	cat.st.max_unc_ns = MAX(cat.st.max_unc_ns, tsc_to_ns(e.unc));
+	if (tsc_to_ns(e.unc) > CATCH_WIDE_NS)
 		return;
+	narrow = tsc_to_ns(e.unc) <= RTC_UIP_LEAD_NS &&
+		 (cat.tight || tsc_to_ns(e.unc) <= CATCH_UNC_NS);
 	/* Kept only as a pair a second apart (to CATCH_PAIR_NS) by the
 	 * ruler: each confirms the other's placement and second. A pair
 	 * further apart (an RTC off its rate, or a misread) is left to
 	 * rtc_second_edge's own waits. */
 	if (cat.prev.tsc && cat.prev.unix_s + 1 == e.unix_s &&
+	    (narrow || cat.prev_narrow) &&
 	    tsc_to_ns(e.tsc - cat.prev.tsc) >= 1000000000ull - CATCH_PAIR_NS &&
 	    tsc_to_ns(e.tsc - cat.prev.tsc) <= 1000000000ull + CATCH_PAIR_NS) {
-		edge_taken(&cat.prev);
-		edge_taken(&e);
-		cat.paired = true;
+		struct rtc_edge a = cat.prev, b = e;
+
+		if (narrow ? place_by(&a, &b, false) : place_by(&b, &a, true)) {
+			edge_taken(&a);
+			edge_taken(&b);
+			cat.paired = true;
+		}
 	}
 	cat.prev = e;
+	cat.prev_narrow = narrow;
 	cat.near = e.tsc + ns_to_tsc(1000000000ull - CATCH_NEAR_NS);
+}
+
+void rtc_edge_catch_stats(struct rtc_catch_stats *st)
+{
+	*st = cat.st;
+	st->paired = cat.paired;
 }
 
 /* The seconds now read sec: the second count moves on by as many. */

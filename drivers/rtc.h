@@ -94,18 +94,30 @@ bool rtc_last_edge(struct rtc_edge *e);
  * rtc_edge_catch_begin reads the time; rtc_edge_catch_poll, called on every
  * turn of the caller's loop, polls UIP as rtc_second_edge does (register A
  * and, after a gap, the seconds; no port access until the next edge is
- * near, none once two consecutive edges are held) and keeps each edge placed
- * within 50 us, as a pair of consecutive seconds a second
- * apart by the ruler (to 5 ms) each confirming the other; no single edge
- * is kept. It returns true once rtc_edge_pair holds a pair.
+ * near, none once two consecutive edges are held) and keeps edges as a
+ * pair of consecutive seconds a second apart by the ruler (to 5 ms), each
+ * confirming the other: one placed as edge_wait places edges (within 50
+ * us, or by rtc_edge_catch_end's own loop), the other within 1 ms by its
+ * own polls and within RTC_UIP_LEAD_NS once placed by the first carried a
+ * second by the ruler (within 100 ppm); no single edge is kept. It returns true once rtc_edge_pair holds a pair.
  * Register reads that IRQ8's handler may have reselected in between are
  * read again; while catching, that handler leaves register A selected.
  */
 void rtc_edge_catch_begin(const struct acpi_info *ai);
 bool rtc_edge_catch_poll(void);
 /* Stops catching; with pair, after waiting (at most a second and 50 ms
- * after the last edge caught) for the edge that completes a pair. */
+ * after the last edge caught within RTC_UIP_LEAD_NS) for the edge that
+ * completes a pair, in a loop of its own that places it as edge_wait
+ * does. */
 void rtc_edge_catch_end(bool pair);
+/* What the catcher saw: edges placed (any width), their narrowest and
+ * widest placement (+- ns), and whether a pair is held. */
+struct rtc_catch_stats {
+	u32 edges;
+	u64 min_unc_ns, max_unc_ns;
+	bool paired;
+};
+void rtc_edge_catch_stats(struct rtc_catch_stats *st);
 /* The newest two of the last few edges this run took (caught or waited
  * for) that are of consecutive seconds, each placed within
  * RTC_UIP_LEAD_NS; false when there are none. */

@@ -30,6 +30,10 @@ struct screen {
 	/* Draws character c (ASCII or a GLYPH_ code) at (row, col). The
 	 * caller keeps row and col inside the grid. */
 	void (*put)(int row, int col, u8 c, u8 attr);
+	/* Optional: draws the four cells cells[0..3] (attr << 8 | c each) at
+	 * (row, col..col+3), col a multiple of 4, in one store where each
+	 * store exits under a hypervisor (VGA text). NULL: put each. */
+	void (*put4)(int row, int col, const u16 *cells);
 	/* What every cell shows after the driver's init, as attr << 8 | c
 	 * (0: not known): whoever draws need not write it again, each write
 	 * being an exit under a hypervisor (VGA text). */

@@ -32,6 +32,10 @@ static u8 verdict_attr(enum verdict v)
 	return SCREEN_ATTR(fg[v], COL_BLACK);
 }
 
+/* Rows' quads of cells changed and not yet drawn, where the screen draws
+ * four cells a store (put4): bit q is cells 4q..4q+3. */
+static u64 dirty[MAX_ROWS];
+
 static void cell(int r, int c, u8 ch, u8 attr)
 {
 	u16 v = (u16)attr << 8 | ch;
@@ -39,7 +43,24 @@ static void cell(int r, int c, u8 ch, u8 attr)
 	if (r < 0 || r >= rows || c < 0 || c >= cols || shadow[r][c] == v)
 		return;
 	shadow[r][c] = v;
-	scr->put(r, c, ch, attr);
+	if (scr->put4)
+		dirty[r] |= 1ull << (c / 4);
+	else
+		scr->put(r, c, ch, attr);
+}
+
+/* Draws the quads changed since the last flush: each public function
+ * ends with it. */
+static void flush(void)
+{
+	if (!scr || !scr->put4)
+		return;
+	for (int r = 0; r < rows; r++)
+		for (int q = 0; dirty[r]; q++)
+			if (dirty[r] & 1ull << q) {
+				dirty[r] &= ~(1ull << q);
+				scr->put4(r, 4 * q, &shadow[r][4 * q]);
+			}
 }
 
 /* Writes text at (r, c) in attr and returns the column after it; with
@@ -61,6 +82,11 @@ void dashboard_init(const struct screen *s)
 		return;
 	cols = MIN(s->cols, MAX_COLS);
 	rows = MIN(s->rows, MAX_ROWS);
+	/* Quads need whole ones in a row, and a row's in a mask. */
+	if (s->put4 && cols % 4) {
+		scr = NULL;
+		return;
+	}
 	/* A screen the driver blanked as we would is not written again
 	 * (each cell an exit under a hypervisor, VGA text). */
 	if (s->blank == (TEXT << 8 | ' '))
@@ -70,6 +96,7 @@ void dashboard_init(const struct screen *s)
 	else
 		for (int r = 0; r < rows; r++)
 			text_at(r, 0, "", TEXT, true);
+	flush();
 	t0 = rdtsc();
 }
 
@@ -84,6 +111,7 @@ void dashboard_header(int n, const char *fmt, ...)
 	vsnprintf_(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	text_at(n, 0, line, n == 0 ? TITLE : TEXT, true);
+	flush();
 }
 
 /* The progress line and bar sit under the header; the table under them. */
@@ -124,6 +152,7 @@ void dashboard_plan(int n)
 	ntests = n;
 	if (scr)
 		draw_bar();
+	flush();
 }
 
 void dashboard_test_begin(const char *suite, const char *name)
@@ -135,6 +164,7 @@ void dashboard_test_begin(const char *suite, const char *name)
 	snprintf_(line, sizeof(line), "test %d of %d, %lu.%lu s: %s.%s", ndone + 1, ntests,
 		  elapsed_ds() / 10, elapsed_ds() % 10, suite, name);
 	text_at(PROGRESS_ROW, 0, line, BRIGHT, true);
+	flush();
 }
 
 void dashboard_test_end(enum verdict v)
@@ -143,6 +173,7 @@ void dashboard_test_end(enum verdict v)
 	nbad += v == FAIL || v == ERROR;
 	if (scr)
 		draw_bar();
+	flush();
 }
 
 void dashboard_table_heading(const char *text)
@@ -158,6 +189,7 @@ void dashboard_table_heading(const char *text)
 	for (int r = table_row; r < rows; r++)
 		text_at(r, 0, "", TEXT, true);
 	text_at(table_row++, 0, text, SCREEN_ATTR(COL_WHITE, COL_BLUE), true);
+	flush();
 }
 
 void dashboard_table_row(const char *text, enum verdict v)
@@ -180,6 +212,7 @@ void dashboard_table_row(const char *text, enum verdict v)
 	for (; text[c] && text[c] != ' ' && c < cols; c++)
 		cell(table_row, c, (u8)text[c], verdict_attr(v));
 	table_row++;
+	flush();
 }
 
 void dashboard_table_totals(const char *text, enum verdict overall)
@@ -187,6 +220,7 @@ void dashboard_table_totals(const char *text, enum verdict overall)
 	if (!scr || table_row >= rows)
 		return;
 	text_at(table_row++, 0, text, verdict_attr(overall), true);
+	flush();
 }
 
 void dashboard_reason(const char *text, enum verdict v)
@@ -195,6 +229,7 @@ void dashboard_reason(const char *text, enum verdict v)
 	if (!scr || table_row >= rows - 1)
 		return;
 	text_at(table_row++, 0, text, verdict_attr(v), true);
+	flush();
 }
 
 /* The notes of a summary row: what follows its seven columns. */
@@ -238,6 +273,7 @@ void dashboard_table_end(void)
 			at += (size_t)width;
 		}
 	}
+	flush();
 }
 
 void dashboard_status(const char *fmt, ...)
@@ -251,4 +287,5 @@ void dashboard_status(const char *fmt, ...)
 	vsnprintf_(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	text_at(rows - 1, 0, line, TITLE, true);
+	flush();
 }

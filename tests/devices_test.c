@@ -243,7 +243,9 @@ static enum verdict wrap_test(struct test_env *env, const char *name, u64 wraps,
 			    0, (s64)tol_ppb, 3, "ppm");
 }
 
-TEST(pit, wrap) { return wrap_test(env, "pit", 2, true, ""); }
+/* One wrap, as the PM timer's: a lost one is then ~800000 ppm (two gave
+ * 445313), and the second cost every run 55 ms. */
+TEST(pit, wrap) { return wrap_test(env, "pit", 1, true, ""); }
 TEST(pm, wrap) { return wrap_test(env, "pm", 1, thorough(env), "the wrap test needs `thorough`"); }
 TEST(hpet, wrap)
 {
@@ -279,14 +281,22 @@ TEST(rtc, date)
 	 * rather than wait for one of its own when it is this recent. */
 	if (test_selected("tick", "walltime")) {
 		struct rtc_edge e, e1;
+		struct rtc_catch_stats cs;
 
 		/* The periodic windows may have caught two already. */
-		if (rtc_edge_pair(&e, &e1))
+		if (rtc_edge_pair(&e, &e1)) {
 			diag("second edges of %lu and %lu s caught for tick.walltime earlier in the "
 			     "run, placed within %lu / %lu us", e.unix_s, e1.unix_s,
 			     tsc_to_ns(e.unc) / 1000, tsc_to_ns(e1.unc) / 1000);
+			return PASS;
+		}
+		rtc_edge_catch_stats(&cs);
+		if (cs.edges)
+			diag("no pair of second edges caught earlier in the run: %u seen in passing, "
+			     "placed within %lu-%lu us (a pair needs one placed as edge_wait places "
+			     "edges, the other within 1 ms)", cs.edges, cs.min_unc_ns / 1000, cs.max_unc_ns / 1000);
 		/* One try: a second more would cost what it saves. */
-		else if (rtc_edge_within(env->acpi, &e, RTC_UIP_LEAD_NS, 1, &why))
+		if (rtc_edge_within(env->acpi, &e, RTC_UIP_LEAD_NS, 1, &why))
 			diag("no second edge taken for tick.walltime: %s", why);
 		else
 			diag("second edge of %lu s taken for tick.walltime, placed within %lu us",
@@ -398,7 +408,11 @@ TEST(kvmclock, flags)
  * a second after the host's: at an edge, kvm-clock's wall time is the
  * RTC's second plus [0, 1) s, and the edge's bracket on top.
  */
-#define KVM_WALL_REUSE_NS	2000000000ull
+/* An edge the periodic windows caught is some seconds old here under KVM
+ * (2.3 s on an idle host): carried 6 s it adds at most 3.2 ms to the
+ * 500 ms the check allows, where waiting for one of our own costs up to
+ * a second. */
+#define KVM_WALL_REUSE_NS	6000000000ull
 #define KVM_WALL_EDGE_NS	10000000ull
 
 TEST(kvmclock, wall)
