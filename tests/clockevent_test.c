@@ -212,7 +212,8 @@ static void periodic_stop(struct periodic_slot *s, bool lead, const struct perio
  * the last turn are screened (their spread about a grid of s->period from
  * the first event after the stale ones), and at each quarter more events
  * past PERIODIC_MIN_EVENTS, once the spread is within PERIODIC_SCREEN_PPM
- * of the span, they are fitted as periodic_finish will fit them.
+ * of the span, they are fitted as periodic_finish will fit them. Only a
+ * window with no tick lost, extra or bunched so far stops early.
  */
 static bool size_check(struct periodic_slot *s)
 {
@@ -243,7 +244,10 @@ static bool size_check(struct periodic_slot *s)
 	if ((u64)(s->r_max - s->r_min) > mul_div_u64(span, PERIODIC_SCREEN_PPM, 1000000))
 		return false;
 	periodic_fit(s->stamps + s->first, NULL, n - s->first, s->period, &f);
-	if (f.status || 3 * f.unc_ppb > PERIODIC_AIM_PPB)
+	/* A device that lost, doubled or bunched ticks so far is judged on
+	 * its whole window: only a clean one stops early. */
+	if (f.status || f.n < PERIODIC_MIN_EVENTS || f.lost || f.extra || f.bunched ||
+	    3 * f.unc_ppb > PERIODIC_AIM_PPB)
 		return false;
 	s->r.met = true;
 	s->r.met_unc_ppb = f.unc_ppb;
