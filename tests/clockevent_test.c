@@ -587,6 +587,7 @@ static bool agree(const struct periodic_result *a, const struct periodic_result 
 static struct {
 	bool wanted, in_loop, paired;	/* in_loop: the pair was complete when the windows ended */
 	u64 loop_ns, wait_ns;		/* the windows (and the check), the wait after them */
+	u64 t0, e0, e1;			/* TSC: the windows' start, the pair's edges */
 	bool told;
 } edges;
 
@@ -611,6 +612,9 @@ static void edges_end(u64 t0)
 	edges.loop_ns = tsc_to_ns(t1 - t0);
 	edges.wait_ns = tsc_to_ns(rdtsc_ordered() - t1);
 	edges.paired = rtc_edge_pair(&e0, &e1);
+	edges.t0 = t0;
+	edges.e0 = edges.paired ? e0.tsc : 0;
+	edges.e1 = edges.paired ? e1.tsc : 0;
 }
 
 /* Once, in the first periodic test: where tick.walltime's edges came from
@@ -621,6 +625,10 @@ static void edges_tell(void)
 	if (!edges.wanted || edges.told)
 		return;
 	edges.told = true;
+	if (edges.paired)
+		diag("by the TSC: the windows began at %lu ms, the pair's edges came at %lu and %lu ms",
+		     tsc_to_ns(edges.t0) / 1000000, tsc_to_ns(edges.e0) / 1000000,
+		     tsc_to_ns(edges.e1) / 1000000);
 	if (edges.in_loop)
 		diag("second edges for tick.walltime: a pair caught in the periodic windows' %lu ms",
 		     edges.loop_ns / 1000000);
