@@ -257,11 +257,13 @@ static void edges_poll(void)
 	if (!edges.on)
 		return;
 	rtc_edge_catch_poll();
+	if (edges.turns == EDGES_PROBE_TURNS)
+		return;
 	now = rdtsc_ordered();
-	if (edges.turns < EDGES_PROBE_TURNS && edges.turns++)
+	if (edges.turns++)
 		edges.turn[edges.turns - 2] = now - edges.last;
 	edges.last = now;
-	if (edges.turns != EDGES_PROBE_TURNS || edges.turn_ns)
+	if (edges.turns < EDGES_PROBE_TURNS)
 		return;
 	edges.turn_ns = MAX(tsc_to_ns(select_u64(edges.turn, EDGES_PROBE_TURNS - 1,
 						 (EDGES_PROBE_TURNS - 1) / 2)), 1ull);
@@ -449,7 +451,9 @@ static void periodic_window(struct test_env *env, struct periodic_slot **g, int 
 				continue;
 			any = true;
 			now = watch_poll(&s->r.w);
-			if (now < s->end && !(!s->r.met && size_check(s)))
+			/* Screened and fitted only when new events came. */
+			if (now < s->end && !s->r.met &&
+			    !(s->sized && s->seen != s->n && size_check(s)))
 				continue;
 			if (s->r.met)
 				s->end = MIN(s->end, now);
