@@ -781,10 +781,11 @@ static void periodic_why_stopped(const char *name, const struct periodic_result 
 		     "was within the %s ppm aimed for", name, r->ran_ns / 1000000,
 		     bound_ns / 1000000, fx(a, sizeof(a), (s64)(3 * r->met_unc_ppb), 3), b);
 	else if (r->sized)
-		diag("%s: ran %lu ms, to its bound of %lu ms (beyond it: ticks owed caught up, or "
-		     "another device watched): 3 x the fit's uncertainty (%s ppm) was not within "
-		     "the %s ppm aimed for before", name, r->ran_ns / 1000000, bound_ns / 1000000,
-		     fx(a, sizeof(a), (s64)(3 * r->fit.unc_ppb), 3), b);
+		diag("%s: ran %lu ms, %s its bound of %lu ms%s: 3 x the fit's uncertainty (%s ppm) "
+		     "was not within the %s ppm aimed for before", name, r->ran_ns / 1000000,
+		     r->ran_ns > bound_ns + 1000000 ? "past" : "to", bound_ns / 1000000,
+		     r->ran_ns > bound_ns + 1000000 ? " (ticks owed caught up, or the others watched)"
+		     : "", fx(a, sizeof(a), (s64)(3 * r->fit.unc_ppb), 3), b);
 	else
 		diag("%s: ran the %lu ms thorough or periodic_ms= asks for", name,
 		     r->ran_ns / 1000000);
