@@ -457,9 +457,12 @@ static void periodic_window(struct test_env *env, struct periodic_slot **g, int 
 				continue;
 			if (s->r.met)
 				s->end = MIN(s->end, now);
-			/* The lead holds the witness for the others: it runs
-			 * while another device it watches for does. */
-			if (s == lead && witnessing(g, n, lead, rtc))
+			/* The lead holds the witness for the others: once it
+			 * met its aim it runs on, to its bound at most, while
+			 * another device it watches for does (a window cut
+			 * short is no reason to leave the others unwatched). */
+			if (s == lead && s->r.met && witnessing(g, n, lead, rtc) &&
+			    now < s->start + ns_to_tsc(s->window_ns))
 				continue;
 			/* A device that owes ticks delivers them late (KVM's PIT
 			 * reinjects what its injecting host thread could not
@@ -784,7 +787,7 @@ static void periodic_why_stopped(const char *name, const struct periodic_result 
 		diag("%s: ran %lu ms, %s its bound of %lu ms%s: 3 x the fit's uncertainty (%s ppm) "
 		     "was not within the %s ppm aimed for before", name, r->ran_ns / 1000000,
 		     r->ran_ns > bound_ns + 1000000 ? "past" : "to", bound_ns / 1000000,
-		     r->ran_ns > bound_ns + 1000000 ? " (ticks owed caught up, or the others watched)"
+		     r->ran_ns > bound_ns + 1000000 ? " (catching up ticks owed)"
 		     : "", fx(a, sizeof(a), (s64)(3 * r->fit.unc_ppb), 3), b);
 	else
 		diag("%s: ran the %lu ms thorough or periodic_ms= asks for", name,
