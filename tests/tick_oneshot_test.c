@@ -19,7 +19,7 @@
 /* The idle windows: as long as a tick that did not stop would need to
  * show IDLE_FACTOR times the interrupts NO_HZ idle is allowed, within
  * these bounds. */
-#define IDLE_MIN_NS	100000000ull
+#define IDLE_MIN_NS	40000000ull	/* 10 ticks at the default 250 Hz */
 #define IDLE_MAX_NS	500000000ull
 #define IDLE_FACTOR	4
 
@@ -113,9 +113,10 @@ static u64 hidden_steal_ns(const struct watch *w)
  * for order alone: the queueing is not watched for absences, so the host's
  * share of its delay is not known. Also the pairs that fired out of expiry
  * order while both were queued: a probe that fired before another was
- * queued did not wait for it, and could not have. Returns how many fired.
+ * queued did not wait for it, and could not have. raw[] gets the same
+ * lateness with nothing taken off. Returns how many fired.
  */
-static int probe_lateness(const struct timer_round *r, u64 *late, int *judged,
+static int probe_lateness(const struct timer_round *r, u64 *late, u64 *raw, int *judged,
 			  int *out_of_order, int *excused)
 {
 	int n = 0;
@@ -137,6 +138,7 @@ static int probe_lateness(const struct timer_round *r, u64 *late, int *judged,
 								probes[i].fired_tsc));
 			*excused += away > 0;
 			l = probes[i].fired_ns - due;
+			raw[*judged] = l;
 			late[(*judged)++] = l > away ? l - away : 0;
 		}
 		for (int j = 0; j < NTIMERS; j++)
@@ -202,11 +204,11 @@ TEST(tick, timers)
 {
 	struct tick_setup t;
 	enum verdict v = tick_test_start(env, &t, true);
-	static u64 late[NTIMERS];
+	static u64 late[NTIMERS], raw[NTIMERS];
 	static struct timer_round r;
 	int out_of_order, n, judged, excused, tries = 0;
 	u64 extra_ns = 0, planted_late = 0;
-	struct summary s;
+	struct summary s, rs;
 
 	if (v != PASS)
 		return v;
@@ -238,13 +240,20 @@ TEST(tick, timers)
 			tick_test_stop(&t);
 			return error("the timer queue refused %d timers", NTIMERS);
 		}
-		n = probe_lateness(&r, late, &judged, &out_of_order, &excused);
+		n = probe_lateness(&r, late, raw, &judged, &out_of_order, &excused);
+		summarize(raw, (size_t)judged, &rs);
 		/* A back-off (the device's event found already passed three
 		 * times, as when the host stalls us while programming it)
 		 * delays the next timers by the time spent, which was the
-		 * host's: such a round is run again too. */
-	} while ((r.overdue > NTIMERS / 2 || excused > NTIMERS / 2 || n < NTIMERS ||
-		  r.backoffs) && tries < TIMER_TRIES);
+		 * host's: such a round is run again too, as is one where the
+		 * host held up more than half the timers; but only when the
+		 * lateness with nothing excused is beyond the limit, so that
+		 * the excuse or the back-off could decide the verdict. (On the
+		 * software KVM here every round has both, and the timers are
+		 * well within the limit: running it again measured nothing.) */
+	} while ((r.overdue > NTIMERS / 2 || n < NTIMERS ||
+		  ((excused > NTIMERS / 2 || r.backoffs) && rs.p99 > 2 * tick_period_ns())) &&
+		 tries < TIMER_TRIES);
 	tick_test_stop(&t);
 	diag("queueing %d timers took %lu us", NTIMERS, r.queue_cost / 1000);
 	summarize(late, (size_t)judged, &s);

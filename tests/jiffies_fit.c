@@ -1,0 +1,366 @@
+/*
+ * tick.periodic's window and fit: every jiffy's advance and the TSC of its
+ * interrupt, polled under watch for the host's absences, and one rate
+ * fitted over the stretches where this vCPU and the emulator ran.
+ */
+#include "jiffies_fit.h"
+#include "arch-x86/cpu.h"
+#include "arch-x86/delay.h"
+
+#define RENUMBER_PASSES	4
+#define LEAVE_OUT_PASSES	6	/* refits after leaving stretches out, at most */
+#define STRETCH_MIN	2	/* ticks a stretch keeps at least: one step of jiffies */
+
+/* jiffies and the TSC of the tick that made them, read together. */
+static void snapshot(struct clockevent *ce, u64 *j, u64 *tsc)
+{
+	u64 f = irq_save();
+
+	*j = tick_jiffies();
+	*tsc = ce->irq_tsc;
+	irq_restore(f);
+}
+
+static u64 jif_k[PERIODIC_MAX], jif_t[PERIODIC_MAX];
+/* Per advance: this vCPU was away a period or more (JIF_AWAY: a tick may
+ * have coalesced there) or less (JIF_DELAYED: the tick may have been held
+ * up) just before it was taken. */
+static u8 jif_away[PERIODIC_MAX];
+#define JIF_AWAY	1
+#define JIF_DELAYED	2
+static u64 pres_k[PERIODIC_MAX], pres_t[PERIODIC_MAX];
+static bool pres_joint[PERIODIC_MAX];	/* numbered by time from the one before */
+
+/* Height of point i above the fitted line (negative below), cycles. */
+static s64 above_line(const struct envelope *e, u64 i)
+{
+	u64 dk = e->kb - e->ka, dt = e->tb - e->ta;
+	s64 line = pres_k[i] >= e->ka ? (s64)mul_div_u64(pres_k[i] - e->ka, dt, dk)
+				      : -(s64)mul_div_u64(e->ka - pres_k[i], dt, dk);
+
+	return (s64)(pres_t[i] - e->ta) - line;
+}
+
+/*
+ * One rate over the stretches where the vCPU and the emulator were
+ * present. An advance ends an absence when this vCPU was away since the
+ * one before (away[], seen as it polled: a window's gapset keeps only
+ * GAPS_MAX intervals and merges the rest with what lies between), when the
+ * emulator was (g, when given), or when its jiffies disagree with the
+ * whole periods its step took (to the nearest): the host's absence could
+ * not be seen (KVM injects the LAPIC timer's interrupts from a thread the
+ * guest cannot watch; on a loaded host 16 jiffies lost with none seen).
+ * Across an absence the periodic device's ticks coalesce (a jiffy lost,
+ * the tick after it late), so such an advance is left out (and a stretch
+ * too short to number its own ticks), and the next one kept is numbered
+ * from the last one kept by the time between them, in periods of the rate
+ * fitted so far (of the nominal period until ten are counted): a rate
+ * error moves it by a fraction of a period over the absence, which the
+ * slope then shows. Inside a stretch the jiffies number the ticks. Then
+ * each stretch is moved to the whole periods its floor lies off the
+ * fitted line, and one still a quarter period off is left out. One
+ * periodic_fit over the points kept, so its uncertainty rules hold over
+ * the whole span (fitting each stretch alone
+ * stated a few ppm for four points on their own hull, and failed clean
+ * runs at -651 ppm). The host's coalesced ticks never widen the
+ * tolerance: the rate is judged on ticks that came while we ran.
+ */
+static bool present_step(const u64 *t, const u64 *k, const u8 *away, const struct gapset *g,
+			 u64 period, u64 i)
+{
+	return !(away[i] & JIF_AWAY) && !(g && gaps_total_in(g, t[i - 1], t[i]) >= period) &&
+	       k[i] - k[i - 1] == (t[i] - t[i - 1] + period / 2) / period;
+}
+
+static void present_fit(const u64 *t, const u64 *k, const u8 *away, u64 n,
+			const struct gapset *g, u64 period, const struct rate_expect *x,
+			struct present_fit *p)
+{
+	u64 m = 0;
+
+	p->f = (struct periodic_fit){ .status = -EINVAL };
+	p->stretches = p->left_out = p->absences = p->disagree = 0;
+	for (u64 i = 1; i < n; i++) {
+		if ((away[i] & JIF_AWAY) || (g && gaps_total_in(g, t[i - 1], t[i]) >= period))
+			p->absences++;
+		else if (!present_step(t, k, away, g, period, i))
+			p->disagree++;
+	}
+	p->ambiguous = false;
+	p->stretches_out = 0;
+	p->tol_ppb = UINT64_MAX;
+	for (u64 a = 0, b; a < n; a = b) {
+		u64 first = a ? a + 1 : 0;
+
+		for (b = a + 1; b < n && present_step(t, k, away, g, period, b); b++)
+			;
+		/* A stretch too short to hold its own ticks' numbering
+		 * (fewer than STRETCH_MIN after the advance that ended
+		 * the absence) is left out whole. */
+		if (b < first + STRETCH_MIN || m + (b - first) > PERIODIC_MAX) {
+			p->left_out += b - a;
+			continue;
+		}
+		p->left_out += first - a;
+		for (u64 i = first, last = first, joint = m > 0; i < b; i++) {
+			u64 dk, per;
+
+			/* Held up by a short absence just before: not on the
+			 * floor, and no tick lost (the jiffies go on). */
+			if (away[i] & JIF_DELAYED) {
+				p->left_out++;
+				continue;
+			}
+			if (!m) {
+				dk = 0;
+			} else if (joint) {
+				/* Across the absence: by the rate so far. */
+				per = pres_k[m - 1] >= 10 ? (pres_t[m - 1] - pres_t[0]) / pres_k[m - 1]
+							  : period;
+				dk = MAX((t[i] - pres_t[m - 1] + per / 2) / per, 1ull);
+			} else {
+				dk = k[i] - k[last];
+			}
+			pres_k[m] = m ? pres_k[m - 1] + dk : 0;
+			pres_joint[m] = joint;
+			pres_t[m++] = t[i];
+			last = i;
+			joint = false;
+		}
+		p->stretches++;
+	}
+	periodic_fit(pres_t, pres_k, m, period, &p->f);
+	/* A stretch numbered a period off lies a period off the line. Each
+	 * stretch is moved to the whole periods its floor (its least-late
+	 * tick) lies off the fitted line, and fitted again, until none
+	 * moves (at most RENUMBER_PASSES times). */
+	for (int pass = 0; pass < RENUMBER_PASSES && !p->f.status; pass++) {
+		s64 per = (s64)((p->f.env.tb - p->f.env.ta) / (p->f.env.kb - p->f.env.ka));
+		bool moved = false;
+
+		for (u64 a = 0, b; a < m; a = b) {
+			s64 fl = above_line(&p->f.env, a), sh;
+
+			for (b = a + 1; b < m && !pres_joint[b]; b++)
+				fl = MIN(fl, above_line(&p->f.env, b));
+			sh = (fl + (fl < 0 ? -per / 2 : per / 2)) / per;
+			/* Late against the line by sh periods: sh ticks on. */
+			if (!sh || (a && (s64)(pres_k[a] - pres_k[a - 1]) + sh < 1) ||
+			    (b < m && (s64)(pres_k[b] - pres_k[b - 1]) - sh < 1))
+				continue;	/* in place, or it would cross a neighbour */
+			for (u64 i = a; i < b; i++)
+				pres_k[i] += (u64)sh;
+			moved = true;
+		}
+		if (!moved)
+			break;
+		/* The numbering starts at 0 again (periodic_fit counts from the first). */
+		for (u64 i = m; i-- > 0;)
+			pres_k[i] -= pres_k[0];
+		periodic_fit(pres_t, pres_k, m, period, &p->f);
+	}
+	/* Fewer than FIT_MIN_TICKS: the uncertainty periodic_fit states is
+	 * not known to hold (four points on their own hull stated 0.056 ppm
+	 * and were 114446 ppm off, on a host that kept us away). */
+	if (p->f.status || p->f.n < FIT_MIN_TICKS) {
+		p->f.status = -EINVAL;
+		return;
+	}
+	/* A stretch numbered right has its floor on the line, but for its
+	 * ticks' lateness; from a quarter period off, its numbering across
+	 * the absence before it is not known: such stretches are left out
+	 * (a stretch of ticks all held up together, as when the emulator's
+	 * timers ran late throughout it) and the rest fitted again, if
+	 * FIT_MIN_TICKS remain; if any still lies that far off, the rate is
+	 * known only to a period over the span (as periodic_fit holds events
+	 * numbered by time). */
+	p->ambiguous = false;
+	for (int pass = 0; pass < LEAVE_OUT_PASSES && !p->ambiguous; pass++) {
+		u64 kept = 0, out = 0, gone = 0;
+
+		for (u64 a = 0, b; a < m; a = b) {
+			s64 fl = above_line(&p->f.env, a);
+
+			for (b = a + 1; b < m && !pres_joint[b]; b++)
+				fl = MIN(fl, above_line(&p->f.env, b));
+			if ((u64)(fl < 0 ? -fl : fl) >= period / 4) {
+				out += b - a;
+				gone++;
+				if (b < m)
+					pres_joint[b] = true;
+				continue;
+			}
+			for (u64 i = a; i < b; i++) {
+				pres_k[kept] = pres_k[i];
+				pres_t[kept] = pres_t[i];
+				pres_joint[kept++] = pres_joint[i];
+			}
+		}
+		if (!out)
+			break;
+		if (kept < FIT_MIN_TICKS) {
+			p->ambiguous = true;
+			break;
+		}
+		/* Restored only in the arrays' kept part: m shrinks. */
+		m = kept;
+		pres_joint[0] = false;
+		p->left_out += out;
+		p->stretches -= gone;
+		p->stretches_out += gone;
+		for (u64 i = m; i-- > 0;)
+			pres_k[i] -= pres_k[0];
+		periodic_fit(pres_t, pres_k, m, period, &p->f);
+		if (p->f.status || p->f.n < FIT_MIN_TICKS) {
+			p->f.status = -EINVAL;
+			return;
+		}
+	}
+	for (u64 a = 0, b; a < m; a = b) {
+		s64 fl = above_line(&p->f.env, a);
+
+		for (b = a + 1; b < m && !pres_joint[b]; b++)
+			fl = MIN(fl, above_line(&p->f.env, b));
+		p->ambiguous |= (u64)(fl < 0 ? -fl : fl) >= period / 4;
+	}
+	if (p->ambiguous)
+		p->f.unc_ppb = MAX(p->f.unc_ppb, mul_div_u64(period, 1000000000ull, p->f.span));
+	p->tol_ppb = 3 * hypot_u64(p->f.unc_ppb, x->unc_ppb) + x->spec_ppb;
+}
+
+/* Polls jiffies under watch until TSC `end`; each change is recorded
+ * with the interrupt's TSC stamp. */
+static void jiffy_collect(struct clockevent *ce, struct jiffy_window *w, u64 end)
+{
+	u64 period = ns_to_tsc(tick_period_ns()), short_gap = period / STEAL_RECORD_DIV;
+	u64 j, ts, prev = w->w.cpu.last, now, g0 = 0, g1 = 0, s0 = 0, s1 = 0;
+
+	/* Only a gap of a period or more can coalesce a tick (and end a
+	 * stretch); a shorter one can only delay the tick after it, which
+	 * is then left out alone (a tick delayed into the next period shows
+	 * as jiffies that disagree with their time). */
+	while ((now = watch_poll(&w->w)) < end) {
+		if (now - prev >= period) {
+			g0 = g0 ? g0 : prev;
+			g1 = now;
+		} else if (now - prev >= short_gap) {
+			s0 = s0 ? s0 : prev;
+			s1 = now;
+		}
+		prev = now;
+		snapshot(ce, &j, &ts);
+		if (j != jif_k[w->n - 1] && w->n < PERIODIC_MAX) {
+			/* A tick taken inside the gaps since the last advance,
+			 * or soon after them (a quarter period after a long
+			 * one; a thirty-second after a short one: a tick held
+			 * up is taken as the vCPU resumes, and at 100 Hz most
+			 * ticks came within 2.5 ms of some short gap), may
+			 * have been held up by them; one taken later came in
+			 * presence. */
+			jif_k[w->n] = j;
+			jif_away[w->n] = g1 && ts >= g0 && ts <= g1 + period / 4 ? JIF_AWAY :
+					 s1 && ts >= s0 && ts <= s1 + short_gap / 4 ? JIF_DELAYED : 0;
+			jif_t[w->n++] = ts;
+			g0 = g1 = s0 = s1 = 0;
+		}
+	}
+}
+
+/*
+ * The window is lengthened each time by as much as the uncertainty says it
+ * lacks (it falls about as the span grows), at least 25 ticks.
+ */
+void jiffy_window(struct clockevent *ce, u64 min_ns, u64 max_ns, u64 target_ppb,
+		  const struct rate_expect *x, struct jiffy_window *w)
+{
+	u64 period = ns_to_tsc(tick_period_ns()), e0 = ce->events, end, due, start;
+	static struct present_fit p;
+
+	w->j0 = w->t0 = w->j1 = w->t1 = w->n = w->excused = w->extended = 0;
+	w->lost = 0;
+	watch_begin(&w->w, period, __builtin_strcmp(ce->name, "rtc"));
+	/* The window starts at a tick that came while watched: the last one
+	 * before may be from long ago (or from the device's earlier use), if
+	 * the host kept us away, and that span holds absences the watch did
+	 * not see. Without one in a whole window's presence, the window is
+	 * spoiled (no tick, j1 == j0). */
+	end = rdtsc_ordered() + ns_to_tsc(min_ns);
+	while (ce->events == e0 && watch_poll(&w->w) < end + w->w.cpu.cycles)
+		cpu_relax();
+	snapshot(ce, &w->j0, &w->t0);
+	if (ce->events == e0)
+		w->t0 = w->w.cpu.last;	/* no tick: j1 == j0, and no span before the watch */
+	jif_k[0] = w->j0;
+	jif_away[0] = 0;
+	jif_t[0] = w->t0;
+	w->n = 1;
+	start = rdtsc_ordered();
+	end = start + ns_to_tsc(min_ns);
+	for (;;) {
+		u64 have, want, fit_end;
+
+		jiffy_collect(ce, w, end);
+		/* The decision uses this vCPU's own gaps (the emulator's are
+		 * worked out at the end). */
+		present_fit(jif_t, jif_k, jif_away, w->n, NULL, period, x, &p);
+		have = end - w->w.cpu.start - MIN(w->w.cpu.cycles, end - w->w.cpu.start);
+		/* Bounded by presence, and by as long again of absence. */
+		if (p.tol_ppb <= target_ppb || have >= ns_to_tsc(max_ns) ||
+		    end - start >= ns_to_tsc(2 * max_ns) || w->n >= PERIODIC_MAX)
+			break;
+		/* The fit's uncertainty falls about as the span grows: ask
+		 * for the span it needs, a quarter more, at least 25 ticks. */
+		want = p.f.status ? 2 * have : mul_div_u64(have, p.tol_ppb, target_ppb);
+		want = MIN(MAX(want + want / 4, have + 25 * period), ns_to_tsc(max_ns));
+		fit_end = rdtsc_ordered();
+		/* The fit's own time is ours, not an absence. */
+		w->w.cpu.last = fit_end;
+		end = MIN(fit_end + (want - have), start + ns_to_tsc(2 * max_ns));
+		w->extended++;
+	}
+	snapshot(ce, &w->j1, &w->t1);
+	watch_end(&w->w);
+	w->window_ns = tsc_to_ns(w->w.cpu.last - start);
+	/*
+	 * Due is judged to the window's end, not only to the last tick seen:
+	 * ticks that stop coming (or a vCPU away) after the last one are due
+	 * all the same. Counted only to t1, a window whose second tick was
+	 * its last showed 0 lost and 0 excused and was judged on 2 advances
+	 * (tcg-smp2-all "only 2 jiffy advances in 100 ms" with no absence
+	 * seen: the absence lay after t1). The tick due in the last period
+	 * may still be on its way (the slack's one jiffy covers the ends).
+	 */
+	due = (tsc_to_ns(w->t1 - w->t0) + tick_period_ns() / 2) / tick_period_ns();
+	if (w->w.cpu.last > w->t0 + period)
+		due = MAX(due, (w->w.cpu.last - w->t0) / period - 1);
+	w->lost = (s64)due - (s64)(w->j1 - w->j0);
+	/* The periodic device's ticks coalesce while nothing runs (and a
+	 * stretch between two absences shorter than the gaps the watch keeps
+	 * is not known to be presence). */
+	gaps_bridge(&w->w.all, period / STEAL_RECORD_DIV);
+	w->excused = gaps_coalesced_any(&w->w.all, period, w->t0, MAX(w->t1, w->w.cpu.last));
+}
+
+/* One jiffy of slack for the window's ends, and the ticks excused. */
+s64 jiffy_slack(const struct jiffy_window *w)
+{
+	return 1 + (s64)w->excused;
+}
+
+/* The host kept this vCPU (or the emulator) away for most of the window:
+ * what it counted there says little about the tick (its excuse, the whole
+ * periods of each stretch away, can be one short for each stretch that
+ * began while a tick was still on its way: 22 lost against 20 excused in
+ * 34 stretches, 876 ms away in 1 s). */
+bool mostly_away(const struct jiffy_window *w)
+{
+	return gaps_total_in(&w->w.all, w->w.cpu.start, w->w.cpu.last) >
+	       (w->w.cpu.last - w->w.cpu.start) / 2;
+}
+
+void jiffy_fit(struct test_env *env, const struct jiffy_window *w, const struct rate_expect *x,
+	       struct present_fit *p)
+{
+	plant_rate(env, jif_t, w->n);
+	present_fit(jif_t, jif_k, jif_away, w->n, &w->w.emulator, ns_to_tsc(tick_period_ns()), x, p);
+}

@@ -1,0 +1,59 @@
+/*
+ * tick.periodic's window and fit (tests/jiffies_fit.c): jiffies against
+ * the TSC at the instants they advance, over the stretches of presence.
+ */
+#ifndef TESTS_JIFFIES_FIT_H
+#define TESTS_JIFFIES_FIT_H
+
+#include "absence.h"
+#include "periodic.h"
+#include "tick/tick.h"
+
+#define FIT_MIN_TICKS	50	/* ticks a jiffies fit holds at least, for a fit
+				 * whose stated uncertainty holds under load
+				 * (see TEST(tick, periodic)) */
+
+/* One window of the periodic tick: every jiffy's advance and the TSC of
+ * the interrupt that made it, watched for the host's absences. */
+struct jiffy_window {
+	u64 j0, t0, j1, t1;
+	u64 n;			/* advances seen (jif_k, jif_t) */
+	s64 lost;		/* jiffies due by the TSC but not counted */
+	u64 excused;		/* ticks due while the vCPU or the emulator did not run */
+	u64 window_ns;		/* how long it ran, by the TSC */
+	u64 extended;		/* times it was lengthened for its uncertainty */
+	struct watch w;
+};
+
+/* The jiffies' rate fitted over the present stretches of a window. */
+struct present_fit {
+	struct periodic_fit f;	/* the fit (rate, uncertainty, points, span) */
+	u64 stretches;		/* present stretches it spans */
+	u64 left_out;		/* advances left out: each ended an absence, was
+				 * held up by a short one, or lay in a stretch too
+				 * short or too far off the line */
+	u64 absences, disagree;	/* steps that crossed a seen absence; whose jiffies
+				 * disagreed with their time (and no absence seen) */
+	bool ambiguous;		/* a stretch's floor a quarter period off the line */
+	u64 stretches_out;	/* stretches left out as that far off */
+	u64 tol_ppb;		/* the tolerance periodic_judge will hold it to */
+};
+
+/*
+ * One window of at least min_ns of the tick running on ce, lengthened (at most
+ * to max_ns of this vCPU's presence, and 2 max_ns in all) until the fit
+ * over its stretches of presence gives a tolerance of at most target_ppb
+ * against x; the advances are kept for jiffy_fit.
+ */
+void jiffy_window(struct clockevent *ce, u64 min_ns, u64 max_ns, u64 target_ppb,
+		  const struct rate_expect *x, struct jiffy_window *w);
+/* Fits the last window's advances over its stretches of presence (this
+ * vCPU's and the emulator's absences left out), plant_rate= applied. */
+void jiffy_fit(struct test_env *env, const struct jiffy_window *w, const struct rate_expect *x,
+	       struct present_fit *p);
+/* One jiffy of slack for the window's ends, and the ticks excused. */
+s64 jiffy_slack(const struct jiffy_window *w);
+/* The host kept this vCPU (or the emulator) away for most of the window. */
+bool mostly_away(const struct jiffy_window *w);
+
+#endif
