@@ -184,7 +184,7 @@ static void relay_judge(u32 c)
 	/* A relay taken late was pending while the AP polled and still not
 	 * delivered: then polling is no evidence that it could take one (seen
 	 * under kvm_pvm: 510 us after a 1 ms allowance; never under TCG in
-	 * 1150 loaded windows), and this window's relays pending while it ran
+	 * 1500 loaded windows), and this window's relays pending while it ran
 	 * are not held against it (counted, reported). */
 	r->unheld = r->late ? r->lost : 0;
 	r->lost -= r->unheld;
