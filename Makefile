@@ -133,7 +133,8 @@ run: check-deps $(KERNEL) $(PVH_KERNEL)
 	$(PYTHON) tools/tickscope run --kernel $(KERNEL) $(RUNARGS)
 
 $(BUILD)/host/%: tests/host/%.c $(HOST_LIB) $(wildcard lib/*.h boot/*.h arch-x86/*.h tests/host/*.h \
-		  tick/*.h measure/*.h drivers/kvmclock.h drivers/hyperv.h drivers/hpet_cmp.h)
+		  tick/*.h measure/*.h drivers/kvmclock.h drivers/hyperv.h drivers/hpet_cmp.h \
+		  tests/read_window.[ch])
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $@"
 	@$(CC) $(HCFLAGS) $< $(HOST_LIB) -o $@

@@ -50,7 +50,7 @@ static const struct option options[] = {
 	{ "periodic_ms", true, "window of the periodic-rate tests in ms (50-10000; default 200, 1000 with thorough)" },
 	{ "plant_rate", true, "self-test: stretch periodic timestamps by N ppm (every rate check must then fail)" },
 	{ "plant_wall_us", true, "self-test: seed the tick's wall time N us ahead (tick.walltime must then fail)" },
-	{ "plant", true, "self-test: comma-separated faults to plant, each making its check fail: read_cost (every source read 200 us slow), monotonic (one step back), timers (every software timer 500 ms late), self_ipi (one self-IPI sent while interrupts are off), idle (a timer wakes the idle loop every ms), switch (one jiffy too many across the periodic-to-oneshot switch), pit_ioapic, hpet_info, pm_info, pit_wrap, pm_wrap, hpet_wrap, kvmclock_flags, drift, smp_kvmclock, percpu_ticks, relay, relay_half, ipi_latency, irq_route, concurrent (the periodic devices' shared windows 1000 ppm slow) (README: What each check is held to)" },
+	{ "plant", true, "self-test: comma-separated faults to plant, each making its check fail: read_cost (every source read 200 us slow), monotonic (one step back), timers (every software timer 500 ms late), self_ipi (one self-IPI sent while interrupts are off), idle (a timer wakes the idle loop every ms), switch (one jiffy too many across the periodic-to-oneshot switch), pit_ioapic, hpet_info, pm_info, pit_wrap, pm_wrap, hpet_wrap, kvmclock_flags, drift, smp_kvmclock, percpu_ticks, relay, relay_half, ipi_latency, irq_route, concurrent (the periodic devices' shared windows 1000 ppm slow), oneshot_concurrent (the oneshot windows' shared rounds 200 us late) (README: What each check is held to)" },
 };
 
 /* The numeric options and the values their users accept. */

@@ -1013,3 +1013,7 @@ TEST(lapic, concurrent)
 		     "its device alone");
 	return v;
 }
+
+/* The oneshot tests' shared windows against devices measured alone
+ * (tests/oneshot.c). */
+TEST(lapic, oneshot_concurrent) { return ce_oneshot_concurrent(env); }

@@ -1,21 +1,15 @@
 /*
  * Tests every clocksource through the clocksource interface: presence,
- * read cost, monotonicity and resolution, and its rate against the TSC
- * and an independent truth. CS_SUITE(x) declares them for source x.
+ * read cost, monotonicity and resolution (all of them from one shared
+ * window of interleaved reads, read_window.h), and its rate against the
+ * TSC and an independent truth. CS_SUITE(x) declares them for source x.
  * A test here reads a source only through cs->read: it must not know its
  * registers.
  */
 #include "sources.h"
-#include "arch-x86/cpu.h"
+#include "read_window.h"
 #include "arch-x86/delay.h"
-#include "lib/stats.h"
 
-#define COST_READS		1000
-#define MONO_READS		100000
-/* Reads can cost 20-100 µs each where the hypervisor traps or emulates
- * them (the KVM here interprets every guest instruction, ~5 µs each), so
- * the read loops also stop after 50 ms (at least 100 reads). */
-#define MONO_WINDOW_NS		50000000ull
 /* Linux 6.x's clocksource watchdog distrusts a read pair slower than
  * 125 µs (CONFIG_CLOCKSOURCE_WATCHDOG_MAX_SKEW_US): a source slower than
  * that at the median cannot be checked, let alone used. */
@@ -120,48 +114,43 @@ static enum verdict cs_present(const char *name)
 	return PASS;
 }
 
-/* Cost of one empty bracket (two ordered TSC reads), subtracted below. */
-static u64 bracket_overhead(void)
+/* The source's record in the shared read window, or the verdict to
+ * return: it is measured on the first call. */
+static enum verdict window_or_verdict(struct test_env *env, const char *name,
+				      const struct rw_source **out)
 {
-	u64 best = UINT64_MAX;
+	struct clocksource *cs;
+	enum verdict v = source_or_verdict(name, &cs);
 
-	for (int i = 0; i < 1000; i++) {
-		u64 a = rdtsc_ordered(), b = rdtsc_ordered();
-
-		best = MIN(best, b - a);
-	}
-	return best;
+	if (v != PASS)
+		return v;
+	*out = read_window_source(read_window(env), name);
+	if (!*out)
+		return error("%s is registered but was not in the shared read window", name);
+	return PASS;
 }
 
 static enum verdict cs_read_cost(struct test_env *env, const char *name)
 {
-	static u64 cyc[COST_READS];
-	struct clocksource *cs;
-	enum verdict v = source_or_verdict(name, &cs);
-	struct summary s;
-	u64 over, ns50, end, slow;
-	int n;
+	const struct read_window *w;
+	const struct rw_source *s;
+	enum verdict v = window_or_verdict(env, name, &s);
+	u64 ns50;
 	char m[48];
 
 	if (v != PASS)
 		return v;
-	over = bracket_overhead();
-	slow = test_planted(env, "read_cost", "every read takes 200 us more") ? ns_to_tsc(200000) : 0;
-	end = rdtsc_ordered() + ns_to_tsc(MONO_WINDOW_NS);
-	for (n = 0; n < COST_READS && (n < 100 || rdtsc_ordered() < end); n++) {
-		u64 a = rdtsc_ordered();
-
-		(void)cs->read(cs);
-		while (slow && rdtsc_ordered() - a < slow)
-			cpu_relax();
-		u64 b = rdtsc_ordered();
-		cyc[n] = b - a > over ? b - a - over : 0;
-	}
-	summarize(cyc, n, &s);
-	diag("%d reads, bracket overhead %lu cycles subtracted", n, over);
+	w = read_window(env);
+	if (w->slow)
+		diag("plant=read_cost: every read took 200 us more");
+	diag("%lu reads in the shared window (%u kept), bracket overhead %lu cycles subtracted",
+	     s->reads, s->kept, w->over);
+	if (s->reads < RW_COST_MIN)
+		diag("fewer than the %u reads a p99 needs: the window's bound came first",
+		     RW_COST_MIN);
 	snprintf_(m, sizeof(m), "%s.read_cycles", name);
-	measure_percentiles(m, &s, "cycles");
-	ns50 = tsc_to_ns(s.p50);
+	measure_percentiles(m, &s->cost, "cycles");
+	ns50 = tsc_to_ns(s->cost.p50);
 	snprintf_(m, sizeof(m), "%s.read_ns.p50", name);
 	measure_x(m, (s64)ns50, 0, "ns", "limit %u ns", READ_COST_LIMIT_NS);
 	summary_note("read p50 %lu ns", ns50);
@@ -173,57 +162,33 @@ static enum verdict cs_read_cost(struct test_env *env, const char *name)
 
 static enum verdict cs_monotonic(struct test_env *env, const char *name)
 {
-	struct clocksource *cs;
-	enum verdict v = source_or_verdict(name, &cs);
-	struct cs_extender e;
-	u64 n, minstep = UINT64_MAX, ext_prev = 0, t0, t1, end, res_ns, prev_a, prev_b, back;
+	const struct read_window *w;
+	const struct rw_source *s;
+	enum verdict v = window_or_verdict(env, name, &s);
+	u64 res_ns, n;
 	char m[48];
 
 	if (v != PASS)
 		return v;
-	/* One read a millisecond's worth of ticks (at least one) back. */
-	back = test_planted(env, "monotonic", "one read stepped a millisecond back") ?
-	       MAX(cs->freq_hz / 1000, 1ull) : 0;
-	prev_a = rdtsc_ordered();
-	cs_extend_start(&e, cs->read(cs));
-	t0 = prev_b = rdtsc_ordered();
-	end = t0 + ns_to_tsc(MONO_WINDOW_NS);
-	for (n = 0, t1 = t0; n < MONO_READS && t1 < end; n++) {
-		/* Each read bracketed by the TSC: a narrow counter read again
-		 * more than half a wrap later (the host kept us away, even in
-		 * the middle of a read) keeps its wraps instead of seeming to
-		 * go back; the extension stays exact as long as the TSC is
-		 * right to within half a wrap. */
-		u64 a = rdtsc_ordered(), raw = cs->read(cs), b = rdtsc_ordered();
-
-		if (back && n == 10)
-			raw = (raw - back) & cs->mask;
-		u64 total = cs_extend_hint(&e, cs, raw,
-					   mul_div_u64((a + b) / 2 - (prev_a + prev_b) / 2,
-						       cs->freq_hz, tsc_hz()),
-					   mul_div_u64((b - a + prev_b - prev_a) / 2, cs->freq_hz,
-						       tsc_hz()));
-
-		if (total > ext_prev)
-			minstep = MIN(minstep, total - ext_prev);
-		ext_prev = total;
-		prev_a = a;
-		prev_b = t1 = b;
-	}
-	t1 = rdtsc_ordered();
+	w = read_window(env);
+	if (w->back)
+		diag("plant=monotonic: one read of each stepped a millisecond back");
+	/* Reads after the first, each compared with the one before. */
+	n = s->reads;
 	snprintf_(m, sizeof(m), "%s.backwards", name);
-	measure_x(m, (s64)e.backwards, 0, NULL, "in %lu reads over %lu us, expected 0", n,
-		  tsc_to_ns(t1 - t0) / 1000);
-	/* The smallest step seen: the tick, or the read cost when a read
-	 * takes longer than a tick (0 when none was seen: an event source
-	 * whose flag did not come in the window). */
-	res_ns = minstep == UINT64_MAX ? 0 : mul_div_u64(minstep, 1000000000ull * 1000, cs->freq_hz);
+	measure_x(m, (s64)s->e.backwards, 0, NULL, "in %lu reads over %lu us, expected 0", n,
+		  tsc_to_ns(w->t1 - w->t0) / 1000);
+	/* The smallest step seen between back-to-back reads: the tick, or
+	 * the read cost when a read takes longer than a tick (0 when none
+	 * was seen: an event source whose flag did not come in the window). */
+	res_ns = s->minstep == UINT64_MAX ? 0 :
+		 mul_div_u64(s->minstep, 1000000000ull * 1000, s->cs->freq_hz);
 	snprintf_(m, sizeof(m), "%s.resolution_ns", name);
 	measure_x(m, (s64)res_ns, 3, "ns", "smallest step seen: %lu ticks",
-		  minstep == UINT64_MAX ? 0 : minstep);
-	if (e.backwards)
-		return fail("%s went backwards %lu times in %lu reads", name, e.backwards, n);
-	if (minstep == UINT64_MAX && !(cs->flags & CS_EVENTS))
+		  s->minstep == UINT64_MAX ? 0 : s->minstep);
+	if (s->e.backwards)
+		return fail("%s went backwards %lu times in %lu reads", name, s->e.backwards, n);
+	if (s->minstep == UINT64_MAX && !(s->cs->flags & CS_EVENTS))
 		return fail("%s never advanced in %lu reads", name, n);
 	return PASS;
 }

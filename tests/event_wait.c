@@ -1,5 +1,5 @@
-/* Waiting for a clockevent's next event, polling the TSC or halted, and
- * the second device that bounds a halted wait. It must not judge what it
+/* Waiting for a clockevent's next event by polling the TSC, and the
+ * second device that bounds a halted wait. It must not judge what it
  * waited for (the tests do), and every wait it makes has a bound. */
 #include "event_wait.h"
 #include "arch-x86/cpu.h"
@@ -21,36 +21,6 @@ bool wait_event(struct clockevent *ce, u64 after, u64 end, struct poll_stats *ps
 	}
 	if (ps)
 		*ps = (struct poll_stats){ polls, now - first };
-	return got;
-}
-
-/* The check runs with interrupts off and STI's one-instruction shadow
- * makes STI;HLT atomic: an event that comes after the check still ends the
- * HLT. Without a bound a lost event would halt for ever. */
-bool halt_wait(struct clockevent *ce, u64 after, u64 end, struct clockevent *bs,
-	       u64 bs_before, u64 *others)
-{
-	bool got;
-
-	for (;;) {
-		irq_disable();
-		if (ce->events > after) {
-			got = true;
-			break;
-		}
-		if (rdtsc_ordered() > end) {
-			got = false;
-			break;
-		}
-		if (!bs || bs->events != bs_before) {
-			irq_enable();
-			return wait_event(ce, after, end, NULL, NULL);
-		}
-		__asm__ volatile("sti; hlt" ::: "memory");
-		if (ce->events <= after)
-			(*others)++;
-	}
-	irq_enable();
 	return got;
 }
 

@@ -1,8 +1,8 @@
 /*
- * Waiting for a clockevent's next event in either of the two ways a CPU
- * can wait: polling (each poll an ordered TSC read) or halted (STI;HLT,
- * woken by the interrupt). A halted wait is bounded by a second device's
- * oneshot, armed past the bound, since only an interrupt ends a HLT.
+ * Waiting for a clockevent's next event by polling (each poll an ordered
+ * TSC read), and the second device that bounds a halted wait (STI;HLT,
+ * tests/oneshot_sample.c), armed past the bound, since only an interrupt
+ * ends a HLT.
  */
 #ifndef TESTS_EVENT_WAIT_H
 #define TESTS_EVENT_WAIT_H
@@ -21,15 +21,6 @@ struct poll_stats {
  * was away (the bound counts its presence). */
 bool wait_event(struct clockevent *ce, u64 after, u64 end, struct poll_stats *ps,
 		struct watch *w);
-
-/*
- * Halts until ce's event count passes `after` (true) or the TSC passes
- * `end` (false). bs, armed to fire past `end` (its count bs_before when
- * armed), bounds it; once bs has fired, or when bs is NULL, the rest of
- * the wait polls. HLTs ended by another interrupt are counted in *others.
- */
-bool halt_wait(struct clockevent *ce, u64 after, u64 end, struct clockevent *bs,
-	       u64 bs_before, u64 *others);
 
 /* The oneshot device that can bound a halted wait on ce (one sharing no
  * hardware with it), or NULL when there is none. */

@@ -1,5 +1,5 @@
 /*
- * Oneshot latency of a clockevent in two waiting modes: polling the TSC
+ * Oneshot latency of the clockevents in two waiting modes: polling the TSC
  * and halted (STI;HLT, the handler's first act reads the TSC), with a
  * log2 histogram, percentiles and sample count per mode, and one verdict:
  * never early, never lost, in either mode. Prints
@@ -22,5 +22,14 @@
  * re-measurement allowed.
  */
 enum verdict ce_oneshot(const char *name, struct test_env *env);
+
+/*
+ * The devices ce_oneshot measures share windows where their hardware
+ * allows (each on its own vector); this checks that their median
+ * latencies agree with the same device's measured alone, per waiting mode
+ * (<name>.oneshot.{poll,halt}.alone_diff_ns), and says where the tests
+ * fell back to measuring alone. SKIP when no device shared a window.
+ */
+enum verdict ce_oneshot_concurrent(struct test_env *env);
 
 #endif

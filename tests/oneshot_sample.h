@@ -1,12 +1,15 @@
 /*
- * One oneshot sample of a clockevent: programmed, waited for (polling or
- * halted) under watch for the host's absences, and told apart from the
- * interrupts that are not its own. An interrupt stamped before the event
- * was programmed, or one before the device's own count reached the event
- * (clockevent.passed) while an earlier event is outstanding, is stale;
- * one before the device's count with none outstanding is early by the
- * device's count. A sample the host held up is spoiled: the caller takes
- * it again (bounded), and after that the time it was held up is taken off.
+ * Oneshot samples of one or more clockevents taken in one window, each
+ * device on its own vector: programmed together, waited for together
+ * (polling or halted) under watch for the host's absences, and each told
+ * apart from the interrupts that are not its own. An interrupt stamped
+ * before the event was programmed, or one before the device's own count
+ * reached the event (clockevent.passed) while an earlier event is
+ * outstanding, is stale; one before the device's count with none
+ * outstanding is early by the device's count. A sample the host held up
+ * is spoiled and taken again (bounded; after that kept with the time the
+ * host held it up taken off); one another device of the window may have
+ * held up is counted as disturbed.
  */
 #ifndef TESTS_ONESHOT_SAMPLE_H
 #define TESTS_ONESHOT_SAMPLE_H
@@ -22,6 +25,11 @@
 /* oneshot_plant=early makes one event per waiting mode seem this early. */
 #define ONESHOT_PLANT_NS	100000000ul
 #define DRAIN_NS		2000000ul	/* for a missed (-ETIME) event */
+/* Samples taken again per device and waiting mode, at most, when the host
+ * spoils them; after that they are kept (the host's time taken off). */
+#define ONESHOT_REMEASURE	64
+/* Devices in one window, at most. */
+#define ONESHOT_GROUP		4
 
 enum wait_mode { WAIT_POLL, WAIT_HALT };
 
@@ -56,26 +64,55 @@ struct oneshot_counts {
 				 * the event, none outstanding */
 	int remeasured;		/* samples taken again: the host held them up */
 	int excused;		/* of the samples kept, those the host held up */
+	int disturbed;		/* samples kept that another device of the window (its
+				 * interrupt, or its programming) may have held up */
 	int unjudged;		/* never came while the host was away for most of
 				 * the wait, after the re-measurements ran out */
 	u64 *lat, *step;
 	struct outstanding *out;	/* shared by both modes */
 	s64 worst_early;	/* cycles, negative */
 	s64 early_after;	/* the worst early one: cycles after programming began */
-	u64 others;		/* halt: HLTs ended by another interrupt */
+	u64 others;		/* halt: HLTs ended by an interrupt of no device waited for */
 	u64 ns;			/* how long the series took */
+	u64 guard_ns;		/* the interference guard (the largest of the rounds) */
+	u64 stagger_ns;		/* places apart in a round (the largest) */
 	struct summary lat_sum, step_sum;
 };
 
+/* One device in a window: its series (counts c, at most `want` samples
+ * until TSC `stop`) and the sample in flight. */
+struct oneshot_dev {
+	struct clockevent *ce;
+	struct oneshot_counts *c;
+	int want;
+	u64 stop;
+	/* Optional (n > 1): the samples of its solo rounds (alone in the
+	 * window) and of its shared ones, kept as well to compare them;
+	 * at most c->max each. */
+	u64 *solo, *shared;
+	int nsolo, nshared;
+	/* the sample in flight (oneshot_sample.c) */
+	u64 before, prog, prog_end, end;
+	u64 irq, due, unc;	/* its event's stamp, due time and uncertainty, kept
+				 * when it came (the device may be armed again) */
+	bool waiting, armed, planted, got, backstop;
+	u64 bs_events;		/* its count when armed as the backstop */
+};
+
 /*
- * One sample: programs ticks (delta_ns), waits in c's mode (a halt
- * bounded by bs), times the event against its due time into c->lat.
- * With `strict`, a sample the host held up between its due time and its
- * interrupt is SAMPLE_SPOILED and not kept; else the time it was held up
- * is taken off its latency. SAMPLE_SPOILED also when the event never
- * came while the host was away for most of the wait.
+ * Takes the series of g[0..n) (n <= ONESHOT_GROUP; devices that may run
+ * at once: no two sharing hardware) in one window of c->mode: rounds of
+ * one sample per device still short of its want and before its stop, at
+ * deltas_ns[round % 4] plus stagger_ns per place in the round. With n > 1
+ * blocks of four rounds (one of each delta) are solo, one device alone:
+ * blocks 1..n, then every 4n blocks again, so that each device has early
+ * on samples alone taken in the same window, under the same host, as its
+ * shared ones (an eighth of its rounds for two devices). A halted
+ * wait is bounded by bs (a device of none of g, armed past the loss bound;
+ * NULL when n > 1: the devices then bound each other). Each c must be
+ * zeroed but for mode, plant, max, lat, step and out.
  */
-enum sample_outcome oneshot_one(struct clockevent *ce, u64 ticks, u64 delta_ns,
-				struct clockevent *bs, bool strict, struct oneshot_counts *c);
+void oneshot_window(struct oneshot_dev *g, int n, const u64 *deltas_ns, u64 stagger_ns,
+		    struct clockevent *bs);
 
 #endif
