@@ -217,18 +217,20 @@ static void periodic_stop(struct periodic_slot *s, bool lead, const struct perio
  * the next edge is waited for here, at most a second after the last: that
  * is less than tick.walltime would wait for its own two.
  *
- * The catcher keeps an edge placed within 50 us (drivers/rtc.c): half the
- * time between two of its polls, which the windows' loop makes once a
- * turn. Where a turn takes longer than twice that (kvm_pvm, where every
- * port read is an exit: 0.5-2 ms a turn measured at load 11, the
- * catcher's own read about half of it), no edge can be kept, and polling
- * only slows the loop: the watch counts a turn of period / 8 (0.5 ms at
- * 250 Hz) as an absence of this vCPU, whose ticks are excused and whose
- * window is then measured again. So the median of the first turns decides
- * whether catching goes on.
+ * The catcher keeps a pair when one edge is placed within 50 us and the
+ * other within 1 ms by its own polls (drivers/rtc.c), which the windows'
+ * loop makes once a turn. Under kvm_pvm, where every port read is an
+ * exit, a turn takes 0.3-0.6 ms (the catcher's read about half of it) and
+ * the pair still comes: default KVM runs at load 0.6 took 7.2 s to their
+ * verdict with catching against 8.7 s without (rtc.date and tick.walltime
+ * then wait for edges of their own). Where a turn takes longer than the
+ * catcher's 1 ms no edge can be kept, and polling only slows the loop:
+ * the watch counts a turn of period / 8 (0.5 ms at 250 Hz) as an absence
+ * of this vCPU, whose ticks are excused and whose window is then measured
+ * again. So the median of the first turns decides whether catching goes on.
  */
 #define EDGES_PROBE_TURNS	64
-#define EDGES_TURN_MAX_NS	100000ull
+#define EDGES_TURN_MAX_NS	1000000ull
 
 static struct {
 	bool wanted, in_loop, paired;	/* in_loop: the pair was complete when the windows ended */
