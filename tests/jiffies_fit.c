@@ -72,6 +72,23 @@ static bool present_step(const u64 *t, const u64 *k, const u8 *away, const struc
 	       k[i] - k[i - 1] == (t[i] - t[i - 1] + period / 2) / period;
 }
 
+/* Fits the first m points again, numbered from 0 (periodic_fit counts
+ * from the first); false, with the fit marked invalid, when it holds fewer
+ * than FIT_MIN_TICKS: the uncertainty periodic_fit states is then not
+ * known to hold (four points on their own hull stated 0.056 ppm and were
+ * 114446 ppm off, on a host that kept us away). */
+static bool refit(struct present_fit *p, u64 m, u64 period)
+{
+	for (u64 i = m; i-- > 0;)
+		pres_k[i] -= pres_k[0];
+	periodic_fit(pres_t, pres_k, m, period, &p->f);
+	if (p->f.status || p->f.n < FIT_MIN_TICKS) {
+		p->f.status = -EINVAL;
+		return false;
+	}
+	return true;
+}
+
 static void present_fit(const u64 *t, const u64 *k, const u8 *away, u64 n,
 			const struct gapset *g, u64 period, const struct rate_expect *x,
 			struct present_fit *p)
@@ -129,12 +146,13 @@ static void present_fit(const u64 *t, const u64 *k, const u8 *away, u64 n,
 		}
 		p->stretches++;
 	}
-	periodic_fit(pres_t, pres_k, m, period, &p->f);
+	if (!refit(p, m, period))
+		return;
 	/* A stretch numbered a period off lies a period off the line. Each
 	 * stretch is moved to the whole periods its floor (its least-late
 	 * tick) lies off the fitted line, and fitted again, until none
 	 * moves (at most RENUMBER_PASSES times). */
-	for (int pass = 0; pass < RENUMBER_PASSES && !p->f.status; pass++) {
+	for (int pass = 0; pass < RENUMBER_PASSES; pass++) {
 		s64 per = (s64)((p->f.env.tb - p->f.env.ta) / (p->f.env.kb - p->f.env.ka));
 		bool moved = false;
 
@@ -154,17 +172,8 @@ static void present_fit(const u64 *t, const u64 *k, const u8 *away, u64 n,
 		}
 		if (!moved)
 			break;
-		/* The numbering starts at 0 again (periodic_fit counts from the first). */
-		for (u64 i = m; i-- > 0;)
-			pres_k[i] -= pres_k[0];
-		periodic_fit(pres_t, pres_k, m, period, &p->f);
-	}
-	/* Fewer than FIT_MIN_TICKS: the uncertainty periodic_fit states is
-	 * not known to hold (four points on their own hull stated 0.056 ppm
-	 * and were 114446 ppm off, on a host that kept us away). */
-	if (p->f.status || p->f.n < FIT_MIN_TICKS) {
-		p->f.status = -EINVAL;
-		return;
+		if (!refit(p, m, period))
+			return;
 	}
 	/* A stretch numbered right has its floor on the line, but for its
 	 * ticks' lateness; from a quarter period off, its numbering across
@@ -208,13 +217,8 @@ static void present_fit(const u64 *t, const u64 *k, const u8 *away, u64 n,
 		p->left_out += out;
 		p->stretches -= gone;
 		p->stretches_out += gone;
-		for (u64 i = m; i-- > 0;)
-			pres_k[i] -= pres_k[0];
-		periodic_fit(pres_t, pres_k, m, period, &p->f);
-		if (p->f.status || p->f.n < FIT_MIN_TICKS) {
-			p->f.status = -EINVAL;
+		if (!refit(p, m, period))
 			return;
-		}
 	}
 	for (u64 a = 0, b; a < m; a = b) {
 		s64 fl = above_line(&p->f.env, a);
