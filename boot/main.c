@@ -226,6 +226,7 @@ static void report_platform(void)
 		kprintf("# platform: no CPUID hypervisor bit, but the ACPI OEM is \"BOCHS \": "
 			"an emulator, ended as a virtual machine\n");
 	kprintf("# memory: %lu MiB usable in %d map entries\n", boot.mem_kib / 1024, boot.mmap_count);
+	serial_pace((u32)cmdline_u64(&cmd, "serial_pace", 0, UART_CLOCK / 16, 0));
 	kprintf("# tsc ruler: %lu Hz from %s\n", tsc_hz(), tsc_hz_source());
 	if (serial_stats()->undrained)
 		kprintf("# warning: serial: a UART's receiver never emptied: that port not used\n");

@@ -2,6 +2,7 @@
  * the transmitter without a bound: a wedged UART is given up on. */
 #include "serial.h"
 #include "arch-x86/cpu.h"
+#include "arch-x86/delay.h"
 #include "lib/console.h"
 #include "lib/str.h"
 
@@ -24,6 +25,8 @@ struct uart {
 static struct uart uarts[SERIAL_MAX];
 static int nuarts;
 static struct serial_stats stats;
+static u32 pace_baud;		/* serial_pace's: 0, not paced */
+static u64 wire_free;		/* TSC: when the wire will have sent what it holds */
 
 static u8 uart_in(const struct serial_port *p, int reg)
 {
@@ -110,9 +113,32 @@ static int tx_room(struct uart *u)
 	return u->room;
 }
 
+void serial_pace(u32 baud)
+{
+	pace_baud = baud;
+	wire_free = 0;
+}
+
+/* Waits until the wire has sent what it held, then takes k bytes' time
+ * on it (serial_pace). The wait is at most one run's time: wire_free is
+ * never set further ahead than that. */
+static void pace(int k)
+{
+	u64 hz = tsc_hz(), now = rdtsc();
+
+	if (!pace_baud || !hz)
+		return;
+	for (int i = 0; now < wire_free && i < TX_SPINS; i++) {
+		cpu_relax();
+		now = rdtsc();
+	}
+	wire_free = MAX(now, wire_free) + hz / pace_baud * 10 * (u64)k;
+}
+
 /* k bytes of s to the transmitter: a port UART's by one REP OUTSB. */
 static void uart_send(struct uart *u, const char *s, int k)
 {
+	pace(k);
 	u->room -= k;
 	if (!u->port.mmio) {
 		for (int j = 0; j < k; j++)

@@ -51,6 +51,15 @@ struct serial_port {
 int serial_add(const struct serial_port *p);
 /* How many UARTs are registered. */
 int serial_count(void);
+/*
+ * From now on the UARTs' output keeps a wire's rate, 10 bits a byte at
+ * baud, even where an emulated UART takes the bytes at once: a reader that falls behind a
+ * burst loses lines (LAVA's monitors search only the last 4000 bytes
+ * received). Each run waits, by the TSC at tsc_hz(), until the wire would
+ * have sent the run before it: at most a FIFO's bytes' time. 0 turns it
+ * off.
+ */
+void serial_pace(u32 baud);
 
 /* Stale input bytes drained at a probe before the UART is given up on. */
 #define SERIAL_DRAIN_MAX	10000

@@ -27,6 +27,7 @@ static const struct option options[] = {
 	{ "apic", true, "local APIC mode: auto, xapic or x2apic (default auto: x2APIC when the CPU has it)" },
 	{ "help", false, "list the command-line options in the report" },
 	{ "console", true, "serial consoles as Linux names them: ttyS0..3[,baud]; several words for several, console=none for none; uart,io|mmio|mmio32,ADDR[,baud] for another UART (default: the ACPI SPCR port, else ttyS0)" },
+	{ "serial_pace", true, "keep the serial output to a wire's rate at this baud (e.g. 115200) where an emulated UART takes it at once: for readers that lose lines in bursts (LAVA's monitors; the LAVA jobs pass it)" },
 	{ "noscreen", false, "no dashboard on the screen (leave the firmware's picture)" },
 	{ "end", true, "when no isa-debug-exit ends the run: halt (a key press reboots), reboot or poweroff (ACPI S5); default halt, poweroff in a VM with no screen" },
 	{ "hold", true, "keep the finished dashboard up to N seconds (1-600) or until a key press, then end" },
