@@ -124,10 +124,14 @@ void serial_pace(u32 baud)
  * never set further ahead than that. */
 static void pace(int k)
 {
-	u64 hz = tsc_hz(), now = rdtsc();
+	u64 hz, now;
 
-	if (!pace_baud || !hz)
+	if (!pace_baud)
 		return;
+	hz = tsc_hz();
+	if (!hz)
+		return;
+	now = rdtsc();
 	for (int i = 0; now < wire_free && i < TX_SPINS; i++) {
 		cpu_relax();
 		now = rdtsc();
