@@ -137,6 +137,23 @@ static void stamp(struct clockevent *ce)
 
 /* plant=concurrent: windows shared by several devices look 1000 ppm slow. */
 static bool plant_concurrent;
+/* plant=periodic_lost: every PLANT_LOST_EVERYth interrupt of a window is
+ * dropped, as if the device had lost that tick (the lost-tick counts and
+ * their excuses must still find it on a loaded host). */
+static bool plant_lost;
+#define PLANT_LOST_EVERY	8
+
+/* Drops every PLANT_LOST_EVERYth of stamps[0..n) (not the first);
+ * returns how many are left. */
+static u64 plant_drop(u64 *stamps, u64 n)
+{
+	u64 kept = 0;
+
+	for (u64 i = 0; i < n; i++)
+		if (i % PLANT_LOST_EVERY != PLANT_LOST_EVERY - 1)
+			stamps[kept++] = stamps[i];
+	return kept;
+}
 
 /* verbose: a window that lost ticks, as the grid saw it: every interrupt
  * near an empty cell (its cell and lateness, us from tick 0) and every
@@ -185,6 +202,8 @@ static void periodic_finish(struct test_env *env, struct periodic_slot *s, bool 
 	while (first < n && s->stamps[first] < s->start + period * 3 / 4)
 		first++;
 	r->discarded = first;
+	if (plant_lost)
+		n = first + plant_drop(s->stamps + first, n - first);
 	r->taken = n - first;
 	plant_rate(env, s->stamps + first, n - first);
 	for (u64 i = first + 1; shared && plant_concurrent && i < n; i++)
@@ -790,6 +809,9 @@ static void periodic_all(struct test_env *env)
 	plant_concurrent = test_planted(env, "concurrent", "the timestamps of windows shared by "
 					"several devices stretched by 1000 ppm: lapic.concurrent "
 					"must FAIL, and the periodic tests measure alone");
+	plant_lost = test_planted(env, "periodic_lost", "every 8th interrupt of each periodic "
+				  "window dropped, as if the device lost that tick: every <dev>.periodic "
+				  "must FAIL");
 	for (int i = 0; i < PERIODIC_DEVS; i++) {
 		struct clockevent *ce = clockevent_find(periodic_names[i]);
 
