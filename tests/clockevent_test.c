@@ -158,31 +158,33 @@ static u64 plant_drop(u64 *stamps, u64 n)
 /* verbose: a window that lost ticks, as the grid saw it: every interrupt
  * near an empty cell (its cell and lateness, us from tick 0) and every
  * absence, so that what was excused can be checked by hand. */
+/* us from ref to t, signed. */
+static s64 rel_us(u64 t, u64 ref)
+{
+	return t >= ref ? (s64)(tsc_to_ns(t - ref) / 1000) : -(s64)(tsc_to_ns(ref - t) / 1000);
+}
+
 static void periodic_dump(const char *name, const u64 *t, u64 n, u64 P,
 			  const struct periodic_fit *f, const struct watch *w)
 {
-	u64 prev = UINT64_MAX;
+	u64 prev = UINT64_MAX, slack = P / PLACE_SLACK_DIV;
 
 	diag("%s dump: period %lu ns, t_ref %lu us, lost %ld, %d cpu gaps, %d emulator gaps",
 	     name, tsc_to_ns(P), tsc_to_ns(f->t_ref) / 1000, f->lost, w->cpu.absent.n,
 	     w->emulator.n);
 	for (int i = 0; i < w->cpu.absent.n; i++)
-		diag("%s dump: cpu gap %ld..%ld us", name,
-		     (s64)tsc_to_ns(w->cpu.absent.start[i] - f->t_ref) / 1000,
-		     (s64)tsc_to_ns(w->cpu.absent.end[i] - f->t_ref) / 1000);
+		diag("%s dump: cpu gap %ld..%ld us", name, rel_us(w->cpu.absent.start[i], f->t_ref),
+		     rel_us(w->cpu.absent.end[i], f->t_ref));
 	for (int i = 0; i < w->emulator.n; i++)
-		diag("%s dump: emulator gap %ld..%ld us", name,
-		     (s64)tsc_to_ns(w->emulator.start[i] - f->t_ref) / 1000,
-		     (s64)tsc_to_ns(w->emulator.end[i] - f->t_ref) / 1000);
+		diag("%s dump: emulator gap %ld..%ld us", name, rel_us(w->emulator.start[i], f->t_ref),
+		     rel_us(w->emulator.end[i], f->t_ref));
 	for (u64 i = 0; i < n; i++) {
-		u64 k = (t[i] - f->t_ref) / P;
-
-		u64 next = i + 1 < n ? (t[i + 1] - f->t_ref) / P : k + 1;
+		u64 k = (t[i] - f->t_ref + slack) / P;
+		u64 next = i + 1 < n ? (t[i + 1] - f->t_ref + slack) / P : k + 1;
 
 		if ((prev != UINT64_MAX && k != prev + 1) || next != k + 1)
-			diag("%s dump: #%lu cell %lu at %lu us, late %lu us", name, i, k,
-			     tsc_to_ns(t[i] - f->t_ref) / 1000,
-			     tsc_to_ns(t[i] - f->t_ref - k * P) / 1000);
+			diag("%s dump: #%lu cell %lu at %ld us, late %ld us", name, i, k,
+			     rel_us(t[i], f->t_ref), rel_us(t[i], f->t_ref + k * P));
 		prev = k;
 	}
 }

@@ -38,6 +38,10 @@ struct periodic_fit {
 				 * ambiguous */
 };
 
+/* An event up to this fraction of a period before its grid point (the
+ * grid's period a few ppm off the device's) is placed at that point. */
+#define PLACE_SLACK_DIV	16
+
 /*
  * Places n increasing TSC stamps on a grid of `period` cycles (tick k of
  * an event: floor((t - t_ref) / period), t_ref the least-late event's
