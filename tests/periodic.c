@@ -41,7 +41,7 @@ static u64 stamp_cost(void)
  * then fell just before its grid point, a cell low, late by a whole
  * period: every event after a lost tick moved a cell, and
  * pit.periodic.err_ppm read -41667 ppm for 2 lost of 30. An event up to
- * PLACE_SLACK_DIV-th of a period before its grid point is placed there.
+ * 1/PLACE_SLACK_DIV of a period before its grid point is placed there.
  */
 
 static u64 place(const u64 *stamps, const u64 *k, u64 n, u64 period, struct periodic_fit *f)
