@@ -59,13 +59,12 @@ static s64 above_line(const struct envelope *e, u64 i)
  * (a rate from a short start is worse than the expectation: 60 ms of
  * ticks 1-2 ms late gave one 1% off, and every joint after it was counted
  * by it): a rate error moves the count by a fraction of a period over the
- * absence, which the slope then shows. Inside a stretch the jiffies number the ticks. Then
- * each stretch is moved to the whole periods its floor lies off the
- * fitted line, and one still a quarter period off is left out. One
- * periodic_fit over the points kept, so its uncertainty rules hold over
- * the whole span (fitting each stretch alone
- * stated a few ppm for four points on their own hull, and failed clean
- * runs at -651 ppm). The host's coalesced ticks never widen the
+ * absence, which the slope then shows. Inside a stretch the jiffies
+ * number the ticks. Then each stretch is moved to the whole periods its
+ * floor lies off the fitted line, and one still a quarter period off is
+ * left out. One fit over the points kept, so its uncertainty holds over
+ * the whole span (fitting each stretch alone stated a few ppm for four
+ * points on their own hull, and failed clean runs at -651 ppm). The host's coalesced ticks never widen the
  * tolerance: the rate is judged on ticks that came while we ran.
  */
 static bool present_step(const u64 *t, const u64 *k, const u8 *away, const struct gapset *g,
