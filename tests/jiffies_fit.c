@@ -102,9 +102,11 @@ static u64 trend_scratch[PERIODIC_MAX / 3 + 1], floors[PERIODIC_MAX];
  * does. Under kvm_pvm every tick comes ~1 ms late, and the median term
  * kept the window lengthening to its 1 s bound (tick.periodic 1.0 s,
  * #16). What the median guarded against, the floor drifting under TCG on
- * a loaded host, shows as the bulk leaving the floor: in 236-500 ms
- * pieces of a 3 s TCG window at load 11 (12 pieces), the envelope's error
- * was at most 1.26 x this term (with the floor's), 1.43 x the median's.
+ * a loaded host, shows as the bulk leaving the floor: in 75 overlapping
+ * 60-tick pieces of a clean 3 s TCG window at load 11, the envelope's
+ * error was at most 1.46 x the larger of this term and the floor's (1.86
+ * x the larger of the floor's and the median's); over 75 and 100 ticks
+ * 1.24 and 1.50 x (1.84 and 1.82 x).
  */
 static void jiffy_unc(struct present_fit *p, u64 m)
 {
