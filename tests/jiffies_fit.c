@@ -97,16 +97,18 @@ static u64 trend_scratch[PERIODIC_MAX / 3 + 1], floors[PERIODIC_MAX];
  * The fit's 1-sigma over the m points kept: the floor's flatness (the
  * envelope's blocks), two timestamps' cost, and the trend of the bulk of
  * the ticks' lateness against the floor (envelope_trend_ppb); not the
- * median lateness over the span, which periodic_fit adds: a constant
- * delivery delay does not move a rate, only its change over the window
- * does. Under kvm_pvm every tick comes ~1 ms late, and the median term
- * kept the window lengthening to its 1 s bound (tick.periodic 1.0 s,
- * #16). What the median guarded against, the floor drifting under TCG on
- * a loaded host, shows as the bulk leaving the floor: in 75 overlapping
- * 60-tick pieces of a clean 3 s TCG window at load 11, the envelope's
- * error was at most 1.46 x the larger of this term and the floor's (1.86
- * x the larger of the floor's and the median's); over 75 and 100 ticks
- * 1.24 and 1.50 x (1.84 and 1.82 x).
+ * median lateness over the span, which periodic_fit adds: a delay that
+ * stays as it is does not move a rate, only its change over the window
+ * does. (The median is measured above the floor, so it is the ticks'
+ * scatter, not kvm_pvm's constant ~1 ms: 125-150 us in a 20-run KVM soak,
+ * 1 s windows; the trend's own noise is of that order over 60-75 ticks,
+ * and a simulation of that scatter stopped the window at a median 208
+ * ticks with either term.) What the median guarded against, the floor
+ * drifting under TCG on a loaded host, shows as the bulk leaving the
+ * floor: in 75 overlapping 60-tick pieces of a clean 3 s TCG window at
+ * load 11, the envelope's error was at most 1.46 x the larger of this
+ * term and the floor's (1.86 x the larger of the floor's and the
+ * median's); over 75 and 100 ticks 1.24 and 1.50 x (1.84 and 1.82 x).
  */
 static void jiffy_unc(struct present_fit *p, u64 m)
 {
