@@ -42,6 +42,17 @@ static s64 above_line(const struct envelope *e, u64 i)
 	return (s64)(pres_t[i] - e->ta) - line;
 }
 
+/* The floor (least height above the line) of the stretch of the m points
+ * kept that starts at a; the next stretch's start into *b. */
+static s64 stretch_floor(const struct envelope *e, u64 a, u64 m, u64 *b)
+{
+	s64 fl = above_line(e, a);
+
+	for (*b = a + 1; *b < m && !pres_joint[*b]; (*b)++)
+		fl = MIN(fl, above_line(e, *b));
+	return fl;
+}
+
 /*
  * One rate over the stretches where the vCPU and the emulator were
  * present. An advance ends an absence when this vCPU was away since the
@@ -191,10 +202,8 @@ static void present_fit(const u64 *t, const u64 *k, const u8 *away, u64 n,
 		bool moved = false;
 
 		for (u64 a = 0, b; a < m; a = b) {
-			s64 fl = above_line(&p->f.env, a), sh;
+			s64 fl = stretch_floor(&p->f.env, a, m, &b), sh;
 
-			for (b = a + 1; b < m && !pres_joint[b]; b++)
-				fl = MIN(fl, above_line(&p->f.env, b));
 			sh = (fl + (fl < 0 ? -per / 2 : per / 2)) / per;
 			/* Late against the line by sh periods: sh ticks on. */
 			if (!sh || (a && (s64)(pres_k[a] - pres_k[a - 1]) + sh < 1) ||
@@ -221,29 +230,33 @@ static void present_fit(const u64 *t, const u64 *k, const u8 *away, u64 n,
 	for (int pass = 0; pass < LEAVE_OUT_PASSES && !p->ambiguous; pass++) {
 		u64 kept = 0, out = 0, gone = 0;
 
+		/* Counted first: the arrays are compacted only when enough
+		 * remain (else they must stay as the fit that is kept saw
+		 * them). */
 		for (u64 a = 0, b; a < m; a = b) {
-			s64 fl = above_line(&p->f.env, a);
+			s64 fl = stretch_floor(&p->f.env, a, m, &b);
 
-			for (b = a + 1; b < m && !pres_joint[b]; b++)
-				fl = MIN(fl, above_line(&p->f.env, b));
 			if ((u64)(fl < 0 ? -fl : fl) >= period / 4) {
 				out += b - a;
 				gone++;
-				if (b < m)
-					pres_joint[b] = true;
-				continue;
 			}
+		}
+		if (!out)
+			break;
+		if (m - out < FIT_MIN_TICKS) {
+			p->ambiguous = true;
+			break;
+		}
+		for (u64 a = 0, b; a < m; a = b) {
+			s64 fl = stretch_floor(&p->f.env, a, m, &b);
+
+			if ((u64)(fl < 0 ? -fl : fl) >= period / 4)
+				continue;
 			for (u64 i = a; i < b; i++) {
 				pres_k[kept] = pres_k[i];
 				pres_t[kept] = pres_t[i];
 				pres_joint[kept++] = pres_joint[i];
 			}
-		}
-		if (!out)
-			break;
-		if (kept < FIT_MIN_TICKS) {
-			p->ambiguous = true;
-			break;
 		}
 		/* Restored only in the arrays' kept part: m shrinks. */
 		m = kept;
@@ -255,10 +268,8 @@ static void present_fit(const u64 *t, const u64 *k, const u8 *away, u64 n,
 			return;
 	}
 	for (u64 a = 0, b; a < m; a = b) {
-		s64 fl = above_line(&p->f.env, a);
+		s64 fl = stretch_floor(&p->f.env, a, m, &b);
 
-		for (b = a + 1; b < m && !pres_joint[b]; b++)
-			fl = MIN(fl, above_line(&p->f.env, b));
 		p->ambiguous |= (u64)(fl < 0 ? -fl : fl) >= period / 4;
 		floors[nf++] = fl > 0 ? (u64)fl : 0;
 	}
