@@ -75,6 +75,8 @@ static u64 lat_ns[OS_DEVS][2][ONESHOT_MAX];
 static u64 step_ns[OS_DEVS][ONESHOT_MAX];
 static u64 solo_ns[OS_DEVS][2][ONESHOT_MAX], shared_ns[OS_DEVS][2][ONESHOT_MAX];
 static bool os_measured, os_fallback;
+/* Called between the windows' rounds (ce_oneshot_measure). */
+static u64 (*os_idle)(void);
 /* plant=oneshot_concurrent: the shared rounds' latencies read this late. */
 #define ONESHOT_PLANT_SHARED_NS	200000ull
 static bool plant_shared;
@@ -335,7 +337,7 @@ static void os_window(const int *idx, int n, int want, u64 budget, enum plant pl
 		start = rdtsc_ordered();
 		for (int i = 0; i < n; i++)
 			g[i].stop = start + ns_to_tsc(budget);
-		oneshot_window(g, n, deltas_ns, ONESHOT_STAGGER_NS, n == 1 ? bs : NULL);
+		oneshot_window(g, n, deltas_ns, ONESHOT_STAGGER_NS, n == 1 ? bs : NULL, os_idle);
 		for (int i = 0; i < n && n > 1; i++) {
 			res[idx[i]].nsolo[mode] = g[i].nsolo;
 			res[idx[i]].nshared[mode] = g[i].nshared;
@@ -470,6 +472,14 @@ static void oneshot_all(struct test_env *env)
 			if (res[i].cmp[mode].done)
 				os_agree(i, mode, res[i].c[mode].lat, res[i].c[mode].n);
 	}
+}
+
+void ce_oneshot_measure(struct test_env *env, u64 (*idle)(void))
+{
+	os_idle = idle;
+	if (!os_measured)
+		oneshot_all(env);
+	os_idle = NULL;
 }
 
 /*
