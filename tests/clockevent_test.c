@@ -362,10 +362,10 @@ static void edges_tell(void)
 		     EDGES_PROBE_TURNS - 1, edges.paired ? "a pair taken earlier is used" :
 		     "tick.walltime takes its own");
 	else if (edges.paired)
-		diag("second edges for tick.walltime: the windows' %lu ms caught one, the oneshot "
-		     "windows after them the next, waited for between their rounds (%lu ms) and "
-		     "after them (%lu ms)", edges.loop_ns / 1000000, edges.between_ns / 1000000,
-		     edges.wait_ns / 1000000);
+		diag("second edges for tick.walltime: the windows' %lu ms caught one, the next was "
+		     "waited for %s the oneshot windows (%lu ms there, %lu ms after them)",
+		     edges.loop_ns / 1000000, edges.between_ns ? "between two rounds of" : "after",
+		     edges.between_ns / 1000000, edges.wait_ns / 1000000);
 	else
 		diag("second edges for tick.walltime: no pair in the windows' %lu ms (their loop "
 		     "turned every %s us, median of %d; %lu ms waited between the oneshot windows' "
