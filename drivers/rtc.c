@@ -423,6 +423,11 @@ void rtc_edge_catch_end(bool pair)
 	cat.on = false;
 }
 
+u64 rtc_edge_catch_near(void)
+{
+	return cat.on && !cat.paired && cat.prev.tsc ? cat.near : 0;
+}
+
 /* An edge in [lo, hi] (TSC), of the second after s0's: kept when placed
  * within RTC_UIP_LEAD_NS (a wider one is the host's doing, or spans more
  * than one second); the next is then polled for from shortly before it
