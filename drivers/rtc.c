@@ -19,18 +19,41 @@ static u64 read_retries;	/* passes read again because two disagreed */
  * their polls, and must know when that changed. */
 static volatile u32 cmos_selects;
 
+/*
+ * The index write and the data access again while IRQ8's handler came in
+ * between (it selects register C: a loaded TCG run read the date as
+ * 0000-00-00 once), at most CMOS_TRIES times. Not with interrupts off:
+ * under kvm_pvm an interrupt is delivered only at an exit made with them
+ * on, and a loop of CMOS reads would then hold every interrupt off.
+ * Writing C again is harmless: it is read-only.
+ */
+#define CMOS_TRIES 16
+
 u8 cmos_read(u8 reg)
 {
-	cmos_selects++;
-	outb(CMOS_INDEX, reg);
-	return inb(CMOS_DATA);
+	u8 v = 0;
+
+	for (int i = 0; i < CMOS_TRIES; i++) {
+		u32 sel = ++cmos_selects;
+
+		outb(CMOS_INDEX, reg);
+		v = inb(CMOS_DATA);
+		if (cmos_selects == sel)
+			break;
+	}
+	return v;
 }
 
 void cmos_write(u8 reg, u8 v)
 {
-	cmos_selects++;
-	outb(CMOS_INDEX, reg);
-	outb(CMOS_DATA, v);
+	for (int i = 0; i < CMOS_TRIES; i++) {
+		u32 sel = ++cmos_selects;
+
+		outb(CMOS_INDEX, reg);
+		outb(CMOS_DATA, v);
+		if (cmos_selects == sel)
+			break;
+	}
 }
 
 int rtc_decode(u8 raw, u8 regb)
@@ -398,6 +421,11 @@ void rtc_edge_catch_end(bool pair)
 		cpu_relax();
 	cat.tight = false;
 	cat.on = false;
+}
+
+u64 rtc_edge_catch_near(void)
+{
+	return cat.on && !cat.paired && cat.prev.tsc ? cat.near : 0;
 }
 
 /* An edge in [lo, hi] (TSC), of the second after s0's: kept when placed
