@@ -19,41 +19,18 @@ static u64 read_retries;	/* passes read again because two disagreed */
  * their polls, and must know when that changed. */
 static volatile u32 cmos_selects;
 
-/*
- * The index write and the data access again while IRQ8's handler came in
- * between (it selects register C: a loaded TCG run read the date as
- * 0000-00-00 once), at most CMOS_TRIES times. Not with interrupts off:
- * under kvm_pvm an interrupt is delivered only at an exit made with them
- * on, and a loop of CMOS reads would then hold every interrupt off.
- * Writing C again is harmless: it is read-only.
- */
-#define CMOS_TRIES 16
-
 u8 cmos_read(u8 reg)
 {
-	u8 v = 0;
-
-	for (int i = 0; i < CMOS_TRIES; i++) {
-		u32 sel = ++cmos_selects;
-
-		outb(CMOS_INDEX, reg);
-		v = inb(CMOS_DATA);
-		if (cmos_selects == sel)
-			break;
-	}
-	return v;
+	cmos_selects++;
+	outb(CMOS_INDEX, reg);
+	return inb(CMOS_DATA);
 }
 
 void cmos_write(u8 reg, u8 v)
 {
-	for (int i = 0; i < CMOS_TRIES; i++) {
-		u32 sel = ++cmos_selects;
-
-		outb(CMOS_INDEX, reg);
-		outb(CMOS_DATA, v);
-		if (cmos_selects == sel)
-			break;
-	}
+	cmos_selects++;
+	outb(CMOS_INDEX, reg);
+	outb(CMOS_DATA, v);
 }
 
 int rtc_decode(u8 raw, u8 regb)
