@@ -16,15 +16,17 @@
  * and a wider bracket does not widen evenly about the read: under KVM
  * (kvm_pvm) the LAPIC's current count is taken at a fixed point of the
  * exit, and of what a slow exit adds, most came before that point (the
- * read sat 0.17-0.33 of the extra width past the bracket's middle in 31
+ * read sat 0.09-0.37 of the width past the bracket's middle in 305
  * loaded runs). Where the widths drift through the window, the middles
- * then drift against the reads and tilt the line (lapic.freq_err_ppm
- * -3.6 with a stated 2.3; -9.6 against a tolerance of 4.3). For such a
- * source the sample's time is its middle minus beta x its width, beta
- * fitted with the rate (the residuals' least-squares slope against the
- * width, iterated WIDTH_ITERS times, within +-1/2: the read lies inside
- * its bracket), and what beta's own standard error moves the rate by
- * is added to the uncertainty.
+ * then drift against the reads and tilt the line, which neither the
+ * scatter nor the jackknife sees (lapic.freq_err_ppm -3.6 with a stated
+ * 2.3; -9.6 against a tolerance of 4.3). For such a source each sample's
+ * time is its middle plus beta x its width, beta fitted with the rate:
+ * the residuals' least-squares slope against the widths, the widths' own
+ * trend through the window taken out by the same two-group line, gives
+ * both in one pass (Frisch-Waugh-Lovell; a second only when the outliers
+ * then change), within +-1/2 (the read lies inside its bracket); what
+ * beta's standard error moves the rate by is added to the uncertainty.
  */
 #ifndef MEASURE_CALFIT_H
 #define MEASURE_CALFIT_H
