@@ -118,6 +118,40 @@ static u64 place(const u64 *t, u64 n, u64 period, u64 *k, u64 *scratch)
 	return period - best_gap;
 }
 
+/* The median of the heights of points [lo, lo + q) and its 1-sigma, the
+ * half distance of the ranks sqrt(q) / 2 either side (the sample median's
+ * rank spreads binomially, sd sqrt(q) / 2); its middle point's t (from
+ * t[0]) into *tm. */
+static u64 third_median(const u64 *k, const u64 *t, u64 lo, u64 q, const struct envelope *e,
+			u64 *scratch, u64 *sigma, u64 *tm)
+{
+	u64 r = (isqrt_u64(q) + 1) / 2;
+
+	for (u64 i = 0; i < q; i++)
+		scratch[i] = height(k, t, lo + i, e);
+	sort_u64(scratch, q);
+	*sigma = (scratch[MIN(q / 2 + r, q - 1)] - scratch[q / 2 >= r ? q / 2 - r : 0]) / 2;
+	*tm = t[lo + q / 2] - t[0];
+	return scratch[q / 2];
+}
+
+static u64 trend(const u64 *k, const u64 *t, u64 n, const struct envelope *e, u64 *scratch)
+{
+	u64 q = n / 3, ma, mb, sa, sb, ta, tb, worst = 0;
+
+	if (q < 2) {
+		for (u64 i = 0; i < n; i++)
+			worst = MAX(worst, height(k, t, i, e));
+		return n < 2 || t[n - 1] == t[0] ? UINT64_MAX :
+		       mul_div_u64(worst, 1000000000ull, t[n - 1] - t[0]);
+	}
+	ma = third_median(k, t, 0, q, e, scratch, &sa, &ta);
+	mb = third_median(k, t, n - q, q, e, scratch, &sb, &tb);
+	if (tb <= ta)
+		return UINT64_MAX;
+	return mul_div_u64((ma > mb ? ma - mb : mb - ma) + hypot_u64(sa, sb), 1000000000ull, tb - ta);
+}
+
 /* envelope_fit's and grid_place's arguments, for offload(). */
 struct fit_job {
 	const u64 *k, *t;
@@ -131,6 +165,13 @@ static u64 envelope_job(void *arg)
 	struct fit_job *j = arg;
 
 	return (u64)(s64)fit_envelope(j->k, j->t, j->n, j->scratch, j->e);
+}
+
+static u64 trend_job(void *arg)
+{
+	struct fit_job *j = arg;
+
+	return trend(j->k, j->t, j->n, j->e, j->scratch);
 }
 
 static u64 place_job(void *arg)
@@ -148,6 +189,14 @@ int envelope_fit(const u64 *k, const u64 *t, u64 n, u64 *scratch, struct envelop
 	struct fit_job j = { .k = k, .t = t, .n = n, .scratch = scratch, .e = e };
 
 	return (int)(s64)offload(envelope_job, &j);
+}
+
+u64 envelope_trend_ppb(const u64 *k, const u64 *t, u64 n, const struct envelope *e, u64 *scratch)
+{
+	struct fit_job j = { .k = k, .t = t, .n = n, .scratch = scratch,
+			     .e = (struct envelope *)e };
+
+	return offload(trend_job, &j);
 }
 
 u64 grid_place(const u64 *t, u64 n, u64 period, u64 *k, u64 *scratch)

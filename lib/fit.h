@@ -60,6 +60,19 @@ int envelope_fit(const u64 *k, const u64 *t, u64 n, u64 *scratch, struct envelop
  */
 u64 grid_place(const u64 *t, u64 n, u64 period, u64 *k, u64 *scratch);
 
+/*
+ * How far the bulk of the delivery delays moves against e's line over
+ * the window, in ppb of the rate: the median height above the line of the
+ * last third of the n points less the first third's, over the time between
+ * the thirds' centres, plus both medians' own 1-sigma (the heights of the
+ * ranks sqrt(q) / 2 either side of the median of q, half their distance),
+ * combined. A constant delay does not count, and neither does a rate
+ * error (both thirds sit above the same line): what counts is the floor
+ * leaving the bulk, a tilt of the envelope that every block's floor can
+ * follow. Needs n >= 6 (else the largest height over the span); scratch
+ * holds n / 3 values.
+ */
+u64 envelope_trend_ppb(const u64 *k, const u64 *t, u64 n, const struct envelope *e, u64 *scratch);
 /* Events per second times scale (1000: mHz) of a fitted envelope whose t
  * counts at base_hz (a TSC rate); saturates at UINT64_MAX. */
 u64 envelope_rate(const struct envelope *e, u64 base_hz, u64 scale);

@@ -36,6 +36,8 @@ struct present_fit {
 				 * disagreed with their time (and no absence seen) */
 	bool ambiguous;		/* a stretch's floor a quarter period off the line */
 	u64 stretches_out;	/* stretches left out as that far off */
+	u64 floor_ppb, trend_ppb;	/* the fit's uncertainty terms: the floor's
+				 * flatness, the lateness's trend against it */
 	u64 tol_ppb;		/* the tolerance periodic_judge will hold it to */
 };
 

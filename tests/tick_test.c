@@ -196,6 +196,11 @@ TEST(tick, periodic)
 	     "%lu ns above the floor; %lu stretches left out a quarter period off the line)",
 	     w.j1 - w.j0, tsc_to_ns(w.t1 - w.t0) / 1000, t.hz, t.ce->name, w.n, p.f.n, p.stretches,
 	     p.left_out, p.f.late.p50, p.stretches_out);
+	diag("the fit's 1-sigma: the floor's flatness %s ppm, the lateness's trend against the "
+	     "floor %s ppm (last third's median height less the first's, with their own sigma)%s; "
+	     "the median lateness is not charged: a constant delay does not move a rate",
+	     fx(a, sizeof(a), (s64)p.floor_ppb, 3), fx(b, sizeof(b), (s64)p.trend_ppb, 3),
+	     p.ambiguous ? " not worked out: the fit is held to a period over the span" : "");
 	diag("window %lu ms (at least %lu ms, %d ticks; lengthened %lu times): %s", w.window_ns / 1000000,
 	     window_ns / 1000000, FIT_MIN_TICKS, w.extended,
 	     p.tol_ppb <= JIFFY_TOL_PPB ? "stopped once the tolerance met its target" :
@@ -217,8 +222,8 @@ TEST(tick, periodic)
 	}
 	if (p.ambiguous)
 		diag("tick.jiffies_err_ppm: a stretch of presence lies a quarter period or more off "
-		     "the fitted line: its numbering across the absence before it is not known, and "
-		     "the fit is held to a period over the span");
+		     "the fitted line, or half of them a sixteenth: their numbering across the "
+		     "absences is not known, and the fit is held to a period over the span");
 	v = periodic_judge(env, "tick.jiffies_rate_hz", "tick.jiffies_err_ppm", &p.f, &x);
 	return verdict_merge(v, check_within("tick.jiffies_lost", w.lost, 0, jiffy_slack(&w), 0,
 					     NULL));

@@ -179,6 +179,65 @@ static void test_extremes(void)
 	CHECK(e.hull >= 2);
 }
 
+/* envelope_trend_ppb: the bulk of the delays against the floor. A
+ * constant delay and a rate error do not count; the bulk leaving the
+ * floor does; its own noise is stated. */
+static void test_trend(void)
+{
+	const u64 period = 4000000, n = 75, d = 1000000;
+	struct envelope e;
+	u64 base, planted;
+
+	/* Every fifth tick on the floor, the rest 1 ms late: a constant
+	 * delay, no trend (the medians of both thirds are 1 ms, tight). */
+	for (u64 i = 0; i < n; i++) {
+		k[i] = i;
+		t[i] = 1000 + period * i + (i % 5 ? d : 0);
+	}
+	CHECK(envelope_fit(k, t, n, scratch, &e) == 0);
+	CHECK(e.tb - e.ta == period * (e.kb - e.ka));
+	CHECK(envelope_trend_ppb(k, t, n, &e, scratch) == 0);
+	CHECK(e.lag_p50 == d);	/* what the median term charged: 1 ms over 0.3 s */
+	/* Jitter about that delay (0..200 us): the trend is the medians'
+	 * noise, well under the median's height over the span. */
+	seed = 11;
+	for (u64 i = 0; i < n; i++)
+		t[i] = 1000 + period * i + (i % 5 ? d + next_rand() % 200000 : 0);
+	CHECK(envelope_fit(k, t, n, scratch, &e) == 0);
+	base = envelope_trend_ppb(k, t, n, &e, scratch);
+	CHECK(base > 0 && base < mul_div_u64(e.lag_p50, 1000000000ull, t[n - 1] - t[0]) / 4);
+	/* The same ticks 1000 ppm slow (plant_rate=): the trend is the same
+	 * to rounding (both thirds sit above the same tilted line). */
+	for (u64 i = 1; i < n; i++)
+		t[i] += mul_div_u64(t[i] - t[0], 1000, 1000000);
+	CHECK(envelope_fit(k, t, n, scratch, &e) == 0);
+	planted = envelope_trend_ppb(k, t, n, &e, scratch);
+	CHECK(planted + 2000 >= base && planted <= base + 2000);
+	/* The bulk moving 300 us away from the floor: the trend sees the
+	 * 200 us the thirds' middles lie apart over their 200 ms (1000 ppm),
+	 * as it must: where no tick sat on it, the floor could have moved
+	 * with the bulk and tilted the envelope. */
+	for (u64 i = 0; i < n; i++)
+		t[i] = 1000 + period * i + (i % 5 ? d + 300000 * i / (n - 1) : 0);
+	CHECK(envelope_fit(k, t, n, scratch, &e) == 0);
+	CHECK(e.tb - e.ta == period * (e.kb - e.ka));
+	CHECK(envelope_trend_ppb(k, t, n, &e, scratch) >= 1000000);
+	/* Too few points for thirds: the largest height over the span. */
+	k[0] = 0, k[1] = 1, k[2] = 2, k[3] = 3;
+	t[0] = 0, t[1] = period + 500, t[2] = 2 * period, t[3] = 3 * period;
+	CHECK(envelope_fit(k, t, 4, scratch, &e) == 0);
+	CHECK(envelope_trend_ppb(k, t, 4, &e, scratch) == mul_div_u64(500, 1000000000ull, 3 * period));
+	CHECK(envelope_trend_ppb(k, t, 1, &e, scratch) == UINT64_MAX);
+	/* Extremes: wrapping timestamps, heights near 2^40 cycles, 4096
+	 * points: no overflow (UBSan), a finite answer. */
+	for (u64 i = 0; i < N; i++) {
+		k[i] = i;
+		t[i] = UINT64_MAX - 1000000 + (1ull << 44) * i + (i % 3 ? (1ull << 40) * (i % 7) : 0);
+	}
+	CHECK(envelope_fit(k, t, N, scratch, &e) == 0);
+	CHECK(envelope_trend_ppb(k, t, N, &e, scratch) < UINT64_MAX);
+}
+
 int main(void)
 {
 	test_exact_line();
@@ -190,5 +249,6 @@ int main(void)
 	test_grid_tight();
 	test_invalid();
 	test_extremes();
+	test_trend();
 	return check_report("test_fit");
 }
