@@ -14,6 +14,10 @@ uncertainty, and the time the clocksource suites add to a run; then a short
 soak (verdicts that differed between runs under load), and `advise --verify`
 on the default run: the scenarios as configured and as advised, side by side
 (adviseverify), and which advice stands.
+
+Every run whose verdict is not PASS is kept (keep): its serial text, its
+JSON and QEMU's stderr under build/bench/<UTC start>/, named in the output
+with its failing tests' lines, so that a flip seen once can be read after.
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ import os
 import resource
 import statistics
 import sys
+import time
 
 from . import advise, adviseverify, ktap, matrix, paths, qemu, report, soak
 from .host import host_tsc_hz, host_tsc_now, kvm_usable
@@ -31,6 +36,33 @@ SOURCE_SUITES = ("tsc", "hpet", "pm", "pit", "rtc", "kvmclock", "drift")
 EVENT_SUITES = ("lapic", "tscdeadline", "tick")
 LATENCIES = ("pit", "lapic", "tscdeadline", "hpet")
 WAITS = ("poll", "halt")  # oneshot latency polling the TSC, and halted
+KEEP_DIR = os.path.join(paths.BUILD, "bench", time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+
+
+def keep(r: qemu.RunResult, what: str, where: str = "") -> None:
+    """A run whose verdict is not PASS: its serial text (what.log), JSON
+    (what.json) and QEMU's stderr (what.stderr, when it said anything)
+    saved in where (KEEP_DIR), and printed: where they are, then each
+    failing test's verdict line and its diagnostics as the kernel wrote
+    them. A PASS run leaves nothing."""
+    if r.verdict == "PASS":
+        return
+    where = where or KEEP_DIR
+    os.makedirs(where, exist_ok=True)
+    base = os.path.join(where, what)
+    with open(base + ".log", "w", encoding="utf-8") as f:
+        f.writelines(r.lines)
+    report.write_json([r], base + ".json")
+    if r.stderr.strip():
+        with open(base + ".stderr", "w", encoding="utf-8") as f:
+            f.write(r.stderr)
+    print(f"  kept {what} ({r.verdict}{': ' + r.reason if r.reason else ''}): "
+          f"{os.path.relpath(base, paths.ROOT)}.log, .json"
+          f"{', .stderr' if r.stderr.strip() else ''}", flush=True)
+    for n in r.report.leaves():
+        if n.result in ("FAIL", "ERROR"):
+            print(f"    {n.path} {n.result}{matrix._why(n)}")
+            print("".join(f"      # {d}\n" for d in n.diagnostics), end="", flush=True)
 
 
 def fmt(values: list[float]) -> str:
@@ -97,14 +129,11 @@ class Samples:
 def bench(kernel: str, accel: str, cal_ms: int, runs: int) -> None:
     samples = Samples()
     verdicts = []
-    for _ in range(runs):
+    for i in range(runs):
         r = qemu.run(qemu.Config(accel=accel, kernel=kernel, cmdline=f"cal_ms={cal_ms}"),
                      live=False)
         verdicts.append(r.verdict)
-        for n in r.report.leaves():
-            if n.result in ("FAIL", "ERROR"):
-                why = [d for d in n.diagnostics if d.startswith("FAIL:")] or [n.reason]
-                print(f"  ({accel}, cal_ms={cal_ms}) {n.path} {n.result}: {why[-1]}", flush=True)
+        keep(r, f"cal{cal_ms}-{accel}-{i + 1}")
         samples.add(r.report)
     print(f"== {accel}, cal_ms={cal_ms}, {runs} runs, verdicts {', '.join(verdicts)}")
     samples.show()
@@ -115,6 +144,7 @@ def verify_advice(kernel: str, accel: str) -> None:
     side and what stands (the README's figures come from here)."""
     r = qemu.run(qemu.Config(accel=accel, kernel=kernel), live=False)
     print(f"== advise --verify, {accel} (default run: {r.verdict})", flush=True)
+    keep(r, f"advise-{accel}")
     a, docs = adviseverify.verify(report.to_dict(r), kernel, "linux",
                                   log=lambda s: print(s, flush=True))
     for ln in adviseverify.table(docs):
@@ -186,6 +216,7 @@ def speed(kernel: str, count_kernel: str, accel: str, runs: int, count_runs: int
         r = qemu.run(qemu.Config(accel=accel, kernel=count_kernel if counting else kernel),
                      live=False)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        keep(r, f"speed-{accel}-count-{i - runs + 1}" if counting else f"speed-{accel}-{i + 1}")
         if counting:
             for m in r.report.measurements:
                 if m.name.startswith("run.reads."):
@@ -249,8 +280,10 @@ def boot_paths(kernel: str, iso: str, runs: int) -> None:
         if not cfg.iso:
             cfg.cmdline = "test=platform.cpu"
         parts: dict[str, list[float]] = {k: [] for k in BOOT_PARTS}
-        for _ in range(runs):
-            for k, v in boot_parts(qemu.run(cfg, live=False)).items():
+        for i in range(runs):
+            r = qemu.run(cfg, live=False)
+            keep(r, f"boot-{name.replace(' ', '-')}-{i + 1}")
+            for k, v in boot_parts(r).items():
                 parts[k].append(v)
         print(f"  {name:22s} " + " ".join(
             f"{statistics.median(parts[k]) if parts[k] else float('nan'):10.0f}"
@@ -278,6 +311,7 @@ def main() -> int:
     accels = ["tcg"] + (["kvm"] if kvm_usable()[0] else [])
     hz, why = host_tsc_hz()
     print(f"host TSC: {hz} Hz ({why})")
+    print(f"runs not PASS are kept in {os.path.relpath(KEEP_DIR, paths.ROOT)}/")
     print(f"host: {os.uname().nodename}, {os.cpu_count()} CPUs, load {os.getloadavg()}")
     for accel in accels if a.speed_runs else []:
         speed(a.kernel, a.count_kernel, accel, a.speed_runs, a.count_runs)
@@ -307,9 +341,10 @@ def hpet_periodic_known(kernel: str, runs: int) -> None:
     there), and 10 ppm needs a 10 s window, too long for make test."""
     print("== hpet.periodic.err_ppm, TCG, periodic_ms=10000 (known answer: 0, within 10 ppm)")
     vals = []
-    for _ in range(runs):
+    for i in range(runs):
         r = qemu.run(qemu.Config(name="hpet-known", accel="tcg", kernel=kernel,
                                  cmdline="periodic_ms=10000 test=hpet.periodic"), live=False)
+        keep(r, f"hpet-known-{i + 1}")
         vals += [m.value for m in r.report.measurements if m.name == "hpet.periodic.err_ppm"]
     print(f"  {fmt(vals)} ppm over {len(vals)} runs; "
           f"{sum(1 for v in vals if abs(v) <= 10)} within 10 ppm")
@@ -325,6 +360,7 @@ def many_cpus(kernel: str) -> None:
             print(f"== {name}: SKIP (KVM not usable: {kvm_usable()[1]})")
             continue
         r = qemu.run(e.config, live=False)
+        keep(r, name)
         problems = matrix.check(e, r)
         print(f"== {name}: {r.verdict}, {r.duration_s:.1f} s; checks: "
               f"{'; '.join(problems) if problems else 'all hold'}", flush=True)
