@@ -19,18 +19,41 @@ static u64 read_retries;	/* passes read again because two disagreed */
  * their polls, and must know when that changed. */
 static volatile u32 cmos_selects;
 
+/*
+ * The index write and the data access again while IRQ8's handler came in
+ * between (it selects register C: a loaded TCG run read the date as
+ * 0000-00-00 once), at most CMOS_TRIES times. Not with interrupts off:
+ * under kvm_pvm an interrupt is delivered only at an exit made with them
+ * on, and a loop of CMOS reads would then hold every interrupt off.
+ * Writing C again is harmless: it is read-only.
+ */
+#define CMOS_TRIES 16
+
 u8 cmos_read(u8 reg)
 {
-	cmos_selects++;
-	outb(CMOS_INDEX, reg);
-	return inb(CMOS_DATA);
+	u8 v = 0;
+
+	for (int i = 0; i < CMOS_TRIES; i++) {
+		u32 sel = ++cmos_selects;
+
+		outb(CMOS_INDEX, reg);
+		v = inb(CMOS_DATA);
+		if (cmos_selects == sel)
+			break;
+	}
+	return v;
 }
 
 void cmos_write(u8 reg, u8 v)
 {
-	cmos_selects++;
-	outb(CMOS_INDEX, reg);
-	outb(CMOS_DATA, v);
+	for (int i = 0; i < CMOS_TRIES; i++) {
+		u32 sel = ++cmos_selects;
+
+		outb(CMOS_INDEX, reg);
+		outb(CMOS_DATA, v);
+		if (cmos_selects == sel)
+			break;
+	}
 }
 
 int rtc_decode(u8 raw, u8 regb)
@@ -38,13 +61,28 @@ int rtc_decode(u8 raw, u8 regb)
 	return regb & REG_B_BINARY ? raw : (raw & 0xF) + (raw >> 4) * 10;
 }
 
+/*
+ * Waits until UIP reads clear, for at most RTC_UIP_WAIT_US of this vCPU's
+ * own polling: a step between two reads longer than a millisecond is the
+ * host keeping the vCPU away (UIP cannot last that long unseen and come
+ * back), and is not counted (two loaded -smp 2 TCG boots in 56 read
+ * "never cleared within 10 ms" while UIP lasts 2 ms). A second of TSC
+ * bounds the loop whatever the host does.
+ */
 static bool wait_no_uip(void)
 {
-	u64 end = rdtsc_ordered() + ns_to_tsc(RTC_UIP_WAIT_US * 1000ull);
+	u64 prev = rdtsc_ordered(), polled = 0, step = ns_to_tsc(1000000);
+	u64 limit = ns_to_tsc(RTC_UIP_WAIT_US * 1000ull), cap = prev + ns_to_tsc(1000000000ull);
 
-	while (cmos_read(RTC_REG_A) & REG_A_UIP)
-		if (rdtsc_ordered() > end)
+	while (cmos_read(RTC_REG_A) & REG_A_UIP) {
+		u64 now = rdtsc_ordered();
+
+		if (now - prev < step)
+			polled += now - prev;
+		prev = now;
+		if (polled > limit || now > cap)
 			return false;
+	}
 	return true;
 }
 
@@ -65,7 +103,7 @@ int rtc_read(const struct acpi_info *ai, struct rtc_time *t, const char **why)
 	u8 century_reg = ai && ai->fadt && ai->century_reg >= 0x0E && ai->century_reg < 0x80 ?
 			 ai->century_reg : 0;
 	int tries, hour;
-	bool pm;
+	bool pm, uip = false;
 
 	*why = reason;
 	regb = cmos_read(RTC_REG_B);
@@ -75,19 +113,26 @@ int rtc_read(const struct acpi_info *ai, struct rtc_time *t, const char **why)
 	}
 	/* Two identical passes, each started with no update in progress. */
 	for (tries = 0; tries < 5; tries++) {
-		if (!wait_no_uip())
+		uip = !wait_no_uip();
+		if (uip)
 			break;
 		read_raw(a, century_reg);
-		if (!wait_no_uip())
+		uip = !wait_no_uip();
+		if (uip)
 			break;
 		read_raw(b, century_reg);
 		if (!__builtin_memcmp(a, b, sizeof(a)))
 			break;
 		read_retries++;
 	}
-	if (tries == 5 || __builtin_memcmp(a, b, sizeof(a))) {
-		snprintf_(reason, sizeof(reason), "update-in-progress never cleared within %u ms",
-			  RTC_UIP_WAIT_US / 1000);
+	if (tries == 5) {
+		snprintf_(reason, sizeof(reason), "5 pairs of passes over the date and time "
+			  "disagreed");
+		return -ETIMEDOUT;
+	}
+	if (uip) {
+		snprintf_(reason, sizeof(reason), "update-in-progress never cleared within %u ms "
+			  "of polling", RTC_UIP_WAIT_US / 1000);
 		return -ETIMEDOUT;
 	}
 	pm = a[2] & HOURS_PM;
@@ -398,6 +443,11 @@ void rtc_edge_catch_end(bool pair)
 		cpu_relax();
 	cat.tight = false;
 	cat.on = false;
+}
+
+u64 rtc_edge_catch_near(void)
+{
+	return cat.on && !cat.paired && cat.prev.tsc ? cat.near : 0;
 }
 
 /* An edge in [lo, hi] (TSC), of the second after s0's: kept when placed

@@ -110,6 +110,11 @@ bool rtc_edge_catch_poll(void);
  * completes a pair, in a loop of its own that places it as edge_wait
  * does. */
 void rtc_edge_catch_end(bool pair);
+/* From this TSC on, rtc_edge_catch_end's wait would find the edge after
+ * the last one caught (a second after it, less the catcher's 20 ms lead);
+ * 0 when not catching, a pair is held or no edge was caught. A caller
+ * that stopped polling can do other work until then. */
+u64 rtc_edge_catch_near(void);
 /* What the catcher saw: edges placed (any width), their narrowest and
  * widest placement (+- ns), and whether a pair is held. */
 struct rtc_catch_stats {

@@ -93,7 +93,7 @@ void gaps_bridge(struct gapset *s, u64 space)
 {
 	for (int i = 0; i + 1 < s->n;) {
 		if (s->start[i + 1] <= s->end[i] || s->start[i + 1] - s->end[i] < space) {
-			s->end[i] = s->end[i + 1];
+			s->end[i] = MAX(s->end[i], s->end[i + 1]);
 			remove_at(s, i + 1);
 		} else {
 			i++;
@@ -196,6 +196,43 @@ u64 gaps_coalesced(const struct gapset *s, u64 t0, u64 period, u64 k_first, u64 
 		n += m ? m - 1 : 0;
 	}
 	return n;
+}
+
+/* The first index j of stamps[0..n) with stamps[j] >= t (n: none). */
+static u64 first_at(const u64 *stamps, u64 n, u64 t)
+{
+	u64 lo = 0, hi = n;
+
+	while (lo < hi) {
+		u64 mid = lo + (hi - lo) / 2;
+
+		if (stamps[mid] < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+void gaps_pending(struct gapset *s, const u64 *stamps, u64 n, u64 t0, u64 period)
+{
+	if (!period || !n)
+		return;
+	for (int i = 0; i < s->n; i++) {
+		u64 a = s->start[i], b = s->end[i], d, j;
+
+		/* The last grid point before b, which must be at or after a. */
+		if (b <= t0)
+			continue;
+		d = t0 + (b - t0 - 1) / period * period;
+		if (d < a)
+			continue;
+		j = first_at(stamps, n, b);
+		if (j == n || (j && stamps[j - 1] >= d) || stamps[j] - b >= period)
+			continue;
+		s->end[i] = stamps[j];
+	}
+	gaps_widen(s, 0);
 }
 
 u64 gaps_coalesced_any(const struct gapset *s, u64 period, u64 lo, u64 hi)

@@ -51,6 +51,19 @@ bool gaps_covers(const struct gapset *s, u64 t);
  */
 u64 gaps_coalesced(const struct gapset *s, u64 t0, u64 period, u64 k_first, u64 k_last);
 /*
+ * Ticks still pending when an absence ended: a device's interrupt raised
+ * while nothing took it waits (one IRR bit, one flag) until it is taken,
+ * and every tick that falls due meanwhile merges into it. For each
+ * interval [a, b) of s: when the grid t0 + k * period has a point d in it
+ * and no stamp lies in [d, b) (the tick due at d was not taken before the
+ * absence ended), the interval is lengthened to the first stamp t >= b,
+ * the tick's delivery, provided t comes less than a period after b (so
+ * at most one more grid point joins the interval; a delivery later than
+ * that is not this tick's). stamps[0..n) ascending. Intervals that come
+ * to overlap are merged.
+ */
+void gaps_pending(struct gapset *s, const u64 *stamps, u64 n, u64 t0, u64 period);
+/*
  * The same without knowing the grid's phase: an interval of length L holds
  * at most floor(L / period) + 1 events, so it excuses floor(L / period),
  * counting only the part inside [lo, hi).

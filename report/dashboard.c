@@ -5,6 +5,7 @@
 #include "dashboard.h"
 #include "arch-x86/cpu.h"
 #include "arch-x86/delay.h"
+#include "lib/offload.h"
 #include "lib/str.h"
 
 #define MAX_COLS	256
@@ -63,9 +64,7 @@ static void flush(void)
 			}
 }
 
-/* Writes text at (r, c) in attr and returns the column after it; with
- * fill, the rest of the row is cleared in attr. */
-static int text_at(int r, int c, const char *s, u8 attr, bool fill)
+static int text_cells(int r, int c, const char *s, u8 attr, bool fill)
 {
 	for (; *s && c < cols; s++)
 		cell(r, c++, (u8)*s, attr);
@@ -73,6 +72,49 @@ static int text_at(int r, int c, const char *s, u8 attr, bool fill)
 		for (int x = c; x < cols; x++)
 			cell(r, x, ' ', attr);
 	return c;
+}
+
+/* text_cells' arguments and result, for offload(). */
+struct text_job {
+	int r, c;
+	const char *s;
+	u8 attr;
+	bool fill;
+};
+
+static u64 text_job(void *arg)
+{
+	struct text_job *j = arg;
+
+	return (u64)text_cells(j->r, j->c, j->s, j->attr, j->fill);
+}
+
+/*
+ * Writes text at (r, c) in attr and returns the column after it; with
+ * fill, the rest of the row is cleared in attr. Where the screen draws
+ * quads (put4), cell() only marks the shadow, which is pure work and is
+ * offloaded (lib/offload.h): where the kernel's own instructions are
+ * interpreted (kvm_pvm, ~0.6 us each) a row's 80 cells cost about a
+ * millisecond of every dashboard call, twice a test. A screen drawn cell
+ * by cell draws as it goes, from ring 0.
+ */
+static int text_at(int r, int c, const char *s, u8 attr, bool fill)
+{
+	struct text_job j = { r, c, s, attr, fill };
+
+	if (!scr->put4)
+		return text_cells(r, c, s, attr, fill);
+	return (int)offload(text_job, &j);
+}
+
+/* The shadow as the driver blanked the screen (2000 cells: offloaded). */
+static u64 blank_job(void *arg)
+{
+	(void)arg;
+	for (int r = 0; r < rows; r++)
+		for (int c = 0; c < cols; c++)
+			shadow[r][c] = scr->blank;
+	return 0;
 }
 
 void dashboard_init(const struct screen *s)
@@ -90,9 +132,7 @@ void dashboard_init(const struct screen *s)
 	/* A screen the driver blanked as we would is not written again
 	 * (each cell an exit under a hypervisor, VGA text). */
 	if (s->blank == (TEXT << 8 | ' '))
-		for (int r = 0; r < rows; r++)
-			for (int c = 0; c < cols; c++)
-				shadow[r][c] = s->blank;
+		offload(blank_job, NULL);
 	else
 		for (int r = 0; r < rows; r++)
 			text_at(r, 0, "", TEXT, true);
@@ -128,7 +168,7 @@ static u64 elapsed_ds(void)
 static int bar_full = -1;
 static u8 bar_attr;
 
-static void draw_bar(void)
+static void bar_cells(void)
 {
 	int width = cols - 2, full = ntests ? (int)((u64)width * ndone / ntests) : 0;
 	u8 attr = nbad ? SCREEN_ATTR(COL_LRED, COL_BLACK) : SCREEN_ATTR(COL_LGREEN, COL_BLACK);
@@ -145,6 +185,22 @@ static void draw_bar(void)
 	cell(BAR_ROW, cols - 1, ']', TEXT);
 	bar_full = full;
 	bar_attr = attr;
+}
+
+static u64 bar_job(void *arg)
+{
+	(void)arg;
+	bar_cells();
+	return 0;
+}
+
+/* The bar, redrawn after every test: offloaded as text_at is. */
+static void draw_bar(void)
+{
+	if (scr->put4)
+		offload(bar_job, NULL);
+	else
+		bar_cells();
 }
 
 void dashboard_plan(int n)

@@ -182,13 +182,16 @@ static void emulator_gaps(struct watch *w)
 	 * to the next flag looked like the main loop away for most of a
 	 * period, every period (82 ms of a 200 ms window under icount, where
 	 * nothing is ever away, once the polls drifted across the first
-	 * flag's phase).
+	 * flag's phase). The main loop was last known to run when it set the
+	 * earlier flag, which is after the poll before it found the flag
+	 * clear, not when a poll saw it set (up to 1/16 of a period later):
+	 * the absence may have begun as early as that poll.
 	 */
 	for (u64 i = 1; i < n; i++) {
 		u64 d = base + ((seen_at[i - 1] + P / EMULATOR_LATE_DIV - base) / P + 1) * P;
 
 		if (clear_at[i] > d + P / EMULATOR_LATE_DIV)
-			gaps_add(&w->emulator, seen_at[i - 1], seen_at[i]);
+			gaps_add(&w->emulator, clear_at[i - 1], seen_at[i]);
 	}
 }
 

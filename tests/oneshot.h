@@ -24,6 +24,14 @@
 enum verdict ce_oneshot(const char *name, struct test_env *env);
 
 /*
+ * Takes every oneshot series now, unless they were taken (ce_oneshot and
+ * ce_oneshot_concurrent do it first otherwise); idle, when not NULL, is
+ * called between the windows' rounds and returns the TSC cycles it took,
+ * which each series' time budget is extended by (tests/oneshot_sample.h).
+ */
+void ce_oneshot_measure(struct test_env *env, u64 (*idle)(void));
+
+/*
  * The devices ce_oneshot measures share windows where their hardware
  * allows (each on its own vector); this checks that their median
  * latencies agree with the same device's measured alone, per waiting mode

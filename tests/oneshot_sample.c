@@ -527,7 +527,7 @@ static void warm_up(struct oneshot_dev *d)
 }
 
 void oneshot_window(struct oneshot_dev *g, int n, const u64 *deltas_ns, u64 stagger_ns,
-		    struct clockevent *bs)
+		    struct clockevent *bs, u64 (*idle)(void))
 {
 	static struct watch w;
 	u64 start = rdtsc_ordered();
@@ -547,8 +547,11 @@ void oneshot_window(struct oneshot_dev *g, int n, const u64 *deltas_ns, u64 stag
 		struct clockevent *rbs;
 		enum sample_outcome o[ONESHOT_GROUP];
 		int b = r / 4, k = 0, solo = n > 1 && b && (b - 1) % (4 * n) < n ? (b - 1) % (4 * n) : -1;
-		u64 now = rdtsc_ordered(), t0;
+		u64 now, t0, spent = idle ? idle() : 0;
 
+		for (int i = 0; i < n; i++)
+			g[i].stop += spent;
+		now = rdtsc_ordered();
 		for (int i = 0; i < n && k < ONESHOT_GROUP; i++)
 			if (g[i].c->n < g[i].want && now < g[i].stop)
 				in[k++] = &g[i];

@@ -110,9 +110,13 @@ struct oneshot_dev {
  * shared ones (an eighth of its rounds for two devices). A halted
  * wait is bounded by bs (a device of none of g, armed past the loss bound;
  * NULL when n > 1: the devices then bound each other). Each c must be
- * zeroed but for mode, plant, max, lat, step and out.
+ * zeroed but for mode, plant, max, lat, step and out. idle, when not
+ * NULL, is called before each round (no sample in flight) and returns the
+ * TSC cycles it took, by which every device's stop moves on: other work
+ * that must be done at a given time (an RTC edge waited for) fits in
+ * between rounds without taking samples from the series.
  */
 void oneshot_window(struct oneshot_dev *g, int n, const u64 *deltas_ns, u64 stagger_ns,
-		    struct clockevent *bs);
+		    struct clockevent *bs, u64 (*idle)(void));
 
 #endif

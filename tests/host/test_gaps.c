@@ -155,12 +155,82 @@ static void test_union(void)
 	CHECK(a.n == 2 && a.start[0] == 0 && a.end[0] == 20 && gaps_total(&a) == 30);
 }
 
+static void test_pending(void)
+{
+	struct gapset s;
+	/* Grid of 10 from 0: points 0, 10, 20, ... */
+	const u64 late[] = { 1, 11, 21, 36, 41 };	/* tick 30 taken at 36 */
+	const u64 prompt[] = { 1, 11, 21, 33, 41 };
+	const u64 inside[] = { 1, 11, 21, 31, 41 };
+	const u64 dropped[] = { 1, 11, 21, 51 };
+	const u64 merged[] = { 1, 11, 21, 41, 51 };	/* tick 30 taken at 41 */
+
+	/* Absent [28, 33): point 30 pending until 36, past point 40? No:
+	 * 36 < 40, nothing merged; the interval grows to 36 only. */
+	gaps_init(&s);
+	gaps_add(&s, 28, 33);
+	gaps_pending(&s, late, 5, 0, 10);
+	CHECK(s.n == 1 && s.start[0] == 28 && s.end[0] == 36);
+	CHECK(gaps_coalesced(&s, 0, 10, 0, 5) == 0);
+	/* Absent [28, 38): tick 30 taken at 41, after point 40: merged. */
+	gaps_init(&s);
+	gaps_add(&s, 28, 38);
+	gaps_pending(&s, merged, 5, 0, 10);
+	CHECK(s.end[0] == 41 && gaps_coalesced(&s, 0, 10, 0, 5) == 1);
+	/* Taken inside the absence (at 31, after its point 30): not pending. */
+	gaps_init(&s);
+	gaps_add(&s, 28, 38);
+	gaps_pending(&s, inside, 5, 0, 10);
+	CHECK(s.end[0] == 38 && gaps_coalesced(&s, 0, 10, 0, 5) == 0);
+	/* No grid point inside: nothing pending. */
+	gaps_init(&s);
+	gaps_add(&s, 31, 38);
+	gaps_pending(&s, prompt, 5, 0, 10);
+	CHECK(s.end[0] == 38);
+	/* The next stamp a period or more after the end is not the pending
+	 * tick's delivery (a device that dropped ticks): at most one point
+	 * more is ever excused. */
+	gaps_init(&s);
+	gaps_add(&s, 28, 38);
+	gaps_pending(&s, dropped, 4, 0, 10);
+	CHECK(s.end[0] == 38 && gaps_coalesced(&s, 0, 10, 0, 5) == 0);
+	/* No stamp after: unchanged; no period or stamps: unchanged. */
+	gaps_init(&s);
+	gaps_add(&s, 45, 48);
+	gaps_pending(&s, prompt, 5, 0, 10);
+	gaps_pending(&s, prompt, 0, 0, 10);
+	gaps_pending(&s, prompt, 5, 0, 0);
+	CHECK(s.n == 1 && s.end[0] == 48);
+	/* Before the grid's origin: nothing. */
+	gaps_init(&s);
+	gaps_add(&s, 2, 5);
+	gaps_pending(&s, prompt, 5, 100, 10);
+	CHECK(s.end[0] == 5);
+	/* A lengthened interval that reaches over the next merges with it,
+	 * keeping the larger end. */
+	gaps_init(&s);
+	gaps_add(&s, 28, 38);
+	gaps_add(&s, 39, 40);
+	gaps_pending(&s, merged, 5, 0, 10);
+	CHECK(s.n == 1 && s.start[0] == 28 && s.end[0] == 41);
+	/* At the top of the range. */
+	{
+		const u64 top[] = { UINT64_MAX - 29, UINT64_MAX - 5 };
+
+		gaps_init(&s);
+		gaps_add(&s, UINT64_MAX - 25, UINT64_MAX - 12);
+		gaps_pending(&s, top, 2, UINT64_MAX - 30, 10);
+		CHECK(s.end[0] == UINT64_MAX - 5);
+	}
+}
+
 int main(void)
 {
 	test_add_merge();
 	test_full();
 	test_remove();
 	test_coalesced();
+	test_pending();
 	test_bridge();
 	test_widen();
 	test_union();
