@@ -204,14 +204,16 @@ static u64 drop_outliers(const struct cal_sample *s, u64 *m, const struct fit *f
 	return n - kept;
 }
 
-static void estimate(struct cal_result *r, const struct cal_sample *s, u64 n)
+/*
+ * The fit over s[0..n): the narrow samples, fitted, outliers dropped,
+ * fitted again. Sets use[0..*m), *f, and r's tsc_hz, wide, min_width and
+ * rejected; false when too few samples are left or they do not rise.
+ */
+static bool fit_kept(struct cal_result *r, const struct cal_sample *s, u64 n, struct fit *f,
+		     u64 *mp)
 {
-	u64 minw = UINT64_MAX, maxw = 0, m = 0, ref_hz = r->cs->freq_hz, sigma, k;
-	u128 ssq = 0;
-	struct fit f;
+	u64 minw = UINT64_MAX, m = 0, ref_hz = r->cs->freq_hz;
 
-	r->status = -EIO;
-	n = MIN(n, (u64)CAL_MAX_SAMPLES);
 	for (u64 i = 0; i < n; i++)
 		minw = MIN(minw, (u64)s[i].w);
 	for (u64 i = 0; i < n; i++)
@@ -219,16 +221,158 @@ static void estimate(struct cal_result *r, const struct cal_sample *s, u64 n)
 			use[m++] = (u32)i;
 	r->wide = n - m;
 	r->min_width = minw;
-	if (m < CAL_MIN_SAMPLES || !fit(s, use, m, ref_hz, &f, &r->tsc_hz))
+	if (m < CAL_MIN_SAMPLES || !fit(s, use, m, ref_hz, f, &r->tsc_hz))
+		return false;
+	r->rejected = drop_outliers(s, &m, f, r->tsc_hz, ref_hz);
+	*mp = m;
+	return m >= CAL_MIN_SAMPLES && fit(s, use, m, ref_hz, f, &r->tsc_hz);
+}
+
+/* |v| of a signed 128-bit value, as unsigned. */
+static u128 abs_s128(s128 v)
+{
+	return v < 0 ? -(u128)v : (u128)v;
+}
+
+#define RW_CLAMP	((s128)1 << 52)
+
+/*
+ * The least-squares slope of use[0..m)'s residuals from f against their
+ * bracket widths, with the widths' own trend over the window taken out
+ * first (by the same two-group line, so that the slope and the rate come
+ * out together in one step: Frisch-Waugh-Lovell), in 1/CAL_WIDTH_ONE,
+ * saturating at +-CAL_WIDTH_ONE; in *se its standard error (saturating at
+ * CAL_WIDTH_ONE) and in *dw the halves' width difference in fit's units
+ * (n0 n1 x the difference of their means). 0, with *se 0, when the widths
+ * do not vary about their trend. Widths are taken times m (exact in
+ * integers; |w m - sum w| < 2^44) and clamped to +-RW_CLAMP, so that the
+ * sums of products stay below 2^117.
+ */
+static s64 width_slope(const struct cal_sample *s, u64 m, const struct fit *f, u64 tsc_hz,
+		       u64 ref_hz, u64 *se, s64 *dw)
+{
+	u64 sw = 0, swh[2] = { 0, 0 }, g, dwa;
+	s128 srw = 0, d;
+	u128 sww = 0, ssq = 0, root, sy = f->sy[0] + f->sy[1];
+
+	*se = 0;
+	for (u64 k = 0; k < m; k++) {
+		sw += s[use[k]].w;
+		swh[k < m / 2 ? 0 : 1] += s[use[k]].w;
+	}
+	d = (s128)((u128)swh[1] * f->n[0]) - (s128)((u128)swh[0] * f->n[1]);
+	*dw = (s64)d;
+	dwa = (u64)abs_s128(d);
+	for (u64 k = 0; k < m; k++) {
+		const struct cal_sample *p = &s[use[k]];
+		s128 dy = (s128)((u128)m * (p->y - f->y0)) - (s128)sy;
+		s128 trend = (s128)mul_div_u128(abs_s128(dy), dwa, f->dy);
+		s128 rw = (s128)p->w * (s128)m - (s128)sw - ((dy < 0) != (d < 0) ? -trend : trend);
+		s64 res = residual(p, f, tsc_hz, ref_hz);
+
+		rw = MAX(MIN(rw, RW_CLAMP), -RW_CLAMP);
+		srw += rw * res;
+		sww += (u128)(rw * rw);
+		ssq += (u128)((s128)res * res);
+	}
+	root = isqrt_u128(sww);
+	if (!root || m < 4)
+		return 0;
+	/* res ~ g rw / m: g = m sum(res rw) / sum(rw^2). */
+	g = MIN(mul_div_u128(abs_s128(srw) * m, CAL_WIDTH_ONE, sww), (u64)CAL_WIDTH_ONE);
+	/* se(g) = sigma m / sqrt(sum rw^2), sigma from the residuals (the
+	 * last call's, after the correction, states it). */
+	*se = MIN(mul_div_u128((u128)isqrt_u128(ssq) * m, CAL_WIDTH_ONE, (u128)root *
+			       isqrt_u64(m - 3)), (u64)CAL_WIDTH_ONE);
+	return srw < 0 ? -(s64)g : (s64)g;
+}
+
+static struct cal_sample adj[CAL_MAX_SAMPLES] NOINIT;
+
+/* adj[0..n) = s[0..n) with each x moved by beta (1/CAL_WIDTH_ONE) of its
+ * width; false when a moved x would leave the u64 range. Order is kept:
+ * consecutive middles lie at least half of both widths apart, and
+ * |beta| <= 1/2. */
+static bool move_by_width(const struct cal_sample *s, u64 n, s64 beta)
+{
+	u64 b = (u64)(beta < 0 ? -beta : beta);
+
+	for (u64 i = 0; i < n; i++) {
+		u64 d = (u64)s[i].w * b / CAL_WIDTH_ONE;
+
+		if (beta < 0 ? s[i].x < d : s[i].x > UINT64_MAX - d)
+			return false;
+		adj[i] = (struct cal_sample){ beta < 0 ? s[i].x - d : s[i].x + d, s[i].y, s[i].w };
+	}
+	return true;
+}
+
+/* Passes of the correction: one finds beta; a second, only when the
+ * first changed which samples are outliers. */
+#define WIDTH_ITERS	2
+
+/*
+ * For a CS_WIDTH_FIT source: refits with each sample's time moved to
+ * where its width says the read was (calfit.h), and returns the samples
+ * to use (adj, or s when beta could not be applied), with f, *m, use[]
+ * and r's fit fields for them. Sets r->width_beta and r->width_unc_ppb.
+ * NULL when a refit failed.
+ */
+static const struct cal_sample *fit_width(struct cal_result *r, const struct cal_sample *s, u64 n,
+					  struct fit *f, u64 *m)
+{
+	u64 ref_hz = r->cs->freq_hz, se = 0;
+	const struct cal_sample *cur = s;
+	s64 beta = 0, half = CAL_WIDTH_ONE / 2, dw = 0;
+
+	for (int it = 0; it < WIDTH_ITERS; it++) {
+		s64 g = width_slope(cur, *m, f, r->tsc_hz, ref_hz, &se, &dw);
+
+		if (!g)
+			break;
+		beta = MAX(MIN(beta - g, half), -half);
+		if (!move_by_width(s, n, beta)) {
+			beta = 0;
+			cur = s;
+			if (!fit_kept(r, s, n, f, m))
+				return NULL;
+			break;
+		}
+		cur = adj;
+		if (!fit_kept(r, adj, n, f, m))
+			return NULL;
+	}
+	(void)width_slope(cur, *m, f, r->tsc_hz, ref_hz, &se, &dw);
+	r->width_beta = beta;
+	/* The rate is the two-group slope of x + beta w: beta off by se
+	 * moves it by se x dw / dx (both in the two-group sums' units). */
+	r->width_unc_ppb = mul_div_u128((u128)(u64)(dw < 0 ? -dw : dw) * se, 1000000000ull,
+					f->dx * CAL_WIDTH_ONE);
+	return cur;
+}
+
+static void estimate(struct cal_result *r, const struct cal_sample *s, u64 n)
+{
+	u64 maxw = 0, m = 0, ref_hz = r->cs->freq_hz, sigma, k;
+	u128 ssq = 0;
+	struct fit f;
+
+	r->status = -EIO;
+	r->gap_max = 0;
+	r->width_beta = 0;
+	r->width_unc_ppb = 0;
+	n = MIN(n, (u64)CAL_MAX_SAMPLES);
+	if (!fit_kept(r, s, n, &f, &m))
 		return;
-	r->rejected = drop_outliers(s, &m, &f, r->tsc_hz, ref_hz);
-	if (m < CAL_MIN_SAMPLES || !fit(s, use, m, ref_hz, &f, &r->tsc_hz))
+	if ((r->cs->flags & CS_WIDTH_FIT) && !(s = fit_width(r, s, n, &f, &m)))
 		return;
 	for (u64 k2 = 0; k2 < m; k2++) {
 		s64 res = residual(&s[use[k2]], &f, r->tsc_hz, ref_hz);
 
 		ssq += (u128)((s128)res * res);
 		maxw = MAX(maxw, (u64)s[use[k2]].w);
+		if (k2)
+			r->gap_max = MAX(r->gap_max, s[use[k2]].x - s[use[k2 - 1]].x);
 	}
 	r->kept = m;
 	r->max_width = maxw;
@@ -243,6 +387,8 @@ static void estimate(struct cal_result *r, const struct cal_sample *s, u64 n)
 	 * sees noise correlated over shorter spans than a block; the larger
 	 * of the two is stated. */
 	r->unc_ppb = MAX(r->unc_ppb, jackknife_ppb(s, m, ref_hz, r->tsc_hz));
+	/* The jackknife's blocks share one beta: its own error apart. */
+	r->unc_ppb = hypot_u64(r->unc_ppb, r->width_unc_ppb);
 	r->status = 0;
 }
 

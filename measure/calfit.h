@@ -11,6 +11,22 @@
  * larger of what the scatter about the fitted line implies and a block
  * jackknife. Sums and products are kept in 128 bits: a sum of 2048 TSC
  * offsets times 2048 overflows 64 bits from a 1170 s window at 5 GHz.
+ *
+ * A source flagged CS_WIDTH_FIT is read through an exit whose cost varies,
+ * and a wider bracket does not widen evenly about the read: under KVM
+ * (kvm_pvm) the LAPIC's current count is taken at a fixed point of the
+ * exit, and of what a slow exit adds, most came before that point (the
+ * read sat 0.09-0.37 of the width past the bracket's middle in 305
+ * loaded runs). Where the widths drift through the window, the middles
+ * then drift against the reads and tilt the line, which neither the
+ * scatter nor the jackknife sees (lapic.freq_err_ppm -3.6 with a stated
+ * 2.3; -9.6 against a tolerance of 4.3). For such a source each sample's
+ * time is its middle plus beta x its width, beta fitted with the rate:
+ * the residuals' least-squares slope against the widths, the widths' own
+ * trend through the window taken out by the same two-group line, gives
+ * both in one pass (Frisch-Waugh-Lovell; a second only when the outliers
+ * then change), within +-1/2 (the read lies inside its bracket); what
+ * beta's standard error moves the rate by is added to the uncertainty.
  */
 #ifndef MEASURE_CALFIT_H
 #define MEASURE_CALFIT_H
@@ -20,6 +36,7 @@
 #define CAL_MAX_SAMPLES	4096
 #define CAL_MIN_SAMPLES	8
 #define CAL_RETRIES	2	/* windows again for an event source short of samples */
+#define CAL_WIDTH_ONE	65536	/* width_beta's unit */
 
 /* One reading of a reference, bracketed by two TSC reads. */
 struct cal_sample {
@@ -39,6 +56,8 @@ struct cal_result {
 	u64 rejected;		/* dropped as outliers by the robust refit */
 	u64 min_width, max_width;	/* bracket widths used, cycles */
 	u64 span_cycles;	/* TSC time from first to last kept sample */
+	u64 gap_max;		/* the longest time between two kept samples next
+				 * to each other (the vCPU away), cycles */
 	u64 back_windows;	/* windows measured again because it stepped back
 				 * or counted wraps by the early ruler's hint */
 	u64 backwards;		/* steps back seen while reading (the last window) */
@@ -46,6 +65,11 @@ struct cal_result {
 	u64 wraps;
 	u64 wraps_by_tsc;	/* of them, wraps only the TSC showed (reads more
 				 * than half a wrap apart: the host kept us away) */
+	/* CS_WIDTH_FIT: beta (the read's place, past the middle, per cycle
+	 * of bracket width) in 1/CAL_WIDTH_ONE, and the uncertainty its
+	 * standard error adds to the rate, ppb (included in unc_ppb). */
+	s64 width_beta;
+	u64 width_unc_ppb;
 	/* A source with read_exact (kvm-clock): the times its parameters
 	 * changed in the window (the hypervisor's re-base) and the largest
 	 * step one made, counts; and calibrate_boot's windows measured
@@ -58,11 +82,26 @@ struct cal_result {
 };
 
 /*
+ * True when one gap between kept samples holds more than half of r's span:
+ * the vCPU was away for most of the window in one piece, and the samples
+ * either side of it carry the whole rate, each with the full weight of its
+ * half. The scatter within a cluster says nothing of how far one sample
+ * after the absence is off (loaded KVM: 16 samples in the first 1.75 ms,
+ * one at 143 ms, lapic.freq_err_ppm +4.3 with a stated 1.08). Callers
+ * measure such a window again.
+ */
+static inline bool cal_lopsided(const struct cal_result *r)
+{
+	return r->status == 0 && r->gap_max > r->span_cycles / 2;
+}
+
+/*
  * Fits s[0..n) (n <= CAL_MAX_SAMPLES; more are ignored; x increasing)
  * taken of r->cs, whose freq_hz and flags it uses (an event source's
  * samples are all kept; a counter's only those whose bracket is within 2x
  * the narrowest). Sets r's status, tsc_hz, unc_ppb, kept, rejected,
- * min_width, max_width and span_cycles; tsc_hz saturates at UINT64_MAX.
+ * min_width, max_width, span_cycles and gap_max (and for CS_WIDTH_FIT
+ * width_beta and width_unc_ppb); tsc_hz saturates at UINT64_MAX.
  */
 void cal_estimate(struct cal_result *r, const struct cal_sample *s, u64 n);
 

@@ -1079,6 +1079,16 @@ TEST(lapic, calibration)
 		  "the TSC, %lu of %lu samples, brackets %lu-%lu cycles, unc %s ppm; by %s; boot "
 		  "estimate %lu Hz", lr->fit.kept, lr->fit.samples, lr->fit.min_width,
 		  lr->fit.max_width, fx(a, sizeof(a), (s64)lr->fit_unc_ppb, 3), t.name, lr->guess_hz);
+	diag("each read placed %s of its bracket's width past its middle (fitted with the rate: "
+	     "under KVM a slow exit adds its time mostly before the count is taken), adding %s "
+	     "ppm to the unc",
+	     fx(a, sizeof(a), lr->fit.width_beta * 1000 / CAL_WIDTH_ONE, 3),
+	     fx(b, sizeof(b), (s64)lr->fit.width_unc_ppb, 3));
+	if (lr->remeasured || cal_lopsided(&lr->fit))
+		diag("windows measured again: %lu (the vCPU was away for more than half of one in "
+		     "one piece%s); the longest gap between samples %lu of %lu us", lr->remeasured,
+		     cal_lopsided(&lr->fit) ? ", the last one too: judged as it is" : "",
+		     tsc_to_ns(lr->fit.gap_max) / 1000, tsc_to_ns(lr->fit.span_cycles) / 1000);
 	measure("lapic.freq_hz", (s64)li->freq_hz, 0, "Hz");
 	nominal = lapic_nominal(env->cpu, &why);
 	if (nominal) {

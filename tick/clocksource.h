@@ -14,6 +14,8 @@
 #define CS_EXITS	(1u << 0)	/* a read traps to the hypervisor (port/MMIO) */
 #define CS_TSC_BASED	(1u << 1)	/* derived from the TSC: no independent reference */
 #define CS_EVENTS	(1u << 2)	/* counts events (RTC flags), polled, not read */
+#define CS_WIDTH_FIT	(1u << 3)	/* calibration: the read's place in its bracket
+					 * moves with the bracket's width (measure/calfit.h) */
 
 /* A read of a source computed from the TSC, with what it was computed
  * from (see read_exact below). */
