@@ -427,10 +427,6 @@ u64 rtc_edge_catch_near(void)
 	return cat.on && !cat.paired && cat.prev.tsc ? cat.near : 0;
 }
 
-/* An edge in [lo, hi] (TSC), of the second after s0's: kept when placed
- * within RTC_UIP_LEAD_NS (a wider one is the host's doing, or spans more
- * than one second); the next is then polled for from shortly before it
- * is due. */
 /*
  * The wider edge w of a pair placed by the narrow one n as well: n carried
  * a second (later when later) by the ruler, within CATCH_RATE_NS more, must
@@ -450,6 +446,10 @@ static bool place_by(struct rtc_edge *w, const struct rtc_edge *n, bool later)
 	return tsc_to_ns(w->unc) <= RTC_UIP_LEAD_NS && tsc_to_ns(n->unc) <= RTC_UIP_LEAD_NS;
 }
 
+/* An edge in [lo, hi] (TSC), of the second after s0's: kept when placed
+ * within RTC_UIP_LEAD_NS (a wider one is the host's doing, or spans more
+ * than one second); the next is then polled for from shortly before it
+ * is due. */
 static void catch_edge(u64 lo, u64 hi)
 {
 	struct rtc_edge e = { 0 };

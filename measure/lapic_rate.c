@@ -32,7 +32,7 @@ int lapic_rate_measure(u64 window_ns)
 		.read_method = "LAPIC current count, divide by 16",
 	};
 	struct clocksource *refs[1] = { &counter };
-	u64 ruler_unc = run->chosen >= 0 ? run->r[run->chosen].unc_ppb : 0;
+	u64 ruler_unc = run->chosen >= 0 ? run->r[run->chosen].unc_ppb : 0, again = 0;
 
 	last = (struct lapic_rate){ .status = -ENODEV };
 	if (!li->freq_hz)
@@ -44,14 +44,14 @@ int lapic_rate_measure(u64 window_ns)
 	lapic_timer_freerun(LAPIC_TIMER_DIV16);
 	calibrate_tsc(refs, 1, window_ns, &last.fit);
 	/* A window the vCPU missed most of in one piece is measured again
-	 * (calfit.h cal_lopsided), at most CAL_RETRIES times, counted; what
-	 * persists is judged as it is. */
-	while (last.remeasured < CAL_RETRIES && cal_lopsided(&last.fit)) {
-		last.remeasured++;
+	 * (calfit.h cal_lopsided), at most CAL_RETRIES times, counted in
+	 * fit.remeasured; what persists is judged as it is. */
+	while (again < CAL_RETRIES && cal_lopsided(&last.fit)) {
+		again++;
 		steal_note_remeasured();
 		calibrate_tsc(refs, 1, window_ns, &last.fit);
 	}
-	last.fit.remeasured = last.remeasured;
+	last.fit.remeasured = again;
 	lapic_timer_stop();
 	last.status = last.fit.status;
 	if (last.status)

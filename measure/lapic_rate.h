@@ -16,8 +16,6 @@ struct lapic_rate {
 	u64 unc_ppb;		/* 1-sigma: the fit's and the ruler's, combined */
 	u64 fit_unc_ppb;	/* the fit's alone */
 	u64 guess_hz;		/* the boot estimate the fit started from */
-	u64 remeasured;		/* windows measured again: the vCPU missed most
-				 * of one (cal_lopsided) */
 	struct cal_result fit;	/* the TSC against the count, as fitted */
 };
 

@@ -155,19 +155,19 @@ static u64 plant_drop(u64 *stamps, u64 n)
 	return kept;
 }
 
-/* verbose: a window that lost ticks, as the grid saw it: every interrupt
- * near an empty cell (its cell and lateness, us from tick 0) and every
- * absence, so that what was excused can be checked by hand. */
 /* us from ref to t, signed. */
 static s64 rel_us(u64 t, u64 ref)
 {
 	return t >= ref ? (s64)(tsc_to_ns(t - ref) / 1000) : -(s64)(tsc_to_ns(ref - t) / 1000);
 }
 
+/* verbose: a window that lost ticks, as the grid saw it: every interrupt
+ * near an empty cell (its cell and lateness, us from tick 0) and every
+ * absence, so that what was excused can be checked by hand. */
 static void periodic_dump(const char *name, const u64 *t, u64 n, u64 P,
 			  const struct periodic_fit *f, const struct watch *w)
 {
-	u64 prev = UINT64_MAX, slack = P / PLACE_SLACK_DIV;
+	u64 prev = UINT64_MAX;
 
 	diag("%s dump: period %lu ns, t_ref %lu us, lost %ld, %d cpu gaps, %d emulator gaps",
 	     name, tsc_to_ns(P), tsc_to_ns(f->t_ref) / 1000, f->lost, w->cpu.absent.n,
@@ -179,8 +179,8 @@ static void periodic_dump(const char *name, const u64 *t, u64 n, u64 P,
 		diag("%s dump: emulator gap %ld..%ld us", name, rel_us(w->emulator.start[i], f->t_ref),
 		     rel_us(w->emulator.end[i], f->t_ref));
 	for (u64 i = 0; i < n; i++) {
-		u64 k = (t[i] - f->t_ref + slack) / P;
-		u64 next = i + 1 < n ? (t[i + 1] - f->t_ref + slack) / P : k + 1;
+		u64 k = periodic_cell(t[i], f->t_ref, P);
+		u64 next = i + 1 < n ? periodic_cell(t[i + 1], f->t_ref, P) : k + 1;
 
 		if ((prev != UINT64_MAX && k != prev + 1) || next != k + 1)
 			diag("%s dump: #%lu cell %lu at %ld us, late %ld us", name, i, k,
@@ -1084,9 +1084,9 @@ TEST(lapic, calibration)
 	     "ppm to the unc",
 	     fx(a, sizeof(a), lr->fit.width_beta * 1000 / CAL_WIDTH_ONE, 3),
 	     fx(b, sizeof(b), (s64)lr->fit.width_unc_ppb, 3));
-	if (lr->remeasured || cal_lopsided(&lr->fit))
+	if (lr->fit.remeasured || cal_lopsided(&lr->fit))
 		diag("windows measured again: %lu (the vCPU was away for more than half of one in "
-		     "one piece%s); the longest gap between samples %lu of %lu us", lr->remeasured,
+		     "one piece%s); the longest gap between samples %lu of %lu us", lr->fit.remeasured,
 		     cal_lopsided(&lr->fit) ? ", the last one too: judged as it is" : "",
 		     tsc_to_ns(lr->fit.gap_max) / 1000, tsc_to_ns(lr->fit.span_cycles) / 1000);
 	measure("lapic.freq_hz", (s64)li->freq_hz, 0, "Hz");

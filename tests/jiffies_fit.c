@@ -381,7 +381,7 @@ void jiffy_window(struct clockevent *ce, u64 min_ns, u64 max_ns, u64 target_ppb,
 		 * for the span it needs, a quarter more, at least 25 ticks;
 		 * where only the spare points are missing, for those. */
 		if (!p.f.status && p.tol_ppb <= target_ppb) {
-			want = have + (FIT_MIN_TICKS + FIT_SPARE + 2 - MIN((u64)p.f.n, (u64)(FIT_MIN_TICKS + FIT_SPARE))) * period;
+			want = have + (FIT_MIN_TICKS + FIT_SPARE + 2 - p.f.n) * period;
 		} else {
 			want = p.f.status ? 2 * have : mul_div_u64(have, p.tol_ppb, target_ppb);
 			want = MAX(want + want / 4, have + 25 * period);

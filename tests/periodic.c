@@ -30,9 +30,10 @@ static u64 stamp_cost(void)
 	return best;
 }
 
-/* The tick of each event (grid placement), into fit_k; counts extra,
- * lost and bunched events. */
 /*
+ * The tick of each event (grid placement), into fit_k; counts extra,
+ * lost and bunched events.
+ *
  * t_ref is the least-late event's grid origin counting events in order,
  * which is only right up to the first lost tick: an event after one is
  * numbered a tick higher, and where nothing is late (icount) its own
@@ -43,15 +44,14 @@ static u64 stamp_cost(void)
  * pit.periodic.err_ppm read -41667 ppm for 2 lost of 30. An event up to
  * 1/PLACE_SLACK_DIV of a period before its grid point is placed there.
  */
-
 static u64 place(const u64 *stamps, const u64 *k, u64 n, u64 period, struct periodic_fit *f)
 {
-	u64 t_ref = stamps[0], distinct = 0, grid_late = 0, slack = period / PLACE_SLACK_DIV;
+	u64 t_ref = stamps[0], distinct = 0, grid_late = 0;
 
 	for (u64 i = 1; i < n && !k; i++)
 		t_ref = MIN(t_ref, stamps[i] - i * period);
 	for (u64 i = 0; i < n; i++) {
-		u64 ki = k ? k[i] - k[0] : (stamps[i] - t_ref + slack) / period;
+		u64 ki = k ? k[i] - k[0] : periodic_cell(stamps[i], t_ref, period);
 
 		if (!k && stamps[i] - t_ref > ki * period)
 			grid_late = MAX(grid_late, stamps[i] - t_ref - ki * period);

@@ -45,6 +45,12 @@ struct periodic_fit {
  * placed leaves its own cell empty (3.9 us at 250 Hz). */
 #define PLACE_SLACK_DIV	1024
 
+/* The grid cell of an event at TSC t, on the grid from t_ref (t >= t_ref). */
+static inline u64 periodic_cell(u64 t, u64 t_ref, u64 period)
+{
+	return (t - t_ref + period / PLACE_SLACK_DIV) / period;
+}
+
 /*
  * Places n increasing TSC stamps on a grid of `period` cycles (tick k of
  * an event: floor((t - t_ref) / period), t_ref the least-late event's
