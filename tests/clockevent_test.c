@@ -542,8 +542,8 @@ static void edges_tell(void)
 		diag("second edges for tick.walltime: the windows' %lu ms caught one; the next, due "
 		     "%lu ms after they ended (%lu ms waited between the oneshot windows' rounds), is "
 		     "left to the tests after them, which catch it in passing or wait for it "
-		     "(a diagnostic says which, once it came)", edges.loop_ns / 1000000, edges.ahead_ns / 1000000,
-		     edges.between_ns / 1000000);
+		     "(a diagnostic says which, once it came)", edges.loop_ns / 1000000,
+		     edges.ahead_ns / 1000000, edges.between_ns / 1000000);
 	else if (edges.dropped)
 		diag("second edges for tick.walltime: not caught in the periodic windows, whose "
 		     "loop turned every %s us (median of %d), too seldom to place an edge within the "
