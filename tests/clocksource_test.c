@@ -8,6 +8,7 @@
  */
 #include "sources.h"
 #include "read_window.h"
+#include "arch-x86/cpuinfo.h"
 #include "arch-x86/delay.h"
 
 /* Linux 6.x's clocksource watchdog distrusts a read pair slower than
@@ -81,8 +82,72 @@ bool truth_for(struct test_env *env, const struct cal_result *except, struct tru
 	return true;
 }
 
-enum verdict unusable_verdict(const struct cal_result *r, const char *what)
+void cal_events_diag(const struct cal_result *r)
 {
+	if (!(r->cs->flags & CS_EVENTS))
+		return;
+	diag("%s's last window (%lu ms): %lu flags due, %lu seen (%lu one period after the one "
+	     "before; %lu over every window), %lu missed while this vCPU's polls were a period or "
+	     "more apart, %lu while it polled at least once a period; the longest step between two "
+	     "polls %lu us", r->cs->name, r->window_ns / 1000000, r->flags_due, r->samples,
+	     r->flags_pairs, r->pairs_seen, r->flags_away, r->flags_held,
+	     tsc_to_ns(r->poll_step_max) / 1000);
+}
+
+/*
+ * An event source (the RTC's flag) whose every window gave too few
+ * distinct flags to fit, judged by its last window's flags as the poller
+ * saw them (measure/calibrate.c): a flag is due every period; those due
+ * while this vCPU did not poll for a period or more were lost to the
+ * host, and when it polled for fewer periods than the fit needs, nothing
+ * can be said of the device. Flags missing while it did poll are the
+ * device's, except under a hypervisor, whose emulator raises the flag
+ * from a thread of its own (QEMU's main loop) that the host may not run
+ * while this vCPU runs: those are the emulator's when the flags that did
+ * come show the device at its rate, two of them one period apart in some
+ * window. A device at a fraction of its rate (the RTC's rates are powers
+ * of two apart) never gives two flags a period apart, a dead one none:
+ * those FAIL.
+ */
+static enum verdict events_unusable(struct test_env *env, const struct cal_result *r,
+				    const char *what)
+{
+	u64 polled = r->flags_due > r->flags_away ? r->flags_due - r->flags_away : 0;
+
+	if (r->flags_due < CAL_MIN_SAMPLES)
+		return error("the last window (%lu ms) spans only %lu periods of %s's %lu Hz flag, %u "
+			     "needed to fit: the window is too short for the rate (cal_ms=)",
+			     r->window_ns / 1000000, r->flags_due, what, r->cs->freq_hz,
+			     CAL_MIN_SAMPLES);
+	if (polled < CAL_MIN_SAMPLES) {
+		steal_note_unjudged();
+		return error("this vCPU polled %s's flag through only %lu of the last window's %lu "
+			     "periods (away for %lu, the longest step between polls %lu us), %u needed "
+			     "to fit: the host kept it away, cannot judge %s", what, polled,
+			     r->flags_due, r->flags_away, tsc_to_ns(r->poll_step_max) / 1000,
+			     CAL_MIN_SAMPLES, what);
+	}
+	if (env->cpu->hypervisor && r->pairs_seen) {
+		steal_note_unjudged();
+		return error("%s's flag came one period after the one before %lu times over %lu "
+			     "window(s), at its %lu Hz, but the last window's %lu periods gave %lu "
+			     "distinct flags: %lu went missing while this vCPU polled at least once a "
+			     "period (the emulator, which raises the flag from its main loop, did not "
+			     "run) and %lu while it was away: the host's doing, cannot judge %s", what,
+			     r->pairs_seen, r->remeasured + 1, r->cs->freq_hz, r->flags_due, r->kept,
+			     r->flags_held, r->flags_away, what);
+	}
+	return fail("%s's flag came %lu times (%lu distinct, %u needed to fit) in the last window's "
+		    "%lu periods, %lu of which this vCPU polled at least once a period%s", what,
+		    r->samples, r->kept, CAL_MIN_SAMPLES, r->flags_due, polled,
+		    r->pairs_seen ? "" : "; never one period after the one before in any window: "
+		    "not at its rate");
+}
+
+enum verdict unusable_verdict(struct test_env *env, const struct cal_result *r, const char *what)
+{
+	if (r->cs->flags & CS_EVENTS)
+		return events_unusable(env, r, what);
 	if (r->wide && r->samples - r->wide < CAL_MIN_SAMPLES) {
 		steal_note_unjudged();
 		return error("%lu of the %lu samples against %s came after a polling gap too wide to "
@@ -216,7 +281,7 @@ static enum verdict cs_rate(const char *name, struct test_env *env)
 	if (!r)
 		return skip("%s was not part of the calibration", name);
 	if (r->status)
-		return unusable_verdict(r, name);
+		return unusable_verdict(env, r, name);
 	if (!truth_for(env, r, &t))
 		return skip("no known TSC rate (tsc_hz=) and no other independent reference");
 	meas_milli = mul_div_u64(cs->freq_hz * 1000, t.tsc_hz, r->tsc_hz);
