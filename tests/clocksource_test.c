@@ -82,10 +82,13 @@ bool truth_for(struct test_env *env, const struct cal_result *except, struct tru
 	return true;
 }
 
-void cal_events_diag(const struct cal_result *r)
+void cal_events_diag(struct test_env *env, const struct cal_result *r)
 {
 	if (!(r->cs->flags & CS_EVENTS))
 		return;
+	(void)test_planted(env, "rtc_slow", "the RTC's flag runs at a sixteenth of the rate its "
+			   "clocksource was registered with");
+	(void)test_planted(env, "rtc_dead", "the RTC's flag is never raised (PIE cleared)");
 	diag("%s's last window (%lu ms): %lu flags due, %lu seen (%lu one period after the one "
 	     "before; %lu over every window), %lu missed while this vCPU's polls were a period or "
 	     "more apart, %lu while it polled at least once a period; the longest step between two "
@@ -114,34 +117,30 @@ static enum verdict events_unusable(struct test_env *env, const struct cal_resul
 {
 	u64 polled = r->flags_due > r->flags_away ? r->flags_due - r->flags_away : 0;
 
+	/* The reason line holds 159 characters: the counts are in
+	 * cal_events_diag's line above it. */
 	if (r->flags_due < CAL_MIN_SAMPLES)
-		return error("the last window (%lu ms) spans only %lu periods of %s's %lu Hz flag, %u "
-			     "needed to fit: the window is too short for the rate (cal_ms=)",
-			     r->window_ns / 1000000, r->flags_due, what, r->cs->freq_hz,
+		return error("the window spans %lu periods of %s's %lu Hz flag, %u needed to fit: too "
+			     "short for the rate (cal_ms=)", r->flags_due, what, r->cs->freq_hz,
 			     CAL_MIN_SAMPLES);
 	if (polled < CAL_MIN_SAMPLES) {
 		steal_note_unjudged();
-		return error("this vCPU polled %s's flag through only %lu of the last window's %lu "
-			     "periods (away for %lu, the longest step between polls %lu us), %u needed "
-			     "to fit: the host kept it away, cannot judge %s", what, polled,
-			     r->flags_due, r->flags_away, tsc_to_ns(r->poll_step_max) / 1000,
+		return error("this vCPU polled %s's flag through only %lu of %lu periods, %u needed: "
+			     "the host kept it away, cannot judge %s", what, polled, r->flags_due,
 			     CAL_MIN_SAMPLES, what);
 	}
 	if (env->cpu->hypervisor && r->pairs_seen) {
 		steal_note_unjudged();
-		return error("%s's flag came one period after the one before %lu times over %lu "
-			     "window(s), at its %lu Hz, but the last window's %lu periods gave %lu "
-			     "distinct flags: %lu went missing while this vCPU polled at least once a "
-			     "period (the emulator, which raises the flag from its main loop, did not "
-			     "run) and %lu while it was away: the host's doing, cannot judge %s", what,
-			     r->pairs_seen, r->remeasured + 1, r->cs->freq_hz, r->flags_due, r->kept,
-			     r->flags_held, r->flags_away, what);
+		return error("%s: %lu flags missing while this vCPU polled, yet %lu came a period "
+			     "apart: the emulator did not run them (host's), cannot judge %s", what,
+			     r->flags_held, r->pairs_seen, what);
 	}
-	return fail("%s's flag came %lu times (%lu distinct, %u needed to fit) in the last window's "
-		    "%lu periods, %lu of which this vCPU polled at least once a period%s", what,
-		    r->samples, r->kept, CAL_MIN_SAMPLES, r->flags_due, polled,
-		    r->pairs_seen ? "" : "; never one period after the one before in any window: "
-		    "not at its rate");
+	if (!r->pairs_seen)
+		return fail("%s's flag: %lu distinct in %lu periods this vCPU polled, %u needed, never "
+			    "two a period apart: not at its %lu Hz", what, r->kept, polled,
+			    CAL_MIN_SAMPLES, r->cs->freq_hz);
+	return fail("%s's flag: %lu distinct in %lu periods this vCPU polled, %u needed: the "
+		    "device held %lu back", what, r->kept, polled, CAL_MIN_SAMPLES, r->flags_held);
 }
 
 enum verdict unusable_verdict(struct test_env *env, const struct cal_result *r, const char *what)
@@ -280,6 +279,7 @@ static enum verdict cs_rate(const char *name, struct test_env *env)
 		return v;
 	if (!r)
 		return skip("%s was not part of the calibration", name);
+	cal_events_diag(env, r);
 	if (r->status)
 		return unusable_verdict(env, r, name);
 	if (!truth_for(env, r, &t))

@@ -111,8 +111,9 @@ static inline u64 rate_tolerance_ppb(const struct clocksource *cs, u64 unc_ppb,
 enum verdict unusable_verdict(struct test_env *env, const struct cal_result *r, const char *what);
 
 /* For an event source (the RTC's flag), a diagnostic line of what its
- * last calibration window saw: flags due, seen, and missed by cause. */
-void cal_events_diag(const struct cal_result *r);
+ * last calibration window saw (flags due, seen, and missed by cause), and
+ * the planted faults of its flag (plant=rtc_slow, rtc_dead) when given. */
+void cal_events_diag(struct test_env *env, const struct cal_result *r);
 
 /* The verdict for a device that did not register: SKIP with the driver's
  * reason when it is absent, FAIL when the driver found it broken. */

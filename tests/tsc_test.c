@@ -79,7 +79,7 @@ static enum verdict against(const char *ref, struct test_env *env)
 			  "%u, each twice the one before): too few of its flags were seen to fit (they "
 			  "coalesce while the host keeps the poller or the emulator away), or the early "
 			  "ruler made the shared window short", CAL_RETRIES);
-		cal_events_diag(r);
+		cal_events_diag(env, r);
 	}
 	if (r->status)
 		return unusable_verdict(env, r, ref);
