@@ -90,9 +90,13 @@ struct cal_result {
 	 * longest step between two polls, cycles. */
 	u64 flags_due, flags_pairs, flags_away, flags_held;
 	u64 poll_step_max;
+	/* 1 when two stretches between flags that the poller watched whole
+	 * differ by more than two periods (the flag came erratically) */
+	u64 flags_erratic;
 	/* calibrate_boot: the sightings one period apart over all of an
-	 * event source's windows, and its last window's length, ns. */
-	u64 pairs_seen, window_ns;
+	 * event source's windows, its windows with erratic flags, and its
+	 * last window's length, ns. */
+	u64 pairs_seen, erratic_seen, window_ns;
 };
 
 /*

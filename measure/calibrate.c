@@ -87,6 +87,8 @@ struct ref_state {
 	 * and what the holes came to (cal_result's flags_*) */
 	u64 hole_from, hole_away;
 	u64 pairs, away, held, poll_step_max;
+	u64 d_min, d_max;	/* periods between two flags with no step of a
+				 * period or more between them: fewest, most */
 };
 
 /*
@@ -165,6 +167,10 @@ static u64 poll_one(struct clocksource *cs, struct ref_state *st, struct cal_sam
 			u64 d = st->ev_mid && period ? MAX((t - st->ev_mid + period / 2) / period, 1ull) : 1;
 
 			st->ev_y += d;
+			if (st->ev_mid && period && !st->hole_away) {
+				st->d_min = MIN(st->d_min, d);
+				st->d_max = MAX(st->d_max, d);
+			}
 			if (period)
 				hole_end(st, t, period, st->ev_mid ? d : (t - st->hole_from) / period, 1);
 			st->pairs += st->ev_mid && d == 1;
@@ -207,7 +213,8 @@ int calibrate_tsc(struct clocksource *const *refs, int n, u64 window_ns, struct 
 		st[i].ev_mid = 0;
 		st[i].ev_y = 0;
 		st[i].hole_away = st[i].pairs = st[i].away = st[i].held = 0;
-		st[i].poll_step_max = 0;
+		st[i].poll_step_max = st[i].d_max = 0;
+		st[i].d_min = UINT64_MAX;
 	}
 	start = rdtsc_ordered();
 	end = start + ns_to_tsc(window_ns);
@@ -236,6 +243,7 @@ int calibrate_tsc(struct clocksource *const *refs, int n, u64 window_ns, struct 
 			out[i].flags_away = st[i].away;
 			out[i].flags_held = st[i].held;
 			out[i].poll_step_max = st[i].poll_step_max;
+			out[i].flags_erratic = st[i].d_max > st[i].d_min + 2 ? 1 : 0;
 		} else {
 			cal_estimate(&out[i], samples[i], st[i].count);
 			good += out[i].status == 0;
@@ -314,13 +322,17 @@ static void counter_again(struct clocksource *cs, struct cal_result *r, u64 wind
  * at load ~10 the vCPU's and the emulator's absences took up to 22 of 26
  * flags from one 100 ms window, and from three such windows in a row. A
  * host's stall passes; a device too slow stays too slow and is judged.
- * The sightings one period apart are added up over every window: they
- * show the device at its rate (tests/ judge by them).
+ * The sightings one period apart are added up over every window, and the
+ * windows whose flags came erratically (two stretches the poller watched
+ * whole, between two flags, more than two periods apart in length: a
+ * steady flag at a fraction of its rate varies by a period either way as
+ * its sightings come late): they show the device at its rate, or a flag
+ * that is not steady at any (tests/ judge by them).
  */
 static void events_again(struct clocksource *cs, struct cal_result *r, u64 window_ns,
 			 bool short_window)
 {
-	u64 pairs = r->flags_pairs, w = window_ns;
+	u64 pairs = r->flags_pairs, erratic = r->flags_erratic, w = window_ns;
 
 	for (u64 k = 0; k < CAL_RETRIES && (r->status || (short_window && !k)); k++) {
 		if (r->status)
@@ -328,9 +340,11 @@ static void events_again(struct clocksource *cs, struct cal_result *r, u64 windo
 		steal_note_remeasured();
 		calibrate_tsc(&cs, 1, w, r);
 		pairs += r->flags_pairs;
+		erratic += r->flags_erratic;
 		r->remeasured = k + 1;
 	}
 	r->pairs_seen = pairs;
+	r->erratic_seen = erratic;
 	r->window_ns = w;
 }
 
