@@ -85,6 +85,7 @@ struct ref_state {
 	/* events: the hole since the last sighting (or the window's start),
 	 * the cycles of it in steps of a period or more between two polls,
 	 * and what the holes came to (cal_result's flags_*) */
+	u64 period;		/* events: the period by the ruler, cycles (>= 1) */
 	u64 hole_from, hole_away;
 	u64 pairs, away, held, poll_step_max;
 	u64 d_min, d_max;	/* periods between two flags with no step of a
@@ -157,22 +158,26 @@ static u64 poll_one(struct clocksource *cs, struct ref_state *st, struct cal_sam
 		 * its time is known only that well. A flag is not a counter,
 		 * so periods that passed unseen (a slow polling round) are
 		 * counted by the ruler: whole periods since the last event. */
-		u64 period = tsc_hz() / cs->freq_hz, step = mid - st->prev_mid;
+		u64 step = mid - st->prev_mid;
 
-		st->poll_step_max = MAX(st->poll_step_max, step);
-		if (period && step >= period)
+		/* Kept to two compares a poll: under Bochs the TSC counts
+		 * instructions, and the polls' spacing sets where the flags'
+		 * sightings fall (bochs-none's RTC, 64 ppm fast, stated 70
+		 * ppm when a division was added here, 7.7 without). */
+		if (step >= st->period)
 			st->hole_away += step;
+		if (step > st->poll_step_max)
+			st->poll_step_max = step;
 		if (y != st->prev_y) {
-			u64 t = st->prev_mid + step / 2;
-			u64 d = st->ev_mid && period ? MAX((t - st->ev_mid + period / 2) / period, 1ull) : 1;
+			u64 t = st->prev_mid + step / 2, period = st->period;
+			u64 d = st->ev_mid ? MAX((t - st->ev_mid + period / 2) / period, 1ull) : 1;
 
 			st->ev_y += d;
-			if (st->ev_mid && period && !st->hole_away) {
+			if (st->ev_mid && !st->hole_away) {
 				st->d_min = MIN(st->d_min, d);
 				st->d_max = MAX(st->d_max, d);
 			}
-			if (period)
-				hole_end(st, t, period, st->ev_mid ? d : (t - st->hole_from) / period, 1);
+			hole_end(st, t, period, st->ev_mid ? d : (t - st->hole_from) / period, 1);
 			st->pairs += st->ev_mid && d == 1;
 			st->ev_mid = t;
 			samples[st->count++] = (struct cal_sample){ t, st->ev_y,
@@ -213,6 +218,7 @@ int calibrate_tsc(struct clocksource *const *refs, int n, u64 window_ns, struct 
 		st[i].ev_mid = 0;
 		st[i].ev_y = 0;
 		st[i].hole_away = st[i].pairs = st[i].away = st[i].held = 0;
+		st[i].period = MAX(tsc_hz() / MAX(refs[i]->freq_hz, 1ull), 1ull);
 		st[i].poll_step_max = st[i].d_max = 0;
 		st[i].d_min = UINT64_MAX;
 	}
@@ -233,7 +239,7 @@ int calibrate_tsc(struct clocksource *const *refs, int n, u64 window_ns, struct 
 		out[i].rebases = st[i].ex.rebases - st[i].ex0.rebases;
 		out[i].step_max = st[i].step_max;
 		if (refs[i]->flags & CS_EVENTS) {
-			u64 period = MAX(tsc_hz() / refs[i]->freq_hz, 1ull);
+			u64 period = st[i].period;
 
 			/* The hole after the last sighting: the flags due in
 			 * whole periods since then were missed. */
