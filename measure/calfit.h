@@ -90,8 +90,9 @@ struct cal_result {
 	 * longest step between two polls, cycles. */
 	u64 flags_due, flags_pairs, flags_away, flags_held;
 	u64 poll_step_max;
-	/* 1 when two stretches between flags that the poller watched whole
-	 * differ by more than two periods (the flag came erratically) */
+	/* 1 when, of the stretches between flags that the poller watched
+	 * whole, the longest is over twice the shortest and two periods (the
+	 * flag came erratically) */
 	u64 flags_erratic;
 	/* calibrate_boot: the sightings one period apart over all of an
 	 * event source's windows, its windows with erratic flags, and its

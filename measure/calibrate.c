@@ -249,7 +249,7 @@ int calibrate_tsc(struct clocksource *const *refs, int n, u64 window_ns, struct 
 			out[i].flags_away = st[i].away;
 			out[i].flags_held = st[i].held;
 			out[i].poll_step_max = st[i].poll_step_max;
-			out[i].flags_erratic = st[i].d_max > st[i].d_min + 2 ? 1 : 0;
+			out[i].flags_erratic = st[i].d_max > 2 * st[i].d_min + 2 ? 1 : 0;
 		} else {
 			cal_estimate(&out[i], samples[i], st[i].count);
 			good += out[i].status == 0;
@@ -329,11 +329,12 @@ static void counter_again(struct clocksource *cs, struct cal_result *r, u64 wind
  * flags from one 100 ms window, and from three such windows in a row. A
  * host's stall passes; a device too slow stays too slow and is judged.
  * The sightings one period apart are added up over every window, and the
- * windows whose flags came erratically (two stretches the poller watched
- * whole, between two flags, more than two periods apart in length: a
- * steady flag at a fraction of its rate varies by a period either way as
- * its sightings come late): they show the device at its rate, or a flag
- * that is not steady at any (tests/ judge by them).
+ * windows whose flags came erratically (of the stretches between two flags
+ * that the poller watched whole, the longest more than twice the shortest
+ * and two periods: a steady flag at a sixteenth of its rate varied by two
+ * periods and more either way on a loaded host, its sightings late): they
+ * show the device at its rate, or a flag that is not steady at any
+ * (tests/ judge by them).
  */
 static void events_again(struct clocksource *cs, struct cal_result *r, u64 window_ns,
 			 bool short_window)

@@ -108,10 +108,11 @@ void cal_events_diag(struct test_env *env, const struct cal_result *r)
  * from a thread of its own (QEMU's main loop) that the host may not run
  * while this vCPU runs: those are the emulator's when the flags that did
  * come show the device at its rate, two of them one period apart in some
- * window, or at no steady rate at all (stretches between flags that the
- * poller watched whole differ by more than two periods: a timer whose
- * loop was not run; with QEMU's main loop starved beside a running vCPU,
- * 5 flags of 103 came, none a period apart). A device at a fraction of
+ * window, or at no steady rate at all (of the stretches between flags
+ * that the poller watched whole, the longest over twice the shortest and
+ * two periods: a timer whose loop was not run; with QEMU's main loop
+ * starved beside a running vCPU, 5 flags of 103 came, none a period
+ * apart). A device at a fraction of
  * its rate (the RTC's rates are powers of two apart) gives flags a steady
  * k periods apart, never one, and a dead one none: those FAIL.
  */
