@@ -339,8 +339,16 @@ static void counter_again(struct clocksource *cs, struct cal_result *r, u64 wind
 static void events_again(struct clocksource *cs, struct cal_result *r, u64 window_ns,
 			 bool short_window)
 {
+	static struct cal_result shared;
 	u64 pairs = r->flags_pairs, erratic = r->flags_erratic, w = window_ns;
+	bool fitted = !r->status;
 
+	/* A shared window that fitted, measured again only because the early
+	 * ruler made it short, is kept when the windows after it did not fit
+	 * (loaded TCG: 9 flags a period apart in it, then 1 flag in 56
+	 * periods, the vCPU away 218 ms in one step). */
+	if (fitted)
+		shared = *r;
 	for (u64 k = 0; k < CAL_RETRIES && (r->status || (short_window && !k)); k++) {
 		if (r->status)
 			w = MIN(w * 2, MAX(window_ns, 1000000000ull));
@@ -349,6 +357,13 @@ static void events_again(struct clocksource *cs, struct cal_result *r, u64 windo
 		pairs += r->flags_pairs;
 		erratic += r->flags_erratic;
 		r->remeasured = k + 1;
+	}
+	if (r->status && fitted) {
+		u64 again = r->remeasured;
+
+		*r = shared;
+		r->remeasured = again;
+		w = window_ns;
 	}
 	r->pairs_seen = pairs;
 	r->erratic_seen = erratic;

@@ -102,12 +102,12 @@ void cal_events_diag(struct test_env *env, const struct cal_result *r)
  * distinct flags to fit, judged by its last window's flags as the poller
  * saw them (measure/calibrate.c): a flag is due every period; those due
  * while this vCPU did not poll for a period or more were lost to the
- * host, and when it polled for fewer periods than the fit needs, or was
- * away for most of the window, nothing can be said of the device (with
- * QEMU's main loop starved beside it, the vCPU waits for the lock that
- * loop holds: 3 flags in 116 periods, 88 of them away, none a period
- * apart; the planted 16 Hz flag was away 30 of 102 at load ~10). Flags
- * missing while it did poll are the
+ * host, and when it polled for fewer periods than the fit needs, nothing
+ * can be said of the device. (Being away for most of the window is not
+ * enough: the planted dead flag under KVM at load ~8 was polled through
+ * 43 of 181 periods, as many as with QEMU's main loop starved beside the
+ * vCPU, which waits on the lock that loop holds: 28 of 116, 3 flags, none
+ * a period apart, FAILed.) Flags missing while it did poll are the
  * device's, except under a hypervisor, whose emulator raises the flag
  * from a thread of its own (QEMU's main loop) that the host may not run
  * while this vCPU runs: those are the emulator's when the flags that did
@@ -131,11 +131,11 @@ static enum verdict events_unusable(struct test_env *env, const struct cal_resul
 		return error("the window spans %lu periods of %s's %lu Hz flag, %u needed to fit: too "
 			     "short for the rate (cal_ms=)", r->flags_due, what, r->cs->freq_hz,
 			     CAL_MIN_SAMPLES);
-	if (polled < CAL_MIN_SAMPLES || r->flags_away > polled) {
+	if (polled < CAL_MIN_SAMPLES) {
 		steal_note_unjudged();
-		return error("this vCPU polled %s's flag through only %lu of %lu periods (%u needed, "
-			     "and not most): the host kept it away, cannot judge %s", what, polled,
-			     r->flags_due, CAL_MIN_SAMPLES, what);
+		return error("this vCPU polled %s's flag through only %lu of %lu periods, %u needed: "
+			     "the host kept it away, cannot judge %s", what, polled, r->flags_due,
+			     CAL_MIN_SAMPLES, what);
 	}
 	if (env->cpu->hypervisor && r->pairs_seen) {
 		steal_note_unjudged();
