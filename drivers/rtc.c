@@ -63,8 +63,18 @@ static bool wait_no_uip(void)
 	return true;
 }
 
-static void read_raw(u8 r[7], u8 century_reg)
+/*
+ * One pass over the date and time. False when a register was selected
+ * by someone else meanwhile (IRQ8's handler selects register C, and so may
+ * another CPU): a read may then have returned that register, which reads 0
+ * once its flags are cleared (a loaded TCG run once read 0000-00-00).
+ * These registers have no side effect on read, so the pass is simply
+ * read again; register C is never read twice for one flag.
+ */
+static bool read_raw(u8 r[7], u8 century_reg)
 {
+	u32 sel = cmos_selects;
+
 	r[0] = cmos_read(RTC_SECONDS);
 	r[1] = cmos_read(RTC_MINUTES);
 	r[2] = cmos_read(RTC_HOURS);
@@ -72,6 +82,7 @@ static void read_raw(u8 r[7], u8 century_reg)
 	r[4] = cmos_read(RTC_MONTH);
 	r[5] = cmos_read(RTC_YEAR);
 	r[6] = century_reg ? cmos_read(century_reg) : 0;
+	return cmos_selects - sel == (century_reg ? 7u : 6u);
 }
 
 int rtc_read(const struct acpi_info *ai, struct rtc_time *t, const char **why)
@@ -93,18 +104,19 @@ int rtc_read(const struct acpi_info *ai, struct rtc_time *t, const char **why)
 		uip = !wait_no_uip();
 		if (uip)
 			break;
-		read_raw(a, century_reg);
+		bool clean = read_raw(a, century_reg);
+
 		uip = !wait_no_uip();
 		if (uip)
 			break;
-		read_raw(b, century_reg);
-		if (!__builtin_memcmp(a, b, sizeof(a)))
+		clean &= read_raw(b, century_reg);
+		if (clean && !__builtin_memcmp(a, b, sizeof(a)))
 			break;
 		read_retries++;
 	}
 	if (tries == 5) {
 		snprintf_(reason, sizeof(reason), "5 pairs of passes over the date and time "
-			  "disagreed");
+			  "disagreed or had another register selected in them");
 		return -ETIMEDOUT;
 	}
 	if (uip) {

@@ -47,7 +47,8 @@ struct acpi_info;
  * date (why says which field), -ENODEV when no RTC answers. */
 int rtc_read(const struct acpi_info *ai, struct rtc_time *t, const char **why);
 /* Passes rtc_read read again because two disagreed (an update came in
- * between), over the whole run. */
+ * between) or another register was selected inside one (IRQ8's handler,
+ * another CPU), over the whole run. */
 u64 rtc_read_retries(void);
 /* A date or time register's value in binary: decoded from BCD unless
  * register B (regb) has REG_B_BINARY. */

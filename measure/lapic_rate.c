@@ -43,10 +43,13 @@ int lapic_rate_measure(u64 window_ns)
 	last.guess_hz = li->freq_hz;
 	lapic_timer_freerun(LAPIC_TIMER_DIV16);
 	calibrate_tsc(refs, 1, window_ns, &last.fit);
-	/* A window the vCPU missed most of in one piece is measured again
-	 * (calfit.h cal_lopsided), at most CAL_RETRIES times, counted in
+	/* A window the vCPU missed most of in one piece (calfit.h
+	 * cal_lopsided), or one it was kept from polling so often that too few
+	 * samples were usable (wide brackets: a loaded KVM host left 0 of 8),
+	 * is measured again, at most CAL_RETRIES times, counted in
 	 * fit.remeasured; what persists is judged as it is. */
-	while (again < CAL_RETRIES && cal_lopsided(&last.fit)) {
+	while (again < CAL_RETRIES &&
+	       (cal_lopsided(&last.fit) || (last.fit.status && last.fit.wide))) {
 		again++;
 		steal_note_remeasured();
 		calibrate_tsc(refs, 1, window_ns, &last.fit);

@@ -61,6 +61,7 @@ class Action:
         self.rec: dict[str, Any] = {"kind": self.kind, "at": self.at, "delay_s": self.delay,
                                     "hold_s": self.hold, "done": False}
         self._thread: Optional[threading.Thread] = None
+        self._loop: Optional[subprocess.Popen] = None
 
     def extra_args(self) -> list[str]:
         if self.kind == "sigstop":
@@ -91,6 +92,8 @@ class Action:
                 q = QMP(self.sock)
                 self.rec["qmp_connect_attempts"] = q.attempts
             tid = self._vcpu_thread(q) if self.kind == "starve-vcpu" else 0
+            if self.kind == "starve-vcpu":
+                self._spawn_loop()
             if not self.seen.wait(timeout=WAIT_FOR_LINE_S):
                 self.rec["error"] = f"the kernel never printed {self.at!r}"
                 return
@@ -111,6 +114,9 @@ class Action:
         finally:
             if q:
                 q.close()
+            if self._loop:
+                self._loop.kill()
+                self._loop.wait()
 
     def _qmp_stop(self, q: QMP) -> None:
         t0 = time.monotonic()
@@ -136,22 +142,34 @@ class Action:
                 return int(c["thread-id"])
         raise RuntimeError(f"QEMU has no vCPU {self.cpu}")
 
+    def _spawn_loop(self) -> None:
+        """starve-vcpu's busy loop, started before the moment and held on its
+        stdin, pinned to the last host core we may use: at the moment only a
+        write and two system calls remain (an interpreter starting on a
+        loaded host took long enough to miss a 200 ms window)."""
+        self.rec["core"] = sorted(os.sched_getaffinity(0))[-1]
+        self._loop = subprocess.Popen(
+            [sys.executable, "-c", "import sys\nsys.stdin.read(1)\nwhile True: pass"],
+            stdin=subprocess.PIPE)
+        os.sched_setaffinity(self._loop.pid, {self.rec["core"]})
+
     def _starve(self, tid: int) -> None:
-        """The vCPU thread alone with a busy loop on the last host core we
-        may use, at SCHED_IDLE (it runs only when nothing else wants the
-        core, which the loop does); both restored after hold seconds."""
-        cores = sorted(os.sched_getaffinity(0))
-        core = cores[-1]
-        self.rec["core"] = core
+        """The vCPU thread alone with the busy loop on its core, at SCHED_IDLE
+        (it runs only when nothing else wants the core, which the loop does);
+        restored after hold seconds. Records how long after the line seen
+        the starvation began (late_s)."""
+        assert self._loop and self._loop.stdin
+        core = self.rec["core"]
         old_aff = os.sched_getaffinity(tid)
         old_pol = os.sched_getscheduler(tid)
         old_param = os.sched_getparam(tid)
-        loop = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        self._loop.stdin.write(b"go")
+        self._loop.stdin.flush()
+        t0 = time.monotonic()
         try:
-            os.sched_setaffinity(loop.pid, {core})
-            t0 = time.monotonic()
             os.sched_setaffinity(tid, {core})
             os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
+            self.rec["late_s"] = round(time.monotonic() - self.rec["line_at"], 4)
             time.sleep(self.hold)
         finally:
             try:
@@ -159,6 +177,4 @@ class Action:
                 os.sched_setaffinity(tid, old_aff)
             except OSError:
                 pass   # the thread is gone: QEMU ended meanwhile
-            loop.kill()
-            loop.wait()
         self.rec["held_s"] = round(time.monotonic() - t0, 4)

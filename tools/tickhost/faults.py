@@ -155,6 +155,8 @@ def label(o: Outcome) -> str:
     done = ""
     if o.action.get("done"):
         done = f"; {o.action['kind']} {o.action['held_s']:.2f} s"
+        if "late_s" in o.action:
+            done += f", {o.action['late_s'] * 1000:.0f} ms after the line"
     return f"{f.name} [{f.base.accel}; planted {'; '.join(what)}{done}]"
 
 
