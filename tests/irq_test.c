@@ -147,11 +147,23 @@ TEST(irq, pit_ioapic)
 	while (!irq_hits && watch_poll(&w) < end + w.cpu.cycles)
 		cpu_relax();
 	if (!irq_hits) {
+		u64 emu;
+
 		watch_end(&w);
 		pit_ch0_stop();
 		ioapic_mask_gsi((u32)gsi);
 		irq_clear_handler((u8)vec);
-		return fail("no IRQ0 arrived through GSI %d within %u ms", gsi, IPI_WAIT_US / 1000);
+		/* Under TCG the PIT's timer runs on QEMU's main loop: starved
+		 * for most of the wait (loaded q35 -smp 3), it raised nothing. */
+		emu = tsc_to_ns(watch_emulator_only(&w)) / 1000;
+		if (emu > IPI_WAIT_US / 2) {
+			steal_note_unjudged();
+			return error("no IRQ0 arrived through GSI %d within %u ms of this vCPU's "
+				     "presence, while the emulator was away %lu ms of it: cannot judge",
+				     gsi, IPI_WAIT_US / 1000, emu / 1000);
+		}
+		return fail("no IRQ0 arrived through GSI %d within %u ms (the emulator away %lu ms "
+			    "of it)", gsi, IPI_WAIT_US / 1000, emu / 1000);
 	}
 	t0 = irq_tsc;
 	got = irq_hits;

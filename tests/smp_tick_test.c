@@ -54,7 +54,8 @@ static int tick_vector = -1;
 
 struct relay_view {
 	volatile bool in_window;
-	volatile u64 taken;		/* the latest relay number seen at a take */
+	volatile u64 taken;		/* the latest relay number seen at a take, in the
+					 * window or before it */
 	u64 first, last;		/* relays posted at the window's start, sent at its end */
 	u64 marked;			/* relays up to this one checked for ran_pending */
 	u64 merged;			/* relays not delivered, not seen pending while it ran */
@@ -89,11 +90,13 @@ static void relay_take(u32 c)
 	struct relay_view *r = &relays[c];
 	u64 seq = relay_sent;
 
-	if (!r->in_window || seq <= r->taken)
+	if (seq <= r->taken)
 		return;
-	relay_bit_set(r->delivered, seq - r->first - 1);
-	if (seq <= r->marked)	/* this one was marked: taken late */
-		r->late_max = MAX(r->late_max, rdtsc_ordered() - r->marked_at);
+	if (r->in_window) {
+		relay_bit_set(r->delivered, seq - r->first - 1);
+		if (seq <= r->marked)	/* this one was marked: taken late */
+			r->late_max = MAX(r->late_max, rdtsc_ordered() - r->marked_at);
+	}
 	r->taken = seq;
 }
 
@@ -291,10 +294,20 @@ static void spin_window(void *arg)
 	r = &relays[this_cpu()];
 	memset(r->delivered, 0, sizeof(r->delivered));
 	memset(r->ran_pending, 0, sizeof(r->ran_pending));
-	r->first = r->taken = r->marked = m.cand = relay_posted;
+	/* The window's relays are those after the last one posted or taken
+	 * before it, chosen with interrupts off so that no take slips between.
+	 * A relay's IPI is pending from inside CPU 0's ICR write, before its
+	 * number is posted: one taken just before the window, while CPU 0 had
+	 * not yet posted it, was judged as the window's and, never taken again,
+	 * as lost (the q35 -smp 3 flip; reproduced by holding CPU 0 between the
+	 * ICR write and the post while the AP starts its window). */
+	irq_disable();
+	r->first = MAX(relay_posted, r->taken);
+	r->taken = r->marked = m.cand = r->first;
 	m.allow = a->period / RELAY_DELIVERY_DIV;
 	r->late_max = 0;
 	r->in_window = true;
+	irq_enable();
 	while ((now = watch_poll(w)) < a->end) {
 		relay_mark(r, &m, now);
 		cpu_relax();
