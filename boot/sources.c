@@ -58,6 +58,15 @@ void sources_init(const struct cpu_info *ci, const struct acpi_info *ai, int nio
 	START("pm", acpi_pm_init(ai, pm && !strcmp(pm, "verified"), &why));
 	START("pit", pit_clocksource_init(&why));
 	START("rtc", rtc_clocksource_init(RTC_CAL_RATE, &why));
+	/* Planted faults of the RTC flag's calibration, behind the driver's
+	 * back (tsc.freq_rtc and rtc.rate must FAIL, and say so): the flag at
+	 * a sixteenth of the rate it was registered with, or never raised
+	 * (PIE cleared: QEMU then stops its periodic timer). */
+	if (cmdline_list_has(cmd, "plant", "rtc_slow"))
+		cmos_write(RTC_REG_A, (u8)((cmos_read(RTC_REG_A) & ~REG_A_RATE_MASK) |
+					   (RTC_CAL_RATE + 4)));
+	if (cmdline_list_has(cmd, "plant", "rtc_dead"))
+		cmos_write(RTC_REG_B, (u8)(cmos_read(RTC_REG_B) & ~REG_B_PIE));
 	START("kvmclock", kvmclock_init(ci, &why));
 	START("hyperv", hyperv_init(ci, &why));
 	cal_ms = cmdline_u64(cmd, "cal_ms", 10, 10000, thorough ? 1000 : 100);

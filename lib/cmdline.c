@@ -51,7 +51,7 @@ static const struct option options[] = {
 	{ "periodic_ms", true, "window of the periodic-rate tests in ms (50-10000; default 200, 1000 with thorough)" },
 	{ "plant_rate", true, "self-test: stretch periodic timestamps by N ppm (every rate check must then fail)" },
 	{ "plant_wall_us", true, "self-test: seed the tick's wall time N us ahead (tick.walltime must then fail)" },
-	{ "plant", true, "self-test: comma-separated faults to plant, each making its check fail: read_cost (every source read 200 us slow), monotonic (one step back), timers (every software timer 500 ms late), self_ipi (one self-IPI sent while interrupts are off), idle (a timer wakes the idle loop every ms), switch (one jiffy too many across the periodic-to-oneshot switch), pit_ioapic, hpet_info, pm_info, pit_wrap, pm_wrap, hpet_wrap, kvmclock_flags, drift, smp_kvmclock, percpu_ticks, relay, relay_half, ipi_latency, irq_route, concurrent (the periodic devices' shared windows 1000 ppm slow), periodic_lost (every 8th periodic interrupt dropped), oneshot_concurrent (the oneshot windows' shared rounds 200 us late) (README: What each check is held to)" },
+	{ "plant", true, "self-test: comma-separated faults to plant, each making its check fail: read_cost (every source read 200 us slow), monotonic (one step back), timers (every software timer 500 ms late), self_ipi (one self-IPI sent while interrupts are off), idle (a timer wakes the idle loop every ms), switch (one jiffy too many across the periodic-to-oneshot switch), pit_ioapic, hpet_info, pm_info, pit_wrap, pm_wrap, hpet_wrap, kvmclock_flags, drift, smp_kvmclock, percpu_ticks, relay, relay_half, ipi_latency, irq_route, concurrent (the periodic devices' shared windows 1000 ppm slow), periodic_lost (every 8th periodic interrupt dropped), oneshot_concurrent (the oneshot windows' shared rounds 200 us late), rtc_slow (the RTC's flag at a 16th of its calibration rate), rtc_dead (the flag never raised) (README: What each check is held to)" },
 };
 
 /* The numeric options and the values their users accept. */
@@ -255,6 +255,22 @@ int cmdline_get_all(const struct cmdline *cl, const char *key, const char **out,
 bool cmdline_has(const struct cmdline *cl, const char *key)
 {
 	return find_word(cl, key) != NULL;
+}
+
+bool cmdline_list_has(const struct cmdline *cl, const char *key, const char *item)
+{
+	const char *p = cmdline_get(cl, key);
+	size_t n = strlen(item);
+
+	while (p && *p) {
+		if (!strncmp(p, item, n) && (p[n] == ',' || !p[n]))
+			return true;
+		while (*p && *p != ',')
+			p++;
+		if (*p)
+			p++;
+	}
+	return false;
 }
 
 u64 cmdline_u64(struct cmdline *cl, const char *key, u64 min, u64 max, u64 def)

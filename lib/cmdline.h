@@ -38,6 +38,9 @@ const char *cmdline_get(const struct cmdline *cl, const char *key);
 int cmdline_get_all(const struct cmdline *cl, const char *key, const char **out, int max);
 /* True when the flag (or key) was given. */
 bool cmdline_has(const struct cmdline *cl, const char *key);
+/* True when key=value was given and item is one of value's
+ * comma-separated items (plant=a,b). */
+bool cmdline_list_has(const struct cmdline *cl, const char *key, const char *item);
 /*
  * The number given as key=N when it lies in [min, max]; otherwise def,
  * adding a warning when the value was given but malformed or out of

@@ -79,6 +79,25 @@ struct cal_result {
 	u64 step_max;
 	u64 rebase_windows, rebases_seen, step_max_seen;
 	u64 short_windows;
+	/* An event source's last window (calibrate.c), in its periods by the
+	 * ruler then: the flags due over it, the sightings one period after
+	 * the previous one (the device at its rate), and the flags due but
+	 * not seen, split by what the poller did meanwhile: `away` inside
+	 * steps of a period or more between two of its polls (this vCPU was
+	 * not running, or another read held it), `held` where it polled at
+	 * least once a period and still saw no flag (whoever sets the flag
+	 * did not: under a hypervisor, the emulator's main loop). And the
+	 * longest step between two polls, cycles. */
+	u64 flags_due, flags_pairs, flags_away, flags_held;
+	u64 poll_step_max;
+	/* 1 when, of the stretches between flags that the poller watched
+	 * whole, the longest is over twice the shortest and two periods (the
+	 * flag came erratically) */
+	u64 flags_erratic;
+	/* calibrate_boot: the sightings one period apart over all of an
+	 * event source's windows, its windows with erratic flags, and its
+	 * last window's length, ns. */
+	u64 pairs_seen, erratic_seen, window_ns;
 };
 
 /*

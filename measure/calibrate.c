@@ -82,7 +82,32 @@ struct ref_state {
 	struct cs_exact ex0, ex;	/* read_exact sources: at the start, and
 					 * the latest read */
 	u64 step_max;		/* the largest step a re-base made, counts */
+	/* events: the hole since the last sighting (or the window's start),
+	 * the cycles of it in steps of a period or more between two polls,
+	 * and what the holes came to (cal_result's flags_*) */
+	u64 period;		/* events: the period by the ruler, cycles (>= 1) */
+	u64 hole_from, hole_away;
+	u64 pairs, away, held, poll_step_max;
+	u64 d_min, d_max;	/* periods between two flags with no step of a
+				 * period or more between them: fewest, most */
 };
+
+/*
+ * Ends the hole from st->hole_from to t, in which the flags due beyond
+ * `seen` (1 when a flag was seen at t, 0 at the window's end) were
+ * missed: as many of them as the poller's long steps in the hole span
+ * are counted as missed while it was away, the rest as held up while it
+ * polled. `due` is how many periods the hole spans.
+ */
+static void hole_end(struct ref_state *st, u64 t, u64 period, u64 due, u64 seen)
+{
+	u64 missed = due > seen ? due - seen : 0, away = MIN(missed, st->hole_away / period);
+
+	st->away += away;
+	st->held += missed - away;
+	st->hole_from = t;
+	st->hole_away = 0;
+}
 
 /*
  * One poll of cs: the read bracketed by two TSC reads, kept as a sample
@@ -133,12 +158,27 @@ static u64 poll_one(struct clocksource *cs, struct ref_state *st, struct cal_sam
 		 * its time is known only that well. A flag is not a counter,
 		 * so periods that passed unseen (a slow polling round) are
 		 * counted by the ruler: whole periods since the last event. */
-		if (y != st->prev_y) {
-			u64 t = st->prev_mid + (mid - st->prev_mid) / 2;
-			u64 period = tsc_hz() / cs->freq_hz;
+		u64 step = mid - st->prev_mid;
 
-			st->ev_y += st->ev_mid && period ?
-				MAX((t - st->ev_mid + period / 2) / period, 1ull) : 1;
+		/* Kept to two compares a poll: under Bochs the TSC counts
+		 * instructions, and the polls' spacing sets where the flags'
+		 * sightings fall (bochs-none's RTC, 64 ppm fast, stated 70
+		 * ppm when a division was added here, 7.7 without). */
+		if (step >= st->period)
+			st->hole_away += step;
+		if (step > st->poll_step_max)
+			st->poll_step_max = step;
+		if (y != st->prev_y) {
+			u64 t = st->prev_mid + step / 2, period = st->period;
+			u64 d = st->ev_mid ? MAX((t - st->ev_mid + period / 2) / period, 1ull) : 1;
+
+			st->ev_y += d;
+			if (st->ev_mid && !st->hole_away) {
+				st->d_min = MIN(st->d_min, d);
+				st->d_max = MAX(st->d_max, d);
+			}
+			hole_end(st, t, period, st->ev_mid ? d : (t - st->hole_from) / period, 1);
+			st->pairs += st->ev_mid && d == 1;
 			st->ev_mid = t;
 			samples[st->count++] = (struct cal_sample){ t, st->ev_y,
 				(u32)MIN(mid - st->prev_mid, 0xFFFFFFFFull) };
@@ -177,12 +217,16 @@ int calibrate_tsc(struct clocksource *const *refs, int n, u64 window_ns, struct 
 		st[i].read_half = 0;
 		st[i].ev_mid = 0;
 		st[i].ev_y = 0;
+		st[i].hole_away = st[i].pairs = st[i].away = st[i].held = 0;
+		st[i].period = MAX(tsc_hz() / MAX(refs[i]->freq_hz, 1ull), 1ull);
+		st[i].poll_step_max = st[i].d_max = 0;
+		st[i].d_min = UINT64_MAX;
 	}
 	start = rdtsc_ordered();
 	end = start + ns_to_tsc(window_ns);
 	pace = (end - start) / CAL_MAX_SAMPLES + 1;
 	for (int i = 0; i < n; i++)
-		st[i].next = start;
+		st[i].next = st[i].hole_from = start;
 	for (u64 now = start; now < end;)
 		for (int i = 0; i < n; i++)
 			now = poll_one(refs[i], &st[i], samples[i], pace);
@@ -194,7 +238,19 @@ int calibrate_tsc(struct clocksource *const *refs, int n, u64 window_ns, struct 
 		out[i].wraps_by_tsc = st[i].ext.missed;
 		out[i].rebases = st[i].ex.rebases - st[i].ex0.rebases;
 		out[i].step_max = st[i].step_max;
-		if (!(refs[i]->flags & CS_EVENTS)) {
+		if (refs[i]->flags & CS_EVENTS) {
+			u64 period = st[i].period;
+
+			/* The hole after the last sighting: the flags due in
+			 * whole periods since then were missed. */
+			hole_end(&st[i], st[i].prev_mid, period, (st[i].prev_mid - st[i].hole_from) / period, 0);
+			out[i].flags_due = (st[i].prev_mid - start) / period;
+			out[i].flags_pairs = st[i].pairs;
+			out[i].flags_away = st[i].away;
+			out[i].flags_held = st[i].held;
+			out[i].poll_step_max = st[i].poll_step_max;
+			out[i].flags_erratic = st[i].d_max > 2 * st[i].d_min + 2 ? 1 : 0;
+		} else {
 			cal_estimate(&out[i], samples[i], st[i].count);
 			good += out[i].status == 0;
 		}
@@ -264,6 +320,56 @@ static void counter_again(struct clocksource *cs, struct cal_result *r, u64 wind
 	r->step_max_seen = smax;
 }
 
+/*
+ * An event source's window measured again alone, at most CAL_RETRIES
+ * times (each counted), while too few of its flags were seen to fit, or
+ * once when the early ruler made the shared window short. A window short
+ * of flags is followed by one twice as long (at most a second): on a host
+ * at load ~10 the vCPU's and the emulator's absences took up to 22 of 26
+ * flags from one 100 ms window, and from three such windows in a row. A
+ * host's stall passes; a device too slow stays too slow and is judged.
+ * The sightings one period apart are added up over every window, and the
+ * windows whose flags came erratically (of the stretches between two flags
+ * that the poller watched whole, the longest more than twice the shortest
+ * and two periods: a steady flag at a sixteenth of its rate varied by two
+ * periods and more either way on a loaded host, its sightings late): they
+ * show the device at its rate, or a flag that is not steady at any
+ * (tests/ judge by them).
+ */
+static void events_again(struct clocksource *cs, struct cal_result *r, u64 window_ns,
+			 bool short_window)
+{
+	static struct cal_result shared;
+	u64 pairs = r->flags_pairs, erratic = r->flags_erratic, w = window_ns;
+	bool fitted = !r->status;
+
+	/* A shared window that fitted, measured again only because the early
+	 * ruler made it short, is kept when the windows after it did not fit
+	 * (loaded TCG: 9 flags a period apart in it, then 1 flag in 56
+	 * periods, the vCPU away 218 ms in one step). */
+	if (fitted)
+		shared = *r;
+	for (u64 k = 0; k < CAL_RETRIES && (r->status || (short_window && !k)); k++) {
+		if (r->status)
+			w = MIN(w * 2, MAX(window_ns, 1000000000ull));
+		steal_note_remeasured();
+		calibrate_tsc(&cs, 1, w, r);
+		pairs += r->flags_pairs;
+		erratic += r->flags_erratic;
+		r->remeasured = k + 1;
+	}
+	if (r->status && fitted) {
+		u64 again = r->remeasured;
+
+		*r = shared;
+		r->remeasured = again;
+		w = window_ns;
+	}
+	r->pairs_seen = pairs;
+	r->erratic_seen = erratic;
+	r->window_ns = w;
+}
+
 void calibrate_boot(u64 window_ns)
 {
 	struct clocksource *refs[CS_MAX];
@@ -291,18 +397,12 @@ void calibrate_boot(u64 window_ns)
 	 * 2.3x short ("only 6 of 6 samples against rtc"; at 1.9x, 9 sightings
 	 * numbered into 4.81 GHz for 2.60, tsc.err_ppm.rtc +853228 against a
 	 * stated 45862 ppm): every flag's window the early ruler made more
-	 * than a tenth short is measured again too. It is measured again
-	 * alone, at most CAL_RETRIES times: a host's stall passes, a slow
-	 * device stays slow and is judged.
+	 * than a tenth short is measured again too (events_again).
 	 */
 	short_window = run.chosen >= 0 && run.early_hz / 11 > run.r[run.chosen].tsc_hz / 10;
 	for (int i = 0; i < n; i++)
-		for (u64 k = 0; k < CAL_RETRIES && (refs[i]->flags & CS_EVENTS) &&
-		     (run.r[i].status || (short_window && !k)); k++) {
-			steal_note_remeasured();
-			calibrate_tsc(&refs[i], 1, window_ns, &run.r[i]);
-			run.r[i].remeasured = k + 1;
-		}
+		if (refs[i]->flags & CS_EVENTS)
+			events_again(refs[i], &run.r[i], window_ns, short_window);
 	/*
 	 * A counter that stepped back, or whose wraps only the TSC's hint
 	 * could count, is measured again alone on the ruler the best counter

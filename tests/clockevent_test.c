@@ -1187,7 +1187,7 @@ TEST(lapic, calibration)
 	if (v != PASS)
 		return v;
 	if (lr->status && lr->fit.wide)
-		return unusable_verdict(&lr->fit, "the LAPIC timer's count");
+		return unusable_verdict(env, &lr->fit, "the LAPIC timer's count");
 	if (lr->status)
 		return fail("the LAPIC timer's count could not be fitted against the TSC: %lu of %lu "
 			    "samples usable", lr->fit.kept, lr->fit.samples);

@@ -8,6 +8,7 @@
  */
 #include "sources.h"
 #include "read_window.h"
+#include "arch-x86/cpuinfo.h"
 #include "arch-x86/delay.h"
 
 /* Linux 6.x's clocksource watchdog distrusts a read pair slower than
@@ -81,8 +82,85 @@ bool truth_for(struct test_env *env, const struct cal_result *except, struct tru
 	return true;
 }
 
-enum verdict unusable_verdict(const struct cal_result *r, const char *what)
+void cal_events_diag(struct test_env *env, const struct cal_result *r)
 {
+	if (!(r->cs->flags & CS_EVENTS))
+		return;
+	(void)test_planted(env, "rtc_slow", "the RTC's flag runs at a sixteenth of the rate its "
+			   "clocksource was registered with");
+	(void)test_planted(env, "rtc_dead", "the RTC's flag is never raised (PIE cleared)");
+	diag("%s's last window (%lu ms): %lu flags due, %lu seen (%lu one period after the one "
+	     "before; %lu over every window), %lu missed while this vCPU's polls were a period or "
+	     "more apart, %lu while it polled at least once a period; the longest step between two "
+	     "polls %lu us; %lu window(s) with flags at no steady rate", r->cs->name,
+	     r->window_ns / 1000000, r->flags_due, r->samples, r->flags_pairs, r->pairs_seen,
+	     r->flags_away, r->flags_held, tsc_to_ns(r->poll_step_max) / 1000, r->erratic_seen);
+}
+
+/*
+ * An event source (the RTC's flag) whose every window gave too few
+ * distinct flags to fit, judged by its last window's flags as the poller
+ * saw them (measure/calibrate.c): a flag is due every period; those due
+ * while this vCPU did not poll for a period or more were lost to the
+ * host, and when it polled for fewer periods than the fit needs, nothing
+ * can be said of the device. (Being away for most of the window is not
+ * enough: the planted dead flag under KVM at load ~8 was polled through
+ * 43 of 181 periods, as many as with QEMU's main loop starved beside the
+ * vCPU, which waits on the lock that loop holds: 28 of 116, 3 flags, none
+ * a period apart, FAILed.) Flags missing while it did poll are the
+ * device's, except under a hypervisor, whose emulator raises the flag
+ * from a thread of its own (QEMU's main loop) that the host may not run
+ * while this vCPU runs: those are the emulator's when the flags that did
+ * come show the device at its rate, two of them one period apart in some
+ * window, or at no steady rate at all (of the stretches between flags
+ * that the poller watched whole, the longest over twice the shortest and
+ * two periods: a timer whose loop was not run; with QEMU's main loop
+ * starved beside a running vCPU, 5 flags of 103 came, none a period
+ * apart). A device at a fraction of
+ * its rate (the RTC's rates are powers of two apart) gives flags a steady
+ * k periods apart, never one, and a dead one none: those FAIL.
+ */
+static enum verdict events_unusable(struct test_env *env, const struct cal_result *r,
+				    const char *what)
+{
+	u64 polled = r->flags_due > r->flags_away ? r->flags_due - r->flags_away : 0;
+
+	/* The reason line holds 159 characters: the counts are in
+	 * cal_events_diag's line above it. */
+	if (r->flags_due < CAL_MIN_SAMPLES)
+		return error("the window spans %lu periods of %s's %lu Hz flag, %u needed to fit: too "
+			     "short for the rate (cal_ms=)", r->flags_due, what, r->cs->freq_hz,
+			     CAL_MIN_SAMPLES);
+	if (polled < CAL_MIN_SAMPLES) {
+		steal_note_unjudged();
+		return error("this vCPU polled %s's flag through only %lu of %lu periods, %u needed: "
+			     "the host kept it away, cannot judge %s", what, polled, r->flags_due,
+			     CAL_MIN_SAMPLES, what);
+	}
+	if (env->cpu->hypervisor && r->pairs_seen) {
+		steal_note_unjudged();
+		return error("%s: %lu flags missing while this vCPU polled, yet %lu came a period "
+			     "apart: the emulator did not run them (host's), cannot judge %s", what,
+			     r->flags_held, r->pairs_seen, what);
+	}
+	if (env->cpu->hypervisor && r->erratic_seen) {
+		steal_note_unjudged();
+		return error("%s: %lu flags missing while this vCPU polled, the rest erratic, at no "
+			     "steady rate: the emulator did not run them (host's), cannot judge %s",
+			     what, r->flags_held, what);
+	}
+	if (!r->pairs_seen)
+		return fail("%s's flag: %lu distinct in %lu periods this vCPU polled, %u needed, never "
+			    "two a period apart: not at its %lu Hz", what, r->kept, polled,
+			    CAL_MIN_SAMPLES, r->cs->freq_hz);
+	return fail("%s's flag: %lu distinct in %lu periods this vCPU polled, %u needed: the "
+		    "device held %lu back", what, r->kept, polled, CAL_MIN_SAMPLES, r->flags_held);
+}
+
+enum verdict unusable_verdict(struct test_env *env, const struct cal_result *r, const char *what)
+{
+	if (r->cs->flags & CS_EVENTS)
+		return events_unusable(env, r, what);
 	if (r->wide && r->samples - r->wide < CAL_MIN_SAMPLES) {
 		steal_note_unjudged();
 		return error("%lu of the %lu samples against %s came after a polling gap too wide to "
@@ -215,8 +293,9 @@ static enum verdict cs_rate(const char *name, struct test_env *env)
 		return v;
 	if (!r)
 		return skip("%s was not part of the calibration", name);
+	cal_events_diag(env, r);
 	if (r->status)
-		return unusable_verdict(r, name);
+		return unusable_verdict(env, r, name);
 	if (!truth_for(env, r, &t))
 		return skip("no known TSC rate (tsc_hz=) and no other independent reference");
 	meas_milli = mul_div_u64(cs->freq_hz * 1000, t.tsc_hz, r->tsc_hz);

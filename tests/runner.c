@@ -47,20 +47,10 @@ bool test_verbose(void) { return verbose; }
 
 bool test_planted(struct test_env *env, const char *what, const char *how)
 {
-	const char *p = cmdline_get(env->cmd, "plant");
-	size_t n = strlen(what);
-
-	while (p && *p) {
-		if (!strncmp(p, what, n) && (p[n] == ',' || !p[n])) {
-			diag("plant=%s: %s (self-test: this check must FAIL)", what, how);
-			return true;
-		}
-		while (*p && *p != ',')
-			p++;
-		if (*p)
-			p++;
-	}
-	return false;
+	if (!cmdline_list_has(env->cmd, "plant", what))
+		return false;
+	diag("plant=%s: %s (self-test: this check must FAIL)", what, how);
+	return true;
 }
 
 /* ---- selection ---- */

@@ -101,12 +101,19 @@ static inline u64 rate_tolerance_ppb(const struct clocksource *cs, u64 unc_ppb,
 
 /*
  * The verdict when too few of the calibration's samples against r were
- * usable: ERROR when samples were dropped because their bracket (for an
- * event source, the polling gap the event fell in) was too wide, which is
- * the host keeping the vCPU away (the test then cannot judge the device;
- * counted for the host suite); FAIL when the device itself gave too few.
+ * usable: for a counter, ERROR when samples were dropped because their
+ * bracket was too wide, which is the host keeping the vCPU away (the test
+ * then cannot judge the device; counted for the host suite), FAIL when
+ * the device itself gave too few; for an event source (the RTC's flag),
+ * as its flags missed while the host kept this vCPU or the emulator away
+ * say (events_unusable in clocksource_test.c).
  */
-enum verdict unusable_verdict(const struct cal_result *r, const char *what);
+enum verdict unusable_verdict(struct test_env *env, const struct cal_result *r, const char *what);
+
+/* For an event source (the RTC's flag), a diagnostic line of what its
+ * last calibration window saw (flags due, seen, and missed by cause), and
+ * the planted faults of its flag (plant=rtc_slow, rtc_dead) when given. */
+void cal_events_diag(struct test_env *env, const struct cal_result *r);
 
 /* The verdict for a device that did not register: SKIP with the driver's
  * reason when it is absent, FAIL when the driver found it broken. */

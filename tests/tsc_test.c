@@ -12,7 +12,8 @@ static void print_khz(const char *name, u64 hz, const char *fmt_extra, u64 unc_p
 	char u[24];
 
 	measure_x(name, (s64)hz, 3, "kHz", fmt_extra, fx(u, sizeof(u), (s64)unc_ppb, 3), r->kept,
-		  r->samples, r->min_width, r->max_width, run->window_ns / 1000000);
+		  r->samples, r->min_width, r->max_width,
+		  (r->window_ns ? r->window_ns : run->window_ns) / 1000000);
 }
 
 /*
@@ -72,12 +73,16 @@ static enum verdict against(const char *ref, struct test_env *env)
 			  "re-base), the largest step %lu ns; %lu window(s) measured again for one, "
 			  "%lu in the window judged", r->step_max_seen, r->rebase_windows, r->rebases);
 	}
-	if (!r->back_windows && !r->short_windows && !r->rebase_windows && r->remeasured)
-		diag("%s measured again alone %lu time(s): too few of its flags were seen in the "
-		     "shared window to fit (they coalesce while the host keeps the poller or the "
-		     "emulator away), or the early ruler made that window short", ref, r->remeasured);
+	if (r->cs->flags & CS_EVENTS) {
+		snprintf_(name, sizeof(name), "tsc.remeasured.%s", ref);
+		measure_x(name, (s64)r->remeasured, 0, NULL, "windows measured again alone (at most "
+			  "%u, each twice the one before): too few of its flags were seen to fit (they "
+			  "coalesce while the host keeps the poller or the emulator away), or the early "
+			  "ruler made the shared window short", CAL_RETRIES);
+		cal_events_diag(env, r);
+	}
 	if (r->status)
-		return unusable_verdict(r, ref);
+		return unusable_verdict(env, r, ref);
 	snprintf_(name, sizeof(name), "tsc.freq_khz.%s", ref);
 	print_khz(name, r->tsc_hz, "unc %s ppm, %lu of %lu samples, brackets %lu-%lu cycles, "
 		  "window %lu ms", r->unc_ppb, r, run);

@@ -25,6 +25,17 @@ static void test_cmdline(void)
 	CHECK(cmdline_u64(&cl, "watchdog", 1, 600, 20) == 5);
 	CHECK(cmdline_get(&cl, "verbose") == NULL);	/* a flag has no value */
 
+	/* A list's items match whole: rtc_slow is not rtc, nor rtc_slower. */
+	cmdline_parse("plant=drift,rtc_slow,relay test=rtc.*", false, &cl);
+	CHECK(cmdline_list_has(&cl, "plant", "drift"));
+	CHECK(cmdline_list_has(&cl, "plant", "rtc_slow"));
+	CHECK(cmdline_list_has(&cl, "plant", "relay"));
+	CHECK(!cmdline_list_has(&cl, "plant", "rtc"));
+	CHECK(!cmdline_list_has(&cl, "plant", "relay_half"));
+	CHECK(!cmdline_list_has(&cl, "plant", "rtc_slower"));
+	CHECK(!cmdline_list_has(&cl, "test", "rtc"));
+	CHECK(!cmdline_list_has(&cl, "oneshot_plant", "early"));
+
 	cmdline_parse("bogus verbose=1 test watchdog=0x10 watchdog=9999 =x", false, &cl);
 	CHECK(has_warning(&cl, "unknown option 'bogus'"));
 	CHECK(has_warning(&cl, "'verbose' takes no value"));
