@@ -304,6 +304,7 @@ static void jiffy_collect(struct clockevent *ce, struct jiffy_window *w, u64 end
 	 * is then left out alone (a tick delayed into the next period shows
 	 * as jiffies that disagree with their time). */
 	while ((now = watch_poll(&w->w)) < end) {
+		test_poll(TEST_POLL_LOOP);	/* tests/test.h: an RTC edge caught in passing */
 		if (now - prev >= period) {
 			g0 = g0 ? g0 : prev;
 			g1 = now;

@@ -131,6 +131,24 @@ static void order_tests(void)
 	}
 }
 
+static void (*poll_fn)(enum test_poll_how how);
+
+void test_poll_set(void (*fn)(enum test_poll_how how))
+{
+	poll_fn = fn;
+}
+
+void test_poll(enum test_poll_how how)
+{
+	if (poll_fn)
+		poll_fn(how);
+}
+
+bool test_poll_pending(void)
+{
+	return poll_fn != NULL;
+}
+
 bool test_selected(const char *suite, const char *name)
 {
 	for (const struct test *t = __tests_start; t < __tests_end; t++)
@@ -210,6 +228,7 @@ static enum verdict run_suite(const struct suite *s, int sn, bool last, struct t
 	for (const struct test *t = test_at(s, 0, NULL); t; t = test_at(s, tn, t)) {
 		enum verdict v;
 
+		test_poll(TEST_POLL_BETWEEN);
 		if (verbose)
 			diag("running %s.%s", t->suite, t->name);
 		summary_test_begin(t->suite, t->name);

@@ -73,6 +73,19 @@ bool test_verbose(void);
 /* True when the test suite.name is selected to run in this run. */
 bool test_selected(const char *suite, const char *name);
 /*
+ * Work a test left for later in the run that must be polled for (the RTC
+ * second edge tick.walltime still needs after the clockevent windows,
+ * tests/clockevent_test.c): test_poll_set(fn) sets it, NULL clears it.
+ * test_poll(how) calls it: TEST_POLL_LOOP on a turn of a test's own
+ * waiting loop (it must not block), TEST_POLL_BETWEEN between two tests
+ * (it may wait a little), TEST_POLL_NOW where it is needed now (it ends
+ * it, waiting as needed). test_poll_pending says whether any is left.
+ */
+enum test_poll_how { TEST_POLL_LOOP, TEST_POLL_BETWEEN, TEST_POLL_NOW };
+void test_poll_set(void (*fn)(enum test_poll_how how));
+void test_poll(enum test_poll_how how);
+bool test_poll_pending(void);
+/*
  * True when `what` is in the command line's plant= list: the calling test
  * then plants that fault (a self-test: its check must FAIL) and this says
  * so in a diagnostic, with `how` describing the fault.

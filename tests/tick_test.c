@@ -78,8 +78,10 @@ static void run_for(u64 ns)
 {
 	u64 end = rdtsc_ordered() + ns_to_tsc(ns);
 
-	while (rdtsc_ordered() < end)
+	while (rdtsc_ordered() < end) {
+		test_poll(TEST_POLL_LOOP);
 		cpu_relax();
+	}
 }
 
 /* The host spoiled the window: no tick came, or it was away most of the
