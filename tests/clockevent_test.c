@@ -211,6 +211,8 @@ static void periodic_finish(struct test_env *env, struct periodic_slot *s, bool 
 	for (u64 i = first + 1; shared && plant_concurrent && i < n; i++)
 		s->stamps[i] += mul_div_u64(s->stamps[i] - s->stamps[first], 1000, 1000000);
 	periodic_fit(s->stamps + first, NULL, n - first, period, f);
+	if (is_rtc(s->ce))
+		periodic_fit_trend(f);
 	if (f->status)
 		return;
 	/* Two interrupts in one cell of the grid are extra only if there are

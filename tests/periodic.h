@@ -29,8 +29,9 @@ struct periodic_fit {
 	struct envelope env;
 	u64 rate_uhz;		/* events per ruler second, uHz */
 	u64 unc_ppb;		/* the fit's 1-sigma: the floor's flatness, at
-				 * least the resolution of two timestamps and
-				 * the median lateness over the span */
+				 * least the resolution of two timestamps, the
+				 * median lateness over the span and trend_ppb */
+	u64 trend_ppb;		/* the delays' trend against the floor */
 	u64 stamp_cycles;	/* what one timestamp costs (back-to-back TSC reads) */
 	struct summary late;	/* ns above the envelope: delivery beyond the floor */
 	bool ambiguous;		/* an interrupt half a period late or more, on the
@@ -60,6 +61,18 @@ static inline u64 periodic_cell(u64 t, u64 t_ref, u64 period)
  * (jiffies); then period only sets the lateness grid. n <= PERIODIC_MAX.
  */
 void periodic_fit(const u64 *stamps, const u64 *k, u64 n, u64 period, struct periodic_fit *f);
+/*
+ * Charges f, fitted by the last periodic_fit, with the bulk of the delays
+ * moving against the floor over the window (lib/fit.h envelope_trend_ppb,
+ * as tick.periodic charges it): the floor under it may have moved as far.
+ * For a window no witness watched the emulator in (the RTC's own: a
+ * loaded TCG host, one load boot, delivered the RTC's last events later
+ * than its first, and rtc.periodic read -160 ppm against a stated 41, the
+ * median lateness over the span). A rate error or a constant delay adds
+ * nothing, and under icount nothing is late: 0. Not where the numbering
+ * is ambiguous: that term is already a period over the span.
+ */
+void periodic_fit_trend(struct periodic_fit *f);
 
 /* What a periodic rate should be, in events per ruler second. */
 struct rate_expect {
