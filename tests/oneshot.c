@@ -76,6 +76,7 @@ static u64 lat_ns[OS_DEVS][2][ONESHOT_MAX];
 static u64 step_ns[OS_DEVS][ONESHOT_MAX];
 static u64 solo_ns[OS_DEVS][2][ONESHOT_MAX], shared_ns[OS_DEVS][2][ONESHOT_MAX];
 static bool os_measured, os_fallback;
+static bool os_reshared;	/* the shared windows were measured a second time */
 /* Called between the windows' rounds (ce_oneshot_measure). */
 static u64 (*os_idle)(void);
 /* plant=oneshot_concurrent: the shared rounds' latencies read this late. */
@@ -503,11 +504,30 @@ static void oneshot_all(struct test_env *env)
 	for (int g = 0; g < ng; g++)
 		os_window(group[g], gn[g], want, budget, plant,
 			  gn[g] == 1 ? backstop_for(res[group[g][0]].ce) : NULL);
-	for (int i = 0; i < OS_DEVS; i++)
-		for (int mode = 0; mode < 2 && res[i].measured && res[i].with[0]; mode++)
-			ok &= os_agree(i, mode, solo_ns[i][mode], res[i].nsolo[mode]);
-	if (ok)
-		return;
+	/* Shared and solo rounds that disagree are measured again once, as
+	 * windows the host spoiled are: the host's load moves a median from
+	 * one block of rounds to the next (tcg-pc beside one load boot, 1 of
+	 * 20: lapic polled 61 us shared, 11 us alone), and seldom twice; a
+	 * difference sharing makes (plant=oneshot_concurrent) comes again. */
+	for (int tries = 0; tries < 2; tries++) {
+		ok = true;
+		for (int i = 0; i < OS_DEVS; i++)
+			for (int mode = 0; mode < 2 && res[i].measured && res[i].with[0]; mode++)
+				ok &= os_agree(i, mode, solo_ns[i][mode], res[i].nsolo[mode]);
+		if (ok)
+			return;
+		if (tries)
+			break;
+		os_reshared = true;
+		steal_note_remeasured();
+		for (int g = 0; g < ng; g++) {
+			if (gn[g] < 2)
+				continue;
+			for (int j = 0; j < gn[g]; j++)
+				res[group[g][j]].with[0] = 0;
+			os_window(group[g], gn[g], want, budget, plant, NULL);
+		}
+	}
 	/* A screen: each device that shared a window is measured alone in
 	 * full, its test reports that, and the shared rounds are compared
 	 * again with it (the solo rounds are few). */
@@ -618,6 +638,9 @@ enum verdict ce_oneshot_concurrent(struct test_env *env)
 	if (!any)
 		return skip("no oneshot device shared a window with another and had samples both "
 			    "shared and alone");
+	if (os_reshared)
+		diag("the shared and solo rounds disagreed%s, and the shared windows were measured "
+		     "a second time", os_fallback ? "" : " once");
 	if (os_fallback)
 		diag("the figures disagreed: every oneshot test that shared a window measured its "
 		     "device alone again, and reported that");
