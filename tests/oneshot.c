@@ -461,6 +461,18 @@ static bool os_agree(int i, int mode, u64 *so, int nso)
 	return (u64)(k->diff < 0 ? -k->diff : k->diff) <= k->tol;
 }
 
+/* Every shared device's shared rounds against its solo rounds, in each
+ * waiting mode (os_agree, all of them compared): true when all agree. */
+static bool solo_agree(void)
+{
+	bool ok = true;
+
+	for (int i = 0; i < OS_DEVS; i++)
+		for (int mode = 0; mode < 2 && res[i].measured && res[i].with[0]; mode++)
+			ok &= os_agree(i, mode, solo_ns[i][mode], res[i].nsolo[mode]);
+	return ok;
+}
+
 /*
  * Measures every selected oneshot device (all of them when the check is
  * selected), in as few windows as their hardware allows, then compares
@@ -476,7 +488,6 @@ static void oneshot_all(struct test_env *env)
 	u64 budget = thorough ? ONESHOT_THOROUGH_NS : ONESHOT_BUDGET_NS;
 	enum plant plant = plant_of(env);
 	int group[OS_DEVS][OS_DEVS], gn[OS_DEVS] = { 0 }, ng = 0;
-	bool ok = true;
 
 	os_measured = true;
 	plant_shared = test_planted(env, "oneshot_concurrent", "the latencies of the oneshot "
@@ -509,25 +520,19 @@ static void oneshot_all(struct test_env *env)
 	 * one block of rounds to the next (tcg-pc beside one load boot, 1 of
 	 * 20: lapic polled 61 us shared, 11 us alone), and seldom twice; a
 	 * difference sharing makes (plant=oneshot_concurrent) comes again. */
-	for (int tries = 0; tries < 2; tries++) {
-		ok = true;
-		for (int i = 0; i < OS_DEVS; i++)
-			for (int mode = 0; mode < 2 && res[i].measured && res[i].with[0]; mode++)
-				ok &= os_agree(i, mode, solo_ns[i][mode], res[i].nsolo[mode]);
-		if (ok)
-			return;
-		if (tries)
-			break;
-		os_reshared = true;
-		steal_note_remeasured();
-		for (int g = 0; g < ng; g++) {
-			if (gn[g] < 2)
-				continue;
-			for (int j = 0; j < gn[g]; j++)
-				res[group[g][j]].with[0] = 0;
-			os_window(group[g], gn[g], want, budget, plant, NULL);
-		}
+	if (solo_agree())
+		return;
+	os_reshared = true;
+	steal_note_remeasured();
+	for (int g = 0; g < ng; g++) {
+		if (gn[g] < 2)
+			continue;
+		for (int j = 0; j < gn[g]; j++)
+			res[group[g][j]].with[0] = 0;
+		os_window(group[g], gn[g], want, budget, plant, NULL);
 	}
+	if (solo_agree())
+		return;
 	/* A screen: each device that shared a window is measured alone in
 	 * full, its test reports that, and the shared rounds are compared
 	 * again with it (the solo rounds are few). */
