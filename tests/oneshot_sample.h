@@ -52,6 +52,24 @@ struct outstanding {
 	u64 seen;
 };
 
+/* The first interrupt of a series not taken for its event as early by
+ * the device's count, or as one the device raised no edge for: what it
+ * looked like, so that it explains itself (oneshot.c prints it). */
+struct irq_note {
+	bool set, not_raised;	/* which of the two */
+	u64 ticks;		/* the count programmed */
+	s64 after_prog;		/* cycles from the programming's start to its stamp */
+	s64 after_prog_end;	/* ... from the programming's end (negative: during it) */
+	s64 before_due;		/* ... to the due time */
+	int count, out;		/* the PIT's count and OUT read in it (-1: none) */
+	u64 nirq;		/* the device's interrupts in that sample, this one included */
+	/* the device's programming before it */
+	u64 prev_ticks;
+	s64 prev_ago;		/* cycles from it to this programming (0: none this window) */
+	s64 prev_irq_ago;	/* cycles from its interrupt to this programming (0: none) */
+	const char *prev_how;
+};
+
 /* What one waiting mode's series of oneshot events came to; latencies go
  * to lat[0..n), poll steps to step[0..nstep) (poll), at most max each. */
 struct oneshot_counts {
@@ -62,6 +80,12 @@ struct oneshot_counts {
 				 * longer than their delta: the vCPU was held up */
 	int early_by_count;	/* interrupts before the device's own count reached
 				 * the event, none outstanding */
+	int not_raised;		/* of the stale, interrupts while the device's output
+				 * said this programming had raised no edge (the PIT's
+				 * OUT still low): an earlier edge delivered late */
+	int extra;		/* of the stale, interrupts after a sample's event
+				 * within its round */
+	struct irq_note note;
 	int remeasured;		/* samples taken again: the host held them up */
 	int excused;		/* of the samples kept, those the host held up */
 	int disturbed;		/* samples kept that another device of the window (its
@@ -97,6 +121,11 @@ struct oneshot_dev {
 				 * when it came (the device may be armed again) */
 	bool waiting, armed, planted, got, backstop;
 	u64 bs_events;		/* its count when armed as the backstop */
+	u64 first;		/* its count when the sample was programmed */
+	/* its programming before the one in flight (irq_note) */
+	u64 last_prog, last_ticks, last_irq;
+	const char *last_how;
+	u64 ticks;		/* the one in flight's count */
 };
 
 /*
