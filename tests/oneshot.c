@@ -157,8 +157,16 @@ static s64 sns(s64 cycles)
 static void report_note(const char *name, const struct oneshot_counts *c)
 {
 	const struct irq_note *k = &c->note;
+	const char *mode = mode_name[c->mode];
 	char out[64] = "", irq[48] = "";
 
+	if (c->extra_note.set)
+		diag("%s %s: the first interrupt after an event's own within its round came %ld ns "
+		     "after it (%ld ns after its due time); the count read %d in the event's, %d in "
+		     "it (its count %s, OUT %s)", name, mode, sns(c->extra_note.after),
+		     sns(c->extra_note.after_due), c->extra_note.event_count, c->extra_note.count,
+		     c->extra_note.passed ? "passed" : "short", c->extra_note.out < 0 ? "not read" :
+		     c->extra_note.out ? "high" : "low");
 	if (!k->set)
 		return;
 	if (k->count >= 0)
@@ -168,15 +176,14 @@ static void report_note(const char *name, const struct oneshot_counts *c)
 		snprintf_(irq, sizeof(irq), ", its interrupt %ld us before", sns(k->prev_irq_ago) / 1000);
 	diag("%s %s: the first interrupt %s came %ld ns after its programming (%lu ticks) began, "
 	     "%ld ns after it ended, %ld ns before its due time, interrupt %lu of its sample%s",
-	     name, mode_name[c->mode], k->not_raised ? "the device had raised no edge for" :
+	     name, mode, k->not_raised ? "the device had raised no edge for" :
 	     "early by the device's count", sns(k->after_prog), k->ticks, sns(k->after_prog_end),
 	     sns(k->before_due), k->nirq, out);
 	if (k->prev_ago)
-		diag("%s %s: the programming before it, %ld us earlier (%lu ticks): %s%s", name,
-		     mode_name[c->mode], sns(k->prev_ago) / 1000, k->prev_ticks, k->prev_how, irq);
+		diag("%s %s: the programming before it, %ld us earlier (%lu ticks): %s%s", name, mode,
+		     sns(k->prev_ago) / 1000, k->prev_ticks, k->prev_how, irq);
 	else
-		diag("%s %s: no programming of it before that one in this window", name,
-		     mode_name[c->mode]);
+		diag("%s %s: no programming of it before that one in this window", name, mode);
 }
 
 /* One mode's lines: the histogram, the count and the percentiles. */

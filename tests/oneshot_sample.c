@@ -281,6 +281,25 @@ static bool take_event(struct oneshot_dev *d)
 	return false;
 }
 
+/* The first interrupt after d's event within its round, when logged. */
+static void note_extra(struct oneshot_dev *d)
+{
+	struct oneshot_counts *c = d->c;
+	struct irq_entry ev, e;
+
+	if (c->extra_note.set || !irq_logged(d, d->before + 1, &e))
+		return;
+	if (!irq_logged(d, d->before, &ev))
+		ev.count = -1;
+	c->extra_note.set = true;
+	c->extra_note.after = (s64)(e.tsc - d->irq);
+	c->extra_note.after_due = (s64)(e.tsc - d->due);
+	c->extra_note.passed = e.passed;
+	c->extra_note.count = e.count;
+	c->extra_note.out = e.out;
+	c->extra_note.event_count = ev.count;
+}
+
 /* Not come in ONESHOT_WAIT_NS of presence: the host's doing when the
  * emulator was away for most of it, or the hypervisor counted steal time
  * in it (the host was short of CPU for this vCPU then; KVM injects the
@@ -410,6 +429,7 @@ static bool arm_as_backstop(struct oneshot_dev *g, int n, struct oneshot_dev *d)
 			last = MAX(last, g[i].end);
 	d->backstop = false;
 	d->bs_events = d->ce->events;
+	d->bs_first = d->bs_first ? d->bs_first : d->bs_events;
 	if (last > now &&
 	    clockevent_program(d->ce, mul_div_u64(tsc_to_ns(last - now) + 1000000, d->ce->freq_hz,
 						  1000000000ull)) == 0)
@@ -539,6 +559,7 @@ static void round_of(struct oneshot_dev *g, int n, int r, u64 delta_ns, u64 stag
 		stale_between(d->before, d->c);
 		d->c->tries++;
 		d->got = d->backstop = false;
+		d->bs_first = 0;
 		d->waiting = program(d, ticks, dn, w);
 		d->prog_end = rdtsc_ordered();
 		d->end = ce->due_tsc + ns_to_tsc(ONESHOT_WAIT_NS);
@@ -577,10 +598,13 @@ static void round_of(struct oneshot_dev *g, int n, int r, u64 delta_ns, u64 stag
 			continue;
 		}
 		/* Interrupts after the event within the round, or after the
-		 * wait gave up on it, are none of its own either. */
-		n_late = d->ce->events - d->before;
+		 * wait gave up on it, are none of its own either (those after
+		 * it was armed as the others' backstop are that one's). */
+		n_late = (d->bs_first ? d->bs_first : d->ce->events) - d->before;
 		c->stale += (int)n_late;
 		c->extra += d->got ? (int)n_late : 0;
+		if (d->got && n_late)
+			note_extra(d);
 		c->out->seen = d->before = d->ce->events;
 		if (!d->got) {
 			expect_stale(d->ce, c->out);

@@ -86,6 +86,15 @@ struct oneshot_counts {
 	int extra;		/* of the stale, interrupts after a sample's event
 				 * within its round */
 	struct irq_note note;
+	/* The first interrupt after a sample's event within its round: how
+	 * long after the event's, and what the device read in each. */
+	struct {
+		bool set;
+		s64 after;		/* cycles after the event's interrupt */
+		s64 after_due;		/* cycles after the event's due time */
+		bool passed;
+		int count, out, event_count;
+	} extra_note;
 	int remeasured;		/* samples taken again: the host held them up */
 	int excused;		/* of the samples kept, those the host held up */
 	int disturbed;		/* samples kept that another device of the window (its
@@ -121,6 +130,7 @@ struct oneshot_dev {
 				 * when it came (the device may be armed again) */
 	bool waiting, armed, planted, got, backstop;
 	u64 bs_events;		/* its count when armed as the backstop */
+	u64 bs_first;		/* ... the first time in the round (0: not armed) */
 	u64 first;		/* its count when the sample was programmed */
 	/* its programming before the one in flight (irq_note) */
 	u64 last_prog, last_ticks, last_irq;
