@@ -174,9 +174,10 @@ static void report_note(const char *name, const struct oneshot_counts *c)
 			  k->ticks, k->out < 0 ? "not read" : k->out ? "high" : "low");
 	if (k->prev_irq_ago)
 		snprintf_(irq, sizeof(irq), ", its interrupt %ld us before", sns(k->prev_irq_ago) / 1000);
-	diag("%s %s: the first interrupt %s came %ld ns after its programming (%lu ticks) began, "
-	     "%ld ns after it ended, %ld ns before its due time, interrupt %lu of its sample%s",
-	     name, mode, k->not_raised ? "the device had raised no edge for" :
+	diag("%s %s: the first%s interrupt %s came %ld ns after its programming (%lu ticks) "
+	     "began, %ld ns after it ended (negative: before), %ld ns before its due time, interrupt %lu of its "
+	     "sample%s", name, mode, k->planted ? " (planted)" : "",
+	     k->not_raised ? "the device had raised no edge for" :
 	     "early by the device's count", sns(k->after_prog), k->ticks, sns(k->after_prog_end),
 	     sns(k->before_due), k->nirq, out);
 	if (k->prev_ago)
@@ -380,7 +381,12 @@ static enum plant plant_of(struct test_env *env)
 		diag("planted: one %s event per waiting mode (oneshot_plant=%s)", p, p);
 		return p[0] == 'e' ? PLANT_EARLY : PLANT_LOST;
 	}
-	diag("warning: cmdline: oneshot_plant= takes early or lost; nothing planted");
+	if (!__builtin_strcmp(p, "early_count")) {
+		diag("planted: one interrupt per waiting mode judged halfway to its event's due "
+		     "time, the device's count short of it and its output high (oneshot_plant=%s)", p);
+		return PLANT_EARLY_COUNT;
+	}
+	diag("warning: cmdline: oneshot_plant= takes early, lost or early_count; nothing planted");
 	return PLANT_NONE;
 }
 

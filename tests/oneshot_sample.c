@@ -271,6 +271,21 @@ static bool take_event(struct oneshot_dev *d)
 			}
 			e = (struct irq_entry){ n, ce->irq_tsc, ce->irq_passed, -1, -1 };
 		}
+		if (d->plant_count) {
+			/* Planted (oneshot_plant=early_count): judged first, an
+			 * interrupt halfway to the due time, the count short and
+			 * the output high, as a device that raised its event early
+			 * would leave; the real one is judged after it. */
+			struct irq_entry p = e;
+
+			d->plant_count = false;
+			p.tsc = d->prog + (ce->due_tsc - d->prog) / 2;
+			p.passed = false;
+			p.count = -1;
+			p.out = 1;
+			take_irq(d, &p);
+			d->c->note.planted = d->c->note.set;
+		}
 		if (take_irq(d, &e)) {
 			d->irq = e.tsc;
 			d->due = ce->due_tsc;
@@ -330,7 +345,7 @@ static bool program(struct oneshot_dev *d, u64 ticks, u64 delta_ns, struct watch
 	struct clockevent *ce = d->ce;
 	struct oneshot_counts *c = d->c;
 
-	d->planted = false;
+	d->planted = d->plant_count = false;
 	d->armed = true;
 	d->prog = rdtsc_ordered();
 	if (c->plant == PLANT_LOST) {
@@ -359,6 +374,11 @@ static bool program(struct oneshot_dev *d, u64 ticks, u64 delta_ns, struct watch
 		c->plant = PLANT_NONE;
 		d->planted = true;
 		ce->due_tsc += ns_to_tsc(ONESHOT_PLANT_NS);
+	}
+	if (c->plant == PLANT_EARLY_COUNT) {
+		/* Planted: an interrupt ahead of the event's own (take_event). */
+		c->plant = PLANT_NONE;
+		d->plant_count = true;
 	}
 	return true;
 }

@@ -33,8 +33,12 @@
 
 enum wait_mode { WAIT_POLL, WAIT_HALT };
 
-/* A fault planted by oneshot_plant=, once per waiting mode. */
-enum plant { PLANT_NONE, PLANT_EARLY, PLANT_LOST };
+/* A fault planted by oneshot_plant=, once per waiting mode: an event that
+ * comes early by the TSC, one never raised, or (early_count) an interrupt
+ * judged before the event's own halfway to its due time, the device's
+ * count short of it and its output high: a device that raised its event
+ * before its count reached it. */
+enum plant { PLANT_NONE, PLANT_EARLY, PLANT_LOST, PLANT_EARLY_COUNT };
 
 /* What one programmed event came to. */
 enum sample_outcome { SAMPLE_OK, SAMPLE_MISSED, SAMPLE_LOST, SAMPLE_SPOILED };
@@ -57,6 +61,7 @@ struct outstanding {
  * looked like, so that it explains itself (oneshot.c prints it). */
 struct irq_note {
 	bool set, not_raised;	/* which of the two */
+	bool planted;		/* oneshot_plant=early_count's */
 	u64 ticks;		/* the count programmed */
 	s64 after_prog;		/* cycles from the programming's start to its stamp */
 	s64 after_prog_end;	/* ... from the programming's end (negative: during it) */
@@ -129,6 +134,7 @@ struct oneshot_dev {
 	u64 irq, due, unc;	/* its event's stamp, due time and uncertainty, kept
 				 * when it came (the device may be armed again) */
 	bool waiting, armed, planted, got, backstop;
+	bool plant_count;	/* PLANT_EARLY_COUNT in this sample, not yet judged */
 	u64 bs_events;		/* its count when armed as the backstop */
 	u64 bs_first;		/* ... the first time in the round (0: not armed) */
 	u64 first;		/* its count when the sample was programmed */
