@@ -262,6 +262,14 @@ static enum verdict oneshot_verdict(const char *name, const struct oneshot_count
 			     "even after %d samples taken again: cannot judge %s", mode, c->unjudged,
 			     ONESHOT_WAIT_NS / 1000000, c->remeasured, name);
 	}
+	if (!c->n && !c->missed) {
+		/* Not one refused: every sample was held up and taken again
+		 * until the series' time ran out. */
+		steal_note_unjudged();
+		return error("%s: no sample kept in %lu ms: the host held up every one of the %d "
+			     "programmed (%d taken again) until the series' time ran out; cannot "
+			     "judge %s", mode, c->ns / 1000000, c->tries, c->remeasured, name);
+	}
 	if (!c->n && c->missed_slow == c->missed) {
 		steal_note_unjudged();
 		return error("%s: every programming attempt reported the event already passed, each "
