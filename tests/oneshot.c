@@ -354,11 +354,10 @@ static void report_all(const char *name, const struct os_result *r, u64 min_ns, 
 	if (c[0].not_raised + c[1].not_raised)
 		diag("host finding: %d interrupts of %s came while its count was short of the event "
 		     "and its OUT still low: no edge of that programming (mode 0 raises OUT only at "
-		     "the terminal count), so an earlier one's delivered late; under KVM the "
-		     "in-kernel PIT injects from a host thread, which a loaded host runs late, and "
-		     "the next count written delivers what it had not (arch/x86/kvm/i8254.c, "
-		     "create_pit_timer). Counted stale, not judged as the device's", c[0].not_raised +
-		     c[1].not_raised, name);
+		     "the terminal count), so an earlier one's delivered late (under KVM the "
+		     "in-kernel PIT injects its ticks from a host thread, which a loaded host runs "
+		     "late, and was seen to deliver one tick twice, milliseconds apart). Counted "
+		     "stale, not judged as the device's", c[0].not_raised + c[1].not_raised, name);
 	snprintf_(m, sizeof(m), "%s.oneshot.remeasured", name);
 	if (os_explained)
 		measure_x(m, c[0].remeasured + c[1].remeasured, 0, NULL, "samples taken again, as "
