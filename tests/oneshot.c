@@ -172,6 +172,8 @@ static void report_note(const char *name, const struct oneshot_counts *c)
 	if (k->count >= 0)
 		snprintf_(out, sizeof(out), "; it read the count at %d of %lu, OUT %s", k->count,
 			  k->ticks, k->out < 0 ? "not read" : k->out ? "high" : "low");
+	else if (!k->out)
+		snprintf_(out, sizeof(out), "; it came while the count was being written");
 	if (k->prev_irq_ago)
 		snprintf_(irq, sizeof(irq), ", its interrupt %ld us before", sns(k->prev_irq_ago) / 1000);
 	diag("%s %s: the first%s interrupt %s came %ld ns after its programming (%lu ticks) "
