@@ -265,12 +265,10 @@ static enum verdict oneshot_verdict(const char *name, const struct oneshot_count
 			     ONESHOT_WAIT_NS / 1000000, c->remeasured, name);
 	}
 	if (!c->n && !c->missed) {
-		/* Not one refused: every sample was held up and taken again
-		 * until the series' time ran out. */
 		steal_note_unjudged();
-		return error("%s: no sample kept in %lu ms: the host held up every one of the %d "
-			     "programmed (%d taken again) until the series' time ran out; cannot "
-			     "judge %s", mode, c->ns / 1000000, c->tries, c->remeasured, name);
+		return error("%s: no sample kept in the %lu ms the series ran (%d programmed, %d "
+			     "taken again after the host held them up): cannot judge %s", mode,
+			     c->ns / 1000000, c->tries, c->remeasured, name);
 	}
 	if (!c->n && c->missed_slow == c->missed) {
 		steal_note_unjudged();
