@@ -108,12 +108,13 @@ static bool irq_logged(const struct oneshot_dev *d, u64 n, struct irq_entry *out
 {
 	for (int i = 0; i < ONESHOT_GROUP; i++) {
 		const struct irq_log *l = &irq_logs[i];
+		u64 flags;
 
 		if (l->ce != d->ce)
 			continue;
-		irq_disable();
+		flags = irq_save();
 		*out = l->e[n % IRQ_LOG];
-		irq_enable();
+		irq_restore(flags);
 		return out->events == n;
 	}
 	return false;
