@@ -211,7 +211,7 @@ static void note_irq(struct oneshot_dev *d, const struct irq_entry *e, bool not_
  * count, still low) is no edge of this programming's either: an earlier
  * one delivered late, stale (not_raised; under KVM on a loaded host the
  * in-kernel PIT, which injects from a host thread, delivered a tick
- * that came 146 ms to 1.8 s late a second time 0.4 to 3 ms after the
+ * that came 49 ms to 1.8 s late a second time 0.4 to 4 ms after the
  * first: after the next count was written, that one read the fresh count
  * and was taken for that event come early). With none outstanding and no such
  * proof, one before the device's count is early by that count. Never a
