@@ -423,14 +423,25 @@ void rtc_edge_catch_begin(const struct acpi_info *ai)
 	cat.paired = rtc_edge_pair(&e0, &e1);
 }
 
-void rtc_edge_catch_end(bool pair)
+bool rtc_edge_catch_wait(void)
 {
-	u64 end = cat.prev.tsc + ns_to_tsc(1000000000ull + CATCH_END_SLACK_NS);
+	u64 end = cat.prev.tsc + ns_to_tsc(1000000000ull + CATCH_END_SLACK_NS), prev = cat.prev.tsc;
+	bool paired = false;
 
+	/* Until a pair is held, or the edge came and its second was read
+	 * (no other can come before the end). */
 	cat.tight = true;
-	while (pair && cat.on && cat.prev.tsc && !rtc_edge_catch_poll() && rdtsc_ordered() < end)
+	while (cat.on && cat.prev.tsc && !(paired = rtc_edge_catch_poll()) &&
+	       (cat.prev.tsc == prev || cat.turned) && rdtsc_ordered() < end)
 		cpu_relax();
 	cat.tight = false;
+	return paired;
+}
+
+void rtc_edge_catch_end(bool pair)
+{
+	if (pair)
+		rtc_edge_catch_wait();
 	cat.on = false;
 }
 
@@ -503,6 +514,7 @@ void rtc_edge_catch_stats(struct rtc_catch_stats *st)
 {
 	*st = cat.st;
 	st->paired = cat.paired;
+	st->last_narrow = cat.prev.tsc && cat.prev_narrow;
 }
 
 /* The seconds now read sec: the second count moves on by as many. */
