@@ -425,14 +425,14 @@ void rtc_edge_catch_begin(const struct acpi_info *ai)
 
 bool rtc_edge_catch_wait(void)
 {
-	u64 end = cat.near + ns_to_tsc(CATCH_NEAR_NS + CATCH_END_SLACK_NS), prev = cat.prev.tsc;
+	u64 near = cat.near, end = near + ns_to_tsc(CATCH_NEAR_NS + CATCH_END_SLACK_NS);
 	bool paired = false;
 
 	/* Until a pair is held or the edge came (no other can before the
 	 * end: once it came the catcher polls again only near the next). */
 	cat.tight = true;
-	while (cat.on && cat.prev.tsc && !(paired = rtc_edge_catch_poll()) &&
-	       cat.prev.tsc == prev && rdtsc_ordered() < end)
+	while (cat.on && cat.prev.tsc && !(paired = rtc_edge_catch_poll()) && cat.near == near &&
+	       rdtsc_ordered() < end)
 		cpu_relax();
 	cat.tight = false;
 	return paired;
