@@ -492,6 +492,7 @@ static void catch_edge(u64 lo, u64 hi)
 		 * well within the catcher's lead. */
 		if (tsc_to_ns(e.unc) <= CATCH_NEAR_NS / 4)
 			cat.near = e.tsc + ns_to_tsc(1000000000ull - CATCH_NEAR_NS);
+		cat.prev_narrow = false;	/* prev is no longer the last second */
 		return;
 	}
 	narrow = tsc_to_ns(e.unc) <= RTC_UIP_LEAD_NS &&

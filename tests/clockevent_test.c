@@ -440,9 +440,9 @@ static void edges_paired(void)
  * waits for it (TEST_POLL_NOW). Only where every edge the windows caught
  * was placed within EDGES_NARROW_NS, or the last was waited for between
  * the oneshot windows' rounds (edges_between: under kvm_pvm at load the
- * windows' loop places edges to 0.1-2.5 ms, and that one then made no
- * pair in 3 of 4 default runs, which cost rtc.date and tick.walltime a wait
- * for edges of their own): the pair's other edge may then be placed to 1 ms
+ * windows' loop places edges to 0.1-2.5 ms, and the one waited for there
+ * made no pair in 2 of 4 default runs at load 5-6, which cost rtc.date
+ * and tick.walltime waits for edges of their own): the pair's other edge may then be placed to 1 ms
  * by a loop's polls (drivers/rtc.h). An edge missed all the
  * same (catching stops EDGES_LATE_NS past its due time) leaves
  * tick.walltime to take its own, as when no pair was caught.
