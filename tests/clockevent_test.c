@@ -439,13 +439,14 @@ static void edges_paired(void)
  * test that needs an edge first (tick.walltime, kvmclock.wall, rtc.second)
  * waits for it (TEST_POLL_NOW). Only where every edge the windows caught
  * was placed within EDGES_NARROW_NS, or the last was waited for between
- * the oneshot windows' rounds (edges_between: under kvm_pvm at load the
- * windows' loop places edges to 0.1-2.5 ms, and the one waited for there
- * made no pair in 2 of 4 default runs at load 5-6, which cost rtc.date
- * and tick.walltime waits for edges of their own): the pair's other edge may then be placed to 1 ms
- * by a loop's polls (drivers/rtc.h). An edge missed all the
- * same (catching stops EDGES_LATE_NS past its due time) leaves
- * tick.walltime to take its own, as when no pair was caught.
+ * the oneshot windows' rounds and made no pair (edges_between: the run
+ * had no pair then; under kvm_pvm at load the windows' loop places edges
+ * to 0.1-2.5 ms, and the edge waited for there made no pair in 2 of 4
+ * default runs at load 5-6, which cost rtc.date and tick.walltime waits
+ * for edges of their own): the pair's other edge may then be placed to
+ * 1 ms by a loop's polls (drivers/rtc.h). An edge missed all the same
+ * (catching stops EDGES_LATE_NS past its due time) leaves tick.walltime
+ * to take its own, as when no pair was caught.
  */
 #define EDGES_BETWEEN_NS	150000000ull
 #define EDGES_LATER_MIN_NS	EDGES_BETWEEN_NS
@@ -509,7 +510,7 @@ static bool edges_defer(void)
 
 	rtc_edge_catch_stats(&st);
 	if (!near || now + ns_to_tsc(EDGES_LATER_MIN_NS) > near || !st.edges ||
-	    (st.max_unc_ns > EDGES_NARROW_NS && !st.last_narrow))
+	    (st.max_unc_ns > EDGES_NARROW_NS && !(st.last_narrow && edges.betweens)))
 		return false;
 	edges.ahead_ns = tsc_to_ns(near - now) + EDGES_NEAR_NS;
 	edges.later_near = near;
