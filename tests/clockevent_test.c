@@ -102,7 +102,7 @@ struct periodic_slot {
 	struct clockevent *ce;
 	u64 hz, window_ns;
 	u64 period, start, stop, end, limit;
-	bool running, sized;
+	bool running, sized, kept;
 	/* The screen (size_check): stamps looked at, the first after the
 	 * stale ones, the events' spread about a grid from it, the next
 	 * count at which a fit is tried. */
@@ -258,13 +258,17 @@ static bool witnessing(struct periodic_slot **g, int n, const struct periodic_sl
 	return false;
 }
 
-static void periodic_stop(struct periodic_slot *s)
+/* Ends the device's window; keep: the device goes on ticking, unheard,
+ * until periodic_window shuts it down. */
+static void periodic_stop(struct periodic_slot *s, bool keep)
 {
 	struct clockevent *ce = s->ce;
 
 	ce->handler = NULL;	/* what shutting down may raise is not a tick */
 	s->stop = rdtsc_ordered();
-	ce->shutdown(ce);
+	if (!keep)
+		ce->shutdown(ce);
+	s->kept = keep;
 	s->running = false;
 	s->r.ran_ns = tsc_to_ns(s->stop - s->start);
 }
@@ -715,7 +719,14 @@ static void periodic_window(struct test_env *env, struct periodic_slot **g, int 
 				s->end = MIN(now + 10 * s->period, s->limit);
 				continue;
 			}
-			periodic_stop(s);
+			/* The others tick on (unheard) to the end of the RTC's
+			 * window: its interrupts come from QEMU's main loop, which
+			 * a device ticking at 250 Hz keeps awake, and a floor that
+			 * rose when the PIT's 200 ms ended 600 ms into the RTC's
+			 * 800 tilted the RTC's fit by -75 ppm on average (tcg-pc,
+			 * 40 loaded soak runs: -10..-163 ppm, FAILing twice;
+			 * alone -5..+60). */
+			periodic_stop(s, rtc && s != rtc && rtc->running);
 			/* The lead holds the witness for the others: its watch
 			 * goes on while another device it watches for runs
 			 * (past the lead's bound when that one catches up ticks
@@ -732,6 +743,11 @@ static void periodic_window(struct test_env *env, struct periodic_slot **g, int 
 	if (watching)
 		periodic_unwatch(lead, true, rtc);
 	sight_watch = NULL;
+	for (int i = 0; i < n; i++)
+		if (g[i]->kept) {
+			g[i]->kept = false;
+			g[i]->ce->shutdown(g[i]->ce);
+		}
 	if (percpu)
 		watchdog_resume();
 	for (int i = 0; i < n; i++) {
@@ -807,6 +823,10 @@ struct periodic_best {
 	u64 tries;		/* windows measured (0: the device refused the rate) */
 	bool done;
 	bool solo;		/* to be measured again without the RTC */
+	/* The least spoiled window shared with other devices: the one the
+	 * interference check compares, even when a try alone was judged. */
+	struct periodic_result shared;
+	bool has_shared;
 };
 
 /*
@@ -893,6 +913,11 @@ static void periodic_measure(struct test_env *env, struct periodic_slot **g, int
 			}
 			if (b->tries == 1 || less_spoiled(r, &b->r))
 				b->r = *r;
+			if (r->with[0] && !r->fit.status &&
+			    (!b->has_shared || less_spoiled(r, &b->shared))) {
+				b->shared = *r;
+				b->has_shared = true;
+			}
 			b->solo = !r->fit.status && bad_count(r) && r->w.sighted;
 			if (!r->fit.status && bad_count(r) && r->w.witness && !r->w.sighted &&
 			    !hidden_steal(r, g[i]->period)) {
@@ -990,10 +1015,12 @@ static void periodic_all(struct test_env *env)
 	}
 	edges_begin(env);
 	periodic_measure(env, g, n, bp);
-	/* The figures a test will judge came from a window shared with
-	 * others. */
+	/* The device had a figure from a window shared with others (by
+	 * the configuration, not by the host's luck: a LAPIC whose shared
+	 * tries the host spoiled and whose try alone was judged is still
+	 * compared, on its least spoiled shared try). */
 	for (int i = 0; i < PERIODIC_DEVS; i++)
-		checked[i] = slots[i].ce && bests[i].tries && bests[i].r.with[0];
+		checked[i] = slots[i].ce && bests[i].has_shared;
 	/* By default one device. */
 	if (!thorough) {
 		pick = checked[3] ? 3 : checked[0] ? 0 : checked[1] ? 1 : -1;
@@ -1007,8 +1034,9 @@ static void periodic_all(struct test_env *env)
 		if (!checked[i])
 			continue;
 		together[i] = bests[i];
+		together[i].r = bests[i].shared;
 		periodic_alone(env, i, thorough ? 0 : (slots[i].window_ns / 2000000), &alone[i]);
-		if (!alone[i].tries || !agree(&bests[i].r, &alone[i].r, &diff, &tol))
+		if (!alone[i].tries || !agree(&together[i].r, &alone[i].r, &diff, &tol))
 			fallback = true;
 	}
 	edges_end(t0);
@@ -1257,6 +1285,9 @@ TEST(lapic, concurrent)
 		if (!checked[i])
 			continue;
 		any = true;
+		if (!bests[i].r.with[0])
+			diag("%s: the host spoiled its shared windows and one alone was judged; "
+			     "compared here is its least spoiled shared window", periodic_names[i]);
 		if (!alone[i].tries) {
 			v = verdict_merge(v, error("%s refused a periodic rate alone after taking it "
 						   "with others", periodic_names[i]));

@@ -218,6 +218,12 @@ static enum verdict oneshot_verdict(const char *name, const struct oneshot_count
 			     "even after %d samples taken again: cannot judge %s", mode, c->unjudged,
 			     ONESHOT_WAIT_NS / 1000000, c->remeasured, name);
 	}
+	if (!c->n && !c->missed) {
+		steal_note_unjudged();
+		return error("%s: no sample kept in the %lu ms the series ran (%d programmed, %d "
+			     "taken again after the host held them up): cannot judge %s", mode,
+			     c->ns / 1000000, c->tries, c->remeasured, name);
+	}
 	if (!c->n && c->missed_slow == c->missed) {
 		steal_note_unjudged();
 		return error("%s: every programming attempt reported the event already passed, each "
