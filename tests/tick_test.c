@@ -91,14 +91,32 @@ static void run_for(u64 ns)
  * the host was short of CPU for threads the guest cannot watch (KVM
  * injects its LAPIC timer's and PIT's interrupts from them). Ticks the
  * host coalesced do not spoil it: the rate is fitted where we ran. */
+static s64 hidden_periods(const struct jiffy_window *w);
+
 static bool jiffies_spoiled(const struct jiffy_window *w, const struct present_fit *p)
 {
-	u64 seen = tsc_to_ns(gaps_total(&w->w.cpu.absent));
-	bool hidden = w->w.cpu.steal_known && w->w.cpu.steal_ns > seen + tick_period_ns();
-
 	if (w->j1 <= w->j0 || mostly_away(w) || p->f.status || p->tol_ppb > JIFFY_JUDGE_PPB)
 		return true;	/* no tick at all, or the host away most of the time (judged below) */
-	return w->lost > jiffy_slack(w) && hidden;
+	return w->lost > jiffy_slack(w) && hidden_periods(w) > 0;
+}
+
+/*
+ * The whole periods of KVM steal time in the window beyond the gaps this
+ * vCPU saw: time the host left it ready but not run, in pieces it could
+ * not place, while the threads that inject the LAPIC timer's and the
+ * PIT's interrupts went short too. A tick lost then is the host's as much
+ * as one due inside a gap seen: the lost count is not held against the
+ * tick beyond them either. (A kvm-qboot soak run on a host at load ~16:
+ * 385 lost against 249 excused, with 1762 ms of steal and 904 ms of gaps
+ * in a 2530 ms window, the rate within 25 ppm: tick.periodic FAILed on
+ * the count.) 0 where KVM offers no steal time (TCG).
+ */
+static s64 hidden_periods(const struct jiffy_window *w)
+{
+	u64 seen = tsc_to_ns(gaps_total(&w->w.cpu.absent));
+
+	return w->w.cpu.steal_known && w->w.cpu.steal_ns > seen ?
+	       (s64)((w->w.cpu.steal_ns - seen) / tick_period_ns()) : 0;
 }
 
 /* How badly the host spoiled a window: 0 not at all, 1 its fit's
@@ -265,8 +283,13 @@ TEST(tick, periodic)
 		     "the fitted line, or half of them a sixteenth: their numbering across the "
 		     "absences is not known, and the fit is held to a period over the span");
 	v = periodic_judge(env, "tick.jiffies_rate_hz", "tick.jiffies_err_ppm", &p.f, &x);
-	return verdict_merge(v, check_within("tick.jiffies_lost", w.lost, 0, jiffy_slack(&w), 0,
-					     NULL));
+	if (hidden_periods(&w))
+		diag("tick.jiffies_lost: tolerance 1 + %lu excused + %ld periods of KVM steal time "
+		     "beyond the gaps seen (%lu ms of steal, %lu ms of gaps)", w.excused,
+		     hidden_periods(&w), w.w.cpu.steal_ns / 1000000,
+		     tsc_to_ns(gaps_total(&w.w.cpu.absent)) / 1000000);
+	return verdict_merge(v, check_within("tick.jiffies_lost", w.lost, 0,
+					     jiffy_slack(&w) + hidden_periods(&w), 0, NULL));
 }
 
 /* jiffies and the monotonic time they were last advanced at (in the tick's
