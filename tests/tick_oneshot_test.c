@@ -11,6 +11,7 @@
 #include "arch-x86/cpu.h"
 #include "arch-x86/delay.h"
 #include "lib/stats.h"
+#include "lib/str.h"
 #include "tick/tick.h"
 
 #define NTIMERS		64
@@ -226,6 +227,14 @@ static int timer_round(struct tick_setup *t, struct timer_round *r, u64 extra_ns
 	return 0;
 }
 
+/* The last round in which not every timer came due before its queueing
+ * ended, as probe_lateness gave it: judged when the last round is not. */
+static struct {
+	struct timer_round r;
+	u64 late[NTIMERS], raw[NTIMERS], held[NTIMERS];
+	int n, judged, out_of_order, excused, round;
+} kept;
+
 TEST(tick, timers)
 {
 	struct tick_setup t;
@@ -253,6 +262,7 @@ TEST(tick, timers)
 	 * them) is run again, at most twice. */
 	r.queue_spoiled = false;
 	r.queue_cost = 0;
+	kept.round = 0;
 	do {
 		if (tries++)
 			steal_note_remeasured();
@@ -268,6 +278,17 @@ TEST(tick, timers)
 		}
 		n = probe_lateness(&r, late, raw, held, &judged, &out_of_order, &excused);
 		summarize(raw, (size_t)judged, &rs);
+		if (r.overdue < NTIMERS) {
+			kept.r = r;
+			memcpy(kept.late, late, sizeof(late));
+			memcpy(kept.raw, raw, sizeof(raw));
+			memcpy(kept.held, held, sizeof(held));
+			kept.n = n;
+			kept.judged = judged;
+			kept.out_of_order = out_of_order;
+			kept.excused = excused;
+			kept.round = tries;
+		}
 		/* A back-off (the device's event found already passed three
 		 * times, as when the host stalls us while programming it)
 		 * delays the next timers by the time spent, which was the
@@ -281,6 +302,24 @@ TEST(tick, timers)
 		  ((excused > NTIMERS / 2 || r.backoffs) && rs.p99 > 2 * tick_period_ns())) &&
 		 tries < TIMER_TRIES);
 	tick_test_stop(&t);
+	/* The host stopped us through the last queueing past every due
+	 * time (0.8 and 1.6 s in two loaded kvm-qboot soak runs): no timer
+	 * of it was timed, and the last round that was is judged (its
+	 * timers that never fired or fired out of order still FAIL). */
+	if (r.overdue == NTIMERS && kept.round) {
+		diag("every timer of round %d came due before its queueing ended (%lu ms after the "
+		     "first was due): round %d, the last one timed, is judged", tries,
+		     (r.queued - r.base) / 1000000, kept.round);
+		r = kept.r;
+		memcpy(late, kept.late, sizeof(late));
+		memcpy(raw, kept.raw, sizeof(raw));
+		memcpy(held, kept.held, sizeof(held));
+		n = kept.n;
+		judged = kept.judged;
+		out_of_order = kept.out_of_order;
+		excused = kept.excused;
+		summarize(raw, (size_t)judged, &rs);
+	}
 	diag("queueing %d timers took %lu us", NTIMERS, r.queue_cost / 1000);
 	summarize(late, (size_t)judged, &s);
 	measure_percentiles("tick.timer.lateness_ns", &s, "ns");
@@ -309,13 +348,14 @@ TEST(tick, timers)
 			    TIMER_SPAN_MS + 100, tries);
 	if (out_of_order)
 		return fail("%d pairs of timers fired out of expiry order", out_of_order);
-	/* Every timer due before the last queueing ended: the host stopped
-	 * us through the whole spread, and no timer's time was measured. */
+	/* Every timer due before the queueing ended, in every round: the
+	 * host stopped us through the whole spread each time, and no timer's
+	 * time was measured. */
 	if (r.overdue == NTIMERS) {
 		steal_note_unjudged();
 		return error("the host stopped us while queueing past every timer's due time "
-			     "(queueing ended %lu ms after the first was due) in the last of %d "
-			     "rounds: cannot judge when they fire", (r.queued - r.base) / 1000000,
+			     "(queueing ended %lu ms after the first was due in the last) in each of "
+			     "%d rounds: cannot judge when they fire", (r.queued - r.base) / 1000000,
 			     tries);
 	}
 	/* p99, not max: one interrupt late for a reason the witness cannot
