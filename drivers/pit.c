@@ -157,14 +157,47 @@ static int pit_periodic(struct clockevent *ce, u64 hz)
 }
 
 static u16 programmed;	/* the last oneshot count */
+static volatile bool writing;	/* pit_next is between its control word and the count */
+static int irq_count = -1;	/* what pit_passed read last (-1: nothing) */
+static int irq_out = -1;	/* ... and OUT then, when it read it */
+
+/* Channel 0's OUT pin by the read-back command (status only). */
+static int ch0_out(void)
+{
+	outb(PIT_CMD, PIT_SEL_READBACK | PIT_RB_NO_COUNT | PIT_RB_CH0);
+	return (inb(PIT_CH0) & PIT_STATUS_OUT) != 0;
+}
 
 /* Mode 0 counts down from the count written, through 0 (the event) and on
  * from 0xFFFF: what it has counted is (count - now) mod 2^16, valid for
- * 55 ms after the write. */
+ * 55 ms after the write. When the count is short of the event, OUT is read
+ * too (two more port accesses, only then): low, this programming raised no
+ * edge yet. */
 static bool pit_passed(struct clockevent *ce)
 {
+	bool passed;
+
 	(void)ce;
-	return (u16)(programmed - pit_ch0_read()) >= programmed;
+	if (writing) {
+		/* Taken while the count was being written: its event cannot
+		 * have been raised (the channel still shows the previous
+		 * programming, whose OUT may be high), and a read now would
+		 * come between the count's two bytes. */
+		irq_count = -1;
+		irq_out = 0;
+		return false;
+	}
+	irq_count = pit_ch0_read();
+	passed = (u16)(programmed - irq_count) >= programmed;
+	irq_out = passed ? -1 : ch0_out();
+	return passed;
+}
+
+void pit_irq_read(u16 *programmed_count, int *count, int *out)
+{
+	*programmed_count = programmed;
+	*count = irq_count;
+	*out = irq_out;
 }
 
 /*
@@ -195,10 +228,12 @@ static int pit_next(struct clockevent *ce, u64 delta)
 	if (route())
 		return -EINVAL;
 	programmed = (u16)delta;
+	writing = true;
 	outb(PIT_CMD, PIT_SEL_CH0 | PIT_LOHI | PIT_MODE0);
 	outb(PIT_CH0, delta & 0xFF);
 	a = rdtsc_ordered();
 	outb(PIT_CH0, (delta >> 8) & 0xFF);
+	writing = false;
 	b = rdtsc_ordered();
 	ce->due_tsc = a + (b - a) / 2 + mul_div_u64(delta + 1, tsc_hz(), PIT_HZ);
 	ce->due_unc = (b - a) / 2 + tsc_hz() / PIT_HZ;

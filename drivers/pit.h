@@ -16,6 +16,9 @@
 #define   PIT_MODE0	(0u << 1)	/* interrupt on terminal count */
 #define   PIT_MODE2	(2u << 1)	/* rate generator */
 #define   PIT_MODE4	(4u << 1)	/* software-triggered strobe */
+#define   PIT_RB_NO_COUNT (1u << 5)	/* read-back: do not latch the count */
+#define   PIT_RB_CH0	(1u << 1)	/* read-back: channel 0 */
+#define PIT_STATUS_OUT	0x80		/* read-back status: the OUT pin */
 #define PORT_61		0x61		/* NMI status and control */
 #define   P61_GATE2	0x01		/* channel 2 gate */
 #define   P61_SPEAKER	0x02		/* speaker data enable */
@@ -51,6 +54,15 @@ int pit_clocksource_init(const char **why);
  * or there is no IOAPIC (*why says which).
  */
 int pit_clockevent_init(int nioapics, const char **why);
+/* What the clockevent's passed() read in the last interrupt that asked
+ * (clockevent.check_passed): the count programmed, channel 0's count then
+ * (-1: not read),
+ * and, when that count was short of the event, its OUT pin by the
+ * read-back status (1 high, 0 low: mode 0 drops OUT at programming and
+ * raises it only at the terminal count, so low means this programming had
+ * raised no edge; also 0 when the interrupt came while the count was still
+ * being written); -1 when OUT was not read. */
+void pit_irq_read(u16 *programmed_count, int *count, int *out);
 /* When the clockevent's probe found IRQ0 elsewhere than the MADT says
  * (and routes it there), what it found; else NULL. */
 const char *pit_irq0_note(void);

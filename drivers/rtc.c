@@ -423,14 +423,25 @@ void rtc_edge_catch_begin(const struct acpi_info *ai)
 	cat.paired = rtc_edge_pair(&e0, &e1);
 }
 
-void rtc_edge_catch_end(bool pair)
+bool rtc_edge_catch_wait(void)
 {
-	u64 end = cat.prev.tsc + ns_to_tsc(1000000000ull + CATCH_END_SLACK_NS);
+	u64 near = cat.near, end = near + ns_to_tsc(CATCH_NEAR_NS + CATCH_END_SLACK_NS);
+	bool paired = false;
 
+	/* Until a pair is held or the edge came (no other can before the
+	 * end: once it came the catcher polls again only near the next). */
 	cat.tight = true;
-	while (pair && cat.on && cat.prev.tsc && !rtc_edge_catch_poll() && rdtsc_ordered() < end)
+	while (cat.on && cat.prev.tsc && !(paired = rtc_edge_catch_poll()) && cat.near == near &&
+	       rdtsc_ordered() < end)
 		cpu_relax();
 	cat.tight = false;
+	return paired;
+}
+
+void rtc_edge_catch_end(bool pair)
+{
+	if (pair)
+		rtc_edge_catch_wait();
 	cat.on = false;
 }
 
@@ -474,8 +485,16 @@ static void catch_edge(u64 lo, u64 hi)
 	cat.st.min_unc_ns = cat.st.edges++ ? MIN(cat.st.min_unc_ns, tsc_to_ns(e.unc)) :
 			    tsc_to_ns(e.unc);
 	cat.st.max_unc_ns = MAX(cat.st.max_unc_ns, tsc_to_ns(e.unc));
-	if (tsc_to_ns(e.unc) > CATCH_WIDE_NS)
+	if (tsc_to_ns(e.unc) > CATCH_WIDE_NS) {
+		/* Not kept; but the next is due a second after it, and is
+		 * polled for (or waited for: rtc_edge_catch_wait) from near
+		 * it, not from an edge already past, when this one is placed
+		 * well within the catcher's lead. */
+		if (tsc_to_ns(e.unc) <= CATCH_NEAR_NS / 4)
+			cat.near = e.tsc + ns_to_tsc(1000000000ull - CATCH_NEAR_NS);
+		cat.prev_narrow = false;	/* prev is no longer the last second */
 		return;
+	}
 	narrow = tsc_to_ns(e.unc) <= RTC_UIP_LEAD_NS &&
 		 (cat.tight || tsc_to_ns(e.unc) <= CATCH_UNC_NS);
 	/* Kept only as a pair a second apart (to CATCH_PAIR_NS) by the
@@ -503,6 +522,7 @@ void rtc_edge_catch_stats(struct rtc_catch_stats *st)
 {
 	*st = cat.st;
 	st->paired = cat.paired;
+	st->last_narrow = cat.prev.tsc && cat.prev_narrow;
 }
 
 /* The seconds now read sec: the second count moves on by as many. */

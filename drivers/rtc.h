@@ -107,21 +107,29 @@ bool rtc_last_edge(struct rtc_edge *e);
 void rtc_edge_catch_begin(const struct acpi_info *ai);
 bool rtc_edge_catch_poll(void);
 /* Stops catching; with pair, after waiting (at most a second and 50 ms
- * after the last edge caught within RTC_UIP_LEAD_NS) for the edge that
- * completes a pair, in a loop of its own that places it as edge_wait
- * does. */
+ * after the last edge seen) for the edge that completes a pair, in a
+ * loop of its own that places it as edge_wait does. */
 void rtc_edge_catch_end(bool pair);
+/* The wait rtc_edge_catch_end(true) makes, catching on after it: true
+ * once a pair is held. An edge it caught that made no pair (the one
+ * before it was placed too widely) is the next pair's narrow edge. */
+bool rtc_edge_catch_wait(void);
 /* From this TSC on, rtc_edge_catch_end's wait would find the edge after
- * the last one caught (a second after it, less the catcher's 20 ms lead);
+ * the last one seen (a second after it, less the catcher's 20 ms lead; an
+ * edge placed more widely than a pair allows counts when placed within
+ * 5 ms);
  * 0 when not catching, a pair is held or no edge was caught. A caller
  * that stopped polling can do other work until then. */
 u64 rtc_edge_catch_near(void);
 /* What the catcher saw: edges placed (any width), their narrowest and
- * widest placement (+- ns), and whether a pair is held. */
+ * widest placement (+- ns), whether a pair is held, and whether the last
+ * edge is a narrow one. */
 struct rtc_catch_stats {
 	u32 edges;
 	u64 min_unc_ns, max_unc_ns;
 	bool paired;
+	bool last_narrow;	/* the last edge caught was placed as edge_wait places
+				 * them: the next may make a pair placed within 1 ms */
 };
 void rtc_edge_catch_stats(struct rtc_catch_stats *st);
 /* The newest two of the last few edges this run took (caught or waited

@@ -8,6 +8,7 @@
 #include "event_wait.h"
 #include "arch-x86/cpu.h"
 #include "arch-x86/delay.h"
+#include "drivers/pit.h"
 #include "lib/math.h"
 
 /* An absence that holds a sample up: a gap of 1 ms and more in this
@@ -62,11 +63,70 @@ static volatile unsigned nhandler;
 static u64 guard;		/* cycles, set each round */
 static u64 poll_step_ns;	/* one poll, median of the last polled window */
 
+/*
+ * Every interrupt of a window's device is judged on its own, not only the
+ * last one a poll finds: the handler logs each one's stamp and the device's
+ * answers (clockevent.irq_passed; the PIT's count and OUT, pit_irq_read),
+ * by the device's interrupt count. A poll step under the software KVM here
+ * is up to half a millisecond, long enough for a held-back interrupt and
+ * the event's own to come in one.
+ */
+#define IRQ_LOG			8
+
+struct irq_entry {
+	u64 events, tsc;
+	bool passed;
+	int count, out;
+};
+
+static struct irq_log {
+	const struct clockevent *ce;
+	bool pit;
+	struct irq_entry e[IRQ_LOG];
+} irq_logs[ONESHOT_GROUP];
+
+static void irq_log_add(struct clockevent *ce)
+{
+	for (int i = 0; i < ONESHOT_GROUP; i++) {
+		struct irq_log *l = &irq_logs[i];
+		struct irq_entry *e;
+		u16 prog;
+
+		if (l->ce != ce)
+			continue;
+		e = &l->e[ce->events % IRQ_LOG];
+		*e = (struct irq_entry){ ce->events, ce->irq_tsc, ce->irq_passed, -1, -1 };
+		if (l->pit)
+			pit_irq_read(&prog, &e->count, &e->out);
+		return;
+	}
+}
+
+/* Interrupt number n of d's device as logged; false when it is no longer
+ * in the log (more than IRQ_LOG came since). */
+static bool irq_logged(const struct oneshot_dev *d, u64 n, struct irq_entry *out)
+{
+	for (int i = 0; i < ONESHOT_GROUP; i++) {
+		const struct irq_log *l = &irq_logs[i];
+		u64 flags;
+
+		if (l->ce != d->ce)
+			continue;
+		flags = irq_save();
+		*out = l->e[n % IRQ_LOG];
+		irq_restore(flags);
+		return out->events == n;
+	}
+	return false;
+}
+
 /* Every device of a window interrupts into this: the stamps it leaves are
  * the busy interval of its handler. */
 static void window_handler(struct clockevent *ce)
 {
 	int i = nbusy;
+
+	irq_log_add(ce);
 
 	if (i < BUSY_MAX) {
 		busy[i] = (struct busy){ ce, ce->irq_tsc, rdtsc_ordered() };
@@ -117,27 +177,54 @@ static void expect_stale(struct clockevent *ce, struct outstanding *o)
 	o->until = rdtsc_ordered() + ns_to_tsc(ONESHOT_WAIT_NS);
 }
 
+/* The first interrupt of c's series not taken as its event that was
+ * early by the device's count or raised by no edge of its own. */
+static void note_irq(struct oneshot_dev *d, const struct irq_entry *e, bool not_raised)
+{
+	struct irq_note *n = &d->c->note;
+
+	if (n->set)
+		return;
+	*n = (struct irq_note){
+		.set = true, .not_raised = not_raised, .ticks = d->ticks,
+		.after_prog = (s64)(e->tsc - d->prog), .after_prog_end = (s64)(e->tsc - d->prog_end),
+		.before_due = (s64)(d->ce->due_tsc - e->tsc), .count = e->count, .out = e->out,
+		.nirq = e->events - d->first, .prev_ticks = d->last_ticks,
+		.prev_ago = d->last_prog ? (s64)(d->prog - d->last_prog) : 0,
+		.prev_irq_ago = d->last_irq ? (s64)(d->prog - d->last_irq) : 0,
+		.prev_how = d->last_how,
+	};
+}
+
 /*
- * An interrupt of d's device came: true when it is the event programmed
- * at d->prog, whose lateness is then irq_tsc - due_tsc. One that cannot be
- * is set apart and the wait goes on: one stamped before prog was raised
+ * Interrupt e of d's device: true when it is the event programmed at
+ * d->prog, whose lateness is then e->tsc - due_tsc. One that cannot be is
+ * set apart and the wait goes on: one stamped before prog was raised
  * before the event was programmed (an edge an emulated interrupt
  * controller or KVM's PIT held back); one that came while the device's
  * own count said its event had not come yet (clockevent.passed, asked in
  * the interrupt), or early by the TSC, is the late interrupt of an earlier
  * event when one is outstanding (the host was seen to hold a delivery for
- * milliseconds): both stale. With none outstanding, one before the
- * device's count is early by that count. Never a planted one.
+ * milliseconds): both stale. One before the device's count while its
+ * output said this programming had raised no edge yet (the PIT's OUT,
+ * which mode 0 drops at programming and raises only at the terminal
+ * count, still low) is no edge of this programming's either: an earlier
+ * one delivered late, stale (not_raised; under KVM on a loaded host the
+ * in-kernel PIT, which injects from a host thread, delivered a tick
+ * that came 49 ms to 1.8 s late a second time 0.4 to 4 ms after the
+ * first: after the next count was written, that one read the fresh count
+ * and was taken for that event come early). With none outstanding and no such
+ * proof, one before the device's count is early by that count. Never a
+ * planted one.
  */
-static bool take_event(struct oneshot_dev *d)
+static bool take_irq(struct oneshot_dev *d, const struct irq_entry *e)
 {
 	struct clockevent *ce = d->ce;
 	struct oneshot_counts *c = d->c;
 	struct outstanding *o = c->out;
-	s64 lat = (s64)(ce->irq_tsc - ce->due_tsc);
+	s64 lat = (s64)(e->tsc - ce->due_tsc);
 
-	d->before = ce->events;
-	if (o->n && (s64)(ce->irq_tsc - o->until) > 0)
+	if (o->n && (s64)(e->tsc - o->until) > 0)
 		o->n = 0;
 	if (d->planted)
 		return true;
@@ -145,16 +232,88 @@ static bool take_event(struct oneshot_dev *d)
 	 * the TSC: after it, a count that wraps (the PIT's, every 55 ms) may
 	 * have come round again when the host held the interrupt up that
 	 * long. */
-	if (ce->irq_tsc >= d->prog && (ce->irq_passed || ce->irq_tsc >= ce->due_tsc)) {
+	if (e->tsc >= d->prog && (e->passed || e->tsc >= ce->due_tsc)) {
 		if (lat >= early_limit(ce, ce->due_unc) || !o->n)
 			return true;
-	} else if (ce->irq_tsc >= d->prog && !o->n) {
-		c->early_by_count++;
+	} else if (e->tsc >= d->prog && !o->n) {
+		bool not_raised = e->out == 0;
+
+		note_irq(d, e, not_raised);
+		if (not_raised) {
+			c->not_raised++;
+			c->stale++;
+		} else {
+			c->early_by_count++;
+		}
 		return false;
 	}
 	o->n -= o->n > 0;
 	c->stale++;
 	return false;
+}
+
+/* The interrupts of d's device not judged yet, in order, until one is its
+ * event (true: its stamps are kept in d). One no longer in the log (more
+ * than IRQ_LOG since the last poll) is judged by the device's last
+ * stamps if it is the last, else counted stale. */
+static bool take_event(struct oneshot_dev *d)
+{
+	struct clockevent *ce = d->ce;
+	u64 last = ce->events;
+
+	while (d->before < last) {
+		struct irq_entry e;
+		u64 n = ++d->before;
+
+		if (!irq_logged(d, n, &e)) {
+			if (n != last) {
+				d->c->stale++;
+				continue;
+			}
+			e = (struct irq_entry){ n, ce->irq_tsc, ce->irq_passed, -1, -1 };
+		}
+		if (d->plant_count) {
+			/* Planted (oneshot_plant=early_count): judged first, an
+			 * interrupt halfway to the due time, the count short and
+			 * the output high, as a device that raised its event early
+			 * would leave; the real one is judged after it. */
+			struct irq_entry p = e;
+
+			d->plant_count = false;
+			p.tsc = d->prog + (ce->due_tsc - d->prog) / 2;
+			p.passed = false;
+			p.count = -1;
+			p.out = 1;
+			take_irq(d, &p);
+			d->c->note.planted = d->c->note.set;
+		}
+		if (take_irq(d, &e)) {
+			d->irq = e.tsc;
+			d->due = ce->due_tsc;
+			d->unc = ce->due_unc;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The first interrupt after d's event within its round, when logged. */
+static void note_extra(struct oneshot_dev *d)
+{
+	struct oneshot_counts *c = d->c;
+	struct irq_entry ev, e;
+
+	if (c->extra_note.set || !irq_logged(d, d->before + 1, &e))
+		return;
+	if (!irq_logged(d, d->before, &ev))
+		ev.count = -1;
+	c->extra_note.set = true;
+	c->extra_note.after = (s64)(e.tsc - d->irq);
+	c->extra_note.after_due = (s64)(e.tsc - d->due);
+	c->extra_note.passed = e.passed;
+	c->extra_note.count = e.count;
+	c->extra_note.out = e.out;
+	c->extra_note.event_count = ev.count;
 }
 
 /* Not come in ONESHOT_WAIT_NS of presence: the host's doing when the
@@ -187,7 +346,7 @@ static bool program(struct oneshot_dev *d, u64 ticks, u64 delta_ns, struct watch
 	struct clockevent *ce = d->ce;
 	struct oneshot_counts *c = d->c;
 
-	d->planted = false;
+	d->planted = d->plant_count = false;
 	d->armed = true;
 	d->prog = rdtsc_ordered();
 	if (c->plant == PLANT_LOST) {
@@ -216,6 +375,11 @@ static bool program(struct oneshot_dev *d, u64 ticks, u64 delta_ns, struct watch
 		c->plant = PLANT_NONE;
 		d->planted = true;
 		ce->due_tsc += ns_to_tsc(ONESHOT_PLANT_NS);
+	}
+	if (c->plant == PLANT_EARLY_COUNT) {
+		/* Planted: an interrupt ahead of the event's own (take_event). */
+		c->plant = PLANT_NONE;
+		d->plant_count = true;
 	}
 	return true;
 }
@@ -286,6 +450,7 @@ static bool arm_as_backstop(struct oneshot_dev *g, int n, struct oneshot_dev *d)
 			last = MAX(last, g[i].end);
 	d->backstop = false;
 	d->bs_events = d->ce->events;
+	d->bs_first = d->bs_first ? d->bs_first : d->bs_events;
 	if (last > now &&
 	    clockevent_program(d->ce, mul_div_u64(tsc_to_ns(last - now) + 1000000, d->ce->freq_hz,
 						  1000000000ull)) == 0)
@@ -326,9 +491,6 @@ static void wait_all(struct oneshot_dev *g, int n, bool halt, struct clockevent 
 			if (d->ce->events > d->before && take_event(d)) {
 				d->waiting = false;
 				d->got = true;
-				d->irq = d->ce->irq_tsc;
-				d->due = d->ce->due_tsc;
-				d->unc = d->ce->due_unc;
 				came = true;
 				continue;
 			}
@@ -413,10 +575,12 @@ static void round_of(struct oneshot_dev *g, int n, int r, u64 delta_ns, u64 stag
 		u64 dn = delta_ns + (u64)p * stagger_ns;
 		u64 ticks = MAX(mul_div_u64(dn, ce->freq_hz, 1000000000ull), ce->min_delta);
 
-		d->before = ce->events;
+		d->before = d->first = ce->events;
+		d->ticks = ticks;
 		stale_between(d->before, d->c);
 		d->c->tries++;
 		d->got = d->backstop = false;
+		d->bs_first = 0;
 		d->waiting = program(d, ticks, dn, w);
 		d->prog_end = rdtsc_ordered();
 		d->end = ce->due_tsc + ns_to_tsc(ONESHOT_WAIT_NS);
@@ -446,7 +610,7 @@ static void round_of(struct oneshot_dev *g, int n, int r, u64 delta_ns, u64 stag
 	for (int i = 0; i < n; i++) {
 		struct oneshot_dev *d = &g[i];
 		struct oneshot_counts *c = d->c;
-		u64 away;
+		u64 away, n_late;
 		s64 lat;
 
 		o[i] = SAMPLE_OK;
@@ -454,7 +618,15 @@ static void round_of(struct oneshot_dev *g, int n, int r, u64 delta_ns, u64 stag
 			o[i] = SAMPLE_MISSED;
 			continue;
 		}
-		c->out->seen = d->ce->events;
+		/* Interrupts after the event within the round, or after the
+		 * wait gave up on it, are none of its own either (those after
+		 * it was armed as the others' backstop are that one's). */
+		n_late = (d->bs_first ? d->bs_first : d->ce->events) - d->before;
+		c->stale += (int)n_late;
+		c->extra += d->got ? (int)n_late : 0;
+		if (d->got && n_late)
+			note_extra(d);
+		c->out->seen = d->before = d->ce->events;
 		if (!d->got) {
 			expect_stale(d->ce, c->out);
 			o[i] = !d->planted && host_lost_it(w) ? SAMPLE_SPOILED : SAMPLE_LOST;
@@ -487,6 +659,16 @@ static void round_of(struct oneshot_dev *g, int n, int r, u64 delta_ns, u64 stag
 			d->shared[d->nshared++] = c->lat[c->n];
 		c->n++;
 	}
+	for (int i = 0; i < n; i++) {
+		struct oneshot_dev *d = &g[i];
+
+		d->last_prog = d->prog;
+		d->last_ticks = d->ticks;
+		d->last_irq = d->got ? d->irq : 0;
+		d->last_how = d->planted ? "a planted fault" :
+			      !d->end ? "refused (-ETIME)" :
+			      d->got ? "its event came" : "its event never came (the device stopped)";
+	}
 }
 
 /*
@@ -504,6 +686,9 @@ static void warm_up(struct oneshot_dev *d)
 	struct clockevent *ce = d->ce;
 	u64 before = ce->events, end;
 
+	d->last_prog = rdtsc_ordered();
+	d->last_ticks = ce->min_delta;
+	d->last_how = "the window's warm-up event (no sample)";
 	if (ce->set_next_event(ce, ce->min_delta)) {
 		/* Refused: QEMU's HPET fires anyway; let that come here. */
 		wait_event(ce, before, rdtsc_ordered() + ns_to_tsc(DRAIN_NS), NULL, NULL);
@@ -518,6 +703,7 @@ static void warm_up(struct oneshot_dev *d)
 		       (ce->events == before ||
 			(s64)(ce->irq_tsc - ce->due_tsc) < early_limit(ce, ce->due_unc)))
 			cpu_relax();
+		d->last_irq = ce->events != before ? ce->irq_tsc : 0;
 		end = rdtsc_ordered() + ns_to_tsc(WARM_UP_NS);
 		while (rdtsc_ordered() < end)
 			cpu_relax();
@@ -533,6 +719,9 @@ void oneshot_window(struct oneshot_dev *g, int n, const u64 *deltas_ns, u64 stag
 	u64 start = rdtsc_ordered();
 
 	nhandler = 0;
+	for (int i = 0; i < ONESHOT_GROUP; i++)
+		irq_logs[i] = (struct irq_log){ i < n ? g[i].ce : NULL,
+						i < n && !__builtin_strcmp(g[i].ce->name, "pit"), { { 0 } } };
 	for (int i = 0; i < n; i++) {
 		g[i].ce->handler = window_handler;
 		g[i].ce->check_passed = g[i].ce->passed != NULL;
@@ -613,6 +802,7 @@ void oneshot_window(struct oneshot_dev *g, int n, const u64 *deltas_ns, u64 stag
 		g[i].ce->shutdown(g[i].ce);
 		g[i].ce->handler = NULL;
 		g[i].ce->check_passed = false;
+		irq_logs[i].ce = NULL;
 		c->ns = tsc_to_ns(rdtsc_ordered() - start);
 		summarize(c->lat, (size_t)c->n, &c->lat_sum);
 		if (c->mode == WAIT_POLL) {

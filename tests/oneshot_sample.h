@@ -33,8 +33,12 @@
 
 enum wait_mode { WAIT_POLL, WAIT_HALT };
 
-/* A fault planted by oneshot_plant=, once per waiting mode. */
-enum plant { PLANT_NONE, PLANT_EARLY, PLANT_LOST };
+/* A fault planted by oneshot_plant=, once per waiting mode: an event that
+ * comes early by the TSC, one never raised, or (early_count) an interrupt
+ * judged before the event's own halfway to its due time, the device's
+ * count short of it and its output high: a device that raised its event
+ * before its count reached it. */
+enum plant { PLANT_NONE, PLANT_EARLY, PLANT_LOST, PLANT_EARLY_COUNT };
 
 /* What one programmed event came to. */
 enum sample_outcome { SAMPLE_OK, SAMPLE_MISSED, SAMPLE_LOST, SAMPLE_SPOILED };
@@ -52,6 +56,25 @@ struct outstanding {
 	u64 seen;
 };
 
+/* The first interrupt of a series not taken for its event as early by
+ * the device's count, or as one the device raised no edge for: what it
+ * looked like, so that it explains itself (oneshot.c prints it). */
+struct irq_note {
+	bool set, not_raised;	/* which of the two */
+	bool planted;		/* oneshot_plant=early_count's */
+	u64 ticks;		/* the count programmed */
+	s64 after_prog;		/* cycles from the programming's start to its stamp */
+	s64 after_prog_end;	/* ... from the programming's end (negative: during it) */
+	s64 before_due;		/* ... to the due time */
+	int count, out;		/* the PIT's count and OUT read in it (-1: none) */
+	u64 nirq;		/* the device's interrupts in that sample, this one included */
+	/* the device's programming before it */
+	u64 prev_ticks;
+	s64 prev_ago;		/* cycles from it to this programming (0: none this window) */
+	s64 prev_irq_ago;	/* cycles from its interrupt to this programming (0: none) */
+	const char *prev_how;
+};
+
 /* What one waiting mode's series of oneshot events came to; latencies go
  * to lat[0..n), poll steps to step[0..nstep) (poll), at most max each. */
 struct oneshot_counts {
@@ -62,6 +85,21 @@ struct oneshot_counts {
 				 * longer than their delta: the vCPU was held up */
 	int early_by_count;	/* interrupts before the device's own count reached
 				 * the event, none outstanding */
+	int not_raised;		/* of the stale, interrupts while the device's output
+				 * said this programming had raised no edge (the PIT's
+				 * OUT still low): an earlier edge delivered late */
+	int extra;		/* of the stale, interrupts after a sample's event
+				 * within its round */
+	struct irq_note note;
+	/* The first interrupt after a sample's event within its round: how
+	 * long after the event's, and what the device read in each. */
+	struct {
+		bool set;
+		s64 after;		/* cycles after the event's interrupt */
+		s64 after_due;		/* cycles after the event's due time */
+		bool passed;
+		int count, out, event_count;
+	} extra_note;
 	int remeasured;		/* samples taken again: the host held them up */
 	int excused;		/* of the samples kept, those the host held up */
 	int disturbed;		/* samples kept that another device of the window (its
@@ -96,7 +134,14 @@ struct oneshot_dev {
 	u64 irq, due, unc;	/* its event's stamp, due time and uncertainty, kept
 				 * when it came (the device may be armed again) */
 	bool waiting, armed, planted, got, backstop;
+	bool plant_count;	/* PLANT_EARLY_COUNT in this sample, not yet judged */
 	u64 bs_events;		/* its count when armed as the backstop */
+	u64 bs_first;		/* ... the first time in the round (0: not armed) */
+	u64 first;		/* its count when the sample was programmed */
+	/* its programming before the one in flight (irq_note) */
+	u64 last_prog, last_ticks, last_irq;
+	const char *last_how;
+	u64 ticks;		/* the one in flight's count */
 };
 
 /*
