@@ -213,8 +213,8 @@ TEST(tick, periodic)
 	report_jiffy_absences(&w, tries);
 	if (w.w.cpu.steal_known)
 		diag("KVM counted steal time in the poll steps in which %lu of the %lu advances were "
-		     "seen (%lu ms in those steps; %lu ms over the window, %lu ms of it seen as "
-		     "gaps): the host may have held those ticks up", w.stolen, w.n, w.stolen_ns / 1000000,
+		     "seen (%lu ms in those steps; %lu ms over the window, against %lu ms of gaps "
+		     "seen): the host may have held those ticks up", w.stolen, w.n, w.stolen_ns / 1000000,
 		     w.w.cpu.steal_ns / 1000000, tsc_to_ns(gaps_total(&w.w.cpu.absent)) / 1000000);
 	if (w.j1 <= w.j0) {
 		if (mostly_away(&w)) {
