@@ -6,6 +6,7 @@
 #include "jiffies_fit.h"
 #include "arch-x86/cpu.h"
 #include "arch-x86/delay.h"
+#include "arch-x86/kvmsteal.h"
 
 #define RENUMBER_PASSES	4
 #define LEAVE_OUT_PASSES	6	/* refits after leaving stretches out, at most */
@@ -298,6 +299,8 @@ static void jiffy_collect(struct clockevent *ce, struct jiffy_window *w, u64 end
 {
 	u64 period = ns_to_tsc(tick_period_ns()), short_gap = period / STEAL_RECORD_DIV;
 	u64 j, ts, prev = w->w.cpu.last, now, g0 = 0, g1 = 0, s0 = 0, s1 = 0;
+	u64 st = 0, st_prev = 0;
+	bool steal = kvmsteal_read(&st_prev);
 
 	/* Only a gap of a period or more can coalesce a tick (and end a
 	 * stretch); a shorter one can only delay the tick after it, which
@@ -314,7 +317,13 @@ static void jiffy_collect(struct clockevent *ce, struct jiffy_window *w, u64 end
 		}
 		prev = now;
 		snapshot(ce, &j, &ts);
+		if (steal && !kvmsteal_read(&st))
+			st = st_prev;
 		if (j != jif_k[w->n - 1] && w->n < PERIODIC_MAX) {
+			if (st > st_prev) {
+				w->stolen++;
+				w->stolen_ns += st - st_prev;
+			}
 			/* A tick taken inside the gaps since the last advance,
 			 * or soon after them (a quarter period after a long
 			 * one; a thirty-second after a short one: a tick held
@@ -328,6 +337,7 @@ static void jiffy_collect(struct clockevent *ce, struct jiffy_window *w, u64 end
 			jif_t[w->n++] = ts;
 			g0 = g1 = s0 = s1 = 0;
 		}
+		st_prev = st;
 	}
 }
 
@@ -342,6 +352,7 @@ void jiffy_window(struct clockevent *ce, u64 min_ns, u64 max_ns, u64 target_ppb,
 	static struct present_fit p;
 
 	w->j0 = w->t0 = w->j1 = w->t1 = w->n = w->excused = w->extended = 0;
+	w->stolen = w->stolen_ns = 0;
 	w->lost = 0;
 	watch_begin(&w->w, period, __builtin_strcmp(ce->name, "rtc"));
 	/* The window starts at a tick that came while watched: the last one

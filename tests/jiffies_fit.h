@@ -22,6 +22,8 @@ struct jiffy_window {
 	u64 excused;		/* ticks due while the vCPU or the emulator did not run */
 	u64 window_ns;		/* how long it ran, by the TSC */
 	u64 extended;		/* times it was lengthened for its uncertainty */
+	u64 stolen, stolen_ns;	/* advances taken in a poll step in which KVM
+				 * counted steal time, and that steal */
 	struct watch w;
 };
 

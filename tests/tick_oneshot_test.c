@@ -11,6 +11,7 @@
 #include "arch-x86/cpu.h"
 #include "arch-x86/delay.h"
 #include "lib/stats.h"
+#include "lib/str.h"
 #include "tick/tick.h"
 
 #define NTIMERS		64
@@ -27,6 +28,7 @@ struct probe {
 	struct swtimer t;
 	u64 due;		/* when it should fire (t.expires, unless planted late) */
 	u64 fired_ns, fired_tsc;
+	u64 dev_due, irq_at;	/* the device's event that ran it: when due, when it came */
 	int order;
 	int queued_after;	/* probes that had fired when this one was queued */
 };
@@ -40,6 +42,7 @@ static void probe_fn(struct swtimer *t, u64 now)
 
 	p->fired_ns = now;
 	p->fired_tsc = rdtsc();
+	p->dev_due = tick_irq_due_tsc(&p->irq_at);
 	p->order = fired++;
 }
 
@@ -104,27 +107,44 @@ static u64 hidden_steal_ns(const struct watch *w)
 }
 
 /*
+ * How long the device's interrupt that ran probe p kept it waiting after
+ * TSC `from` (when it was due): from its due time or the device's event's,
+ * whichever is later, to the interrupt's arrival. That is the device's
+ * delivery (under KVM, its host threads'; lapic.oneshot and the like
+ * judge the device's latency), not the tick's: the tick programmed the
+ * device for the event, and ran the timer once the interrupt came. The
+ * absences of this vCPU and the emulator inside it are part of it.
+ */
+static u64 delivery_tsc(const struct probe *p, u64 from, u64 *start)
+{
+	*start = MAX(p->dev_due, from);
+	return p->dev_due && p->irq_at > *start ? p->irq_at - *start : 0;
+}
+
+/*
  * The lateness of every probe that fired after the queueing ended, into
  * late[] (*judged counts them), less the time the host held it up: the
- * absences of the vCPU or the emulator between when it was due and when
- * it fired, and the steal time the hypervisor counted beyond the gaps seen
- * (*excused counts the probes that had any). One that fired while the
- * rest were being queued (the host stopped us past its due time) is judged
- * for order alone: the queueing is not watched for absences, so the host's
- * share of its delay is not known. Also the pairs that fired out of expiry
- * order while both were queued: a probe that fired before another was
- * queued did not wait for it, and could not have. raw[] gets the same
- * lateness with nothing taken off. Returns how many fired.
+ * device's delivery of the interrupt that ran it (delivery_tsc, into
+ * held[] too), the absences of the vCPU or the emulator between when it
+ * was due and when it fired outside that, and the steal time the
+ * hypervisor counted beyond the gaps seen (*excused counts the probes
+ * that had any). One that fired while the rest were being queued (the
+ * host stopped us past its due time) is judged for order alone: the
+ * queueing is not watched for absences, so the host's share of its delay
+ * is not known. Also the pairs that fired out of expiry order while both
+ * were queued: a probe that fired before another was queued did not wait
+ * for it, and could not have. raw[] gets the same lateness with nothing
+ * taken off. Returns how many fired.
  */
-static int probe_lateness(const struct timer_round *r, u64 *late, u64 *raw, int *judged,
-			  int *out_of_order, int *excused)
+static int probe_lateness(const struct timer_round *r, u64 *late, u64 *raw, u64 *held,
+			  int *judged, int *out_of_order, int *excused)
 {
 	int n = 0;
 	u64 hidden = hidden_steal_ns(&r->w);
 
 	*out_of_order = *excused = *judged = 0;
 	for (int i = 0; i < NTIMERS; i++) {
-		u64 due, away = hidden, l;
+		u64 due, away = hidden, l, from, d, ds;
 
 		if (!probes[i].fired_ns)
 			continue;
@@ -133,11 +153,14 @@ static int probe_lateness(const struct timer_round *r, u64 *late, u64 *raw, int 
 		 * if that took longer. */
 		due = MAX(probes[i].due, r->queued);
 		if (probes[i].fired_ns >= r->queued) {
-			if (probes[i].fired_tsc > round_tsc(r, due))
-				away += tsc_to_ns(gaps_total_in(&r->w.all, round_tsc(r, due),
-								probes[i].fired_tsc));
+			from = round_tsc(r, due);
+			d = delivery_tsc(&probes[i], from, &ds);
+			if (probes[i].fired_tsc > from)
+				away += tsc_to_ns(gaps_total_in(&r->w.all, from, probes[i].fired_tsc) + d -
+						  (d ? gaps_total_in(&r->w.all, ds, probes[i].irq_at) : 0));
 			*excused += away > 0;
 			l = probes[i].fired_ns - due;
+			held[*judged] = tsc_to_ns(d);
 			raw[*judged] = l;
 			late[(*judged)++] = l > away ? l - away : 0;
 		}
@@ -204,15 +227,23 @@ static int timer_round(struct tick_setup *t, struct timer_round *r, u64 extra_ns
 	return 0;
 }
 
+/* The last round in which not every timer came due before its queueing
+ * ended, as probe_lateness gave it: judged when the last round is not. */
+static struct {
+	struct timer_round r;
+	u64 late[NTIMERS], raw[NTIMERS], held[NTIMERS];
+	int n, judged, out_of_order, excused, round;
+} kept;
+
 TEST(tick, timers)
 {
 	struct tick_setup t;
 	enum verdict v = tick_test_start(env, &t, true);
-	static u64 late[NTIMERS], raw[NTIMERS];
+	static u64 late[NTIMERS], raw[NTIMERS], held[NTIMERS];
 	static struct timer_round r;
 	int out_of_order, n, judged, excused, tries = 0;
 	u64 extra_ns = 0, planted_late = 0;
-	struct summary s, rs;
+	struct summary s, rs, hs;
 
 	if (v != PASS)
 		return v;
@@ -231,6 +262,7 @@ TEST(tick, timers)
 	 * them) is run again, at most twice. */
 	r.queue_spoiled = false;
 	r.queue_cost = 0;
+	kept.round = 0;
 	do {
 		if (tries++)
 			steal_note_remeasured();
@@ -244,8 +276,19 @@ TEST(tick, timers)
 			tick_test_stop(&t);
 			return error("the timer queue refused %d timers", NTIMERS);
 		}
-		n = probe_lateness(&r, late, raw, &judged, &out_of_order, &excused);
+		n = probe_lateness(&r, late, raw, held, &judged, &out_of_order, &excused);
 		summarize(raw, (size_t)judged, &rs);
+		if (r.overdue < NTIMERS) {
+			kept.r = r;
+			memcpy(kept.late, late, sizeof(late));
+			memcpy(kept.raw, raw, sizeof(raw));
+			memcpy(kept.held, held, sizeof(held));
+			kept.n = n;
+			kept.judged = judged;
+			kept.out_of_order = out_of_order;
+			kept.excused = excused;
+			kept.round = tries;
+		}
 		/* A back-off (the device's event found already passed three
 		 * times, as when the host stalls us while programming it)
 		 * delays the next timers by the time spent, which was the
@@ -259,14 +302,39 @@ TEST(tick, timers)
 		  ((excused > NTIMERS / 2 || r.backoffs) && rs.p99 > 2 * tick_period_ns())) &&
 		 tries < TIMER_TRIES);
 	tick_test_stop(&t);
+	/* The host stopped us through the last queueing past every due
+	 * time (0.8 and 1.6 s in two loaded kvm-qboot soak runs): no timer
+	 * of it was timed, and the last round that was is judged (its
+	 * timers that never fired or fired out of order still FAIL). */
+	if (r.overdue == NTIMERS && kept.round) {
+		diag("every timer of round %d came due before its queueing ended (%lu ms after the "
+		     "first was due): round %d, the last one timed, is judged", tries,
+		     (r.queued - r.base) / 1000000, kept.round);
+		r = kept.r;
+		memcpy(late, kept.late, sizeof(late));
+		memcpy(raw, kept.raw, sizeof(raw));
+		memcpy(held, kept.held, sizeof(held));
+		n = kept.n;
+		judged = kept.judged;
+		out_of_order = kept.out_of_order;
+		excused = kept.excused;
+		summarize(raw, (size_t)judged, &rs);
+	}
 	diag("queueing %d timers took %lu us", NTIMERS, r.queue_cost / 1000);
 	summarize(late, (size_t)judged, &s);
 	measure_percentiles("tick.timer.lateness_ns", &s, "ns");
 	measure_x("tick.timer.excused", excused, 0, NULL, "timers the host held up: this vCPU "
 		  "(%lu ms) or the emulator (%lu ms more) did not run between their due time and "
-		  "their firing, or the hypervisor counts steal time the gaps do not show (%lu us); "
-		  "that time is taken off their lateness", tsc_to_ns(r.w.cpu.cycles) / 1000000,
+		  "their firing, the device's interrupt that ran them came after they were due, or "
+		  "the hypervisor counts steal time the gaps do not show (%lu us); that time is "
+		  "taken off their lateness", tsc_to_ns(r.w.cpu.cycles) / 1000000,
 		  tsc_to_ns(watch_emulator_only(&r.w)) / 1000000, hidden_steal_ns(&r.w) / 1000);
+	summarize(held, (size_t)judged, &hs);
+	diag("with nothing taken off, p50 %lu ns, p99 %lu ns late; of that, the device's delivery "
+	     "(its interrupt's arrival after the later of the timer's due time and the event %s "
+	     "was programmed for) p50 %lu ns, p99 %lu ns, max %lu ns: the device's latency, which "
+	     "%s.oneshot judges, and under KVM the host's threads'", rs.p50, rs.p99,
+	     t.ce->name, hs.p50, hs.p99, hs.max, t.ce->name);
 	measure_x("tick.timer.remeasured", tries - 1, 0, NULL, "rounds run again because the "
 		  "host spoiled them (at most %d); in the last %lu back-offs, %d timers due before "
 		  "the queueing ended (late from then; for order alone if they fired before)",
@@ -280,13 +348,14 @@ TEST(tick, timers)
 			    TIMER_SPAN_MS + 100, tries);
 	if (out_of_order)
 		return fail("%d pairs of timers fired out of expiry order", out_of_order);
-	/* Every timer due before the last queueing ended: the host stopped
-	 * us through the whole spread, and no timer's time was measured. */
+	/* Every timer due before the queueing ended, in every round: the
+	 * host stopped us through the whole spread each time, and no timer's
+	 * time was measured. */
 	if (r.overdue == NTIMERS) {
 		steal_note_unjudged();
 		return error("the host stopped us while queueing past every timer's due time "
-			     "(queueing ended %lu ms after the first was due) in the last of %d "
-			     "rounds: cannot judge when they fire", (r.queued - r.base) / 1000000,
+			     "(queueing ended %lu ms after the first was due in the last) in each of "
+			     "%d rounds: cannot judge when they fire", (r.queued - r.base) / 1000000,
 			     tries);
 	}
 	/* p99, not max: one interrupt late for a reason the witness cannot

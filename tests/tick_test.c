@@ -16,8 +16,9 @@
 #define SWITCH_TICKS	10	/* emulated ticks judged after the switch */
 #define NTIMERS		64
 #define TIMER_SPAN_MS	50
-#define JIFFY_TRIES	2	/* windows at most, when the host spoils them (each
-				 * lengthens itself up to JIFFY_MAX_NS of presence) */
+#define JIFFY_TRIES	3	/* windows at most, when the host spoils them (each
+				 * lengthens itself up to JIFFY_MAX_NS of presence);
+				 * the least spoiled is judged */
 #define JIFFY_TOL_PPB	500000ull	/* tolerance tick.periodic's window aims for */
 #define JIFFY_MAX_NS	1000000000ull	/* its hard bound, in this vCPU's presence */
 /* Beyond this tolerance the host kept the check from measuring: not judged.
@@ -90,14 +91,55 @@ static void run_for(u64 ns)
  * the host was short of CPU for threads the guest cannot watch (KVM
  * injects its LAPIC timer's and PIT's interrupts from them). Ticks the
  * host coalesced do not spoil it: the rate is fitted where we ran. */
+static s64 hidden_periods(const struct jiffy_window *w);
+
 static bool jiffies_spoiled(const struct jiffy_window *w, const struct present_fit *p)
 {
-	u64 seen = tsc_to_ns(gaps_total(&w->w.cpu.absent));
-	bool hidden = w->w.cpu.steal_known && w->w.cpu.steal_ns > seen + tick_period_ns();
-
 	if (w->j1 <= w->j0 || mostly_away(w) || p->f.status || p->tol_ppb > JIFFY_JUDGE_PPB)
 		return true;	/* no tick at all, or the host away most of the time (judged below) */
-	return w->lost > jiffy_slack(w) && hidden;
+	return w->lost > jiffy_slack(w) && hidden_periods(w) > 0;
+}
+
+/*
+ * The whole periods of KVM steal time in the window beyond the gaps this
+ * vCPU saw: time the host left it ready but not run, in pieces it could
+ * not place, while the threads that inject the LAPIC timer's and the
+ * PIT's interrupts went short too. A tick lost then is the host's as much
+ * as one due inside a gap seen: the lost count is not held against the
+ * tick beyond them either. (A kvm-qboot soak run on a host at load ~16:
+ * 385 lost against 249 excused, with 1762 ms of steal and 904 ms of gaps
+ * in a 2530 ms window, the rate within 25 ppm: tick.periodic FAILed on
+ * the count.) 0 where KVM offers no steal time (TCG).
+ */
+static s64 hidden_periods(const struct jiffy_window *w)
+{
+	u64 seen = tsc_to_ns(gaps_total(&w->w.cpu.absent));
+
+	return w->w.cpu.steal_known && w->w.cpu.steal_ns > seen ?
+	       (s64)((w->w.cpu.steal_ns - seen) / tick_period_ns()) : 0;
+}
+
+/* How badly the host spoiled a window: 0 not at all, 1 its fit's
+ * tolerance beyond what may be judged (or loss with hidden steal), 2 the
+ * host away for most of it, 3 no fit at all. */
+static int spoil_rank(const struct jiffy_window *w, const struct present_fit *p)
+{
+	if (!jiffies_spoiled(w, p))
+		return 0;
+	if (w->j1 <= w->j0 || p->f.status)
+		return 3;
+	return mostly_away(w) ? 2 : 1;
+}
+
+/* Window a (fitted as pa) is less spoiled than b: it ranks lower, or as
+ * low with a tighter tolerance. Which window is judged never depends on
+ * its rate, only on what the host left of it. */
+static bool less_spoiled(const struct jiffy_window *a, const struct present_fit *pa,
+			 const struct jiffy_window *b, const struct present_fit *pb)
+{
+	int ra = spoil_rank(a, pa), rb = spoil_rank(b, pb);
+
+	return ra != rb ? ra < rb : pa->tol_ppb < pb->tol_ppb;
 }
 
 /* What the host's absences came to in the window judged. */
@@ -125,8 +167,8 @@ TEST(tick, periodic)
 	struct tick_setup t;
 	enum verdict v = setup(env, &t, false);
 	u64 window_ns = periodic_window_ns(env, PERIODIC_NS / 1000000), tries = 0;
-	static struct jiffy_window w;
-	static struct present_fit p;
+	static struct jiffy_window w, tw;
+	static struct present_fit p, tp;
 	struct rate_expect x;
 	char a[24], b[24];
 
@@ -150,16 +192,30 @@ TEST(tick, periodic)
 	window_ns = MAX(window_ns, FIT_MIN_TICKS * tick_period_ns());
 	periodic_expect(env, t.ce, &x);
 	run_for(tick_period_ns() * 2);
-	/* A window the host spoiled (no present stretch to fit) is
-	 * measured again; the last is judged. */
+	/* A window the host spoiled (no present stretch to fit, or too
+	 * little of one) is measured again; the least spoiled is judged. On
+	 * the software KVM here a loaded host delivered the tick's interrupts
+	 * with a scatter of a period's fifth and more for seconds (median
+	 * 0.70 and 0.84 ms above the floor, against 0.13-0.25 ms in 60
+	 * windows judged at load 1), and two windows in a row came out that
+	 * way: 5632 and 8790 ppm of tolerance. */
 	do {
 		if (tries++)
 			steal_note_remeasured();
-		jiffy_window(t.ce, window_ns, MAX(window_ns, JIFFY_MAX_NS), JIFFY_TOL_PPB, &x, &w);
-		jiffy_fit(env, &w, &x, &p);
+		jiffy_window(t.ce, window_ns, MAX(window_ns, JIFFY_MAX_NS), JIFFY_TOL_PPB, &x, &tw);
+		jiffy_fit(env, &tw, &x, &tp);
+		if (tries == 1 || less_spoiled(&tw, &tp, &w, &p)) {
+			w = tw;
+			p = tp;
+		}
 	} while (jiffies_spoiled(&w, &p) && tries < JIFFY_TRIES);
 	finish(&t);
 	report_jiffy_absences(&w, tries);
+	if (w.w.cpu.steal_known)
+		diag("KVM counted steal time in the poll steps in which %lu of the %lu advances were "
+		     "seen (%lu ms in those steps; %lu ms over the window, against %lu ms of gaps "
+		     "seen): the host may have held those ticks up", w.stolen, w.n, w.stolen_ns / 1000000,
+		     w.w.cpu.steal_ns / 1000000, tsc_to_ns(gaps_total(&w.w.cpu.absent)) / 1000000);
 	if (w.j1 <= w.j0) {
 		if (mostly_away(&w)) {
 			steal_note_unjudged();
@@ -172,19 +228,19 @@ TEST(tick, periodic)
 	}
 	if (w.lost > jiffy_slack(&w) && mostly_away(&w)) {
 		steal_note_unjudged();
-		return error("%ld jiffies lost, %lu excused, with the host away for most of the last "
-			     "of %lu spoiled windows: cannot judge the tick", w.lost, w.excused, tries);
+		return error("%ld jiffies lost, %lu excused, with the host away for most of the least "
+			     "spoiled of %lu windows: cannot judge the tick", w.lost, w.excused, tries);
 	}
 	if (p.f.status) {
 		/* Fewer than FIT_MIN_TICKS advances in stretches of presence
 		 * in every window: the host's if it was away for most of the
-		 * last, or its absences ended more steps than jiffies that
+		 * one judged, or its absences ended more steps than jiffies that
 		 * disagreed with their time; else the tick's. */
 		if (mostly_away(&w) || p.absences > p.disagree) {
 			steal_note_unjudged();
 			return error("only %lu of %lu jiffy advances in %lu ms lay in stretches of "
-				     "presence (%lu steps crossed an absence, %lu ms away) in the last of "
-				     "%lu spoiled windows: cannot judge the tick", p.f.n, w.n,
+				     "presence (%lu steps crossed an absence, %lu ms away) in the least "
+				     "spoiled of %lu windows: cannot judge the tick", p.f.n, w.n,
 				     w.window_ns / 1000000, p.absences,
 				     tsc_to_ns(w.w.cpu.cycles) / 1000000, tries);
 		}
@@ -227,8 +283,13 @@ TEST(tick, periodic)
 		     "the fitted line, or half of them a sixteenth: their numbering across the "
 		     "absences is not known, and the fit is held to a period over the span");
 	v = periodic_judge(env, "tick.jiffies_rate_hz", "tick.jiffies_err_ppm", &p.f, &x);
-	return verdict_merge(v, check_within("tick.jiffies_lost", w.lost, 0, jiffy_slack(&w), 0,
-					     NULL));
+	if (hidden_periods(&w))
+		diag("tick.jiffies_lost: tolerance 1 + %lu excused + %ld periods of KVM steal time "
+		     "beyond the gaps seen (%lu ms of steal, %lu ms of gaps)", w.excused,
+		     hidden_periods(&w), w.w.cpu.steal_ns / 1000000,
+		     tsc_to_ns(gaps_total(&w.w.cpu.absent)) / 1000000);
+	return verdict_merge(v, check_within("tick.jiffies_lost", w.lost, 0,
+					     jiffy_slack(&w) + hidden_periods(&w), 0, NULL));
 }
 
 /* jiffies and the monotonic time they were last advanced at (in the tick's

@@ -15,6 +15,8 @@ struct tick {
 	bool oneshot, running, idle;
 	u64 last_tick_ns;		/* when jiffies were last advanced */
 	u64 max_idle_ns;		/* longest idle the clocksource allows */
+	u64 irq_due, irq_at;		/* the oneshot interrupt being handled: when its
+					 * event was due and when it came (TSC) */
 	struct timer_queue q;
 	struct swtimer *heap[TICK_MAX_TIMERS];
 	struct swtimer tick_timer;	/* the emulated periodic tick */
@@ -89,10 +91,12 @@ static void program_next(void)
 
 static void oneshot_handler(struct clockevent *ce)
 {
-	(void)ce;
 	tk0.stats.irqs++;
+	tk0.irq_due = ce->due_tsc;
+	tk0.irq_at = ce->irq_tsc;
 	timerq_run(&tk0.q, tk_now_ns(&tk0.tk));
 	program_next();
+	tk0.irq_due = tk0.irq_at = 0;
 }
 
 /*
@@ -165,6 +169,12 @@ void tick_stop(void)
 }
 
 u64 tick_jiffies(void) { return tk0.jiffies; }
+
+u64 tick_irq_due_tsc(u64 *at)
+{
+	*at = tk0.irq_at;
+	return tk0.irq_due;
+}
 u64 tick_last_ns(void) { return tk0.last_tick_ns; }
 u64 tick_period_ns(void) { return tk0.period_ns; }
 const struct tick_stats *tick_stats(void) { return &tk0.stats; }

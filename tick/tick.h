@@ -47,6 +47,15 @@ int tick_switch_oneshot(void);
 void tick_stop(void);
 
 u64 tick_jiffies(void);
+/*
+ * Called from a software timer: when the device's event whose interrupt
+ * is running it was due, by the driver's reckoning (ce->due_tsc), with
+ * the interrupt's arrival in *at (TSC both). 0 when the timer is not run
+ * from a oneshot interrupt or the driver does not know. A timer due
+ * before the arrival waited that long for the device's delivery (under a
+ * hypervisor, its host threads), not for the tick.
+ */
+u64 tick_irq_due_tsc(u64 *at);
 /* Monotonic ns at which jiffies were last advanced (by the periodic tick
  * or the emulated one, in its handler). */
 u64 tick_last_ns(void);
