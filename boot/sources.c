@@ -67,6 +67,13 @@ void sources_init(const struct cpu_info *ci, const struct acpi_info *ai, int nio
 					   (RTC_CAL_RATE + 4)));
 	if (cmdline_list_has(cmd, "plant", "rtc_dead"))
 		cmos_write(RTC_REG_B, (u8)(cmos_read(RTC_REG_B) & ~REG_B_PIE));
+	/* The flag's sightings stretched 0.8 % in the first window only
+	 * (measured again once beyond 3 sigma of the ruler: PASS on the
+	 * second), or in every window (FAIL). */
+	if (cmdline_list_has(cmd, "plant", "rtc_off_once"))
+		calibrate_plant_events(1);
+	if (cmdline_list_has(cmd, "plant", "rtc_off"))
+		calibrate_plant_events(-1);
 	START("kvmclock", kvmclock_init(ci, &why));
 	START("hyperv", hyperv_init(ci, &why));
 	cal_ms = cmdline_u64(cmd, "cal_ms", 10, 10000, thorough ? 1000 : 100);

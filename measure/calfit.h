@@ -98,6 +98,12 @@ struct cal_result {
 	 * event source's windows, its windows with erratic flags, and its
 	 * last window's length, ns. */
 	u64 pairs_seen, erratic_seen, window_ns;
+	/* calibrate_boot: an event source's fitted window that disagreed
+	 * with the ruler beyond 3 sigma combined, measured once more alone
+	 * (the second judged): that first disagreement, ppb, and its
+	 * tolerance (0, 0: none) */
+	s64 disagreed_ppb;
+	u64 disagreed_tol_ppb;
 };
 
 /*

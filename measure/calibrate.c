@@ -23,6 +23,16 @@ static struct cal_sample samples[CS_MAX][CAL_MAX_SAMPLES] NOINIT;
  * carried the lateness into the rate (tsc.err_ppm.rtc -500 ppm from 1 s
  * under load).
  */
+/* calibrate_plant_events: event-source windows whose sightings are
+ * stretched (-1: every one) */
+static int plant_windows;
+#define PLANT_STRETCH_PPM	8000
+
+void calibrate_plant_events(int windows)
+{
+	plant_windows = windows;
+}
+
 static u64 ev_t[CAL_MAX_SAMPLES] NOINIT, ev_k[CAL_MAX_SAMPLES] NOINIT, ev_scratch[CAL_MAX_SAMPLES] NOINIT;
 
 static void estimate_events(struct cal_result *r, const struct cal_sample *s, u64 n, u64 tsc_hz)
@@ -262,6 +272,13 @@ int calibrate_tsc(struct clocksource *const *refs, int n, u64 window_ns, struct 
 	for (int i = 0; i < n; i++) {
 		if (!(refs[i]->flags & CS_EVENTS))
 			continue;
+		if (plant_windows) {
+			plant_windows -= plant_windows > 0;
+			for (u64 j = 0; j < st[i].count; j++)
+				samples[i][j].x = start + (samples[i][j].x - start) +
+						  mul_div_u64(samples[i][j].x - start,
+							      PLANT_STRETCH_PPM, 1000000);
+		}
 		estimate_events(&out[i], samples[i], st[i].count,
 				best >= 0 ? out[best].tsc_hz : tsc_hz());
 		good += out[i].status == 0;
@@ -337,7 +354,7 @@ static void counter_again(struct clocksource *cs, struct cal_result *r, u64 wind
  * (tests/ judge by them).
  */
 static void events_again(struct clocksource *cs, struct cal_result *r, u64 window_ns,
-			 bool short_window)
+			 bool short_window, const struct cal_result *ruler)
 {
 	static struct cal_result shared;
 	u64 pairs = r->flags_pairs, erratic = r->flags_erratic, w = window_ns;
@@ -364,6 +381,31 @@ static void events_again(struct clocksource *cs, struct cal_result *r, u64 windo
 		*r = shared;
 		r->remeasured = again;
 		w = window_ns;
+	}
+	/* A fitted window beyond 3 sigma (combined) of the ruler, the best
+	 * counter, is measured once more alone and the second is judged, as
+	 * Linux's watchdog reads again before it blames a clock: honest
+	 * 3-sigma bounds miss about 1 in 370 by chance (err/unc had a
+	 * standard deviation of 0.8-0.94 over 120 loaded soak runs, and
+	 * tsc.freq_rtc FAILed once at 3.16 sigma in a tcg-q35-smp3 soak); a
+	 * device off its rate is off again (plant=rtc_slow). */
+	if (!r->status && ruler && !ruler->status) {
+		s64 d = ppb_diff(r->tsc_hz, ruler->tsc_hz);
+		u64 tol = 3 * hypot_u64(r->unc_ppb, ruler->unc_ppb);
+
+		if (d > (s64)tol || d < -(s64)tol) {
+			u64 again = r->remeasured + 1;
+
+			shared = *r;
+			calibrate_tsc(&cs, 1, w, r);
+			pairs += r->flags_pairs;
+			erratic += r->flags_erratic;
+			if (r->status)
+				*r = shared;
+			r->remeasured = again;
+			r->disagreed_ppb = d;
+			r->disagreed_tol_ppb = tol;
+		}
 	}
 	r->pairs_seen = pairs;
 	r->erratic_seen = erratic;
@@ -402,7 +444,8 @@ void calibrate_boot(u64 window_ns)
 	short_window = run.chosen >= 0 && run.early_hz / 11 > run.r[run.chosen].tsc_hz / 10;
 	for (int i = 0; i < n; i++)
 		if (refs[i]->flags & CS_EVENTS)
-			events_again(refs[i], &run.r[i], window_ns, short_window);
+			events_again(refs[i], &run.r[i], window_ns, short_window,
+				     run.chosen >= 0 && run.chosen != i ? &run.r[run.chosen] : NULL);
 	/*
 	 * A counter that stepped back, or whose wraps only the TSC's hint
 	 * could count, is measured again alone on the ruler the best counter

@@ -84,6 +84,8 @@ bool truth_for(struct test_env *env, const struct cal_result *except, struct tru
 
 void cal_events_diag(struct test_env *env, const struct cal_result *r)
 {
+	char a[24], b[24];
+
 	if (!(r->cs->flags & CS_EVENTS))
 		return;
 	(void)test_planted(env, "rtc_slow", "the RTC's flag runs at a sixteenth of the rate its "
@@ -95,6 +97,11 @@ void cal_events_diag(struct test_env *env, const struct cal_result *r)
 	     "polls %lu us; %lu window(s) with flags at no steady rate", r->cs->name,
 	     r->window_ns / 1000000, r->flags_due, r->samples, r->flags_pairs, r->pairs_seen,
 	     r->flags_away, r->flags_held, tsc_to_ns(r->poll_step_max) / 1000, r->erratic_seen);
+	if (r->disagreed_tol_ppb)
+		diag("%s's window was %s ppm off the ruler's rate (3 sigma combined: %s ppm): "
+		     "measured once more alone, the second judged", r->cs->name,
+		     fx(a, sizeof(a), r->disagreed_ppb, 3),
+		     fx(b, sizeof(b), (s64)r->disagreed_tol_ppb, 3));
 }
 
 /*

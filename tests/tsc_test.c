@@ -78,7 +78,8 @@ static enum verdict against(const char *ref, struct test_env *env)
 		measure_x(name, (s64)r->remeasured, 0, NULL, "windows measured again alone (at most "
 			  "%u, each twice the one before): too few of its flags were seen to fit (they "
 			  "coalesce while the host keeps the poller or the emulator away), or the early "
-			  "ruler made the shared window short", CAL_RETRIES);
+			  "ruler made the shared window short; and once more when one that fitted was "
+			  "beyond 3 sigma of the ruler", CAL_RETRIES);
 		cal_events_diag(env, r);
 	}
 	if (r->status)
