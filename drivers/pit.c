@@ -193,9 +193,8 @@ static bool pit_passed(struct clockevent *ce)
 	return passed;
 }
 
-void pit_irq_read(u16 *programmed_count, int *count, int *out)
+void pit_irq_read(int *count, int *out)
 {
-	*programmed_count = programmed;
 	*count = irq_count;
 	*out = irq_out;
 }

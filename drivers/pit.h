@@ -55,14 +55,13 @@ int pit_clocksource_init(const char **why);
  */
 int pit_clockevent_init(int nioapics, const char **why);
 /* What the clockevent's passed() read in the last interrupt that asked
- * (clockevent.check_passed): the count programmed, channel 0's count then
- * (-1: not read),
- * and, when that count was short of the event, its OUT pin by the
- * read-back status (1 high, 0 low: mode 0 drops OUT at programming and
+ * (clockevent.check_passed): channel 0's count then (-1: not read), and,
+ * when that count was short of the event, its OUT pin by the read-back
+ * status (1 high, 0 low: mode 0 drops OUT at programming and
  * raises it only at the terminal count, so low means this programming had
  * raised no edge; also 0 when the interrupt came while the count was still
  * being written); -1 when OUT was not read. */
-void pit_irq_read(u16 *programmed_count, int *count, int *out);
+void pit_irq_read(int *count, int *out);
 /* When the clockevent's probe found IRQ0 elsewhere than the MADT says
  * (and routes it there), what it found; else NULL. */
 const char *pit_irq0_note(void);

@@ -11,6 +11,16 @@
 
 static struct cal_sample samples[CS_MAX][CAL_MAX_SAMPLES] NOINIT;
 
+/* calibrate_plant_events: event-source windows whose sightings are
+ * stretched (-1: every one) */
+static int plant_windows;
+#define PLANT_STRETCH_PPM	8000
+
+void calibrate_plant_events(int windows)
+{
+	plant_windows = windows;
+}
+
 /*
  * An event source (a flag seen set). Each sample is a poll that saw an
  * event since the previous poll: the event happened before it, by up to
@@ -23,16 +33,6 @@ static struct cal_sample samples[CS_MAX][CAL_MAX_SAMPLES] NOINIT;
  * carried the lateness into the rate (tsc.err_ppm.rtc -500 ppm from 1 s
  * under load).
  */
-/* calibrate_plant_events: event-source windows whose sightings are
- * stretched (-1: every one) */
-static int plant_windows;
-#define PLANT_STRETCH_PPM	8000
-
-void calibrate_plant_events(int windows)
-{
-	plant_windows = windows;
-}
-
 static u64 ev_t[CAL_MAX_SAMPLES] NOINIT, ev_k[CAL_MAX_SAMPLES] NOINIT, ev_scratch[CAL_MAX_SAMPLES] NOINIT;
 
 static void estimate_events(struct cal_result *r, const struct cal_sample *s, u64 n, u64 tsc_hz)
@@ -275,9 +275,8 @@ int calibrate_tsc(struct clocksource *const *refs, int n, u64 window_ns, struct 
 		if (plant_windows) {
 			plant_windows -= plant_windows > 0;
 			for (u64 j = 0; j < st[i].count; j++)
-				samples[i][j].x = start + (samples[i][j].x - start) +
-						  mul_div_u64(samples[i][j].x - start,
-							      PLANT_STRETCH_PPM, 1000000);
+				samples[i][j].x += mul_div_u64(samples[i][j].x - start,
+							       PLANT_STRETCH_PPM, 1000000);
 		}
 		estimate_events(&out[i], samples[i], st[i].count,
 				best >= 0 ? out[best].tsc_hz : tsc_hz());

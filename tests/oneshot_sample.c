@@ -90,14 +90,13 @@ static void irq_log_add(struct clockevent *ce)
 	for (int i = 0; i < ONESHOT_GROUP; i++) {
 		struct irq_log *l = &irq_logs[i];
 		struct irq_entry *e;
-		u16 prog;
 
 		if (l->ce != ce)
 			continue;
 		e = &l->e[ce->events % IRQ_LOG];
 		*e = (struct irq_entry){ ce->events, ce->irq_tsc, ce->irq_passed, -1, -1 };
 		if (l->pit)
-			pit_irq_read(&prog, &e->count, &e->out);
+			pit_irq_read(&e->count, &e->out);
 		return;
 	}
 }
