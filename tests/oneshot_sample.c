@@ -10,6 +10,7 @@
 #include "arch-x86/delay.h"
 #include "drivers/pit.h"
 #include "lib/math.h"
+#include "lib/offload.h"
 
 /* An absence that holds a sample up: a gap of 1 ms and more in this
  * vCPU's polling (the watch keeps gaps of an eighth of its period). Under
@@ -540,6 +541,47 @@ static void wait_all(struct oneshot_dev *g, int n, bool halt, struct clockevent 
 	*ps = (struct poll_stats){ polls, now - first };
 }
 
+/* The median of the last handlers' durations (cycles), for offload():
+ * copying and selecting 64 values is some thousand instructions, each
+ * interpreted in ring 0 under kvm_pvm (~0.8 ms of every round, a fifth of
+ * it, measured), one trip at CPL 3 (~0.1 ms). */
+struct handler_median {
+	unsigned n;
+	u64 v[HANDLERS];
+};
+
+static u64 handler_median_job(void *arg)
+{
+	struct handler_median *j = arg;
+
+	__builtin_memcpy(j->v, handler_ns, sizeof(j->v));
+	return select_u64(j->v, j->n, j->n / 2);
+}
+
+/* A round's watch (absence.h). Halted, no poll runs to see gaps by and
+ * the witness is not polled: only KVM steal time is kept, without
+ * watch_begin's set-up for the witness (instructions interpreted in ring
+ * 0 under kvm_pvm, and an offloaded snprintf_ each round). */
+static void round_watch_begin(struct watch *w, bool halt)
+{
+	if (!halt) {
+		watch_begin(w, ns_to_tsc(ONESHOT_ABSENCE_PERIOD_NS), true);
+		return;
+	}
+	w->witness = w->sighted = false;
+	gaps_init(&w->emulator);
+	gaps_init(&w->all);
+	steal_begin(&w->cpu, 0);
+}
+
+static void round_watch_end(struct watch *w, bool halt)
+{
+	if (!halt)
+		watch_end(w);
+	else
+		steal_end(&w->cpu);
+}
+
 /* One round: every device of g[0..n) programmed (the one due last first,
  * so that none falls due while a later one is programmed), waited for,
  * and each sample's outcome in o[]. */
@@ -549,12 +591,11 @@ static void round_of(struct oneshot_dev *g, int n, int r, u64 delta_ns, u64 stag
 {
 	bool halt = g[0].c->mode == WAIT_HALT;
 	struct poll_stats ps = { 0, 0 };
-	static u64 h[HANDLERS];
-	unsigned nh = MIN(nhandler, HANDLERS);
+	static struct handler_median h;
 	u64 hmed, bs_before;
 
-	__builtin_memcpy(h, handler_ns, sizeof(h));
-	hmed = nh ? tsc_to_ns(select_u64(h, nh, nh / 2)) : 0;
+	h.n = MIN(nhandler, HANDLERS);
+	hmed = h.n ? tsc_to_ns(offload(handler_median_job, &h)) : 0;
 	/* Places further apart than two handlers (the median of the last). */
 	stagger_ns = MAX(stagger_ns, 2 * hmed);
 	guard = ns_to_tsc(BUSY_GUARD_NS + 2 * poll_step_ns);
@@ -567,7 +608,7 @@ static void round_of(struct oneshot_dev *g, int n, int r, u64 delta_ns, u64 stag
 	if (halt && bs && !arm_backstop(bs, delta_ns + (u64)n * stagger_ns + ONESHOT_WAIT_NS +
 					    1000000))
 		bs = NULL;	/* the halted waits then poll */
-	watch_begin(w, halt ? 0 : ns_to_tsc(ONESHOT_ABSENCE_PERIOD_NS), !halt);
+	round_watch_begin(w, halt);
 	for (int p = n - 1; p >= 0; p--) {
 		struct oneshot_dev *d = &g[place(g, n, r, p, halt)];
 		struct clockevent *ce = d->ce;
@@ -591,7 +632,7 @@ static void round_of(struct oneshot_dev *g, int n, int r, u64 delta_ns, u64 stag
 			busy_add(ce, d->prog, d->prog_end);
 	}
 	wait_all(g, n, halt, halt ? bs : NULL, bs_before, w, &ps);
-	watch_end(w);
+	round_watch_end(w, halt);
 	/* A backstop that is one of the window's devices is not shut down:
 	 * its next programming moves it (the HPET's shutdown gives IRQ0 back
 	 * to the PIT masked, which makes an edge the IOAPIC holds until the
