@@ -393,15 +393,15 @@ static bool program(struct oneshot_dev *d, u64 ticks, u64 delta_ns, struct watch
  */
 static bool can_backstop(const struct oneshot_dev *d)
 {
-	return __builtin_strcmp(d->ce->name, "pit") != 0;
+	return !d->pit;
 }
 
-/* The device of place p in round r: places turn round by round; halted,
- * the devices that cannot be backstops go last (due last, they usually
- * come last, when the others can bound their HLTs). */
-static int place(const struct oneshot_dev *g, int n, int r, int p, bool halt)
+/* The devices of round r by place (order[p]): places turn round by round;
+ * halted, the devices that cannot be backstops go last (due last, they
+ * usually come last, when the others can bound their HLTs). */
+static void places(const struct oneshot_dev *g, int n, int r, bool halt, int *order)
 {
-	int order[ONESHOT_GROUP], k = 0;
+	int k = 0;
 
 	for (int pass = 0; pass < 2; pass++)
 		for (int i = 0; i < n; i++) {
@@ -410,7 +410,6 @@ static int place(const struct oneshot_dev *g, int n, int r, int p, bool halt)
 			if (!halt ? pass == 0 : can_backstop(&g[j]) == (pass == 0))
 				order[k++] = j;
 		}
-	return order[p];
 }
 
 /* An idle device of g[0..n) to bound d's HLTs alone, or NULL. */
@@ -592,6 +591,7 @@ static void round_of(struct oneshot_dev *g, int n, int r, u64 delta_ns, u64 stag
 	bool halt = g[0].c->mode == WAIT_HALT;
 	struct poll_stats ps = { 0, 0 };
 	static struct handler_median h;
+	int order[ONESHOT_GROUP];
 	u64 hmed, bs_before;
 
 	h.n = MIN(nhandler, HANDLERS);
@@ -609,8 +609,9 @@ static void round_of(struct oneshot_dev *g, int n, int r, u64 delta_ns, u64 stag
 					    1000000))
 		bs = NULL;	/* the halted waits then poll */
 	round_watch_begin(w, halt);
+	places(g, n, r, halt, order);
 	for (int p = n - 1; p >= 0; p--) {
-		struct oneshot_dev *d = &g[place(g, n, r, p, halt)];
+		struct oneshot_dev *d = &g[order[p]];
 		struct clockevent *ce = d->ce;
 		u64 dn = delta_ns + (u64)p * stagger_ns;
 		u64 ticks = MAX(mul_div_u64(dn, ce->freq_hz, 1000000000ull), ce->min_delta);
@@ -759,9 +760,10 @@ void oneshot_window(struct oneshot_dev *g, int n, const u64 *deltas_ns, u64 stag
 	u64 start = rdtsc_ordered();
 
 	nhandler = 0;
+	for (int i = 0; i < n; i++)
+		g[i].pit = !__builtin_strcmp(g[i].ce->name, "pit");
 	for (int i = 0; i < ONESHOT_GROUP; i++)
-		irq_logs[i] = (struct irq_log){ i < n ? g[i].ce : NULL,
-						i < n && !__builtin_strcmp(g[i].ce->name, "pit"), { { 0 } } };
+		irq_logs[i] = (struct irq_log){ i < n ? g[i].ce : NULL, i < n && g[i].pit, { { 0 } } };
 	for (int i = 0; i < n; i++) {
 		g[i].ce->handler = window_handler;
 		g[i].ce->check_passed = g[i].ce->passed != NULL;

@@ -135,6 +135,8 @@ struct oneshot_dev {
 				 * when it came (the device may be armed again) */
 	bool waiting, armed, planted, got, backstop;
 	bool plant_count;	/* PLANT_EARLY_COUNT in this sample, not yet judged */
+	bool pit;		/* it is the PIT (it cannot bound others' HLTs:
+				 * oneshot_sample.c can_backstop), set per window */
 	u64 bs_events;		/* its count when armed as the backstop */
 	u64 bs_first;		/* ... the first time in the round (0: not armed) */
 	u64 first;		/* its count when the sample was programmed */
