@@ -11,6 +11,11 @@
 static u64 seen_at[WATCH_SIGHTINGS], clear_at[WATCH_SIGHTINGS];
 static u64 last_clear;
 static bool in_use;
+/* The witness's state, told by watch_witness_what: formatted only when a
+ * report asks (watch_begin runs once per oneshot round, and an snprintf_
+ * is a trip to CPL 3, ~0.1 ms under kvm_pvm). */
+static enum { WHAT_NO_FLAG, WHAT_NOT_WATCHED, WHAT_FLAG, WHAT_IRQ } what_kind;
+static u64 what_hz;
 static char what[64];
 static struct watch_totals totals;
 
@@ -20,7 +25,7 @@ static bool witness_runs(u64 *hz)
 	u8 rate = a & REG_A_RATE_MASK;
 
 	if (a == 0xFF || !(b & REG_B_PIE) || rate < 3) {
-		snprintf_(what, sizeof(what), "no RTC periodic flag to watch the emulator by");
+		what_kind = WHAT_NO_FLAG;
 		return false;
 	}
 	*hz = RTC_RATE_HZ(rate);
@@ -34,14 +39,15 @@ void watch_begin(struct watch *w, u64 period, bool witness)
 	w->witness = witness && !in_use && witness_runs(&hz);
 	w->sighted = false;
 	if (!witness)
-		snprintf_(what, sizeof(what), "emulator not watched (the RTC is under test)");
+		what_kind = WHAT_NOT_WATCHED;
 	w->nsight = w->overflow = 0;
 	gaps_init(&w->emulator);
 	gaps_init(&w->all);
 	if (w->witness) {
 		in_use = true;
 		w->rtc_period = tsc_hz() / hz;
-		snprintf_(what, sizeof(what), "RTC periodic flag at %lu Hz", hz);
+		what_kind = WHAT_FLAG;
+		what_hz = hz;
 		(void)cmos_read(RTC_REG_C);	/* a flag from before the window is not ours */
 	}
 	steal_begin(&w->cpu, period);
@@ -57,7 +63,8 @@ void watch_begin_sighted(struct watch *w, u64 period, u64 hz)
 	in_use = true;
 	w->witness = w->sighted = true;
 	w->rtc_period = tsc_hz() / hz;
-	snprintf_(what, sizeof(what), "RTC interrupt at %lu Hz", hz);
+	what_kind = WHAT_IRQ;
+	what_hz = hz;
 }
 
 void watch_sight(struct watch *w, u64 seen, u64 clear)
@@ -235,6 +242,14 @@ u64 watch_emulator_only(const struct watch *w)
 
 const char *watch_witness_what(const struct watch *w)
 {
+	static const char *const text[] = {
+		[WHAT_NO_FLAG] = "no RTC periodic flag to watch the emulator by",
+		[WHAT_NOT_WATCHED] = "emulator not watched (the RTC is under test)",
+		[WHAT_FLAG] = "RTC periodic flag at %lu Hz",
+		[WHAT_IRQ] = "RTC interrupt at %lu Hz",
+	};
+
 	(void)w;
+	snprintf_(what, sizeof(what), text[what_kind], what_hz);
 	return what;
 }
