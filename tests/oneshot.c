@@ -197,8 +197,9 @@ static void report_mode(const char *name, const struct oneshot_counts *c)
 	snprintf_(h, sizeof(h), "oneshot %s latency", mode_name[c->mode]);
 	print_histogram(h, c->lat, c->n);
 	snprintf_(m, sizeof(m), "%s.oneshot.%s.samples", name, mode_name[c->mode]);
-	measure_x(m, c->n, 0, NULL, "in %lu ms: %d programmed, %d missed, %d lost, %d early, "
-		  "%d late ones of earlier samples", c->ns / 1000000, c->tries, c->missed, c->lost,
+	measure_x(m, c->n, 0, NULL, "in %lu ms (%lu given back for rounds the host spoiled): %d "
+		  "programmed, %d missed, %d lost, %d early, %d late ones of earlier samples",
+		  c->ns / 1000000, c->given_back_ns / 1000000, c->tries, c->missed, c->lost,
 		  c->early, c->stale);
 	snprintf_(m, sizeof(m), "%s.oneshot.%s.latency_ns", name, mode_name[c->mode]);
 	measure_percentiles(m, &c->lat_sum, "ns");
@@ -266,9 +267,11 @@ static enum verdict oneshot_verdict(const char *name, const struct oneshot_count
 	}
 	if (!c->n && !c->missed) {
 		steal_note_unjudged();
-		return error("%s: no sample kept in the %lu ms the series ran (%d programmed, %d "
-			     "taken again after the host held them up): cannot judge %s", mode,
-			     c->ns / 1000000, c->tries, c->remeasured, name);
+		return error("%s: no sample kept in the %lu ms the series ran, %lu of them given "
+			     "back for rounds the host spoiled (%d programmed, %d taken again after the "
+			     "host held them up): the host held up every sample; cannot judge %s",
+			     mode, c->ns / 1000000, c->given_back_ns / 1000000, c->tries,
+			     c->remeasured, name);
 	}
 	if (!c->n && c->missed_slow == c->missed) {
 		steal_note_unjudged();
@@ -445,7 +448,10 @@ static void os_window(const int *idx, int n, int want, u64 budget, enum plant pl
 			*c = (struct oneshot_counts){ .mode = mode, .plant = plant, .out = &r->out,
 						      .max = ONESHOT_MAX, .lat = lat_ns[idx[i]][mode],
 						      .step = step_ns[idx[i]] };
-			g[i] = (struct oneshot_dev){ .ce = r->ce, .c = c, .want = want };
+			/* The rounds the host spoiled are given back up to the
+			 * budget again: a series runs at most twice its budget. */
+			g[i] = (struct oneshot_dev){ .ce = r->ce, .c = c, .want = want,
+						     .give_back = ns_to_tsc(budget) };
 			if (n > 1) {
 				g[i].solo = solo_ns[idx[i]][mode];
 				g[i].shared = shared_ns[idx[i]][mode];

@@ -687,7 +687,10 @@ static void round_of(struct oneshot_dev *g, int n, int r, u64 delta_ns, u64 stag
 		if (!away && halt && lat > 0 && w->cpu.steal_known &&
 		    w->cpu.steal_ns > ONESHOT_STEAL_NS)
 			away = MIN(ns_to_tsc(w->cpu.steal_ns), (u64)lat);
-		if (away && c->remeasured < ONESHOT_REMEASURE) {
+		/* Taken again while the series may still be given the time
+		 * back (oneshot_window); after that kept, the time the host
+		 * held it up taken off, as after ONESHOT_REMEASURE. */
+		if (away && c->remeasured < ONESHOT_REMEASURE && d->give_back) {
 			o[i] = SAMPLE_SPOILED;
 			continue;
 		}
@@ -778,7 +781,7 @@ void oneshot_window(struct oneshot_dev *g, int n, const u64 *deltas_ns, u64 stag
 		struct clockevent *rbs;
 		enum sample_outcome o[ONESHOT_GROUP];
 		int b = r / 4, k = 0, solo = n > 1 && b && (b - 1) % (4 * n) < n ? (b - 1) % (4 * n) : -1;
-		u64 now, t0, spent = idle ? idle() : 0;
+		u64 now, t0, took, spent = idle ? idle() : 0;
 
 		for (int i = 0; i < n; i++)
 			g[i].stop += spent;
@@ -817,6 +820,7 @@ void oneshot_window(struct oneshot_dev *g, int n, const u64 *deltas_ns, u64 stag
 		t0 = rdtsc_ordered();
 		round_of(run, k, r, deltas_ns[r % 4], stagger_ns, solo >= 0, rbs, partner != NULL,
 			 &w, o);
+		took = rdtsc_ordered() - t0;
 		if (partner) {
 			partner->ce->handler = window_handler;
 			if (partner->c->out->seen)
@@ -827,6 +831,14 @@ void oneshot_window(struct oneshot_dev *g, int n, const u64 *deltas_ns, u64 stag
 			bool planted = run[i].planted;
 
 			*in[i] = run[i];
+			if (o[i] == SAMPLE_SPOILED) {
+				/* The host's round: its time is given back (bounded). */
+				u64 back = MIN(took, in[i]->give_back);
+
+				in[i]->stop += back;
+				in[i]->give_back -= back;
+				c->given_back_ns += tsc_to_ns(back);
+			}
 			if (o[i] == SAMPLE_SPOILED && c->remeasured < ONESHOT_REMEASURE) {
 				c->remeasured++;
 				steal_note_remeasured();

@@ -112,18 +112,21 @@ struct oneshot_counts {
 	s64 early_after;	/* the worst early one: cycles after programming began */
 	u64 others;		/* halt: HLTs ended by an interrupt of no device waited for */
 	u64 ns;			/* how long the series took */
+	u64 given_back_ns;	/* of it, the spoiled rounds' time its stop moved on by */
 	u64 guard_ns;		/* the interference guard (the largest of the rounds) */
 	u64 stagger_ns;		/* places apart in a round (the largest) */
 	struct summary lat_sum, step_sum;
 };
 
 /* One device in a window: its series (counts c, at most `want` samples
- * until TSC `stop`) and the sample in flight. */
+ * until TSC `stop`, which a round that spoiled its sample moves on by the
+ * round's time, by at most `give_back` cycles in all) and the sample in
+ * flight. */
 struct oneshot_dev {
 	struct clockevent *ce;
 	struct oneshot_counts *c;
 	int want;
-	u64 stop;
+	u64 stop, give_back;
 	/* Optional (n > 1): the samples of its solo rounds (alone in the
 	 * window) and of its shared ones, kept as well to compare them;
 	 * at most c->max each. */
@@ -157,7 +160,14 @@ struct oneshot_dev {
  * shared ones (an eighth of its rounds for two devices). A halted
  * wait is bounded by bs (a device of none of g, armed past the loss bound;
  * NULL when n > 1: the devices then bound each other). Each c must be
- * zeroed but for mode, plant, max, lat, step and out. idle, when not
+ * zeroed but for mode, plant, max, lat, step and out. A round whose
+ * sample of a device the host spoiled (held up: taken again, or never
+ * come while the host was away) gives its time back to that device's
+ * stop, up to its give_back in all: a series on a loaded host, every
+ * halted sample spoiled by steal time, was cut short by its time budget
+ * with nothing kept. Once nothing is left to give back, a sample the host
+ * held up is kept with that time taken off, as after ONESHOT_REMEASURE.
+ * idle, when not
  * NULL, is called before each round (no sample in flight) and returns the
  * TSC cycles it took, by which every device's stop moves on: other work
  * that must be done at a given time (an RTC edge waited for) fits in
