@@ -756,6 +756,20 @@ static void warm_up(struct oneshot_dev *d)
 		d->c->out->seen = ce->events;
 }
 
+/* Whether d's series goes on at TSC now: short of its want, before its
+ * stop, and, past its pace point, at a pace that reaches its want by the
+ * stop (the budget's time spent so far is the budget less what is left
+ * of it: the stop moves on by the time given back). */
+static bool goes_on(const struct oneshot_dev *d, u64 now)
+{
+	u64 left = d->stop > now ? d->stop - now : 0, spent = d->budget - MIN(left, d->budget);
+
+	if (d->c->n >= d->want || !left)
+		return false;
+	return !d->pace || spent < d->pace ||
+	       (u64)d->c->n * d->budget >= (u64)d->want * spent;
+}
+
 void oneshot_window(struct oneshot_dev *g, int n, const u64 *deltas_ns, u64 stagger_ns,
 		    struct clockevent *bs, u64 (*idle)(void))
 {
@@ -787,7 +801,7 @@ void oneshot_window(struct oneshot_dev *g, int n, const u64 *deltas_ns, u64 stag
 			g[i].stop += spent;
 		now = rdtsc_ordered();
 		for (int i = 0; i < n && k < ONESHOT_GROUP; i++)
-			if (g[i].c->n < g[i].want && now < g[i].stop)
+			if (goes_on(&g[i], now))
 				in[k++] = &g[i];
 		if (!k)
 			break;
@@ -795,7 +809,7 @@ void oneshot_window(struct oneshot_dev *g, int n, const u64 *deltas_ns, u64 stag
 		if (solo >= 0 && g[0].c->mode == WAIT_HALT && !window_backstop(g, n, &g[solo]) &&
 		    !outside_backstop(g, n, g[solo].ce))
 			solo = -1;
-		if (solo >= 0 && g[solo].c->n < g[solo].want && now < g[solo].stop) {
+		if (solo >= 0 && goes_on(&g[solo], now)) {
 			in[0] = &g[solo];
 			k = 1;
 		} else {

@@ -119,14 +119,16 @@ struct oneshot_counts {
 };
 
 /* One device in a window: its series (counts c, at most `want` samples
- * until TSC `stop`, which a round that spoiled its sample moves on by the
- * round's time, by at most `give_back` cycles in all) and the sample in
- * flight. */
+ * until TSC `stop`, `budget` cycles after it began, which a round that
+ * spoiled its sample moves on by the round's time, by at most `give_back`
+ * cycles in all; with `pace`, it ends once that much of its budget is
+ * spent if its samples so far, at their pace, would not reach `want` by
+ * the stop) and the sample in flight. */
 struct oneshot_dev {
 	struct clockevent *ce;
 	struct oneshot_counts *c;
 	int want;
-	u64 stop, give_back;
+	u64 stop, budget, give_back, pace;
 	/* Optional (n > 1): the samples of its solo rounds (alone in the
 	 * window) and of its shared ones, kept as well to compare them;
 	 * at most c->max each. */
