@@ -30,7 +30,7 @@
 #define ONESHOT_MAX		1024	/* samples kept per waiting mode */
 #define ONESHOT_DEFAULT		256
 #define ONESHOT_BUDGET_NS	250000000ul
-#define ONESHOT_PACE_NS		175000000ul
+#define ONESHOT_PACE_NS		200000000ul
 #define ONESHOT_THOROUGH	ONESHOT_MAX
 #define ONESHOT_THOROUGH_NS	12000000000ul
 /* log2 buckets from 1 ns to 2^34 ns (17 s, past the watchdog), so that a
