@@ -22,11 +22,12 @@
  * make a p99 that is not just the largest few) or ONESHOT_THOROUGH_NS:
  * 1024 take ~3 s on this KVM when the host is idle, 6.6 s at load 10; a
  * polled series of the HPET or PIT must end within the watchdog's 20 s.
- * By default a series past ONESHOT_PACE_NS whose pace would not reach its
- * samples by the budget ends there (oneshot_sample.h): the rest of the
- * budget is spent only where it completes a series (TCG: 84-227 ms for
- * 256), not on a third more samples of a series that stays short (under
- * kvm_pvm a round costs ~3 ms, 40-95 samples a series in 250 ms). */
+ * By default a series past ONESHOT_PACE_NS whose pace would not reach half
+ * its samples by the budget ends there (oneshot_sample.h): the rest of
+ * the budget is spent where it completes a series or nearly (TCG: 84-227
+ * ms for 256 on a quiet host, ~180 in 200 ms on a loaded one), not on a
+ * quarter more samples of a series that stays far short (under kvm_pvm a
+ * round costs ~3 ms: 40-95 samples a series in 250 ms). */
 #define ONESHOT_MAX		1024	/* samples kept per waiting mode */
 #define ONESHOT_DEFAULT		256
 #define ONESHOT_BUDGET_NS	250000000ul
@@ -306,11 +307,13 @@ static void report_all(const char *name, const struct os_result *r, u64 min_ns, 
 	else {
 		if (pace)
 			snprintf_(pace_s, sizeof(pace_s), " (%lu ms when the samples' pace would not "
-				  "reach them by then)", pace / 1000000);
+				  "reach half of them by then)", pace / 1000000);
 		diag("%s: %s; deltas %lu (minimum) / 20000 / 100000 / 1000000 ns in turn, up to %d "
 		     "samples or %lu ms%s per waiting mode, rounds the host spoiled not counted "
-		     "(up to the budget again); an event is lost %lu ms past due", name, ce->route,
-		     min_ns, want, budget / 1000000, pace_s, ONESHOT_WAIT_NS / 1000000);
+		     "(up to the budget again), one short of %d samples going on up to %lu ms; an "
+		     "event is lost %lu ms past due", name, ce->route, min_ns, want,
+		     budget / 1000000, pace_s, ONESHOT_MIN_KEPT,
+		     ONESHOT_FLOOR_DIV * budget / 1000000, ONESHOT_WAIT_NS / 1000000);
 	}
 	if (r->with[0] && !r->alone && os_explained)
 		diag("%s: measured in one window with %s, %lu us apart, as above; %d samples taken "

@@ -757,17 +757,25 @@ static void warm_up(struct oneshot_dev *d)
 }
 
 /* Whether d's series goes on at TSC now: short of its want, before its
- * stop, and, past its pace point, at a pace that reaches its want by the
- * stop (the budget's time spent so far is the budget less what is left
- * of it: the stop moves on by the time given back). */
+ * stop, and, past its pace point, at a pace that reaches half its want by
+ * the stop (the budget's time spent so far is the budget less what is
+ * left of it: the stop moves on by the time given back); or, short of
+ * ONESHOT_MIN_KEPT samples, until `floor` (a KVM soak run beside 3 load
+ * boots: one polled round of the PIT's series took ~0.8 s, the host away,
+ * and the series ended past its stop with nothing kept; a sample spoiled
+ * after that is kept, the host's time taken off). */
 static bool goes_on(const struct oneshot_dev *d, u64 now)
 {
 	u64 left = d->stop > now ? d->stop - now : 0, spent = d->budget - MIN(left, d->budget);
 
-	if (d->c->n >= d->want || !left)
+	if (d->c->n >= d->want)
+		return false;
+	if (d->c->n < ONESHOT_MIN_KEPT && now < d->floor)
+		return true;
+	if (!left)
 		return false;
 	return !d->pace || spent < d->pace ||
-	       (u64)d->c->n * d->budget >= (u64)d->want * spent;
+	       2 * (u64)d->c->n * d->budget >= (u64)d->want * spent;
 }
 
 void oneshot_window(struct oneshot_dev *g, int n, const u64 *deltas_ns, u64 stagger_ns,
@@ -790,6 +798,8 @@ void oneshot_window(struct oneshot_dev *g, int n, const u64 *deltas_ns, u64 stag
 	for (int i = 0; i < n; i++)
 		g[i].stop += rdtsc_ordered() - start;
 	start = rdtsc_ordered();
+	for (int i = 0; i < n; i++)
+		g[i].floor = start + ONESHOT_FLOOR_DIV * g[i].budget;
 	for (int r = 0;; r++) {
 		struct oneshot_dev *in[ONESHOT_GROUP], run[ONESHOT_GROUP], *partner;
 		struct clockevent *rbs;
