@@ -32,6 +32,12 @@
 #define ONESHOT_DEFAULT		256
 #define ONESHOT_BUDGET_NS	250000000ul
 #define ONESHOT_PACE_NS		200000000ul
+/* A series runs at most twice its budget for the rounds the host spoiled,
+ * and one short of ONESHOT_MIN_KEPT samples goes on up to four times its
+ * budget; neither past ONESHOT_SERIES_MAX_NS, within the watchdog's 20 s
+ * (`thorough`: 15 s). */
+#define ONESHOT_FLOOR_DIV	4
+#define ONESHOT_SERIES_MAX_NS	15000000000ul
 #define ONESHOT_THOROUGH	ONESHOT_MAX
 #define ONESHOT_THOROUGH_NS	12000000000ul
 /* log2 buckets from 1 ns to 2^34 ns (17 s, past the watchdog), so that a
@@ -313,7 +319,8 @@ static void report_all(const char *name, const struct os_result *r, u64 min_ns, 
 		     "(up to the budget again), one short of %d samples going on up to %lu ms; an "
 		     "event is lost %lu ms past due", name, ce->route, min_ns, want,
 		     budget / 1000000, pace_s, ONESHOT_MIN_KEPT,
-		     ONESHOT_FLOOR_DIV * budget / 1000000, ONESHOT_WAIT_NS / 1000000);
+		     MIN(ONESHOT_FLOOR_DIV * budget, ONESHOT_SERIES_MAX_NS) / 1000000,
+		     ONESHOT_WAIT_NS / 1000000);
 	}
 	if (r->with[0] && !r->alone && os_explained)
 		diag("%s: measured in one window with %s, %lu us apart, as above; %d samples taken "
@@ -462,12 +469,12 @@ static void os_window(const int *idx, int n, int want, u64 budget, u64 pace, enu
 			*c = (struct oneshot_counts){ .mode = mode, .plant = plant, .out = &r->out,
 						      .max = ONESHOT_MAX, .lat = lat_ns[idx[i]][mode],
 						      .step = step_ns[idx[i]] };
-			/* The rounds the host spoiled are given back up to the
-			 * budget again: a series runs at most twice its budget. */
-			g[i] = (struct oneshot_dev){ .ce = r->ce, .c = c, .want = want,
-						     .budget = ns_to_tsc(budget),
-						     .give_back = ns_to_tsc(budget),
-						     .pace = pace ? ns_to_tsc(pace) : 0 };
+			g[i] = (struct oneshot_dev){
+				.ce = r->ce, .c = c, .want = want, .budget = ns_to_tsc(budget),
+				.give_back = ns_to_tsc(MIN(budget, ONESHOT_SERIES_MAX_NS - budget)),
+				.pace = pace ? ns_to_tsc(pace) : 0,
+				.min_span = ns_to_tsc(MIN(ONESHOT_FLOOR_DIV * budget,
+							  ONESHOT_SERIES_MAX_NS)) };
 			if (n > 1) {
 				g[i].solo = solo_ns[idx[i]][mode];
 				g[i].shared = shared_ns[idx[i]][mode];

@@ -799,7 +799,7 @@ void oneshot_window(struct oneshot_dev *g, int n, const u64 *deltas_ns, u64 stag
 		g[i].stop += rdtsc_ordered() - start;
 	start = rdtsc_ordered();
 	for (int i = 0; i < n; i++)
-		g[i].floor = start + ONESHOT_FLOOR_DIV * g[i].budget;
+		g[i].floor = start + g[i].min_span;
 	for (int r = 0;; r++) {
 		struct oneshot_dev *in[ONESHOT_GROUP], run[ONESHOT_GROUP], *partner;
 		struct clockevent *rbs;

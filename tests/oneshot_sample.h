@@ -28,10 +28,9 @@
 /* Samples taken again per device and waiting mode, at most, when the host
  * spoils them; after that they are kept (the host's time taken off). */
 #define ONESHOT_REMEASURE	64
-/* A series short of this many samples goes on past its stop, up to
- * ONESHOT_FLOOR_DIV times its budget after it began. */
+/* A series short of this many samples goes on past its stop, up to its
+ * min_span after it began (struct oneshot_dev). */
 #define ONESHOT_MIN_KEPT	8
-#define ONESHOT_FLOOR_DIV	4
 /* Devices in one window, at most. */
 #define ONESHOT_GROUP		4
 
@@ -127,13 +126,14 @@ struct oneshot_counts {
  * spoiled its sample moves on by the round's time, by at most `give_back`
  * cycles in all; with `pace`, it ends once that much of its budget is
  * spent if its samples so far, at their pace, would not reach half its
- * `want` by the stop; short of ONESHOT_MIN_KEPT samples it goes on past the stop
- * until `floor`) and the sample in flight. */
+ * `want` by the stop; short of ONESHOT_MIN_KEPT samples it goes on past
+ * the stop until `min_span` cycles after it began, TSC `floor`) and the
+ * sample in flight. */
 struct oneshot_dev {
 	struct clockevent *ce;
 	struct oneshot_counts *c;
 	int want;
-	u64 stop, budget, give_back, pace, floor;
+	u64 stop, budget, give_back, pace, min_span, floor;
 	/* Optional (n > 1): the samples of its solo rounds (alone in the
 	 * window) and of its shared ones, kept as well to compare them;
 	 * at most c->max each. */
@@ -175,12 +175,11 @@ struct oneshot_dev {
  * with nothing kept. Once nothing is left to give back, a sample the host
  * held up is kept with that time taken off, as after ONESHOT_REMEASURE;
  * a series short of ONESHOT_MIN_KEPT samples goes on past its stop (up to
- * its floor).
- * idle, when not
- * NULL, is called before each round (no sample in flight) and returns the
- * TSC cycles it took, by which every device's stop moves on: other work
- * that must be done at a given time (an RTC edge waited for) fits in
- * between rounds without taking samples from the series.
+ * its floor). idle, when not NULL, is called before each round (no sample
+ * in flight) and returns the TSC cycles it took, by which every device's
+ * stop moves on: other work that must be done at a given time (an RTC
+ * edge waited for) fits in between rounds without taking samples from
+ * the series.
  */
 void oneshot_window(struct oneshot_dev *g, int n, const u64 *deltas_ns, u64 stagger_ns,
 		    struct clockevent *bs, u64 (*idle)(void));
