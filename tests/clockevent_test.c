@@ -790,10 +790,12 @@ static bool bad_count(const struct periodic_result *r)
 	return r->fit.lost > (s64)r->excused || r->fit.extra;
 }
 
-/* A window the host spoiled: it coalesced ticks, or left too few. */
+/* A window the host spoiled: it coalesced ticks, left too few, or held
+ * one up half a period (numbered by time, the rate is then known only to
+ * a period over the span: about 62500 ppm at 250 Hz over 200 ms). */
 static bool spoiled(const struct periodic_result *r)
 {
-	return r->fit.status || r->excused;
+	return r->fit.status || r->excused || r->fit.ambiguous;
 }
 
 /* KVM counted more steal time in the window, by a period, than the
@@ -819,6 +821,8 @@ static bool less_spoiled(const struct periodic_result *a, const struct periodic_
 		return false;
 	if (b->fit.status || unexcused(a) != unexcused(b))
 		return b->fit.status || unexcused(a) < unexcused(b);
+	if (a->fit.ambiguous != b->fit.ambiguous)
+		return b->fit.ambiguous;
 	return a->excused < b->excused;
 }
 
