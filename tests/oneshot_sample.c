@@ -801,7 +801,7 @@ void oneshot_window(struct oneshot_dev *g, int n, const u64 *deltas_ns, u64 stag
 	for (int i = 0; i < n; i++)
 		g[i].floor = start + g[i].min_span;
 	for (int r = 0;; r++) {
-		struct oneshot_dev *in[ONESHOT_GROUP], run[ONESHOT_GROUP], *partner;
+		struct oneshot_dev *in[ONESHOT_GROUP], run[ONESHOT_GROUP], *rg, *partner;
 		struct clockevent *rbs;
 		enum sample_outcome o[ONESHOT_GROUP];
 		int b = r / 4, k = 0, solo = n > 1 && b && (b - 1) % (4 * n) < n ? (b - 1) % (4 * n) : -1;
@@ -825,9 +825,14 @@ void oneshot_window(struct oneshot_dev *g, int n, const u64 *deltas_ns, u64 stag
 		} else {
 			solo = -1;
 		}
+		/* Every device in the round: in[i] is &g[i], and the round runs
+		 * on g itself (a copy each way of each device, in every round, is
+		 * interpreted under kvm_pvm); else on copies of those in it. */
+		rg = k == n ? g : run;
 		for (int i = 0; i < k; i++) {
-			run[i] = *in[i];
-			run[i].end = 0;
+			if (rg == run)
+				run[i] = *in[i];
+			rg[i].end = 0;
 			o[i] = SAMPLE_OK;
 		}
 		/* A round of one device halted (a solo round, or the others
@@ -842,7 +847,7 @@ void oneshot_window(struct oneshot_dev *g, int n, const u64 *deltas_ns, u64 stag
 			rbs = partner ? partner->ce : outside_backstop(g, n, in[0]->ce);
 		}
 		t0 = rdtsc_ordered();
-		round_of(run, k, r, deltas_ns[r % 4], stagger_ns, solo >= 0, rbs, partner != NULL,
+		round_of(rg, k, r, deltas_ns[r % 4], stagger_ns, solo >= 0, rbs, partner != NULL,
 			 &w, o);
 		took = rdtsc_ordered() - t0;
 		if (partner) {
@@ -852,9 +857,10 @@ void oneshot_window(struct oneshot_dev *g, int n, const u64 *deltas_ns, u64 stag
 		}
 		for (int i = 0; i < k; i++) {
 			struct oneshot_counts *c = in[i]->c;
-			bool planted = run[i].planted;
+			bool planted = rg[i].planted;
 
-			*in[i] = run[i];
+			if (rg == run)
+				*in[i] = run[i];
 			if (o[i] == SAMPLE_SPOILED) {
 				/* The host's round: its time is given back (bounded). */
 				u64 back = MIN(took, in[i]->give_back);
