@@ -878,6 +878,7 @@ void oneshot_window(struct oneshot_dev *g, int n, const u64 *deltas_ns, u64 stag
 			c->lost += o[i] == SAMPLE_LOST;
 			if (planted)
 				in[i]->stop += rdtsc_ordered() - t0;	/* a planted sample is extra */
+			in[i]->ran_until = t0 + took;
 		}
 	}
 	for (int i = 0; i < n; i++) {
@@ -887,7 +888,9 @@ void oneshot_window(struct oneshot_dev *g, int n, const u64 *deltas_ns, u64 stag
 		g[i].ce->handler = NULL;
 		g[i].ce->check_passed = false;
 		irq_logs[i].ce = NULL;
-		c->ns = tsc_to_ns(rdtsc_ordered() - start);
+		/* Its own series, not the window's: a device whose series
+		 * ended first ran for less. */
+		c->ns = tsc_to_ns((g[i].ran_until ? g[i].ran_until : rdtsc_ordered()) - start);
 		summarize(c->lat, (size_t)c->n, &c->lat_sum);
 		if (c->mode == WAIT_POLL) {
 			summarize(c->step, (size_t)c->nstep, &c->step_sum);

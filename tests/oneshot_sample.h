@@ -134,6 +134,7 @@ struct oneshot_dev {
 	struct oneshot_counts *c;
 	int want;
 	u64 stop, budget, give_back, pace, min_span, floor;
+	u64 ran_until;		/* TSC at the end of its last round (0: none yet) */
 	/* Optional (n > 1): the samples of its solo rounds (alone in the
 	 * window) and of its shared ones, kept as well to compare them;
 	 * at most c->max each. */
