@@ -316,9 +316,10 @@ static void report_all(const char *name, const struct os_result *r, u64 min_ns, 
 				  "reach half of them by then)", pace / 1000000);
 		diag("%s: %s; deltas %lu (minimum) / 20000 / 100000 / 1000000 ns in turn, up to %d "
 		     "samples or %lu ms%s per waiting mode, rounds the host spoiled not counted "
-		     "(up to the budget again), one short of %d samples going on up to %lu ms; an "
+		     "(up to %lu ms more), one short of %d samples going on up to %lu ms; an "
 		     "event is lost %lu ms past due", name, ce->route, min_ns, want,
-		     budget / 1000000, pace_s, ONESHOT_MIN_KEPT,
+		     budget / 1000000, pace_s, MIN(budget, ONESHOT_SERIES_MAX_NS - budget) / 1000000,
+		     ONESHOT_MIN_KEPT,
 		     MIN(ONESHOT_FLOOR_DIV * budget, ONESHOT_SERIES_MAX_NS) / 1000000,
 		     ONESHOT_WAIT_NS / 1000000);
 	}
