@@ -405,7 +405,8 @@ TEST(tick, idle)
 {
 	struct tick_setup t;
 	enum verdict v = tick_test_start(env, &t, true);
-	u64 e0, per_s_periodic, per_s_oneshot, n_oneshot, allowed, stretch_ns, window_ns, running;
+	u64 e0, per_s_periodic, per_s_oneshot, n_oneshot, allowed, stretch_ns, window_ns, running,
+	    stale0, stale;
 
 	if (v != PASS)
 		return v;
@@ -429,6 +430,7 @@ TEST(tick, idle)
 	 * stopped arrives then, not in the measured window. */
 	tick_idle_until(tick_now_ns() + 10000000, t.halt);
 	e0 = t.ce->events;
+	stale0 = tick_stats()->idle_stale;
 	nagging = test_planted(env, "idle", "a timer re-arms itself every millisecond through "
 			       "the idle, waking it");
 	if (nagging) {
@@ -442,6 +444,7 @@ TEST(tick, idle)
 		tick_del_timer(&nag);
 	}
 	n_oneshot = t.ce->events - e0;
+	stale = tick_stats()->idle_stale - stale0;
 	per_s_oneshot = n_oneshot * 1000000000ull / window_ns;
 	tick_test_stop(&t);
 	diag("idle with %s: %s", t.halt ? "HLT" : "PAUSE (the device under test is the watchdog's)",
@@ -467,8 +470,20 @@ TEST(tick, idle)
 	if (tick_stats()->idle_overruns)
 		return fail("idle ran %llu ms past its end by the TSC: %s's time stalled while idle",
 			    TICK_IDLE_BACKSTOP_NS / 1000000, t.cs->name);
-	if (n_oneshot > allowed)
-		return fail("%lu interrupts while idle in oneshot mode; NO_HZ idle needs at most %lu",
-			    n_oneshot, allowed);
+	/* An interrupt that came a quarter period or more before the event
+	 * then programmed was due is an earlier programming's, delivered late
+	 * (a kvm-qboot soak run at host load ~17 counted 3 where 2 are
+	 * allowed: most likely the settling idle's wake-up, held up by the
+	 * host past its 10 ms): the host's, said, and not held against NO_HZ
+	 * idle. Every interrupt for an event that was due (plant=idle's
+	 * timer among them) still counts. */
+	if (stale)
+		diag("%lu of the %lu interrupts came a quarter period or more before the event then "
+		     "programmed was due: an earlier programming's, held up by the host; not counted",
+		     stale, n_oneshot);
+	if (n_oneshot - stale > allowed)
+		return fail("%lu interrupts while idle in oneshot mode (%lu more an earlier "
+			    "programming's, late); NO_HZ idle needs at most %lu", n_oneshot - stale,
+			    stale, allowed);
 	return PASS;
 }
