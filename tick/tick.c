@@ -96,6 +96,7 @@ static void oneshot_handler(struct clockevent *ce)
 	 * programmed was due belongs to an earlier programming (the
 	 * settling idle's wake-up, a tick dropped by the device's shutdown),
 	 * held up by the host until now: not one NO_HZ idle asked for. */
+	tk0.stats.idle_irqs += tk0.idle;
 	if (tk0.idle && ce->due_tsc &&
 	    ce->irq_tsc + ce->due_unc + ns_to_tsc(tk0.period_ns / 4) < ce->due_tsc)
 		tk0.stats.idle_stale++;
