@@ -131,6 +131,20 @@ static int spoil_rank(const struct jiffy_window *w, const struct present_fit *p)
 	return mostly_away(w) ? 2 : 1;
 }
 
+/* What spoiled a window, for the report. */
+static const char *spoil_why(const struct jiffy_window *w, const struct present_fit *p)
+{
+	if (w->j1 <= w->j0)
+		return "no tick came";
+	if (mostly_away(w))
+		return "the host away for most of it";
+	if (p->f.status)
+		return "too few advances in stretches of presence to fit";
+	if (p->tol_ppb > JIFFY_JUDGE_PPB)
+		return "its tolerance beyond what may be judged";
+	return "jiffies lost while KVM counted steal time beyond the gaps seen";
+}
+
 /* Window a (fitted as pa) is less spoiled than b: it ranks lower, or as
  * low with a tighter tolerance. Which window is judged never depends on
  * its rate, only on what the host left of it. */
@@ -204,6 +218,12 @@ TEST(tick, periodic)
 			steal_note_remeasured();
 		jiffy_window(t.ce, window_ns, MAX(window_ns, JIFFY_MAX_NS), JIFFY_TOL_PPB, &x, &tw);
 		jiffy_fit(env, &tw, &x, &tp);
+		if (jiffies_spoiled(&tw, &tp) && tries < JIFFY_TRIES)
+			diag("window %lu (%lu ms, %lu advances, %lu fitted) spoiled by the host, measured "
+			     "again: %s (tolerance %lu ppm; %ld lost, %lu excused; %lu ms away)", tries,
+			     tw.window_ns / 1000000, tw.n, tp.f.status ? 0 : tp.f.n,
+			     spoil_why(&tw, &tp), tp.tol_ppb == UINT64_MAX ? 0 : tp.tol_ppb / 1000,
+			     tw.lost, tw.excused, tsc_to_ns(gaps_total(&tw.w.all)) / 1000000);
 		if (tries == 1 || less_spoiled(&tw, &tp, &w, &p)) {
 			w = tw;
 			p = tp;
