@@ -95,8 +95,17 @@ static s64 hidden_periods(const struct jiffy_window *w);
 
 static bool jiffies_spoiled(const struct jiffy_window *w, const struct present_fit *p)
 {
-	if (w->j1 <= w->j0 || mostly_away(w) || p->f.status || p->tol_ppb > JIFFY_JUDGE_PPB)
-		return true;	/* no tick at all, or the host away most of the time (judged below) */
+	if (w->j1 <= w->j0 || p->f.status || p->tol_ppb > JIFFY_JUDGE_PPB)
+		return true;	/* no tick at all, or no fit (judged below) */
+	/* The host away most of the time: what it excused says little (see
+	 * mostly_away). Stamped by the count, such a window's ticks are still
+	 * numbered and fitted exactly; only tick.jiffies_lost leans on the
+	 * excuse, and one that lost no more than the single jiffy allowed
+	 * without any needs none. (On kvm_pvm at host load ~4 poll steps of
+	 * 4 ms and more made windows of 108 advances seen of 117 due, 0 lost,
+	 * 384 ppm of tolerance, "mostly away": measured again, 1.2 s in all.) */
+	if (mostly_away(w))
+		return !(w->by_count && w->lost <= 1);
 	return w->lost > jiffy_slack(w) && hidden_periods(w) > 0;
 }
 
@@ -246,6 +255,9 @@ TEST(tick, periodic)
 		return fail("jiffies did not advance in %lu ms (%lu -> %lu)", w.window_ns / 1000000,
 			    w.j0, w.j1);
 	}
+	if (mostly_away(&w) && !jiffies_spoiled(&w, &p))
+		diag("the host was away for most of the window judged: its ticks stamped by the "
+		     "count fit as well, and it lost no more jiffies than allowed without any excused");
 	if (w.lost > jiffy_slack(&w) && mostly_away(&w)) {
 		steal_note_unjudged();
 		return error("%ld jiffies lost, %lu excused, with the host away for most of the least "
