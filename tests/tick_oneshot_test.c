@@ -136,6 +136,42 @@ static u64 delivery_tsc(const struct probe *p, u64 from, u64 *start)
  * for it, and could not have. raw[] gets the same lateness with nothing
  * taken off. Returns how many fired.
  */
+/*
+ * Pairs that fired out of order: j due before i but fired after it, both
+ * queued before i fired. Walked in firing order, and only from a probe
+ * that some later-fired one is due before (the least due time of those
+ * fired after it, kept from the end): the same count as every pair
+ * compared, without 64 x 64 comparisons where the common case has none
+ * (kvm_pvm emulates much of this ring-0 loop: 79 ms of tick.timers' 195).
+ */
+static int count_out_of_order(void)
+{
+	static int by_order[NTIMERS];
+	static u64 later_min[NTIMERS + 1];
+	int nf = 0, count = 0;
+
+	for (int i = 0; i < NTIMERS; i++)
+		if (probes[i].fired_ns && probes[i].order >= 0 && probes[i].order < NTIMERS) {
+			by_order[probes[i].order] = i;
+			nf = MAX(nf, probes[i].order + 1);
+		}
+	later_min[nf] = UINT64_MAX;
+	for (int o = nf; o-- > 0;)
+		later_min[o] = MIN(later_min[o + 1], probes[by_order[o]].t.expires);
+	for (int o = 0; o < nf; o++) {
+		const struct probe *pi = &probes[by_order[o]];
+
+		if (later_min[o + 1] >= pi->t.expires)
+			continue;
+		for (int q = o + 1; q < nf; q++) {
+			const struct probe *pj = &probes[by_order[q]];
+
+			count += pj->t.expires < pi->t.expires && o >= pj->queued_after;
+		}
+	}
+	return count;
+}
+
 static int probe_lateness(const struct timer_round *r, u64 *late, u64 *raw, u64 *held,
 			  int *judged, int *out_of_order, int *excused)
 {
@@ -164,12 +200,8 @@ static int probe_lateness(const struct timer_round *r, u64 *late, u64 *raw, u64 
 			raw[*judged] = l;
 			late[(*judged)++] = l > away ? l - away : 0;
 		}
-		for (int j = 0; j < NTIMERS; j++)
-			if (probes[j].fired_ns && probes[j].t.expires < probes[i].t.expires &&
-			    probes[j].order > probes[i].order &&
-			    probes[i].order >= probes[j].queued_after)
-				(*out_of_order)++;
 	}
+	*out_of_order = count_out_of_order();
 	return n;
 }
 
