@@ -12,6 +12,10 @@
 #define RENUMBER_PASSES	4
 #define LEAVE_OUT_PASSES	6	/* refits after leaving stretches out, at most */
 #define FIT_SPARE	8	/* points past FIT_MIN_TICKS a window stops with */
+/* The same for a window stamped by the count: its steps between count
+ * stamps do not look at the emulator's absences, so the fit at the end
+ * keeps what the window's own fit kept but around a read too wide. */
+#define FIT_SPARE_COUNT	2
 #define STRETCH_MIN	2	/* ticks a stretch keeps at least: one step of jiffies */
 
 /* jiffies and the TSC of the tick that made them, read together. */
@@ -440,7 +444,7 @@ static void jiffy_collect(struct clockevent *ce, const struct rate_expect *x,
 void jiffy_window(struct clockevent *ce, u64 min_ns, u64 max_ns, u64 target_ppb,
 		  const struct rate_expect *x, struct jiffy_window *w)
 {
-	u64 period = ns_to_tsc(tick_period_ns()), e0 = ce->events, end, due, start;
+	u64 period = ns_to_tsc(tick_period_ns()), e0 = ce->events, end, due, start, spare;
 	static struct present_fit p;
 
 	w->j0 = w->t0 = w->j1 = w->t1 = w->n = w->excused = w->extended = 0;
@@ -480,7 +484,10 @@ void jiffy_window(struct clockevent *ce, u64 min_ns, u64 max_ns, u64 target_ppb,
 	}
 	w->n = 1;
 	start = rdtsc_ordered();
-	end = start + ns_to_tsc(min_ns);
+	/* Long enough for the points the fit stops with, and a period's
+	 * more for the window's ends: one fit, not two. */
+	spare = w->by_count ? FIT_SPARE_COUNT : FIT_SPARE;
+	end = start + ns_to_tsc(MAX(min_ns, (FIT_MIN_TICKS + spare + 1) * tick_period_ns()));
 	for (;;) {
 		u64 have, want, fit_end;
 
@@ -494,7 +501,7 @@ void jiffy_window(struct clockevent *ce, u64 min_ns, u64 max_ns, u64 target_ppb,
 		 * emulator's absences, worked out at the end, may leave a few
 		 * out (a default TCG run at load 1 fitted 50 here and 49 at
 		 * the end, twice: tick.periodic unjudged). */
-		if ((!p.f.status && p.f.n >= FIT_MIN_TICKS + FIT_SPARE &&
+		if ((!p.f.status && p.f.n >= FIT_MIN_TICKS + spare &&
 		     p.tol_ppb <= target_ppb) || have >= ns_to_tsc(max_ns) ||
 		    end - start >= ns_to_tsc(2 * max_ns) || w->n >= PERIODIC_MAX)
 			break;
@@ -502,13 +509,13 @@ void jiffy_window(struct clockevent *ce, u64 min_ns, u64 max_ns, u64 target_ppb,
 		 * for the span it needs, a quarter more, at least 25 ticks;
 		 * where only the spare points are missing, for those. */
 		if (!p.f.status && p.tol_ppb <= target_ppb) {
-			want = have + (FIT_MIN_TICKS + FIT_SPARE + 2 - p.f.n) * period;
+			want = have + (FIT_MIN_TICKS + spare + 2 - p.f.n) * period;
 		} else if (p.f.status && p.f.n && p.f.n < FIT_MIN_TICKS) {
 			/* Short of points only: as much longer as the share
 			 * of advances fitted so far says they need, at most
 			 * twice as long (a default TCG run doubled 200 ms for
 			 * a fit one or two points short). */
-			want = MIN(2 * have, mul_div_u64(have, FIT_MIN_TICKS + FIT_SPARE + 2, p.f.n));
+			want = MIN(2 * have, mul_div_u64(have, FIT_MIN_TICKS + spare + 2, p.f.n));
 		} else {
 			want = p.f.status ? 2 * have : mul_div_u64(have, p.tol_ppb, target_ppb);
 			want = MAX(want + want / 4, have + 25 * period);
