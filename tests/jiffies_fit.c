@@ -42,8 +42,9 @@ bool jiffy_by_count(const struct clockevent *ce)
  * jiffies, the arrival of the interrupt that made them (*tsc) and the
  * start of the device period it came in (*start_out), read together: the
  * current count, bracketed by the TSC, says how far into its period the
- * device is (QEMU and KVM count a period of initial + 1 ticks down from
- * the initial count); that period began `elapsed` ticks before the read.
+ * device is (it counts down from the initial count; QEMU's period holds
+ * one tick more for the reload, KVM's does not: tests/periodic.c); that
+ * period began `elapsed` ticks before the read.
  * When the read fell in a later period than the arrival, the start is
  * moved back by whole periods (the expected one) to the last at or before
  * the arrival. *half gets half the read's bracket (at least 1); 0, with
