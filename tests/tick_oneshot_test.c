@@ -122,27 +122,13 @@ static u64 delivery_tsc(const struct probe *p, u64 from, u64 *start)
 }
 
 /*
- * The lateness of every probe that fired after the queueing ended, into
- * late[] (*judged counts them), less the time the host held it up: the
- * device's delivery of the interrupt that ran it (delivery_tsc, into
- * held[] too), the absences of the vCPU or the emulator between when it
- * was due and when it fired outside that, and the steal time the
- * hypervisor counted beyond the gaps seen (*excused counts the probes
- * that had any). One that fired while the rest were being queued (the
- * host stopped us past its due time) is judged for order alone: the
- * queueing is not watched for absences, so the host's share of its delay
- * is not known. Also the pairs that fired out of expiry order while both
- * were queued: a probe that fired before another was queued did not wait
- * for it, and could not have. raw[] gets the same lateness with nothing
- * taken off. Returns how many fired.
- */
-/*
  * Pairs that fired out of order: j due before i but fired after it, both
  * queued before i fired. Walked in firing order, and only from a probe
  * that some later-fired one is due before (the least due time of those
  * fired after it, kept from the end): the same count as every pair
  * compared, without 64 x 64 comparisons where the common case has none
- * (kvm_pvm emulates much of this ring-0 loop: 79 ms of tick.timers' 195).
+ * (kvm_pvm emulates much of this ring-0 code: the lateness with those
+ * comparisons took 79 ms of tick.timers' 195, without them 36 ms).
  */
 static int count_out_of_order(void)
 {
@@ -172,6 +158,21 @@ static int count_out_of_order(void)
 	return count;
 }
 
+/*
+ * The lateness of every probe that fired after the queueing ended, into
+ * late[] (*judged counts them), less the time the host held it up: the
+ * device's delivery of the interrupt that ran it (delivery_tsc, into
+ * held[] too), the absences of the vCPU or the emulator between when it
+ * was due and when it fired outside that, and the steal time the
+ * hypervisor counted beyond the gaps seen (*excused counts the probes
+ * that had any). One that fired while the rest were being queued (the
+ * host stopped us past its due time) is judged for order alone: the
+ * queueing is not watched for absences, so the host's share of its delay
+ * is not known. Also the pairs that fired out of expiry order while both
+ * were queued: a probe that fired before another was queued did not wait
+ * for it, and could not have. raw[] gets the same lateness with nothing
+ * taken off. Returns how many fired.
+ */
 static int probe_lateness(const struct timer_round *r, u64 *late, u64 *raw, u64 *held,
 			  int *judged, int *out_of_order, int *excused)
 {
