@@ -142,9 +142,10 @@ static bool present_step(const u64 *t, const u64 *k, const u8 *away, const struc
 	 * coalesced shows as jiffies short of them; an absence then ends
 	 * nothing by itself. */
 	bool exact = jif_h[i] && jif_h[i - 1];
+	bool present = exact || (!(away[i] & JIF_AWAY) &&
+				 !(g && gaps_total_in(g, t[i - 1], t[i]) >= period));
 
-	return (exact || (!(away[i] & JIF_AWAY) && !(g && gaps_total_in(g, t[i - 1], t[i]) >= period))) &&
-	       k[i] - k[i - 1] == (t[i] - t[i - 1] + period / 2) / period;
+	return present && k[i] - k[i - 1] == (t[i] - t[i - 1] + period / 2) / period;
 }
 
 /* Fits the first m points again, numbered from 0 (periodic_fit counts
