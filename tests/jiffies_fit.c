@@ -7,10 +7,15 @@
 #include "arch-x86/cpu.h"
 #include "arch-x86/delay.h"
 #include "arch-x86/kvmsteal.h"
+#include "drivers/lapic_timer.h"
 
 #define RENUMBER_PASSES	4
 #define LEAVE_OUT_PASSES	6	/* refits after leaving stretches out, at most */
 #define FIT_SPARE	8	/* points past FIT_MIN_TICKS a window stops with */
+/* The same for a window stamped by the count: its steps between count
+ * stamps do not look at the emulator's absences, so the fit at the end
+ * keeps what the window's own fit kept but around a read too wide. */
+#define FIT_SPARE_COUNT	2
 #define STRETCH_MIN	2	/* ticks a stretch keeps at least: one step of jiffies */
 
 /* jiffies and the TSC of the tick that made them, read together. */
@@ -24,6 +29,56 @@ static void snapshot(struct clockevent *ce, u64 *j, u64 *tsc)
 }
 
 static u64 jif_k[PERIODIC_MAX], jif_t[PERIODIC_MAX];
+/* Per advance stamped by the count: half its read's bracket (at least 1);
+ * 0 when stamped by arrival. */
+static u64 jif_h[PERIODIC_MAX];
+
+bool jiffy_by_count(const struct clockevent *ce)
+{
+	return !__builtin_strcmp(ce->name, "lapic") && ce->period_ticks && ce->freq_hz;
+}
+
+/*
+ * jiffies, the arrival of the interrupt that made them (*tsc) and the
+ * start of the device period it came in (*start_out), read together: the
+ * current count, bracketed by the TSC, says how far into its period the
+ * device is (it counts down from the initial count; QEMU's period holds
+ * one tick more for the reload, KVM's does not: tests/periodic.c); that
+ * period began `elapsed` ticks before the read.
+ * When the read fell in a later period than the arrival, the start is
+ * moved back by whole periods (the expected one) to the last at or before
+ * the arrival. *half gets half the read's bracket (at least 1); 0, with
+ * the arrival as the start, when its bracket is wider than half a period:
+ * no period can be told then.
+ */
+static void snapshot_count(struct clockevent *ce, const struct rate_expect *x, u64 *j,
+			   u64 *tsc, u64 *start_out, u64 *half)
+{
+	u64 f = irq_save(), a, b, cur, elapsed, start, per;
+
+	*j = tick_jiffies();
+	*tsc = ce->irq_tsc;
+	a = rdtsc_ordered();
+	cur = lapic_timer_current();
+	b = rdtsc_ordered();
+	irq_restore(f);
+	per = x->uhz ? mul_div_u64(tsc_hz(), 1000000, x->uhz) : ns_to_tsc(tick_period_ns());
+	*half = 0;
+	*start_out = *tsc;
+	if (b - a > per / 2 || !*tsc)
+		return;
+	elapsed = mul_div_u64(cur <= ce->period_ticks ? ce->period_ticks - cur : 0, tsc_hz(),
+			      ce->freq_hz);
+	start = a + (b - a) / 2 - MIN(elapsed, a + (b - a) / 2);
+	/* At or before the arrival within the read's own half-bracket and
+	 * a 1024th of a period (the expected period a few ppm off the
+	 * device's over the read's ticks): that is the arrival's period. */
+	if (start > *tsc + (b - a) / 2 + per / 1024)
+		start -= ((start - *tsc) + per - 1) / per * per;
+	*start_out = start;
+	*half = MAX((b - a) / 2, 1ull);
+}
+
 /* Per advance: this vCPU was away a period or more (JIF_AWAY: a tick may
  * have coalesced there) or less (JIF_DELAYED: the tick may have been held
  * up) just before it was taken. */
@@ -82,8 +137,15 @@ static s64 stretch_floor(const struct envelope *e, u64 a, u64 m, u64 *b)
 static bool present_step(const u64 *t, const u64 *k, const u8 *away, const struct gapset *g,
 			 u64 period, u64 i)
 {
-	return !(away[i] & JIF_AWAY) && !(g && gaps_total_in(g, t[i - 1], t[i]) >= period) &&
-	       k[i] - k[i - 1] == (t[i] - t[i - 1] + period / 2) / period;
+	/* Both ends stamped by the count: the time between them is whole
+	 * periods however long the host held either up, and a tick it
+	 * coalesced shows as jiffies short of them; an absence then ends
+	 * nothing by itself. */
+	bool exact = jif_h[i] && jif_h[i - 1];
+	bool present = exact || (!(away[i] & JIF_AWAY) &&
+				 !(g && gaps_total_in(g, t[i - 1], t[i]) >= period));
+
+	return present && k[i] - k[i - 1] == (t[i] - t[i - 1] + period / 2) / period;
 }
 
 /* Fits the first m points again, numbered from 0 (periodic_fit counts
@@ -103,7 +165,7 @@ static bool refit(struct present_fit *p, u64 m, u64 period)
 	return true;
 }
 
-static u64 trend_scratch[PERIODIC_MAX / 3 + 1], floors[PERIODIC_MAX];
+static u64 trend_scratch[PERIODIC_MAX / 3 + 1], floors[PERIODIC_MAX], halves[PERIODIC_MAX];
 
 /*
  * The fit's 1-sigma over the m points kept: the floor's flatness (the
@@ -124,7 +186,10 @@ static u64 trend_scratch[PERIODIC_MAX / 3 + 1], floors[PERIODIC_MAX];
  */
 static void jiffy_unc(struct present_fit *p, u64 m)
 {
-	u64 stamps = mul_div_u64(2 * p->f.stamp_cycles, 1000000000ull, p->f.span);
+	/* Two timestamps' cost; stamped by the count, two of the widest
+	 * half-brackets of the reads fitted too (where in its bracket each
+	 * read fell is not known). */
+	u64 stamps = mul_div_u64(2 * (p->f.stamp_cycles + p->read_half), 1000000000ull, p->f.span);
 
 	p->floor_ppb = p->f.env.unc_ppb;
 	p->trend_ppb = p->ambiguous ? 0 : envelope_trend_ppb(pres_k, pres_t, m, &p->f.env,
@@ -137,9 +202,22 @@ static void present_fit(const u64 *t, const u64 *k, const u8 *away, u64 n,
 			struct present_fit *p)
 {
 	u64 m = 0, nf = 0, expect = x->uhz ? mul_div_u64(tsc_hz(), 1000000, x->uhz) : period;
+	u64 wide = UINT64_MAX;
 
 	p->f = (struct periodic_fit){ .status = -EINVAL };
 	p->stretches = p->left_out = p->absences = p->disagree = 0;
+	p->read_half = p->read_out = 0;
+	/* Count reads wider than COUNT_WIDE_FACTOR x the median are left
+	 * out (their stamps still number the steps: within a quarter period). */
+	p->read_min = 0;
+	for (u64 i = 0; i < n; i++)
+		if (jif_h[i])
+			halves[nf++] = jif_h[i];
+	if (nf) {
+		p->read_min = select_u64(halves, nf, 0);
+		wide = COUNT_WIDE_FACTOR * select_u64(halves, nf, nf / 2);
+		nf = 0;
+	}
 	for (u64 i = 1; i < n; i++) {
 		if ((away[i] & JIF_AWAY) || (g && gaps_total_in(g, t[i - 1], t[i]) >= period))
 			p->absences++;
@@ -167,10 +245,12 @@ static void present_fit(const u64 *t, const u64 *k, const u8 *away, u64 n,
 
 			/* Held up by a short absence just before: not on the
 			 * floor, and no tick lost (the jiffies go on). */
-			if (away[i] & JIF_DELAYED) {
+			if ((away[i] & JIF_DELAYED) || jif_h[i] > wide) {
+				p->read_out += jif_h[i] > wide;
 				p->left_out++;
 				continue;
 			}
+			p->read_half = MAX(p->read_half, jif_h[i]);
 			if (!m) {
 				dk = 0;
 			} else if (joint) {
@@ -295,11 +375,12 @@ static void present_fit(const u64 *t, const u64 *k, const u8 *away, u64 n,
 
 /* Polls jiffies under watch until TSC `end`; each change is recorded
  * with the interrupt's TSC stamp. */
-static void jiffy_collect(struct clockevent *ce, struct jiffy_window *w, u64 end)
+static void jiffy_collect(struct clockevent *ce, const struct rate_expect *x,
+			  struct jiffy_window *w, u64 end)
 {
 	u64 period = ns_to_tsc(tick_period_ns()), short_gap = period / STEAL_RECORD_DIV;
 	u64 j, ts, prev = w->w.cpu.last, now, g0 = 0, g1 = 0, s0 = 0, s1 = 0;
-	u64 st = 0, st_prev = 0;
+	u64 st = 0, st_prev = 0, half = 0, start;
 	bool steal = kvmsteal_read(&st_prev);
 
 	/* Only a gap of a period or more can coalesce a tick (and end a
@@ -317,6 +398,11 @@ static void jiffy_collect(struct clockevent *ce, struct jiffy_window *w, u64 end
 		}
 		prev = now;
 		snapshot(ce, &j, &ts);
+		/* The count is read only when jiffies moved (a device read:
+		 * an exit under KVM). */
+		start = ts;
+		if (w->by_count && j != jif_k[w->n - 1])
+			snapshot_count(ce, x, &j, &ts, &start, &half);
 		if (steal && !kvmsteal_read(&st))
 			st = st_prev;
 		if (j != jif_k[w->n - 1] && w->n < PERIODIC_MAX) {
@@ -334,7 +420,19 @@ static void jiffy_collect(struct clockevent *ce, struct jiffy_window *w, u64 end
 			jif_k[w->n] = j;
 			jif_away[w->n] = g1 && ts >= g0 && ts <= g1 + period / 4 ? JIF_AWAY :
 					 s1 && ts >= s0 && ts <= s1 + short_gap / 4 ? JIF_DELAYED : 0;
-			jif_t[w->n++] = ts;
+			/* Stamped by the count, a tick the host held up keeps
+			 * its period's start: only one held a period or more
+			 * (coalesced with the next) is out of place, and its
+			 * jiffies then disagree with its time. One whose read
+			 * was too wide keeps its arrival and is left out. */
+			if (w->by_count && half) {
+				jif_away[w->n] &= JIF_AWAY;	/* counted, not a break */
+			} else if (w->by_count) {
+				jif_away[w->n] |= JIF_DELAYED;
+				w->count_wide++;
+			}
+			jif_h[w->n] = half;
+			jif_t[w->n++] = start;
 			g0 = g1 = s0 = s1 = 0;
 		}
 		st_prev = st;
@@ -348,12 +446,14 @@ static void jiffy_collect(struct clockevent *ce, struct jiffy_window *w, u64 end
 void jiffy_window(struct clockevent *ce, u64 min_ns, u64 max_ns, u64 target_ppb,
 		  const struct rate_expect *x, struct jiffy_window *w)
 {
-	u64 period = ns_to_tsc(tick_period_ns()), e0 = ce->events, end, due, start;
+	u64 period = ns_to_tsc(tick_period_ns()), e0 = ce->events, end, due, start, spare;
 	static struct present_fit p;
 
 	w->j0 = w->t0 = w->j1 = w->t1 = w->n = w->excused = w->extended = 0;
 	w->stolen = w->stolen_ns = 0;
 	w->lost = 0;
+	w->by_count = jiffy_by_count(ce);
+	w->count_wide = 0;
 	watch_begin(&w->w, period, __builtin_strcmp(ce->name, "rtc"));
 	/* The window starts at a tick that came while watched: the last one
 	 * before may be from long ago (or from the device's earlier use), if
@@ -369,13 +469,31 @@ void jiffy_window(struct clockevent *ce, u64 min_ns, u64 max_ns, u64 target_ppb,
 	jif_k[0] = w->j0;
 	jif_away[0] = 0;
 	jif_t[0] = w->t0;
+	jif_h[0] = 0;
+	if (w->by_count && ce->events != e0) {
+		u64 j, arrival;
+
+		snapshot_count(ce, x, &j, &arrival, &jif_t[0], &jif_h[0]);
+		if (j != w->j0 || !jif_h[0]) {
+			/* A tick came in between, or the read was too wide:
+			 * the first point by arrival, left out. */
+			snapshot(ce, &w->j0, &w->t0);
+			jif_k[0] = w->j0;
+			jif_t[0] = w->t0;
+			jif_h[0] = 0;
+			jif_away[0] = JIF_DELAYED;
+		}
+	}
 	w->n = 1;
 	start = rdtsc_ordered();
-	end = start + ns_to_tsc(min_ns);
+	/* Long enough for the points the fit stops with, and a period's
+	 * more for the window's ends: one fit, not two. */
+	spare = w->by_count ? FIT_SPARE_COUNT : FIT_SPARE;
+	end = start + ns_to_tsc(MAX(min_ns, (FIT_MIN_TICKS + spare + 1) * tick_period_ns()));
 	for (;;) {
 		u64 have, want, fit_end;
 
-		jiffy_collect(ce, w, end);
+		jiffy_collect(ce, x, w, end);
 		/* The decision uses this vCPU's own gaps (the emulator's are
 		 * worked out at the end). */
 		present_fit(jif_t, jif_k, jif_away, w->n, NULL, period, x, &p);
@@ -385,7 +503,7 @@ void jiffy_window(struct clockevent *ce, u64 min_ns, u64 max_ns, u64 target_ppb,
 		 * emulator's absences, worked out at the end, may leave a few
 		 * out (a default TCG run at load 1 fitted 50 here and 49 at
 		 * the end, twice: tick.periodic unjudged). */
-		if ((!p.f.status && p.f.n >= FIT_MIN_TICKS + FIT_SPARE &&
+		if ((!p.f.status && p.f.n >= FIT_MIN_TICKS + spare &&
 		     p.tol_ppb <= target_ppb) || have >= ns_to_tsc(max_ns) ||
 		    end - start >= ns_to_tsc(2 * max_ns) || w->n >= PERIODIC_MAX)
 			break;
@@ -393,7 +511,13 @@ void jiffy_window(struct clockevent *ce, u64 min_ns, u64 max_ns, u64 target_ppb,
 		 * for the span it needs, a quarter more, at least 25 ticks;
 		 * where only the spare points are missing, for those. */
 		if (!p.f.status && p.tol_ppb <= target_ppb) {
-			want = have + (FIT_MIN_TICKS + FIT_SPARE + 2 - p.f.n) * period;
+			want = have + (FIT_MIN_TICKS + spare + 2 - p.f.n) * period;
+		} else if (p.f.status && p.f.n && p.f.n < FIT_MIN_TICKS) {
+			/* Short of points only: as much longer as the share
+			 * of advances fitted so far says they need, at most
+			 * twice as long (a default TCG run doubled 200 ms for
+			 * a fit one or two points short). */
+			want = MIN(2 * have, mul_div_u64(have, FIT_MIN_TICKS + spare + 2, p.f.n));
 		} else {
 			want = p.f.status ? 2 * have : mul_div_u64(have, p.tol_ppb, target_ppb);
 			want = MAX(want + want / 4, have + 25 * period);

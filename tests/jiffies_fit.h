@@ -13,6 +13,12 @@
 				 * whose stated uncertainty holds under load
 				 * (see TEST(tick, periodic)) */
 
+/* A count read's bracket up to this many times the window's median is
+ * fitted; a wider one was held up inside the read. (Against the narrowest,
+ * as the guide's "within 2x the narrowest", a default TCG run left out
+ * half its reads: 100 ns the narrowest, 400 ns common.) */
+#define COUNT_WIDE_FACTOR	4
+
 /* One window of the periodic tick: every jiffy's advance and the TSC of
  * the interrupt that made it, watched for the host's absences. */
 struct jiffy_window {
@@ -24,6 +30,8 @@ struct jiffy_window {
 	u64 extended;		/* times it was lengthened for its uncertainty */
 	u64 stolen, stolen_ns;	/* advances taken in a poll step in which KVM
 				 * counted steal time, and that steal */
+	bool by_count;		/* stamped by the device's own count (below) */
+	u64 count_wide;		/* count reads too wide to stamp by: by arrival */
 	struct watch w;
 };
 
@@ -41,7 +49,23 @@ struct present_fit {
 	u64 floor_ppb, trend_ppb;	/* the fit's uncertainty terms: the floor's
 				 * flatness, the lateness's trend against it */
 	u64 tol_ppb;		/* the tolerance periodic_judge will hold it to */
+	u64 read_half;		/* the widest half-bracket of a count read among
+				 * the points fitted (0: stamped by arrival) */
+	u64 read_min;		/* the narrowest (0: none) */
+	u64 read_out;		/* advances left out as read too widely */
 };
+
+/*
+ * The LAPIC timer's ticks are stamped by its own count, not by the
+ * interrupt's arrival: each advance at the start of the device period its
+ * interrupt came in, found by reading the current count (how far into its
+ * period the device is) bracketed by the TSC. The host's delivery delay
+ * (under kvm_pvm a median of 2-3 ms above the floor at load ~15; under
+ * TCG beside three load boots as much) then does not scatter the stamps,
+ * and a tick it held past its period shows as jiffies that disagree with
+ * their time. Other devices are stamped by arrival.
+ */
+bool jiffy_by_count(const struct clockevent *ce);
 
 /*
  * One window of at least min_ns of the tick running on ce, lengthened (at most

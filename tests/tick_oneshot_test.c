@@ -122,6 +122,43 @@ static u64 delivery_tsc(const struct probe *p, u64 from, u64 *start)
 }
 
 /*
+ * Pairs that fired out of order: j due before i but fired after it, both
+ * queued before i fired. Walked in firing order, and only from a probe
+ * that some later-fired one is due before (the least due time of those
+ * fired after it, kept from the end): the same count as every pair
+ * compared, without 64 x 64 comparisons where the common case has none
+ * (kvm_pvm emulates much of this ring-0 code: the lateness with those
+ * comparisons took 79 ms of tick.timers' 195, without them 36 ms).
+ */
+static int count_out_of_order(void)
+{
+	static int by_order[NTIMERS];
+	static u64 later_min[NTIMERS + 1];
+	int nf = 0, count = 0;
+
+	for (int i = 0; i < NTIMERS; i++)
+		if (probes[i].fired_ns && probes[i].order >= 0 && probes[i].order < NTIMERS) {
+			by_order[probes[i].order] = i;
+			nf = MAX(nf, probes[i].order + 1);
+		}
+	later_min[nf] = UINT64_MAX;
+	for (int o = nf; o-- > 0;)
+		later_min[o] = MIN(later_min[o + 1], probes[by_order[o]].t.expires);
+	for (int o = 0; o < nf; o++) {
+		const struct probe *pi = &probes[by_order[o]];
+
+		if (later_min[o + 1] >= pi->t.expires)
+			continue;
+		for (int q = o + 1; q < nf; q++) {
+			const struct probe *pj = &probes[by_order[q]];
+
+			count += pj->t.expires < pi->t.expires && o >= pj->queued_after;
+		}
+	}
+	return count;
+}
+
+/*
  * The lateness of every probe that fired after the queueing ended, into
  * late[] (*judged counts them), less the time the host held it up: the
  * device's delivery of the interrupt that ran it (delivery_tsc, into
@@ -164,12 +201,8 @@ static int probe_lateness(const struct timer_round *r, u64 *late, u64 *raw, u64 
 			raw[*judged] = l;
 			late[(*judged)++] = l > away ? l - away : 0;
 		}
-		for (int j = 0; j < NTIMERS; j++)
-			if (probes[j].fired_ns && probes[j].t.expires < probes[i].t.expires &&
-			    probes[j].order > probes[i].order &&
-			    probes[i].order >= probes[j].queued_after)
-				(*out_of_order)++;
 	}
+	*out_of_order = count_out_of_order();
 	return n;
 }
 
@@ -405,7 +438,8 @@ TEST(tick, idle)
 {
 	struct tick_setup t;
 	enum verdict v = tick_test_start(env, &t, true);
-	u64 e0, per_s_periodic, per_s_oneshot, n_oneshot, allowed, stretch_ns, window_ns, running;
+	u64 e0, per_s_periodic, per_s_oneshot, n_oneshot, allowed, stretch_ns, window_ns, running,
+	    stale0, stale, i0, around;
 
 	if (v != PASS)
 		return v;
@@ -429,6 +463,8 @@ TEST(tick, idle)
 	 * stopped arrives then, not in the measured window. */
 	tick_idle_until(tick_now_ns() + 10000000, t.halt);
 	e0 = t.ce->events;
+	stale0 = tick_stats()->idle_stale;
+	i0 = tick_stats()->idle_irqs;
 	nagging = test_planted(env, "idle", "a timer re-arms itself every millisecond through "
 			       "the idle, waking it");
 	if (nagging) {
@@ -441,7 +477,13 @@ TEST(tick, idle)
 		nagging = false;
 		tick_del_timer(&nag);
 	}
-	n_oneshot = t.ce->events - e0;
+	/* Counted by the tick while it was idle: not the tick it re-armed
+	 * after the idle, which a host that stopped the vCPU then (621 ms at
+	 * once in a tcg-tick soak run beside three load boots) lets come
+	 * before the count is read. */
+	n_oneshot = tick_stats()->idle_irqs - i0;
+	around = t.ce->events - e0 - n_oneshot;
+	stale = tick_stats()->idle_stale - stale0;
 	per_s_oneshot = n_oneshot * 1000000000ull / window_ns;
 	tick_test_stop(&t);
 	diag("idle with %s: %s", t.halt ? "HLT" : "PAUSE (the device under test is the watchdog's)",
@@ -467,8 +509,23 @@ TEST(tick, idle)
 	if (tick_stats()->idle_overruns)
 		return fail("idle ran %llu ms past its end by the TSC: %s's time stalled while idle",
 			    TICK_IDLE_BACKSTOP_NS / 1000000, t.cs->name);
-	if (n_oneshot > allowed)
-		return fail("%lu interrupts while idle in oneshot mode; NO_HZ idle needs at most %lu",
-			    n_oneshot, allowed);
+	/* An interrupt that came a quarter period or more before the event
+	 * then programmed was due is an earlier programming's, delivered late
+	 * (a kvm-qboot soak run at host load ~17 counted 3 where 2 are
+	 * allowed: most likely the settling idle's wake-up, held up by the
+	 * host past its 10 ms): the host's, said, and not held against NO_HZ
+	 * idle. Every interrupt for an event that was due (plant=idle's
+	 * timer among them) still counts. */
+	if (around)
+		diag("%lu more interrupts came around the idle (before it stopped the tick, or from "
+		     "the tick it re-armed after): not the idle's", around);
+	if (stale)
+		diag("%lu of the %lu interrupts came a quarter period or more before the event then "
+		     "programmed was due: an earlier programming's, held up by the host; not counted",
+		     stale, n_oneshot);
+	if (n_oneshot - stale > allowed)
+		return fail("%lu interrupts while idle in oneshot mode (%lu more an earlier "
+			    "programming's, late); NO_HZ idle needs at most %lu", n_oneshot - stale,
+			    stale, allowed);
 	return PASS;
 }

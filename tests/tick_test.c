@@ -19,6 +19,11 @@
 #define JIFFY_TRIES	3	/* windows at most, when the host spoils them (each
 				 * lengthens itself up to JIFFY_MAX_NS of presence);
 				 * the least spoiled is judged */
+/* A window the host was away for most of does not count against
+ * JIFFY_TRIES, up to this many in all (at most 2 s each): at load ~3-12
+ * both TCG and KVM runs had their first two windows so spoiled and a
+ * third that was not. */
+#define JIFFY_TRIES_MAX	5
 #define JIFFY_TOL_PPB	500000ull	/* tolerance tick.periodic's window aims for */
 #define JIFFY_MAX_NS	1000000000ull	/* its hard bound, in this vCPU's presence */
 /* Beyond this tolerance the host kept the check from measuring: not judged.
@@ -95,8 +100,17 @@ static s64 hidden_periods(const struct jiffy_window *w);
 
 static bool jiffies_spoiled(const struct jiffy_window *w, const struct present_fit *p)
 {
-	if (w->j1 <= w->j0 || mostly_away(w) || p->f.status || p->tol_ppb > JIFFY_JUDGE_PPB)
-		return true;	/* no tick at all, or the host away most of the time (judged below) */
+	if (w->j1 <= w->j0 || p->f.status || p->tol_ppb > JIFFY_JUDGE_PPB)
+		return true;	/* no tick at all, or no fit (judged below) */
+	/* The host away most of the time: what it excused says little (see
+	 * mostly_away). Stamped by the count, such a window's ticks are still
+	 * numbered and fitted exactly; only tick.jiffies_lost leans on the
+	 * excuse, and one that lost no more than the single jiffy allowed
+	 * without any needs none. (On kvm_pvm at host load ~4 poll steps of
+	 * 4 ms and more made windows of 108 advances seen of 117 due, 0 lost,
+	 * 384 ppm of tolerance, "mostly away": measured again, 1.2 s in all.) */
+	if (mostly_away(w))
+		return !(w->by_count && w->lost <= 1);
 	return w->lost > jiffy_slack(w) && hidden_periods(w) > 0;
 }
 
@@ -131,6 +145,20 @@ static int spoil_rank(const struct jiffy_window *w, const struct present_fit *p)
 	return mostly_away(w) ? 2 : 1;
 }
 
+/* What spoiled a window, for the report. */
+static const char *spoil_why(const struct jiffy_window *w, const struct present_fit *p)
+{
+	if (w->j1 <= w->j0)
+		return "no tick came";
+	if (mostly_away(w))
+		return "the host away for most of it";
+	if (p->f.status)
+		return "too few advances in stretches of presence to fit";
+	if (p->tol_ppb > JIFFY_JUDGE_PPB)
+		return "its tolerance beyond what may be judged";
+	return "jiffies lost while KVM counted steal time beyond the gaps seen";
+}
+
 /* Window a (fitted as pa) is less spoiled than b: it ranks lower, or as
  * low with a tighter tolerance. Which window is judged never depends on
  * its rate, only on what the host left of it. */
@@ -146,7 +174,8 @@ static bool less_spoiled(const struct jiffy_window *a, const struct present_fit 
 static void report_jiffy_absences(const struct jiffy_window *w, u64 tries)
 {
 	measure_x("tick.jiffies_remeasured", (s64)tries - 1, 0, NULL, "windows measured again "
-		  "because the host's absences spoiled them (at most %d)", JIFFY_TRIES - 1);
+		  "because the host's absences spoiled them (at most %d; %d when it was away for "
+		  "most of them)", JIFFY_TRIES - 1, JIFFY_TRIES_MAX - 1);
 	measure_x("tick.jiffies_excused", (s64)w->excused, 0, NULL, "ticks due while this vCPU "
 		  "(%lu ms) or the emulator (%lu ms more) did not run; not fitted, and not held "
 		  "against the tick", tsc_to_ns(w->w.cpu.cycles) / 1000000,
@@ -166,7 +195,7 @@ TEST(tick, periodic)
 {
 	struct tick_setup t;
 	enum verdict v = setup(env, &t, false);
-	u64 window_ns = periodic_window_ns(env, PERIODIC_NS / 1000000), tries = 0;
+	u64 window_ns = periodic_window_ns(env, PERIODIC_NS / 1000000), tries = 0, away = 0;
 	static struct jiffy_window w, tw;
 	static struct present_fit p, tp;
 	struct rate_expect x;
@@ -202,13 +231,22 @@ TEST(tick, periodic)
 	do {
 		if (tries++)
 			steal_note_remeasured();
+		away += tries > 1 && mostly_away(&tw);
 		jiffy_window(t.ce, window_ns, MAX(window_ns, JIFFY_MAX_NS), JIFFY_TOL_PPB, &x, &tw);
 		jiffy_fit(env, &tw, &x, &tp);
+		if (jiffies_spoiled(&tw, &tp) && tries < MIN(JIFFY_TRIES + away + mostly_away(&tw),
+							     JIFFY_TRIES_MAX))
+			diag("window %lu (%lu ms, %lu advances, %lu fitted) spoiled by the host, measured "
+			     "again: %s (tolerance %lu ppm; %ld lost, %lu excused; %lu ms away)", tries,
+			     tw.window_ns / 1000000, tw.n, tp.f.status ? 0 : tp.f.n,
+			     spoil_why(&tw, &tp), tp.tol_ppb == UINT64_MAX ? 0 : tp.tol_ppb / 1000,
+			     tw.lost, tw.excused, tsc_to_ns(gaps_total(&tw.w.all)) / 1000000);
 		if (tries == 1 || less_spoiled(&tw, &tp, &w, &p)) {
 			w = tw;
 			p = tp;
 		}
-	} while (jiffies_spoiled(&w, &p) && tries < JIFFY_TRIES);
+	} while (jiffies_spoiled(&w, &p) &&
+		 tries < MIN(JIFFY_TRIES + away + mostly_away(&tw), JIFFY_TRIES_MAX));
 	finish(&t);
 	report_jiffy_absences(&w, tries);
 	if (w.w.cpu.steal_known)
@@ -226,6 +264,9 @@ TEST(tick, periodic)
 		return fail("jiffies did not advance in %lu ms (%lu -> %lu)", w.window_ns / 1000000,
 			    w.j0, w.j1);
 	}
+	if (mostly_away(&w) && !jiffies_spoiled(&w, &p))
+		diag("the host was away for most of the window judged: its ticks stamped by the "
+		     "count fit as well, and it lost no more jiffies than allowed without any excused");
 	if (w.lost > jiffy_slack(&w) && mostly_away(&w)) {
 		steal_note_unjudged();
 		return error("%ld jiffies lost, %lu excused, with the host away for most of the least "
@@ -254,6 +295,12 @@ TEST(tick, periodic)
 	     "%lu ns above the floor; %lu stretches left out a quarter period off the line)",
 	     w.j1 - w.j0, tsc_to_ns(w.t1 - w.t0) / 1000, t.hz, t.ce->name, w.n, p.f.n, p.stretches,
 	     p.left_out, p.f.late.p50, p.stretches_out);
+	/* Short: under KVM each byte of the report is an exit. */
+	if (w.by_count)
+		diag("stamped at the start of each %s period by its count, read when jiffies moved: "
+		     "half-brackets up to %lu ns fitted (narrowest %lu); %lu left out over %d x the "
+		     "median, %lu too wide (by arrival)", t.ce->name, tsc_to_ns(p.read_half),
+		     tsc_to_ns(p.read_min), p.read_out, COUNT_WIDE_FACTOR, w.count_wide);
 	diag("the fit's 1-sigma: the floor's flatness %s ppm, the lateness's trend against the "
 	     "floor %s ppm (last third's median height less the first's, with their own sigma)%s; "
 	     "the median lateness is not charged: a constant delay does not move a rate",

@@ -54,26 +54,50 @@ static s64 tsc_diff_ns(u64 x, u64 y)
 	return x >= y ? (s64)tsc_to_ns(x - y) : -(s64)tsc_to_ns(y - x);
 }
 
-/* Wall time as of TSC tsc: the tick's reading now, bracketed by two TSC
- * reads, moved to tsc by the ruler; *unc gets half the bracket. */
+/* Reads of the tick's clock a reading takes the narrowest of: the host
+ * may stop the vCPU inside one (a kvm-qboot soak run left its edges
+ * placed within 78 / 212 us and its readings 2978 us wide: unjudged). */
+#define WALL_READS	8
+
+/* Wall time as of TSC tsc: the tick's reading bracketed by two TSC reads
+ * (the narrowest of WALL_READS), moved to tsc by the ruler; *unc gets half
+ * the bracket. */
 static s64 wall_at(u64 tsc, u64 *unc)
 {
-	u64 a = rdtsc_ordered(), w = tick_wall_ns(), b = rdtsc_ordered();
+	s64 best = 0;
 
-	*unc = (b - a) / 2;
-	return (s64)w - tsc_diff_ns(a + *unc, tsc);
+	*unc = UINT64_MAX;
+	for (int i = 0; i < WALL_READS; i++) {
+		u64 a = rdtsc_ordered(), w = tick_wall_ns(), b = rdtsc_ordered();
+
+		if ((b - a) / 2 < *unc) {
+			*unc = (b - a) / 2;
+			best = (s64)w - tsc_diff_ns(a + *unc, tsc);
+		}
+	}
+	return best;
 }
 
 /* Seeds the tick's wall time at edge e (its second plus what has passed
- * since, plant us ahead for the self-test); returns the seed's own
- * uncertainty, half the bracket of the clock read. */
+ * since, plant us ahead for the self-test), from the narrowest of
+ * WALL_READS bracketed clock reads; returns the seed's own uncertainty,
+ * half that bracket. */
 static u64 seed_wall(const struct rtc_edge *e, u64 plant)
 {
-	u64 a = rdtsc_ordered(), mono = tick_now_ns(), b = rdtsc_ordered();
+	u64 half = UINT64_MAX, mid = 0, mono = 0;
 
-	tick_set_wall((u64)((s64)(e->unix_s * 1000000000ull) + tsc_diff_ns(a + (b - a) / 2, e->tsc)) +
+	for (int i = 0; i < WALL_READS; i++) {
+		u64 a = rdtsc_ordered(), m = tick_now_ns(), b = rdtsc_ordered();
+
+		if ((b - a) / 2 < half) {
+			half = (b - a) / 2;
+			mid = a + half;
+			mono = m;
+		}
+	}
+	tick_set_wall((u64)((s64)(e->unix_s * 1000000000ull) + tsc_diff_ns(mid, e->tsc)) +
 		      plant * 1000, mono);
-	return (b - a) / 2;
+	return half;
 }
 
 /*
@@ -95,6 +119,14 @@ static u64 seed_wall(const struct rtc_edge *e, u64 plant)
  * the time, and make test's -smp 2 boot beside another saw 3 in a row
  * placed 10-35 ms wide (unjudged, twice in four runs). */
 #define WALL_READ_TRIES		5
+/* A try whose own edge the host spoiled (placed beyond UIP's 244 us: the
+ * vCPU was away through UIP) does not count against WALL_READ_TRIES, up
+ * to this many in all: at host load ~15 a kvm-qboot run's 9 edges, each
+ * 1-600 ms wide, still placed the pair only within 0.4-1.7 ms together
+ * (unjudged in 4-9 of 20 runs), and each edge seen narrows them. Bounded
+ * by the runner's 20 s watchdog: with the seed's RTC_EDGE_TRIES, at most
+ * 11 s of edges. */
+#define WALL_READ_TRIES_MAX	8
 
 /*
  * Every second edge this test saw (the run's earlier one, its seed's
@@ -105,7 +137,7 @@ static u64 seed_wall(const struct rtc_edge *e, u64 plant)
  * second's edge too. An edge the vCPU missed (its bracket as wide as the
  * host kept it away) is placed by the others: where they meet.
  */
-#define WALL_EDGES_MAX		(1 + RTC_EDGE_TRIES + WALL_READ_TRIES)
+#define WALL_EDGES_MAX		(1 + RTC_EDGE_TRIES + WALL_READ_TRIES_MAX)
 
 struct edge_set {
 	struct rtc_edge e[WALL_EDGES_MAX];
@@ -249,10 +281,11 @@ TEST(tick, walltime)
 	 * WALL_READ_TRIES in all) only while the tolerance it gives, with
 	 * both edges placed by every edge seen so far, is over
 	 * WALL_TOL_BUDGET_NS. */
-	for (int i = 0; i < WALL_READ_TRIES; i++) {
+	for (int i = 0, spoiled = 0; i < MIN(WALL_READ_TRIES + spoiled, WALL_READ_TRIES_MAX); i++) {
 		rc = caught && !i ? 0 : take_edge(env, &seen, &e1, RTC_UIP_LEAD_NS, 1, &why);
 		if (rc)
 			break;
+		spoiled += tsc_to_ns(e1.unc) > RTC_UIP_LEAD_NS;
 		e1.retaken = i;
 		again += i > 0;
 		/* The reading, at this edge's own placing (moved below). */

@@ -92,6 +92,14 @@ static void program_next(void)
 static void oneshot_handler(struct clockevent *ce)
 {
 	tk0.stats.irqs++;
+	/* While idle, an interrupt that came well before the one event
+	 * programmed was due belongs to an earlier programming (the
+	 * settling idle's wake-up, a tick dropped by the device's shutdown),
+	 * held up by the host until now: not one NO_HZ idle asked for. */
+	tk0.stats.idle_irqs += tk0.idle;
+	if (tk0.idle && ce->due_tsc &&
+	    ce->irq_tsc + ce->due_unc + ns_to_tsc(tk0.period_ns / 4) < ce->due_tsc)
+		tk0.stats.idle_stale++;
 	tk0.irq_due = ce->due_tsc;
 	tk0.irq_at = ce->irq_tsc;
 	timerq_run(&tk0.q, tk_now_ns(&tk0.tk));

@@ -29,6 +29,10 @@ struct tick_stats {
 				 * wake-up) came more than a period late */
 	u64 idle_updates;	/* timekeeping folded in while idle */
 	u64 idle_overruns;	/* idles ended by the TSC backstop */
+	u64 idle_irqs;		/* interrupts taken while idle (oneshot mode) */
+	u64 idle_stale;		/* of those, the ones a quarter period
+				 * or more before the event then programmed was
+				 * due: an earlier programming's, delivered late */
 };
 
 /*
