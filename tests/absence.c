@@ -55,6 +55,15 @@ void watch_begin(struct watch *w, u64 period, bool witness)
 	w->next_rtc = w->cpu.start;
 }
 
+void watch_begin_halted(struct watch *w)
+{
+	w->witness = w->sighted = false;
+	w->nsight = w->overflow = 0;
+	gaps_init(&w->emulator);
+	gaps_init(&w->all);
+	steal_begin(&w->cpu, 0);
+}
+
 void watch_begin_sighted(struct watch *w, u64 period, u64 hz)
 {
 	watch_begin(w, period, false);

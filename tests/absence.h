@@ -49,6 +49,11 @@ void watch_sight(struct watch *w, u64 seen, u64 clear);
 /* After watch_end of both: w (a window inside from's, on the same CPU)
  * takes from's emulator absences within its own span as its own. */
 void watch_share(struct watch *w, const struct watch *from);
+/* As watch_begin for a halted wait, which no poll runs in: only KVM's
+ * steal time is kept (no gaps, no witness), without watch_begin's set-up
+ * (under kvm_pvm ring-0 instructions are interpreted, and a oneshot
+ * series begins a watch every round). Ended by watch_end. */
+void watch_begin_halted(struct watch *w);
 /* One poll: reads the TSC (returned) and, now and then, the witness. */
 u64 watch_poll(struct watch *w);
 /* Ends the window: finishes this CPU's accounting and works out the

@@ -654,15 +654,16 @@ static void periodic_window(struct test_env *env, struct periodic_slot **g, int 
 
 	for (int i = 0; i < n; i++) {
 		percpu |= (g[i]->ce->features & CE_PERCPU) != 0;
-		if (is_rtc(g[i]->ce))
+		if (is_rtc(g[i]->ce)) {
 			rtc = g[i];
-		else if (!lead || g[i]->window_ns > lead->window_ns)
+			continue;
+		}
+		others++;
+		if (!lead || g[i]->window_ns > lead->window_ns)
 			lead = g[i];
 	}
 	if (percpu)
 		watchdog_pause();
-	for (int i = 0; i < n; i++)
-		others += !is_rtc(g[i]->ce);
 	/* The lead's watch begins first: it holds the witness. */
 	for (int j = -1; j < n; j++) {
 		struct periodic_slot *s = j < 0 ? lead : g[j];
@@ -896,8 +897,8 @@ struct periodic_best {
  * where the ticks come from, the window is measured again as a spoiled
  * one: the RTC is its own witness, so the main loop's absences in its
  * test are unseen, and KVM's steal time beyond the gaps seen says the
- * host was short of CPU for threads the guest cannot watch. The devices g[0..n) are measured in
- * rounds: each round puts every device still to be measured into as few
+ * host was short of CPU for threads the guest cannot watch. The devices
+ * g[0..n) are measured in rounds: each round puts every device still to be measured into as few
  * windows as clash() allows (first fit, in test order), so that one
  * device measured again rides in another's window where they can share.
  */
@@ -1192,9 +1193,9 @@ static enum verdict ce_periodic(struct test_env *env, const char *name)
 	periodic_why_stopped(name, r, window_ns);
 	edges_tell();
 	if (r->with[0])
-		diag("%s: measured in one window with %s, each on its own vector, started spread "
-		     "over a period (lapic.concurrent "
-		     "compares such figures with figures taken one at a time)", name, r->with);
+		diag("%s: measured in one window with %s, each on its own vector, those at %d Hz "
+		     "started spread over a period (lapic.concurrent compares such figures with "
+		     "figures taken one at a time)", name, r->with, PERIODIC_HZ);
 	report_absences(name, r, tries, b->doubted);
 	if (f->status) {
 		if (r->w.cpu.cycles + watch_emulator_only(&r->w) > ns_to_tsc(window_ns) / 2) {

@@ -40,6 +40,29 @@
 #define ONESHOT_SERIES_MAX_NS	15000000000ul
 #define ONESHOT_THOROUGH	ONESHOT_MAX
 #define ONESHOT_THOROUGH_NS	12000000000ul
+
+/* A series' plan by `thorough`: its samples, budget and pace point (0:
+ * none), and what follows from the budget: the time spoiled rounds may
+ * be given back, and the span a series short of ONESHOT_MIN_KEPT samples
+ * may run. */
+struct series_plan {
+	int want;
+	u64 budget_ns, pace_ns, give_back_ns, floor_ns;
+};
+
+static struct series_plan plan_of_series(const struct test_env *env)
+{
+	bool thorough = cmdline_has(env->cmd, "thorough");
+	struct series_plan p = {
+		.want = thorough ? ONESHOT_THOROUGH : ONESHOT_DEFAULT,
+		.budget_ns = thorough ? ONESHOT_THOROUGH_NS : ONESHOT_BUDGET_NS,
+		.pace_ns = thorough ? 0 : ONESHOT_PACE_NS,
+	};
+
+	p.give_back_ns = MIN(p.budget_ns, ONESHOT_SERIES_MAX_NS - p.budget_ns);
+	p.floor_ns = MIN(ONESHOT_FLOOR_DIV * p.budget_ns, ONESHOT_SERIES_MAX_NS);
+	return p;
+}
 /* log2 buckets from 1 ns to 2^34 ns (17 s, past the watchdog), so that a
  * latency up to the loss bound and beyond lands in a bucket of its own. */
 #define HIST_BUCKETS		34
@@ -300,8 +323,8 @@ static enum verdict oneshot_verdict(const char *name, const struct oneshot_count
 }
 
 /* The lines of both modes, the totals and the summary note. */
-static void report_all(const char *name, const struct os_result *r, u64 min_ns, int want,
-		       u64 budget, u64 pace)
+static void report_all(const char *name, const struct os_result *r, u64 min_ns,
+		       const struct series_plan *p)
 {
 	const struct clockevent *ce = r->ce;
 	const struct oneshot_counts *c = r->c;
@@ -311,17 +334,15 @@ static void report_all(const char *name, const struct os_result *r, u64 min_ns, 
 		diag("%s: %s; deltas %lu (minimum) / 20000 / 100000 / 1000000 ns, as above", name,
 		     ce->route, min_ns);
 	else {
-		if (pace)
+		if (p->pace_ns)
 			snprintf_(pace_s, sizeof(pace_s), " (%lu ms when the samples' pace would not "
-				  "reach half of them by then)", pace / 1000000);
+				  "reach half of them by then)", p->pace_ns / 1000000);
 		diag("%s: %s; deltas %lu (minimum) / 20000 / 100000 / 1000000 ns in turn, up to %d "
 		     "samples or %lu ms%s per waiting mode, rounds the host spoiled not counted "
 		     "(up to %lu ms more), one short of %d samples going on up to %lu ms; an "
-		     "event is lost %lu ms past due", name, ce->route, min_ns, want,
-		     budget / 1000000, pace_s, MIN(budget, ONESHOT_SERIES_MAX_NS - budget) / 1000000,
-		     ONESHOT_MIN_KEPT,
-		     MIN(ONESHOT_FLOOR_DIV * budget, ONESHOT_SERIES_MAX_NS) / 1000000,
-		     ONESHOT_WAIT_NS / 1000000);
+		     "event is lost %lu ms past due", name, ce->route, min_ns, p->want,
+		     p->budget_ns / 1000000, pace_s, p->give_back_ns / 1000000, ONESHOT_MIN_KEPT,
+		     p->floor_ns / 1000000, ONESHOT_WAIT_NS / 1000000);
 	}
 	if (r->with[0] && !r->alone && os_explained)
 		diag("%s: measured in one window with %s, %lu us apart, as above; %d samples taken "
@@ -443,7 +464,7 @@ static bool clash(const struct clockevent *a, const struct clockevent *b)
  * then halted (bounded by bs when n is 1, else by each other; not at all
  * when n is 1 and bs is NULL), into res[].
  */
-static void os_window(const int *idx, int n, int want, u64 budget, u64 pace, enum plant plant,
+static void os_window(const int *idx, int n, const struct series_plan *p, enum plant plant,
 		      struct clockevent *bs)
 {
 	static const u64 deltas_ns[4] = { 0, 20000, 100000, 1000000 };
@@ -471,11 +492,9 @@ static void os_window(const int *idx, int n, int want, u64 budget, u64 pace, enu
 						      .max = ONESHOT_MAX, .lat = lat_ns[idx[i]][mode],
 						      .step = step_ns[idx[i]] };
 			g[i] = (struct oneshot_dev){
-				.ce = r->ce, .c = c, .want = want, .budget = ns_to_tsc(budget),
-				.give_back = ns_to_tsc(MIN(budget, ONESHOT_SERIES_MAX_NS - budget)),
-				.pace = pace ? ns_to_tsc(pace) : 0,
-				.min_span = ns_to_tsc(MIN(ONESHOT_FLOOR_DIV * budget,
-							  ONESHOT_SERIES_MAX_NS)) };
+				.ce = r->ce, .c = c, .want = p->want, .budget = ns_to_tsc(p->budget_ns),
+				.give_back = ns_to_tsc(p->give_back_ns), .pace = ns_to_tsc(p->pace_ns),
+				.min_span = ns_to_tsc(p->floor_ns) };
 			if (n > 1) {
 				g[i].solo = solo_ns[idx[i]][mode];
 				g[i].shared = shared_ns[idx[i]][mode];
@@ -483,7 +502,7 @@ static void os_window(const int *idx, int n, int want, u64 budget, u64 pace, enu
 		}
 		start = rdtsc_ordered();
 		for (int i = 0; i < n; i++)
-			g[i].stop = start + ns_to_tsc(budget);
+			g[i].stop = start + ns_to_tsc(p->budget_ns);
 		oneshot_window(g, n, deltas_ns, ONESHOT_STAGGER_NS, n == 1 ? bs : NULL, os_idle);
 		for (int i = 0; i < n && n > 1; i++) {
 			res[idx[i]].nsolo[mode] = g[i].nsolo;
@@ -579,11 +598,8 @@ static bool solo_agree(void)
  */
 static void oneshot_all(struct test_env *env)
 {
-	bool thorough = cmdline_has(env->cmd, "thorough");
 	bool check = test_selected("lapic", "oneshot_concurrent");
-	int want = thorough ? ONESHOT_THOROUGH : ONESHOT_DEFAULT;
-	u64 budget = thorough ? ONESHOT_THOROUGH_NS : ONESHOT_BUDGET_NS;
-	u64 pace = thorough ? 0 : ONESHOT_PACE_NS;
+	struct series_plan p = plan_of_series(env);
 	enum plant plant = plant_of(env);
 	int group[OS_DEVS][OS_DEVS], gn[OS_DEVS] = { 0 }, ng = 0;
 
@@ -611,7 +627,7 @@ static void oneshot_all(struct test_env *env)
 		group[g][gn[g]++] = i;
 	}
 	for (int g = 0; g < ng; g++)
-		os_window(group[g], gn[g], want, budget, pace, plant,
+		os_window(group[g], gn[g], &p, plant,
 			  gn[g] == 1 ? backstop_for(res[group[g][0]].ce) : NULL);
 	/* Shared and solo rounds that disagree are measured again once, as
 	 * windows the host spoiled are: the host's load moves a median from
@@ -627,7 +643,7 @@ static void oneshot_all(struct test_env *env)
 			continue;
 		for (int j = 0; j < gn[g]; j++)
 			res[group[g][j]].with[0] = 0;
-		os_window(group[g], gn[g], want, budget, pace, plant, NULL);
+		os_window(group[g], gn[g], &p, plant, NULL);
 	}
 	if (solo_agree())
 		return;
@@ -639,7 +655,7 @@ static void oneshot_all(struct test_env *env)
 	for (int i = 0; i < OS_DEVS; i++) {
 		if (!res[i].measured || !res[i].with[0])
 			continue;
-		os_window(&i, 1, want, budget, pace, plant, backstop_for(res[i].ce));
+		os_window(&i, 1, &p, plant, backstop_for(res[i].ce));
 		for (int mode = 0; mode < 2; mode++)
 			if (res[i].cmp[mode].done)
 				os_agree(i, mode, res[i].c[mode].lat, res[i].c[mode].n);
@@ -664,7 +680,7 @@ enum verdict ce_oneshot(const char *name, struct test_env *env)
 {
 	struct clockevent *ce;
 	enum verdict v = ce_or_verdict(name, CE_ONESHOT, &ce);
-	bool thorough = cmdline_has(env->cmd, "thorough");
+	struct series_plan p = plan_of_series(env);
 	struct os_result *r = NULL;
 
 	if (v != PASS)
@@ -678,8 +694,7 @@ enum verdict ce_oneshot(const char *name, struct test_env *env)
 		oneshot_all(env);
 	if (!r->measured)
 		return error("%s: its oneshot series was not taken", name);
-	report_all(name, r, min_delta_ns(ce), thorough ? ONESHOT_THOROUGH : ONESHOT_DEFAULT,
-		   thorough ? ONESHOT_THOROUGH_NS : ONESHOT_BUDGET_NS, thorough ? 0 : ONESHOT_PACE_NS);
+	report_all(name, r, min_delta_ns(ce), &p);
 	v = oneshot_verdict(name, &r->c[WAIT_POLL]);
 	return r->halted ? verdict_merge(v, oneshot_verdict(name, &r->c[WAIT_HALT])) : v;
 }

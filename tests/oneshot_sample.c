@@ -557,30 +557,6 @@ static u64 handler_median_job(void *arg)
 	return select_u64(j->v, j->n, j->n / 2);
 }
 
-/* A round's watch (absence.h). Halted, no poll runs to see gaps by and
- * the witness is not polled: only KVM steal time is kept, without
- * watch_begin's set-up for the witness (instructions interpreted in ring
- * 0 under kvm_pvm, and an offloaded snprintf_ each round). */
-static void round_watch_begin(struct watch *w, bool halt)
-{
-	if (!halt) {
-		watch_begin(w, ns_to_tsc(ONESHOT_ABSENCE_PERIOD_NS), true);
-		return;
-	}
-	w->witness = w->sighted = false;
-	gaps_init(&w->emulator);
-	gaps_init(&w->all);
-	steal_begin(&w->cpu, 0);
-}
-
-static void round_watch_end(struct watch *w, bool halt)
-{
-	if (!halt)
-		watch_end(w);
-	else
-		steal_end(&w->cpu);
-}
-
 /* One round: every device of g[0..n) programmed (the one due last first,
  * so that none falls due while a later one is programmed), waited for,
  * and each sample's outcome in o[]. */
@@ -608,7 +584,10 @@ static void round_of(struct oneshot_dev *g, int n, int r, u64 delta_ns, u64 stag
 	if (halt && bs && !arm_backstop(bs, delta_ns + (u64)n * stagger_ns + ONESHOT_WAIT_NS +
 					    1000000))
 		bs = NULL;	/* the halted waits then poll */
-	round_watch_begin(w, halt);
+	if (halt)
+		watch_begin_halted(w);
+	else
+		watch_begin(w, ns_to_tsc(ONESHOT_ABSENCE_PERIOD_NS), true);
 	places(g, n, r, halt, order);
 	for (int p = n - 1; p >= 0; p--) {
 		struct oneshot_dev *d = &g[order[p]];
@@ -633,7 +612,7 @@ static void round_of(struct oneshot_dev *g, int n, int r, u64 delta_ns, u64 stag
 			busy_add(ce, d->prog, d->prog_end);
 	}
 	wait_all(g, n, halt, halt ? bs : NULL, bs_before, w, &ps);
-	round_watch_end(w, halt);
+	watch_end(w);
 	/* A backstop that is one of the window's devices is not shut down:
 	 * its next programming moves it (the HPET's shutdown gives IRQ0 back
 	 * to the PIT masked, which makes an edge the IOAPIC holds until the

@@ -59,23 +59,33 @@ static s64 tsc_diff_ns(u64 x, u64 y)
  * placed within 78 / 212 us and its readings 2978 us wide: unjudged). */
 #define WALL_READS	8
 
-/* Wall time as of TSC tsc: the tick's reading bracketed by two TSC reads
- * (the narrowest of WALL_READS), moved to tsc by the ruler; *unc gets half
- * the bracket. */
-static s64 wall_at(u64 tsc, u64 *unc)
+/* The narrowest of WALL_READS reads of read(), each bracketed by two TSC
+ * reads: its value, the middle of its bracket in *mid, half the bracket
+ * in *half. */
+static u64 narrowest_read(u64 (*read)(void), u64 *mid, u64 *half)
 {
-	s64 best = 0;
+	u64 best = 0;
 
-	*unc = UINT64_MAX;
+	*half = UINT64_MAX;
 	for (int i = 0; i < WALL_READS; i++) {
-		u64 a = rdtsc_ordered(), w = tick_wall_ns(), b = rdtsc_ordered();
+		u64 a = rdtsc_ordered(), v = read(), b = rdtsc_ordered();
 
-		if ((b - a) / 2 < *unc) {
-			*unc = (b - a) / 2;
-			best = (s64)w - tsc_diff_ns(a + *unc, tsc);
+		if ((b - a) / 2 < *half) {
+			*half = (b - a) / 2;
+			*mid = a + *half;
+			best = v;
 		}
 	}
 	return best;
+}
+
+/* Wall time as of TSC tsc: the tick's reading (the narrowest of
+ * WALL_READS), moved to tsc by the ruler; *unc gets half its bracket. */
+static s64 wall_at(u64 tsc, u64 *unc)
+{
+	u64 mid, w = narrowest_read(tick_wall_ns, &mid, unc);
+
+	return (s64)w - tsc_diff_ns(mid, tsc);
 }
 
 /* Seeds the tick's wall time at edge e (its second plus what has passed
@@ -84,17 +94,8 @@ static s64 wall_at(u64 tsc, u64 *unc)
  * half that bracket. */
 static u64 seed_wall(const struct rtc_edge *e, u64 plant)
 {
-	u64 half = UINT64_MAX, mid = 0, mono = 0;
+	u64 mid, half, mono = narrowest_read(tick_now_ns, &mid, &half);
 
-	for (int i = 0; i < WALL_READS; i++) {
-		u64 a = rdtsc_ordered(), m = tick_now_ns(), b = rdtsc_ordered();
-
-		if ((b - a) / 2 < half) {
-			half = (b - a) / 2;
-			mid = a + half;
-			mono = m;
-		}
-	}
 	tick_set_wall((u64)((s64)(e->unix_s * 1000000000ull) + tsc_diff_ns(mid, e->tsc)) +
 		      plant * 1000, mono);
 	return half;
