@@ -21,5 +21,15 @@ enum verdict tick_test_start(struct test_env *env, struct tick_setup *t, bool ne
 void tick_test_stop(struct tick_setup *t);
 /* Busy-waits ns by the TSC (interrupts on). */
 void tick_test_run_for(u64 ns);
+/*
+ * tick.walltime (walltime_test.c) inside another test's run of the tick:
+ * walltime_begin, as the tick starts, seeds its wall time at an RTC edge
+ * caught earlier in the run (when one can serve); walltime_end, before
+ * the tick stops, reads it against the next edge once the tick has run
+ * long enough, and tick.walltime then judges that reading without running
+ * the tick again. Either does nothing when it cannot.
+ */
+void walltime_begin(struct test_env *env, const struct tick_setup *t);
+void walltime_end(void);
 
 #endif
