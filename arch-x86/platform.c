@@ -32,6 +32,9 @@ void platform_reboot(void)
 
 void platform_debug_exit(enum exit_code code)
 {
+	/* A console that sends later (virtio) must have sent the verdict
+	 * before QEMU goes. */
+	console_flush();
 	if (mode == EXIT_QEMU)
 		outb(DEBUG_EXIT_PORT, (u8)code);
 }
