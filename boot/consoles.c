@@ -96,6 +96,8 @@ static bool start_hvc0(struct cmdline *cmd)
 
 	if (err == 0) {
 		note("hvc0 virtio-serial at I/O 0x%x (console=)", io);
+		if (cmdline_get(cmd, "vcon_stall"))
+			virtio_console_plant_stall((u32)cmdline_u64(cmd, "vcon_stall", 1, 1000000, 0));
 		return true;
 	}
 	snprintf_(msg, sizeof(msg), "console=hvc0: %s; using the serial console",

@@ -37,6 +37,8 @@ struct vcon {
 	int nfree;
 	bool busy[TX_SLOTS];		/* with the device */
 	bool live;
+	u32 stall_after;		/* plant: writes still notified, 0 = no plant */
+	bool stalled;
 };
 
 static struct vcon vcon;
@@ -73,14 +75,28 @@ static void reclaim(struct vcon *v)
 	}
 }
 
-/* Stops using the device: it is reset, so that it no longer reads our
- * buffers, and the console's standby takes over from this write on. */
+/*
+ * Stops using the device: it is reset, so that it no longer reads our
+ * buffers, and the console's standby takes over from this write on. The
+ * buffers it never returned are handed to the standby, oldest first
+ * (QEMU returns them in the order they were made available), so that the
+ * report stays whole: a line the device sent but did not return yet may
+ * then appear twice, none is lost.
+ */
 static void give_up(struct vcon *v, const char *what)
 {
+	int held = TX_SLOTS - v->nfree;
+
 	v->live = false;
 	outb((u16)(v->io + VIO_STATUS), 0);
 	kprintf("%s# warning: virtio console: %s within %d ms: given up, output falls back "
-		"to the UART\n", console_indent(), what, WAIT_MS);
+		"to the UART (%d buffers resent)\n", console_indent(), what, WAIT_MS, held);
+	for (u16 i = (u16)(v->avail_idx - held); i != v->avail_idx; i++) {
+		u16 id = v->avail->ring[i % v->qsize];
+
+		if (id < TX_SLOTS && v->busy[id])
+			console_write_standby(slots[id], v->desc[id].len);
+	}
 }
 
 /* Reclaims until done(v) or WAIT_MS pass; returns done(v). */
@@ -140,7 +156,9 @@ static void vcon_write(const struct console_sink *sink, const char *s, size_t n)
 		n -= k;
 		posted = true;
 	}
-	if (posted) {
+	if (posted && v->stall_after && --v->stall_after == 0)
+		v->stalled = true;
+	if (posted && !v->stalled) {
 		__asm__ volatile("" ::: "memory");
 		io_count(IO_CONSOLE);
 		outw((u16)(v->io + VIO_QUEUE_NOTIFY), VIO_QUEUE_TX);
@@ -259,4 +277,10 @@ int virtio_console_add(u16 *io, const char **why)
 		return -ERANGE;
 	}
 	return 0;
+}
+
+void virtio_console_plant_stall(u32 writes)
+{
+	vcon.stall_after = writes;
+	vcon.stalled = false;
 }

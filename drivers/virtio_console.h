@@ -73,5 +73,12 @@ struct vring_used {
  * is full.
  */
 int virtio_console_add(u16 *io, const char **why);
+/*
+ * Self-test (vcon_stall=N): after N more writes the console stops
+ * notifying the device, as if it no longer returned buffers. The writes
+ * after it then wait for a buffer, give the device up and fall back to
+ * the standby UART, resending what the device kept.
+ */
+void virtio_console_plant_stall(u32 writes);
 
 #endif

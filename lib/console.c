@@ -105,6 +105,15 @@ void console_write(const char *s, size_t n)
 	}
 }
 
+void console_write_standby(const char *s, size_t n)
+{
+	/* Plain writes: a replay is rare, the offload's CR LF pass is for
+	 * the report's steady flow. */
+	if (standby_active())
+		for (int i = 0; i < nstandby; i++)
+			standby[i]->write(standby[i], s, n);
+}
+
 void console_flush(void)
 {
 	for (int i = 0; i < nsinks; i++)

@@ -40,6 +40,9 @@ int console_register_standby(const struct console_sink *sink);
 /* Writes n bytes to every sink (and to the standby sinks when no other
  * sink is live, also when the last one gave up during this write). */
 void console_write(const char *s, size_t n);
+/* Writes n bytes to the standby sinks when they carry the output: for a
+ * sink that gave up, the text it took and did not send. */
+void console_write_standby(const char *s, size_t n);
 /* Has every sink send what it holds (each wait bounded by the sink): the
  * exit paths call it before they end the machine. */
 void console_flush(void);

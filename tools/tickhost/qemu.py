@@ -217,7 +217,7 @@ def command(c: Config, vars_file: Optional[str]) -> list[str]:
 def no_serial(c: Config) -> bool:
     """The configuration gives the guest no serial port on our stdout
     ("-serial none" and no stdio port): only the exit code reports."""
-    return "-serial" in c.extra and "stdio" not in c.extra
+    return "-serial" in c.extra and not any(re.match(r"(?:mon:)?stdio(?:,|$)", x) for x in c.extra)
 
 
 def judge_exit(status: Optional[int], timed_out: bool, timeout: float,
