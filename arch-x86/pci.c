@@ -33,30 +33,57 @@ void pci_write32(const struct pci_dev *d, u8 off, u32 v)
 	outl(PCI_CONFIG_DATA, v);
 }
 
-int pci_find(u16 vendor, u16 device, struct pci_dev *out)
+/*
+ * Calls visit for each function on bus 0 (with its header type byte)
+ * until it returns true; returns whether one did. Functions above 0 are
+ * asked for only where function 0 says it has them: at most
+ * PCI_DEVICES * PCI_FUNCTIONS reads of the id.
+ */
+static bool each_function(bool (*visit)(const struct pci_dev *d, u32 hdr, void *ctx),
+			  void *ctx)
 {
-	if (!pci_present())
-		return -ENODEV;
 	for (u8 dev = 0; dev < PCI_DEVICES; dev++) {
 		int fns = 1;
 
 		for (u8 fn = 0; fn < fns; fn++) {
 			struct pci_dev d = { .bus = 0, .dev = dev, .fn = fn };
-			u32 id = pci_read32(&d, PCI_ID);
+			u32 id = pci_read32(&d, PCI_ID), hdr;
 
 			if ((id & 0xFFFF) == PCI_VENDOR_NONE)
 				continue;	/* function 0 absent: nor are the others */
-			if (fn == 0 && (pci_read32(&d, PCI_HEADER) >> 16 & PCI_HEADER_MULTI))
+			hdr = pci_read32(&d, PCI_HEADER) >> 16;
+			if (fn == 0 && (hdr & PCI_HEADER_MULTI))
 				fns = PCI_FUNCTIONS;
-			if ((id & 0xFFFF) == vendor && id >> 16 == device) {
-				d.vendor = vendor;
-				d.device = device;
-				*out = d;
-				return 0;
-			}
+			d.vendor = (u16)id;
+			d.device = (u16)(id >> 16);
+			if (visit(&d, hdr, ctx))
+				return true;
 		}
 	}
-	return -ENODEV;
+	return false;
+}
+
+struct find_job {
+	u16 vendor, device;
+	struct pci_dev *out;
+};
+
+static bool is_wanted(const struct pci_dev *d, u32 hdr, void *ctx)
+{
+	struct find_job *j = ctx;
+
+	(void)hdr;
+	if (d->vendor != j->vendor || d->device != j->device)
+		return false;
+	*j->out = *d;
+	return true;
+}
+
+int pci_find(u16 vendor, u16 device, struct pci_dev *out)
+{
+	struct find_job j = { vendor, device, out };
+
+	return pci_present() && each_function(is_wanted, &j) ? 0 : -ENODEV;
 }
 
 int pci_bar_io(const struct pci_dev *d, int bar, u16 *port)
@@ -77,34 +104,19 @@ int pci_bar_io(const struct pci_dev *d, int bar, u16 *port)
 	return 0;
 }
 
-/* Whether an I/O BAR of some function on bus 0 lies in the 256-byte block
- * at base: at most 32 * 8 functions' six BARs read. */
-static bool io_block_taken(u16 base)
+/* Whether one of d's I/O BARs lies in the 256-byte block at *(u16 *)ctx.
+ * Bridges (type 1) have two BARs; their windows are not BARs and a
+ * bus-0-only kernel leaves them be. */
+static bool holds_block(const struct pci_dev *d, u32 hdr, void *ctx)
 {
-	for (u8 dev = 0; dev < PCI_DEVICES; dev++) {
-		int fns = 1;
+	u32 base = *(const u16 *)ctx;
+	int bars = (hdr & PCI_HEADER_TYPE_MASK) == 0 ? 6 : (hdr & PCI_HEADER_TYPE_MASK) == 1 ? 2 : 0;
 
-		for (u8 fn = 0; fn < fns; fn++) {
-			struct pci_dev d = { .bus = 0, .dev = dev, .fn = fn };
-			u32 hdr;
+	for (int b = 0; b < bars; b++) {
+		u32 v = pci_read32(d, (u8)(PCI_BAR0 + 4 * b));
 
-			if ((pci_read32(&d, PCI_ID) & 0xFFFF) == PCI_VENDOR_NONE)
-				continue;
-			hdr = pci_read32(&d, PCI_HEADER) >> 16;
-			if (fn == 0 && (hdr & PCI_HEADER_MULTI))
-				fns = PCI_FUNCTIONS;
-			/* Bridges (type 1) have two BARs; their windows are
-			 * not BARs and a bus-0-only kernel leaves them be. */
-			int bars = (hdr & PCI_HEADER_TYPE_MASK) == 0 ? 6 :
-				   (hdr & PCI_HEADER_TYPE_MASK) == 1 ? 2 : 0;
-
-			for (int b = 0; b < bars; b++) {
-				u32 v = pci_read32(&d, (u8)(PCI_BAR0 + 4 * b));
-
-				if ((v & PCI_BAR_IO) && (v & PCI_BAR_IO_MASK & ~(PCI_IO_BLOCK - 1u)) == base)
-					return true;
-			}
-		}
+		if ((v & PCI_BAR_IO) && (v & PCI_BAR_IO_MASK & ~(PCI_IO_BLOCK - 1u)) == base)
+			return true;
 	}
 	return false;
 }
@@ -112,20 +124,27 @@ static bool io_block_taken(u16 base)
 int pci_assign_io(const struct pci_dev *d, int bar, u16 *port)
 {
 	u8 off = (u8)(PCI_BAR0 + 4 * bar);
-	u32 size;
+	u32 size, cmd;
 
 	if (bar < 0 || bar > 5 || (pci_read32(d, PCI_HEADER) >> 16 & PCI_HEADER_TYPE_MASK) != 0 ||
 	    !(pci_read32(d, off) & PCI_BAR_IO))
 		return -EINVAL;
 	/* The BAR's size: the address bits that stay 0 when all are
-	 * written 1 (the upper 16 may read 0 on a 16-bit decoder). */
+	 * written 1 (the upper 16 may read 0 on a 16-bit decoder). Decoding
+	 * is off meanwhile, as Linux does, so the device does not answer
+	 * at the all-ones address. */
+	cmd = pci_read32(d, PCI_COMMAND) & 0xFFFF;
+	pci_write32(d, PCI_COMMAND, cmd & ~(u32)PCI_COMMAND_IO);
 	pci_write32(d, off, 0xFFFFFFFFu);
 	size = (~(pci_read32(d, off) & PCI_BAR_IO_MASK & 0xFFFF) + 1u) & 0xFFFF;
 	pci_write32(d, off, 0);
+	pci_write32(d, PCI_COMMAND, cmd);
 	if (size == 0 || size > PCI_IO_BLOCK || (size & (size - 1)))
 		return -EINVAL;
 	for (u32 base = PCI_IO_ASSIGN_LO; base < 0x10000; base += PCI_IO_BLOCK) {
-		if (io_block_taken((u16)base))
+		u16 block = (u16)base;
+
+		if (each_function(holds_block, &block))
 			continue;
 		pci_write32(d, off, base);
 		*port = (u16)base;
