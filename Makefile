@@ -35,7 +35,7 @@ KOBJ := $(patsubst %.c,$(BUILD)/%.o,$(KSRC)) $(patsubst %.S,$(BUILD)/%.o,$(KASM)
 FONT_PY := tools/tickhost/font.py
 
 # Pure logic compiled for the host and unit-tested under ASan and UBSan.
-HOST_LIB   := lib/offload.c lib/phys.c lib/printf.c lib/str.c lib/stats.c lib/fit.c lib/cmdline.c lib/gaps.c \
+HOST_LIB   := lib/console.c lib/offload.c lib/phys.c lib/printf.c lib/str.c lib/stats.c lib/fit.c lib/cmdline.c lib/gaps.c \
 	      boot/multiboot.c arch-x86/acpi.c arch-x86/acpi_sys.c boot/console_spec.c tick/timer.c \
 	      tick/timekeeping.c tick/clocksource.c tick/clockevent.c measure/calfit.c \
 	      tick/broadcast.c drivers/hpet_cmp.c arch-x86/paging.c

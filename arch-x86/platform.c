@@ -16,6 +16,7 @@ void platform_set_exit(enum exit_mode m, const struct acpi_info *ai)
 
 void platform_reboot(void)
 {
+	console_flush();
 	/* ACPI reset register (I/O space only: that is what PCs have). */
 	if (acpi && acpi->reset_reg_valid && acpi->reset_reg.space == ACPI_GAS_IO &&
 	    acpi->reset_reg.address <= 0xFFFF)
@@ -32,12 +33,16 @@ void platform_reboot(void)
 
 void platform_debug_exit(enum exit_code code)
 {
+	/* A console that sends later (virtio) must have sent the verdict
+	 * before QEMU goes (so too before a reset or a poweroff). */
+	console_flush();
 	if (mode == EXIT_QEMU)
 		outb(DEBUG_EXIT_PORT, (u8)code);
 }
 
 void platform_poweroff(u16 pm1a_cnt, u16 pm1b_cnt, u8 slp_typa, u8 slp_typb)
 {
+	console_flush();
 	/* SLP_TYP in bits 10-12 and SLP_EN (bit 13) in one write each
 	 * (ACPI 6.x 4.8.3.2.1, 7.4.2); the B block only where there is one. */
 	if (pm1b_cnt)

@@ -1,9 +1,10 @@
-/* Chooses and starts the serial consoles. It must not write to a UART
- * itself (drivers/serial.c does) and it costs an absent UART nothing but
- * its probe. */
+/* Chooses and starts the consoles. It must not write to a device itself
+ * (drivers/serial.c and drivers/virtio_console.c do) and it costs an
+ * absent UART nothing but its probe. */
 #include "consoles.h"
 #include "console_spec.h"
 #include "arch-x86/acpi_sys.h"
+#include "drivers/virtio_console.h"
 #include "lib/printf.h"
 #include "lib/str.h"
 
@@ -79,6 +80,32 @@ static bool from_spcr(struct cmdline *cmd, const struct acpi_info *acpi)
 	return true;
 }
 
+/*
+ * console=hvc0: the virtio console, Linux's name for it. It runs before
+ * the report's first line, so all of it goes there. With it alone, ttyS0
+ * stands by (probed, not written) for a virtio console that stops
+ * returning buffers. Returns whether it runs; when it is absent, a
+ * warning says so and the run goes on as without the word.
+ */
+static bool start_hvc0(struct cmdline *cmd)
+{
+	const char *why = "";
+	char msg[160];
+	u16 io;
+	int err = virtio_console_add(&io, &why);
+
+	if (err == 0) {
+		note("hvc0 virtio-serial at I/O 0x%x (console=)", io);
+		if (cmdline_get(cmd, "vcon_stall"))
+			virtio_console_plant_stall((u32)cmdline_u64(cmd, "vcon_stall", 1, 1000000, 0));
+		return true;
+	}
+	snprintf_(msg, sizeof(msg), "console=hvc0: %s; using the serial console",
+		  err == -ERANGE ? "too many consoles" : why);
+	cmdline_warn(cmd, msg);
+	return false;
+}
+
 void consoles_init(struct cmdline *cmd, const struct acpi_info *acpi)
 {
 	const char *specs[MAX_SPECS];
@@ -87,11 +114,18 @@ void consoles_init(struct cmdline *cmd, const struct acpi_info *acpi)
 	const char *why;
 	char msg[112];
 	int valid = 0;
+	bool hvc0 = false, hvc0_on = false, uarts = false;
 
 	for (int i = 0; i < n; i++) {
-		int r = console_spec_parse(specs[i], &p, &why);
+		int r = strcmp(specs[i], "hvc0") ? console_spec_parse(specs[i], &p, &why) : 2;
 
-		if (r < 0) {
+		if (r == 2) {
+			if (!hvc0 && start_hvc0(cmd)) {
+				valid++;
+				hvc0_on = true;
+			}
+			hvc0 = true;
+		} else if (r < 0) {
 			snprintf_(msg, sizeof(msg), "console=%.40s: %s", specs[i], why);
 			cmdline_warn(cmd, msg);
 		} else if (r == 0) {
@@ -99,8 +133,14 @@ void consoles_init(struct cmdline *cmd, const struct acpi_info *acpi)
 			note("none (console=none)");
 		} else {
 			valid++;
+			uarts = true;
 			start(&p, "console=");
 		}
+	}
+	if (hvc0_on && !uarts) {
+		console_spec_parse("ttyS0", &p, &why);
+		if (serial_add_standby(&p) == 0)
+			note("ttyS0 standing by");
 	}
 	/* Only malformed console= words: as if none were given, so that the
 	 * warning is seen somewhere. */

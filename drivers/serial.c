@@ -216,7 +216,7 @@ static bool uart_live(const struct console_sink *sink)
 	return ((const struct uart *)sink)->present;
 }
 
-int serial_add(const struct serial_port *p)
+static int add(const struct serial_port *p, bool standby)
 {
 	struct uart *u;
 
@@ -251,10 +251,20 @@ int serial_add(const struct serial_port *p)
 	 * which ports they are is said apart (boot/consoles.c). */
 	u->sink = (struct console_sink){ .name = "serial", .write = uart_write,
 					 .write_crlf = uart_write_crlf, .live = uart_live };
-	if (console_register(&u->sink) != 0)
+	if ((standby ? console_register_standby(&u->sink) : console_register(&u->sink)) != 0)
 		return -ERANGE;
 	nuarts++;
 	return 0;
+}
+
+int serial_add(const struct serial_port *p)
+{
+	return add(p, false);
+}
+
+int serial_add_standby(const struct serial_port *p)
+{
+	return add(p, true);
 }
 
 int serial_count(void)

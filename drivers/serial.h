@@ -49,6 +49,9 @@ struct serial_port {
  * clock cannot make, -EIO for an MMIO UART above SERIAL_MMIO_LIMIT.
  */
 int serial_add(const struct serial_port *p);
+/* As serial_add, but registered as a standby console sink (lib/console.h):
+ * written only once the console chosen instead (virtio) is given up on. */
+int serial_add_standby(const struct serial_port *p);
 /* How many UARTs are registered. */
 int serial_count(void);
 /*

@@ -26,7 +26,8 @@ static const struct option options[] = {
 	{ "watchdog", true, "seconds a single test may run before it is stopped as ERROR (1-600, default 20)" },
 	{ "apic", true, "local APIC mode: auto, xapic or x2apic (default auto: x2APIC when the CPU has it)" },
 	{ "help", false, "list the command-line options in the report" },
-	{ "console", true, "serial consoles as Linux names them: ttyS0..3[,baud]; several words for several, console=none for none; uart,io|mmio|mmio32,ADDR[,baud] for another UART (default: the ACPI SPCR port, else ttyS0)" },
+	{ "console", true, "consoles as Linux names them: ttyS0..3[,baud]; hvc0 (a virtio console: virtio-serial-pci with a virtconsole; ttyS0 stands by); several words for several, console=none for none; uart,io|mmio|mmio32,ADDR[,baud] for another UART (default: the ACPI SPCR port, else ttyS0)" },
+	{ "vcon_stall", true, "self-test: the virtio console stops notifying the device after N writes, as one that no longer returns buffers (it must then be given up on and the UART carry the rest of the report)" },
 	{ "serial_pace", true, "keep the serial output to a wire's rate at this baud (e.g. 115200) where an emulated UART takes it at once: for readers that lose lines in bursts (LAVA's monitors; the LAVA jobs pass it)" },
 	{ "noscreen", false, "no dashboard on the screen (leave the firmware's picture)" },
 	{ "end", true, "when no isa-debug-exit ends the run: halt (a key press reboots), reboot or poweroff (ACPI S5); default halt, poweroff in a VM with no screen" },
@@ -69,6 +70,7 @@ static const struct range {
 	{ "hz", 100, 1000 },
 	{ "tsc_unc_ppb", 0, 100000000 },
 	{ "periodic_ms", 50, 10000 },
+	{ "vcon_stall", 1, 1000000 },
 	{ "plant_rate", 1, 1000000 },
 	{ "plant_wall_us", 1, 10000000 },
 };

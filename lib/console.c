@@ -7,6 +7,8 @@
 
 static const struct console_sink *sinks[CONSOLE_MAX_SINKS];
 static int nsinks;
+static const struct console_sink *standby[CONSOLE_MAX_SINKS];
+static int nstandby;
 static const char *indent = "";
 
 int console_register(const struct console_sink *sink)
@@ -15,6 +17,31 @@ int console_register(const struct console_sink *sink)
 		return -ERANGE;
 	sinks[nsinks++] = sink;
 	return 0;
+}
+
+int console_register_standby(const struct console_sink *sink)
+{
+	if (nstandby == CONSOLE_MAX_SINKS)
+		return -ERANGE;
+	standby[nstandby++] = sink;
+	return 0;
+}
+
+static bool sink_live(const struct console_sink *sink)
+{
+	return !sink->live || sink->live(sink);
+}
+
+/* Whether the standby sinks carry the output: there are some and no
+ * registered sink is live. */
+static bool standby_active(void)
+{
+	if (!nstandby)
+		return false;
+	for (int i = 0; i < nsinks; i++)
+		if (sink_live(sinks[i]))
+			return false;
+	return true;
 }
 
 /* Text to expand '\n' into "\r\n" in, for offload(). */
@@ -45,26 +72,53 @@ static u64 expand_crlf(void *arg)
 #define CRLF_MIN	32
 #define CRLF_PIECE	512
 
+/* Writes s to sink now, or lists it in crlf[] for the CR LF pass. */
+static void put(const struct console_sink *sink, const char *s, size_t n,
+		const struct console_sink **crlf, int *ncrlf)
+{
+	if (sink->write_crlf && n >= CRLF_MIN)
+		crlf[(*ncrlf)++] = sink;
+	else
+		sink->write(sink, s, n);
+}
+
 void console_write(const char *s, size_t n)
 {
-	bool crlf = false;
+	const struct console_sink *crlf[2 * CONSOLE_MAX_SINKS];
+	int ncrlf = 0;
 
-	for (int i = 0; i < nsinks; i++) {
-		if (sinks[i]->write_crlf && n >= CRLF_MIN)
-			crlf = true;
-		else
-			sinks[i]->write(sinks[i], s, n);
-	}
+	for (int i = 0; i < nsinks; i++)
+		put(sinks[i], s, n, crlf, &ncrlf);
+	/* Asked after the sinks wrote: one that gave up during this write
+	 * may not have sent it, and the standby then does. */
+	if (standby_active())
+		for (int i = 0; i < nstandby; i++)
+			put(standby[i], s, n, crlf, &ncrlf);
 	/* In pieces, in order: each expands to at most twice its size. */
-	for (size_t at = 0; crlf && at < n; at += CRLF_PIECE) {
+	for (size_t at = 0; ncrlf && at < n; at += CRLF_PIECE) {
 		char out[2 * CRLF_PIECE];
 		struct crlf_job j = { .s = s + at, .n = MIN(n - at, (size_t)CRLF_PIECE), .out = out };
 
 		offload(expand_crlf, &j);
-		for (int i = 0; i < nsinks; i++)
-			if (sinks[i]->write_crlf)
-				sinks[i]->write_crlf(sinks[i], out, j.len);
+		for (int i = 0; i < ncrlf; i++)
+			crlf[i]->write_crlf(crlf[i], out, j.len);
 	}
+}
+
+void console_write_standby(const char *s, size_t n)
+{
+	/* Plain writes: a replay is rare, the offload's CR LF pass is for
+	 * the report's steady flow. */
+	if (standby_active())
+		for (int i = 0; i < nstandby; i++)
+			standby[i]->write(standby[i], s, n);
+}
+
+void console_flush(void)
+{
+	for (int i = 0; i < nsinks; i++)
+		if (sinks[i]->flush)
+			sinks[i]->flush(sinks[i]);
 }
 
 void vkprintf(const char *fmt, va_list ap)
@@ -99,17 +153,23 @@ const char *console_indent(void)
 const char *console_outputs(void)
 {
 	static char names[64];
+	const struct console_sink *all[2 * CONSOLE_MAX_SINKS];
+	int n = 0;
 	size_t len = 0;
 
-	for (int i = 0; i < nsinks && len < sizeof(names); i++) {
+	for (int i = 0; i < nsinks; i++)
+		all[n++] = sinks[i];
+	if (standby_active())
+		for (int i = 0; i < nstandby; i++)
+			all[n++] = standby[i];
+	for (int i = 0; i < n && len < sizeof(names); i++) {
 		bool listed = false;
 
 		for (int k = 0; k < i; k++)
-			listed |= !strcmp(sinks[k]->name, sinks[i]->name) &&
-				  (!sinks[k]->live || sinks[k]->live(sinks[k]));
-		if (!listed && (!sinks[i]->live || sinks[i]->live(sinks[i])))
+			listed |= !strcmp(all[k]->name, all[i]->name) && sink_live(all[k]);
+		if (!listed && sink_live(all[i]))
 			len += (size_t)snprintf_(names + len, sizeof(names) - len, "%s%s",
-						 len ? "+" : "", sinks[i]->name);
+						 len ? "+" : "", all[i]->name);
 	}
 	return len ? names : "none";
 }

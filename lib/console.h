@@ -22,12 +22,30 @@ struct console_sink {
 	/* Whether the sink still works (a UART can be given up on); NULL
 	 * when it always does. */
 	bool (*live)(const struct console_sink *self);
+	/* Waits (bounded) until what was written has left the machine: a
+	 * device that takes buffers and sends them later (virtio) must be
+	 * drained before the run's exit; NULL when write is synchronous. */
+	void (*flush)(const struct console_sink *self);
 };
 
 /* Adds a sink (kept by pointer); returns -ERANGE when the table is full. */
 int console_register(const struct console_sink *sink);
-/* Writes n bytes to every sink. */
+/*
+ * Adds a standby sink (kept by pointer): written only while no sink
+ * console_register added is live, so that output falls back to it when
+ * the one chosen (a virtio console) is given up on. Returns -ERANGE
+ * when the table is full.
+ */
+int console_register_standby(const struct console_sink *sink);
+/* Writes n bytes to every sink (and to the standby sinks when no other
+ * sink is live, also when the last one gave up during this write). */
 void console_write(const char *s, size_t n);
+/* Writes n bytes to the standby sinks when they carry the output: for a
+ * sink that gave up, the text it took and did not send. */
+void console_write_standby(const char *s, size_t n);
+/* Has every sink send what it holds (each wait bounded by the sink): the
+ * exit paths call it before they end the machine. */
+void console_flush(void);
 /* printf to the console; lines longer than 512 bytes are cut. */
 #define KPRINTF_MAX	512
 void kprintf(const char *fmt, ...) PRINTF_FMT(1, 2);
@@ -39,7 +57,8 @@ void vkprintf(const char *fmt, va_list ap);
 void console_set_indent(const char *indent);
 const char *console_indent(void);
 /* The live sinks' distinct names joined by '+', for the report
- * ("serial", ...), or "none". */
+ * ("serial", "virtio", ...; a standby's while it carries the output),
+ * or "none". */
 const char *console_outputs(void);
 
 #endif

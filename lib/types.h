@@ -42,5 +42,6 @@ typedef int64_t s64;
 #define ENOMEM 12
 #define EEXIST 17
 #define EFAULT 14
+#define ENOSPC 28
 
 #endif
