@@ -249,9 +249,8 @@ static void emulator_gaps(struct watch *w)
  * absences are rarer, its polls microseconds) took an eighth of a period
  * or more, the vCPU's absences are its steps of half a period or more.
  * Such a step, with the vCPU present at both ends, holds at most one
- * grid point, and still does widened by lateness under half a period
- * (beyond that the fit is ambiguous and held to a period anyway): it
- * excuses a tick only when it touches another absence, as before.
+ * grid point, and still does widened by a median lateness under half a
+ * period: it excuses a tick only when it touches another absence.
  */
 #define WATCH_COARSE_DIV	10
 /* A window of fewer polls shows too little of its pace to tell (a oneshot
