@@ -20,6 +20,12 @@
 
 struct watch {
 	struct steal cpu;	/* this vCPU's own gaps */
+	/* Its polls' own pace (see watch_end): steps between polls, those
+	 * of at least the shortest gap kept (period / STEAL_RECORD_DIV), and
+	 * as intervals those of half a period or more. */
+	u64 polls, coarse_polls;
+	struct gapset far;
+	bool coarse;		/* the polls were as slow as the gaps kept */
 	bool witness;		/* the RTC flag is watched */
 	bool sighted;		/* ... through the RTC's own interrupts (watch_sight) */
 	u64 rtc_period;		/* its period, cycles */
@@ -57,7 +63,11 @@ void watch_begin_halted(struct watch *w);
 /* One poll: reads the TSC (returned) and, now and then, the witness. */
 u64 watch_poll(struct watch *w);
 /* Ends the window: finishes this CPU's accounting and works out the
- * emulator's absences from the flags seen. */
+ * emulator's absences from the flags seen. Where one poll in
+ * WATCH_COARSE_DIV or more took as long as the shortest gap kept, those
+ * steps are the loop's own turns, not absences (w->coarse): this vCPU's
+ * absences are then its steps of half a period or more (w->cpu.absent
+ * becomes w->far). */
 void watch_end(struct watch *w);
 /* Busy-waits until TSC end under watch (interrupts as they are). */
 void watch_until(struct watch *w, u64 end);
