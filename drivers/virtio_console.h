@@ -75,7 +75,8 @@ struct vring_used {
 int virtio_console_add(u16 *io, const char **why);
 /*
  * Self-test (vcon_stall=N): after N more writes the console stops
- * notifying the device, as if it no longer returned buffers. The writes
+ * publishing buffers to the device and notifying it, as if it no longer
+ * returned them. The writes
  * after it then wait for a buffer, give the device up and fall back to
  * the standby UART, resending what the device kept.
  */
