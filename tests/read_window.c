@@ -47,6 +47,20 @@ static void keep_cost(struct rw_source *s, u64 cyc)
 	s->skip = s->stride;
 }
 
+/* Keeps what the wrap test judges of a watched counter's read: the
+ * first ones, and the narrowest after the wrap was due. */
+static void watch_wrap(struct rw_wrap *r, u64 a, u64 b, u64 total)
+{
+	struct rw_wrap_read cur = { a + (b - a) / 2, b - a, total };
+
+	if (r->n < RW_WRAP_FIRST)
+		r->first[r->n] = cur;
+	r->n++;
+	r->minw = MIN(r->minw, cur.width);
+	if (cur.mid - r->t0 >= r->due && (!r->last.mid || cur.width <= r->last.width))
+		r->last = cur;
+}
+
 /*
  * One read of s, bracketed by a and b: its cost, and its step from its
  * previous read. Where the guest is interpreted (kvm_pvm: about a
@@ -86,6 +100,8 @@ static void account(struct read_window *w, struct rw_source *s, u64 a, u64 raw, 
 	if (total > s->total && total - s->total < s->minstep)
 		s->minstep = total - s->total;
 	s->total = total;
+	if (s->wrap.want)
+		watch_wrap(&s->wrap, a, b, total);
 	s->prev_a = a;
 	s->prev_b = b;
 }
@@ -124,6 +140,18 @@ static void start_source(struct rw_source *s, struct clocksource *cs)
 	s->prev_b = b;
 	s->plain_cyc = ns_to_tsc(cs_wrap_ns(cs) / 4);
 	cs_extend_start(&s->e, raw);
+	s->wrap.t0 = a;
+	s->wrap.minw = UINT64_MAX;
+}
+
+/* Whether the window watches cs's wrap: its wrap test is selected, and a
+ * wrap and a quarter (what the test watches) fit in half the bound. */
+static bool wrap_watched(const struct clocksource *cs)
+{
+	/* The selection last: under kvm_pvm each look-up walks the test
+	 * registry for about a millisecond. */
+	return cs->mask != ~0ull && cs_wrap_ns(cs) + cs_wrap_ns(cs) / 4 <= RW_BOUND_NS / 2 &&
+	       test_selected(cs->name, "wrap");
 }
 
 /* Why the window may end now, or NULL to go on. */
@@ -132,8 +160,11 @@ static const char *window_end(const struct read_window *w, u64 now)
 	bool need = false, more = false;
 
 	for (int i = 0; i < w->n; i++) {
-		need |= w->s[i].reads < RW_COST_MIN;
-		more |= w->s[i].reads < RW_ENOUGH;
+		const struct rw_wrap *r = &w->s[i].wrap;
+		bool short_wrap = r->want && now - r->t0 < r->want;
+
+		need |= w->s[i].reads < RW_COST_MIN || short_wrap;
+		more |= w->s[i].reads < RW_ENOUGH || short_wrap;
 	}
 	if (!more)
 		return "with enough reads";
@@ -163,9 +194,16 @@ static void measure_window(struct test_env *env, struct read_window *w)
 	for (int i = 0; i < clocksource_count() && w->n < CS_MAX; i++) {
 		struct clocksource *cs = clocksource_get(i);
 
-		if (!test_selected(cs->name, "read_cost") && !test_selected(cs->name, "monotonic"))
+		bool wrap = wrap_watched(cs);
+
+		if (!wrap && !test_selected(cs->name, "read_cost") &&
+		    !test_selected(cs->name, "monotonic"))
 			continue;
 		start_source(&w->s[w->n], cs);
+		if (wrap) {
+			w->s[w->n].wrap.due = ns_to_tsc(cs_wrap_ns(cs));
+			w->s[w->n].wrap.want = ns_to_tsc(cs_wrap_ns(cs) + cs_wrap_ns(cs) / 4);
+		}
 		/* A millisecond's worth of ticks back (at least one). */
 		if (w->back)
 			w->s[w->n].back = MAX(cs->freq_hz / 1000, 1ull);
@@ -198,6 +236,11 @@ static void measure_window(struct test_env *env, struct read_window *w)
 	     "%lu ms and %u reads of each, or %u of each; bound %lu ms): ended %s", names,
 	     w->rounds, RW_BURST, tsc_to_ns(w->t1 - w->t0) / 1000000, (u64)(RW_SPAN_NS / 1000000),
 	     RW_COST_MIN, RW_ENOUGH, (u64)(RW_BOUND_NS / 1000000), w->ended);
+	for (int i = 0; i < w->n; i++)
+		if (w->s[i].wrap.want)
+			diag("%s read until %lu ms after its first read, a wrap and a quarter, for "
+			     "%s.wrap to judge", w->s[i].cs->name, tsc_to_ns(w->s[i].wrap.want) / 1000000,
+			     w->s[i].cs->name);
 	diag("its longest pause between reads: %lu us, %lu ms in (a host pause falls on every "
 	     "counter alike)", tsc_to_ns(w->gap_max) / 1000, tsc_to_ns(w->gap_at) / 1000000);
 }

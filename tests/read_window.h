@@ -29,6 +29,30 @@
 #define RW_BOUND_NS	500000000ull	/* hard bound on the window */
 #define RW_OVER_READS	200		/* empty brackets timed for the overhead */
 
+#define RW_WRAP_FIRST	64		/* a watched wrap's first reads, kept to
+					 * choose its start from */
+
+/* One read of a counter whose wrap the window watches: the middle and
+ * width of its bracket (TSC) and its extended count. */
+struct rw_wrap_read {
+	u64 mid, width, total;
+};
+
+/*
+ * A narrow counter's wrap, watched in the window for its wrap test
+ * (tests/devices_test.c), which would otherwise read it alone for as
+ * long again: the window then lasts until `want` after `t0`.
+ */
+struct rw_wrap {
+	u64 want;		/* cycles the window spans after t0; 0: not watched */
+	u64 due;		/* cycles after t0 by which the wrap is due */
+	u64 t0;			/* TSC before the counter's first read */
+	u64 n, minw;		/* reads of it, and their narrowest bracket */
+	struct rw_wrap_read first[RW_WRAP_FIRST];
+	struct rw_wrap_read last;	/* the narrowest read once the wrap was
+					 * due (mid 0: none) */
+};
+
 /* What the window saw of one counter. */
 struct rw_source {
 	struct clocksource *cs;
@@ -47,6 +71,7 @@ struct rw_source {
 	 * and how long after it a read extends plainly (TSC cycles). */
 	u64 total, prev_a, prev_b, plain_cyc;
 	u64 back;		/* planted: ticks its 11th read steps back */
+	struct rw_wrap wrap;
 	u64 samples[RW_COST_KEEP];
 };
 
@@ -68,7 +93,10 @@ struct read_window {
  * long, and why it stopped) over every registered counter whose read_cost
  * or monotonic test is selected: it ends once it spans RW_SPAN_NS and
  * every counter has RW_COST_MIN reads, or once every counter has RW_ENOUGH
- * reads, and at RW_BOUND_NS whatever it has. Later calls return the same.
+ * reads, and at RW_BOUND_NS whatever it has; a counter whose wrap test
+ * is selected and whose wrap and a quarter fit in half the bound is read
+ * too, and the window lasts until then (rw_wrap). Later calls return the
+ * same.
  * The planted faults apply here: plant=read_cost makes every read 200 us
  * slower, plant=monotonic makes one read of each counter a millisecond
  * behind the one before it.

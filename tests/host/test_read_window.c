@@ -81,6 +81,28 @@ static void test_window(void)
 	CHECK(read_window(NULL) == w && w->rounds * RW_BURST == n->reads);
 }
 
+/* The narrow counter's wrap (4.1 ms) is watched for its wrap test, the
+ * 64-bit ones' not: the window spans a wrap and a quarter after its first
+ * read, the kept start is a read of the first ones, the end the narrowest
+ * after the wrap was due, and their counts a wrap or more apart agree with
+ * the TSC between them (1 tick a microsecond, to a tick per end). */
+static void test_wrap_watch(void)
+{
+	const struct read_window *w = fresh_window(NULL);
+	const struct rw_source *n = read_window_source(w, "narrow"), *b = read_window_source(w, "back");
+	const struct rw_wrap *r = &n->wrap;
+	u64 ticks, us;
+
+	CHECK(r->want == 4096000 + 1024000 && r->due == 4096000 && !b->wrap.want);
+	CHECK(w->t1 - r->t0 >= r->want);
+	CHECK(r->n == n->reads && r->minw <= r->first[0].width);
+	CHECK(r->last.mid - r->t0 >= r->due && r->last.mid > r->first[0].mid);
+	ticks = r->last.total - r->first[0].total;
+	us = (r->last.mid - r->first[0].mid) / 1000;
+	CHECK(ticks >= 0x1000 && ticks + 2 + (r->last.width + r->first[0].width) / 1000 >= us &&
+	      ticks <= us + 2 + (r->last.width + r->first[0].width) / 1000);
+}
+
 static void test_planted_back(void)
 {
 	const struct read_window *w = fresh_window("monotonic");
@@ -114,6 +136,7 @@ int main(void)
 	CHECK(!clocksource_register(&narrow) && !clocksource_register(&back) &&
 	      !clocksource_register(&unselected));
 	test_window();
+	test_wrap_watch();
 	test_planted_back();
 	test_thinning();
 	return check_report("read_window");
