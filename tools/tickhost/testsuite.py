@@ -250,6 +250,14 @@ SHORT_SOAK_RUNS = 3
 SHORT_SOAK_LOAD = 1
 
 
+def flip_names(flips: list) -> str:
+    """The tests that differed, with each run's verdict and its FAIL/ERROR
+    line: a flip that passes on the second try is named, not only counted."""
+    return "".join(f"; {r.path} {'/'.join(r.verdicts)}"
+                   f"{': ' + next((x for x in r.reasons if x), '')[:160] if any(r.reasons) else ''}"
+                   for r in flips)
+
+
 def short_soak(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
     """The matrix entries marked `soak = test`, three runs each beside one
     load boot: no device verdict may differ between the runs, and the
@@ -263,7 +271,8 @@ def short_soak(kernel: str, iso: str, only: str, t: Tally) -> list[dict]:
         "soak " + ", ".join(e.config.name for e in entries),
         lambda: soak.soak(entries, SHORT_SOAK_RUNS, SHORT_SOAK_LOAD, "tcg", kernel,
                           out=lambda ln: print("#" + ln, flush=True)),
-        lambda res: [f"{s.name}: {len(s.device_flips())} device tests differed, checks missed "
+        lambda res: [f"{s.name}: {len(s.device_flips())} device tests differed"
+                     f"{flip_names(s.device_flips())}, checks missed "
                      f"in {sum(1 for c in s.checks if c)} runs" for s in res[0]
                      if s.device_flips() or any(s.checks)])
     spent = time.monotonic() - t0
