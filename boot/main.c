@@ -197,9 +197,32 @@ static void screen_header(void)
 			 console_outputs(), tsc_hz() / 1000, tsc_hz_source());
 }
 
+/* An option's help, on continuation lines past 400 bytes (broken at a
+ * space): one print is cut at KPRINTF_MAX, and the plant option's list
+ * alone is over 500. */
+#define HELP_LINE_MAX	400
+
 static void print_help_line(const char *key, const char *help)
 {
-	kprintf("# option %-10s %s\n", key, help);
+	size_t n = strlen(help);
+
+	do {
+		size_t take = n;
+
+		if (take > HELP_LINE_MAX) {
+			take = HELP_LINE_MAX;
+			while (take > HELP_LINE_MAX / 2 && help[take] != ' ')
+				take--;
+		}
+		kprintf("# option %-10s %.*s\n", key, (int)take, help);
+		help += take;
+		n -= take;
+		while (n && *help == ' ') {
+			help++;
+			n--;
+		}
+		key = "";
+	} while (n);
 }
 
 static void report_platform(void)
