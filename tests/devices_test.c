@@ -76,12 +76,6 @@ TEST(pm, info)
 	return PASS;
 }
 
-/* One read of a counter bracketed by two TSC reads. */
-struct wrap_sample {
-	u64 mid, width, total;
-};
-
-#define WRAP_FIRST	64	/* early samples kept to choose the start from */
 /* The longest a wrap test watches, within the test watchdog's default
  * 20 s: a 24-bit PM timer's 1.25 wraps (5.9 s) fit, 32-bit counters do
  * not. */
@@ -97,53 +91,35 @@ struct wrap_sample {
  * *end_ns is the window's length.
  */
 static void wrap_window(struct clocksource *cs, u64 wraps, u64 want_ns, u64 dropped,
-			struct cs_extender *e, struct wrap_sample *s0, struct wrap_sample *last,
+			struct cs_extender *e, struct rw_wrap_read *s0, struct rw_wrap_read *last,
 			struct steal *st, u64 *end_ns)
 {
-	static struct wrap_sample first[WRAP_FIRST];
-	struct wrap_sample cur;
-	u64 period_ns = cs_wrap_ns(cs), minw = UINT64_MAX, n = 0, t0, prev_mid, prev_width;
-	bool late;
+	static struct rw_wrap r;
+	u64 period_ns = cs_wrap_ns(cs), prev_mid, prev_width, mid;
 
-	*s0 = (struct wrap_sample){ 0 };
-	*last = (struct wrap_sample){ 0 };
 	steal_begin(st, ns_to_tsc(period_ns / 2));
-	t0 = steal_poll(st);
+	r = (struct rw_wrap){ .due = ns_to_tsc(period_ns * wraps), .minw = UINT64_MAX };
+	r.t0 = steal_poll(st);
 	cs_extend_start(e, cs->read(cs));
 	prev_mid = steal_poll(st);
-	prev_width = prev_mid - t0;
+	prev_width = prev_mid - r.t0;
 	do {
-		u64 a = steal_poll(st), raw = cs->read(cs), b = steal_poll(st);
+		u64 a = steal_poll(st), raw = cs->read(cs), b = steal_poll(st), total;
 
-		cur.mid = a + (b - a) / 2;
-		cur.width = b - a;
-		cur.total = cs_extend_hint(e, cs, raw,
-					   mul_div_u64(cur.mid - prev_mid, cs->freq_hz, tsc_hz()),
-					   mul_div_u64((cur.width + prev_width) / 2, cs->freq_hz,
-						       tsc_hz()));
-		late = tsc_to_ns(cur.mid - t0) >= period_ns * wraps;
-		if (late)
-			cur.total -= dropped;
-		prev_mid = cur.mid;
-		prev_width = cur.width;
-		minw = MIN(minw, cur.width);
-		if (n < WRAP_FIRST)
-			first[n] = cur;
-		n++;
-		/* The end: the narrowest read after the last wrap due, so that
-		 * the span judged holds every wrap (the latest narrow read
-		 * overall once came 24 ms after the first, before any wrap,
-		 * when the host kept the vCPU away through the rest). */
-		if (late && (!last->mid || cur.width <= last->width))
-			*last = cur;
-	} while (tsc_to_ns(cur.mid - t0) < want_ns);
+		mid = a + (b - a) / 2;
+		total = cs_extend_hint(e, cs, raw, mul_div_u64(mid - prev_mid, cs->freq_hz, tsc_hz()),
+				       mul_div_u64((b - a + prev_width) / 2, cs->freq_hz, tsc_hz()));
+		if (mid - r.t0 >= r.due)
+			total -= dropped;
+		/* Kept as the shared read window keeps a watched wrap's. */
+		rw_wrap_keep(&r, a, b, total);
+		prev_mid = mid;
+		prev_width = b - a;
+	} while (tsc_to_ns(mid - r.t0) < want_ns);
 	steal_end(st);
-	*end_ns = tsc_to_ns(cur.mid - t0);
-	for (u64 i = 0; i < MIN(n, (u64)WRAP_FIRST); i++)
-		if (first[i].width <= 2 * minw + 1) {
-			*s0 = first[i];
-			break;
-		}
+	*end_ns = tsc_to_ns(mid - r.t0);
+	*last = r.last;
+	rw_wrap_start(&r, s0);
 }
 
 /*
@@ -156,8 +132,8 @@ static void wrap_window(struct clocksource *cs, u64 wraps, u64 want_ns, u64 drop
  * reads its own window, as it did.
  */
 static bool wrap_from_window(struct test_env *env, struct clocksource *cs, u64 dropped,
-			     struct cs_extender *e, struct wrap_sample *s0,
-			     struct wrap_sample *last, struct steal *st, u64 *end_ns)
+			     struct cs_extender *e, struct rw_wrap_read *s0,
+			     struct rw_wrap_read *last, struct steal *st, u64 *end_ns)
 {
 	const struct read_window *w = read_window(env);
 	const struct rw_source *s = read_window_source(w, cs->name);
@@ -167,16 +143,11 @@ static bool wrap_from_window(struct test_env *env, struct clocksource *cs, u64 d
 		return false;
 	r = &s->wrap;
 	*e = s->e;
-	*s0 = (struct wrap_sample){ 0 };
-	for (u64 i = 0; i < MIN(r->n, (u64)RW_WRAP_FIRST); i++)
-		if (r->first[i].width <= 2 * r->minw + 1) {
-			*s0 = (struct wrap_sample){ r->first[i].mid, r->first[i].width,
-						    r->first[i].total };
-			if (s0->mid - r->t0 >= r->due)
-				s0->total -= dropped;
-			break;
-		}
-	*last = (struct wrap_sample){ r->last.mid, r->last.width, r->last.total - dropped };
+	rw_wrap_start(r, s0);
+	if (s0->mid && s0->mid - r->t0 >= r->due)
+		s0->total -= dropped;
+	*last = r->last;
+	last->total -= dropped;
 	*st = (struct steal){ .longest = w->gap_max,
 			      .gaps = w->gap_max >= ns_to_tsc(cs_wrap_ns(cs) / 2) };
 	*end_ns = tsc_to_ns(w->t1 - r->t0);
@@ -199,7 +170,7 @@ static enum verdict wrap_test(struct test_env *env, const char *name, u64 wraps,
 	struct clocksource *cs;
 	enum verdict v = source_or_verdict(name, &cs);
 	struct cs_extender e;
-	struct wrap_sample last, s0;
+	struct rw_wrap_read last, s0;
 	u64 period_ns, want_ns, tol_ppb = 0, brk_ns = 0, span_ns = 0, dropped = 0, end_ns = 0;
 	u64 spent_ns = 0, tries = 0, ruler_ppb;
 	bool shared = false;

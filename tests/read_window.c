@@ -47,9 +47,7 @@ static void keep_cost(struct rw_source *s, u64 cyc)
 	s->skip = s->stride;
 }
 
-/* Keeps what the wrap test judges of a watched counter's read: the
- * first ones, and the narrowest after the wrap was due. */
-static void watch_wrap(struct rw_wrap *r, u64 a, u64 b, u64 total)
+void rw_wrap_keep(struct rw_wrap *r, u64 a, u64 b, u64 total)
 {
 	struct rw_wrap_read cur = { a + (b - a) / 2, b - a, total };
 
@@ -57,8 +55,22 @@ static void watch_wrap(struct rw_wrap *r, u64 a, u64 b, u64 total)
 		r->first[r->n] = cur;
 	r->n++;
 	r->minw = MIN(r->minw, cur.width);
+	/* The end: the narrowest read after the wrap due, so that the span
+	 * judged holds every wrap (the latest narrow read overall once came
+	 * 24 ms after the first, before any wrap, when the host kept the
+	 * vCPU away through the rest). */
 	if (cur.mid - r->t0 >= r->due && (!r->last.mid || cur.width <= r->last.width))
 		r->last = cur;
+}
+
+void rw_wrap_start(const struct rw_wrap *r, struct rw_wrap_read *s0)
+{
+	*s0 = (struct rw_wrap_read){ 0 };
+	for (u64 i = 0; i < MIN(r->n, (u64)RW_WRAP_FIRST); i++)
+		if (r->first[i].width <= 2 * r->minw + 1) {
+			*s0 = r->first[i];
+			return;
+		}
 }
 
 /*
@@ -101,7 +113,7 @@ static void account(struct read_window *w, struct rw_source *s, u64 a, u64 raw, 
 		s->minstep = total - s->total;
 	s->total = total;
 	if (s->wrap.want)
-		watch_wrap(&s->wrap, a, b, total);
+		rw_wrap_keep(&s->wrap, a, b, total);
 	s->prev_a = a;
 	s->prev_b = b;
 }

@@ -53,6 +53,15 @@ struct rw_wrap {
 					 * due (mid 0: none) */
 };
 
+/* Keeps one read (bracket a..b, extended count total) of a watched wrap:
+ * the first RW_WRAP_FIRST, the narrowest bracket, and the narrowest read
+ * once the wrap was due. Set t0, due, minw = UINT64_MAX (and n = 0, last
+ * zero) first. The wrap test's own windows keep theirs the same way. */
+void rw_wrap_keep(struct rw_wrap *r, u64 a, u64 b, u64 total);
+/* The wrap's start: the earliest kept read whose bracket is within twice
+ * the narrowest (*s0 zero when none is). */
+void rw_wrap_start(const struct rw_wrap *r, struct rw_wrap_read *s0);
+
 /* What the window saw of one counter. */
 struct rw_source {
 	struct clocksource *cs;
