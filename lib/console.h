@@ -46,7 +46,8 @@ void console_write_standby(const char *s, size_t n);
 /* Has every sink send what it holds (each wait bounded by the sink): the
  * exit paths call it before they end the machine. */
 void console_flush(void);
-/* printf to the console; lines longer than 512 bytes are cut. */
+/* printf to the console; lines longer than 512 bytes are cut (a cut
+ * line that ended in a newline ends "...\n"). */
 #define KPRINTF_MAX	512
 void kprintf(const char *fmt, ...) PRINTF_FMT(1, 2);
 void vkprintf(const char *fmt, va_list ap);
