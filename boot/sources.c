@@ -109,15 +109,17 @@ void sources_init(const struct cpu_info *ci, const struct acpi_info *ai, int nio
 	calibrate_boot(cal_ms * 1000000);
 	(void)lapic_rate_finish(lapic_ns, sized ? LAPIC_AIM_PPB : 0);
 
-	/* Clockevents need the calibrated TSC: it times their calibration
-	 * (LAPIC) and converts their deadlines. */
+	/* Clockevents need the calibrated TSC: it converts their deadlines,
+	 * and the LAPIC's rate, fitted above (else the driver's own 4 ms
+	 * estimate), is by it. */
 	{
 		const char *why_dl = "";
-		int rc = lapic_timer_init(ci, &why, &why_dl);
 		const struct lapic_rate *lr = lapic_rate_last();
+		int rc = lapic_timer_init(ci, lr->status ? 0 : (lr->hz_milli + 500) / 1000, &why,
+					  &why_dl);
 
 		note("lapic", rc, why);
-		/* The fitted rate replaces the driver's two-read estimate. */
+		/* The fitted rate replaces a claim within 1 % too. */
 		if (rc == 0 && lr->status == 0)
 			lapic_timer_set_hz((lr->hz_milli + 500) / 1000);
 		if (!clockevent_find("tscdeadline"))

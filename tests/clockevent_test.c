@@ -1343,10 +1343,10 @@ TEST(lapic, calibration)
 	hz_milli = mul_div_u64(lr->hz_milli, t.tsc_hz, tsc_hz());
 	unc = hypot_u64(lr->fit_unc_ppb, t.unc_ppb);
 	measure_x("lapic.freq_hz.measured", (s64)hz_milli, 3, "Hz", "divide by 16; fitted against "
-		  "the TSC, %lu of %lu samples, brackets %lu-%lu cycles, unc %s ppm; by %s; boot "
-		  "estimate %lu Hz", lr->fit.kept, lr->fit.samples, lr->fit.min_width,
+		  "the TSC, %lu of %lu samples, brackets %lu-%lu cycles, unc %s ppm; by %s; the "
+		  "first burst's own %lu Hz", lr->fit.kept, lr->fit.samples, lr->fit.min_width,
 		  lr->fit.max_width, fx(a, sizeof(a), (s64)lr->fit_unc_ppb, 3), t.name,
-		  li->measured_hz);
+		  lr->guess_hz);
 	diag("each read placed %s of its bracket's width past its middle (fitted with the rate: "
 	     "under KVM a slow exit adds its time mostly before the count is taken), adding %s "
 	     "ppm to the unc",
