@@ -95,16 +95,16 @@ void sources_init(const struct cpu_info *ci, const struct acpi_info *ai, int nio
 	 * calibration against the counters first sets the ruler. */
 	if (!strcmp(tsc_hz_source(), "assumed"))
 		calibrate_boot(10 * 1000000);
+	/* The LAPIC timer's planted fault: read 10 ppm slow, the most
+	 * tcg-pc's known answer allows (abs lapic.freq_err_ppm <= 10) and 8
+	 * times lapic.calibration's tolerance (about 1.3 ppm). */
+	if (cmdline_list_has(cmd, "plant", "lapic_rate"))
+		lapic_rate_plant(LAPIC_PLANT_PPM);
 	/* The LAPIC timer's rate is read in two bursts either side of the
 	 * calibration window (measure/lapic_rate.h), together reading for
 	 * at most what the old window did (MIN(cal_ms, 1 s)): by default
 	 * the second is sized by LAPIC_AIM_PPB; thorough and cal_ms= ask for
 	 * the whole bound, half in each. */
-	/* Its planted fault: the timer read 10 ppm slow, the most tcg-pc's
-	 * known answer allows (abs lapic.freq_err_ppm <= 10) and 8 times
-	 * lapic.calibration's tolerance (about 1.3 ppm). */
-	if (cmdline_list_has(cmd, "plant", "lapic_rate"))
-		lapic_rate_plant(LAPIC_PLANT_PPM);
 	(void)lapic_rate_begin(sized ? LAPIC_BURST_MS * 1000000 : lapic_ns / 2);
 	calibrate_boot(cal_ms * 1000000);
 	(void)lapic_rate_finish(lapic_ns, sized ? LAPIC_AIM_PPB : 0);
