@@ -358,16 +358,22 @@ TEST(tick, switch)
 {
 	struct tick_setup t;
 	enum verdict v = setup(env, &t, true);
-	u64 j0, t0, j1, t1, expect, f, sw_tsc, done;
+	u64 j0, t0, j1, t1, expect, f, sw_tsc, done, end;
 	s64 gap;
 	int rc;
 	bool with_timers;
 
 	if (v != PASS)
 		return v;
-	/* Two periodic ticks: the anchor below needs one (whether the
-	 * periodic device keeps its rate is tick.periodic's business). */
-	run_for(2 * tick_period_ns());
+	/* A periodic tick: the anchor below needs one (whether the periodic
+	 * device keeps its rate is tick.periodic's business). Waited for up
+	 * to two periods, as long as this once waited in all. */
+	j0 = tick_jiffies();
+	end = rdtsc_ordered() + ns_to_tsc(2 * tick_period_ns());
+	while (tick_jiffies() == j0 && rdtsc_ordered() < end) {
+		test_poll(TEST_POLL_LOOP);
+		cpu_relax();
+	}
 	/* The anchor is the last periodic tick before the switch, taken with
 	 * interrupts off so that no tick comes in between: what the periodic
 	 * device lost earlier is tick.periodic's business, continuity across
