@@ -228,8 +228,9 @@ static int timer_round(struct tick_setup *t, struct timer_round *r, u64 extra_ns
 		if (queue_probes(r->base, late))
 			return -ERANGE;
 		r->queue_cost = tick_now_ns() - r->queue_cost;
-		for (int i = 0; i < NTIMERS; i++)
-			tick_del_timer(&probes[i].t);
+		/* All at once: one by one, each a sift of the heap, took 6-9 ms
+		 * under kvm_pvm, which emulates this code. */
+		tick_del_timers(probe_fn);
 	}
 	r->backoffs = tick_stats()->backoffs;
 	watch_begin(&r->w, ns_to_tsc(tick_period_ns()), __builtin_strcmp(t->ce->name, "rtc"));
@@ -255,8 +256,7 @@ static int timer_round(struct tick_setup *t, struct timer_round *r, u64 extra_ns
 		cpu_relax();
 	watch_end(&r->w);
 	r->backoffs = tick_stats()->backoffs - r->backoffs;
-	for (int i = 0; i < NTIMERS; i++)
-		tick_del_timer(&probes[i].t);
+	tick_del_timers(probe_fn);
 	return 0;
 }
 
