@@ -109,6 +109,26 @@ static s64 stretch_floor(const struct envelope *e, u64 a, u64 m, u64 *b)
 	return fl;
 }
 
+static bool step_ok[PERIODIC_MAX];	/* present_step of each step */
+/* Each stretch's floor against the fit's line, by the stretch's start a:
+ * fl_at[a], and where it ends, fl_end[a]; fl_ok while the line and the
+ * points are those they were worked out for (a pass over them per use
+ * took milliseconds under kvm_pvm). */
+static s64 fl_at[PERIODIC_MAX];
+static u64 fl_end[PERIODIC_MAX];
+static bool fl_ok;
+
+static void stretch_floors(const struct envelope *e, u64 m)
+{
+	if (fl_ok)
+		return;
+	for (u64 a = 0, b; a < m; a = b) {
+		fl_at[a] = stretch_floor(e, a, m, &b);
+		fl_end[a] = b;
+	}
+	fl_ok = true;
+}
+
 /*
  * One rate over the stretches where the vCPU and the emulator were
  * present. An advance ends an absence when this vCPU was away since the
@@ -158,6 +178,7 @@ static bool refit(struct present_fit *p, u64 m, u64 period)
 	for (u64 i = m; i-- > 0;)
 		pres_k[i] -= pres_k[0];
 	periodic_fit(pres_t, pres_k, m, period, &p->f);
+	fl_ok = false;	/* a new line, and points maybe moved */
 	if (p->f.status || p->f.n < FIT_MIN_TICKS) {
 		p->f.status = -EINVAL;
 		return false;
@@ -209,19 +230,26 @@ static void present_fit(const u64 *t, const u64 *k, const u8 *away, u64 n,
 	p->read_half = p->read_out = 0;
 	/* Count reads wider than COUNT_WIDE_FACTOR x the median are left
 	 * out (their stamps still number the steps: within a quarter period). */
-	p->read_min = 0;
+	p->read_min = UINT64_MAX;
 	for (u64 i = 0; i < n; i++)
-		if (jif_h[i])
+		if (jif_h[i]) {
 			halves[nf++] = jif_h[i];
+			p->read_min = MIN(p->read_min, jif_h[i]);
+		}
 	if (nf) {
-		p->read_min = select_u64(halves, nf, 0);
 		wide = COUNT_WIDE_FACTOR * select_u64(halves, nf, nf / 2);
 		nf = 0;
+	} else {
+		p->read_min = 0;
 	}
+	/* Each step judged once, for the counts here and the stretches
+	 * below (under kvm_pvm, which emulates this code, every pass over
+	 * the window's points costs milliseconds). */
 	for (u64 i = 1; i < n; i++) {
+		step_ok[i] = present_step(t, k, away, g, period, i);
 		if ((away[i] & JIF_AWAY) || (g && gaps_total_in(g, t[i - 1], t[i]) >= period))
 			p->absences++;
-		else if (!present_step(t, k, away, g, period, i))
+		else if (!step_ok[i])
 			p->disagree++;
 	}
 	p->ambiguous = false;
@@ -230,7 +258,7 @@ static void present_fit(const u64 *t, const u64 *k, const u8 *away, u64 n,
 	for (u64 a = 0, b; a < n; a = b) {
 		u64 first = a ? a + 1 : 0;
 
-		for (b = a + 1; b < n && present_step(t, k, away, g, period, b); b++)
+		for (b = a + 1; b < n && step_ok[b]; b++)
 			;
 		/* A stretch too short to hold its own ticks' numbering
 		 * (fewer than STRETCH_MIN after the advance that ended
@@ -282,9 +310,11 @@ static void present_fit(const u64 *t, const u64 *k, const u8 *away, u64 n,
 		s64 per = (s64)((p->f.env.tb - p->f.env.ta) / (p->f.env.kb - p->f.env.ka));
 		bool moved = false;
 
+		stretch_floors(&p->f.env, m);
 		for (u64 a = 0, b; a < m; a = b) {
-			s64 fl = stretch_floor(&p->f.env, a, m, &b), sh;
+			s64 fl = fl_at[a], sh;
 
+			b = fl_end[a];
 			sh = (fl + (fl < 0 ? -per / 2 : per / 2)) / per;
 			/* Late against the line by sh periods: sh ticks on. */
 			if (!sh || (a && (s64)(pres_k[a] - pres_k[a - 1]) + sh < 1) ||
@@ -314,9 +344,11 @@ static void present_fit(const u64 *t, const u64 *k, const u8 *away, u64 n,
 		/* Counted first: the arrays are compacted only when enough
 		 * remain (else they must stay as the fit that is kept saw
 		 * them). */
+		stretch_floors(&p->f.env, m);
 		for (u64 a = 0, b; a < m; a = b) {
-			s64 fl = stretch_floor(&p->f.env, a, m, &b);
+			s64 fl = fl_at[a];
 
+			b = fl_end[a];
 			if ((u64)(fl < 0 ? -fl : fl) >= period / 4) {
 				out += b - a;
 				gone++;
@@ -329,8 +361,9 @@ static void present_fit(const u64 *t, const u64 *k, const u8 *away, u64 n,
 			break;
 		}
 		for (u64 a = 0, b; a < m; a = b) {
-			s64 fl = stretch_floor(&p->f.env, a, m, &b);
+			s64 fl = fl_at[a];
 
+			b = fl_end[a];
 			if ((u64)(fl < 0 ? -fl : fl) >= period / 4)
 				continue;
 			for (u64 i = a; i < b; i++) {
@@ -348,9 +381,11 @@ static void present_fit(const u64 *t, const u64 *k, const u8 *away, u64 n,
 		if (!refit(p, m, period))
 			return;
 	}
+	stretch_floors(&p->f.env, m);
 	for (u64 a = 0, b; a < m; a = b) {
-		s64 fl = stretch_floor(&p->f.env, a, m, &b);
+		s64 fl = fl_at[a];
 
+		b = fl_end[a];
 		p->ambiguous |= (u64)(fl < 0 ? -fl : fl) >= period / 4;
 		floors[nf++] = fl > 0 ? (u64)fl : 0;
 	}
