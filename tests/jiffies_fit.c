@@ -109,6 +109,26 @@ static s64 stretch_floor(const struct envelope *e, u64 a, u64 m, u64 *b)
 	return fl;
 }
 
+static bool step_ok[PERIODIC_MAX];	/* present_step of each step */
+/* Each stretch's floor against the fit's line, by the stretch's start a:
+ * fl_at[a], and where it ends, fl_end[a]; fl_ok while the line and the
+ * points are those they were worked out for (a pass over them per use
+ * took milliseconds under kvm_pvm). */
+static s64 fl_at[PERIODIC_MAX];
+static u64 fl_end[PERIODIC_MAX];
+static bool fl_ok;
+
+static void stretch_floors(const struct envelope *e, u64 m)
+{
+	if (fl_ok)
+		return;
+	for (u64 a = 0, b; a < m; a = b) {
+		fl_at[a] = stretch_floor(e, a, m, &b);
+		fl_end[a] = b;
+	}
+	fl_ok = true;
+}
+
 /*
  * One rate over the stretches where the vCPU and the emulator were
  * present. An advance ends an absence when this vCPU was away since the
@@ -158,6 +178,7 @@ static bool refit(struct present_fit *p, u64 m, u64 period)
 	for (u64 i = m; i-- > 0;)
 		pres_k[i] -= pres_k[0];
 	periodic_fit(pres_t, pres_k, m, period, &p->f);
+	fl_ok = false;	/* a new line, and points maybe moved */
 	if (p->f.status || p->f.n < FIT_MIN_TICKS) {
 		p->f.status = -EINVAL;
 		return false;
@@ -209,19 +230,26 @@ static void present_fit(const u64 *t, const u64 *k, const u8 *away, u64 n,
 	p->read_half = p->read_out = 0;
 	/* Count reads wider than COUNT_WIDE_FACTOR x the median are left
 	 * out (their stamps still number the steps: within a quarter period). */
-	p->read_min = 0;
+	p->read_min = UINT64_MAX;
 	for (u64 i = 0; i < n; i++)
-		if (jif_h[i])
+		if (jif_h[i]) {
 			halves[nf++] = jif_h[i];
+			p->read_min = MIN(p->read_min, jif_h[i]);
+		}
 	if (nf) {
-		p->read_min = select_u64(halves, nf, 0);
 		wide = COUNT_WIDE_FACTOR * select_u64(halves, nf, nf / 2);
 		nf = 0;
+	} else {
+		p->read_min = 0;
 	}
+	/* Each step judged once, for the counts here and the stretches
+	 * below (under kvm_pvm, which emulates this code, every pass over
+	 * the window's points costs milliseconds). */
 	for (u64 i = 1; i < n; i++) {
+		step_ok[i] = present_step(t, k, away, g, period, i);
 		if ((away[i] & JIF_AWAY) || (g && gaps_total_in(g, t[i - 1], t[i]) >= period))
 			p->absences++;
-		else if (!present_step(t, k, away, g, period, i))
+		else if (!step_ok[i])
 			p->disagree++;
 	}
 	p->ambiguous = false;
@@ -230,7 +258,7 @@ static void present_fit(const u64 *t, const u64 *k, const u8 *away, u64 n,
 	for (u64 a = 0, b; a < n; a = b) {
 		u64 first = a ? a + 1 : 0;
 
-		for (b = a + 1; b < n && present_step(t, k, away, g, period, b); b++)
+		for (b = a + 1; b < n && step_ok[b]; b++)
 			;
 		/* A stretch too short to hold its own ticks' numbering
 		 * (fewer than STRETCH_MIN after the advance that ended
@@ -282,9 +310,11 @@ static void present_fit(const u64 *t, const u64 *k, const u8 *away, u64 n,
 		s64 per = (s64)((p->f.env.tb - p->f.env.ta) / (p->f.env.kb - p->f.env.ka));
 		bool moved = false;
 
+		stretch_floors(&p->f.env, m);
 		for (u64 a = 0, b; a < m; a = b) {
-			s64 fl = stretch_floor(&p->f.env, a, m, &b), sh;
+			s64 fl = fl_at[a], sh;
 
+			b = fl_end[a];
 			sh = (fl + (fl < 0 ? -per / 2 : per / 2)) / per;
 			/* Late against the line by sh periods: sh ticks on. */
 			if (!sh || (a && (s64)(pres_k[a] - pres_k[a - 1]) + sh < 1) ||
@@ -314,9 +344,11 @@ static void present_fit(const u64 *t, const u64 *k, const u8 *away, u64 n,
 		/* Counted first: the arrays are compacted only when enough
 		 * remain (else they must stay as the fit that is kept saw
 		 * them). */
+		stretch_floors(&p->f.env, m);
 		for (u64 a = 0, b; a < m; a = b) {
-			s64 fl = stretch_floor(&p->f.env, a, m, &b);
+			s64 fl = fl_at[a];
 
+			b = fl_end[a];
 			if ((u64)(fl < 0 ? -fl : fl) >= period / 4) {
 				out += b - a;
 				gone++;
@@ -329,8 +361,9 @@ static void present_fit(const u64 *t, const u64 *k, const u8 *away, u64 n,
 			break;
 		}
 		for (u64 a = 0, b; a < m; a = b) {
-			s64 fl = stretch_floor(&p->f.env, a, m, &b);
+			s64 fl = fl_at[a];
 
+			b = fl_end[a];
 			if ((u64)(fl < 0 ? -fl : fl) >= period / 4)
 				continue;
 			for (u64 i = a; i < b; i++) {
@@ -348,9 +381,11 @@ static void present_fit(const u64 *t, const u64 *k, const u8 *away, u64 n,
 		if (!refit(p, m, period))
 			return;
 	}
+	stretch_floors(&p->f.env, m);
 	for (u64 a = 0, b; a < m; a = b) {
-		s64 fl = stretch_floor(&p->f.env, a, m, &b);
+		s64 fl = fl_at[a];
 
+		b = fl_end[a];
 		p->ambiguous |= (u64)(fl < 0 ? -fl : fl) >= period / 4;
 		floors[nf++] = fl > 0 ? (u64)fl : 0;
 	}
@@ -443,11 +478,17 @@ static void jiffy_collect(struct clockevent *ce, const struct rate_expect *x,
  * The window is lengthened each time by as much as the uncertainty says it
  * lacks (it falls about as the span grows), at least 25 ticks.
  */
+/* The window's last fit, over all its advances with this vCPU's own gaps:
+ * jiffy_fit's own when the emulator's gaps cannot change it (below). */
+static struct present_fit last_fit;
+static const struct jiffy_window *last_w;
+static u64 last_n;
+
 void jiffy_window(struct clockevent *ce, u64 min_ns, u64 max_ns, u64 target_ppb,
 		  const struct rate_expect *x, struct jiffy_window *w)
 {
 	u64 period = ns_to_tsc(tick_period_ns()), e0 = ce->events, end, due, start, spare;
-	static struct present_fit p;
+	struct present_fit *p = &last_fit;
 
 	w->j0 = w->t0 = w->j1 = w->t1 = w->n = w->excused = w->extended = 0;
 	w->stolen = w->stolen_ns = 0;
@@ -496,30 +537,30 @@ void jiffy_window(struct clockevent *ce, u64 min_ns, u64 max_ns, u64 target_ppb,
 		jiffy_collect(ce, x, w, end);
 		/* The decision uses this vCPU's own gaps (the emulator's are
 		 * worked out at the end). */
-		present_fit(jif_t, jif_k, jif_away, w->n, NULL, period, x, &p);
+		present_fit(jif_t, jif_k, jif_away, w->n, NULL, period, x, p);
 		have = end - w->w.cpu.start - MIN(w->w.cpu.cycles, end - w->w.cpu.start);
 		/* Bounded by presence, and by as long again of absence. The
 		 * fit must hold FIT_SPARE points more than FIT_MIN_TICKS: the
 		 * emulator's absences, worked out at the end, may leave a few
 		 * out (a default TCG run at load 1 fitted 50 here and 49 at
 		 * the end, twice: tick.periodic unjudged). */
-		if ((!p.f.status && p.f.n >= FIT_MIN_TICKS + spare &&
-		     p.tol_ppb <= target_ppb) || have >= ns_to_tsc(max_ns) ||
+		if ((!p->f.status && p->f.n >= FIT_MIN_TICKS + spare &&
+		     p->tol_ppb <= target_ppb) || have >= ns_to_tsc(max_ns) ||
 		    end - start >= ns_to_tsc(2 * max_ns) || w->n >= PERIODIC_MAX)
 			break;
 		/* The fit's uncertainty falls about as the span grows: ask
 		 * for the span it needs, a quarter more, at least 25 ticks;
 		 * where only the spare points are missing, for those. */
-		if (!p.f.status && p.tol_ppb <= target_ppb) {
-			want = have + (FIT_MIN_TICKS + spare + 2 - p.f.n) * period;
-		} else if (p.f.status && p.f.n && p.f.n < FIT_MIN_TICKS) {
+		if (!p->f.status && p->tol_ppb <= target_ppb) {
+			want = have + (FIT_MIN_TICKS + spare + 2 - p->f.n) * period;
+		} else if (p->f.status && p->f.n && p->f.n < FIT_MIN_TICKS) {
 			/* Short of points only: as much longer as the share
 			 * of advances fitted so far says they need, at most
 			 * twice as long (a default TCG run doubled 200 ms for
 			 * a fit one or two points short). */
-			want = MIN(2 * have, mul_div_u64(have, FIT_MIN_TICKS + spare + 2, p.f.n));
+			want = MIN(2 * have, mul_div_u64(have, FIT_MIN_TICKS + spare + 2, p->f.n));
 		} else {
-			want = p.f.status ? 2 * have : mul_div_u64(have, p.tol_ppb, target_ppb);
+			want = p->f.status ? 2 * have : mul_div_u64(have, p->tol_ppb, target_ppb);
 			want = MAX(want + want / 4, have + 25 * period);
 		}
 		want = MIN(want, ns_to_tsc(max_ns));
@@ -529,6 +570,8 @@ void jiffy_window(struct clockevent *ce, u64 min_ns, u64 max_ns, u64 target_ppb,
 		end = MIN(fit_end + (want - have), start + ns_to_tsc(2 * max_ns));
 		w->extended++;
 	}
+	last_w = w;
+	last_n = w->n;
 	snapshot(ce, &w->j1, &w->t1);
 	watch_end(&w->w);
 	w->window_ns = tsc_to_ns(w->w.cpu.last - start);
@@ -572,6 +615,18 @@ bool mostly_away(const struct jiffy_window *w)
 void jiffy_fit(struct test_env *env, const struct jiffy_window *w, const struct rate_expect *x,
 	       struct present_fit *p)
 {
+	u64 period = ns_to_tsc(tick_period_ns());
+
+	/* The emulator's gaps end a step only where they add up to a period
+	 * inside it: with less than that in all, the fit is the window's
+	 * last one, over the same stamps (unless plant_rate= stretches
+	 * them), and is not worked out again (under kvm_pvm, which emulates
+	 * this code, a fit took 12-17 ms). */
+	if (w == last_w && w->n == last_n && !cmdline_get(env->cmd, "plant_rate") &&
+	    gaps_total(&w->w.emulator) < period) {
+		*p = last_fit;
+		return;
+	}
 	plant_rate(env, jif_t, w->n);
-	present_fit(jif_t, jif_k, jif_away, w->n, &w->w.emulator, ns_to_tsc(tick_period_ns()), x, p);
+	present_fit(jif_t, jif_k, jif_away, w->n, &w->w.emulator, period, x, p);
 }

@@ -31,5 +31,13 @@ void tick_test_run_for(u64 ns);
  */
 void walltime_begin(struct test_env *env, const struct tick_setup *t);
 void walltime_end(void);
+/*
+ * tick.timers (tick_oneshot_test.c) inside tick.switch's run of the tick:
+ * on the oneshot tick t already runs, runs tick.timers' rounds of timers
+ * for tick.timers to judge without running the tick again. Returns false,
+ * having run nothing it keeps, when tick.timers is not selected or the
+ * timer queue refused the timers (tick.timers then runs its own tick).
+ */
+bool timers_in_run(struct test_env *env, struct tick_setup *t);
 
 #endif

@@ -225,6 +225,15 @@ bool tick_del_timer(struct swtimer *t)
 	return was;
 }
 
+int tick_del_timers(void (*fn)(struct swtimer *t, u64 now))
+{
+	u64 flags = irq_save();
+	int gone = timerq_del_fn(&tk0.q, fn);
+
+	irq_restore(flags);
+	return gone;
+}
+
 u64 tick_max_idle_ns(void) { return tk0.max_idle_ns; }
 
 static volatile bool woke;

@@ -77,6 +77,10 @@ void tick_set_wall(u64 wall_ns, u64 mono_ns);
  * reprogrammed when t becomes the first. -ERANGE when the queue is full. */
 int tick_add_timer(struct swtimer *t);
 bool tick_del_timer(struct swtimer *t);
+/* Takes every queued timer whose callback is fn off the queue at once
+ * (the device stays programmed as it was, as after tick_del_timer);
+ * returns how many. */
+int tick_del_timers(void (*fn)(struct swtimer *t, u64 now));
 
 /*
  * Idles until monotonic ns `until`. In oneshot mode the emulated tick is

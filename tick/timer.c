@@ -75,6 +75,27 @@ bool timerq_del(struct timer_queue *q, struct swtimer *t)
 	return true;
 }
 
+int timerq_del_fn(struct timer_queue *q, void (*fn)(struct swtimer *t, u64 now))
+{
+	int kept = 0, gone;
+
+	/* The timers kept, in their order: a subsequence of a heap is not
+	 * one, so it is built again from the last parent up (Floyd's). */
+	for (int i = 0; i < q->size; i++) {
+		struct swtimer *t = q->heap[i];
+
+		if (t->fn == fn)
+			t->slot = -1;
+		else
+			place(q, kept++, t);
+	}
+	gone = q->size - kept;
+	q->size = kept;
+	for (int i = kept / 2 - 1; gone && i >= 0; i--)
+		sift_down(q, i);
+	return gone;
+}
+
 int timerq_add(struct timer_queue *q, struct swtimer *t)
 {
 	if (t->slot >= 0 && t->slot < q->size && q->heap[t->slot] == t)

@@ -38,6 +38,9 @@ void timerq_init(struct timer_queue *q, struct swtimer **storage, int capacity);
 int timerq_add(struct timer_queue *q, struct swtimer *t);
 /* Removes t when queued; returns whether it was. */
 bool timerq_del(struct timer_queue *q, struct swtimer *t);
+/* Removes every queued timer whose callback is fn, rebuilding the heap
+ * once (not a sift per timer); returns how many it removed. */
+int timerq_del_fn(struct timer_queue *q, void (*fn)(struct swtimer *t, u64 now));
 /* The earliest timer, or NULL. */
 struct swtimer *timerq_peek(const struct timer_queue *q);
 /* Removes and calls every timer with expires <= now, earliest first

@@ -55,6 +55,41 @@ static void test_heap_order(void)
 	CHECK(timerq_add(&q, &t[5]) == -ERANGE);
 }
 
+static void other(struct swtimer *t, u64 now)
+{
+	(void)t;
+	(void)now;
+}
+
+/* Removing every timer of one callback at once leaves a heap of the rest,
+ * in order, each removed one unqueued. */
+static void test_del_fn(void)
+{
+	static struct swtimer t[300], *storage[300];
+	struct timer_queue q;
+
+	/* Every third another callback's; expiries scattered, with ties. */
+	timerq_init(&q, storage, 300);
+	for (int i = 0; i < 300; i++) {
+		swtimer_init(&t[i], i % 3 ? record : other, NULL);
+		t[i].expires = (u64)i * 37 % 100;
+		CHECK(timerq_add(&q, &t[i]) == 0);
+	}
+	CHECK(timerq_del_fn(&q, record) == 200);
+	CHECK(timerq_del_fn(&q, record) == 0);
+	for (int i = 0; i < 300; i++)
+		CHECK((t[i].slot < 0) == (i % 3 != 0));
+	CHECK(!timerq_del(&q, &t[1]));	/* already gone */
+	t[1].expires = 50;
+	CHECK(timerq_add(&q, &t[1]) == 0);	/* and can be queued again */
+	nfired = 0;
+	CHECK(timerq_run(&q, 1000) == 101);
+	for (int i = 1; i < nfired; i++)
+		CHECK(fired_order[i - 1] <= fired_order[i]);
+	CHECK(nfired == 1);	/* only t[1] records */
+	CHECK(timerq_peek(&q) == NULL);
+}
+
 static struct swtimer *self;
 static int self_runs;
 
@@ -175,6 +210,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	test_heap_order();
+	test_del_fn();
 	test_runaway_bound();
 	test_mult_shift();
 	test_timekeeping_wrap();
