@@ -98,7 +98,8 @@ bool rtc_last_edge(struct rtc_edge *e);
  * near, none once two consecutive edges are held) and keeps edges as a
  * pair of consecutive seconds a second apart by the ruler (to 5 ms), each
  * confirming the other: one placed as edge_wait places edges (within 50
- * us, or by rtc_edge_catch_end's own loop), the other within 1 ms by its
+ * us or as well as rtc_edge_catch_end's own loop places them here, measured
+ * at rtc_edge_catch_begin, or by that loop), the other within 1 ms by its
  * own polls and within RTC_UIP_LEAD_NS once placed by the first carried a
  * second by the ruler (within 100 ppm); no single edge is kept. It returns true once rtc_edge_pair holds a pair.
  * Register reads that IRQ8's handler may have reselected in between are
@@ -130,6 +131,8 @@ struct rtc_catch_stats {
 	bool paired;
 	bool last_narrow;	/* the last edge caught was placed as edge_wait places
 				 * them: the next may make a pair placed within 1 ms */
+	u64 narrow_ns;		/* an edge a caller's loop placed within this is
+				 * placed as edge_wait places them (measured) */
 };
 void rtc_edge_catch_stats(struct rtc_catch_stats *st);
 /* The newest two of the last few edges this run took (caught or waited
