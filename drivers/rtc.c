@@ -563,6 +563,12 @@ void rtc_edge_catch_stats(struct rtc_catch_stats *st)
 	st->last_narrow = cat.prev.tsc && cat.prev_narrow;
 }
 
+bool rtc_edge_catch_last(struct rtc_edge *e)
+{
+	*e = cat.prev;
+	return cat.prev.tsc != 0;
+}
+
 /* The seconds now read sec: the second count moves on by as many. */
 static void catch_second(u8 sec)
 {

@@ -135,6 +135,10 @@ struct rtc_catch_stats {
 				 * placed as edge_wait places them (measured) */
 };
 void rtc_edge_catch_stats(struct rtc_catch_stats *st);
+/* The last edge the catcher placed within 1 ms, in a pair or not yet (its
+ * own placing; false when none), for a caller that needs one edge near
+ * in time, not a pair. */
+bool rtc_edge_catch_last(struct rtc_edge *e);
 /* The newest two of the last few edges this run took (caught or waited
  * for) that are of consecutive seconds, each placed within
  * RTC_UIP_LEAD_NS; false when there are none. */
