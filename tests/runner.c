@@ -3,6 +3,7 @@
  * verdicts into the exit code. It must not format the report (report/
  * does) nor program timers (watchdog.c does). */
 #include "test.h"
+#include "select.h"
 #include "watchdog.h"
 #include "arch-x86/cpu.h"
 #include "arch-x86/delay.h"
@@ -58,27 +59,7 @@ bool test_planted(struct test_env *env, const char *what, const char *how)
 
 static bool match(const struct test *t)
 {
-	char full[96];
-	const char *p = globs;
-
-	if (!p)
-		return !t->explicit_only;
-	snprintf_(full, sizeof(full), "%s.%s", t->suite, t->name);
-	while (*p) {
-		char pat[96];
-		size_t n = 0;
-
-		while (p[n] && p[n] != ',')
-			n++;
-		if (n && n < sizeof(pat)) {
-			memcpy(pat, p, n);
-			pat[n] = 0;
-			if (glob_match(pat, full) || glob_match(pat, t->suite))
-				return true;
-		}
-		p += n + (p[n] == ',');
-	}
-	return false;
+	return select_match(globs, t->suite, t->name, t->explicit_only);
 }
 
 /*
