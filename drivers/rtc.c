@@ -467,9 +467,12 @@ bool rtc_edge_catch_wait(void)
 	bool paired = false;
 
 	/* Until a pair is held or the edge came (no other can before the
-	 * end: once it came the catcher polls again only near the next). */
+	 * end: once it came the catcher polls again only near the next).
+	 * With no edge kept before it (the last placed more widely than a
+	 * pair allows, but within 5 ms), the edge is only the next pair's
+	 * narrow first. */
 	cat.tight = true;
-	while (cat.on && cat.prev.tsc && !(paired = rtc_edge_catch_poll()) && cat.near == near &&
+	while (cat.on && cat.near && !(paired = rtc_edge_catch_poll()) && cat.near == near &&
 	       rdtsc_ordered() < end)
 		cpu_relax();
 	cat.tight = false;
@@ -478,14 +481,14 @@ bool rtc_edge_catch_wait(void)
 
 void rtc_edge_catch_end(bool pair)
 {
-	if (pair)
+	if (pair && cat.prev.tsc)
 		rtc_edge_catch_wait();
 	cat.on = false;
 }
 
 u64 rtc_edge_catch_near(void)
 {
-	return cat.on && !cat.paired && cat.prev.tsc ? cat.near : 0;
+	return cat.on && !cat.paired ? cat.near : 0;
 }
 
 /*

@@ -109,16 +109,18 @@ void rtc_edge_catch_begin(const struct acpi_info *ai);
 bool rtc_edge_catch_poll(void);
 /* Stops catching; with pair, after waiting (at most a second and 50 ms
  * after the last edge seen) for the edge that completes a pair, in a
- * loop of its own that places it as edge_wait does. */
+ * loop of its own that places it as edge_wait does (no wait where no edge
+ * was kept: none could). */
 void rtc_edge_catch_end(bool pair);
 /* The wait rtc_edge_catch_end(true) makes, catching on after it: true
  * once a pair is held. An edge it caught that made no pair (the one
- * before it was placed too widely) is the next pair's narrow edge. */
+ * before it was placed too widely, or only within 5 ms: then not kept) is
+ * the next pair's narrow edge. */
 bool rtc_edge_catch_wait(void);
 /* From this TSC on, rtc_edge_catch_end's wait would find the edge after
  * the last one seen (a second after it, less the catcher's 20 ms lead; an
  * edge placed more widely than a pair allows counts when placed within
- * 5 ms);
+ * 5 ms, kept or not);
  * 0 when not catching, a pair is held or no edge was caught. A caller
  * that stopped polling can do other work until then. */
 u64 rtc_edge_catch_near(void);
