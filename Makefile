@@ -134,7 +134,7 @@ run: check-deps $(KERNEL) $(PVH_KERNEL)
 
 $(BUILD)/host/%: tests/host/%.c $(HOST_LIB) $(wildcard lib/*.h boot/*.h arch-x86/*.h tests/host/*.h \
 		  tick/*.h measure/*.h drivers/kvmclock.h drivers/hyperv.h drivers/hpet_cmp.h \
-		  tests/read_window.[ch])
+		  tests/read_window.[ch] tests/select.[ch])
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $@"
 	@$(CC) $(HCFLAGS) $< $(HOST_LIB) -o $@

@@ -6,6 +6,7 @@
 #include "arch-x86/cpu.h"
 #include "arch-x86/delay.h"
 #include "lib/printf.h"
+#include "lib/stats.h"
 #include "tick/clocksource.h"
 #include "tick/clockevent.h"
 #include "arch-x86/idt.h"
@@ -355,6 +356,17 @@ bool rtc_edge_pair(struct rtc_edge *e0, struct rtc_edge *e1)
  * where every poll is an exit (KVM: ~290 us apart, edges placed to ~150
  * us); the edge after such an edge is what rtc_edge_catch_end waits for. */
 #define CATCH_UNC_NS		50000ull
+/*
+ * ... or as well as the catcher's own tight loop (rtc_edge_catch_wait)
+ * places edges on this host, measured when catching begins over this many
+ * polls: 50 us is what a loop's polls reach under TCG, where the tight
+ * loop places edges to a few us; under kvm_pvm, where every poll is an
+ * exit, the tight loop placed them within 73-106 us (default KVM runs,
+ * their rtc.date and tick.walltime edges), the windows' loop within
+ * 73-166 us, so no edge the loop placed counted and every pair waited
+ * for its narrow edge, idle (17-74 ms a default KVM run).
+ */
+#define CATCH_PROBE_POLLS	16
 /* The wider edge of a pair may be placed this widely by its own polls
  * (the windows' loop under KVM at load 2: ~290 us, polls ~580 us apart),
  * and is then placed by the narrow one carried a second by the ruler
@@ -380,6 +392,8 @@ static struct {
 	u64 lo;			/* a poll that saw UIP low in second s0 */
 	u64 near;		/* no polls before this TSC */
 	u64 last;		/* the last poll */
+	u64 pa, pb;		/* its bracket (TSC) */
+	u64 narrow_ns;		/* as well as the tight loop places edges here */
 	u32 sel;		/* cmos_selects when register A was selected */
 	struct rtc_edge prev;	/* the last edge caught, not yet confirmed */
 	struct rtc_catch_stats st;
@@ -404,6 +418,28 @@ static u8 catch_seconds(void)
 	return cat.s0;
 }
 
+/* How well the tight loop places an edge here: the median, over
+ * CATCH_PROBE_POLLS of its polls, of half the span from one poll's start
+ * to the next one's end (an edge between the two is placed within that);
+ * at least CATCH_UNC_NS. An edge those polls see is caught, tightly. */
+static u64 probe_tight(void)
+{
+	u64 h[CATCH_PROBE_POLLS - 1], pa = 0;
+	int n = 0;
+
+	cat.tight = true;
+	for (int i = 0; i < CATCH_PROBE_POLLS && cat.on && !cat.paired; i++) {
+		cat.last = 0;	/* every call polls */
+		rtc_edge_catch_poll();
+		if (i)
+			h[n++] = (cat.pb - pa) / 2;
+		pa = cat.pa;
+	}
+	cat.tight = false;
+	return n ? MAX(tsc_to_ns(select_u64(h, (size_t)n, (size_t)n / 2)), CATCH_UNC_NS) :
+	       CATCH_UNC_NS;
+}
+
 void rtc_edge_catch_begin(const struct acpi_info *ai)
 {
 	struct rtc_edge e0, e1;
@@ -421,6 +457,8 @@ void rtc_edge_catch_begin(const struct acpi_info *ai)
 	cat.unix_s = rtc_to_unix(&t);
 	cat.on = true;
 	cat.paired = rtc_edge_pair(&e0, &e1);
+	cat.narrow_ns = probe_tight();
+	cat.st.narrow_ns = cat.narrow_ns;
 }
 
 bool rtc_edge_catch_wait(void)
@@ -429,9 +467,12 @@ bool rtc_edge_catch_wait(void)
 	bool paired = false;
 
 	/* Until a pair is held or the edge came (no other can before the
-	 * end: once it came the catcher polls again only near the next). */
+	 * end: once it came the catcher polls again only near the next).
+	 * With no edge kept before it (the last placed more widely than a
+	 * pair allows, but within 5 ms), the edge is only the next pair's
+	 * narrow first. */
 	cat.tight = true;
-	while (cat.on && cat.prev.tsc && !(paired = rtc_edge_catch_poll()) && cat.near == near &&
+	while (cat.on && cat.near && !(paired = rtc_edge_catch_poll()) && cat.near == near &&
 	       rdtsc_ordered() < end)
 		cpu_relax();
 	cat.tight = false;
@@ -440,14 +481,14 @@ bool rtc_edge_catch_wait(void)
 
 void rtc_edge_catch_end(bool pair)
 {
-	if (pair)
+	if (pair && cat.prev.tsc)
 		rtc_edge_catch_wait();
 	cat.on = false;
 }
 
 u64 rtc_edge_catch_near(void)
 {
-	return cat.on && !cat.paired && cat.prev.tsc ? cat.near : 0;
+	return cat.on && !cat.paired ? cat.near : 0;
 }
 
 /*
@@ -496,7 +537,7 @@ static void catch_edge(u64 lo, u64 hi)
 		return;
 	}
 	narrow = tsc_to_ns(e.unc) <= RTC_UIP_LEAD_NS &&
-		 (cat.tight || tsc_to_ns(e.unc) <= CATCH_UNC_NS);
+		 (cat.tight || tsc_to_ns(e.unc) <= cat.narrow_ns);
 	/* Kept only as a pair a second apart (to CATCH_PAIR_NS) by the
 	 * ruler: each confirms the other's placement and second. A pair
 	 * further apart (an RTC off its rate, or a misread) is left to
@@ -523,6 +564,12 @@ void rtc_edge_catch_stats(struct rtc_catch_stats *st)
 	*st = cat.st;
 	st->paired = cat.paired;
 	st->last_narrow = cat.prev.tsc && cat.prev_narrow;
+}
+
+bool rtc_edge_catch_last(struct rtc_edge *e)
+{
+	*e = cat.prev;
+	return cat.prev.tsc != 0;
 }
 
 /* The seconds now read sec: the second count moves on by as many. */
@@ -558,6 +605,8 @@ bool rtc_edge_catch_poll(void)
 	}
 	ra = inb(CMOS_DATA);
 	b = rdtsc_ordered();
+	cat.pa = a;
+	cat.pb = b;
 	/* Seconds are counted modulo a minute: after half of one unseen,
 	 * the count is not trusted and catching stops. */
 	if (b - cat.lo > ns_to_tsc(CATCH_LOST_NS)) {

@@ -98,7 +98,8 @@ bool rtc_last_edge(struct rtc_edge *e);
  * near, none once two consecutive edges are held) and keeps edges as a
  * pair of consecutive seconds a second apart by the ruler (to 5 ms), each
  * confirming the other: one placed as edge_wait places edges (within 50
- * us, or by rtc_edge_catch_end's own loop), the other within 1 ms by its
+ * us or as well as rtc_edge_catch_end's own loop places them here, measured
+ * at rtc_edge_catch_begin, or by that loop), the other within 1 ms by its
  * own polls and within RTC_UIP_LEAD_NS once placed by the first carried a
  * second by the ruler (within 100 ppm); no single edge is kept. It returns true once rtc_edge_pair holds a pair.
  * Register reads that IRQ8's handler may have reselected in between are
@@ -108,16 +109,18 @@ void rtc_edge_catch_begin(const struct acpi_info *ai);
 bool rtc_edge_catch_poll(void);
 /* Stops catching; with pair, after waiting (at most a second and 50 ms
  * after the last edge seen) for the edge that completes a pair, in a
- * loop of its own that places it as edge_wait does. */
+ * loop of its own that places it as edge_wait does (no wait where no edge
+ * was kept: none could). */
 void rtc_edge_catch_end(bool pair);
 /* The wait rtc_edge_catch_end(true) makes, catching on after it: true
  * once a pair is held. An edge it caught that made no pair (the one
- * before it was placed too widely) is the next pair's narrow edge. */
+ * before it was placed too widely, or only within 5 ms: then not kept) is
+ * the next pair's narrow edge. */
 bool rtc_edge_catch_wait(void);
 /* From this TSC on, rtc_edge_catch_end's wait would find the edge after
  * the last one seen (a second after it, less the catcher's 20 ms lead; an
  * edge placed more widely than a pair allows counts when placed within
- * 5 ms);
+ * 5 ms, kept or not);
  * 0 when not catching, a pair is held or no edge was caught. A caller
  * that stopped polling can do other work until then. */
 u64 rtc_edge_catch_near(void);
@@ -130,8 +133,14 @@ struct rtc_catch_stats {
 	bool paired;
 	bool last_narrow;	/* the last edge caught was placed as edge_wait places
 				 * them: the next may make a pair placed within 1 ms */
+	u64 narrow_ns;		/* an edge a caller's loop placed within this is
+				 * placed as edge_wait places them (measured) */
 };
 void rtc_edge_catch_stats(struct rtc_catch_stats *st);
+/* The last edge the catcher placed within 1 ms, in a pair or not yet (its
+ * own placing; false when none), for a caller that needs one edge near
+ * in time, not a pair. */
+bool rtc_edge_catch_last(struct rtc_edge *e);
 /* The newest two of the last few edges this run took (caught or waited
  * for) that are of consecutive seconds, each placed within
  * RTC_UIP_LEAD_NS; false when there are none. */

@@ -246,8 +246,13 @@ static bool wall_prepare(struct test_env *env, const struct tick_setup *t)
 	 * run, compared with the later edge as it was then. */
 	wr.caught = rtc_edge_pair(&wr.e0, &wr.e1);
 	/* The span an earlier edge would cover: to at most a second after
-	 * the tick's shortest run from now. */
-	if (wr.caught || rtc_last_edge(&wr.e0)) {
+	 * the tick's shortest run from now. While the pair's second edge is
+	 * still to be caught by the tests after the clockevent windows
+	 * (test_poll), its first is the catcher's last: the tick is then
+	 * seeded there, and read where its run caught the second
+	 * (walltime_end). */
+	if (wr.caught || (test_poll_pending() ? rtc_edge_catch_last(&wr.e0) :
+			  rtc_last_edge(&wr.e0))) {
 		wr.carried_ns = tsc_to_ns(rdtsc_ordered() - wr.e0.tsc);
 		edges_add(&wr.seen, &wr.e0);
 	}
