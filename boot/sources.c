@@ -29,15 +29,6 @@
  */
 #define RTC_CAL_RATE	8
 
-/*
- * The LAPIC rate's first burst, and the second burst's aim: 3 x the fit's
- * uncertainty within 1 ppm, the tightest the rate is held to (tcg-icount's
- * known answer, abs lapic.freq_err_ppm <= 1 in tools/matrix.cfg).
- */
-#define LAPIC_BURST_MS	10
-#define LAPIC_AIM_PPB	1000
-#define LAPIC_PLANT_PPM	10
-
 static void note(const char *name, int rc, const char *why)
 {
 	if (rc)
@@ -57,8 +48,7 @@ void sources_init(const struct cpu_info *ci, const struct acpi_info *ai, int nio
 	struct hpet_info hi;
 	const char *why = "", *pm = cmdline_get(cmd, "pmtimer");
 	bool thorough = cmdline_has(cmd, "thorough");
-	u64 cal_ms, lapic_ns;
-	bool sized;
+	u64 cal_ms;
 
 	if (pm && strcmp(pm, "plain") && strcmp(pm, "verified"))
 		cmdline_warn(cmd, "pmtimer= takes plain or verified; using plain");
@@ -87,41 +77,27 @@ void sources_init(const struct cpu_info *ci, const struct acpi_info *ai, int nio
 	START("kvmclock", kvmclock_init(ci, &why));
 	START("hyperv", hyperv_init(ci, &why));
 	cal_ms = cmdline_u64(cmd, "cal_ms", 10, 10000, thorough ? 1000 : 100);
-	lapic_ns = MIN(cal_ms, 1000ull) * 1000000;
-	sized = !thorough && !cmdline_get(cmd, "cal_ms");
 	/* Without an early rate (no PIT channel 2 to time, no CPUID rate)
 	 * the ruler assumes 1 GHz, so every window would be off by the true
 	 * rate's ratio, and the events numbered on a wrong period: a short
 	 * calibration against the counters first sets the ruler. */
 	if (!strcmp(tsc_hz_source(), "assumed"))
 		calibrate_boot(10 * 1000000);
-	/* The LAPIC timer's planted fault: read 10 ppm slow, the most
-	 * tcg-pc's known answer allows (abs lapic.freq_err_ppm <= 10) and 8
-	 * times lapic.calibration's tolerance (about 1.3 ppm). */
-	if (cmdline_list_has(cmd, "plant", "lapic_rate"))
-		lapic_rate_plant(LAPIC_PLANT_PPM);
-	/* The LAPIC timer's rate is read in two bursts either side of the
-	 * calibration window (measure/lapic_rate.h), together reading for
-	 * at most what the old window did (MIN(cal_ms, 1 s)): by default
-	 * the second is sized by LAPIC_AIM_PPB; thorough and cal_ms= ask for
-	 * the whole bound, half in each. */
-	(void)lapic_rate_begin(sized ? LAPIC_BURST_MS * 1000000 : lapic_ns / 2);
 	calibrate_boot(cal_ms * 1000000);
-	(void)lapic_rate_finish(lapic_ns, sized ? LAPIC_AIM_PPB : 0);
 
-	/* Clockevents need the calibrated TSC: it converts their deadlines,
-	 * and the LAPIC's rate, fitted above (else the driver's own 4 ms
-	 * estimate), is by it. */
+	/* Clockevents need the calibrated TSC: it times their calibration
+	 * (LAPIC) and converts their deadlines. */
 	{
 		const char *why_dl = "";
-		const struct lapic_rate *lr = lapic_rate_last();
-		int rc = lapic_timer_init(ci, lr->status ? 0 : (lr->hz_milli + 500) / 1000, &why,
-					  &why_dl);
+		int rc = lapic_timer_init(ci, &why, &why_dl);
 
 		note("lapic", rc, why);
-		/* The fitted rate replaces a claim within 1 % too. */
-		if (rc == 0 && lr->status == 0)
-			lapic_timer_set_hz((lr->hz_milli + 500) / 1000);
+		/* The LAPIC timer's rate by a fit over the TSC's window (at
+		 * most 1 s: 100 ms already gives 0.02 ppm under TCG, and a
+		 * long window is asked for the RTC flag's sake), replacing the
+		 * driver's two-read estimate. */
+		if (rc == 0)
+			lapic_rate_measure(MIN(cal_ms, 1000ull) * 1000000);
 		if (!clockevent_find("tscdeadline"))
 			tick_absent("tscdeadline", -ENODEV, why_dl);
 	}

@@ -199,8 +199,7 @@ static u64 measure_hz(void)
 	return mul_div_u64(c0 - c1, tsc_hz(), (c + (d - c) / 2) - (a + (b - a) / 2));
 }
 
-int lapic_timer_init(const struct cpu_info *ci, u64 hz, const char **why,
-		     const char **why_deadline)
+int lapic_timer_init(const struct cpu_info *ci, const char **why, const char **why_deadline)
 {
 	*why = reason;
 	*why_deadline = reason_dl;
@@ -209,7 +208,7 @@ int lapic_timer_init(const struct cpu_info *ci, u64 hz, const char **why,
 		snprintf_(reason_dl, sizeof(reason_dl), "no local APIC");
 		return -ENODEV;
 	}
-	info.measured_hz = hz ? hz : measure_hz();
+	info.measured_hz = measure_hz();
 	info.claim_source = "none";
 	if (ci->l15_crystal_hz) {
 		/* Since Skylake the APIC timer runs at the crystal clock. */

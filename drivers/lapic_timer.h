@@ -8,31 +8,29 @@
 
 #define LAPIC_TIMER_DIV16	0x3	/* divide configuration values */
 #define LAPIC_TIMER_DIV128	0xA
-/* The boot estimate's window against the TSC, where no rate is given
- * (measure/lapic_rate.c fits it around the calibration's window and boot
- * passes it in): 4 ms puts the estimate within ~0.5 % where each read
- * exits under kvm_pvm (~10 us brackets). */
+/* The boot estimate's window against the TSC: only a seed, since
+ * measure/lapic_rate.c fits the rate over the calibration's window and
+ * sets it (lapic_timer_set_hz), its figure the same for any seed near the
+ * rate. 4 ms puts the estimate within ~0.5 % where each read exits under
+ * kvm_pvm (~10 us brackets); 20 ms cost that much of every boot. */
 #define LAPIC_CAL_US		4000
 
 struct cpu_info;
 
 struct lapic_timer_info {
 	u64 freq_hz;		/* timer input after the divider, as used */
-	u64 measured_hz;	/* the rate given to lapic_timer_init, else the boot
-				 * estimate: two reads LAPIC_CAL_US apart */
+	u64 measured_hz;	/* the boot estimate: two reads LAPIC_CAL_US apart */
 	u64 claimed_hz;		/* CPUID 0x15 crystal or hypervisor leaf / 16; 0 = none */
 	const char *claim_source;
 };
 
 /*
- * Takes hz as the divide-by-16 rate, or when hz is 0 estimates it against
- * the TSC (and notes what CPUID or the hypervisor claims), then registers
- * "lapic" and, when CPUID offers TSC-deadline mode, "tscdeadline".
- * Returns 0, -ENODEV (no LAPIC) or -EIO; *why_deadline explains a missing
- * TSC-deadline mode.
+ * Calibrates the timer against the TSC (and notes what CPUID or the
+ * hypervisor claims), then registers "lapic" and, when CPUID offers
+ * TSC-deadline mode, "tscdeadline". Returns 0 or -ENODEV (no LAPIC);
+ * *why_deadline explains a missing TSC-deadline mode.
  */
-int lapic_timer_init(const struct cpu_info *ci, u64 hz, const char **why,
-		     const char **why_deadline);
+int lapic_timer_init(const struct cpu_info *ci, const char **why, const char **why_deadline);
 const struct lapic_timer_info *lapic_timer_info(void);
 
 /*

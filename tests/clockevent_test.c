@@ -1320,31 +1320,6 @@ static u64 lapic_nominal(const struct cpu_info *ci, const char **why)
 	return 0;
 }
 
-/* How the LAPIC rate's two bursts were read, and why the second ended
- * when it did (measure/lapic_rate.h). */
-static void lapic_rate_why_stopped(const struct lapic_rate *lr)
-{
-	char a[24], b[24];
-
-	diag("read in two bursts either side of the TSC calibration window: %lu reads in %lu ms "
-	     "before it, %lu in %lu ms after it, %lu ms from the first read to the last",
-	     lr->burst_n[0], lr->burst_ns[0] / 1000000, lr->burst_n[1], lr->burst_ns[1] / 1000000,
-	     lr->span_ns / 1000000);
-	fx(a, sizeof(a), (s64)(3 * lr->fit_unc_ppb), 3);
-	fx(b, sizeof(b), (s64)lr->aim_ppb, 3);
-	if (!lr->aim_ppb)
-		diag("the bursts read for the %lu ms thorough or cal_ms= asks for, half each",
-		     lr->bound_ns / 1000000);
-	else if (lr->met)
-		diag("the second burst stopped once 3 x the fit's uncertainty (%s ppm) was within the "
-		     "%s ppm aimed for (at most %lu ms of reads in all)", a, b,
-		     lr->bound_ns / 1000000);
-	else
-		diag("the second burst ran to the bound of %lu ms of reads in all: 3 x the fit's "
-		     "uncertainty (%s ppm) was not within the %s ppm aimed for before",
-		     lr->bound_ns / 1000000, a, b);
-}
-
 TEST(lapic, calibration)
 {
 	struct clockevent *ce;
@@ -1369,16 +1344,19 @@ TEST(lapic, calibration)
 	hz_milli = mul_div_u64(lr->hz_milli, t.tsc_hz, tsc_hz());
 	unc = hypot_u64(lr->fit_unc_ppb, t.unc_ppb);
 	measure_x("lapic.freq_hz.measured", (s64)hz_milli, 3, "Hz", "divide by 16; fitted against "
-		  "the TSC, %lu of %lu samples, brackets %lu-%lu cycles, unc %s ppm; by %s; the "
-		  "first burst's own %lu Hz", lr->fit.kept, lr->fit.samples, lr->fit.min_width,
-		  lr->fit.max_width, fx(a, sizeof(a), (s64)lr->fit_unc_ppb, 3), t.name,
-		  lr->guess_hz);
+		  "the TSC, %lu of %lu samples, brackets %lu-%lu cycles, unc %s ppm; by %s; boot "
+		  "estimate %lu Hz", lr->fit.kept, lr->fit.samples, lr->fit.min_width,
+		  lr->fit.max_width, fx(a, sizeof(a), (s64)lr->fit_unc_ppb, 3), t.name, lr->guess_hz);
 	diag("each read placed %s of its bracket's width past its middle (fitted with the rate: "
 	     "under KVM a slow exit adds its time mostly before the count is taken), adding %s "
 	     "ppm to the unc",
 	     fx(a, sizeof(a), lr->fit.width_beta * 1000 / CAL_WIDTH_ONE, 3),
 	     fx(b, sizeof(b), (s64)lr->fit.width_unc_ppb, 3));
-	lapic_rate_why_stopped(lr);
+	if (lr->fit.remeasured || cal_lopsided(&lr->fit))
+		diag("windows measured again: %lu (the vCPU was away for more than half of one in "
+		     "one piece%s); the longest gap between samples %lu of %lu us", lr->fit.remeasured,
+		     cal_lopsided(&lr->fit) ? ", the last one too: judged as it is" : "",
+		     tsc_to_ns(lr->fit.gap_max) / 1000, tsc_to_ns(lr->fit.span_cycles) / 1000);
 	measure("lapic.freq_hz", (s64)li->freq_hz, 0, "Hz");
 	nominal = lapic_nominal(env->cpu, &why);
 	if (nominal) {
