@@ -25,8 +25,9 @@ int lapic_rate_measure(u64 window_ns)
 	 * apic_get_tmcct: ktime_get() against the target expiration), so
 	 * the read sits at a fixed point of the exit's path; what a slower
 	 * exit adds falls mostly before it: CS_WIDTH_FIT (calfit.h). Under
-	 * TCG every bracket is as wide and the term does nothing. */
-	struct clocksource counter = {
+	 * TCG every bracket is as wide and the term does nothing. Static:
+	 * the fit kept in last points at it (lapic.calibration reads it). */
+	static struct clocksource counter = {
 		.name = "lapic", .read = read_count, .mask = 0xFFFFFFFFull,
 		.flags = CS_EXITS | CS_WIDTH_FIT,
 		.read_method = "LAPIC current count, divide by 16",
