@@ -206,8 +206,18 @@ void interrupt_dispatch(struct int_frame *f)
 	u8 v = (u8)f->vector;
 
 	if (v < 32) {
+		/* The dump is formatted in place, not at CPL 3 (lib/offload.h):
+		 * the fault may lie in what a trip there rests on (the GDT, the
+		 * TSS, the user stack), and a second fault would then print
+		 * over the first. It is rare, so ring 0's cost (~0.7 ms a line
+		 * where kvm_pvm interprets it) does not matter. The boot CPU
+		 * only: the others never offload (usermode.h), and two CPUs
+		 * swapping the runner at once could lose it. */
+		bool bsp = this_cpu() == 0;
+		offload_runner run = bsp ? offload_set(NULL) : NULL;
+
 		report_exception(f);
-		if (this_cpu() != 0) {
+		if (!bsp) {
 			/* The runner lives on CPU 0; an AP that faults stops. */
 			kprintf("%s# CPU %u stopped after the exception\n", console_indent(),
 				this_cpu());
@@ -215,9 +225,14 @@ void interrupt_dispatch(struct int_frame *f)
 			for (;;)
 				__asm__ volatile("cli; hlt");
 		}
-		/* A double fault leaves no state worth resuming into. */
-		if (exc_hook && v != 8)
+		/* A double fault leaves no state worth resuming into. The
+		 * hook abandons the faulting test and the run goes on: the
+		 * runner is back for it. A fatal end prints in place. */
+		if (exc_hook && v != 8) {
+			offload_set(run);
 			exc_hook(f);
+			offload_set(NULL);
+		}
 		platform_fatal("unhandled CPU exception");
 	}
 	if (handlers[v].fn)

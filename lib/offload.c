@@ -4,9 +4,12 @@
 
 static offload_runner runner;
 
-void offload_set(offload_runner run)
+offload_runner offload_set(offload_runner run)
 {
+	offload_runner was = runner;
+
 	runner = run;
+	return was;
 }
 
 u64 offload(offload_fn fn, void *arg)

@@ -20,7 +20,9 @@ typedef u64 (*offload_runner)(offload_fn fn, void *arg);
 
 /* Runs fn(arg) (by the registered runner, if any); returns what fn did. */
 u64 offload(offload_fn fn, void *arg);
-/* Registers the runner (NULL: call directly again). */
-void offload_set(offload_runner run);
+/* Registers the runner (NULL: call directly again); returns the one it
+ * replaces, so that a caller can call directly for a while and put it
+ * back (the exception dump, arch-x86/idt.c). */
+offload_runner offload_set(offload_runner run);
 
 #endif
