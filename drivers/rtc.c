@@ -393,7 +393,6 @@ static struct {
 	u64 near;		/* no polls before this TSC */
 	u64 last;		/* the last poll */
 	u64 pa, pb;		/* its bracket (TSC) */
-	u64 narrow_ns;		/* as well as the tight loop places edges here */
 	u32 sel;		/* cmos_selects when register A was selected */
 	struct rtc_edge prev;	/* the last edge caught, not yet confirmed */
 	struct rtc_catch_stats st;
@@ -457,8 +456,7 @@ void rtc_edge_catch_begin(const struct acpi_info *ai)
 	cat.unix_s = rtc_to_unix(&t);
 	cat.on = true;
 	cat.paired = rtc_edge_pair(&e0, &e1);
-	cat.narrow_ns = probe_tight();
-	cat.st.narrow_ns = cat.narrow_ns;
+	cat.st.narrow_ns = probe_tight();	/* as well as the tight loop places edges here */
 }
 
 bool rtc_edge_catch_wait(void)
@@ -537,7 +535,7 @@ static void catch_edge(u64 lo, u64 hi)
 		return;
 	}
 	narrow = tsc_to_ns(e.unc) <= RTC_UIP_LEAD_NS &&
-		 (cat.tight || tsc_to_ns(e.unc) <= cat.narrow_ns);
+		 (cat.tight || tsc_to_ns(e.unc) <= cat.st.narrow_ns);
 	/* Kept only as a pair a second apart (to CATCH_PAIR_NS) by the
 	 * ruler: each confirms the other's placement and second. A pair
 	 * further apart (an RTC off its rate, or a misread) is left to

@@ -581,11 +581,15 @@ static void edges_tell(void)
 		return;
 	edges.told = true;
 	rtc_edge_catch_stats(&st);
-	if (st.narrow_ns)
+	if (st.edges)
 		diag("second edges for tick.walltime: %u caught in passing, placed within %lu-%lu us; "
 		     "a pair needs one within %lu us (as the catcher's tight loop places them here, "
 		     "measured; at least 50 us) and the other within 1 ms", st.edges,
 		     st.min_unc_ns / 1000, st.max_unc_ns / 1000, st.narrow_ns / 1000);
+	else if (st.narrow_ns)
+		diag("second edges for tick.walltime: none caught in passing; a pair needs one within "
+		     "%lu us (as the catcher's tight loop places them here, measured; at least 50 us) "
+		     "and the other within 1 ms", st.narrow_ns / 1000);
 	if (edges.paired)
 		diag("by the TSC: the windows began at %lu ms, the pair's edges came at %lu and %lu ms, "
 		     "the windows ended at %lu ms (%ld ms after the second edge)",
